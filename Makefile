@@ -1,0 +1,54 @@
+# Entry point for development: `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test test-unit lint format bench kafka-up kafka-down kafka-fetch clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the project with its dev tools
+
+run: $(STAMP) ## run gateway (:8080), matcher and API (:8000) in one process, no Kafka needed
+	$(BIN)/anpr run
+
+kafka-fetch: ## fetch the pinned Apache Kafka jars from Maven Central (cached)
+	bash deploy/kafka/kafka.sh fetch
+
+kafka-up: $(STAMP) ## start the local single-node Kafka on 127.0.0.1:$${KAFKA_PORT:-9092}
+	bash deploy/kafka/kafka.sh up
+
+kafka-down: ## stop the local Kafka
+	bash deploy/kafka/kafka.sh down
+
+test: $(STAMP) kafka-fetch ## lint, then every test: unit, the real-broker integration tests, e2e
+	$(MAKE) --no-print-directory lint
+	$(BIN)/pytest
+
+test-unit: $(STAMP) ## the tests that need no broker
+	$(BIN)/pytest tests/unit
+
+lint: $(STAMP) ## ruff format --check, ruff check, mypy strict
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+format: $(STAMP) ## apply ruff format and the safe ruff fixes
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP) kafka-fetch ## run the benchmarks and write benchmarks/results/
+	$(BIN)/python -m benchmarks.run
+
+clean: ## remove the virtualenv, caches and local data
+	rm -rf $(VENV) .anpr-data .pytest_cache .mypy_cache .ruff_cache .hypothesis

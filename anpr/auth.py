@@ -1,0 +1,83 @@
+"""Tokens, roles and principals (contract section 2). Pure: no I/O.
+
+Tokens are 256-bit random strings shown once; only their SHA-256 is stored. A fast hash is
+enough because the tokens carry full entropy: there is nothing to brute-force.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    INTEGRATOR = "integrator"
+    OPERATOR = "operator"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+    AUDITOR = "auditor"
+
+
+# Which roles each role includes (supervisor may do what an operator may, admin everything).
+_IMPLIES: dict[Role, frozenset[Role]] = {
+    Role.INTEGRATOR: frozenset({Role.INTEGRATOR}),
+    Role.OPERATOR: frozenset({Role.OPERATOR}),
+    Role.SUPERVISOR: frozenset({Role.SUPERVISOR, Role.OPERATOR}),
+    Role.ADMIN: frozenset(Role),
+    Role.AUDITOR: frozenset({Role.AUDITOR}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the role of their token and, for integrators, which integrator."""
+
+    role: Role
+    name: str
+    token_hash: str
+    integrator_id: str | None = None
+
+    def has(self, role: Role) -> bool:
+        return role in _IMPLIES[self.role]
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def same_token(token: str, expected: str) -> bool:
+    return hmac.compare_digest(token.encode(), expected.encode())
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    token: str
+    basic_user: str | None = None
+
+
+def parse_authorization(header: str | None) -> Credentials | None:
+    """Bearer token, or HTTP Basic with user = integrator id and password = its token."""
+    if not header:
+        return None
+    scheme, _, rest = header.strip().partition(" ")
+    rest = rest.strip()
+    if scheme.lower() == "bearer" and rest:
+        return Credentials(rest)
+    if scheme.lower() == "basic" and rest:
+        try:
+            decoded = base64.b64decode(rest, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        user, sep, password = decoded.partition(":")
+        if sep and password:
+            return Credentials(password, basic_user=user)
+    return None

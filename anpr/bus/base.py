@@ -1,0 +1,76 @@
+"""The bus interface: publish with acknowledgement, consume in batches, commit, measure lag."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+TopicPartition = tuple[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A record to publish. `value=None` is a tombstone on a compacted topic."""
+
+    topic: str
+    key: bytes
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A record as consumed, with its position."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp_ms: int
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+class Consumer(Protocol):
+    """One subscription. With a group id, offsets are committed for the group."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def getmany(self, *, timeout_ms: int, max_records: int) -> list[Record]:
+        """Up to `max_records` records, waiting at most `timeout_ms` when none are ready."""
+        ...
+
+    async def commit(self) -> None:
+        """Commit the positions after every record returned so far."""
+        ...
+
+    async def end_offsets(self) -> dict[TopicPartition, int]:
+        """The offset after the last record of each assigned partition."""
+        ...
+
+    async def positions(self) -> dict[TopicPartition, int]:
+        """The next offset this consumer will read, per assigned partition."""
+        ...
+
+
+class Bus(Protocol):
+    """Publish and subscribe. `publish` returns only once every message is acknowledged."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def ensure_topics(self) -> None:
+        """Create the project's topics if they do not exist."""
+        ...
+
+    async def publish(self, messages: Sequence[Message], *, timeout_s: float) -> None:
+        """Durably publish every message or raise; `BusUnavailable` when not done in time."""
+        ...
+
+    def consumer(
+        self, topics: Sequence[str], *, group_id: str | None, from_beginning: bool
+    ) -> Consumer: ...

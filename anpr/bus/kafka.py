@@ -1,0 +1,223 @@
+"""The Kafka bus (aiokafka): idempotent `acks=all` producer, manual-commit consumers, admin."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError
+
+from anpr.bus.base import Message, Record
+from anpr.bus.base import TopicPartition as TP
+from anpr.errors import BusError, BusUnavailable
+from anpr.topics import TopicSpec
+
+log = logging.getLogger(__name__)
+
+TOPIC_ALREADY_EXISTS = 36
+MAX_REQUEST_BYTES = 8 * 1024 * 1024
+STOP_TIMEOUT_S = 5.0
+
+
+class KafkaBus:
+    """A bus on a Kafka cluster. One producer per process, shared by every publisher."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        specs: Sequence[TopicSpec],
+        *,
+        client_id: str = "anpr",
+        linger_ms: int = 2,
+    ) -> None:
+        self._bootstrap = bootstrap
+        self._specs = list(specs)
+        self._client_id = client_id
+        self._linger_ms = linger_ms
+        self._producer: AIOKafkaProducer | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return self._bootstrap
+
+    async def start(self) -> None:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap,
+            client_id=self._client_id,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=self._linger_ms,
+            max_request_size=MAX_REQUEST_BYTES,
+            request_timeout_ms=10_000,
+        )
+        try:
+            await producer.start()
+        except KafkaError as exc:
+            await producer.stop()
+            raise BusUnavailable(f"cannot connect to Kafka at {self._bootstrap}: {exc}") from exc
+        self._producer = producer
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            producer, self._producer = self._producer, None
+            # A producer with unacknowledged records waits for them on stop; with the cluster
+            # gone that would be forever. Those records were never acknowledged to anyone.
+            try:
+                async with asyncio.timeout(STOP_TIMEOUT_S):
+                    await producer.stop()
+            except TimeoutError:
+                log.warning("Kafka producer did not stop within %s s; abandoned", STOP_TIMEOUT_S)
+
+    async def ensure_topics(self) -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=self._client_id)
+        try:
+            await admin.start()
+            existing = set(await admin.list_topics())
+            missing = [spec for spec in self._specs if spec.name not in existing]
+            if not missing:
+                return
+            response = await admin.create_topics(
+                [
+                    NewTopic(
+                        name=spec.name,
+                        num_partitions=spec.partitions,
+                        replication_factor=spec.replication,
+                        topic_configs=spec.config,
+                    )
+                    for spec in missing
+                ]
+            )
+            for topic, code, *rest in response.topic_errors:
+                if code not in (0, TOPIC_ALREADY_EXISTS):
+                    raise BusError(f"cannot create topic {topic}: error {code} {rest}")
+            log.info("created topics %s", [spec.name for spec in missing])
+        except KafkaError as exc:
+            raise BusUnavailable(f"cannot create topics on {self._bootstrap}: {exc}") from exc
+        finally:
+            await admin.close()
+
+    async def publish(self, messages: Sequence[Message], *, timeout_s: float) -> None:
+        producer = self._producer
+        if producer is None:
+            raise BusUnavailable("the Kafka producer is not started")
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._send_all(producer, messages)
+        except TimeoutError as exc:
+            raise BusUnavailable(f"Kafka did not acknowledge within {timeout_s} s") from exc
+        except KafkaError as exc:
+            if getattr(exc, "retriable", False):
+                raise BusUnavailable(f"Kafka refused the records: {exc}") from exc
+            raise BusError(f"Kafka refused the records: {exc}") from exc
+
+    @staticmethod
+    async def _send_all(producer: AIOKafkaProducer, messages: Sequence[Message]) -> None:
+        futures = [
+            await producer.send(m.topic, value=m.value, key=m.key, headers=list(m.headers) or None)
+            for m in messages
+        ]
+        await asyncio.gather(*futures)
+
+    def consumer(
+        self, topics: Sequence[str], *, group_id: str | None, from_beginning: bool
+    ) -> KafkaConsumer:
+        return KafkaConsumer(
+            self._bootstrap,
+            topics,
+            group_id=group_id,
+            from_beginning=from_beginning,
+            client_id=self._client_id,
+        )
+
+
+class KafkaConsumer:
+    """A manual-commit consumer: offsets move only when the caller says its work is done."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        topics: Sequence[str],
+        *,
+        group_id: str | None,
+        from_beginning: bool,
+        client_id: str,
+    ) -> None:
+        self._topics = list(topics)
+        self._consumer = AIOKafkaConsumer(
+            *self._topics,
+            bootstrap_servers=bootstrap,
+            client_id=client_id,
+            group_id=group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest" if from_beginning else "latest",
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+            fetch_max_wait_ms=50,
+            isolation_level="read_uncommitted",
+        )
+        self._group = group_id
+
+    async def start(self) -> None:
+        try:
+            await self._consumer.start()
+        except KafkaError as exc:
+            await self._consumer.stop()
+            raise BusUnavailable(f"cannot start the consumer: {exc}") from exc
+
+    async def stop(self) -> None:
+        try:
+            async with asyncio.timeout(STOP_TIMEOUT_S):
+                await self._consumer.stop()
+        except TimeoutError:
+            log.warning("Kafka consumer did not stop within %s s; abandoned", STOP_TIMEOUT_S)
+
+    async def getmany(self, *, timeout_ms: int, max_records: int) -> list[Record]:
+        batches = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
+        out: list[Record] = []
+        for records in batches.values():
+            out.extend(_record(r) for r in records)
+        return out
+
+    async def commit(self) -> None:
+        if self._group is not None:
+            await self._consumer.commit()
+
+    async def _assigned(self) -> list[TopicPartition]:
+        assigned = list(self._consumer.assignment())
+        if assigned or self._group is not None:
+            return assigned
+        # Without a group, partitions are assigned lazily; ask for metadata so callers that need
+        # the end offsets right after start get them.
+        for topic in self._topics:
+            await self._consumer._client.force_metadata_update()
+            for part in self._consumer.partitions_for_topic(topic) or ():
+                assigned.append(TopicPartition(topic, part))
+        return assigned
+
+    async def end_offsets(self) -> dict[TP, int]:
+        assigned = await self._assigned()
+        if not assigned:
+            return {}
+        ends = await self._consumer.end_offsets(assigned)
+        return {(tp.topic, tp.partition): off for tp, off in ends.items()}
+
+    async def positions(self) -> dict[TP, int]:
+        out: dict[TP, int] = {}
+        for tp in await self._assigned():
+            out[(tp.topic, tp.partition)] = await self._consumer.position(tp)
+        return out
+
+
+def _record(raw: Any) -> Record:
+    return Record(
+        topic=raw.topic,
+        partition=raw.partition,
+        offset=raw.offset,
+        key=raw.key,
+        value=raw.value,
+        timestamp_ms=raw.timestamp,
+        headers=tuple(raw.headers or ()),
+    )

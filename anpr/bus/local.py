@@ -1,0 +1,188 @@
+"""The in-process bus of the embedded mode: one process, one SQLite file, no Kafka.
+
+It keeps Kafka's semantics that the services rely on (ordered log per topic, offsets, committed
+positions per group, compaction by key, tombstones) so the services run unchanged on it. Every
+topic has a single partition. The log lives in SQLite so registrations, hotlists and unmatched
+reads survive a restart of `anpr run`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import orjson
+
+from anpr.bus.base import Message, Record, TopicPartition
+from anpr.errors import BusError
+from anpr.topics import TopicSpec
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS log (
+    topic TEXT NOT NULL, off INTEGER NOT NULL, key BLOB, value BLOB,
+    ts INTEGER NOT NULL, headers BLOB, PRIMARY KEY (topic, off)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS log_key ON log (topic, key);
+CREATE TABLE IF NOT EXISTS group_offsets (
+    grp TEXT NOT NULL, topic TEXT NOT NULL, off INTEGER NOT NULL, PRIMARY KEY (grp, topic)
+) WITHOUT ROWID;
+"""
+
+
+class LocalBus:
+    """A single-process bus on SQLite (`path=None` keeps it in memory, for tests)."""
+
+    def __init__(self, path: Path | None, specs: Sequence[TopicSpec]) -> None:
+        self._path = path
+        self._specs = {spec.name: spec for spec in specs}
+        self._db: sqlite3.Connection | None = None
+        self._next: dict[str, int] = {}
+        self._published = asyncio.Event()
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise BusError("the local bus is not started")
+        return self._db
+
+    async def start(self) -> None:
+        if self._db is not None:
+            return
+        if self._path is not None:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(str(self._path) if self._path else ":memory:", isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.executescript(_SCHEMA)
+        for topic, last in db.execute("SELECT topic, MAX(off) FROM log GROUP BY topic"):
+            self._next[topic] = last + 1
+        self._db = db
+
+    async def stop(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    async def ensure_topics(self) -> None:
+        return None
+
+    async def publish(self, messages: Sequence[Message], *, timeout_s: float) -> None:
+        db = self.db
+        now = time.time_ns() // 1_000_000
+        rows = []
+        compact_keys: list[tuple[str, bytes, int]] = []
+        for m in messages:
+            off = self._next.get(m.topic, 0)
+            self._next[m.topic] = off + 1
+            headers = orjson.dumps([[k, v.decode("latin-1")] for k, v in m.headers])
+            rows.append((m.topic, off, m.key, m.value, now, headers))
+            spec = self._specs.get(m.topic)
+            if spec is not None and spec.compacted:
+                compact_keys.append((m.topic, m.key, off))
+        db.execute("BEGIN")
+        try:
+            db.executemany(
+                "INSERT INTO log (topic, off, key, value, ts, headers) VALUES (?,?,?,?,?,?)", rows
+            )
+            # Compaction at write time: only the latest record per key is kept. Tombstones stay
+            # so that a follower that already has the key learns of its deletion.
+            db.executemany("DELETE FROM log WHERE topic=? AND key=? AND off<?", compact_keys)
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            db.execute("ROLLBACK")
+            raise BusError(f"local bus write failed: {exc}") from exc
+        published, self._published = self._published, asyncio.Event()
+        published.set()
+
+    def end_offset(self, topic: str) -> int:
+        return self._next.get(topic, 0)
+
+    async def wait_published(self, timeout_s: float) -> None:
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that
+        # arrives as the event is set, leaving the caller's task unstoppable.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                await self._published.wait()
+
+    def consumer(
+        self, topics: Sequence[str], *, group_id: str | None, from_beginning: bool
+    ) -> LocalConsumer:
+        return LocalConsumer(self, topics, group_id=group_id, from_beginning=from_beginning)
+
+
+class LocalConsumer:
+    """A consumer of the local bus; with a group id its position survives restarts."""
+
+    def __init__(
+        self,
+        bus: LocalBus,
+        topics: Sequence[str],
+        *,
+        group_id: str | None,
+        from_beginning: bool,
+    ) -> None:
+        self._bus = bus
+        self._topics = list(topics)
+        self._group = group_id
+        self._from_beginning = from_beginning
+        self._pos: dict[str, int] = {}
+
+    async def start(self) -> None:
+        db = self._bus.db
+        for topic in self._topics:
+            committed = None
+            if self._group is not None:
+                row = db.execute(
+                    "SELECT off FROM group_offsets WHERE grp=? AND topic=?", (self._group, topic)
+                ).fetchone()
+                committed = row[0] if row else None
+            if committed is not None:
+                self._pos[topic] = committed
+            else:
+                self._pos[topic] = 0 if self._from_beginning else self._bus.end_offset(topic)
+
+    async def stop(self) -> None:
+        return None
+
+    def _fetch(self, max_records: int) -> list[Record]:
+        out: list[Record] = []
+        for topic in self._topics:
+            room = max_records - len(out)
+            if room <= 0:
+                break
+            cursor = self._bus.db.execute(
+                "SELECT off, key, value, ts, headers FROM log WHERE topic=? AND off>=? "
+                "ORDER BY off LIMIT ?",
+                (topic, self._pos[topic], room),
+            )
+            for off, key, value, ts, headers in cursor:
+                hdrs = tuple((k, v.encode("latin-1")) for k, v in orjson.loads(headers or b"[]"))
+                out.append(Record(topic, 0, off, key, value, ts, hdrs))
+                self._pos[topic] = off + 1
+        return out
+
+    async def getmany(self, *, timeout_ms: int, max_records: int) -> list[Record]:
+        records = self._fetch(max_records)
+        if records or timeout_ms <= 0:
+            return records
+        await self._bus.wait_published(timeout_ms / 1000)
+        return self._fetch(max_records)
+
+    async def commit(self) -> None:
+        if self._group is None:
+            return
+        self._bus.db.executemany(
+            "INSERT INTO group_offsets (grp, topic, off) VALUES (?,?,?) "
+            "ON CONFLICT (grp, topic) DO UPDATE SET off=excluded.off",
+            [(self._group, topic, pos) for topic, pos in self._pos.items()],
+        )
+
+    async def end_offsets(self) -> dict[TopicPartition, int]:
+        return {(topic, 0): self._bus.end_offset(topic) for topic in self._topics}
+
+    async def positions(self) -> dict[TopicPartition, int]:
+        return {(topic, 0): pos for topic, pos in self._pos.items()}

@@ -1,0 +1,117 @@
+"""`anpr run|ingest|matcher|api`: build each process's settings, bus and apps, and serve them.
+
+`anpr run` composes all three services on one bus: the in-process one when
+`ANPR_KAFKA_BOOTSTRAP` is unset (embedded default), Kafka otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+from pydantic import SecretStr, ValidationError
+
+from anpr.auth import new_token
+from anpr.bus.base import Bus
+from anpr.buses import make_bus, start_bus
+from anpr.cli.serving import Endpoint, serve_all
+from anpr.errors import AnprError
+from anpr.settings import CommonSettings
+
+log = logging.getLogger(__name__)
+
+DEV_TOKEN_FILE = "dev-admin-token"  # noqa: S105 - a file name
+
+
+def dev_admin_token(data_dir: Path) -> str:
+    """The development admin token of this data directory, created on first use."""
+    path = data_dir / DEV_TOKEN_FILE
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    token = new_token()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token + "\n")
+    return token
+
+
+def _compose(command: str) -> tuple[CommonSettings, Bus, list[Endpoint], str]:
+    from api.app import create_app as create_api
+    from api.settings import ApiSettings
+    from ingest.app import create_app as create_gateway
+    from ingest.settings import GatewaySettings
+    from matcher.app import create_app as create_matcher
+    from matcher.settings import MatcherSettings
+
+    gateway_settings = GatewaySettings()
+    api_settings = ApiSettings()
+    matcher_settings = MatcherSettings()
+    base: CommonSettings = {"ingest": gateway_settings, "matcher": matcher_settings}.get(
+        command, api_settings
+    )
+    if command == "run" and base.admin_token is None:
+        token = SecretStr(dev_admin_token(base.data_dir))
+        gateway_settings = gateway_settings.model_copy(update={"admin_token": token})
+        api_settings = api_settings.model_copy(update={"admin_token": token})
+        matcher_settings = matcher_settings.model_copy(update={"admin_token": token})
+        base = api_settings
+        print(
+            f"Development admin token (stored in {base.data_dir / DEV_TOKEN_FILE}):\n"
+            f"    {token.get_secret_value()}\n"
+            "Set ANPR_ADMIN_TOKEN to choose your own.",
+            file=sys.stderr,
+            flush=True,
+        )
+    bus = make_bus(base, client_id=f"anpr-{command}")
+    host = base.host
+    endpoints: list[Endpoint] = []
+    if command in {"run", "ingest"}:
+        gateway_settings.log_startup("gateway")
+        endpoints.append(
+            Endpoint(
+                create_gateway(gateway_settings, bus), host, gateway_settings.ingest_port, "gateway"
+            )
+        )
+    if command in {"run", "matcher"}:
+        matcher_settings.log_startup("matcher")
+        endpoints.append(
+            Endpoint(
+                create_matcher(matcher_settings, bus),
+                host,
+                matcher_settings.matcher_port,
+                "matcher",
+            )
+        )
+    if command in {"run", "api"}:
+        api_settings.log_startup("api")
+        endpoints.append(
+            Endpoint(create_api(api_settings, bus), host, api_settings.api_port, "api")
+        )
+    mode = f"Kafka at {base.kafka_bootstrap}" if base.kafka_mode else "the in-process bus"
+    return base, bus, endpoints, mode
+
+
+def serve_command(command: str) -> int:
+    try:
+        asyncio.run(_run(command))
+    except ValidationError as exc:
+        print(f"invalid settings:\n{exc}", file=sys.stderr)
+        return 2
+    except AnprError as exc:
+        print(f"anpr {command}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _run(command: str) -> None:
+    base, bus, endpoints, mode = _compose(command)
+    log.info("anpr %s on %s", command, mode)
+    await start_bus(bus)
+    try:
+        await serve_all(endpoints, log_level=base.log_level)
+    finally:
+        await bus.stop()

@@ -1,0 +1,84 @@
+"""Running several ASGI apps and background services in one event loop, stopped together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable, Coroutine, Generator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+log = logging.getLogger(__name__)
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to `serve_all`, which stops every server."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    app: FastAPI
+    host: str
+    port: int
+    name: str
+
+
+async def serve_all(
+    endpoints: Sequence[Endpoint],
+    *,
+    background: Sequence[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = (),
+    log_level: str = "info",
+) -> None:
+    """Serve every endpoint and run every background job until SIGINT/SIGTERM or a failure."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    servers = [
+        _Server(
+            uvicorn.Config(
+                e.app,
+                host=e.host,
+                port=e.port,
+                log_level=log_level.lower(),
+                access_log=False,
+                lifespan="on",
+                timeout_graceful_shutdown=10,
+            )
+        )
+        for e in endpoints
+    ]
+    tasks = [
+        asyncio.create_task(s.serve(), name=f"serve-{e.name}")
+        for s, e in zip(servers, endpoints, strict=True)
+    ]
+    tasks += [asyncio.create_task(job(stop), name=f"job-{i}") for i, job in enumerate(background)]
+    stopper = asyncio.create_task(stop.wait(), name="stop")
+    done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+    for task in done:
+        if task is not stopper and task.exception() is not None:
+            log.error("%s failed: %r", task.get_name(), task.exception())
+    stop.set()
+    for server in servers:
+        server.should_exit = True
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    stopper.cancel()
+    failures = [
+        r
+        for r in results
+        if isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError)
+    ]
+    if failures:
+        raise failures[0]
+    for server, endpoint in zip(servers, endpoints, strict=True):
+        if not server.started:
+            raise SystemExit(f"{endpoint.name} could not listen on {endpoint.host}:{endpoint.port}")

@@ -1,0 +1,30 @@
+"""The project's exception root and its few specific subclasses.
+
+Retry loops read `retriable` instead of catching lists of exception types.
+"""
+
+from __future__ import annotations
+
+
+class AnprError(Exception):
+    """Root of every exception the project raises on purpose."""
+
+    retriable: bool = False
+
+
+class ConfigError(AnprError):
+    """Settings that cannot be used (a placeholder secret in production, a bad value)."""
+
+
+class BusUnavailable(AnprError):
+    """The bus could not take or give records within the bounded time."""
+
+    retriable = True
+
+
+class BusError(AnprError):
+    """The bus refused records for a reason that retrying will not fix."""
+
+
+class InvalidRecord(AnprError):
+    """A record on a topic that cannot be decoded; it is counted and skipped."""

@@ -1,0 +1,61 @@
+"""Plate normalization and OCR skeletons (contract section 6).
+
+Every plate string, from a camera or a hotlist, goes through `normalize_plate` before it is
+compared with anything. `skeleton` maps each character to its OCR confusion class so plates that
+OCR engines confuse (0/O/D/Q, 1/I, ...) compare equal.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+
+# Cyrillic and Greek capitals that look like Latin letters. Lower-case forms are reached by
+# upper-casing first.
+_LOOKALIKES = {
+    "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P",
+    "С": "C", "Т": "T", "У": "Y", "Х": "X", "І": "I", "Ј": "J", "Ѕ": "S",
+    "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M",
+    "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X",
+}  # fmt: skip
+_LOOKALIKE_TABLE = str.maketrans(_LOOKALIKES)
+_ALLOWED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+
+# OCR confusion classes; the first member is the class representative.
+OCR_CLASSES: tuple[str, ...] = ("0ODQ", "1I", "2Z", "5S", "6G", "8B")
+_SKELETON_TABLE = str.maketrans({ch: cls[0] for cls in OCR_CLASSES for ch in cls})
+
+
+@lru_cache(maxsize=65536)
+def normalize_plate(raw: str) -> str:
+    """Normalize a plate string: NFKD without marks, look-alikes to Latin, upper, A-Z0-9 only."""
+    if raw.isascii():
+        upper = raw.upper()
+        if upper.isalnum():
+            return upper
+        return "".join(ch for ch in upper if ch in _ALLOWED)
+    decomposed = unicodedata.normalize("NFKD", raw)
+    # Upper-case before the look-alike table so lower-case Cyrillic/Greek map too; then decompose
+    # once more because upper-casing can produce characters with marks (e.g. ΐ).
+    upper = unicodedata.normalize("NFKD", decomposed.upper()).translate(_LOOKALIKE_TABLE)
+    return "".join(ch for ch in upper if ch in _ALLOWED)
+
+
+def skeleton(plate: str) -> str:
+    """Replace each character of a normalized plate by its OCR class representative."""
+    return plate.translate(_SKELETON_TABLE)
+
+
+def normalize_pattern(raw: str) -> str:
+    """Normalize a hotlist pattern: `?` and `*` kept, other characters normalized like a plate."""
+    out: list[str] = []
+    for ch in raw:
+        if ch in "?*":
+            out.append(ch)
+        else:
+            out.append(normalize_plate(ch))
+    # Collapse runs of `*`: they mean the same as one.
+    text = "".join(out)
+    while "**" in text:
+        text = text.replace("**", "*")
+    return text

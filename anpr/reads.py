@@ -1,0 +1,288 @@
+"""The canonical read: its wire form on `anpr.reads.v1`, its validation and its derived id.
+
+Validation is hand-written over the dicts orjson gives, because it runs for every read on the
+gateway's hot path and each error must name the field the camera got wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from typing import Any, NotRequired, TypedDict
+
+from anpr.clock import ms_to_rfc3339, rfc3339_to_ms
+from anpr.countries import normalize_country
+from anpr.ids import ID_PATTERN
+from anpr.normalize import normalize_plate
+
+MAX_PLATE_LEN = 16
+MAX_CANDIDATES = 10
+MAX_LANE = 32
+MAX_READ_WITH_IMAGES_BYTES = 512 * 1024
+FUTURE_TOLERANCE_MS = 24 * 3600 * 1000
+DIRECTIONS = frozenset({"approaching", "receding", "unknown"})
+VEHICLE_FIELDS = ("make", "model", "color", "class")
+IMAGE_FIELDS = ("plate_jpeg_b64", "overview_jpeg_b64", "plate_url", "overview_url")
+
+
+class Candidate(TypedDict):
+    plate: str
+    plate_norm: str
+    confidence: NotRequired[float]
+
+
+class Location(TypedDict):
+    lat: float
+    lon: float
+
+
+class ReadRecord(TypedDict):
+    """A read as it travels on `anpr.reads.v1` (and inside every hit)."""
+
+    v: int
+    read_id: str
+    camera_id: str
+    integrator_id: str
+    captured_at: str
+    captured_at_ms: int
+    received_at: int
+    plate: str
+    plate_norm: str
+    country: NotRequired[str]
+    confidence: NotRequired[float]
+    candidates: NotRequired[list[Candidate]]
+    direction: NotRequired[str]
+    lane: NotRequired[int]
+    vehicle: NotRequired[dict[str, str]]
+    images: NotRequired[dict[str, str]]
+    location: NotRequired[Location]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    field: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class ReadLimits:
+    """The time window a read's `captured_at` must fall in, fixed per request."""
+
+    now_ms: int
+    retention_ms: int
+
+    @property
+    def oldest_ms(self) -> int:
+        return self.now_ms - self.retention_ms
+
+    @property
+    def newest_ms(self) -> int:
+        return self.now_ms + FUTURE_TOLERANCE_MS
+
+
+def derive_read_id(camera_id: str, captured_at_ms: int, plate_norm: str) -> str:
+    """A stable id for a read sent without one, so a resend maps to the same id."""
+    digest = hashlib.sha256(f"{camera_id}\x1f{captured_at_ms}\x1f{plate_norm}".encode()).hexdigest()
+    return "d-" + digest[:32]
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def parse_captured_at(value: object) -> int | str:
+    """Epoch milliseconds from RFC 3339 or integer epoch ms; a str is the error message."""
+    if isinstance(value, str):
+        parsed = rfc3339_to_ms(value)
+        if parsed is None:
+            return "must be RFC 3339 with an offset (Z or ±hh:mm), or integer epoch milliseconds"
+        return parsed
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    return "must be RFC 3339 with an offset (Z or ±hh:mm), or integer epoch milliseconds"
+
+
+def _confidence(value: object, field: str, errors: list[FieldError]) -> float | None:
+    if not _is_number(value) or not 0.0 <= float(value) <= 1.0:  # type: ignore[arg-type]
+        errors.append(FieldError(field, "must be a number from 0 to 1"))
+        return None
+    return float(value)  # type: ignore[arg-type]
+
+
+def _plate(value: object, field: str, errors: list[FieldError]) -> str | None:
+    if not isinstance(value, str):
+        errors.append(FieldError(field, "required string"))
+        return None
+    norm = normalize_plate(value)
+    if not 1 <= len(norm) <= MAX_PLATE_LEN:
+        errors.append(
+            FieldError(field, f"must have 1 to {MAX_PLATE_LEN} letters or digits once normalized")
+        )
+        return None
+    return norm
+
+
+def _string_object(
+    value: object, field: str, keys: tuple[str, ...], errors: list[FieldError]
+) -> dict[str, str] | None:
+    if not isinstance(value, dict):
+        errors.append(FieldError(field, "must be an object"))
+        return None
+    out: dict[str, str] = {}
+    for key in keys:
+        item = value.get(key)
+        if item is None:
+            continue
+        if not isinstance(item, str):
+            errors.append(FieldError(f"{field}.{key}", "must be a string"))
+            continue
+        out[key] = item
+    return out
+
+
+def _location(value: object, field: str, errors: list[FieldError]) -> Location | None:
+    if not isinstance(value, dict):
+        errors.append(FieldError(field, "must be an object with lat and lon"))
+        return None
+    lat, lon = value.get("lat"), value.get("lon")
+    ok = True
+    if not _is_number(lat) or not -90 <= lat <= 90:  # type: ignore[operator]
+        errors.append(FieldError(f"{field}.lat", "must be a number from -90 to 90"))
+        ok = False
+    if not _is_number(lon) or not -180 <= lon <= 180:  # type: ignore[operator]
+        errors.append(FieldError(f"{field}.lon", "must be a number from -180 to 180"))
+        ok = False
+    if not ok:
+        return None
+    return Location(lat=float(lat), lon=float(lon))  # type: ignore[arg-type]
+
+
+def _candidates(value: object, errors: list[FieldError]) -> list[Candidate] | None:
+    if not isinstance(value, list):
+        errors.append(FieldError("candidates", "must be an array"))
+        return None
+    if len(value) > MAX_CANDIDATES:
+        errors.append(FieldError("candidates", f"at most {MAX_CANDIDATES} candidates"))
+        return None
+    out: list[Candidate] = []
+    for i, item in enumerate(value):
+        field = f"candidates[{i}]"
+        if not isinstance(item, dict):
+            errors.append(FieldError(field, "must be an object with plate and confidence"))
+            continue
+        norm = _plate(item.get("plate"), f"{field}.plate", errors)
+        cand: Candidate | None = (
+            {"plate": item["plate"], "plate_norm": norm} if norm is not None else None
+        )
+        if item.get("confidence") is not None:
+            conf = _confidence(item["confidence"], f"{field}.confidence", errors)
+            if cand is not None and conf is not None:
+                cand["confidence"] = conf
+        if cand is not None:
+            out.append(cand)
+    return out
+
+
+def validate_read(
+    raw: object, *, integrator_id: str, received_at_ms: int, limits: ReadLimits
+) -> ReadRecord | list[FieldError]:
+    """Turn one submitted read into its canonical wire form, or name every field that is wrong."""
+    if not isinstance(raw, dict):
+        return [FieldError("read", "must be a JSON object")]
+    errors: list[FieldError] = []
+
+    camera_id = raw.get("camera_id")
+    if not isinstance(camera_id, str) or ID_PATTERN.fullmatch(camera_id) is None:
+        errors.append(FieldError("camera_id", "required string of 1-128 of [A-Za-z0-9._:-]"))
+    read_id = raw.get("read_id")
+    if read_id is not None and (
+        not isinstance(read_id, str) or ID_PATTERN.fullmatch(read_id) is None
+    ):
+        errors.append(FieldError("read_id", "must be 1-128 of [A-Za-z0-9._:-]"))
+
+    captured_ms: int | None = None
+    if "captured_at" not in raw or raw["captured_at"] is None:
+        errors.append(FieldError("captured_at", "required"))
+    else:
+        parsed = parse_captured_at(raw["captured_at"])
+        if isinstance(parsed, str):
+            errors.append(FieldError("captured_at", parsed))
+        elif parsed > limits.newest_ms:
+            errors.append(FieldError("captured_at", "more than 24 h in the future"))
+        elif parsed < limits.oldest_ms:
+            errors.append(FieldError("captured_at", "older than the read retention"))
+        else:
+            captured_ms = parsed
+
+    plate = raw.get("plate")
+    plate_norm = _plate(plate, "plate", errors)
+
+    optional: dict[str, Any] = {}
+    if raw.get("country") is not None:
+        country = normalize_country(raw["country"])
+        if country is None:
+            errors.append(FieldError("country", "must be an ISO 3166-1 alpha-2 code"))
+        else:
+            optional["country"] = country
+    if raw.get("confidence") is not None:
+        conf = _confidence(raw["confidence"], "confidence", errors)
+        if conf is not None:
+            optional["confidence"] = conf
+    if raw.get("candidates") is not None:
+        cands = _candidates(raw["candidates"], errors)
+        if cands:
+            optional["candidates"] = cands
+    direction = raw.get("direction")
+    if direction is not None:
+        if isinstance(direction, str) and direction in DIRECTIONS:
+            optional["direction"] = direction
+        else:
+            errors.append(FieldError("direction", "must be approaching, receding or unknown"))
+    lane = raw.get("lane")
+    if lane is not None:
+        if isinstance(lane, int) and not isinstance(lane, bool) and 0 <= lane <= MAX_LANE:
+            optional["lane"] = lane
+        else:
+            errors.append(FieldError("lane", f"must be an integer from 0 to {MAX_LANE}"))
+    if raw.get("vehicle") is not None:
+        vehicle = _string_object(raw["vehicle"], "vehicle", VEHICLE_FIELDS, errors)
+        if vehicle:
+            optional["vehicle"] = vehicle
+    if raw.get("images") is not None:
+        images = _string_object(raw["images"], "images", IMAGE_FIELDS, errors)
+        if images:
+            size = sum(len(v) for v in images.values())
+            if size > MAX_READ_WITH_IMAGES_BYTES:
+                errors.append(FieldError("images", "a read with images is at most 512 KiB"))
+            else:
+                optional["images"] = images
+    if raw.get("location") is not None:
+        location = _location(raw["location"], "location", errors)
+        if location is not None:
+            optional["location"] = location
+
+    if errors:
+        return errors
+    assert isinstance(camera_id, str) and isinstance(plate, str)  # noqa: S101 - narrowed above
+    assert plate_norm is not None and captured_ms is not None  # noqa: S101
+    record: ReadRecord = {
+        "v": 1,
+        "read_id": read_id
+        if isinstance(read_id, str)
+        else derive_read_id(camera_id, captured_ms, plate_norm),
+        "camera_id": camera_id,
+        "integrator_id": integrator_id,
+        "captured_at": ms_to_rfc3339(captured_ms),
+        "captured_at_ms": captured_ms,
+        "received_at": received_at_ms,
+        "plate": plate,
+        "plate_norm": plate_norm,
+    }
+    record.update(optional)  # type: ignore[typeddict-item]
+    return record

@@ -1,0 +1,251 @@
+"""The registry of integrators, cameras and tokens, as records on the compacted registry topic.
+
+`RegistryView` is the pure fold of that topic that every process keeps in memory;
+`RegistryWriter` is the one code path that publishes changes (used by `anpr admin` and the API).
+"""
+
+from __future__ import annotations
+
+import logging
+import zoneinfo
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Annotated, Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from anpr.auth import Principal, Role, hash_token, new_token
+from anpr.bus.base import Bus, Message
+from anpr.clock import now_ms
+from anpr.errors import InvalidRecord
+from anpr.ids import ID_PATTERN
+
+log = logging.getLogger(__name__)
+
+IdStr = Annotated[str, Field(pattern=ID_PATTERN.pattern, min_length=1, max_length=128)]
+PUBLISH_TIMEOUT_S = 10.0
+
+
+class CameraState(StrEnum):
+    COMMISSIONING = "commissioning"
+    LIVE = "live"
+
+
+class GeoPoint(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class CameraSpec(BaseModel):
+    """A camera registration as an administrator submits it (contract section 2)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    camera_id: IdStr
+    integrator_id: IdStr
+    name: str = Field(min_length=1, max_length=200)
+    zones: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=100
+    )
+    location: GeoPoint | None = None
+    expected_reads_per_hour: float | None = Field(default=None, ge=0)
+    timezone: str = "UTC"
+    external_ids: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=20
+    )
+    state: CameraState = CameraState.LIVE
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("must be an IANA time zone such as Europe/Brussels") from exc
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class Camera:
+    camera_id: str
+    integrator_id: str
+    name: str
+    zones: frozenset[str]
+    timezone: str
+    state: CameraState
+    expected_reads_per_hour: float | None
+    external_ids: tuple[str, ...]
+    record: dict[str, Any] = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Integrator:
+    integrator_id: str
+    name: str
+
+
+def camera_key(camera_id: str) -> str:
+    return f"camera/{camera_id}"
+
+
+def integrator_key(integrator_id: str) -> str:
+    return f"integrator/{integrator_id}"
+
+
+def token_key(token_hash: str) -> str:
+    return f"token/{token_hash}"
+
+
+class RegistryView:
+    """The registry as every process sees it: folded from the compacted topic, in memory."""
+
+    def __init__(self) -> None:
+        self.cameras: dict[str, Camera] = {}
+        self.integrators: dict[str, Integrator] = {}
+        self.tokens: dict[str, Principal] = {}
+        self._external: dict[str, str] = {}
+        self.version = 0
+
+    def apply(self, key: bytes | None, value: bytes | None) -> None:
+        """Apply one record; malformed records raise `InvalidRecord` and change nothing."""
+        if key is None:
+            raise InvalidRecord("registry record without a key")
+        kind, _, ident = key.decode("utf-8", "replace").partition("/")
+        self.version += 1
+        if value is None:
+            self._delete(kind, ident)
+            return
+        try:
+            data = orjson.loads(value)
+            if kind == "camera":
+                self._put_camera(data)
+            elif kind == "integrator":
+                self.integrators[ident] = Integrator(ident, str(data.get("name", "")))
+            elif kind == "token":
+                integrator = data.get("integrator_id")
+                self.tokens[ident] = Principal(
+                    role=Role(data["role"]),
+                    name=str(data.get("name", "")),
+                    token_hash=ident,
+                    integrator_id=str(integrator) if integrator else None,
+                )
+            else:
+                raise InvalidRecord(f"unknown registry record kind {kind!r}")
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise InvalidRecord(f"bad registry record {key!r}: {exc}") from exc
+
+    def _put_camera(self, data: dict[str, Any]) -> None:
+        spec = CameraSpec.model_validate(data)
+        old = self.cameras.get(spec.camera_id)
+        if old is not None:
+            for ext in old.external_ids:
+                self._external.pop(ext, None)
+        self.cameras[spec.camera_id] = Camera(
+            camera_id=spec.camera_id,
+            integrator_id=spec.integrator_id,
+            name=spec.name,
+            zones=frozenset(spec.zones),
+            timezone=spec.timezone,
+            state=spec.state,
+            expected_reads_per_hour=spec.expected_reads_per_hour,
+            external_ids=tuple(spec.external_ids),
+            record=data,
+        )
+        for ext in spec.external_ids:
+            self._external[ext] = spec.camera_id
+
+    def _delete(self, kind: str, ident: str) -> None:
+        if kind == "camera":
+            old = self.cameras.pop(ident, None)
+            if old is not None:
+                for ext in old.external_ids:
+                    self._external.pop(ext, None)
+        elif kind == "integrator":
+            self.integrators.pop(ident, None)
+        elif kind == "token":
+            self.tokens.pop(ident, None)
+
+    def principal(self, token: str) -> Principal | None:
+        return self.tokens.get(hash_token(token))
+
+    def camera_by_external_id(self, external_id: str) -> Camera | None:
+        camera_id = self._external.get(external_id)
+        return self.cameras.get(camera_id) if camera_id else None
+
+
+def _encode(record: dict[str, Any]) -> bytes:
+    return orjson.dumps({"v": 1, **record})
+
+
+class RegistryWriter:
+    """Publishes registry changes; the API and `anpr admin` both go through here."""
+
+    def __init__(self, bus: Bus, topic: str) -> None:
+        self._bus = bus
+        self._topic = topic
+
+    async def _publish(self, key: str, value: bytes | None) -> None:
+        await self._bus.publish(
+            [Message(self._topic, key.encode(), value)], timeout_s=PUBLISH_TIMEOUT_S
+        )
+
+    async def create_integrator(self, integrator_id: str, name: str) -> str:
+        """Register an integrator and return its first token (shown once)."""
+        token = new_token()
+        now = now_ms()
+        await self._publish(
+            integrator_key(integrator_id),
+            _encode(
+                {
+                    "kind": "integrator",
+                    "integrator_id": integrator_id,
+                    "name": name,
+                    "created_at": now,
+                }
+            ),
+        )
+        await self._publish(
+            token_key(hash_token(token)),
+            _encode(
+                {
+                    "kind": "token",
+                    "role": Role.INTEGRATOR.value,
+                    "name": name,
+                    "integrator_id": integrator_id,
+                    "created_at": now,
+                }
+            ),
+        )
+        return token
+
+    async def create_token(self, role: Role, name: str) -> str:
+        token = new_token()
+        await self._publish(
+            token_key(hash_token(token)),
+            _encode({"kind": "token", "role": role.value, "name": name, "created_at": now_ms()}),
+        )
+        return token
+
+    async def revoke_token(self, token_hash: str) -> None:
+        await self._publish(token_key(token_hash), None)
+
+    async def put_camera(self, spec: CameraSpec) -> dict[str, Any]:
+        record = {"kind": "camera", **spec.model_dump(mode="json"), "updated_at": now_ms()}
+        await self._publish(camera_key(spec.camera_id), _encode(record))
+        return record
+
+    async def delete_camera(self, camera_id: str) -> None:
+        await self._publish(camera_key(camera_id), None)
+
+
+def validate_camera(data: object) -> CameraSpec | list[dict[str, str]]:
+    """A camera spec, or the field errors as `{"field", "message"}`."""
+    try:
+        return CameraSpec.model_validate(data)
+    except ValidationError as exc:
+        return [
+            {"field": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"]}
+            for err in exc.errors()
+        ]

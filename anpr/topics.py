@@ -1,0 +1,62 @@
+"""Kafka topic names (from `ANPR_TOPIC_PREFIX`) and the configuration each is created with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from anpr.settings import CommonSettings
+
+HEARTBEAT_RETENTION_MS = 24 * 3600 * 1000
+GATEWAY_EVENT_RETENTION_MS = 7 * 24 * 3600 * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    replication: int
+    config: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def compacted(self) -> bool:
+        return self.config.get("cleanup.policy") == "compact"
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    """The topics of contract section 5, plus the gateway's per-camera event counts."""
+
+    reads: str
+    heartbeats: str
+    hits: str
+    hotlists: str
+    registry: str
+    gateway_events: str
+
+    @classmethod
+    def from_prefix(cls, prefix: str) -> Topics:
+        return cls(
+            reads=f"{prefix}reads.v1",
+            heartbeats=f"{prefix}heartbeats.v1",
+            hits=f"{prefix}hits.v1",
+            hotlists=f"{prefix}hotlists.v1",
+            registry=f"{prefix}registry.v1",
+            gateway_events=f"{prefix}gateway-events.v1",
+        )
+
+    def specs(self, settings: CommonSettings) -> list[TopicSpec]:
+        parts, repl = settings.topic_partitions, settings.topic_replication
+        compact = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"}
+        return [
+            TopicSpec(self.reads, parts, repl, {"retention.ms": str(settings.read_retention_ms)}),
+            TopicSpec(self.heartbeats, parts, repl, {"retention.ms": str(HEARTBEAT_RETENTION_MS)}),
+            TopicSpec(self.hits, parts, repl, {"retention.ms": str(settings.hit_retention_ms)}),
+            TopicSpec(self.hotlists, 1, repl, dict(compact)),
+            TopicSpec(self.registry, 1, repl, dict(compact)),
+            TopicSpec(
+                self.gateway_events,
+                parts,
+                repl,
+                {"retention.ms": str(GATEWAY_EVENT_RETENTION_MS)},
+            ),
+        ]

@@ -1,0 +1,1 @@
+"""The camera-facing gateway: validates, authenticates and durably publishes reads."""

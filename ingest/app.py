@@ -1,0 +1,55 @@
+"""The gateway application factory: `create_app(settings, bus)`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+
+from anpr.bus.base import Bus
+from anpr.http import JSONBytes
+from ingest import routes_health, routes_heartbeats, routes_reads
+from ingest.middleware import MetricsMiddleware
+from ingest.service import GatewayService
+from ingest.settings import GatewaySettings
+
+
+def create_app(settings: GatewaySettings, bus: Bus) -> FastAPI:
+    """The gateway. The caller owns `bus` (started before, stopped after the app)."""
+    service = GatewayService(settings, bus)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await service.start()
+        try:
+            yield
+        finally:
+            await service.stop()
+
+    app = FastAPI(
+        title="ANPR gateway",
+        version="1",
+        description="Camera-facing gateway: reads and heartbeats in, durable in Kafka before 2xx.",
+        lifespan=lifespan,
+        default_response_class=JSONBytes,
+    )
+    app.state.service = service
+    app.include_router(routes_health.router)
+    app.include_router(routes_reads.router)
+    app.include_router(routes_heartbeats.router)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONBytes:
+        errors = [
+            {
+                "field": ".".join(str(p) for p in e["loc"] if p != "body") or "body",
+                "message": e["msg"],
+            }
+            for e in exc.errors()
+        ]
+        return JSONBytes({"detail": "invalid request", "errors": errors}, status_code=422)
+
+    app.add_middleware(MetricsMiddleware, metrics=service.metrics)
+    return app

@@ -1,0 +1,39 @@
+"""FastAPI dependencies of the gateway: the service and the authenticated caller."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from anpr.auth import Principal, Role
+from ingest.service import GatewayService
+
+CHALLENGE = {"WWW-Authenticate": 'Bearer, Basic realm="anpr-gateway"'}
+
+
+def get_service(request: Request) -> GatewayService:
+    service: GatewayService = request.app.state.service
+    return service
+
+
+Service = Annotated[GatewayService, Depends(get_service)]
+
+
+def get_pusher(request: Request, service: Service) -> Principal:
+    """An integrator (or an admin) allowed to push reads and heartbeats."""
+    principal = service.authenticate(request.headers.get("authorization"))
+    if principal is None:
+        raise HTTPException(401, "missing or invalid credentials", headers=CHALLENGE)
+    if not (principal.role is Role.INTEGRATOR or principal.role is Role.ADMIN):
+        raise HTTPException(403, f"role {principal.role.value} may not push reads")
+    if not service.ready:
+        raise HTTPException(
+            503,
+            "the gateway is still loading the registry",
+            headers={"Retry-After": str(service.settings.retry_after_s)},
+        )
+    return principal
+
+
+Pusher = Annotated[Principal, Depends(get_pusher)]

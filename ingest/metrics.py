@@ -1,0 +1,84 @@
+"""Prometheus metrics of the gateway. camera_id labels are bounded by the registry: reads for
+unregistered cameras are counted under `camera_id="unregistered"`."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+UNREGISTERED = "unregistered"
+
+
+class GatewayMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self.reads_accepted = Counter(
+            "anpr_gateway_reads_accepted_total",
+            "Reads acknowledged by Kafka and answered as accepted.",
+            ["camera_id", "integrator_id"],
+            registry=registry,
+        )
+        self.reads_rejected = Counter(
+            "anpr_gateway_reads_rejected_total",
+            "Reads rejected, by reason (the first field in error, or the request-level cause).",
+            ["reason", "camera_id", "integrator_id"],
+            registry=registry,
+        )
+        self.reads_duplicate = Counter(
+            "anpr_gateway_reads_duplicate_total",
+            "Reads whose read_id was already accepted from that camera; not published again.",
+            ["camera_id", "integrator_id"],
+            registry=registry,
+        )
+        self.heartbeats = Counter(
+            "anpr_gateway_heartbeats_total",
+            "Heartbeats accepted.",
+            ["camera_id", "integrator_id"],
+            registry=registry,
+        )
+        self.requests = Counter(
+            "anpr_gateway_requests_total",
+            "HTTP requests by route and status code.",
+            ["route", "status"],
+            registry=registry,
+        )
+        self.request_seconds = Histogram(
+            "anpr_gateway_request_seconds",
+            "HTTP request latency by route.",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.produce_seconds = Histogram(
+            "anpr_gateway_kafka_produce_seconds",
+            "Time from handing a request's records to the bus to their acknowledgement.",
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.produce_failures = Counter(
+            "anpr_gateway_kafka_produce_failures_total",
+            "Publishes that failed or timed out (answered 503).",
+            ["reason"],
+            registry=registry,
+        )
+        self.in_flight = Gauge(
+            "anpr_gateway_requests_in_flight",
+            "HTTP requests being handled now.",
+            registry=registry,
+        )
+        self.dedup_entries = Gauge(
+            "anpr_gateway_dedup_entries",
+            "read_ids remembered for duplicate detection.",
+            registry=registry,
+        )
+        self.invalid_records = Counter(
+            "anpr_gateway_invalid_records_total",
+            "Records on a followed topic that could not be decoded and were skipped.",
+            ["topic"],
+            registry=registry,
+        )
+        self.registry_ready = Gauge(
+            "anpr_gateway_registry_ready",
+            "1 once the registry topic has been replayed.",
+            registry=registry,
+        )

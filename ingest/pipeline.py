@@ -1,0 +1,212 @@
+"""The ingest pipeline shared by `/v1/reads` and the vendor adapters: validate, check the camera
+belongs to the caller, drop duplicates, publish durably, count."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import orjson
+
+from anpr.auth import Principal, Role
+from anpr.bus.base import Bus, Message
+from anpr.clock import now_ms
+from anpr.reads import FieldError, ReadLimits, ReadRecord, validate_read
+from anpr.registry import RegistryView
+from ingest.dedup import DedupKey, RecentReads
+from ingest.events import GatewayEvents
+from ingest.metrics import UNREGISTERED, GatewayMetrics
+
+REASONS = frozenset({
+    "read", "read_id", "camera_id", "captured_at", "plate", "country", "confidence",
+    "candidates", "direction", "lane", "vehicle", "images", "location", "body", "camera",
+})  # fmt: skip
+_ROOT = re.compile(r"^[a-z_]+")
+
+
+def reason_of(errors: Sequence[FieldError]) -> str:
+    match = _ROOT.match(errors[0].field) if errors else None
+    root = match.group(0) if match else "other"
+    return root if root in REASONS else "other"
+
+
+@dataclass(slots=True)
+class Rejection:
+    index: int
+    read_id: str | None
+    errors: list[FieldError]
+    forbidden: bool = False
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "index": self.index,
+            "read_id": self.read_id,
+            "errors": [e.as_dict() for e in self.errors],
+        }
+
+
+@dataclass(slots=True)
+class IngestOutcome:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    read_ids: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> int:
+        if self.accepted or self.duplicates:
+            return 202
+        if self.rejected and all(r.forbidden for r in self.rejected):
+            return 403
+        return 422
+
+    def body(self) -> dict[str, object]:
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": [r.as_dict() for r in self.rejected],
+        }
+
+
+class IngestPipeline:
+    def __init__(
+        self,
+        *,
+        bus: Bus,
+        topic: str,
+        registry: RegistryView,
+        recent: RecentReads,
+        metrics: GatewayMetrics,
+        events: GatewayEvents,
+        retention_ms: int,
+        publish_timeout_s: float,
+    ) -> None:
+        self._bus = bus
+        self._topic = topic
+        self._registry = registry
+        self._recent = recent
+        self._metrics = metrics
+        self._events = events
+        self._retention_ms = retention_ms
+        self._timeout = publish_timeout_s
+
+    def _check_camera(self, principal: Principal, raw: object) -> tuple[str, FieldError | None]:
+        """The integrator the read belongs to, or why the caller may not push it."""
+        camera_id = raw.get("camera_id") if isinstance(raw, dict) else None
+        if not isinstance(camera_id, str):
+            return "", None  # validate_read names the missing camera_id
+        camera = self._registry.cameras.get(camera_id)
+        if camera is None:
+            return "", FieldError("camera_id", f"camera {camera_id!r} is not registered")
+        if principal.role is not Role.ADMIN and camera.integrator_id != principal.integrator_id:
+            return "", FieldError("camera_id", f"camera {camera_id!r} is not registered to you")
+        return camera.integrator_id, None
+
+    async def ingest(
+        self,
+        principal: Principal,
+        items: Sequence[object],
+        broken: dict[int, str] | None = None,
+    ) -> IngestOutcome:
+        """Accept what can be accepted; raises `BusUnavailable` when Kafka cannot take it."""
+        received = now_ms()
+        limits = ReadLimits(now_ms=received, retention_ms=self._retention_ms)
+        outcome = IngestOutcome()
+        fresh: dict[DedupKey, ReadRecord] = {}
+        waiting: dict[DedupKey, tuple[ReadRecord, asyncio.Future[bool]]] = {}
+        broken = broken or {}
+        for index, raw in enumerate(items):
+            if index in broken:
+                self._reject(outcome, index, None, [FieldError("body", broken[index])], "", False)
+                continue
+            integrator_id, camera_error = self._check_camera(principal, raw)
+            checked = validate_read(
+                raw, integrator_id=integrator_id, received_at_ms=received, limits=limits
+            )
+            raw_id = raw.get("read_id") if isinstance(raw, dict) else None
+            read_id = raw_id if isinstance(raw_id, str) else None
+            if camera_error is not None or isinstance(checked, list):
+                errors = [camera_error] if camera_error else []
+                if isinstance(checked, list):
+                    errors.extend(e for e in checked if e.field != "camera_id" or not camera_error)
+                raw_camera = raw.get("camera_id") if isinstance(raw, dict) else None
+                registered = isinstance(raw_camera, str) and raw_camera in self._registry.cameras
+                known = str(raw_camera) if registered else ""
+                forbidden = camera_error is not None and bool(known)
+                self._reject(outcome, index, read_id, errors, known, forbidden)
+                continue
+            key = (checked["camera_id"], checked["read_id"])
+            pending = self._recent.in_flight(key)
+            if key in fresh or key in waiting or self._recent.seen(key):
+                self._duplicate(outcome, checked)
+            elif pending is not None:
+                waiting[key] = (checked, pending)
+            else:
+                fresh[key] = checked
+
+        # A copy being published by another request: its outcome decides ours.
+        for key, (record, pending) in waiting.items():
+            if await asyncio.shield(pending):
+                self._duplicate(outcome, record)
+            elif not self._recent.seen(key):
+                fresh[key] = record
+
+        if fresh:
+            await self._publish(fresh)
+            for record in fresh.values():
+                outcome.accepted += 1
+                outcome.read_ids.append(record["read_id"])
+                self._metrics.reads_accepted.labels(
+                    record["camera_id"], record["integrator_id"]
+                ).inc()
+        self._metrics.dedup_entries.set(len(self._recent))
+        return outcome
+
+    async def _publish(self, fresh: dict[DedupKey, ReadRecord]) -> None:
+        for key in fresh:
+            self._recent.begin(key)
+        messages = [
+            Message(
+                self._topic,
+                record["camera_id"].encode(),
+                orjson.dumps(record),
+                (("read_id", record["read_id"].encode()),),
+            )
+            for record in fresh.values()
+        ]
+        started = time.perf_counter()
+        published = False
+        try:
+            await self._bus.publish(messages, timeout_s=self._timeout)
+            published = True
+        finally:
+            for key in fresh:
+                self._recent.finish(key, published=published)
+            if published:
+                self._metrics.produce_seconds.observe(time.perf_counter() - started)
+
+    def _duplicate(self, outcome: IngestOutcome, record: ReadRecord) -> None:
+        outcome.duplicates += 1
+        self._metrics.reads_duplicate.labels(record["camera_id"], record["integrator_id"]).inc()
+        self._events.duplicate(record["camera_id"])
+
+    def _reject(
+        self,
+        outcome: IngestOutcome,
+        index: int,
+        read_id: str | None,
+        errors: list[FieldError],
+        camera_id: str,
+        forbidden: bool,
+    ) -> None:
+        outcome.rejected.append(Rejection(index, read_id, errors, forbidden))
+        reason = reason_of(errors)
+        integrator = self._registry.cameras[camera_id].integrator_id if camera_id else ""
+        self._metrics.reads_rejected.labels(
+            reason, camera_id or UNREGISTERED, integrator or UNREGISTERED
+        ).inc()
+        if camera_id:
+            self._events.rejected(camera_id, reason)

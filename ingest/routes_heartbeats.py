@@ -1,0 +1,100 @@
+"""`POST /v1/heartbeats`: a camera's sign of life, sent every 60 s or so."""
+
+from __future__ import annotations
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from anpr.auth import Principal, Role
+from anpr.bus.base import Message
+from anpr.clock import ms_to_rfc3339, now_ms
+from anpr.errors import AnprError
+from anpr.http import JSONBytes
+from anpr.reads import FieldError, parse_captured_at
+from ingest.body import BodyError
+from ingest.deps import Pusher, Service
+from ingest.routes_reads import error, rate_limited, read_body, unavailable
+from ingest.schemas import ErrorResponse, HeartbeatResponse
+from ingest.service import GatewayService
+
+router = APIRouter()
+MAX_HEARTBEAT_BYTES = 64 * 1024
+
+
+def validate_heartbeat(
+    service: GatewayService, principal: Principal, raw: object
+) -> tuple[dict[str, object] | None, list[FieldError], int]:
+    """The heartbeat record to publish, or its errors and the status to answer."""
+    if not isinstance(raw, dict):
+        return None, [FieldError("body", "must be a JSON object")], 422
+    errors: list[FieldError] = []
+    camera_id = raw.get("camera_id")
+    camera = service.registry.cameras.get(camera_id) if isinstance(camera_id, str) else None
+    status = 422
+    if not isinstance(camera_id, str):
+        errors.append(FieldError("camera_id", "required string"))
+    elif camera is None:
+        errors.append(FieldError("camera_id", f"camera {camera_id!r} is not registered"))
+    elif principal.role is not Role.ADMIN and camera.integrator_id != principal.integrator_id:
+        return None, [FieldError("camera_id", "camera is not registered to you")], 403
+    sent = parse_captured_at(raw.get("sent_at")) if raw.get("sent_at") is not None else "required"
+    if isinstance(sent, str):
+        errors.append(FieldError("sent_at", sent))
+    cam_status = raw.get("status")
+    if cam_status is not None and not isinstance(cam_status, dict):
+        errors.append(FieldError("status", "must be an object"))
+    if errors or camera is None or isinstance(sent, str):
+        return None, errors, status
+    record: dict[str, object] = {
+        "v": 1,
+        "camera_id": camera.camera_id,
+        "integrator_id": camera.integrator_id,
+        "sent_at": ms_to_rfc3339(sent),
+        "sent_at_ms": sent,
+        "received_at": now_ms(),
+    }
+    if cam_status is not None:
+        record["status"] = cam_status
+    return record, [], 202
+
+
+@router.post(
+    "/v1/heartbeats",
+    status_code=202,
+    response_model=HeartbeatResponse,
+    responses={
+        401: {"model": ErrorResponse},
+        403: {"model": ErrorResponse},
+        413: {"model": ErrorResponse},
+        422: {"model": ErrorResponse},
+        429: {"model": ErrorResponse},
+        503: {"model": ErrorResponse},
+    },
+)
+async def post_heartbeat(request: Request, service: Service, principal: Pusher) -> Response:
+    limited = rate_limited(service, principal.integrator_id or principal.name, 1.0)
+    if limited is not None:
+        return limited
+    try:
+        raw = orjson.loads(await read_body(request, MAX_HEARTBEAT_BYTES))
+    except BodyError as exc:
+        return error(exc.status, exc.message)
+    except orjson.JSONDecodeError as exc:
+        return error(400, f"the body is not valid JSON: {exc}")
+    record, errors, status = validate_heartbeat(service, principal, raw)
+    if record is None:
+        return JSONBytes(
+            {"detail": "heartbeat rejected", "errors": [e.as_dict() for e in errors]},
+            status_code=status,
+        )
+    camera_id = str(record["camera_id"])
+    try:
+        await service.bus.publish(
+            [Message(service.topics.heartbeats, camera_id.encode(), orjson.dumps(record))],
+            timeout_s=service.settings.publish_timeout_s,
+        )
+    except AnprError as exc:
+        return unavailable(service, exc)
+    service.metrics.heartbeats.labels(camera_id, str(record["integrator_id"])).inc()
+    return JSONBytes({"accepted": 1}, status_code=202)

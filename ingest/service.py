@@ -1,0 +1,90 @@
+"""The gateway's long-lived parts, wired together: registry view, dedup memory, rate limits."""
+
+from __future__ import annotations
+
+import logging
+
+from prometheus_client import CollectorRegistry
+
+from anpr.auth import Principal, Role, hash_token, parse_authorization, same_token
+from anpr.bus.base import Bus, Record
+from anpr.errors import InvalidRecord
+from anpr.follow import TopicFollower
+from anpr.registry import RegistryView
+from anpr.topics import Topics
+from ingest.dedup import RecentReads
+from ingest.events import GatewayEvents
+from ingest.metrics import GatewayMetrics
+from ingest.pipeline import IngestPipeline
+from ingest.ratelimit import RateLimiter
+from ingest.settings import GatewaySettings
+
+log = logging.getLogger(__name__)
+
+
+class GatewayService:
+    def __init__(self, settings: GatewaySettings, bus: Bus) -> None:
+        self.settings = settings
+        self.bus = bus
+        self.topics = Topics.from_prefix(settings.topic_prefix)
+        self.metrics = GatewayMetrics(CollectorRegistry())
+        self.registry = RegistryView()
+        self.follower = TopicFollower(
+            bus,
+            [self.topics.registry],
+            self._apply_registry,
+            name="gateway-registry",
+            on_invalid=self._invalid_registry_record,
+        )
+        self.recent = RecentReads(
+            window_s=settings.dedup_window_s, max_entries=settings.dedup_max_entries
+        )
+        self.limiter = RateLimiter(
+            rate_per_s=settings.rate_limit_per_s, burst=settings.rate_limit_burst
+        )
+        self.events = GatewayEvents(
+            bus, self.topics.gateway_events, flush_s=settings.events_flush_s
+        )
+        self.pipeline = IngestPipeline(
+            bus=bus,
+            topic=self.topics.reads,
+            registry=self.registry,
+            recent=self.recent,
+            metrics=self.metrics,
+            events=self.events,
+            retention_ms=settings.read_retention_ms,
+            publish_timeout_s=settings.publish_timeout_s,
+        )
+        admin = settings.admin_token.get_secret_value() if settings.admin_token else None
+        self._admin_token = admin
+
+    def _invalid_registry_record(self, exc: InvalidRecord) -> None:
+        self.metrics.invalid_records.labels("registry").inc()
+
+    def _apply_registry(self, record: Record) -> None:
+        self.registry.apply(record.key, record.value)
+
+    @property
+    def ready(self) -> bool:
+        return self.follower.caught_up.is_set()
+
+    async def start(self) -> None:
+        self.follower.start()
+        self.events.start()
+
+    async def stop(self) -> None:
+        await self.events.stop()
+        await self.follower.stop()
+
+    def authenticate(self, header: str | None) -> Principal | None:
+        creds = parse_authorization(header)
+        if creds is None:
+            return None
+        if self._admin_token and same_token(creds.token, self._admin_token):
+            return Principal(Role.ADMIN, "bootstrap-admin", hash_token(creds.token))
+        principal = self.registry.principal(creds.token)
+        if principal is None:
+            return None
+        if creds.basic_user is not None and creds.basic_user != principal.integrator_id:
+            return None
+        return principal

@@ -1,0 +1,238 @@
+"""The gateway over HTTP on the in-process bus: status codes, per-read errors, dedup, auth."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+
+import orjson
+import pytest
+
+from anpr.bus.base import Message
+from anpr.bus.local import LocalBus
+from anpr.errors import BusUnavailable
+from anpr.settings import CommonSettings
+from anpr.topics import Topics
+from tests.conftest import MakeRead
+from tests.support.gateway import GatewayHarness, read_topic, running_gateway, values
+
+
+def local_bus() -> LocalBus:
+    return LocalBus(None, Topics.from_prefix("anpr.").specs(CommonSettings()))
+
+
+@pytest.fixture
+async def gw() -> AsyncIterator[GatewayHarness]:
+    bus = local_bus()
+    await bus.start()
+    async with running_gateway(bus) as harness:
+        yield harness
+    await bus.stop()
+
+
+async def reads_on_topic(gw: GatewayHarness) -> list[dict[str, object]]:
+    return values(await read_topic(gw.bus, gw.topics.reads, timeout_s=0.5))
+
+
+async def test_single_read_is_published_with_ingest_fields(
+    gw: GatewayHarness, make_read: MakeRead
+) -> None:
+    response = await gw.client.post("/v1/reads", json=make_read(read_id="a1"), headers=gw.auth())
+    assert response.status_code == 202
+    assert response.json() == {"accepted": 1, "duplicates": 0, "rejected": []}
+    (record,) = await read_topic(gw.bus, gw.topics.reads, timeout_s=0.5)
+    value = orjson.loads(record.value or b"")
+    assert record.key == b"cam-1"
+    assert dict(record.headers)["read_id"] == b"a1"
+    assert value["integrator_id"] == "int-1"
+    assert value["plate_norm"] == "1ABC123"
+    assert isinstance(value["received_at"], int)
+
+
+async def test_batch_keeps_good_reads_and_names_bad_fields(
+    gw: GatewayHarness, make_read: MakeRead
+) -> None:
+    batch = [make_read(read_id="g1"), make_read(read_id="b1", captured_at="2026-01-01T00:00:00"),
+             make_read(read_id="g2"), make_read(read_id="b2", plate="--"), "nonsense"]
+    response = await gw.client.post("/v1/reads", json=batch, headers=gw.auth())
+    assert response.status_code == 202
+    body = response.json()
+    assert body["accepted"] == 2
+    rejected = {r["index"]: r for r in body["rejected"]}
+    assert set(rejected) == {1, 3, 4}
+    assert rejected[1]["read_id"] == "b1"
+    assert rejected[1]["errors"][0]["field"] == "captured_at"
+    assert rejected[3]["errors"][0]["field"] == "plate"
+    assert [v["read_id"] for v in await reads_on_topic(gw)] == ["g1", "g2"]
+
+
+async def test_ndjson_with_a_broken_line(gw: GatewayHarness, make_read: MakeRead) -> None:
+    lines = [orjson.dumps(make_read(read_id="n1")), b"{broken", orjson.dumps(make_read())]
+    response = await gw.client.post(
+        "/v1/reads", content=b"\n".join(lines),
+        headers={**gw.auth(), "Content-Type": "application/x-ndjson"},
+    )
+    assert response.status_code == 202
+    body = response.json()
+    assert body["accepted"] == 2
+    assert body["rejected"][0]["index"] == 1
+    assert body["rejected"][0]["errors"][0]["field"] == "body"
+
+
+async def test_all_rejected_is_422_with_the_same_body(gw: GatewayHarness) -> None:
+    response = await gw.client.post("/v1/reads", json=[{"camera_id": "cam-1"}], headers=gw.auth())
+    assert response.status_code == 422
+    fields = {e["field"] for e in response.json()["rejected"][0]["errors"]}
+    assert fields == {"captured_at", "plate"}
+    assert await reads_on_topic(gw) == []
+
+
+async def test_resend_counts_duplicates_and_publishes_nothing(
+    gw: GatewayHarness, make_read: MakeRead
+) -> None:
+    batch = [make_read(), make_read(), make_read(read_id=None, plate="XYZ1")]
+    first = await gw.client.post("/v1/reads", json=batch, headers=gw.auth())
+    again = await gw.client.post("/v1/reads", json=batch, headers=gw.auth())
+    assert first.json()["accepted"] == 3
+    assert again.status_code == 202
+    assert again.json() == {"accepted": 0, "duplicates": 3, "rejected": []}
+    assert len(await reads_on_topic(gw)) == 3
+
+
+async def test_same_read_twice_in_one_batch_is_one_read(
+    gw: GatewayHarness, make_read: MakeRead
+) -> None:
+    read = make_read()
+    response = await gw.client.post("/v1/reads", json=[read, read], headers=gw.auth())
+    assert response.json()["accepted"] == 1
+    assert response.json()["duplicates"] == 1
+
+
+async def test_concurrent_resends_publish_once(gw: GatewayHarness, make_read: MakeRead) -> None:
+    batch = [make_read() for _ in range(50)]
+    responses = await asyncio.gather(
+        *(gw.client.post("/v1/reads", json=batch, headers=gw.auth()) for _ in range(4))
+    )
+    assert sum(r.json()["accepted"] for r in responses) == 50
+    assert sum(r.json()["duplicates"] for r in responses) == 150
+    assert len(await reads_on_topic(gw)) == 50
+
+
+async def test_foreign_camera_is_403(gw: GatewayHarness, make_read: MakeRead) -> None:
+    response = await gw.client.post("/v1/reads", json=make_read(camera_id="cam-2"),
+                                    headers=gw.auth())
+    assert response.status_code == 403
+    assert response.json()["rejected"][0]["errors"][0]["field"] == "camera_id"
+
+
+async def test_unregistered_camera_is_a_field_error(gw: GatewayHarness,
+                                                    make_read: MakeRead) -> None:
+    response = await gw.client.post("/v1/reads", json=[make_read(camera_id="ghost"),
+                                                       make_read()], headers=gw.auth())
+    assert response.status_code == 202
+    assert response.json()["rejected"][0]["errors"][0]["field"] == "camera_id"
+
+
+@pytest.mark.parametrize("header", [
+    pytest.param(None, id="missing"),
+    pytest.param("Bearer nope", id="unknown-token"),
+    pytest.param("Basic !!!", id="basic-not-base64"),
+    pytest.param("Token abc", id="unknown-scheme"),
+])  # fmt: skip
+async def test_bad_credentials_are_401(
+    gw: GatewayHarness, make_read: MakeRead, header: str | None
+) -> None:
+    headers = {"Authorization": header} if header else {}
+    response = await gw.client.post("/v1/reads", json=make_read(), headers=headers)
+    assert response.status_code == 401
+    assert "WWW-Authenticate" in response.headers
+
+
+async def test_basic_auth_with_integrator_id(gw: GatewayHarness, make_read: MakeRead) -> None:
+    ok = await gw.client.post("/v1/reads", json=make_read(), headers=gw.basic("int-1", gw.token))
+    wrong_user = await gw.client.post("/v1/reads", json=make_read(),
+                                      headers=gw.basic("int-2", gw.token))
+    assert ok.status_code == 202
+    assert wrong_user.status_code == 401
+
+
+@pytest.mark.parametrize(("body", "status"), [
+    pytest.param(b"{not json", 400, id="malformed-json"),
+    pytest.param(b"", 400, id="empty"),
+    pytest.param(orjson.dumps([{}] * 1001), 413, id="over-1000-reads"),
+])  # fmt: skip
+async def test_bad_bodies(gw: GatewayHarness, body: bytes, status: int) -> None:
+    response = await gw.client.post(
+        "/v1/reads", content=body, headers={**gw.auth(), "Content-Type": "application/json"}
+    )
+    assert response.status_code == status
+    assert response.json()["errors"][0]["field"] == "body"
+
+
+async def test_body_over_limit_is_413() -> None:
+    bus = local_bus()
+    await bus.start()
+    async with running_gateway(bus, max_body_bytes=2048) as gw:
+        response = await gw.client.post("/v1/reads", content=b"[" + b" " * 4096 + b"]",
+                                        headers=gw.auth())
+        assert response.status_code == 413
+
+
+async def test_rate_limit_is_429_with_retry_after(make_read: MakeRead) -> None:
+    bus = local_bus()
+    await bus.start()
+    async with running_gateway(bus, rate_limit_burst=2, rate_limit_per_s=0.01) as gw:
+        codes = [(await gw.client.post("/v1/reads", json=make_read(), headers=gw.auth()))
+                 for _ in range(3)]
+        assert [r.status_code for r in codes] == [202, 202, 429]
+        assert int(codes[2].headers["Retry-After"]) >= 1
+
+
+class FailingBus(LocalBus):
+    """A bus whose reads topic cannot take records: Kafka down or too slow."""
+
+    async def publish(self, messages: Sequence[Message], *, timeout_s: float) -> None:
+        if any(m.topic.endswith("reads.v1") for m in messages):
+            raise BusUnavailable("broker down")
+        await super().publish(messages, timeout_s=timeout_s)
+
+
+async def test_unavailable_bus_is_503_and_nothing_counts(make_read: MakeRead) -> None:
+    bus = FailingBus(None, Topics.from_prefix("anpr.").specs(CommonSettings()))
+    await bus.start()
+    async with running_gateway(bus) as gw:
+        read = make_read()
+        response = await gw.client.post("/v1/reads", json=read, headers=gw.auth())
+        assert response.status_code == 503
+        assert response.headers["Retry-After"]
+        # Nothing was remembered as accepted: once Kafka is back, the resend is accepted.
+        gw.app.state.service.pipeline._bus = LocalBus(None, [])
+        await gw.app.state.service.pipeline._bus.start()
+        retry = await gw.client.post("/v1/reads", json=read, headers=gw.auth())
+        assert retry.json()["accepted"] == 1
+
+
+async def test_heartbeat(gw: GatewayHarness) -> None:
+    ok = await gw.client.post("/v1/heartbeats", headers=gw.auth(),
+                              json={"camera_id": "cam-1", "sent_at": "2026-11-21T07:00:00Z",
+                                    "status": {"temp_c": 41}})
+    bad = await gw.client.post("/v1/heartbeats", headers=gw.auth(), json={"camera_id": "cam-1"})
+    foreign = await gw.client.post("/v1/heartbeats", headers=gw.auth(),
+                                   json={"camera_id": "cam-2", "sent_at": 1})
+    assert ok.status_code == 202
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "sent_at"
+    assert foreign.status_code == 403
+    (beat,) = values(await read_topic(gw.bus, gw.topics.heartbeats, timeout_s=0.5))
+    assert beat["status"] == {"temp_c": 41}
+    assert beat["sent_at"] == "2026-11-21T07:00:00Z"
+
+
+async def test_health_and_metrics(gw: GatewayHarness, make_read: MakeRead) -> None:
+    await gw.client.post("/v1/reads", json=[make_read(), make_read(plate="")], headers=gw.auth())
+    assert (await gw.client.get("/healthz")).status_code == 200
+    assert (await gw.client.get("/readyz")).json()["status"] == "ready"
+    text = (await gw.client.get("/metrics")).text
+    assert 'anpr_gateway_reads_accepted_total{camera_id="cam-1",integrator_id="int-1"} 1.0' in text
+    assert 'anpr_gateway_reads_rejected_total{camera_id="cam-1",integrator_id="int-1",' \
+           'reason="plate"} 1.0' in text
+    assert 'anpr_gateway_request_seconds_count{route="/v1/reads"} 1.0' in text
