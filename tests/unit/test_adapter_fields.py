@@ -1,0 +1,205 @@
+"""Coercion of vendor values: numbers, times, confidences, countries, MACs, candidates, images."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from ingest.adapters import AdapterError
+from ingest.adapters import fields as f
+from ingest.adapters.result import AdapterResult, Collector
+from tests.fixtures.vendor import JPEG, JPEG_B64
+
+BANGKOK = ZoneInfo("Asia/Bangkok")
+
+
+@pytest.mark.parametrize(
+    ("value", "tz", "expected"),
+    [
+        ("2024-05-07T17:48:03.847+07:00", UTC, "2024-05-07T17:48:03.847+07:00"),
+        ("2024-05-07T10:48:03Z", BANGKOK, "2024-05-07T10:48:03.000Z"),
+        ("2024-05-07 10:48:03.5+0200", UTC, "2024-05-07T10:48:03.500+02:00"),
+        ("2024-05-07T10:48:03", BANGKOK, "2024-05-07T10:48:03.000+07:00"),
+        ("2024-05-07T10:48:03", UTC, "2024-05-07T10:48:03.000Z"),
+        ("2016-10-21T21:35:04.8627622+00:00", UTC, "2016-10-21T21:35:04.862Z"),
+        ("20240507174803847", BANGKOK, "2024-05-07T17:48:03.847+07:00"),
+        ("20210611 130538252", UTC, "2021-06-11T13:05:38.252Z"),
+        (1562681121504, BANGKOK, "2019-07-09T14:05:21.504Z"),
+        (1562681121, UTC, "2019-07-09T14:05:21.000Z"),
+        ("1562681121", UTC, "2019-07-09T14:05:21.000Z"),
+        (1562681121.5, UTC, "2019-07-09T14:05:21.500Z"),
+        ("1623405938252000000", UTC, "2021-06-11T10:05:38.252Z"),
+        (1623405938252000, UTC, "2021-06-11T10:05:38.252Z"),
+    ],
+)
+def test_times_are_rfc3339_with_offset(value: object, tz: object, expected: str) -> None:
+    assert f.captured_at(value, tz) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        "",
+        "now",
+        "2024-13-01T00:00:00Z",
+        "2024-05-07T10:48:03+25:00",
+        0,
+        -1,
+        1e30,
+        True,
+        [],
+        {},
+    ],
+)
+def test_not_times(value: object) -> None:
+    assert f.captured_at(value, UTC) is None
+
+
+def test_dst_gap_and_fold_do_not_raise() -> None:
+    brussels = ZoneInfo("Europe/Brussels")
+    assert f.captured_at("2024-03-31T02:30:00", brussels) is not None
+    assert f.captured_at("2024-10-27T02:30:00", brussels) is not None
+
+
+@pytest.mark.parametrize(
+    ("value", "scale", "expected"),
+    [
+        (93.877067565918, "percent", 0.9388),
+        ("98", "percent", 0.98),
+        (0, "percent", 0.0),
+        (100, "percent", 1.0),
+        (0.719034, "unit", 0.719),
+        ("0.719034", "unit", 0.719),
+        ("0,72", "unit", 0.72),
+        (72, "unit", 0.72),  # a 0-1 field sent as a percentage
+        (-1.0, "percent", None),
+        (101, "percent", None),
+        ("high", "unit", None),
+        (True, "unit", None),
+        (float("nan"), "unit", None),
+    ],
+)
+def test_confidence(value: object, scale: str, expected: float | None) -> None:
+    assert f.confidence(value, scale=scale) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("be", "BE"),
+        ("BE", "BE"),
+        ("BEL", "BE"),
+        ("bel", "BE"),
+        ("POL", "PL"),
+        ("us-ca", "US"),
+        ("us_mo", "US"),
+        ("eu-de", "DE"),
+        ("eu", None),
+        ("UK", "GB"),
+        ("D", "DE"),
+        ("FL", "LI"),
+        (" fr ", "FR"),
+        ("64", None),
+        (64, None),
+        ("XX", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_country(value: object, expected: str | None) -> None:
+    assert f.country(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("44:a6:42:f3:2a:d7", "44A642F32AD7"),
+        ("44-A6-42-F3-2A-D7", "44A642F32AD7"),
+        ("44a642f32ad7", "44A642F32AD7"),
+        ("00:00:00:00:00:00", None),
+        ("44:a6:42", None),
+        (None, None),
+    ],
+)
+def test_mac(value: object, expected: str | None) -> None:
+    assert f.mac12(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (1, 1.0),
+        ("1", 1.0),
+        (" 2.5 ", 2.5),
+        ("1e3", 1000.0),
+        ("0x10", None),
+        ("", None),
+        (2**70, None),
+    ],
+)
+def test_numbers_sent_as_strings(value: object, expected: float | None) -> None:
+    assert f.number(value) == expected
+
+
+def test_candidates_leave_out_the_plate_and_repeats_and_stop_at_ten() -> None:
+    options: list[tuple[object, float | None]] = [
+        ("1-ABC-123", 0.9),
+        ("1ABC123", 0.8),
+        ("1ABC128", 0.7),
+        ("1abc128", 0.6),
+        ("", 0.5),
+    ]
+    options += [(f"ZZ{i}", None) for i in range(20)]
+    found = f.candidates("1ABC123", options)
+    assert found[0] == {"plate": "1ABC128", "confidence": 0.7}
+    assert len(found) == 10 and "confidence" not in found[1]
+
+
+def test_images() -> None:
+    assert f.jpeg_b64(JPEG) == JPEG_B64
+    assert f.jpeg_b64(b"\x89PNG\r\n") is None
+    assert f.inline_jpeg_b64(JPEG_B64[:10] + "\n" + JPEG_B64[10:]) == JPEG_B64
+    assert f.inline_jpeg_b64("data:image/jpeg;base64," + JPEG_B64) == JPEG_B64
+    assert f.inline_jpeg_b64("not base64 at all!") is None
+    assert f.inline_jpeg_b64("") is None
+
+
+def test_location_treats_zero_zero_as_no_fix() -> None:
+    assert f.location("50.1", 4) == {"lat": 50.1, "lon": 4.0}
+    assert f.location(0, 0) is None
+    assert f.location(91, 0) is None
+
+
+def test_read_ids_only_in_the_contract_alphabet() -> None:
+    assert f.read_id("abc-1", 0) == "abc-1:0"
+    assert f.read_id("has space") is None
+    assert f.read_id(None) is None
+    assert f.read_id("x" * 200) is None
+
+
+def test_unknown_camera_zone_is_refused() -> None:
+    with pytest.raises(AdapterError) as caught:
+        f.zone("Mars/Olympus_Mons")
+    assert caught.value.field == "camera_tz"
+    with pytest.raises(AdapterError):
+        f.zone("../../etc/passwd")
+    assert f.zone(None) is UTC
+
+
+def test_pictures_over_the_read_limit_are_dropped_overview_first() -> None:
+    out = Collector(AdapterResult().success_response)
+    big = "/9j/" + "A" * (400 * 1024)
+    out.add_read(
+        {
+            "plate": "A",
+            "captured_at": "x",
+            "images": {"plate_jpeg_b64": big, "overview_jpeg_b64": big},
+        },
+        [],
+        0,
+    )
+    assert set(out.result.reads[0]["images"]) == {"plate_jpeg_b64"}
+    assert out.result.notices[0]["field"] == "images.overview_jpeg_b64"
