@@ -23,7 +23,7 @@ from anpr.ids import ID_PATTERN
 
 log = logging.getLogger(__name__)
 
-IdStr = Annotated[str, Field(pattern=ID_PATTERN.pattern, min_length=1, max_length=128)]
+IdStr = Annotated[str, Field(pattern=f"^{ID_PATTERN.pattern}$", min_length=1, max_length=128)]
 PUBLISH_TIMEOUT_S = 10.0
 
 

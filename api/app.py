@@ -1,0 +1,67 @@
+"""The API application factory: `create_app(settings, bus)`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from anpr.bus.base import Bus
+from anpr.clock import now_ms
+from api import (
+    routes_audit,
+    routes_cameras,
+    routes_health,
+    routes_hits,
+    routes_hotlists,
+    routes_registry,
+    routes_stream,
+)
+from api.errors import install_error_handlers
+from api.middleware import MetricsMiddleware
+from api.service import ApiService
+from api.settings import ApiSettings
+from api.store.base import Store
+
+
+def create_app(
+    settings: ApiSettings,
+    bus: Bus,
+    *,
+    store: Store | None = None,
+    clock: Callable[[], int] = now_ms,
+) -> FastAPI:
+    """The control-room API. The caller owns `bus` (started before, stopped after the app); the
+    lifespan starts and stops the API's followers, consumers and store. `store` defaults to a
+    SQLite file at `settings.db_path`; `clock` (epoch ms) is for tests."""
+    service = ApiService(settings, bus, store=store, clock=clock)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await service.start()
+        try:
+            yield
+        finally:
+            await service.stop()
+
+    app = FastAPI(
+        title="ANPR API",
+        version="1",
+        description=(
+            "Control room and operations: hits (query, acknowledge, stream), camera health, "
+            "hotlists, registry administration and the audit log."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    app.include_router(routes_health.router)
+    app.include_router(routes_registry.router)
+    app.include_router(routes_cameras.router)
+    app.include_router(routes_stream.router)
+    app.include_router(routes_hits.router)
+    app.include_router(routes_hotlists.router)
+    app.include_router(routes_audit.router)
+    install_error_handlers(app)
+    app.add_middleware(MetricsMiddleware, metrics=service.metrics)
+    return app

@@ -1,0 +1,60 @@
+"""The audit log: who did or searched what, when and why. Append-only.
+
+Every plate search, acknowledgement, hotlist change and registry change is written here before
+the answer goes out. Actions are a fixed set (they are also a metric label).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any
+
+from anpr.auth import Principal
+from api.metrics import ApiMetrics
+from api.store.base import AuditEntry, Store
+
+
+class Action(StrEnum):
+    HITS_SEARCH = "hits.search"
+    HIT_ACKNOWLEDGE = "hit.acknowledge"
+    INTEGRATOR_CREATE = "integrator.create"
+    TOKEN_CREATE = "token.create"  # noqa: S105 - an action name, not a secret
+    CAMERA_CREATE = "camera.create"
+    CAMERA_UPDATE = "camera.update"
+    CAMERA_DELETE = "camera.delete"
+    HOTLIST_CONFIG = "hotlist.config"
+    HOTLIST_REPLACE = "hotlist.replace"
+    HOTLIST_UPSERT = "hotlist.upsert"
+    HOTLIST_DELETE_ENTRY = "hotlist.delete_entry"
+    HOTLIST_DELETE = "hotlist.delete"
+
+
+class AuditLog:
+    def __init__(self, store: Store, metrics: ApiMetrics, clock: Callable[[], int]) -> None:
+        self._store = store
+        self._metrics = metrics
+        self._clock = clock
+
+    async def record(
+        self,
+        principal: Principal,
+        action: Action,
+        target: str,
+        *,
+        reason: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> int:
+        seq = await self._store.append_audit(
+            AuditEntry(
+                at=self._clock(),
+                actor=principal.name,
+                role=principal.role.value,
+                action=action.value,
+                target=target,
+                reason=reason,
+                detail=detail or {},
+            )
+        )
+        self._metrics.audit_entries.labels(action.value).inc()
+        return seq

@@ -1,0 +1,57 @@
+"""FastAPI dependencies: the service and the authenticated caller, by role (contract section 2).
+
+`Operator` admits operator, supervisor and admin; `Supervisor` supervisor and admin; `Admin`
+admin; `Auditor` auditor and admin (admin may do everything). Integrator tokens are valid but
+may do nothing here: 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from anpr.auth import Principal, Role
+from api.errors import forbidden, unauthorized, unavailable
+from api.service import BOOTSTRAP_ADMIN, ApiService
+
+
+def get_service(request: Request) -> ApiService:
+    service: ApiService = request.app.state.service
+    return service
+
+
+Service = Annotated[ApiService, Depends(get_service)]
+
+
+def get_principal(request: Request, service: Service) -> Principal:
+    principal = service.authenticate(request.headers.get("authorization"))
+    if principal is None:
+        if not service.registry_loaded:
+            # Registry tokens are unknown until the registry topic is replayed.
+            raise unavailable(
+                "the API is still loading the registry", service.settings.retry_after_s
+            )
+        raise unauthorized()
+    return principal
+
+
+Caller = Annotated[Principal, Depends(get_principal)]
+
+
+def _require(role: Role) -> Callable[[Principal], Principal]:
+    def check(principal: Caller) -> Principal:
+        if not principal.has(role):
+            raise forbidden(f"role {principal.role.value} may not do this ({role.value} needed)")
+        return principal
+
+    return check
+
+
+Operator = Annotated[Principal, Depends(_require(Role.OPERATOR))]
+Supervisor = Annotated[Principal, Depends(_require(Role.SUPERVISOR))]
+Admin = Annotated[Principal, Depends(_require(Role.ADMIN))]
+Auditor = Annotated[Principal, Depends(_require(Role.AUDITOR))]
+
+__all__ = ["BOOTSTRAP_ADMIN", "Admin", "Auditor", "Caller", "Operator", "Service", "Supervisor"]

@@ -1,0 +1,96 @@
+"""Errors the API answers with, in one shape: `{"detail", "errors": [{"field", "message"}]}`.
+
+Route code raises `ApiError`; the handlers installed by `install_error_handlers` turn it, FastAPI's
+request validation errors and plain HTTP errors into that body. Nothing a client sends may end in
+a 500: every rejection names the field and says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse
+
+from anpr.errors import AnprError
+
+BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="anpr-api"'}
+
+
+class ApiError(AnprError):
+    """An answer other than success, with the fields at fault."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        errors: Sequence[Mapping[str, str]] = (),
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, object] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.errors = [dict(e) for e in errors]
+        self.headers = dict(headers) if headers else None
+        self.extra = dict(extra) if extra else {}
+
+
+def invalid(field: str, message: str) -> ApiError:
+    return ApiError(422, f"{field}: {message}", errors=[{"field": field, "message": message}])
+
+
+def not_found(what: str) -> ApiError:
+    return ApiError(404, f"{what} not found")
+
+
+def conflict(detail: str, field: str = "body") -> ApiError:
+    return ApiError(409, detail, errors=[{"field": field, "message": detail}])
+
+
+def unauthorized() -> ApiError:
+    return ApiError(401, "missing or invalid bearer token", headers=BEARER_CHALLENGE)
+
+
+def forbidden(detail: str) -> ApiError:
+    return ApiError(403, detail)
+
+
+def unavailable(detail: str, retry_after_s: int) -> ApiError:
+    return ApiError(503, detail, headers={"Retry-After": str(retry_after_s)})
+
+
+def error_body(detail: str, errors: Sequence[Mapping[str, str]] = ()) -> dict[str, object]:
+    return {"detail": detail, "errors": [dict(e) for e in errors]}
+
+
+def _field(loc: Sequence[object]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(
+            {**error_body(exc.detail, exc.errors), **exc.extra},
+            status_code=exc.status,
+            headers=exc.headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": _field(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        fields = ", ".join(sorted({e["field"] for e in errors}))
+        return JSONResponse(error_body(f"invalid request: {fields}", errors), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            error_body(str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+        )

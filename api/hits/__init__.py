@@ -1,0 +1,1 @@
+"""Hits: consumed from the hits topic into the store, queried, acknowledged and streamed."""

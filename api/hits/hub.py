@@ -1,0 +1,87 @@
+"""Fan-out of newly stored hits to open streams, one bounded queue per connection.
+
+`publish` never waits: a stream whose queue is full is dropped (logged, counted) so a slow client
+cannot hold up the consumer loop or the other clients. A dropped client loses nothing: it
+reconnects with `Last-Event-ID` and the stream replays the gap from the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import Sequence
+
+from api.metrics import ApiMetrics
+from api.store.base import StoredHit
+
+log = logging.getLogger(__name__)
+
+
+class Subscription:
+    """One open stream: its queue, whether it may see covert hits, and whether it was dropped."""
+
+    def __init__(self, sub_id: int, *, who: str, include_covert: bool, maxsize: int) -> None:
+        self.sub_id = sub_id
+        self.who = who
+        self.include_covert = include_covert
+        self.queue: asyncio.Queue[StoredHit] = asyncio.Queue(maxsize=maxsize)
+        self.dropped = False
+        self.wake = asyncio.Event()
+
+
+class StreamHub:
+    def __init__(self, metrics: ApiMetrics, *, queue_size: int) -> None:
+        self._metrics = metrics
+        self._queue_size = queue_size
+        self._subs: dict[int, Subscription] = {}
+        self._ids = itertools.count(1)
+
+    def __len__(self) -> int:
+        return len(self._subs)
+
+    def subscribe(self, *, who: str, include_covert: bool) -> Subscription:
+        sub = Subscription(
+            next(self._ids), who=who, include_covert=include_covert, maxsize=self._queue_size
+        )
+        self._subs[sub.sub_id] = sub
+        self._metrics.stream_clients.set(len(self._subs))
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        if self._subs.pop(sub.sub_id, None) is not None:
+            self._metrics.stream_clients.set(len(self._subs))
+
+    def publish(self, hits: Sequence[StoredHit]) -> None:
+        if not hits or not self._subs:
+            return
+        for sub in list(self._subs.values()):
+            for hit in hits:
+                if hit.covert and not sub.include_covert:
+                    continue
+                try:
+                    sub.queue.put_nowait(hit)
+                except asyncio.QueueFull:
+                    self._drop(sub)
+                    break
+
+    def _drop(self, sub: Subscription) -> None:
+        log.warning(
+            "hit stream %d of %s dropped: the client is %d hits behind; it can resume with "
+            "Last-Event-ID",
+            sub.sub_id,
+            sub.who,
+            sub.queue.qsize(),
+        )
+        sub.dropped = True
+        sub.wake.set()
+        self.unsubscribe(sub)
+        self._metrics.stream_clients_dropped.inc()
+
+    def close_all(self) -> None:
+        """At shutdown: end every stream."""
+        for sub in list(self._subs.values()):
+            sub.dropped = True
+            sub.wake.set()
+        self._subs.clear()
+        self._metrics.stream_clients.set(0)

@@ -1,0 +1,128 @@
+"""The server-sent events of `GET /v1/hits/stream`.
+
+Order of work for a stream resumed with `Last-Event-ID` (no gap, no repeat):
+1. replay from the store every hit stored after that hit, page by page;
+2. subscribe to the hub, then replay once more from the store what was stored meanwhile;
+3. follow the subscription, skipping anything at or below the last `seq` sent.
+Hits are stored and fanned out in `seq` order, so steps 2 and 3 together see every hit exactly
+once. A fresh stream (no `Last-Event-ID`) subscribes first and sends only what arrives after.
+An unknown `Last-Event-ID` (expired by retention, or from a replica that has not stored that hit
+yet) resumes live and says so in a comment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import orjson
+
+from anpr.auth import Principal
+from anpr.clock import now_ms
+from api.hits.hub import StreamHub, Subscription
+from api.hits.views import hit_json, sees_covert
+from api.metrics import ApiMetrics
+from api.store.base import Store, StoredHit
+
+log = logging.getLogger(__name__)
+
+KEEPALIVE = b": keep-alive\n\n"
+RETRY_MS = 2000
+
+
+def encode_event(hit: StoredHit) -> bytes:
+    data = orjson.dumps(hit_json(hit)).decode()
+    return f"event: hit\nid: {hit.hit_id}\ndata: {data}\n\n".encode()
+
+
+async def _next(sub: Subscription, timeout_s: float) -> StoredHit | None:
+    """The next hit, or None after `timeout_s` or when the subscription is ended."""
+    if not sub.queue.empty():
+        return sub.queue.get_nowait()
+    getter = asyncio.ensure_future(sub.queue.get())
+    waker = asyncio.ensure_future(sub.wake.wait())
+    try:
+        done, _ = await asyncio.wait(
+            {getter, waker}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        for fut in (getter, waker):
+            if not fut.done():
+                fut.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await fut
+    return getter.result() if getter in done else None
+
+
+class HitStream:
+    """One client's stream; iterate `events()` for the bytes to send."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        hub: StreamHub,
+        metrics: ApiMetrics,
+        principal: Principal,
+        last_event_id: str | None,
+        keepalive_s: float,
+        page: int,
+    ) -> None:
+        self._store = store
+        self._hub = hub
+        self._metrics = metrics
+        self._principal = principal
+        self._last_event_id = last_event_id
+        self._keepalive_s = keepalive_s
+        self._page = page
+        self._covert = sees_covert(principal)
+        self._last_seq = 0
+
+    async def _replay(self) -> AsyncIterator[bytes]:
+        while True:
+            hits = await self._store.hits_after_seq(
+                self._last_seq, include_covert=self._covert, limit=self._page
+            )
+            for hit in hits:
+                self._last_seq = hit.seq
+                self._metrics.hits_streamed.labels("replay").inc()
+                yield encode_event(hit)
+            if len(hits) < self._page:
+                return
+
+    async def events(self) -> AsyncIterator[bytes]:
+        yield f"retry: {RETRY_MS}\n\n".encode()
+        resume = None
+        if self._last_event_id:
+            resume = await self._store.seq_of(self._last_event_id)
+            if resume is None:
+                yield b": unknown Last-Event-ID, following new hits only\n\n"
+        if resume is not None:
+            self._last_seq = resume
+            async for event in self._replay():
+                yield event
+        sub = self._hub.subscribe(who=self._principal.name, include_covert=self._covert)
+        try:
+            if resume is not None:
+                async for event in self._replay():
+                    yield event
+            async for event in self._live(sub):
+                yield event
+        finally:
+            self._hub.unsubscribe(sub)
+
+    async def _live(self, sub: Subscription) -> AsyncIterator[bytes]:
+        while not sub.dropped:
+            hit = await _next(sub, self._keepalive_s)
+            if hit is None:
+                if not sub.dropped:
+                    yield KEEPALIVE
+                continue
+            if hit.seq <= self._last_seq:
+                continue
+            self._last_seq = hit.seq
+            self._metrics.hits_streamed.labels("live").inc()
+            self._metrics.hit_delivery_seconds.observe(max(0, now_ms() - hit.topic_ts) / 1000)
+            yield encode_event(hit)

@@ -1,0 +1,1 @@
+"""Hotlists on the API: the book folded from the hotlists topic, the writes, matcher status."""

@@ -1,0 +1,167 @@
+"""Hotlists on the API: the book folded from `anpr.hotlists.v1`, matcher status, and the writes.
+
+Every write is planned by `anpr.hotlists` (entries at the new version first, the list
+configuration last as the commit) and published in that order; writes to one list are
+serialised here, as the planner requires. After publishing, the write waits (bounded) until this
+replica's own book has committed it, so a GET right after sees it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+
+from anpr.bus.base import Bus, Message
+from anpr.bus.base import Record as BusRecord
+from anpr.errors import InvalidRecord
+from anpr.follow import TopicFollower
+from anpr.hotlists import (
+    EntrySpec,
+    HotlistBook,
+    ListConfig,
+    MatchMode,
+    Plan,
+    Retain,
+    plan_delete_entry,
+    plan_delete_list,
+    plan_put_config,
+    plan_replace_entries,
+    plan_upsert_entries,
+)
+from anpr.topics import Topics
+from api.changes import ChangeSignal
+from api.hotlists.status import MatcherStatusBook
+from api.metrics import ApiMetrics
+from api.settings import ApiSettings
+
+log = logging.getLogger(__name__)
+
+PUBLISH_CHUNK = 5000
+
+
+class HotlistService:
+    def __init__(
+        self,
+        settings: ApiSettings,
+        bus: Bus,
+        topics: Topics,
+        metrics: ApiMetrics,
+        *,
+        clock: Callable[[], int],
+    ) -> None:
+        self._settings = settings
+        self._bus = bus
+        self._topic = topics.hotlists
+        self._metrics = metrics
+        self._clock = clock
+        self.book = HotlistBook(retain=Retain.IDS)
+        self.matchers = MatcherStatusBook()
+        self.changed = ChangeSignal()
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._follower = TopicFollower(
+            bus, [topics.hotlists], self._apply, name="api-hotlists",
+            on_invalid=self._invalid("hotlists"),
+        )  # fmt: skip
+        self._status_follower = TopicFollower(
+            bus,
+            [settings.matcher_status_topic],
+            self._apply_status,
+            name="api-matcher-status",
+            on_invalid=self._invalid("matcher_status"),
+        )
+
+    def _invalid(self, topic: str) -> Callable[[InvalidRecord], None]:
+        def count(exc: InvalidRecord) -> None:
+            self._metrics.invalid_records.labels(topic).inc()
+
+        return count
+
+    def _apply(self, record: BusRecord) -> None:
+        try:
+            self.book.apply(record.key, record.value)
+        finally:
+            self.changed.notify()
+
+    def _apply_status(self, record: BusRecord) -> None:
+        self.matchers.apply(record.key, record.value)
+
+    @property
+    def loaded(self) -> bool:
+        return self._follower.caught_up.is_set()
+
+    def start(self) -> None:
+        self._follower.start()
+        self._status_follower.start()
+
+    async def stop(self) -> None:
+        await self._status_follower.stop()
+        await self._follower.stop()
+
+    def lock(self, list_id: str) -> asyncio.Lock:
+        return self._locks[list_id]
+
+    async def _publish(self, plan: Plan) -> None:
+        records = plan.records
+        for start in range(0, len(records), PUBLISH_CHUNK):
+            chunk = records[start : start + PUBLISH_CHUNK]
+            await self._bus.publish(
+                [Message(self._topic, key.encode(), value) for key, value in chunk],
+                timeout_s=self._settings.publish_timeout_s,
+            )
+
+    async def _visible(self, predicate: Callable[[], bool]) -> None:
+        if not await self.changed.wait_for(predicate, self._settings.write_visible_timeout_s):
+            log.warning("hotlist write published but not yet visible on this replica")
+
+    async def _commit(self, plan: Plan) -> ListConfig:
+        await self._publish(plan)
+        config = plan.config
+        assert config is not None  # noqa: S101 - every plan but a list deletion has one
+        await self._visible(lambda: self.book.committed_version(config.list_id) >= config.version)
+        return config
+
+    # The callers hold `lock(list_id)` around each of these.
+
+    async def put_config(
+        self,
+        list_id: str,
+        *,
+        name: str,
+        category: str,
+        priority: int,
+        match: MatchMode,
+        covert: bool,
+    ) -> ListConfig:
+        plan = plan_put_config(
+            self.book.config(list_id),
+            list_id=list_id,
+            name=name,
+            category=category,
+            priority=priority,
+            match=match,
+            covert=covert,
+            now_ms=self._clock(),
+        )
+        return await self._commit(plan)
+
+    async def replace(self, current: ListConfig, entries: Sequence[EntrySpec]) -> ListConfig:
+        plan = plan_replace_entries(
+            current,
+            entries,
+            live_entry_ids=list(self.book.entry_ids(current.list_id)),
+            now_ms=self._clock(),
+        )
+        return await self._commit(plan)
+
+    async def upsert(self, current: ListConfig, entries: Sequence[EntrySpec]) -> ListConfig:
+        return await self._commit(plan_upsert_entries(current, entries, now_ms=self._clock()))
+
+    async def delete_entry(self, current: ListConfig, entry_id: str) -> ListConfig:
+        return await self._commit(plan_delete_entry(current, entry_id, now_ms=self._clock()))
+
+    async def delete_list(self, current: ListConfig) -> None:
+        plan = plan_delete_list(current, live_entry_ids=list(self.book.entry_ids(current.list_id)))
+        await self._publish(plan)
+        await self._visible(lambda: self.book.config(current.list_id) is None)

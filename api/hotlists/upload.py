@@ -1,0 +1,65 @@
+"""Reading and parsing a hotlist upload: CSV, NDJSON or a JSON array, bounded in size."""
+
+from __future__ import annotations
+
+import orjson
+from fastapi import Request
+
+from anpr.hotlists import (
+    EntrySpec,
+    LineError,
+    parse_entries_csv,
+    parse_entries_ndjson,
+    parse_entry_list,
+)
+from api.errors import ApiError, invalid
+
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/x-ndjson": {"schema": {"type": "string"}},
+            "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+        },
+    }
+}
+_NDJSON = {"application/x-ndjson", "application/ndjson", "application/jsonl", "text/plain"}
+
+
+async def read_upload(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, f"the upload is over the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, f"the upload is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_upload(content_type: str, raw: bytes) -> tuple[list[EntrySpec], list[LineError]]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise invalid("body", f"not UTF-8 (byte {exc.start})") from exc
+    if content_type == "text/csv":
+        return parse_entries_csv(text)
+    if content_type in _NDJSON:
+        return parse_entries_ndjson(text)
+    if content_type == "application/json":
+        try:
+            items = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise invalid("body", f"not valid JSON: {exc}") from exc
+        if not isinstance(items, list):
+            raise invalid("body", "must be a JSON array of entries")
+        return parse_entry_list(items)
+    raise ApiError(
+        415,
+        "send text/csv or application/x-ndjson (or a JSON array as application/json)",
+        errors=[{"field": "content-type", "message": f"unsupported: {content_type or 'none'}"}],
+    )

@@ -1,0 +1,109 @@
+"""Prometheus metrics of the API, prefix `anpr_api_`, on a per-app `CollectorRegistry`.
+
+Labels are bounded: routes are templates (never raw paths), camera_id is bounded by the registry
+(a camera's series is removed when it is deleted), actions and topics are fixed sets. A plate,
+a token name or a hit_id is never a label.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class ApiMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self.requests = Counter(
+            "anpr_api_requests_total",
+            "HTTP requests by route template and status code.",
+            ["route", "status"],
+            registry=registry,
+        )
+        self.request_seconds = Histogram(
+            "anpr_api_request_seconds",
+            "HTTP request latency by route template (streams: until the response started).",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.hits_stored = Counter(
+            "anpr_api_hits_stored_total",
+            "Hits consumed from the hits topic and newly stored (replays are not counted).",
+            registry=registry,
+        )
+        self.hits_duplicate = Counter(
+            "anpr_api_hits_duplicate_total",
+            "Hits consumed again whose hit_id was already stored (ignored).",
+            registry=registry,
+        )
+        self.stream_clients = Gauge(
+            "anpr_api_stream_clients",
+            "Open hit streams (server-sent events).",
+            registry=registry,
+        )
+        self.hits_streamed = Counter(
+            "anpr_api_hits_streamed_total",
+            "Hit events written to streams, live or replayed after Last-Event-ID.",
+            ["phase"],
+            registry=registry,
+        )
+        self.stream_clients_dropped = Counter(
+            "anpr_api_stream_clients_dropped_total",
+            "Streams closed because the client read too slowly (its queue filled up).",
+            registry=registry,
+        )
+        self.hit_delivery_seconds = Histogram(
+            "anpr_api_hit_delivery_seconds",
+            "From the hit's timestamp on the topic to its event being written to a stream.",
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.cameras_by_status = Gauge(
+            "anpr_api_cameras",
+            "Registered cameras by health status.",
+            ["status"],
+            registry=registry,
+        )
+        self.camera_last_seen_age = Gauge(
+            "anpr_api_camera_last_seen_age_seconds",
+            "Seconds since the camera's last read or heartbeat (absent when never seen).",
+            ["camera_id"],
+            registry=registry,
+        )
+        self.audit_entries = Counter(
+            "anpr_api_audit_entries_total",
+            "Entries appended to the audit log, by action.",
+            ["action"],
+            registry=registry,
+        )
+        self.invalid_records = Counter(
+            "anpr_api_invalid_records_total",
+            "Records on a consumed topic that could not be decoded and were skipped.",
+            ["topic"],
+            registry=registry,
+        )
+        self.records_consumed = Counter(
+            "anpr_api_records_consumed_total",
+            "Records consumed, by topic kind.",
+            ["topic"],
+            registry=registry,
+        )
+        self.registry_writes = Counter(
+            "anpr_api_registry_writes_total",
+            "Registry and hotlist writes published, by outcome.",
+            ["kind", "outcome"],
+            registry=registry,
+        )
+        self.retention_deleted = Counter(
+            "anpr_api_retention_deleted_total",
+            "Rows removed from the store by retention, by table.",
+            ["table"],
+            registry=registry,
+        )
+        self.ready = Gauge(
+            "anpr_api_ready",
+            "1 once the registry and hotlists are replayed and the hit store has caught up.",
+            registry=registry,
+        )

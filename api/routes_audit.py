@@ -1,0 +1,53 @@
+"""`GET /v1/audit` (auditor, and admin who may do everything): newest first, keyset pages."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from anpr.clock import ms_to_rfc3339
+from api.deps import Auditor, Service
+from api.errors import invalid
+from api.hits.cursor import check_range, decode_audit_cursor, encode_audit_cursor, parse_time
+from api.schemas.audit import AuditEntryOut, AuditPage
+from api.schemas.common import error_responses
+
+router = APIRouter(tags=["audit"])
+
+
+@router.get("/v1/audit", response_model=AuditPage, responses=error_responses(401, 403, 422))
+async def query_audit(
+    principal: Auditor,
+    service: Service,
+    since: Annotated[str | None, Query(description="RFC 3339 or epoch ms (inclusive).")] = None,
+    until: Annotated[str | None, Query(description="RFC 3339 or epoch ms (exclusive).")] = None,
+    actor: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> AuditPage:
+    settings = service.settings
+    size = settings.page_limit_default if limit is None else limit
+    if size > settings.page_limit_max:
+        raise invalid("limit", f"must be at most {settings.page_limit_max}")
+    start, end = parse_time("since", since), parse_time("until", until)
+    check_range(start, end)
+    rows = await service.store.query_audit(
+        since=start, until=end, actor=actor, before_seq=decode_audit_cursor(cursor), limit=size + 1
+    )
+    page = rows[:size]
+    items = [
+        AuditEntryOut(
+            seq=row.seq,
+            at=ms_to_rfc3339(row.entry.at),
+            actor=row.entry.actor,
+            role=row.entry.role,
+            action=row.entry.action,
+            target=row.entry.target,
+            reason=row.entry.reason,
+            detail=row.entry.detail,
+        )
+        for row in page
+    ]
+    next_cursor = encode_audit_cursor(page[-1].seq) if len(rows) > size else None
+    return AuditPage(items=items, next_cursor=next_cursor)

@@ -1,0 +1,38 @@
+"""`/healthz`, `/readyz` and `/metrics` (no authentication)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.responses import JSONResponse, Response
+
+from api.deps import Service
+from api.schemas.common import Alive, Readiness
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", response_model=Alive)
+async def healthz() -> Alive:
+    return Alive(status="alive")
+
+
+@router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
+async def readyz(service: Service) -> Response:
+    body = Readiness(
+        status="ready" if service.ready else "not_ready",
+        registry_loaded=service.registry_loaded,
+        hotlists_loaded=service.hotlists.loaded,
+        hits_caught_up=service.hits_caught_up,
+    )
+    return JSONResponse(body.model_dump(), status_code=200 if service.ready else 503)
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},
+)
+async def metrics(service: Service) -> Response:
+    service.refresh_health_metrics()  # forgotten cameras' rows go at the next periodic save
+    return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,176 @@
+"""Hits: query (newest first, keyset pages), counts, one hit, acknowledgement (operator and up).
+
+Times (`since` inclusive, `until` exclusive) are RFC 3339 with an offset or epoch milliseconds and
+bound the hit's `matched_at`, which is also the listing order. `status` is `new` (not yet
+acknowledged) or `acknowledged`. A `plate` search needs a `reason` and is audit-logged. Covert
+hits do not exist for operators (see `api.hits.views`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from anpr.normalize import normalize_plate
+from api.audit import Action
+from api.deps import Operator, Service
+from api.errors import conflict, invalid, not_found
+from api.hits.cursor import check_range, decode_hit_cursor, encode_hit_cursor, parse_time
+from api.hits.views import hit_json, sees_covert, visible
+from api.schemas.common import error_responses
+from api.schemas.hits import AcknowledgeIn, HitCountsOut, HitOut, HitPage
+from api.service import ApiService
+from api.store.base import AckConflict, Acknowledgement, HitFilter, HitStatus, PageKey, StoredHit
+
+router = APIRouter(tags=["hits"])
+
+MAX_REASON = 500
+Since = Annotated[str | None, Query(description="RFC 3339 with offset, or epoch ms (inclusive).")]
+Until = Annotated[str | None, Query(description="RFC 3339 with offset, or epoch ms (exclusive).")]
+IdParam = Annotated[str | None, Query(min_length=1, max_length=128)]
+
+
+async def _visible_hit(service: ApiService, hit_id: str, principal: Operator) -> StoredHit:
+    hit = await service.store.get_hit(hit_id) if len(hit_id) <= 128 else None
+    if hit is None or not visible(hit, principal):
+        raise not_found(f"hit {hit_id!r}")
+    return hit
+
+
+@router.get("/v1/hits", response_model=HitPage, responses=error_responses(401, 403, 422))
+async def query_hits(
+    principal: Operator,
+    service: Service,
+    since: Since = None,
+    until: Until = None,
+    camera_id: IdParam = None,
+    list_id: IdParam = None,
+    plate: Annotated[
+        str | None, Query(max_length=64, description="Needs `reason`; audit-logged.")
+    ] = None,
+    reason: Annotated[
+        str | None, Query(max_length=MAX_REASON, description="Why the plate is searched.")
+    ] = None,
+    status: HitStatus | None = None,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+) -> HitPage:
+    settings = service.settings
+    size = settings.page_limit_default if limit is None else limit
+    if size > settings.page_limit_max:
+        raise invalid("limit", f"must be at most {settings.page_limit_max}")
+    start, end = parse_time("since", since), parse_time("until", until)
+    check_range(start, end)
+    after = decode_hit_cursor(cursor)
+    plate_norm = None
+    if plate is not None:
+        plate_norm = normalize_plate(plate)
+        if not plate_norm:
+            raise invalid("plate", "has no letters or digits")
+        if reason is None or not reason.strip():
+            raise invalid("reason", "a plate search needs a reason (free text or case reference)")
+    flt = HitFilter(
+        since=start,
+        until=end,
+        camera_id=camera_id,
+        list_id=list_id,
+        plate_norm=plate_norm,
+        status=status,
+        include_covert=sees_covert(principal),
+    )
+    if plate_norm is not None:
+        await service.audit.record(
+            principal,
+            Action.HITS_SEARCH,
+            plate_norm,
+            reason=(reason or "").strip(),
+            detail={
+                k: v
+                for k, v in {
+                    "since": since,
+                    "until": until,
+                    "camera_id": camera_id,
+                    "list_id": list_id,
+                    "status": status.value if status else None,
+                    "first_page": cursor is None,
+                }.items()
+                if v is not None
+            },
+        )
+    rows = await service.store.query_hits(flt, after=after, limit=size + 1)
+    page = rows[:size]
+    next_cursor = None
+    if len(rows) > size:
+        last = page[-1]
+        next_cursor = encode_hit_cursor(PageKey(last.matched_at, last.hit_id))
+    return HitPage.model_validate(
+        {"items": [hit_json(hit) for hit in page], "next_cursor": next_cursor}
+    )
+
+
+@router.get(
+    "/v1/hits/counts", response_model=HitCountsOut, responses=error_responses(401, 403, 422)
+)
+async def count_hits(
+    principal: Operator,
+    service: Service,
+    since: Since = None,
+    until: Until = None,
+    camera_id: IdParam = None,
+    list_id: IdParam = None,
+) -> HitCountsOut:
+    """How many hits (new, acknowledged) match; covert ones count only for supervisors."""
+    start, end = parse_time("since", since), parse_time("until", until)
+    check_range(start, end)
+    counts = await service.store.count_hits(
+        HitFilter(
+            since=start,
+            until=end,
+            camera_id=camera_id,
+            list_id=list_id,
+            include_covert=sees_covert(principal),
+        )
+    )
+    return HitCountsOut(total=counts.total, new=counts.new, acknowledged=counts.acknowledged)
+
+
+@router.get("/v1/hits/{hit_id}", response_model=HitOut, responses=error_responses(401, 403, 404))
+async def get_hit(hit_id: str, principal: Operator, service: Service) -> HitOut:
+    return HitOut.model_validate(hit_json(await _visible_hit(service, hit_id, principal)))
+
+
+@router.post(
+    "/v1/hits/{hit_id}/acknowledge",
+    response_model=HitOut,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def acknowledge_hit(
+    hit_id: str, body: AcknowledgeIn, principal: Operator, service: Service
+) -> HitOut:
+    """The operator is the caller's token; a hit is acknowledged once (a second time: 409)."""
+    await _visible_hit(service, hit_id, principal)
+    ack = Acknowledgement(
+        outcome=body.outcome,
+        note=body.note,
+        by=principal.name,
+        role=principal.role.value,
+        at=service.clock(),
+    )
+    try:
+        hit = await service.store.acknowledge(hit_id, ack)
+    except AckConflict as exc:
+        raise conflict(
+            f"hit already acknowledged by {exc.existing.by} ({exc.existing.outcome.value})",
+            "hit_id",
+        ) from exc
+    if hit is None:
+        raise not_found(f"hit {hit_id!r}")
+    await service.audit.record(
+        principal,
+        Action.HIT_ACKNOWLEDGE,
+        hit_id,
+        reason=body.note,
+        detail={"outcome": body.outcome.value},
+    )
+    return HitOut.model_validate(hit_json(hit))

@@ -1,0 +1,264 @@
+"""Hotlists (supervisor and admin): configuration, atomic replacement, upserts and deletions.
+
+An upload with some bad lines writes the good ones and reports the others in `rejected`; an
+upload where nothing is usable (a bad CSV header, or every line rejected) changes nothing and
+answers 422 with the same body. An upload with no lines at all empties the list.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request, Response
+
+from anpr.auth import Principal
+from anpr.clock import ms_to_rfc3339
+from anpr.hotlists import (
+    LineError,
+    ListConfig,
+    parse_entry_list,
+)
+from anpr.ids import is_valid_id
+from api.audit import Action
+from api.deps import Service, Supervisor
+from api.errors import ApiError, invalid, not_found
+from api.hotlists.upload import UPLOAD_BODY, parse_upload, read_upload
+from api.registry_writes import publishing
+from api.schemas.common import error_responses
+from api.schemas.hotlists import (
+    EntriesResult,
+    EntryIn,
+    ListIn,
+    ListOut,
+    ListPage,
+    MatcherApplied,
+)
+from api.service import ApiService
+
+router = APIRouter(tags=["hotlists"])
+
+
+def list_out(service: ApiService, config: ListConfig) -> ListOut:
+    hot = service.hotlists
+    return ListOut(
+        list_id=config.list_id,
+        name=config.name,
+        category=config.category,
+        priority=config.priority,
+        match=config.match,
+        covert=config.covert,
+        version=config.version,
+        updated_at=ms_to_rfc3339(config.updated_at_ms),
+        entries=hot.book.entry_count(config.list_id),
+        matchers=[
+            MatcherApplied(
+                matcher_id=status.matcher_id,
+                applied_version=version,
+                up_to_date=version is not None and version >= config.version,
+                at=ms_to_rfc3339(status.at),
+            )
+            for status, version in hot.matchers.applied(config.list_id)
+        ],
+    )
+
+
+def _check_list_id(list_id: str) -> None:
+    if not is_valid_id(list_id):
+        raise invalid("list_id", "must be 1-128 of A-Z a-z 0-9 . _ : -")
+
+
+def _existing(service: ApiService, list_id: str) -> ListConfig:
+    config = service.hotlists.book.config(list_id)
+    if config is None:
+        raise not_found(f"hotlist {list_id!r}")
+    return config
+
+
+def _result(config: ListConfig, written: int, rejected: list[LineError]) -> EntriesResult:
+    return EntriesResult.model_validate(
+        {
+            "list_id": config.list_id,
+            "version": config.version,
+            "entries": written,
+            "rejected": [r.as_dict() for r in rejected],
+        }
+    )
+
+
+def _nothing_usable(config: ListConfig, rejected: list[LineError]) -> ApiError:
+    """422 for an upload without a usable entry: the result body plus the usual errors."""
+    return ApiError(
+        422,
+        "no usable entry in the upload; nothing was changed",
+        errors=[
+            {"field": e.field, "message": f"line {r.line}: {e.message}"}
+            for r in rejected[:100]
+            for e in r.errors
+        ],
+        extra=_result(config, 0, rejected).model_dump(),
+    )
+
+
+async def _audit(
+    service: ApiService, principal: Principal, action: Action, target: str, **detail: Any
+) -> None:
+    await service.audit.record(principal, action, target, detail=detail)
+
+
+@router.get("/v1/hotlists", response_model=ListPage, responses=error_responses(401, 403))
+async def list_hotlists(principal: Supervisor, service: Service) -> ListPage:
+    configs = sorted(service.hotlists.book.configs.values(), key=lambda c: c.list_id)
+    return ListPage(items=[list_out(service, config) for config in configs])
+
+
+@router.get(
+    "/v1/hotlists/{list_id}", response_model=ListOut, responses=error_responses(401, 403, 404)
+)
+async def get_hotlist(list_id: str, principal: Supervisor, service: Service) -> ListOut:
+    return list_out(service, _existing(service, list_id))
+
+
+@router.put(
+    "/v1/hotlists/{list_id}",
+    response_model=ListOut,
+    responses=error_responses(401, 403, 422, 503),
+)
+async def put_hotlist(
+    list_id: str, body: ListIn, principal: Supervisor, service: Service
+) -> ListOut:
+    """Create the list (empty) or change its configuration; its entries stay."""
+    _check_list_id(list_id)
+    hot = service.hotlists
+    async with hot.lock(list_id), publishing(service, "hotlist"):
+        config = await hot.put_config(
+            list_id,
+            name=body.name,
+            category=body.category,
+            priority=body.priority,
+            match=body.match,
+            covert=body.covert,
+        )
+    await _audit(service, principal, Action.HOTLIST_CONFIG, list_id, **body.model_dump(mode="json"))
+    return list_out(service, config)
+
+
+@router.delete(
+    "/v1/hotlists/{list_id}",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(401, 403, 404, 503),
+)
+async def delete_hotlist(list_id: str, principal: Supervisor, service: Service) -> Response:
+    hot = service.hotlists
+    async with hot.lock(list_id):
+        current = _existing(service, list_id)
+        async with publishing(service, "hotlist"):
+            await hot.delete_list(current)
+    await _audit(service, principal, Action.HOTLIST_DELETE, list_id)
+    return Response(status_code=204)
+
+
+@router.put(
+    "/v1/hotlists/{list_id}/entries",
+    response_model=EntriesResult,
+    responses=error_responses(401, 403, 404, 413, 415, 422, 503),
+    openapi_extra=UPLOAD_BODY,
+)
+async def replace_entries(
+    list_id: str, request: Request, principal: Supervisor, service: Service
+) -> EntriesResult:
+    """Replace every entry of the list atomically (matchers switch at once to the new set)."""
+    _existing(service, list_id)
+    raw = await read_upload(request, service.settings.hotlist_max_body_bytes)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    entries, rejected = await asyncio.to_thread(parse_upload, content_type, raw)
+    hot = service.hotlists
+    async with hot.lock(list_id):
+        current = _existing(service, list_id)
+        if rejected and not entries:
+            raise _nothing_usable(current, rejected)
+        async with publishing(service, "hotlist"):
+            config = await hot.replace(current, entries)
+    await _audit(
+        service,
+        principal,
+        Action.HOTLIST_REPLACE,
+        list_id,
+        version=config.version,
+        entries=len(entries),
+        rejected=len(rejected),
+    )
+    return _result(config, len(entries), rejected)
+
+
+@router.post(
+    "/v1/hotlists/{list_id}/entries",
+    response_model=EntriesResult,
+    responses=error_responses(401, 403, 404, 422, 503),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"type": "array", "items": EntryIn.model_json_schema()}
+                }
+            },
+        }
+    },
+)
+async def upsert_entries(
+    list_id: str,
+    entries: Annotated[list[Any], Body(max_length=100_000)],
+    principal: Supervisor,
+    service: Service,
+) -> EntriesResult:
+    """Add entries or overwrite them by entry_id (`rejected[].line` is the 1-based item)."""
+    _existing(service, list_id)
+    specs, rejected = parse_entry_list(entries)
+    hot = service.hotlists
+    async with hot.lock(list_id):
+        current = _existing(service, list_id)
+        if rejected and not specs:
+            raise _nothing_usable(current, rejected)
+        if not specs:
+            return _result(current, 0, [])
+        async with publishing(service, "hotlist"):
+            config = await hot.upsert(current, specs)
+    await _audit(
+        service,
+        principal,
+        Action.HOTLIST_UPSERT,
+        list_id,
+        version=config.version,
+        entry_ids=[s.entry_id for s in specs[:100]],
+        entries=len(specs),
+        rejected=len(rejected),
+    )
+    return _result(config, len(specs), rejected)
+
+
+@router.delete(
+    "/v1/hotlists/{list_id}/entries/{entry_id}",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(401, 403, 404, 503),
+)
+async def delete_entry(
+    list_id: str, entry_id: str, principal: Supervisor, service: Service
+) -> Response:
+    hot = service.hotlists
+    async with hot.lock(list_id):
+        current = _existing(service, list_id)
+        if entry_id not in hot.book.entry_ids(list_id):
+            raise not_found(f"entry {entry_id!r} of hotlist {list_id!r}")
+        async with publishing(service, "hotlist"):
+            config = await hot.delete_entry(current, entry_id)
+    await _audit(
+        service,
+        principal,
+        Action.HOTLIST_DELETE_ENTRY,
+        f"{list_id}/{entry_id}",
+        version=config.version,
+    )
+    return Response(status_code=204)

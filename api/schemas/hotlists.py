@@ -1,0 +1,72 @@
+"""Hotlists as supervisors manage them (contract section 4)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from anpr.hotlists import PRIORITY_MAX, PRIORITY_MIN, MatchMode
+from api.schemas.common import FieldErrorOut
+
+Text = Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class ListIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    name: Text
+    category: Text
+    priority: int = Field(ge=PRIORITY_MIN, le=PRIORITY_MAX)
+    match: MatchMode = MatchMode.EXACT
+    covert: bool = False
+
+
+class MatcherApplied(BaseModel):
+    matcher_id: str
+    applied_version: int | None = Field(description="Null: the matcher has not loaded the list.")
+    up_to_date: bool
+    at: str = Field(description="When the matcher last reported (RFC 3339 UTC).")
+
+
+class ListOut(BaseModel):
+    list_id: str
+    name: str
+    category: str
+    priority: int
+    match: MatchMode
+    covert: bool
+    version: int = Field(description="Bumped by every change to the list or its entries.")
+    updated_at: str
+    entries: int | None = Field(description="Live entries.")
+    matchers: list[MatcherApplied]
+
+
+class ListPage(BaseModel):
+    items: list[ListOut]
+
+
+class LineErrorOut(BaseModel):
+    line: int = Field(description="1-based line of the upload (CSV header = 1; JSON: item).")
+    errors: list[FieldErrorOut]
+
+
+class EntriesResult(BaseModel):
+    list_id: str
+    version: int
+    entries: int = Field(description="Entries this request wrote.")
+    rejected: list[LineErrorOut]
+
+
+class EntryIn(BaseModel):
+    """An entry (documentation of the upload; validation is `anpr.hotlists.parse`)."""
+
+    entry_id: str
+    plate: str | None = None
+    pattern: str | None = Field(default=None, description="`?` one character, `*` any run.")
+    country: str | None = None
+    zones: list[str] | None = None
+    valid_from: str | int | None = None
+    valid_until: str | int | None = None
+    reason: str | None = None
+    action: str | None = None
+    priority: int | None = None

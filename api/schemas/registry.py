@@ -1,0 +1,84 @@
+"""Integrators, tokens and cameras as administrators create and read them (contract section 2)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from anpr.registry import CameraSpec, CameraState, GeoPoint
+
+# Anchored: `anpr.registry.IdStr` is not (pydantic patterns search), see `check_ids`.
+IdStr = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,128}$")]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class IntegratorIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    integrator_id: IdStr
+    name: Name
+
+
+class IntegratorCreated(BaseModel):
+    integrator_id: str
+    token: str = Field(description="Shown once; only its hash is stored.")
+
+
+class TokenIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    role: Literal["operator", "supervisor", "admin", "auditor"] = Field(
+        description="Integrator tokens come with `POST /v1/integrators`."
+    )
+    name: Name
+
+
+class TokenCreated(BaseModel):
+    token: str = Field(description="Shown once; only its hash is stored.")
+    role: str
+    name: str
+
+
+class CameraHealthOut(BaseModel):
+    """Contract section 4; thresholds in `api.health.state`. Times are RFC 3339 UTC."""
+
+    status: Literal["online", "degraded", "offline", "never_seen"]
+    last_read_at: str | None
+    last_heartbeat_at: str | None
+    reads_last_5m: int
+    reads_last_1h: int
+    clock_skew_ms: int | None = Field(
+        description="Median of received_at - captured_at over the camera's recent reads."
+    )
+    low_confidence_ratio: float | None = Field(
+        description="Share of last-hour reads with a confidence below 0.5 (of those with one)."
+    )
+    rejected_last_1h: int
+    duplicate_ratio: float | None = Field(
+        description="Resent reads / (accepted + resent), last hour."
+    )
+    status_since: str | None = Field(description="When the status last changed (this replica).")
+    reasons: list[str] = Field(description="Why the camera is degraded or offline.")
+
+
+class CameraOut(CameraSpec):
+    updated_at: str | None = None
+    health: CameraHealthOut
+
+
+class CameraList(BaseModel):
+    items: list[CameraOut]
+
+
+class CameraPatch(BaseModel):
+    """Fields to change; absent fields keep their value, `null` clears an optional one."""
+
+    model_config = ConfigDict(extra="ignore")
+    camera_id: str | None = Field(default=None, description="If given, must match the path.")
+    integrator_id: IdStr | None = None
+    name: Name | None = None
+    zones: list[str] | None = None
+    location: GeoPoint | None = None
+    expected_reads_per_hour: float | None = None
+    timezone: str | None = None
+    external_ids: list[str] | None = None
+    state: CameraState | None = None

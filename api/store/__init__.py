@@ -1,0 +1,1 @@
+"""Where the API keeps hits, acknowledgements, the audit log and camera activity."""

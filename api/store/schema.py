@@ -1,0 +1,38 @@
+"""The SQLite schema of the API store. The audit table refuses UPDATE and DELETE (triggers)."""
+
+from __future__ import annotations
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS hits (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    hit_id TEXT NOT NULL UNIQUE,
+    matched_at INTEGER NOT NULL,
+    camera_id TEXT NOT NULL,
+    list_id TEXT NOT NULL,
+    plate_norm TEXT NOT NULL,
+    covert INTEGER NOT NULL,
+    topic_ts INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    ack_outcome TEXT, ack_note TEXT, ack_by TEXT, ack_role TEXT, ack_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS hits_time ON hits (matched_at, hit_id);
+CREATE INDEX IF NOT EXISTS hits_camera ON hits (camera_id, matched_at);
+CREATE INDEX IF NOT EXISTS hits_list ON hits (list_id, matched_at);
+CREATE INDEX IF NOT EXISTS hits_plate ON hits (plate_norm, matched_at);
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL, actor TEXT NOT NULL, role TEXT NOT NULL, action TEXT NOT NULL,
+    target TEXT NOT NULL, reason TEXT, detail BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
+CREATE INDEX IF NOT EXISTS audit_actor ON audit (actor, at);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TABLE IF NOT EXISTS camera_activity (
+    camera_id TEXT PRIMARY KEY, first_seen INTEGER NOT NULL,
+    last_read_at INTEGER, last_heartbeat_at INTEGER, updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+"""

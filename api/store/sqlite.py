@@ -1,0 +1,290 @@
+"""The store on a SQLite file (the default; `path=None` keeps it in memory, for tests).
+
+Statements run on the event loop: each is bounded (indexed lookups, `LIMIT`ed pages, batches of
+consumed hits) so none holds the loop for long. The audit table refuses UPDATE and DELETE with
+triggers, so append-only holds even against a mistaken statement.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from api.store.base import (
+    AckConflict,
+    Acknowledgement,
+    AuditEntry,
+    CameraActivity,
+    HitCounts,
+    HitFilter,
+    HitStatus,
+    NewHit,
+    Outcome,
+    PageKey,
+    StoredAudit,
+    StoredHit,
+)
+from api.store.schema import SCHEMA
+
+_HIT_COLUMNS = (
+    "seq, hit_id, matched_at, covert, topic_ts, body, ack_outcome, ack_note, ack_by, ack_role, "
+    "ack_at"
+)
+
+
+def _hit(row: tuple[Any, ...]) -> StoredHit:
+    seq, hit_id, matched_at, covert, topic_ts, body, outcome, note, by, role, at = row
+    ack = None
+    if at is not None:
+        ack = Acknowledgement(Outcome(outcome), note, by, role, at)
+    return StoredHit(seq, hit_id, matched_at, bool(covert), topic_ts, orjson.loads(body), ack)
+
+
+def _where(flt: HitFilter) -> tuple[list[str], list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if flt.since is not None:
+        clauses.append("matched_at >= ?")
+        params.append(flt.since)
+    if flt.until is not None:
+        clauses.append("matched_at < ?")
+        params.append(flt.until)
+    for column, value in (
+        ("camera_id", flt.camera_id),
+        ("list_id", flt.list_id),
+        ("plate_norm", flt.plate_norm),
+    ):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if flt.status is HitStatus.NEW:
+        clauses.append("ack_at IS NULL")
+    elif flt.status is HitStatus.ACKNOWLEDGED:
+        clauses.append("ack_at IS NOT NULL")
+    if not flt.include_covert:
+        clauses.append("covert = 0")
+    return clauses, params
+
+
+class SqliteStore:
+    def __init__(self, path: Path | None) -> None:
+        self._path = path
+        self._db: sqlite3.Connection | None = None
+        self._store_id = ""
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise RuntimeError("the store is not open")
+        return self._db
+
+    @property
+    def store_id(self) -> str:
+        return self._store_id
+
+    async def open(self) -> None:
+        if self._db is not None:
+            return
+        if self._path is not None:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(str(self._path) if self._path else ":memory:", isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.executescript(SCHEMA)
+        db.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('store_id', ?)", (uuid.uuid4().hex,)
+        )
+        self._store_id = db.execute("SELECT value FROM meta WHERE key='store_id'").fetchone()[0]
+        self._db = db
+
+    async def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    async def add_hits(self, hits: Sequence[NewHit]) -> list[StoredHit]:
+        db = self.db
+        stored: list[StoredHit] = []
+        db.execute("BEGIN")
+        try:
+            for hit in hits:
+                row = db.execute(
+                    "INSERT INTO hits (hit_id, matched_at, camera_id, list_id, plate_norm, covert,"
+                    " topic_ts, body) VALUES (?,?,?,?,?,?,?,?)"
+                    " ON CONFLICT (hit_id) DO NOTHING RETURNING seq",
+                    (
+                        hit.hit_id,
+                        hit.matched_at,
+                        hit.camera_id,
+                        hit.list_id,
+                        hit.plate_norm,
+                        int(hit.covert),
+                        hit.topic_ts,
+                        orjson.dumps(hit.body),
+                    ),
+                ).fetchone()
+                if row is not None:
+                    stored.append(
+                        StoredHit(
+                            row[0], hit.hit_id, hit.matched_at, hit.covert, hit.topic_ts, hit.body
+                        )
+                    )
+            db.execute("COMMIT")
+        except sqlite3.Error:
+            db.execute("ROLLBACK")
+            raise
+        return stored
+
+    async def get_hit(self, hit_id: str) -> StoredHit | None:
+        row = self.db.execute(
+            f"SELECT {_HIT_COLUMNS} FROM hits WHERE hit_id = ?",  # noqa: S608 - constant columns
+            (hit_id,),
+        ).fetchone()
+        return _hit(row) if row else None
+
+    async def query_hits(
+        self, flt: HitFilter, *, after: PageKey | None, limit: int
+    ) -> list[StoredHit]:
+        clauses, params = _where(flt)
+        if after is not None:
+            clauses.append("(matched_at < ? OR (matched_at = ? AND hit_id < ?))")
+            params += [after.matched_at, after.matched_at, after.hit_id]
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self.db.execute(
+            f"SELECT {_HIT_COLUMNS} FROM hits {where} "  # noqa: S608 - clauses are constants
+            "ORDER BY matched_at DESC, hit_id DESC LIMIT ?",
+            (*params, limit),
+        ).fetchall()
+        return [_hit(row) for row in rows]
+
+    async def count_hits(self, flt: HitFilter) -> HitCounts:
+        clauses, params = _where(flt)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        total, acked = self.db.execute(
+            "SELECT COUNT(*), COUNT(ack_at) FROM hits " + where,  # noqa: S608 - constants
+            params,
+        ).fetchone()
+        return HitCounts(total=total, new=total - acked, acknowledged=acked)
+
+    async def seq_of(self, hit_id: str) -> int | None:
+        row = self.db.execute("SELECT seq FROM hits WHERE hit_id = ?", (hit_id,)).fetchone()
+        return int(row[0]) if row else None
+
+    async def hits_after_seq(
+        self, seq: int, *, include_covert: bool, limit: int
+    ) -> list[StoredHit]:
+        covert = "" if include_covert else " AND covert = 0"
+        rows = self.db.execute(
+            f"SELECT {_HIT_COLUMNS} FROM hits WHERE seq > ?{covert} ORDER BY seq LIMIT ?",  # noqa: S608
+            (seq, limit),
+        ).fetchall()
+        return [_hit(row) for row in rows]
+
+    async def max_seq(self) -> int:
+        row = self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM hits").fetchone()
+        return int(row[0])
+
+    async def acknowledge(self, hit_id: str, ack: Acknowledgement) -> StoredHit | None:
+        updated = self.db.execute(
+            "UPDATE hits SET ack_outcome=?, ack_note=?, ack_by=?, ack_role=?, ack_at=? "
+            "WHERE hit_id=? AND ack_at IS NULL",
+            (ack.outcome.value, ack.note, ack.by, ack.role, ack.at, hit_id),
+        ).rowcount
+        hit = await self.get_hit(hit_id)
+        if hit is None:
+            return None
+        if not updated and hit.ack is not None:
+            raise AckConflict(hit.ack)
+        return hit
+
+    async def append_audit(self, entry: AuditEntry) -> int:
+        cursor = self.db.execute(
+            "INSERT INTO audit (at, actor, role, action, target, reason, detail) "
+            "VALUES (?,?,?,?,?,?,?)",
+            (
+                entry.at,
+                entry.actor,
+                entry.role,
+                entry.action,
+                entry.target,
+                entry.reason,
+                orjson.dumps(entry.detail),
+            ),
+        )
+        return int(cursor.lastrowid or 0)
+
+    async def query_audit(
+        self,
+        *,
+        since: int | None,
+        until: int | None,
+        actor: str | None,
+        before_seq: int | None,
+        limit: int,
+    ) -> list[StoredAudit]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        for clause, value in (
+            ("at >= ?", since),
+            ("at < ?", until),
+            ("actor = ?", actor),
+            ("seq < ?", before_seq),
+        ):
+            if value is not None:
+                clauses.append(clause)
+                params.append(value)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self.db.execute(
+            "SELECT seq, at, actor, role, action, target, reason, detail FROM audit "  # noqa: S608
+            f"{where} ORDER BY seq DESC LIMIT ?",
+            (*params, limit),
+        ).fetchall()
+        return [
+            StoredAudit(seq, AuditEntry(at, actor, role, action, target, reason, orjson.loads(d)))
+            for seq, at, actor, role, action, target, reason, d in rows
+        ]
+
+    async def save_activity(self, rows: Sequence[CameraActivity]) -> None:
+        if not rows:
+            return
+        now = max(max(r.last_read_at or 0, r.last_heartbeat_at or 0, r.first_seen) for r in rows)
+        self.db.execute("BEGIN")
+        try:
+            self.db.executemany(
+                "INSERT INTO camera_activity (camera_id, first_seen, last_read_at,"
+                " last_heartbeat_at, updated_at) VALUES (?,?,?,?,?)"
+                " ON CONFLICT (camera_id) DO UPDATE SET first_seen=excluded.first_seen,"
+                " last_read_at=excluded.last_read_at,"
+                " last_heartbeat_at=excluded.last_heartbeat_at, updated_at=excluded.updated_at",
+                [
+                    (r.camera_id, r.first_seen, r.last_read_at, r.last_heartbeat_at, now)
+                    for r in rows
+                ],
+            )
+            self.db.execute("COMMIT")
+        except sqlite3.Error:
+            self.db.execute("ROLLBACK")
+            raise
+
+    async def load_activity(self) -> list[CameraActivity]:
+        rows = self.db.execute(
+            "SELECT camera_id, first_seen, last_read_at, last_heartbeat_at FROM camera_activity"
+        ).fetchall()
+        return [CameraActivity(*row) for row in rows]
+
+    async def forget_activity(self, camera_ids: Sequence[str]) -> None:
+        self.db.executemany(
+            "DELETE FROM camera_activity WHERE camera_id = ?", [(c,) for c in camera_ids]
+        )
+
+    async def purge(self, *, hits_before: int, activity_before: int) -> dict[str, int]:
+        hits = self.db.execute("DELETE FROM hits WHERE matched_at < ?", (hits_before,)).rowcount
+        activity = self.db.execute(
+            "DELETE FROM camera_activity WHERE updated_at < ?", (activity_before,)
+        ).rowcount
+        return {"hits": hits, "camera_activity": activity}

@@ -1,0 +1,263 @@
+"""Camera health: the pure state machine on a fake clock, the minute buckets, the tracker fed
+with records, and the health object over HTTP from reads, heartbeats and gateway events."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from anpr.bus.base import Record
+from anpr.clock import now_ms
+from api.health.state import (
+    TRANSITIONS,
+    CameraMonitor,
+    CameraStatus,
+    Thresholds,
+    advance,
+)
+from api.health.tracker import HealthTopics, HealthTracker
+from api.health.window import Counter, MinuteBuckets
+from tests.unit.api_fixtures import ApiHarness, make_read, running_api, unique
+
+S = 1000
+MIN = 60 * S
+HOUR = 60 * MIN
+T0 = 1_750_000_000_000 - (1_750_000_000_000 % HOUR)
+
+
+def read(mon: CameraMonitor, at: int, *, skew: int = 300, confidence: float | None = 0.9) -> None:
+    mon.observe_read(received_at=at, captured_at=at - skew, confidence=confidence, now=at)
+
+
+def test_lifecycle_never_seen_online_degraded_offline_online() -> None:
+    mon = CameraMonitor(observed_since=T0, expected_reads_per_hour=60)
+    assert mon.evaluate(T0).status is CameraStatus.NEVER_SEEN
+    read(mon, T0 + MIN)
+    report = mon.evaluate(T0 + MIN)
+    assert report.status is CameraStatus.ONLINE
+    assert report.status_since == T0 + MIN
+    assert report.last_read_at == T0 + MIN
+    assert report.reads_last_5m == 1
+    # Heartbeats keep coming but reads stop: degraded after 5 min (> 3 x the 1-minute gap).
+    for minute in range(2, 9):
+        mon.observe_heartbeat(received_at=T0 + minute * MIN)
+    report = mon.evaluate(T0 + 7 * MIN)
+    assert report.status is CameraStatus.DEGRADED
+    assert "no reads" in report.reasons[0]
+    # Then silence: offline 15 min after the last heartbeat.
+    assert mon.evaluate(T0 + 8 * MIN + 15 * MIN).status is CameraStatus.DEGRADED
+    report = mon.evaluate(T0 + 8 * MIN + 15 * MIN + 1)
+    assert report.status is CameraStatus.OFFLINE
+    assert report.status_since == T0 + 23 * MIN + 1
+    # A read brings it back.
+    back = T0 + 40 * MIN
+    read(mon, back)
+    assert mon.evaluate(back).status is CameraStatus.ONLINE
+
+
+def test_offline_waits_for_three_expected_gaps_on_quiet_cameras() -> None:
+    mon = CameraMonitor(observed_since=T0, expected_reads_per_hour=2)  # a read every 30 min
+    read(mon, T0)
+    assert mon.evaluate(T0 + 20 * MIN).status is CameraStatus.ONLINE
+    assert mon.evaluate(T0 + 89 * MIN).status is CameraStatus.ONLINE
+    assert mon.evaluate(T0 + 91 * MIN).status is CameraStatus.OFFLINE
+
+
+def test_heartbeat_only_camera_gets_a_grace_period() -> None:
+    mon = CameraMonitor(observed_since=T0)
+    mon.observe_heartbeat(received_at=T0)
+    assert mon.evaluate(T0 + 4 * MIN).status is CameraStatus.ONLINE
+    mon.observe_heartbeat(received_at=T0 + 5 * MIN)
+    assert mon.evaluate(T0 + 6 * MIN).status is CameraStatus.DEGRADED
+
+
+@pytest.mark.parametrize(
+    ("case", "feed", "reason"),
+    [
+        ("clock skew", {"skew": 8000}, "clock skew"),
+        ("negative skew", {"skew": -6000}, "clock skew"),
+        ("low confidence", {"confidence": 0.2}, "below confidence"),
+    ],
+)
+def test_degraded_by_read_quality(case: str, feed: dict[str, float], reason: str) -> None:
+    mon = CameraMonitor(observed_since=T0)
+    for i in range(12):
+        read(mon, T0 + i * S, **feed)  # type: ignore[arg-type]
+    report = mon.evaluate(T0 + 12 * S)
+    assert report.status is CameraStatus.DEGRADED, case
+    assert reason in report.reasons[0]
+
+
+def test_quality_thresholds_need_enough_samples() -> None:
+    mon = CameraMonitor(observed_since=T0)
+    for i in range(3):
+        read(mon, T0 + i * S, skew=9000, confidence=0.1)
+    report = mon.evaluate(T0 + 3 * S)
+    assert report.status is CameraStatus.ONLINE
+    assert report.clock_skew_ms == 9000
+    assert report.low_confidence_ratio == 1.0
+
+
+def test_low_rate_only_after_a_full_hour_of_watching() -> None:
+    mon = CameraMonitor(observed_since=T0, expected_reads_per_hour=600)
+    for i in range(0, 70):
+        read(mon, T0 + i * MIN)  # one a minute: 60 an hour, 10 % of expected
+    assert mon.evaluate(T0 + 59 * MIN).status is CameraStatus.ONLINE
+    report = mon.evaluate(T0 + 69 * MIN)
+    assert report.status is CameraStatus.DEGRADED
+    assert "expected about 600" in report.reasons[0]
+    assert report.reads_last_1h == 60
+
+
+def test_rejections_degrade_duplicates_only_reported() -> None:
+    mon = CameraMonitor(observed_since=T0)
+    for i in range(10):
+        read(mon, T0 + i * S)
+    mon.observe_gateway(at=T0 + 10 * S, rejected=0, duplicates=10, now=T0 + 10 * S)
+    report = mon.evaluate(T0 + 11 * S)
+    assert report.status is CameraStatus.ONLINE
+    assert report.duplicate_ratio == 0.5
+    mon.observe_gateway(at=T0 + 12 * S, rejected=5, duplicates=0, now=T0 + 12 * S)
+    report = mon.evaluate(T0 + 13 * S)
+    assert report.status is CameraStatus.DEGRADED
+    assert report.rejected_last_1h == 5
+    assert "rejected" in report.reasons[0]
+
+
+def test_transitions_are_written_down_and_never_return_to_never_seen() -> None:
+    for status, targets in TRANSITIONS.items():
+        assert CameraStatus.NEVER_SEEN not in targets
+        assert status not in targets
+        for other in CameraStatus:
+            expected = other if other in targets else status
+            assert advance(status, other) is expected
+
+
+def test_minute_buckets_window_and_late_events() -> None:
+    buckets = MinuteBuckets()
+    now = T0 + 90 * MIN
+    buckets.add(now, Counter.READS, now, 3)
+    buckets.add(now - 4 * MIN, Counter.READS, now)
+    buckets.add(now - 5 * MIN, Counter.READS, now)
+    buckets.add(now - 59 * MIN, Counter.READS, now)
+    buckets.add(now - 60 * MIN, Counter.READS, now)  # older than an hour: ignored
+    buckets.add(now + MIN, Counter.READS, now)  # in the future: ignored
+    assert buckets.total(now, 5, Counter.READS) == 4
+    assert buckets.total(now, 60, Counter.READS) == 6
+    assert buckets.total(now + 61 * MIN, 60, Counter.READS) == 0
+
+
+def test_thresholds_scale_with_expected_rate() -> None:
+    t = Thresholds()
+    assert t.scaled(15 * MIN, None) == 15 * MIN
+    assert t.scaled(15 * MIN, 120) == 15 * MIN
+    assert t.scaled(15 * MIN, 6) == 30 * MIN
+
+
+def _record(topic: str, value: bytes | None, ts: int = T0) -> Record:
+    return Record(topic, 0, 0, b"k", value, ts)
+
+
+def test_tracker_applies_records_and_sweeps_unregistered_cameras() -> None:
+    from anpr.errors import InvalidRecord
+    from anpr.registry import Camera, CameraState
+
+    topics = HealthTopics("reads", "heartbeats", "events")
+    tracker = HealthTracker(topics, started_at=T0)
+    tracker.apply(_record("reads", b'{"camera_id":"a","received_at":%d}' % (T0 + S)), T0 + S)
+    tracker.apply(_record("heartbeats", b'{"camera_id":"b","received_at":%d}' % T0), T0 + S)
+    tracker.apply(_record("events", b'{"camera_id":"a","at":%d,"rejected":2}' % T0), T0 + S)
+    for bad in (None, b"[]", b"{oops", b'{"camera_id": 5}'):
+        with pytest.raises(InvalidRecord):
+            tracker.apply(_record("reads", bad), T0)
+    camera = Camera("a", "i", "A", frozenset(), "UTC", CameraState.LIVE, None, (), {})
+    sweep = tracker.sweep([camera], T0 + 2 * S)
+    assert sweep.by_status[CameraStatus.ONLINE] == 1
+    assert sweep.forgotten == ["b"]
+    assert sweep.last_seen_age_s == {"a": 1.0}
+    assert [row.camera_id for row in tracker.activity()] == ["a"]
+
+
+@pytest.fixture(scope="module")
+async def api() -> AsyncIterator[ApiHarness]:
+    async with running_api() as harness:
+        yield harness
+
+
+async def test_health_over_http_from_reads_heartbeats_and_gateway_events(api: ApiHarness) -> None:
+    camera_id = unique("cam")
+    await api.register_camera(camera_id, expected_reads_per_hour=3600)
+    t = now_ms()
+    for i in range(10):
+        await api.publish(
+            api.topics.reads,
+            camera_id,
+            make_read(
+                camera_id=camera_id,
+                captured_at_ms=t - 1200,
+                received_at=t,
+                confidence=0.3 if i < 2 else 0.95,
+            ),
+        )
+    await api.publish(
+        api.topics.heartbeats, camera_id, {"v": 1, "camera_id": camera_id, "received_at": t}
+    )
+    await api.publish(
+        api.topics.gateway_events,
+        camera_id,
+        {
+            "v": 1,
+            "camera_id": camera_id,
+            "at": t,
+            "rejected": 1,
+            "duplicates": 2,
+            "rejected_by_reason": {"plate": 1},
+        },
+    )
+
+    def applied() -> bool:
+        mon = api.service.health.monitors.get(camera_id)
+        return mon is not None and mon.last_heartbeat_at is not None
+
+    await api.until(applied)
+    await api.until(
+        lambda: (
+            api.service.health.report(
+                api.service.registry.cameras[camera_id], now_ms()
+            ).rejected_last_1h
+            == 1
+        )
+    )
+    response = await api.client.get(f"/v1/cameras/{camera_id}/health", headers=api.auth("operator"))
+    assert response.status_code == 200
+    health = response.json()
+    assert health["status"] == "online"
+    assert health["reads_last_5m"] == 10
+    assert health["reads_last_1h"] == 10
+    assert health["clock_skew_ms"] == 1200
+    assert health["low_confidence_ratio"] == 0.2
+    assert health["rejected_last_1h"] == 1
+    assert health["duplicate_ratio"] == round(2 / 12, 4)
+    assert health["last_read_at"].endswith("Z")
+    assert health["last_heartbeat_at"].endswith("Z")
+    metrics = (await api.client.get("/metrics")).text
+    assert 'anpr_api_cameras{status="online"}' in metrics
+    assert f'anpr_api_camera_last_seen_age_seconds{{camera_id="{camera_id}"}}' in metrics
+
+
+async def test_camera_activity_survives_a_restart(api: ApiHarness) -> None:
+    camera_id = unique("cam")
+    await api.register_camera(camera_id)
+    t = now_ms()
+    await api.publish(
+        api.topics.heartbeats, camera_id, {"v": 1, "camera_id": camera_id, "received_at": t}
+    )
+    await api.until(lambda: api.service.health.monitor(camera_id).last_heartbeat_at == t)
+    await api.service.save_activity()
+    rows = {row.camera_id: row for row in await api.service.store.load_activity()}
+    assert rows[camera_id].last_heartbeat_at == t
+    fresh = HealthTracker(HealthTopics("r", "h", "g"), started_at=t)
+    fresh.restore(list(rows.values()))
+    report = fresh.report(api.service.registry.cameras[camera_id], t + 20 * MIN)
+    assert report.status is CameraStatus.OFFLINE

@@ -1,0 +1,280 @@
+"""Hotlist management over HTTP: configuration, atomic CSV/NDJSON replacement with per-line
+errors, upserts, deletions, matcher status, roles and audit. Writes go through the
+`anpr.hotlists` planner onto the hotlists topic."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+import pytest
+
+from anpr.bus.local import LocalBus
+from anpr.clock import now_ms
+from tests.unit.api_fixtures import ApiHarness, running_api, unique
+
+CSV = (
+    "entry_id,plate,country,zones,valid_from,valid_until,reason,action\n"
+    "e1,1-ABC-123,BE,north;south,,,stolen,stop\n"
+    "e2,--,BE,,,,bad plate,\n"
+    "e3,XYZ789,,,,2030-01-01T00:00:00Z,,\n"
+    "e1,DUP111,,,,,,\n"
+)
+
+
+@pytest.fixture(scope="module")
+async def api() -> AsyncIterator[ApiHarness]:
+    async with running_api() as harness:
+        yield harness
+
+
+async def create_list(api: ApiHarness, **fields: Any) -> tuple[str, dict[str, Any]]:
+    list_id = unique("list")
+    body = {"name": "Stolen", "category": "stolen", "priority": 2, "match": "ocr", **fields}
+    response = await api.client.put(
+        f"/v1/hotlists/{list_id}", json=body, headers=api.auth("supervisor")
+    )
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return list_id, result
+
+
+async def upload(
+    api: ApiHarness, list_id: str, body: str | bytes, content_type: str, role: str = "supervisor"
+) -> Any:
+    return await api.client.put(
+        f"/v1/hotlists/{list_id}/entries",
+        content=body,
+        headers={**api.auth(role), "Content-Type": content_type},
+    )
+
+
+def hotlist_records(bus: LocalBus, topic: str, list_id: str) -> list[tuple[str, Any]]:
+    rows = bus.db.execute(
+        "SELECT key, value FROM log WHERE topic=? ORDER BY off", (topic,)
+    ).fetchall()
+    return [
+        (key.decode(), orjson.loads(value) if value else None)
+        for key, value in rows
+        if key.decode().split("/")[0] == list_id
+    ]
+
+
+async def test_create_configure_and_read_a_list(api: ApiHarness) -> None:
+    list_id, created = await create_list(api, covert=True)
+    assert created["list_id"] == list_id
+    assert created["entries"] == 0
+    assert created["covert"] is True
+    assert created["match"] == "ocr"
+    assert created["matchers"] == []
+    changed = await api.client.put(
+        f"/v1/hotlists/{list_id}",
+        json={"name": "Stolen 2", "category": "stolen", "priority": 1},
+        headers=api.auth("admin"),
+    )
+    assert changed.status_code == 200
+    assert changed.json()["version"] > created["version"]
+    got = await api.client.get(f"/v1/hotlists/{list_id}", headers=api.auth("supervisor"))
+    assert got.json()["name"] == "Stolen 2"
+    assert got.json()["match"] == "exact"
+    listing = await api.client.get("/v1/hotlists", headers=api.auth("supervisor"))
+    assert list_id in {item["list_id"] for item in listing.json()["items"]}
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ({"name": "x", "category": "c", "priority": 9}, {"priority"}),
+        ({"name": "x", "category": "c", "priority": 1, "match": "loose"}, {"match"}),
+        ({"category": "c", "priority": 1, "covert": "maybe"}, {"name", "covert"}),
+    ],
+)
+async def test_config_validation_names_fields(
+    api: ApiHarness, body: dict[str, Any], fields: set[str]
+) -> None:
+    response = await api.client.put(
+        f"/v1/hotlists/{unique('l')}", json=body, headers=api.auth("supervisor")
+    )
+    assert response.status_code == 422
+    assert {e["field"] for e in response.json()["errors"]} == fields
+
+
+async def test_bad_list_id_is_422(api: ApiHarness) -> None:
+    response = await api.client.put(
+        "/v1/hotlists/bad%20id",
+        json={"name": "x", "category": "c", "priority": 1},
+        headers=api.auth("supervisor"),
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "list_id"
+
+
+@pytest.mark.parametrize("role", ["operator", "auditor", "integrator"])
+async def test_hotlists_are_for_supervisors(api: ApiHarness, role: str) -> None:
+    list_id, _ = await create_list(api)
+    headers = api.auth(role)
+    calls = [
+        api.client.get("/v1/hotlists", headers=headers),
+        api.client.get(f"/v1/hotlists/{list_id}", headers=headers),
+        api.client.put(
+            f"/v1/hotlists/{list_id}",
+            json={"name": "x", "category": "c", "priority": 1},
+            headers=headers,
+        ),
+        upload(api, list_id, CSV, "text/csv", role=role),
+        api.client.post(f"/v1/hotlists/{list_id}/entries", json=[], headers=headers),
+        api.client.delete(f"/v1/hotlists/{list_id}/entries/e1", headers=headers),
+    ]
+    for call in calls:
+        assert (await call).status_code == 403
+    assert (await api.client.get("/v1/hotlists")).status_code == 401
+
+
+async def test_csv_replace_reports_bad_lines_and_is_atomic_on_the_topic(api: ApiHarness) -> None:
+    list_id, created = await create_list(api)
+    response = await upload(api, list_id, CSV, "text/csv; charset=utf-8")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["entries"] == 2
+    assert body["version"] > created["version"]
+    assert [(r["line"], r["errors"][0]["field"]) for r in body["rejected"]] == [
+        (3, "plate"),
+        (5, "entry_id"),
+    ]
+    got = (await api.client.get(f"/v1/hotlists/{list_id}", headers=api.auth("supervisor"))).json()
+    assert got["entries"] == 2
+    assert got["version"] == body["version"]
+    records = hotlist_records(api.bus, api.topics.hotlists, list_id)
+    keys = [key for key, _ in records]
+    assert keys[-1] == list_id  # the commit comes after the entries
+    assert set(keys[:-1]) == {f"{list_id}/e1", f"{list_id}/e3"}
+    # A second replacement drops e3 (tombstoned after the commit) and adds e4.
+    ndjson = b'{"entry_id":"e1","plate":"1ABC123"}\n\n{"entry_id":"e4","pattern":"1-AB*"}\n'
+    response = await upload(api, list_id, ndjson, "application/x-ndjson")
+    assert response.status_code == 200
+    assert response.json()["entries"] == 2
+    assert response.json()["rejected"] == []
+    records = hotlist_records(api.bus, api.topics.hotlists, list_id)
+    assert records[-1] == (f"{list_id}/e3", None)
+    got = (await api.client.get(f"/v1/hotlists/{list_id}", headers=api.auth("supervisor"))).json()
+    assert got["entries"] == 2
+
+
+async def test_unusable_upload_changes_nothing(api: ApiHarness) -> None:
+    list_id, _ = await create_list(api)
+    await upload(api, list_id, CSV, "text/csv")
+    before = (await api.client.get(f"/v1/hotlists/{list_id}", headers=api.auth("admin"))).json()
+    response = await upload(api, list_id, "id,number\n1,2\n", "text/csv")
+    assert response.status_code == 422
+    body = response.json()
+    assert body["rejected"][0]["line"] == 1
+    assert body["errors"][0]["field"] == "header"
+    assert body["version"] == before["version"]
+    after = (await api.client.get(f"/v1/hotlists/{list_id}", headers=api.auth("admin"))).json()
+    assert after["version"] == before["version"]
+    assert after["entries"] == 2
+    assert (await upload(api, list_id, b"\xff\xfe", "text/csv")).status_code == 422
+    response = await upload(api, list_id, "a,b", "application/xml")
+    assert response.status_code == 415
+    empty = await upload(api, list_id, "entry_id,plate\n", "text/csv")
+    assert empty.status_code == 200
+    assert empty.json()["entries"] == 0
+    after = (await api.client.get(f"/v1/hotlists/{list_id}", headers=api.auth("admin"))).json()
+    assert after["entries"] == 0
+
+
+async def test_upsert_and_delete_entries(api: ApiHarness) -> None:
+    list_id, _ = await create_list(api)
+    url = f"/v1/hotlists/{list_id}/entries"
+    response = await api.client.post(
+        url,
+        json=[
+            {"entry_id": "a", "plate": "AAA111", "valid_from": "2024-01-01T00:00:00Z"},
+            {"entry_id": "b", "plate": "BBB222", "priority": 9},
+            {"entry_id": "c", "pattern": "CCC*"},
+        ],
+        headers=api.auth("supervisor"),
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["entries"] == 2
+    assert [(r["line"], r["errors"][0]["field"]) for r in body["rejected"]] == [(2, "priority")]
+    response = await api.client.post(
+        url, json=[{"entry_id": "a", "plate": "AAA999"}], headers=api.auth("supervisor")
+    )
+    assert response.json()["entries"] == 1
+    got = (await api.client.get(f"/v1/hotlists/{list_id}", headers=api.auth("admin"))).json()
+    assert got["entries"] == 2
+    assert (await api.client.delete(f"{url}/a", headers=api.auth("supervisor"))).status_code == 204
+    got = (await api.client.get(f"/v1/hotlists/{list_id}", headers=api.auth("admin"))).json()
+    assert got["entries"] == 1
+    assert (await api.client.delete(f"{url}/a", headers=api.auth("supervisor"))).status_code == 404
+    bad = await api.client.post(url, json={"entry_id": "x"}, headers=api.auth("supervisor"))
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "body"
+    none = await api.client.post(url, json=[{"plate": "X"}], headers=api.auth("supervisor"))
+    assert none.status_code == 422
+    assert none.json()["rejected"][0]["errors"][0]["field"] == "entry_id"
+
+
+async def test_unknown_lists_are_404(api: ApiHarness) -> None:
+    headers = api.auth("supervisor")
+    assert (await api.client.get("/v1/hotlists/nope", headers=headers)).status_code == 404
+    assert (await upload(api, "nope", CSV, "text/csv")).status_code == 404
+    post = await api.client.post("/v1/hotlists/nope/entries", json=[], headers=headers)
+    assert post.status_code == 404
+    delete = await api.client.delete("/v1/hotlists/nope/entries/e1", headers=headers)
+    assert delete.status_code == 404
+    assert (await api.client.delete("/v1/hotlists/nope", headers=headers)).status_code == 404
+
+
+async def test_delete_a_list(api: ApiHarness) -> None:
+    list_id, _ = await create_list(api)
+    await upload(api, list_id, CSV, "text/csv")
+    response = await api.client.delete(f"/v1/hotlists/{list_id}", headers=api.auth("supervisor"))
+    assert response.status_code == 204
+    got = await api.client.get(f"/v1/hotlists/{list_id}", headers=api.auth("supervisor"))
+    assert got.status_code == 404
+
+
+async def test_matcher_applied_versions(api: ApiHarness) -> None:
+    list_id, created = await create_list(api)
+    version = created["version"]
+    topic = api.service.settings.matcher_status_topic
+    for matcher_id, applied in (("m-1", version), ("m-2", version - 1)):
+        await api.publish(
+            topic,
+            matcher_id,
+            {"v": 1, "kind": "matcher_status", "matcher_id": matcher_id,
+             "applied": {list_id: applied}, "at": now_ms()},
+        )  # fmt: skip
+    await api.publish(topic, "m-junk", b"{nope")
+    await api.until(lambda: len(api.service.hotlists.matchers.matchers) >= 2)
+    got = (await api.client.get(f"/v1/hotlists/{list_id}", headers=api.auth("supervisor"))).json()
+    by_id = {m["matcher_id"]: m for m in got["matchers"]}
+    assert by_id["m-1"]["applied_version"] == version
+    assert by_id["m-1"]["up_to_date"] is True
+    assert by_id["m-2"]["up_to_date"] is False
+
+
+async def test_hotlist_changes_are_audited(api: ApiHarness) -> None:
+    list_id, _ = await create_list(api)
+    await upload(api, list_id, CSV, "text/csv")
+    await api.client.post(
+        f"/v1/hotlists/{list_id}/entries",
+        json=[{"entry_id": "z", "plate": "ZZZ1"}],
+        headers=api.auth("supervisor"),
+    )
+    await api.client.delete(f"/v1/hotlists/{list_id}/entries/z", headers=api.auth("supervisor"))
+    audit = await api.client.get("/v1/audit?limit=500", headers=api.auth("auditor"))
+    mine = [e for e in audit.json()["items"] if e["target"].split("/")[0] == list_id]
+    assert [e["action"] for e in mine] == [
+        "hotlist.delete_entry",
+        "hotlist.upsert",
+        "hotlist.replace",
+        "hotlist.config",
+    ]
+    assert mine[2]["detail"]["entries"] == 2
+    assert mine[2]["detail"]["rejected"] == 2
+    assert all(e["actor"] == "supervisor-1" for e in mine)
