@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from anpr.bus.base import Bus, Consumer, Record
 from anpr.errors import AnprError, InvalidRecord
 
 log = logging.getLogger(__name__)
 
-ApplyOne = Callable[[Record], None]
+# An apply may be async: a matcher builds a replaced 10M-entry list in chunks, yielding to the
+# loop so matching goes on meanwhile, while later records of the topic wait their turn.
+ApplyOne = Callable[[Record], Awaitable[None] | None]
 RETRY_DELAY_S = 1.0
 
 
@@ -80,12 +83,14 @@ class TopicFollower:
                     self.caught_up.set()
             records = await consumer.getmany(timeout_ms=self._poll_ms, max_records=5000)
             if records:
-                self._apply_all(records)
+                await self._apply_all(records)
 
-    def _apply_all(self, records: Sequence[Record]) -> None:
+    async def _apply_all(self, records: Sequence[Record]) -> None:
         for record in records:
             try:
-                self._apply(record)
+                result = self._apply(record)
+                if inspect.isawaitable(result):
+                    await result
             except InvalidRecord as exc:
                 log.error(
                     "%s: skipping invalid record at offset %d: %s", self._name, record.offset, exc

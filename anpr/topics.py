@@ -24,7 +24,8 @@ class TopicSpec:
 
 @dataclass(frozen=True, slots=True)
 class Topics:
-    """The topics of contract section 5, plus the gateway's per-camera event counts."""
+    """The topics of contract section 5, plus the gateway's per-camera event counts and the
+    hotlist versions each matcher has applied."""
 
     reads: str
     heartbeats: str
@@ -32,6 +33,7 @@ class Topics:
     hotlists: str
     registry: str
     gateway_events: str
+    matcher_status: str
 
     @classmethod
     def from_prefix(cls, prefix: str) -> Topics:
@@ -42,6 +44,7 @@ class Topics:
             hotlists=f"{prefix}hotlists.v1",
             registry=f"{prefix}registry.v1",
             gateway_events=f"{prefix}gateway-events.v1",
+            matcher_status=f"{prefix}matcher-status.v1",
         )
 
     def specs(self, settings: CommonSettings) -> list[TopicSpec]:
@@ -59,4 +62,5 @@ class Topics:
                 repl,
                 {"retention.ms": str(GATEWAY_EVENT_RETENTION_MS)},
             ),
+            TopicSpec(self.matcher_status, 1, repl, dict(compact)),
         ]

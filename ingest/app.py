@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 
 from anpr.bus.base import Bus
 from anpr.http import JSONBytes
-from ingest import routes_health, routes_heartbeats, routes_reads
+from ingest import routes_health, routes_heartbeats, routes_reads, routes_vendor
 from ingest.middleware import MetricsMiddleware
 from ingest.service import GatewayService
 from ingest.settings import GatewaySettings
@@ -39,6 +39,7 @@ def create_app(settings: GatewaySettings, bus: Bus) -> FastAPI:
     app.include_router(routes_health.router)
     app.include_router(routes_reads.router)
     app.include_router(routes_heartbeats.router)
+    app.include_router(routes_vendor.router)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONBytes:

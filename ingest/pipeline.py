@@ -109,7 +109,7 @@ class IngestPipeline:
         self,
         principal: Principal,
         items: Sequence[object],
-        broken: dict[int, str] | None = None,
+        broken: dict[int, FieldError] | None = None,
     ) -> IngestOutcome:
         """Accept what can be accepted; raises `BusUnavailable` when Kafka cannot take it."""
         received = now_ms()
@@ -120,7 +120,7 @@ class IngestPipeline:
         broken = broken or {}
         for index, raw in enumerate(items):
             if index in broken:
-                self._reject(outcome, index, None, [FieldError("body", broken[index])], "", False)
+                self._reject(outcome, index, None, [broken[index]], "", False)
                 continue
             integrator_id, camera_error = self._check_camera(principal, raw)
             checked = validate_read(

@@ -7,6 +7,7 @@ from fastapi.responses import Response
 
 from anpr.errors import AnprError
 from anpr.http import JSONBytes
+from anpr.reads import FieldError
 from ingest.body import BodyError, split_body
 from ingest.deps import Pusher, Service
 from ingest.schemas import ErrorResponse, IngestResponse
@@ -83,7 +84,8 @@ async def post_reads(request: Request, service: Service, principal: Pusher) -> R
         service.metrics.reads_rejected.labels("body", "unregistered", "unregistered").inc()
         return error(exc.status, exc.message)
     try:
-        outcome = await service.pipeline.ingest(principal, split.items, split.broken)
+        broken = {i: FieldError("body", message) for i, message in split.broken.items()}
+        outcome = await service.pipeline.ingest(principal, split.items, broken)
     except AnprError as exc:
         return unavailable(service, exc)
     return JSONBytes(outcome.body(), status_code=outcome.status)

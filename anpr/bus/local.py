@@ -40,7 +40,6 @@ class LocalBus:
         self._path = path
         self._specs = {spec.name: spec for spec in specs}
         self._db: sqlite3.Connection | None = None
-        self._next: dict[str, int] = {}
         self._published = asyncio.Event()
 
     @property
@@ -57,9 +56,8 @@ class LocalBus:
         db = sqlite3.connect(str(self._path) if self._path else ":memory:", isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA busy_timeout=10000")
         db.executescript(_SCHEMA)
-        for topic, last in db.execute("SELECT topic, MAX(off) FROM log GROUP BY topic"):
-            self._next[topic] = last + 1
         self._db = db
 
     async def stop(self) -> None:
@@ -75,15 +73,20 @@ class LocalBus:
         now = time.time_ns() // 1_000_000
         rows = []
         compact_keys: list[tuple[str, bytes, int]] = []
+        # IMMEDIATE takes the write lock first: `anpr admin` in another process may append to
+        # the same file, so offsets come from the file, not from a counter in memory.
+        db.execute("BEGIN IMMEDIATE")
+        next_off: dict[str, int] = {}
         for m in messages:
-            off = self._next.get(m.topic, 0)
-            self._next[m.topic] = off + 1
+            if m.topic not in next_off:
+                next_off[m.topic] = self.end_offset(m.topic)
+            off = next_off[m.topic]
+            next_off[m.topic] = off + 1
             headers = orjson.dumps([[k, v.decode("latin-1")] for k, v in m.headers])
             rows.append((m.topic, off, m.key, m.value, now, headers))
             spec = self._specs.get(m.topic)
             if spec is not None and spec.compacted:
                 compact_keys.append((m.topic, m.key, off))
-        db.execute("BEGIN")
         try:
             db.executemany(
                 "INSERT INTO log (topic, off, key, value, ts, headers) VALUES (?,?,?,?,?,?)", rows
@@ -99,7 +102,8 @@ class LocalBus:
         published.set()
 
     def end_offset(self, topic: str) -> int:
-        return self._next.get(topic, 0)
+        row = self.db.execute("SELECT MAX(off) FROM log WHERE topic=?", (topic,)).fetchone()
+        return 0 if row[0] is None else int(row[0]) + 1
 
     async def wait_published(self, timeout_s: float) -> None:
         # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that

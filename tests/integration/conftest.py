@@ -30,9 +30,13 @@ class Broker:
 
     def _run(self, action: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "KAFKA_PORT": str(self.port), "KAFKA_DATA_DIR": str(self.data_dir)}
-        return subprocess.run(  # noqa: S603 - our own script
-            ["bash", str(SCRIPT), action], env=env, capture_output=True, text=True,
-            timeout=timeout, check=False,
+        return subprocess.run(
+            ["bash", str(SCRIPT), action],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
 
     def up(self) -> None:
@@ -70,10 +74,12 @@ def topic_prefix() -> str:
 
 @pytest.fixture
 async def kafka_bus(kafka_bootstrap: str, topic_prefix: str) -> AsyncIterator[KafkaBus]:
-    settings = CommonSettings(kafka_bootstrap=kafka_bootstrap, topic_prefix=topic_prefix,
-                              topic_partitions=3)
-    bus = KafkaBus(kafka_bootstrap, Topics.from_prefix(topic_prefix).specs(settings),
-                   client_id="anpr-test")
+    settings = CommonSettings(
+        kafka_bootstrap=kafka_bootstrap, topic_prefix=topic_prefix, topic_partitions=3
+    )
+    bus = KafkaBus(
+        kafka_bootstrap, Topics.from_prefix(topic_prefix).specs(settings), client_id="anpr-test"
+    )
     await bus.start()
     await bus.ensure_topics()
     yield bus

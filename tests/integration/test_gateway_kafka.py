@@ -28,12 +28,19 @@ async def test_accepted_reads_are_on_the_topic_exactly_once(
         batch[3]["plate"] = "!!"
         batch[7]["captured_at"] = "2026-11-21 07:00:00"
         ndjson = b"\n".join(
-            [orjson.dumps(make_read(read_id="n-1")), b"{oops", orjson.dumps(make_read(read_id=None))]
+            [
+                orjson.dumps(make_read(read_id="n-1")),
+                b"{oops",
+                orjson.dumps(make_read(read_id=None)),
+            ]
         )
         r1 = await gw.client.post("/v1/reads", json=single, headers=gw.auth())
         r2 = await gw.client.post("/v1/reads", json=batch, headers=gw.auth())
-        r3 = await gw.client.post("/v1/reads", content=ndjson, headers={
-            **gw.auth(), "Content-Type": "application/x-ndjson"})
+        r3 = await gw.client.post(
+            "/v1/reads",
+            content=ndjson,
+            headers={**gw.auth(), "Content-Type": "application/x-ndjson"},
+        )
         assert (r1.status_code, r2.status_code, r3.status_code) == (202, 202, 202)
         assert r2.json()["accepted"] == 18
         assert [r["index"] for r in r2.json()["rejected"]] == [3, 7]
@@ -58,8 +65,9 @@ async def test_foreign_camera_is_403_through_kafka(
     kafka_bus: KafkaBus, make_read: MakeRead, topic_prefix: str
 ) -> None:
     async with running_gateway(kafka_bus, topic_prefix=topic_prefix) as gw:
-        response = await gw.client.post("/v1/reads", json=make_read(camera_id="cam-2"),
-                                        headers=gw.auth())
+        response = await gw.client.post(
+            "/v1/reads", json=make_read(camera_id="cam-2"), headers=gw.auth()
+        )
         assert response.status_code == 403
         assert values(await read_topic(kafka_bus, gw.topics.reads, timeout_s=1)) == []
 
@@ -76,7 +84,8 @@ async def test_topics_are_created_with_their_policies(
         )
         configs = {
             res[3]: {entry[0]: entry[1] for entry in res[4]}
-            for response in described for res in response.resources
+            for response in described
+            for res in response.resources
         }
     finally:
         await admin.close()

@@ -39,8 +39,9 @@ class GatewayHarness:
         return {"Authorization": f"Basic {encoded}"}
 
 
-async def read_topic(bus: Bus, topic: str, *, expect: int | None = None,
-                     timeout_s: float = 10.0) -> list[Record]:
+async def read_topic(
+    bus: Bus, topic: str, *, expect: int | None = None, timeout_s: float = 10.0
+) -> list[Record]:
     """Every record on `topic` from the start; with `expect`, wait until that many arrived and
     then a little longer so extra (duplicate) records would be seen too."""
     consumer = bus.consumer([topic], group_id=None, from_beginning=True)
@@ -72,8 +73,9 @@ async def running_gateway(bus: Bus, **settings: Any) -> AsyncIterator[GatewayHar
     writer = RegistryWriter(bus, topics.registry)
     token = await writer.create_integrator("int-1", "Integrator One")
     other = await writer.create_integrator("int-2", "Integrator Two")
-    await writer.put_camera(CameraSpec(camera_id="cam-1", integrator_id="int-1", name="One",
-                                       zones=["z1"]))
+    await writer.put_camera(
+        CameraSpec(camera_id="cam-1", integrator_id="int-1", name="One", zones=["z1"])
+    )
     await writer.put_camera(CameraSpec(camera_id="cam-2", integrator_id="int-2", name="Two"))
     app = create_app(config, bus)
     async with app.router.lifespan_context(app):

@@ -1,0 +1,158 @@
+"""`anpr hotlist load LIST FILE`: replace a list's entries from a CSV or NDJSON file.
+
+It reads the hotlists topic to learn the list's current version and entries, then publishes
+the replacement planned by `anpr.hotlists` (the API's upload uses the same planner and wire
+form): entries first, the commit last, tombstones of dropped entries after it. The file is
+streamed, so a 10-million-row list is never held twice. Progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from anpr.bus.base import Bus, Message, Record
+from anpr.buses import make_bus, start_bus
+from anpr.clock import now_ms
+from anpr.follow import TopicFollower
+from anpr.hotlists import (
+    EntrySpec,
+    HotlistBook,
+    LineError,
+    MatchMode,
+    Retain,
+    iter_entries_csv,
+    iter_entries_ndjson,
+    plan_put_config,
+    stream_replace_entries,
+)
+from anpr.hotlists.parse import Parsed
+from anpr.settings import CommonSettings
+from anpr.topics import Topics
+
+CHUNK = 5000
+MAX_SHOWN_ERRORS = 50
+
+
+class Progress:
+    """A one-line progress display on stderr: rows read, rows rejected, rate."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.started = time.monotonic()
+        self.last = 0.0
+
+    def show(self, done: int, rejected: int, *, final: bool = False) -> None:
+        now = time.monotonic()
+        if not final and now - self.last < 0.5:
+            return
+        self.last = now
+        rate = done / max(now - self.started, 1e-6)
+        end = "\n" if final else ""
+        print(
+            f"\r{self.label}: {done:,} entries, {rejected:,} rejected, {rate:,.0f}/s",
+            end=end,
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def _parsed(path: Path) -> Iterator[Parsed]:
+    with path.open("r", encoding="utf-8", newline="") as handle:
+        first = handle.readline()
+        handle.seek(0)
+        if first.lstrip().startswith("{"):
+            yield from iter_entries_ndjson(handle)
+        else:
+            yield from iter_entries_csv(handle)
+
+
+async def _current(bus: Bus, topic: str) -> HotlistBook:
+    book = HotlistBook(retain=Retain.IDS)
+
+    def apply(record: Record) -> None:
+        book.apply(record.key, record.value)
+
+    follower = TopicFollower(bus, [topic], apply, name="hotlist-load", on_invalid=lambda exc: None)
+    follower.start()
+    try:
+        await asyncio.wait_for(follower.caught_up.wait(), 120)
+    finally:
+        await follower.stop()
+    return book
+
+
+async def _load(args: argparse.Namespace) -> int:
+    settings = CommonSettings()
+    path = Path(args.file)
+    topic = Topics.from_prefix(settings.topic_prefix).hotlists
+    bus = make_bus(settings, client_id="anpr-hotlist")
+    await start_bus(bus, attempts=5)
+    try:
+        book = await _current(bus, topic)
+        current = book.config(args.list_id)
+        if current is None:
+            plan = plan_put_config(
+                None,
+                list_id=args.list_id,
+                name=args.name or args.list_id,
+                category=args.category,
+                priority=args.priority,
+                match=MatchMode(args.match),
+                covert=args.covert,
+                now_ms=now_ms(),
+            )
+            await bus.publish(
+                [Message(topic, k.encode(), v) for k, v in plan.records], timeout_s=30
+            )
+            assert plan.config is not None  # noqa: S101 - a put always yields a config
+            current = plan.config
+        errors: list[LineError] = []
+        progress = Progress(f"loading {args.list_id}")
+        counted = 0
+
+        def good() -> Iterator[EntrySpec]:
+            nonlocal counted
+            for line, parsed in _parsed(path):
+                if isinstance(parsed, list):
+                    errors.append(LineError(line, tuple(parsed)))
+                    continue
+                counted += 1
+                progress.show(counted, len(errors))
+                yield parsed
+
+        config, records = stream_replace_entries(
+            current, good(), live_entry_ids=set(book.entry_ids(args.list_id)), now_ms=now_ms()
+        )
+        batch: list[Message] = []
+        for key, value in records:
+            batch.append(Message(topic, key.encode(), value))
+            if len(batch) >= CHUNK:
+                await bus.publish(batch, timeout_s=60)
+                batch = []
+        if batch:
+            await bus.publish(batch, timeout_s=60)
+        progress.show(counted, len(errors), final=True)
+    finally:
+        await bus.stop()
+    for error in errors[:MAX_SHOWN_ERRORS]:
+        detail = "; ".join(f"{e.field}: {e.message}" for e in error.errors)
+        print(f"line {error.line}: {detail}", file=sys.stderr)
+    if len(errors) > MAX_SHOWN_ERRORS:
+        print(f"... and {len(errors) - MAX_SHOWN_ERRORS} more rejected lines", file=sys.stderr)
+    print(
+        f"list {args.list_id} now at version {config.version}: {counted:,} entries, "
+        f"{len(errors):,} rejected lines"
+    )
+    return 0 if counted or not errors else 1
+
+
+def hotlist_command(args: argparse.Namespace) -> int:
+    if not Path(args.file).is_file():
+        print(f"no such file: {args.file}", file=sys.stderr)
+        return 2
+    return asyncio.run(_load(args))

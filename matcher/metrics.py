@@ -1,0 +1,83 @@
+"""Prometheus metrics of the matcher. list_id labels are bounded by the hotlists registered."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+BATCH_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+class MatcherMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        r = registry
+        self.reads_matched = Counter(
+            "anpr_matcher_reads_matched_total", "Reads matched against the hotlists.", registry=r
+        )
+        self.hits = Counter(
+            "anpr_matcher_hits_total",
+            "Hits produced, by list and match kind.",
+            ["list_id", "kind"],
+            registry=r,
+        )
+        self.batch_seconds = Histogram(
+            "anpr_matcher_batch_seconds",
+            "Time to match one batch of reads (CPU, no I/O).",
+            buckets=BATCH_BUCKETS,
+            registry=r,
+        )
+        self.ingest_to_match_seconds = Histogram(
+            "anpr_matcher_ingest_to_match_seconds",
+            "From a read's received_at at the gateway to its match.",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.budget_overruns = Counter(
+            "anpr_matcher_budget_overruns_total",
+            "Reads matched later than ANPR_MATCH_BUDGET_MS after they were received.",
+            registry=r,
+        )
+        self.lag = Gauge(
+            "anpr_matcher_consumer_lag",
+            "Reads on the topic not yet matched by this matcher.",
+            registry=r,
+        )
+        self.oldest_unmatched_age = Gauge(
+            "anpr_matcher_oldest_unmatched_age_seconds",
+            "Age of the oldest read of the latest batch when it was picked up (0 when idle).",
+            registry=r,
+        )
+        self.list_entries = Gauge(
+            "anpr_matcher_list_entries", "Live entries per hotlist.", ["list_id"], registry=r
+        )
+        self.list_version = Gauge(
+            "anpr_matcher_list_version_applied",
+            "Hotlist version applied here.",
+            ["list_id"],
+            registry=r,
+        )
+        self.index_entries = Gauge(
+            "anpr_matcher_index_entries", "Entries in the in-memory index, all lists.", registry=r
+        )
+        self.memory_rss = Gauge(
+            "anpr_matcher_memory_rss_bytes",
+            "Resident memory of the matcher process (the index dominates it).",
+            registry=r,
+        )
+        self.invalid_records = Counter(
+            "anpr_matcher_invalid_records_total",
+            "Records that could not be decoded and were skipped, by topic kind.",
+            ["topic"],
+            registry=r,
+        )
+        self.publish_retries = Counter(
+            "anpr_matcher_hit_publish_retries_total",
+            "Times publishing a batch's hits failed and was retried.",
+            registry=r,
+        )
+        self.ready = Gauge(
+            "anpr_matcher_ready",
+            "1 once hotlists and registry are loaded and reads consumed.",
+            registry=r,
+        )
