@@ -41,8 +41,8 @@ class CommonSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> CommonSettings:
-        if self.environment == "production":
-            token = self.admin_token.get_secret_value() if self.admin_token else ""
+        if self.environment == "production" and self.admin_token is not None:
+            token = self.admin_token.get_secret_value()
             if token.lower() in _PLACEHOLDERS or len(token) < MIN_PRODUCTION_TOKEN_LEN:
                 raise ConfigError(
                     "ANPR_ADMIN_TOKEN must be a random secret of at least "

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from anpr.bus.base import Bus
 from anpr.http import JSONBytes
@@ -40,6 +41,17 @@ def create_app(settings: GatewaySettings, bus: Bus) -> FastAPI:
     app.include_router(routes_reads.router)
     app.include_router(routes_heartbeats.router)
     app.include_router(routes_vendor.router)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONBytes:
+        field = {401: "authorization", 403: "authorization", 503: "registry"}.get(
+            exc.status_code, "request"
+        )
+        return JSONBytes(
+            {"detail": exc.detail, "errors": [{"field": field, "message": str(exc.detail)}]},
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONBytes:

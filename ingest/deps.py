@@ -22,17 +22,19 @@ Service = Annotated[GatewayService, Depends(get_service)]
 
 def get_pusher(request: Request, service: Service) -> Principal:
     """An integrator (or an admin) allowed to push reads and heartbeats."""
-    principal = service.authenticate(request.headers.get("authorization"))
-    if principal is None:
-        raise HTTPException(401, "missing or invalid credentials", headers=CHALLENGE)
-    if not (principal.role is Role.INTEGRATOR or principal.role is Role.ADMIN):
-        raise HTTPException(403, f"role {principal.role.value} may not push reads")
     if not service.ready:
+        # Before the registry is loaded no integrator token is known: a 401 would tell a camera
+        # its (valid) credentials are wrong, a 503 tells it to come back.
         raise HTTPException(
             503,
             "the gateway is still loading the registry",
             headers={"Retry-After": str(service.settings.retry_after_s)},
         )
+    principal = service.authenticate(request.headers.get("authorization"))
+    if principal is None:
+        raise HTTPException(401, "missing or invalid credentials", headers=CHALLENGE)
+    if not (principal.role is Role.INTEGRATOR or principal.role is Role.ADMIN):
+        raise HTTPException(403, f"role {principal.role.value} may not push reads")
     return principal
 
 

@@ -133,10 +133,18 @@ async def post_vendor(
                 "external_ids",
             )
         items.append(item)
-    for problem in result.problems:
-        at = problem.get("index")
-        if at is not None and at not in broken and at < len(items):
-            broken[at] = FieldError(problem["field"], problem["message"])
+    # Problems concern events that gave no read (an adapter's `index` counts the payload's
+    # events, not the reads it produced), so they are counted and logged, never pinned on a read.
+    if result.problems:
+        service.metrics.reads_rejected.labels("vendor", "unregistered", "unregistered").inc(
+            len(result.problems)
+        )
+        log.info(
+            "%s push: %d events not turned into reads: %s",
+            fmt,
+            len(result.problems),
+            result.problems[:5],
+        )
 
     await _heartbeats(service, principal, result, camera_id)
     if not items:

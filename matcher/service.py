@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import resource
+import os
 import time
 
 import orjson
@@ -29,6 +29,16 @@ log = logging.getLogger(__name__)
 
 RETRY_DELAY_S = 0.5
 LAG_INTERVAL_S = 1.0
+PURGE_BUDGET = 20_000
+
+
+def current_rss_bytes() -> int:
+    """Resident memory now (not the peak), from /proc; 0 where /proc is absent."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 class MatcherService:
@@ -106,6 +116,7 @@ class MatcherService:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        await self._retire_status()
         await self.hotlists.stop()
         await self.registry.stop()
 
@@ -149,6 +160,9 @@ class MatcherService:
                 await consumer.commit()
             else:
                 self.metrics.oldest_unmatched_age.set(0)
+            if self.state.index.purge_pending:
+                # Free a replaced list's old entries a slice at a time, between batches.
+                self.state.index.purge(PURGE_BUDGET)
             if time.monotonic() >= next_lag:
                 next_lag = time.monotonic() + LAG_INTERVAL_S
                 await self._measure_lag(consumer)
@@ -197,14 +211,23 @@ class MatcherService:
             return
         self.metrics.lag.set(sum(max(0, end - positions.get(tp, end)) for tp, end in ends.items()))
 
+    async def _retire_status(self) -> None:
+        """A tombstone for this matcher's status, so the API stops listing a stopped matcher."""
+        try:
+            await self.bus.publish(
+                [Message(self.topics.matcher_status, self.settings.matcher_id.encode(), None)],
+                timeout_s=2.0,
+            )
+        except AnprError as exc:
+            log.warning("matcher status not retired: %s", exc)
+
     # --- status for the API --------------------------------------------------------------------
 
     async def _report_status(self) -> None:
         while True:
             if self.hotlists.caught_up.is_set():
                 self.metrics.index_entries.set(len(self.state.index))
-                rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-                self.metrics.memory_rss.set(rss_kib * 1024)
+                self.metrics.memory_rss.set(current_rss_bytes())
                 status = {
                     "v": 1,
                     "kind": "matcher_status",

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from anpr import __version__
+from anpr.errors import AnprError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,10 +65,18 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(
-        level=logging.INFO,
+        level=os.environ.get("ANPR_LOG_LEVEL", "INFO").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    try:
+        return _dispatch(args)
+    except (AnprError, ValidationError) as exc:
+        print(f"anpr {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     if args.command in {"run", "ingest", "matcher", "api"}:
         from anpr.cli.serve import serve_command
 

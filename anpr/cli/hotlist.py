@@ -128,7 +128,15 @@ async def _load(args: argparse.Namespace) -> int:
         config, records = stream_replace_entries(
             current, good(), live_entry_ids=set(book.entry_ids(args.list_id)), now_ms=now_ms()
         )
-        batch: list[Message] = []
+        # Nothing is published until the first good entry is found: a file in which no line is
+        # usable must not replace the list by an empty one (the API refuses it the same way).
+        first = next(records)
+        if "/" not in first[0] and errors:
+            progress.show(counted, len(errors), final=True)
+            _print_errors(errors)
+            print(f"no usable entry in {path}: list {args.list_id} left unchanged", file=sys.stderr)
+            return 1
+        batch: list[Message] = [Message(topic, first[0].encode(), first[1])]
         for key, value in records:
             batch.append(Message(topic, key.encode(), value))
             if len(batch) >= CHUNK:
@@ -139,16 +147,20 @@ async def _load(args: argparse.Namespace) -> int:
         progress.show(counted, len(errors), final=True)
     finally:
         await bus.stop()
-    for error in errors[:MAX_SHOWN_ERRORS]:
-        detail = "; ".join(f"{e.field}: {e.message}" for e in error.errors)
-        print(f"line {error.line}: {detail}", file=sys.stderr)
-    if len(errors) > MAX_SHOWN_ERRORS:
-        print(f"... and {len(errors) - MAX_SHOWN_ERRORS} more rejected lines", file=sys.stderr)
+    _print_errors(errors)
     print(
         f"list {args.list_id} now at version {config.version}: {counted:,} entries, "
         f"{len(errors):,} rejected lines"
     )
     return 0 if counted or not errors else 1
+
+
+def _print_errors(errors: list[LineError]) -> None:
+    for error in errors[:MAX_SHOWN_ERRORS]:
+        detail = "; ".join(f"{e.field}: {e.message}" for e in error.errors)
+        print(f"line {error.line}: {detail}", file=sys.stderr)
+    if len(errors) > MAX_SHOWN_ERRORS:
+        print(f"... and {len(errors) - MAX_SHOWN_ERRORS} more rejected lines", file=sys.stderr)
 
 
 def hotlist_command(args: argparse.Namespace) -> int:

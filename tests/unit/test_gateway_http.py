@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 
 import orjson
 import pytest
 
 from anpr.bus.base import Message
 from anpr.bus.local import LocalBus
+from anpr.clock import now_ms
 from anpr.errors import BusUnavailable
 from anpr.settings import CommonSettings
 from anpr.topics import Topics
@@ -52,8 +54,13 @@ async def test_single_read_is_published_with_ingest_fields(
 async def test_batch_keeps_good_reads_and_names_bad_fields(
     gw: GatewayHarness, make_read: MakeRead
 ) -> None:
-    batch = [make_read(read_id="g1"), make_read(read_id="b1", captured_at="2026-01-01T00:00:00"),
-             make_read(read_id="g2"), make_read(read_id="b2", plate="--"), "nonsense"]
+    batch = [
+        make_read(read_id="g1"),
+        make_read(read_id="b1", captured_at="2026-01-01T00:00:00"),
+        make_read(read_id="g2"),
+        make_read(read_id="b2", plate="--"),
+        "nonsense",
+    ]
     response = await gw.client.post("/v1/reads", json=batch, headers=gw.auth())
     assert response.status_code == 202
     body = response.json()
@@ -69,7 +76,8 @@ async def test_batch_keeps_good_reads_and_names_bad_fields(
 async def test_ndjson_with_a_broken_line(gw: GatewayHarness, make_read: MakeRead) -> None:
     lines = [orjson.dumps(make_read(read_id="n1")), b"{broken", orjson.dumps(make_read())]
     response = await gw.client.post(
-        "/v1/reads", content=b"\n".join(lines),
+        "/v1/reads",
+        content=b"\n".join(lines),
         headers={**gw.auth(), "Content-Type": "application/x-ndjson"},
     )
     assert response.status_code == 202
@@ -119,16 +127,19 @@ async def test_concurrent_resends_publish_once(gw: GatewayHarness, make_read: Ma
 
 
 async def test_foreign_camera_is_403(gw: GatewayHarness, make_read: MakeRead) -> None:
-    response = await gw.client.post("/v1/reads", json=make_read(camera_id="cam-2"),
-                                    headers=gw.auth())
+    response = await gw.client.post(
+        "/v1/reads", json=make_read(camera_id="cam-2"), headers=gw.auth()
+    )
     assert response.status_code == 403
     assert response.json()["rejected"][0]["errors"][0]["field"] == "camera_id"
 
 
-async def test_unregistered_camera_is_a_field_error(gw: GatewayHarness,
-                                                    make_read: MakeRead) -> None:
-    response = await gw.client.post("/v1/reads", json=[make_read(camera_id="ghost"),
-                                                       make_read()], headers=gw.auth())
+async def test_unregistered_camera_is_a_field_error(
+    gw: GatewayHarness, make_read: MakeRead
+) -> None:
+    response = await gw.client.post(
+        "/v1/reads", json=[make_read(camera_id="ghost"), make_read()], headers=gw.auth()
+    )
     assert response.status_code == 202
     assert response.json()["rejected"][0]["errors"][0]["field"] == "camera_id"
 
@@ -150,8 +161,9 @@ async def test_bad_credentials_are_401(
 
 async def test_basic_auth_with_integrator_id(gw: GatewayHarness, make_read: MakeRead) -> None:
     ok = await gw.client.post("/v1/reads", json=make_read(), headers=gw.basic("int-1", gw.token))
-    wrong_user = await gw.client.post("/v1/reads", json=make_read(),
-                                      headers=gw.basic("int-2", gw.token))
+    wrong_user = await gw.client.post(
+        "/v1/reads", json=make_read(), headers=gw.basic("int-2", gw.token)
+    )
     assert ok.status_code == 202
     assert wrong_user.status_code == 401
 
@@ -173,8 +185,9 @@ async def test_body_over_limit_is_413() -> None:
     bus = local_bus()
     await bus.start()
     async with running_gateway(bus, max_body_bytes=2048) as gw:
-        response = await gw.client.post("/v1/reads", content=b"[" + b" " * 4096 + b"]",
-                                        headers=gw.auth())
+        response = await gw.client.post(
+            "/v1/reads", content=b"[" + b" " * 4096 + b"]", headers=gw.auth()
+        )
         assert response.status_code == 413
 
 
@@ -182,8 +195,10 @@ async def test_rate_limit_is_429_with_retry_after(make_read: MakeRead) -> None:
     bus = local_bus()
     await bus.start()
     async with running_gateway(bus, rate_limit_burst=2, rate_limit_per_s=0.01) as gw:
-        codes = [(await gw.client.post("/v1/reads", json=make_read(), headers=gw.auth()))
-                 for _ in range(3)]
+        codes = [
+            (await gw.client.post("/v1/reads", json=make_read(), headers=gw.auth()))
+            for _ in range(3)
+        ]
         assert [r.status_code for r in codes] == [202, 202, 429]
         assert int(codes[2].headers["Retry-After"]) >= 1
 
@@ -213,12 +228,15 @@ async def test_unavailable_bus_is_503_and_nothing_counts(make_read: MakeRead) ->
 
 
 async def test_heartbeat(gw: GatewayHarness) -> None:
-    ok = await gw.client.post("/v1/heartbeats", headers=gw.auth(),
-                              json={"camera_id": "cam-1", "sent_at": "2026-11-21T07:00:00Z",
-                                    "status": {"temp_c": 41}})
+    ok = await gw.client.post(
+        "/v1/heartbeats",
+        headers=gw.auth(),
+        json={"camera_id": "cam-1", "sent_at": "2026-11-21T07:00:00Z", "status": {"temp_c": 41}},
+    )
     bad = await gw.client.post("/v1/heartbeats", headers=gw.auth(), json={"camera_id": "cam-1"})
-    foreign = await gw.client.post("/v1/heartbeats", headers=gw.auth(),
-                                   json={"camera_id": "cam-2", "sent_at": 1})
+    foreign = await gw.client.post(
+        "/v1/heartbeats", headers=gw.auth(), json={"camera_id": "cam-2", "sent_at": 1}
+    )
     assert ok.status_code == 202
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "sent_at"
     assert foreign.status_code == 403
@@ -233,6 +251,41 @@ async def test_health_and_metrics(gw: GatewayHarness, make_read: MakeRead) -> No
     assert (await gw.client.get("/readyz")).json()["status"] == "ready"
     text = (await gw.client.get("/metrics")).text
     assert 'anpr_gateway_reads_accepted_total{camera_id="cam-1",integrator_id="int-1"} 1.0' in text
-    assert 'anpr_gateway_reads_rejected_total{camera_id="cam-1",integrator_id="int-1",' \
-           'reason="plate"} 1.0' in text
+    assert (
+        'anpr_gateway_reads_rejected_total{camera_id="cam-1",integrator_id="int-1",'
+        'reason="plate"} 1.0' in text
+    )
     assert 'anpr_gateway_request_seconds_count{route="/v1/reads"} 1.0' in text
+
+
+async def test_registry_not_loaded_is_503_not_401(gw: GatewayHarness, make_read: MakeRead) -> None:
+    service = gw.app.state.service
+    service.follower.caught_up.clear()
+    try:
+        response = await gw.client.post("/v1/reads", json=make_read(), headers=gw.auth())
+    finally:
+        service.follower.caught_up.set()
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    assert response.json()["errors"][0]["field"] == "registry"
+
+
+async def test_vendor_event_without_plate_does_not_reject_the_good_read(
+    gw: GatewayHarness,
+) -> None:
+    sample = orjson.loads(
+        (
+            Path(__file__).parents[1] / "fixtures/vendor/openalpr_agent_alpr_results.json"
+        ).read_bytes()
+    )
+    sample["epoch_time"] = now_ms() - 2000
+    sample["results"][0]["plate"] = ""
+    sample["results"][0]["candidates"] = []
+    response = await gw.client.post(
+        "/v1/ingest/openalpr?camera_id=cam-1",
+        content=orjson.dumps(sample),
+        headers={**gw.auth(), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    reads = await reads_on_topic(gw)
+    assert [r["plate"] for r in reads] == [sample["results"][1]["plate"]]
