@@ -118,11 +118,19 @@ def test_given_read_id_is_kept(make_read: MakeRead) -> None:
     assert result["read_id"] == "vendor:42.a-b"
 
 
-@given(st.dictionaries(st.text(max_size=12), st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
-                                                                  max_size=3),
-    max_leaves=8)))
+@given(
+    st.dictionaries(
+        st.text(max_size=12),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+            ),
+            max_leaves=8,
+        ),
+    )
+)
 def test_any_json_object_gives_a_record_or_field_errors(raw: dict[str, Any]) -> None:
     result = check(raw)
     assert isinstance(result, dict | list)

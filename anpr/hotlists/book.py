@@ -1,0 +1,242 @@
+"""The fold of the compacted topic `anpr.hotlists.v1` into hotlist state (no I/O).
+
+Versioning protocol (what writers publish, see `anpr.hotlists.plan`): every change to a list bumps
+its version V. Entry records carrying version V come first, the list configuration with version V
+last: that record is the commit. `epoch` is the version of the last full replacement; after a
+commit at V the live entries are exactly those with `epoch <= version <= V`.
+
+The fold, per record:
+
+- entry, version > committed V: staged (invisible until a commit reaches its version);
+- entry, epoch <= version <= committed V: applied at once (a redelivery, or a replay);
+- entry, version < epoch: dropped (superseded by a replacement);
+- entry tombstone: removes the entry at once, staged and live;
+- configuration at V: commits. If the epoch moved (a replacement) or the list is new, the live
+  entries become the staged ones with `epoch <= version <= V` (`ListReplaced`); otherwise the staged
+  entries with `version <= V` are applied (`ListConfigChanged`, then `EntriesChanged`). Staged
+  entries above V stay staged. A configuration older than the committed one is ignored;
+- list tombstone: removes the list, its live and its staged entries (`ListRemoved`).
+
+Because compaction only removes records that a later record of the same key supersedes, replaying
+the compacted topic gives the same state as replaying the full log. This needs every record of a
+list on one partition (the topic has one partition, or is partitioned by list id).
+
+Memory: staged entries are always held (a replacement of 10M entries is staged in full until its
+commit). Live entries are held according to `Retain`: a matcher keeps them only in its index
+(`Retain.NOTHING`), the API keeps their ids to count them and to tombstone the ones a replacement
+drops (`Retain.IDS`), tests and tools may keep everything (`Retain.ENTRIES`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Set
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from anpr.errors import InvalidRecord
+from anpr.hotlists.model import Entry, ListConfig
+from anpr.hotlists.wire import EntryDecoder, decode_list_config, split_key
+
+
+@dataclass(frozen=True, slots=True)
+class ListReplaced:
+    """The list is new or was replaced: its live entries are now exactly `entries`."""
+
+    config: ListConfig
+    entries: list[Entry]
+
+
+@dataclass(frozen=True, slots=True)
+class ListConfigChanged:
+    """A commit that kept the list's entries (an `EntriesChanged` may follow)."""
+
+    config: ListConfig
+
+
+@dataclass(frozen=True, slots=True)
+class EntriesChanged:
+    """Live entries upserted and deleted (a delete of an unknown entry is a no-op)."""
+
+    list_id: str
+    upserts: list[Entry] = field(default_factory=list)
+    deletes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ListRemoved:
+    list_id: str
+
+
+ListChange = ListReplaced | ListConfigChanged | EntriesChanged | ListRemoved
+
+
+class Retain(StrEnum):
+    """Which live entries the book keeps besides its staging area."""
+
+    NOTHING = "nothing"
+    IDS = "ids"
+    ENTRIES = "entries"
+
+
+class _ListState:
+    __slots__ = ("config", "live", "staged")
+
+    def __init__(self, retain: Retain) -> None:
+        self.config: ListConfig | None = None
+        self.staged: dict[str, Entry] = {}
+        self.live: dict[str, Entry] | set[str] | None = (
+            None if retain is Retain.NOTHING else set() if retain is Retain.IDS else {}
+        )
+
+
+class HotlistBook:
+    """Folds hotlist records into list configurations, staged entries and (optionally) live ones."""
+
+    def __init__(self, *, retain: Retain = Retain.ENTRIES) -> None:
+        self._retain = retain
+        self._lists: dict[str, _ListState] = {}
+        self._decoder = EntryDecoder()
+
+    # --- the fold ------------------------------------------------------------------------------
+
+    def apply(self, key: str | bytes | None, value: bytes | None) -> list[ListChange]:
+        """Fold one record; the changes to make to the live state, in order.
+
+        Raises InvalidRecord (and nothing else) for a malformed key or value; the book is then
+        unchanged.
+        """
+        list_id, entry_id = split_key(key)
+        if entry_id is None:
+            if value is None:
+                return self._remove_list(list_id)
+            config = decode_list_config(value)
+            if config.list_id != list_id:
+                raise InvalidRecord("list record under another list's key")
+            return self._commit(config)
+        if value is None:
+            return self._remove_entry(list_id, entry_id)
+        entry = self._decoder.decode(value)
+        if entry.list_id != list_id or entry.entry_id != entry_id:
+            raise InvalidRecord("entry record under another entry's key")
+        return self._put_entry(entry)
+
+    def _state(self, list_id: str) -> _ListState:
+        state = self._lists.get(list_id)
+        if state is None:
+            state = self._lists[list_id] = _ListState(self._retain)
+        return state
+
+    def _put_entry(self, entry: Entry) -> list[ListChange]:
+        state = self._state(entry.list_id)
+        config = state.config
+        if config is None or entry.version > config.version:
+            state.staged[entry.entry_id] = entry
+            return []
+        if entry.version < config.epoch:
+            return []
+        self._set_live(state, [entry])
+        return [EntriesChanged(entry.list_id, upserts=[entry])]
+
+    def _remove_entry(self, list_id: str, entry_id: str) -> list[ListChange]:
+        state = self._lists.get(list_id)
+        if state is None:
+            return []
+        state.staged.pop(entry_id, None)
+        if state.config is None:
+            if not state.staged:
+                del self._lists[list_id]
+            return []
+        live = state.live
+        if live is not None:
+            if entry_id not in live:
+                return []
+            if isinstance(live, set):
+                live.discard(entry_id)
+            else:
+                del live[entry_id]
+        return [EntriesChanged(list_id, deletes=[entry_id])]
+
+    def _commit(self, config: ListConfig) -> list[ListChange]:
+        state = self._state(config.list_id)
+        old = state.config
+        if old is not None and (config.version < old.version or config == old):
+            return []
+        epoch, version = config.epoch, config.version
+        ready = [e for e in state.staged.values() if e.version <= version]
+        if len(ready) == len(state.staged):
+            state.staged = {}
+        else:
+            state.staged = {k: e for k, e in state.staged.items() if e.version > version}
+        ready = [e for e in ready if e.version >= epoch]
+        state.config = config
+        if old is None or epoch > old.epoch:
+            if state.live is not None:
+                state.live.clear()
+                self._set_live(state, ready)
+            return [ListReplaced(config, ready)]
+        self._set_live(state, ready)
+        changes: list[ListChange] = [ListConfigChanged(config)]
+        if ready:
+            changes.append(EntriesChanged(config.list_id, upserts=ready))
+        return changes
+
+    def _remove_list(self, list_id: str) -> list[ListChange]:
+        state = self._lists.pop(list_id, None)
+        if state is None or state.config is None:
+            return []
+        return [ListRemoved(list_id)]
+
+    @staticmethod
+    def _set_live(state: _ListState, entries: list[Entry]) -> None:
+        live = state.live
+        if isinstance(live, set):
+            live.update(e.entry_id for e in entries)
+        elif live is not None:
+            for e in entries:
+                live[e.entry_id] = e
+
+    # --- views ---------------------------------------------------------------------------------
+
+    @property
+    def configs(self) -> dict[str, ListConfig]:
+        """The committed lists (a new dict)."""
+        return {k: s.config for k, s in self._lists.items() if s.config is not None}
+
+    def config(self, list_id: str) -> ListConfig | None:
+        state = self._lists.get(list_id)
+        return None if state is None else state.config
+
+    def committed_version(self, list_id: str) -> int:
+        """The list's committed version, 0 when it has none."""
+        config = self.config(list_id)
+        return 0 if config is None else config.version
+
+    def entry_count(self, list_id: str) -> int | None:
+        """Live entries of a committed list; None when unknown or when live entries are not kept."""
+        state = self._lists.get(list_id)
+        if state is None or state.config is None or state.live is None:
+            return None
+        return len(state.live)
+
+    def entry_ids(self, list_id: str) -> Set[str]:
+        """Ids of the live entries (needs `Retain.IDS` or `Retain.ENTRIES`)."""
+        state = self._lists.get(list_id)
+        if state is None or state.config is None:
+            return frozenset()
+        if state.live is None:
+            raise ValueError("this book does not retain live entries")
+        return state.live if isinstance(state.live, set) else state.live.keys()
+
+    def entries(self, list_id: str) -> Mapping[str, Entry]:
+        """The live entries by id (needs `Retain.ENTRIES`)."""
+        state = self._lists.get(list_id)
+        if state is None or state.config is None:
+            return {}
+        if not isinstance(state.live, dict):
+            raise ValueError("this book does not retain live entries")
+        return state.live
+
+    def staged(self, list_id: str) -> Mapping[str, Entry]:
+        """Entries written at a version the list has not committed yet."""
+        state = self._lists.get(list_id)
+        return {} if state is None else state.staged

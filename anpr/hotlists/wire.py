@@ -1,0 +1,253 @@
+"""Wire form of `anpr.hotlists.v1` (contract section 5): keys, and list/entry records as JSON.
+
+Key `list_id` holds the list configuration, key `list_id/entry_id` an entry; a `None` value is a
+tombstone. Ids cannot contain `/`, so a key splits unambiguously. Decoding checks every field and
+raises `InvalidRecord` for anything malformed; it never raises anything else for bad bytes.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import orjson
+
+from anpr.countries import ISO_ALPHA2
+from anpr.errors import InvalidRecord
+from anpr.hotlists.model import (
+    MAX_PLATE_LEN,
+    MIN_PATTERN_LITERALS,
+    PRIORITY_MAX,
+    PRIORITY_MIN,
+    Entry,
+    EntrySpec,
+    ListConfig,
+    MatchMode,
+    pattern_literals,
+)
+from anpr.ids import ID_PATTERN
+
+WIRE_VERSION = 1
+_PATTERN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789?*")
+# Reasons, actions and zone sets repeat across the entries of a list; sharing one object per
+# distinct value keeps staging small. The cache stops growing at this size.
+_SHARE_LIMIT = 65536
+
+
+def list_key(list_id: str) -> str:
+    return list_id
+
+
+def entry_key(list_id: str, entry_id: str) -> str:
+    return f"{list_id}/{entry_id}"
+
+
+def split_key(key: str | bytes | None) -> tuple[str, str | None]:
+    """(list_id, entry_id or None) of a record key; InvalidRecord when it is not a valid key."""
+    if isinstance(key, bytes):
+        try:
+            key = key.decode()
+        except UnicodeDecodeError:
+            raise InvalidRecord("hotlist key is not UTF-8") from None
+    if not isinstance(key, str):
+        raise InvalidRecord("hotlist record without a key")
+    list_id, sep, entry_id = key.partition("/")
+    if ID_PATTERN.fullmatch(list_id) is None or (sep and ID_PATTERN.fullmatch(entry_id) is None):
+        raise InvalidRecord(f"bad hotlist key {key[:300]!r}")
+    return list_id, (entry_id if sep else None)
+
+
+def config_fields(config: ListConfig) -> dict[str, Any]:
+    return {
+        "list_id": config.list_id,
+        "name": config.name,
+        "category": config.category,
+        "priority": config.priority,
+        "match": config.match.value,
+        "covert": config.covert,
+        "version": config.version,
+        "epoch": config.epoch,
+        "updated_at": config.updated_at_ms,
+    }
+
+
+def entry_fields(spec: EntrySpec) -> dict[str, Any]:
+    """The JSON fields of an entry (times as epoch ms), leaving out absent ones."""
+    out: dict[str, Any] = {"entry_id": spec.entry_id}
+    if spec.plate is not None:
+        out["plate"] = spec.plate
+    if spec.pattern is not None:
+        out["pattern"] = spec.pattern
+    if spec.country is not None:
+        out["country"] = spec.country
+    if spec.zones:
+        out["zones"] = list(spec.zones)
+    if spec.valid_from_ms is not None:
+        out["valid_from"] = spec.valid_from_ms
+    if spec.valid_until_ms is not None:
+        out["valid_until"] = spec.valid_until_ms
+    if spec.reason is not None:
+        out["reason"] = spec.reason
+    if spec.action is not None:
+        out["action"] = spec.action
+    if spec.priority is not None:
+        out["priority"] = spec.priority
+    return out
+
+
+def encode_list_config(config: ListConfig) -> bytes:
+    return orjson.dumps({"v": WIRE_VERSION, "kind": "list", **config_fields(config)})
+
+
+def encode_entry(spec: EntrySpec, *, list_id: str, version: int) -> bytes:
+    record = {"v": WIRE_VERSION, "kind": "entry", "list_id": list_id, **entry_fields(spec)}
+    record["version"] = version
+    return orjson.dumps(record)
+
+
+# --- decoding ----------------------------------------------------------------------------------
+
+
+def _load(value: object, kind: str) -> dict[str, Any]:
+    if not isinstance(value, bytes | bytearray | memoryview | str):
+        raise InvalidRecord(f"{kind} record value is not bytes")
+    try:
+        obj = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        raise InvalidRecord(f"{kind} record is not valid JSON") from None
+    if not isinstance(obj, dict):
+        raise InvalidRecord(f"{kind} record is not a JSON object")
+    if obj.get("v") != WIRE_VERSION or obj.get("kind") != kind:
+        raise InvalidRecord(f"not a v{WIRE_VERSION} {kind} record")
+    return obj
+
+
+def _id(obj: dict[str, Any], field: str) -> str:
+    value = obj.get(field)
+    if not isinstance(value, str) or ID_PATTERN.fullmatch(value) is None:
+        raise InvalidRecord(f"bad {field}")
+    return sys.intern(value) if field == "list_id" else value
+
+
+def _int(obj: dict[str, Any], field: str, low: int | None = None, high: int | None = None) -> int:
+    value = obj.get(field)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidRecord(f"{field} must be an integer")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise InvalidRecord(f"{field} out of range")
+    return value
+
+
+def _opt_int(obj: dict[str, Any], field: str) -> int | None:
+    return None if obj.get(field) is None else _int(obj, field)
+
+
+def _str(obj: dict[str, Any], field: str) -> str:
+    value = obj.get(field)
+    if not isinstance(value, str):
+        raise InvalidRecord(f"{field} must be a string")
+    return value
+
+
+def decode_list_config(value: object) -> ListConfig:
+    """A list configuration record; InvalidRecord when malformed."""
+    obj = _load(value, "list")
+    covert = obj.get("covert")
+    if not isinstance(covert, bool):
+        raise InvalidRecord("covert must be a boolean")
+    try:
+        match = MatchMode(_str(obj, "match"))
+    except ValueError:
+        raise InvalidRecord("bad match mode") from None
+    version = _int(obj, "version", 1)
+    return ListConfig(
+        list_id=_id(obj, "list_id"),
+        name=_str(obj, "name"),
+        category=_str(obj, "category"),
+        priority=_int(obj, "priority", PRIORITY_MIN, PRIORITY_MAX),
+        match=match,
+        covert=covert,
+        version=version,
+        epoch=_int(obj, "epoch", 1, version),
+        updated_at_ms=_int(obj, "updated_at"),
+    )
+
+
+class EntryDecoder:
+    """Decodes entry records, sharing one object per distinct reason, action, zones and version."""
+
+    def __init__(self) -> None:
+        self._shared: dict[object, object] = {}
+
+    def _share(self, value: Any) -> Any:
+        shared = self._shared.get(value)
+        if shared is not None:
+            return shared
+        if len(self._shared) < _SHARE_LIMIT:
+            self._shared[value] = value
+        return value
+
+    def _opt_str(self, obj: dict[str, Any], field: str) -> str | None:
+        value = obj.get(field)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise InvalidRecord(f"{field} must be a string")
+        return self._share(value)  # type: ignore[no-any-return]
+
+    def decode(self, value: object) -> Entry:
+        """An entry record; InvalidRecord when malformed (plates must already be normalized)."""
+        obj = _load(value, "entry")
+        plate, pattern = obj.get("plate"), obj.get("pattern")
+        if (plate is None) == (pattern is None):
+            raise InvalidRecord("an entry needs exactly one of plate or pattern")
+        if plate is not None and not (
+            isinstance(plate, str)
+            and 1 <= len(plate) <= MAX_PLATE_LEN
+            and plate.isascii()
+            and plate.isalnum()
+            and plate == plate.upper()
+        ):
+            raise InvalidRecord("plate is not a normalized plate")
+        if pattern is not None and not (
+            isinstance(pattern, str)
+            and _PATTERN_CHARS.issuperset(pattern)
+            and pattern_literals(pattern) >= MIN_PATTERN_LITERALS
+        ):
+            raise InvalidRecord("pattern is not a normalized pattern")
+        country = obj.get("country")
+        if country is not None and (not isinstance(country, str) or country not in ISO_ALPHA2):
+            raise InvalidRecord("country is not an ISO 3166-1 alpha-2 code")
+        zones_obj = obj.get("zones")
+        zones: tuple[str, ...] = ()
+        if zones_obj is not None:
+            if not isinstance(zones_obj, list) or not all(isinstance(z, str) for z in zones_obj):
+                raise InvalidRecord("zones must be an array of strings")
+            zones = self._share(tuple(sorted(set(zones_obj))))
+        valid_from, valid_until = _opt_int(obj, "valid_from"), _opt_int(obj, "valid_until")
+        if valid_from is not None and valid_until is not None and valid_from >= valid_until:
+            raise InvalidRecord("valid_from must be before valid_until")
+        priority = (
+            None
+            if obj.get("priority") is None
+            else _int(obj, "priority", PRIORITY_MIN, PRIORITY_MAX)
+        )
+        return Entry(
+            list_id=_id(obj, "list_id"),
+            entry_id=_id(obj, "entry_id"),
+            version=self._share(_int(obj, "version", 1)),
+            plate=plate,
+            pattern=pattern,
+            country=country,
+            zones=zones,
+            valid_from_ms=valid_from,
+            valid_until_ms=valid_until,
+            reason=self._opt_str(obj, "reason"),
+            action=self._opt_str(obj, "action"),
+            priority=priority,
+        )
+
+
+def decode_entry(value: object) -> Entry:
+    """An entry record, without sharing (see `EntryDecoder` for bulk decoding)."""
+    return EntryDecoder().decode(value)

@@ -1,0 +1,1 @@
+"""Benchmarks of the ANPR hit-stream service (`python -m benchmarks.<name>`)."""

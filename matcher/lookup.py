@@ -1,0 +1,187 @@
+"""Finding the matches of one read (contract section 6): the hot path of the matcher.
+
+Only records of live list generations count. Each entry matches the read's own plate by at most
+one kind (exact and OCR need the same skeleton, fuzzy a skeleton at distance one, patterns are
+entries of their own), so one pass per kind suffices; candidate readings are then tried for exact
+matches of the entries not matched yet, which makes any plate match win over a candidate one.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from anpr.hits import MatchKind, MatchSource
+from anpr.hotlists import MatchMode
+from anpr.reads import Candidate, ReadRecord
+from matcher.fuzzy import MIN_FUZZY_LEN, is_distance_one
+from matcher.matches import Match
+from matcher.ocr import SKELETON_BYTES, differing_positions, plate_of, variant_code
+from matcher.patterns import PatternSet
+from matcher.rules import Meta, applies
+from matcher.segment import Bucket, PlateTable, records_of
+
+if TYPE_CHECKING:
+    from matcher.index import ListGeneration
+
+Found = dict[tuple[str, str], Match]
+_EXACT = MatchMode.EXACT
+_FUZZY = MatchMode.FUZZY
+
+
+def _match(
+    generation: ListGeneration,
+    meta: Meta,
+    entry_id: str,
+    kind: MatchKind,
+    source: MatchSource,
+    read_plate: str,
+    entry_plate: str,
+    distance: int,
+) -> Match:
+    config = generation.config
+    _, _, _, _, _, reason, action, priority = meta
+    return Match(
+        config=config,
+        entry_id=entry_id,
+        kind=kind,
+        source=source,
+        read_plate=read_plate,
+        entry_plate=entry_plate,
+        distance=distance,
+        reason=reason,
+        action=action,
+        priority=config.priority if priority is None else priority,
+    )
+
+
+def _same_skeleton(
+    found: Found,
+    bucket: Bucket,
+    live: dict[str, ListGeneration],
+    plate: str,
+    ascii_plate: bytes,
+    skeleton: bytes,
+    read: ReadRecord,
+    zones: frozenset[str],
+) -> None:
+    code = variant_code(ascii_plate)
+    for entry_id, entry_code, meta in records_of(bucket):
+        generation = live.get(meta[0])
+        if generation is None:
+            continue
+        if entry_code == code:
+            kind: MatchKind = "exact"
+            distance, entry_plate = 0, plate
+        elif generation.config.match is _EXACT:
+            continue
+        else:
+            distance = differing_positions(code, entry_code)
+            if distance > 2:
+                continue
+            kind, entry_plate = "ocr", plate_of(skeleton, entry_code)
+        if applies(meta, read.get("country"), zones, read["captured_at_ms"]):
+            entry = entry_id.decode()
+            found[(generation.config.list_id, entry)] = _match(
+                generation, meta, entry, kind, "plate", plate, entry_plate, distance
+            )
+
+
+def _fuzzy(
+    found: Found,
+    table: PlateTable,
+    live: dict[str, ListGeneration],
+    plate: str,
+    skeleton: bytes,
+    read: ReadRecord,
+    zones: frozenset[str],
+) -> None:
+    for other in table.fuzzy_neighbours(skeleton):
+        if not is_distance_one(skeleton, other):
+            continue
+        for entry_id, entry_code, meta in table.records(other):
+            generation = live.get(meta[0])
+            if generation is None or generation.config.match is not _FUZZY:
+                continue
+            if applies(meta, read.get("country"), zones, read["captured_at_ms"]):
+                entry_plate, entry = plate_of(other, entry_code), entry_id.decode()
+                found[(generation.config.list_id, entry)] = _match(
+                    generation, meta, entry, "fuzzy", "plate", plate, entry_plate, 1
+                )
+
+
+def _patterns(
+    found: Found,
+    patterns: PatternSet,
+    live: dict[str, ListGeneration],
+    plate: str,
+    read: ReadRecord,
+    zones: frozenset[str],
+) -> None:
+    for entry in patterns.matches(plate):
+        meta = entry.meta
+        generation = live.get(meta[0])
+        if generation is not None and applies(
+            meta, read.get("country"), zones, read["captured_at_ms"]
+        ):
+            found[(generation.config.list_id, entry.entry_id)] = _match(
+                generation, meta, entry.entry_id, "pattern", "plate", plate, entry.pattern, 0
+            )
+
+
+def _candidates(
+    found: Found,
+    table: PlateTable,
+    live: dict[str, ListGeneration],
+    candidates: list[Candidate],
+    plate: str,
+    read: ReadRecord,
+    zones: frozenset[str],
+) -> None:
+    plates = table.plates
+    for candidate in candidates:
+        alternative = candidate["plate_norm"]
+        if alternative == plate:
+            continue
+        ascii_alternative = alternative.encode()
+        bucket = plates.get(ascii_alternative.translate(SKELETON_BYTES))
+        if bucket is None:
+            continue
+        code = variant_code(ascii_alternative)
+        for entry_id, entry_code, meta in records_of(bucket):
+            if entry_code != code:
+                continue
+            generation = live.get(meta[0])
+            if generation is None:
+                continue
+            entry = entry_id.decode()
+            key = (generation.config.list_id, entry)
+            if key not in found and applies(
+                meta, read.get("country"), zones, read["captured_at_ms"]
+            ):
+                found[key] = _match(
+                    generation, meta, entry, "exact", "candidate", alternative, alternative, 0
+                )
+
+
+def find_matches(
+    table: PlateTable,
+    live: dict[str, ListGeneration],
+    patterns: PatternSet,
+    read: ReadRecord,
+    zones: frozenset[str],
+) -> list[Match]:
+    """Every applicable match of `read`, one per (list, entry)."""
+    plate = read["plate_norm"]
+    ascii_plate = plate.encode()
+    skeleton = ascii_plate.translate(SKELETON_BYTES)
+    found: Found = {}
+    bucket = table.plates.get(skeleton)
+    if bucket is not None:
+        _same_skeleton(found, bucket, live, plate, ascii_plate, skeleton, read, zones)
+    if table.fuzzy and len(plate) >= MIN_FUZZY_LEN:
+        _fuzzy(found, table, live, plate, skeleton, read, zones)
+    _patterns(found, patterns, live, plate, read, zones)
+    candidates = read.get("candidates")
+    if candidates:
+        _candidates(found, table, live, candidates, plate, read, zones)
+    return list(found.values()) if found else []

@@ -1,0 +1,43 @@
+"""Applicability of an entry to a read (contract section 6): country, zones and validity.
+
+The index stores each plate entry's conditions, together with what a hit needs, in a `Meta`
+tuple shared by every entry of a list that has the same values (most entries of a list do). Metas
+hold only strings, ints and tuples, so CPython's garbage collector untracks them and the records
+that point to them: millions of entries add nothing to a full collection.
+"""
+
+from __future__ import annotations
+
+from anpr.hotlists import EntrySpec
+
+# (list_id, country, zones, valid_from_ms, valid_until_ms, reason, action, priority)
+Meta = tuple[
+    str, str | None, tuple[str, ...], int | None, int | None, str | None, str | None, int | None
+]
+
+
+def meta_of(list_id: str, entry: EntrySpec) -> Meta:
+    return (
+        list_id,
+        entry.country,
+        entry.zones,
+        entry.valid_from_ms,
+        entry.valid_until_ms,
+        entry.reason,
+        entry.action,
+        entry.priority,
+    )
+
+
+def applies(
+    meta: Meta, country: str | None, camera_zones: frozenset[str], captured_at_ms: int
+) -> bool:
+    """Whether an entry with these conditions applies to a read with these facts."""
+    _, entry_country, zones, valid_from, valid_until, _, _, _ = meta
+    if entry_country is not None and country is not None and entry_country != country:
+        return False
+    if zones and camera_zones.isdisjoint(zones):
+        return False
+    if valid_from is not None and captured_at_ms < valid_from:
+        return False
+    return valid_until is None or captured_at_ms < valid_until

@@ -1,0 +1,79 @@
+"""Plate and pattern normalization, OCR skeletons (contract section 6)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from anpr.normalize import normalize_pattern, normalize_plate, skeleton
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        pytest.param("1-abc-123", "1ABC123", id="contract-example"),
+        pytest.param("AB 123 CD", "AB123CD", id="spaces"),
+        pytest.param("b-ab 1234", "BAB1234", id="german-separators"),
+        pytest.param("AB·123·CD", "AB123CD", id="middle-dots"),
+        pytest.param("ab_12.3/x", "AB123X", id="punctuation"),
+        pytest.param("ÀÉÎÕÜ", "AEIOU", id="latin-accents"),
+        pytest.param("ç ñ ø", "CN", id="cedilla-tilde-slashed-o-dropped"),
+        pytest.param("АВЕКМНОРСТУХ", "ABEKMHOPCTYX", id="cyrillic-capitals"),
+        pytest.param("авекмнорстух", "ABEKMHOPCTYX", id="cyrillic-lower"),
+        pytest.param("ІЈЅ", "IJS", id="cyrillic-i-je-dze"),
+        pytest.param("ΑΒΕΖΗΙΚΜΝΟΡΤΥΧ", "ABEZHIKMNOPTYX", id="greek-capitals"),
+        pytest.param("αβεζηικμνοτυχ", "ABEZHIKMNOTYX", id="greek-lower"),
+        pytest.param("Ё", "E", id="cyrillic-with-diaeresis"),
+        pytest.param("ЖЩ", "", id="cyrillic-without-latin-lookalike-dropped"),
+        pytest.param("１２３ＡＢ", "123AB", id="fullwidth"),
+        pytest.param("", "", id="empty"),
+        pytest.param("---", "", id="only-separators"),
+    ],
+)
+def test_normalize_plate(raw: str, expected: str) -> None:
+    assert normalize_plate(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("plate", "expected"),
+    [
+        pytest.param("0ODQ", "0000", id="zero-class"),
+        pytest.param("1I", "11", id="one-class"),
+        pytest.param("2Z5S6G8B", "22556688", id="other-classes"),
+        pytest.param("ACEF347", "ACEF347", id="no-class"),
+    ],
+)
+def test_skeleton(plate: str, expected: str) -> None:
+    assert skeleton(plate) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        pytest.param("1-AB*", "1AB*", id="contract-example"),
+        pytest.param("ab?-12?", "AB?12?", id="question-marks-kept"),
+        pytest.param("**AB**12***", "*AB*12*", id="star-runs-collapse"),
+        pytest.param("Ав?", "AB?", id="cyrillic"),
+    ],
+)
+def test_normalize_pattern(raw: str, expected: str) -> None:
+    assert normalize_pattern(raw) == expected
+
+
+@given(st.text())
+def test_normalize_plate_is_idempotent(raw: str) -> None:
+    once = normalize_plate(raw)
+    assert normalize_plate(once) == once
+    assert all(ch in "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" for ch in once)
+
+
+@given(st.text())
+def test_normalize_pattern_is_idempotent(raw: str) -> None:
+    once = normalize_pattern(raw)
+    assert normalize_pattern(once) == once
+
+
+@given(st.text(alphabet="0ODQ1I2Z5S6G8BAXY", max_size=16))
+def test_skeleton_is_idempotent(plate: str) -> None:
+    assert skeleton(skeleton(plate)) == skeleton(plate)
