@@ -8,6 +8,9 @@ from typing import Any
 import pytest
 
 from anpr.clock import ms_to_rfc3339, now_ms
+from tests.support.kafka import kafka_bootstrap, kafka_broker, kafka_bus, topic_prefix
+
+__all__ = ["kafka_bootstrap", "kafka_broker", "kafka_bus", "topic_prefix"]
 
 MakeRead = Callable[..., dict[str, Any]]
 

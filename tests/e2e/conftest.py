@@ -15,8 +15,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.conftest import kafka_bootstrap, kafka_broker, topic_prefix  # noqa: F401
-
 ADMIN = "e2e-admin-" + "k" * 40
 
 
@@ -64,7 +62,7 @@ def wait_ready(
 
 
 @pytest.fixture
-def deployment(kafka_bootstrap: str, topic_prefix: str, tmp_path: Path) -> Iterator[Deployment]:  # noqa: F811
+def deployment(kafka_bootstrap: str, topic_prefix: str, tmp_path: Path) -> Iterator[Deployment]:
     ports = {"ingest": free_port(), "api": free_port(), "matcher": free_port()}
     env = {
         **os.environ,

@@ -15,8 +15,8 @@ from anpr.bus.kafka import KafkaBus
 from anpr.settings import CommonSettings
 from anpr.topics import Topics
 from tests.conftest import MakeRead
-from tests.integration.conftest import Broker
 from tests.support.gateway import read_topic, running_gateway, values
+from tests.support.kafka import Broker
 
 
 async def test_accepted_reads_are_on_the_topic_exactly_once(
