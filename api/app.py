@@ -18,6 +18,7 @@ from api import (
     routes_registry,
     routes_stream,
 )
+from api.commissioning import routes as routes_commissioning
 from api.errors import install_error_handlers
 from api.middleware import MetricsMiddleware
 from api.service import ApiService
@@ -49,8 +50,8 @@ def create_app(
         title="ANPR API",
         version="1",
         description=(
-            "Control room and operations: hits (query, acknowledge, stream), camera health, "
-            "hotlists, registry administration and the audit log."
+            "Control room and operations: hits (query, acknowledge, stream), camera health and "
+            "commissioning, hotlists, registry administration and the audit log."
         ),
         lifespan=lifespan,
     )
@@ -58,6 +59,7 @@ def create_app(
     app.include_router(routes_health.router)
     app.include_router(routes_registry.router)
     app.include_router(routes_cameras.router)
+    app.include_router(routes_commissioning.router)
     app.include_router(routes_stream.router)
     app.include_router(routes_hits.router)
     app.include_router(routes_hotlists.router)

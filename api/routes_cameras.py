@@ -1,4 +1,6 @@
-"""Cameras: registration (admin) and their health (operator and up)."""
+"""Cameras: registration (admin) and their health (operator and up). Their commissioning report
+is `api.commissioning.routes`; a PATCH from `commissioning` to `live` records that report's verdict
+of the moment in the audit entry (`commissioning_verdict`, `commissioning_summary`)."""
 
 from __future__ import annotations
 
@@ -8,8 +10,9 @@ from fastapi import APIRouter, Response
 
 from anpr.clock import ms_to_rfc3339
 from anpr.ids import is_valid_id
-from anpr.registry import Camera, CameraSpec, validate_camera
+from anpr.registry import Camera, CameraSpec, CameraState, validate_camera
 from api.audit import Action
+from api.commissioning.gather import assess
 from api.deps import Admin, Operator, Service
 from api.errors import ApiError, conflict, invalid, not_found
 from api.health.state import HealthReport
@@ -161,7 +164,13 @@ async def patch_camera(
         if merged.integrator_id != current.integrator_id:
             _check_integrator(service, merged.integrator_id)
         camera = await _put(service, merged)
-    await service.audit.record(principal, Action.CAMERA_UPDATE, camera_id, detail=changes)
+    detail = dict(changes)
+    if current.state is CameraState.COMMISSIONING and camera.state is CameraState.LIVE:
+        # The evidence the administrator went live on (or overrode), for the auditors.
+        _, report = assess(service.health, current, service.clock())
+        detail["commissioning_verdict"] = report.verdict.value
+        detail["commissioning_summary"] = report.summary
+    await service.audit.record(principal, Action.CAMERA_UPDATE, camera_id, detail=detail)
     return camera_out(service, camera, service.clock())
 
 

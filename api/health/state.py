@@ -21,6 +21,9 @@ Statuses and what moves a camera between them (every threshold is in `Thresholds
 `duplicate_ratio` (resends / (accepted + resends), last hour) is reported but never degrades a
 camera: resending after a network outage is correct behaviour.
 
+Each monitor also keeps a camera's commissioning evidence over the last 24 hours
+(`ledger.HourlyLedger`), read by `api.commissioning`; it never affects the status.
+
 Allowed transitions: `never_seen` -> any other status; `online`, `degraded` and `offline` move
 freely among themselves; nothing returns to `never_seen` (a deleted and re-registered camera
 starts over with a new machine).
@@ -34,6 +37,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from api.health.ledger import HourlyLedger, Tally
 from api.health.window import Counter, MinuteBuckets
 
 MINUTE_MS = 60_000
@@ -116,6 +120,7 @@ class CameraMonitor:
         "first_seen",
         "last_heartbeat_at",
         "last_read_at",
+        "ledger",
         "observed_since",
         "status",
         "status_since",
@@ -139,15 +144,26 @@ class CameraMonitor:
         self.status_since: int | None = None
         self._buckets = MinuteBuckets()
         self._skews: deque[tuple[int, int]] = deque(maxlen=thresholds.skew_samples)
+        self.ledger = HourlyLedger()
 
     def _seen(self, at: int) -> None:
         if self.first_seen is None or at < self.first_seen:
             self.first_seen = at
 
     def observe_read(
-        self, *, received_at: int, captured_at: int | None, confidence: float | None, now: int
+        self,
+        *,
+        received_at: int,
+        captured_at: int | None,
+        confidence: float | None,
+        now: int,
+        has_images: bool = False,
+        own_read_id: bool = False,
     ) -> None:
         self._seen(received_at)
+        self.ledger.add_read(
+            received_at, now, confidence=confidence, has_images=has_images, own_read_id=own_read_id
+        )
         if self.last_read_at is None or received_at > self.last_read_at:
             self.last_read_at = received_at
         self._buckets.add(received_at, Counter.READS, now)
@@ -158,16 +174,33 @@ class CameraMonitor:
         if captured_at is not None:
             self._skews.append((received_at, received_at - captured_at))
 
-    def observe_heartbeat(self, *, received_at: int) -> None:
+    def observe_heartbeat(self, *, received_at: int, now: int | None = None) -> None:
+        """`now` defaults to `received_at`. The gap since the previous heartbeat is evidence
+        only when that one was seen by this replica (not remembered from an earlier run)."""
         self._seen(received_at)
-        if self.last_heartbeat_at is None or received_at > self.last_heartbeat_at:
+        previous = self.last_heartbeat_at
+        gap = None
+        if previous is not None and previous >= self.observed_since:
+            gap = received_at - previous
+        self.ledger.add_heartbeat(received_at, received_at if now is None else now, gap_ms=gap)
+        if previous is None or received_at > previous:
             self.last_heartbeat_at = received_at
 
-    def observe_gateway(self, *, at: int, rejected: int, duplicates: int, now: int) -> None:
+    def observe_gateway(
+        self,
+        *,
+        at: int,
+        rejected: int,
+        duplicates: int,
+        now: int,
+        rejected_by_reason: Mapping[str, object] | None = None,
+    ) -> None:
         if rejected:
             self._buckets.add(at, Counter.REJECTED, now, rejected)
+            self.ledger.add_rejected(at, now, count=rejected, by_reason=rejected_by_reason or {})
         if duplicates:
             self._buckets.add(at, Counter.DUPLICATES, now, duplicates)
+            self.ledger.add(at, Tally.DUPLICATES, now, duplicates)
 
     def restore(
         self, *, first_seen: int, last_read_at: int | None, last_heartbeat_at: int | None
@@ -179,7 +212,8 @@ class CameraMonitor:
         if last_heartbeat_at is not None and (self.last_heartbeat_at or 0) < last_heartbeat_at:
             self.last_heartbeat_at = last_heartbeat_at
 
-    def _skew(self, now: int) -> tuple[int | None, int]:
+    def clock_skew(self, now: int) -> tuple[int | None, int]:
+        """The median of received_at - captured_at over the recent reads, and how many."""
         recent = [skew for at, skew in self._skews if now - at <= HOUR_MS]
         if not recent:
             return None, 0
@@ -193,7 +227,7 @@ class CameraMonitor:
         low_conf = b.total(now, 60, Counter.LOW_CONFIDENCE)
         rejected = b.total(now, 60, Counter.REJECTED)
         duplicates = b.total(now, 60, Counter.DUPLICATES)
-        skew, skew_n = self._skew(now)
+        skew, skew_n = self.clock_skew(now)
         low_ratio = _ratio(low_conf, with_conf)
         target, reasons = self._classify(
             now, reads_1h, skew, skew_n, with_conf, low_ratio, rejected

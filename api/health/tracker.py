@@ -6,7 +6,8 @@ camera, the counters fill over the first hour after start-up, and the last read 
 times survive restarts through `CameraActivity` rows saved in the store.
 
 Monitors exist for registered cameras only: records for other ids are counted and dropped by
-`sweep`, so memory is bounded by the registry (~3 KB a camera).
+`sweep`, so memory is bounded by the registry (~9 KB a camera: the last hour in minute buckets
+and the commissioning ledger of the last 24 hours).
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ from api.health.state import (
     Thresholds,
 )
 from api.store.base import CameraActivity
+
+# `anpr.reads.derive_read_id` ids: a read the camera sent without a `read_id` of its own.
+DERIVED_PREFIX = "d-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,21 +92,26 @@ class HealthTracker:
         if record.topic == self._topics.reads:
             received = _int(data.get("received_at")) or record.timestamp_ms
             conf = data.get("confidence")
+            read_id = data.get("read_id")
             mon.observe_read(
                 received_at=received,
                 captured_at=_int(data.get("captured_at_ms")),
                 confidence=float(conf) if isinstance(conf, int | float) else None,
                 now=now,
+                has_images=bool(data.get("images")),
+                own_read_id=isinstance(read_id, str) and not read_id.startswith(DERIVED_PREFIX),
             )
         elif record.topic == self._topics.heartbeats:
             received = _int(data.get("received_at")) or record.timestamp_ms
-            mon.observe_heartbeat(received_at=received)
+            mon.observe_heartbeat(received_at=received, now=now)
         elif record.topic == self._topics.gateway_events:
+            reasons = data.get("rejected_by_reason")
             mon.observe_gateway(
                 at=_int(data.get("at")) or record.timestamp_ms,
                 rejected=max(0, _int(data.get("rejected")) or 0),
                 duplicates=max(0, _int(data.get("duplicates")) or 0),
                 now=now,
+                rejected_by_reason=reasons if isinstance(reasons, dict) else None,
             )
         else:
             raise InvalidRecord(f"unexpected topic {record.topic}")

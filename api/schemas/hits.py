@@ -70,7 +70,11 @@ class HitBody(BaseModel):
     category: str = ""
     priority: int = 3
     covert: bool = False
-    test: bool = False
+    test: bool = Field(
+        default=False,
+        description="True for a hit of a camera in state `commissioning`: a test of the "
+        "connection, not an alert to act on.",
+    )
     reason: str | None = None
     action: str | None = None
     match: MatchOut

@@ -1,0 +1,1 @@
+"""Commissioning: a camera's evidence judged against the connection standard's criteria."""
