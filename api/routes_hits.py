@@ -53,6 +53,10 @@ async def query_hits(
         str | None, Query(max_length=MAX_REASON, description="Why the plate is searched.")
     ] = None,
     status: HitStatus | None = None,
+    test: Annotated[
+        bool | None,
+        Query(description="true: only test hits of commissioning cameras; false: only live."),
+    ] = None,
     limit: Annotated[int | None, Query(ge=1)] = None,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> HitPage:
@@ -78,6 +82,7 @@ async def query_hits(
         plate_norm=plate_norm,
         status=status,
         include_covert=sees_covert(principal),
+        test=test,
     )
     if plate_norm is not None:
         await service.audit.record(

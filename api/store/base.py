@@ -83,6 +83,8 @@ class HitFilter:
     plate_norm: str | None = None
     status: HitStatus | None = None
     include_covert: bool = False
+    # True: only test hits (commissioning cameras); False: only live ones; None: both.
+    test: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,6 +68,9 @@ def _where(flt: HitFilter) -> tuple[list[str], list[Any]]:
         clauses.append("ack_at IS NOT NULL")
     if not flt.include_covert:
         clauses.append("covert = 0")
+    if flt.test is not None:
+        clauses.append("coalesce(json_extract(CAST(body AS TEXT), '$.test'), 0) = ?")
+        params.append(1 if flt.test else 0)
     return clauses, params
 
 

@@ -136,6 +136,16 @@ async def test_test_hits_are_marked_in_every_view_and_can_be_told_apart(api: Api
     assert [(h["hit_id"], h["test"]) for h in listed.json()["items"]] == [
         (test_hit["hit_id"], True)
     ]
+    only_test = await api.client.get(
+        "/v1/hits", params={"test": "true"}, headers=api.auth("operator")
+    )
+    only_live = await api.client.get(
+        "/v1/hits", params={"test": "false"}, headers=api.auth("operator")
+    )
+    assert test_hit["hit_id"] in {h["hit_id"] for h in only_test.json()["items"]}
+    assert all(h["test"] for h in only_test.json()["items"])
+    assert live_hit["hit_id"] in {h["hit_id"] for h in only_live.json()["items"]}
+    assert not any(h["test"] for h in only_live.json()["items"])
     # The hit schema documents the flag for client developers.
     schema = (await api.client.get("/openapi.json")).json()["components"]["schemas"]
     assert "commissioning" in schema["HitOut"]["properties"]["test"]["description"]
