@@ -31,11 +31,11 @@ kafka-up: $(STAMP) ## start the local single-node Kafka on 127.0.0.1:$${KAFKA_PO
 kafka-down: ## stop the local Kafka
 	bash deploy/kafka/kafka.sh down
 
-test: $(STAMP) kafka-fetch ## lint, then every test: unit, the real-broker integration tests, e2e
+test: $(STAMP) kafka-fetch tools ## lint, then every test: unit, the real-broker integration tests, e2e
 	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest
 
-test-unit: $(STAMP) ## the tests that need no broker
+test-unit: $(STAMP) tools ## the tests that need no broker
 	$(BIN)/pytest tests/unit
 
 lint: $(STAMP) ## ruff format --check, ruff check, mypy strict
@@ -52,3 +52,18 @@ bench: $(STAMP) kafka-fetch ## run the benchmarks and write benchmarks/results/
 
 clean: ## remove the virtualenv, caches and local data
 	rm -rf $(VENV) .anpr-data .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# ---- deploy (Dockerfile, deploy/): see deploy/README.md -------------------------------------
+.PHONY: tools deploy-check compose-up compose-down
+
+tools: ## promtool and prometheus for the deploy tests (Debian's package, installed if missing)
+	bash deploy/prometheus/ensure-promtool.sh
+
+deploy-check: $(STAMP) tools ## the deploy unit tests: Prometheus, Grafana, k8s, Docker/compose, metric names
+	$(BIN)/pytest tests/unit/test_deploy_*.py
+
+compose-up: ## build the image and start the full stack (Kafka, 2 gateways, 2 matchers, API, Prometheus, Grafana)
+	docker compose -f deploy/compose/compose.yaml up -d --build
+
+compose-down: ## stop the compose stack (add ARGS=-v to drop its volumes)
+	docker compose -f deploy/compose/compose.yaml down $(ARGS)

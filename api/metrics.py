@@ -72,6 +72,19 @@ class ApiMetrics:
             ["camera_id"],
             registry=registry,
         )
+        self.camera_status = Gauge(
+            "anpr_api_camera_status",
+            "1 for each camera's current health status; `state` is its lifecycle state "
+            "(commissioning or live), so alerts can leave cameras being connected alone.",
+            ["camera_id", "status", "state"],
+            registry=registry,
+        )
+        self.camera_clock_skew = Gauge(
+            "anpr_api_camera_clock_skew_seconds",
+            "Median of received_at - captured_at over the camera's recent reads.",
+            ["camera_id"],
+            registry=registry,
+        )
         self.audit_entries = Counter(
             "anpr_api_audit_entries_total",
             "Entries appended to the audit log, by action.",

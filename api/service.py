@@ -25,7 +25,7 @@ from anpr.topics import Topics
 from api.audit import AuditLog
 from api.changes import ChangeSignal
 from api.consume import ConsumerLoop
-from api.health.tracker import HealthTopics, HealthTracker
+from api.health.tracker import HealthTopics, HealthTracker, Sweep
 from api.hits.hub import StreamHub
 from api.hits.ingest import HitIngest, hits_group_id
 from api.hotlists.service import HotlistService
@@ -53,6 +53,7 @@ class ApiService:
         self.clock = clock
         self.topics = Topics.from_prefix(settings.topic_prefix)
         self.metrics = ApiMetrics(CollectorRegistry())
+        self._camera_status_shown: dict[str, tuple[str, str, str]] = {}
         self.store: Store = store or SqliteStore(settings.db_path)
         self.audit = AuditLog(self.store, self.metrics, clock)
         # Registry: the fold every process keeps, and the one write path.
@@ -193,10 +194,31 @@ class ApiService:
         for camera_id in sweep.forgotten:
             with contextlib.suppress(KeyError):
                 self.metrics.camera_last_seen_age.remove(camera_id)
+            with contextlib.suppress(KeyError):
+                self.metrics.camera_clock_skew.remove(camera_id)
         for camera_id, age in sweep.last_seen_age_s.items():
             self.metrics.camera_last_seen_age.labels(camera_id).set(age)
+        self._camera_status_series(sweep)
         self.metrics.ready.set(1 if self.ready else 0)
         return sweep.forgotten
+
+    def _camera_status_series(self, sweep: Sweep) -> None:
+        """One series per camera, moved (old label set removed) when its status changes."""
+        shown = self._camera_status_shown
+        for camera_id, (status, state) in sweep.status_of.items():
+            labels = (camera_id, status.value, state)
+            previous = shown.get(camera_id)
+            if previous is not None and previous != labels:
+                with contextlib.suppress(KeyError):
+                    self.metrics.camera_status.remove(*previous)
+            self.metrics.camera_status.labels(*labels).set(1)
+            shown[camera_id] = labels
+            skew = sweep.clock_skew_ms.get(camera_id)
+            if skew is not None:
+                self.metrics.camera_clock_skew.labels(camera_id).set(skew / 1000)
+        for camera_id in [c for c in shown if c not in sweep.status_of]:
+            with contextlib.suppress(KeyError):
+                self.metrics.camera_status.remove(*shown.pop(camera_id))
 
     async def save_activity(self) -> None:
         await self.store.save_activity(self.health.activity())

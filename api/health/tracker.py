@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections import Counter as Tally
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 
@@ -47,6 +47,9 @@ class Sweep:
     by_status: dict[CameraStatus, int]
     last_seen_age_s: dict[str, float]
     forgotten: list[str]
+    # camera_id -> (status, lifecycle state) and clock skew in ms (None: too few reads).
+    status_of: dict[str, tuple[CameraStatus, str]] = field(default_factory=dict)
+    clock_skew_ms: dict[str, int | None] = field(default_factory=dict)
 
 
 def _int(value: object) -> int | None:
@@ -129,13 +132,17 @@ class HealthTracker:
             del self.monitors[cid]
         by_status: Tally[CameraStatus] = Tally({status: 0 for status in CameraStatus})
         ages: dict[str, float] = {}
+        status_of: dict[str, tuple[CameraStatus, str]] = {}
+        skews: dict[str, int | None] = {}
         for camera in cameras:
             report = self.report(camera, now)
             by_status[report.status] += 1
+            status_of[camera.camera_id] = (report.status, camera.state.value)
+            skews[camera.camera_id] = report.clock_skew_ms
             last = max(report.last_read_at or 0, report.last_heartbeat_at or 0)
             if last:
                 ages[camera.camera_id] = max(0.0, (now - last) / 1000)
-        return Sweep(dict(by_status), ages, forgotten)
+        return Sweep(dict(by_status), ages, forgotten, status_of, skews)
 
     def activity(self) -> list[CameraActivity]:
         return [
