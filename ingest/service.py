@@ -15,6 +15,7 @@ from anpr.topics import Topics
 from ingest.dedup import RecentReads
 from ingest.events import GatewayEvents
 from ingest.metrics import GatewayMetrics
+from ingest.peers import PeerReads
 from ingest.pipeline import IngestPipeline
 from ingest.ratelimit import RateLimiter
 from ingest.settings import GatewaySettings
@@ -42,6 +43,7 @@ class GatewayService:
         self.limiter = RateLimiter(
             rate_per_s=settings.rate_limit_per_s, burst=settings.rate_limit_burst
         )
+        self.peers = PeerReads(bus, self.topics.reads, self.recent, warm_s=settings.dedup_warm_s)
         self.events = GatewayEvents(
             bus, self.topics.gateway_events, flush_s=settings.events_flush_s
         )
@@ -71,8 +73,11 @@ class GatewayService:
     async def start(self) -> None:
         self.follower.start()
         self.events.start()
+        if self.settings.dedup_follow_topic:
+            self.peers.start()
 
     async def stop(self) -> None:
+        await self.peers.stop()
         await self.events.stop()
         await self.follower.stop()
 

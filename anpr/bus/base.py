@@ -72,5 +72,13 @@ class Bus(Protocol):
         ...
 
     def consumer(
-        self, topics: Sequence[str], *, group_id: str | None, from_beginning: bool
-    ) -> Consumer: ...
+        self,
+        topics: Sequence[str],
+        *,
+        group_id: str | None,
+        from_beginning: bool,
+        start_at_ms: int | None = None,
+    ) -> Consumer:
+        """A consumer; without a group, `start_at_ms` starts at the first record at or after
+        that time (the end where there is none) instead of the beginning or the end."""
+        ...

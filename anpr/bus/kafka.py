@@ -123,7 +123,12 @@ class KafkaBus:
         await asyncio.gather(*futures)
 
     def consumer(
-        self, topics: Sequence[str], *, group_id: str | None, from_beginning: bool
+        self,
+        topics: Sequence[str],
+        *,
+        group_id: str | None,
+        from_beginning: bool,
+        start_at_ms: int | None = None,
     ) -> KafkaConsumer:
         return KafkaConsumer(
             self._bootstrap,
@@ -131,11 +136,18 @@ class KafkaBus:
             group_id=group_id,
             from_beginning=from_beginning,
             client_id=self._client_id,
+            start_at_ms=start_at_ms,
         )
 
 
 class KafkaConsumer:
-    """A manual-commit consumer: offsets move only when the caller says its work is done."""
+    """A manual-commit consumer: offsets move only when the caller says its work is done.
+
+    With a group, partitions come from the group's assignment. Without one (processes that
+    follow a topic whole), every partition is assigned explicitly at start and positioned at a
+    concrete offset: the beginning, the end, or the first record at `start_at_ms`. Kafka's lazy
+    "latest" reset would instead resolve at the first fetch and skip what was written meanwhile.
+    """
 
     def __init__(
         self,
@@ -145,10 +157,15 @@ class KafkaConsumer:
         group_id: str | None,
         from_beginning: bool,
         client_id: str,
+        start_at_ms: int | None = None,
     ) -> None:
         self._topics = list(topics)
+        self._group = group_id
+        self._from_beginning = from_beginning
+        self._start_at_ms = start_at_ms
+        subscribed = self._topics if group_id is not None else []
         self._consumer = AIOKafkaConsumer(
-            *self._topics,
+            *subscribed,
             bootstrap_servers=bootstrap,
             client_id=client_id,
             group_id=group_id,
@@ -158,14 +175,53 @@ class KafkaConsumer:
             fetch_max_wait_ms=50,
             isolation_level="read_uncommitted",
         )
-        self._group = group_id
 
     async def start(self) -> None:
         try:
             await self._consumer.start()
+            if self._group is None:
+                await self._assign_all()
         except KafkaError as exc:
-            await self._consumer.stop()
+            await self.stop()
             raise BusUnavailable(f"cannot start the consumer: {exc}") from exc
+        except BaseException:
+            # Cancelled or failed half-way: close the client so no connection is left behind.
+            await self.stop()
+            raise
+
+    async def _partitions(self) -> list[TopicPartition]:
+        client = self._consumer._client
+        for topic in self._topics:
+            client.add_topic(topic)
+        # A topic created moments ago may not be in the metadata yet.
+        for _ in range(50):
+            await client.force_metadata_update()
+            found = [
+                TopicPartition(topic, part)
+                for topic in self._topics
+                for part in sorted(client.cluster.partitions_for_topic(topic) or ())
+            ]
+            if {tp.topic for tp in found} == set(self._topics):
+                return found
+            await asyncio.sleep(0.2)
+        raise BusUnavailable(f"no partitions known for {self._topics}")
+
+    async def _assign_all(self) -> None:
+        partitions = await self._partitions()
+        self._consumer.assign(partitions)
+        ends = await self._consumer.end_offsets(partitions)
+        if self._start_at_ms is not None:
+            at = self._start_at_ms
+            found = await self._consumer.offsets_for_times({tp: at for tp in partitions})
+            targets = {
+                tp: ends[tp] if found.get(tp) is None else found[tp].offset for tp in partitions
+            }
+        elif self._from_beginning:
+            targets = await self._consumer.beginning_offsets(partitions)
+        else:
+            targets = ends
+        for tp in partitions:
+            self._consumer.seek(tp, targets[tp])
 
     async def stop(self) -> None:
         try:
@@ -183,22 +239,14 @@ class KafkaConsumer:
 
     async def commit(self) -> None:
         if self._group is not None:
-            await self._consumer.commit()
-
-    async def _assigned(self) -> list[TopicPartition]:
-        assigned = list(self._consumer.assignment())
-        if assigned or self._group is not None:
-            return assigned
-        # Without a group, partitions are assigned lazily; ask for metadata so callers that need
-        # the end offsets right after start get them.
-        for topic in self._topics:
-            await self._consumer._client.force_metadata_update()
-            for part in self._consumer.partitions_for_topic(topic) or ():
-                assigned.append(TopicPartition(topic, part))
-        return assigned
+            try:
+                await self._consumer.commit()
+            except KafkaError as exc:
+                # E.g. a rebalance took the partitions: the batch is redone by their new owner.
+                raise BusUnavailable(f"offsets not committed: {exc}") from exc
 
     async def end_offsets(self) -> dict[TP, int]:
-        assigned = await self._assigned()
+        assigned = list(self._consumer.assignment())
         if not assigned:
             return {}
         ends = await self._consumer.end_offsets(assigned)
@@ -206,7 +254,7 @@ class KafkaConsumer:
 
     async def positions(self) -> dict[TP, int]:
         out: dict[TP, int] = {}
-        for tp in await self._assigned():
+        for tp in self._consumer.assignment():
             out[(tp.topic, tp.partition)] = await self._consumer.position(tp)
         return out
 

@@ -113,9 +113,26 @@ class LocalBus:
                 await self._published.wait()
 
     def consumer(
-        self, topics: Sequence[str], *, group_id: str | None, from_beginning: bool
+        self,
+        topics: Sequence[str],
+        *,
+        group_id: str | None,
+        from_beginning: bool,
+        start_at_ms: int | None = None,
     ) -> LocalConsumer:
-        return LocalConsumer(self, topics, group_id=group_id, from_beginning=from_beginning)
+        return LocalConsumer(
+            self,
+            topics,
+            group_id=group_id,
+            from_beginning=from_beginning,
+            start_at_ms=start_at_ms,
+        )
+
+    def offset_at(self, topic: str, at_ms: int) -> int:
+        row = self.db.execute(
+            "SELECT MIN(off) FROM log WHERE topic=? AND ts>=?", (topic, at_ms)
+        ).fetchone()
+        return self.end_offset(topic) if row[0] is None else int(row[0])
 
 
 class LocalConsumer:
@@ -128,11 +145,13 @@ class LocalConsumer:
         *,
         group_id: str | None,
         from_beginning: bool,
+        start_at_ms: int | None = None,
     ) -> None:
         self._bus = bus
         self._topics = list(topics)
         self._group = group_id
         self._from_beginning = from_beginning
+        self._start_at_ms = start_at_ms
         self._pos: dict[str, int] = {}
 
     async def start(self) -> None:
@@ -146,6 +165,8 @@ class LocalConsumer:
                 committed = row[0] if row else None
             if committed is not None:
                 self._pos[topic] = committed
+            elif self._start_at_ms is not None:
+                self._pos[topic] = self._bus.offset_at(topic, self._start_at_ms)
             else:
                 self._pos[topic] = 0 if self._from_beginning else self._bus.end_offset(topic)
 

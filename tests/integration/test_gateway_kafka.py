@@ -118,3 +118,43 @@ async def test_stopped_broker_gives_503_never_2xx(
     finally:
         await bus.stop()
         broker.down()
+
+
+async def test_resend_to_another_replica_is_a_duplicate(
+    kafka_bus: KafkaBus, make_read: MakeRead, topic_prefix: str
+) -> None:
+    async with (
+        running_gateway(kafka_bus, topic_prefix=topic_prefix) as first,
+        running_gateway(kafka_bus, topic_prefix=topic_prefix, register=False) as second,
+    ):
+        batch = [make_read(read_id=f"x-{i}") for i in range(30)]
+        sent = await first.client.post("/v1/reads", json=batch, headers=first.auth())
+        assert sent.json()["accepted"] == 30
+        peers = second.app.state.service.peers
+        for _ in range(100):  # the other replica learns them from the topic within moments
+            if peers.learned >= 30:
+                break
+            await asyncio.sleep(0.05)
+        resent = await second.client.post("/v1/reads", json=batch, headers=first.auth())
+        assert resent.json() == {"accepted": 0, "duplicates": 30, "rejected": []}, (
+            peers.learned, peers._task
+        )
+        on_topic = values(await read_topic(kafka_bus, first.topics.reads, expect=30))
+        assert sorted(v["read_id"] for v in on_topic) == sorted(r["read_id"] for r in batch)
+
+
+async def test_restarted_gateway_remembers_recent_reads(
+    kafka_bus: KafkaBus, make_read: MakeRead, topic_prefix: str
+) -> None:
+    batch = [make_read(read_id=f"y-{i}") for i in range(10)]
+    async with running_gateway(kafka_bus, topic_prefix=topic_prefix) as gw:
+        token = gw.token
+        assert (await gw.client.post("/v1/reads", json=batch, headers=gw.auth())).status_code == 202
+    async with running_gateway(kafka_bus, topic_prefix=topic_prefix, register=False) as again:
+        peers = again.app.state.service.peers
+        for _ in range(100):
+            if peers.learned >= 10:
+                break
+            await asyncio.sleep(0.05)
+        resent = await again.client.post("/v1/reads", json=batch, headers=again.auth(token))
+        assert resent.json()["duplicates"] == 10

@@ -67,16 +67,22 @@ def values(records: list[Record]) -> list[dict[str, Any]]:
 
 
 @asynccontextmanager
-async def running_gateway(bus: Bus, **settings: Any) -> AsyncIterator[GatewayHarness]:
+async def running_gateway(
+    bus: Bus, *, register: bool = True, **settings: Any
+) -> AsyncIterator[GatewayHarness]:
+    """A gateway on `bus`; with `register`, two integrators and their cameras are registered
+    first (a second replica on the same topics passes `register=False` and shares them)."""
     config = GatewaySettings(admin_token=SecretStr(ADMIN_TOKEN), **settings)
     topics = Topics.from_prefix(config.topic_prefix)
     writer = RegistryWriter(bus, topics.registry)
-    token = await writer.create_integrator("int-1", "Integrator One")
-    other = await writer.create_integrator("int-2", "Integrator Two")
-    await writer.put_camera(
-        CameraSpec(camera_id="cam-1", integrator_id="int-1", name="One", zones=["z1"])
-    )
-    await writer.put_camera(CameraSpec(camera_id="cam-2", integrator_id="int-2", name="Two"))
+    token = other = ""
+    if register:
+        token = await writer.create_integrator("int-1", "Integrator One")
+        other = await writer.create_integrator("int-2", "Integrator Two")
+        await writer.put_camera(
+            CameraSpec(camera_id="cam-1", integrator_id="int-1", name="One", zones=["z1"])
+        )
+        await writer.put_camera(CameraSpec(camera_id="cam-2", integrator_id="int-2", name="Two"))
     app = create_app(config, bus)
     async with app.router.lifespan_context(app):
         await asyncio.wait_for(app.state.service.follower.caught_up.wait(), 20)
