@@ -137,7 +137,8 @@ async def test_resend_to_another_replica_is_a_duplicate(
             await asyncio.sleep(0.05)
         resent = await second.client.post("/v1/reads", json=batch, headers=first.auth())
         assert resent.json() == {"accepted": 0, "duplicates": 30, "rejected": []}, (
-            peers.learned, peers._task
+            peers.learned,
+            peers._task,
         )
         on_topic = values(await read_topic(kafka_bus, first.topics.reads, expect=30))
         assert sorted(v["read_id"] for v in on_topic) == sorted(r["read_id"] for r in batch)
