@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MS = timedelta(milliseconds=1)
@@ -13,12 +14,17 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+@lru_cache(maxsize=4096)
+def _second_prefix(seconds: int) -> str:
+    # Reads arrive in time order, so consecutive ones share the second: format it once.
+    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
 def ms_to_rfc3339(ms: int) -> str:
     """Format epoch milliseconds as RFC 3339 UTC, with milliseconds only when not zero."""
-    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    if ms % 1000:
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    seconds, millis = divmod(ms, 1000)
+    prefix = _second_prefix(seconds)
+    return f"{prefix}.{millis:03d}Z" if millis else f"{prefix}Z"
 
 
 def rfc3339_to_ms(text: str) -> int | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
 
@@ -189,6 +190,75 @@ def _candidates(value: object, errors: list[FieldError]) -> list[Candidate] | No
     return out
 
 
+def _opt_country(value: object, out: dict[str, Any], errors: list[FieldError]) -> None:
+    country = normalize_country(value)
+    if country is None:
+        errors.append(FieldError("country", "must be an ISO 3166-1 alpha-2 code"))
+    else:
+        out["country"] = country
+
+
+def _opt_confidence(value: object, out: dict[str, Any], errors: list[FieldError]) -> None:
+    conf = _confidence(value, "confidence", errors)
+    if conf is not None:
+        out["confidence"] = conf
+
+
+def _opt_candidates(value: object, out: dict[str, Any], errors: list[FieldError]) -> None:
+    cands = _candidates(value, errors)
+    if cands:
+        out["candidates"] = cands
+
+
+def _opt_direction(value: object, out: dict[str, Any], errors: list[FieldError]) -> None:
+    if isinstance(value, str) and value in DIRECTIONS:
+        out["direction"] = value
+    else:
+        errors.append(FieldError("direction", "must be approaching, receding or unknown"))
+
+
+def _opt_lane(value: object, out: dict[str, Any], errors: list[FieldError]) -> None:
+    if type(value) is int and 0 <= value <= MAX_LANE:
+        out["lane"] = value
+    else:
+        errors.append(FieldError("lane", f"must be an integer from 0 to {MAX_LANE}"))
+
+
+def _opt_vehicle(value: object, out: dict[str, Any], errors: list[FieldError]) -> None:
+    vehicle = _string_object(value, "vehicle", VEHICLE_FIELDS, errors)
+    if vehicle:
+        out["vehicle"] = vehicle
+
+
+def _opt_images(value: object, out: dict[str, Any], errors: list[FieldError]) -> None:
+    images = _string_object(value, "images", IMAGE_FIELDS, errors)
+    if images:
+        if sum(len(v) for v in images.values()) > MAX_READ_WITH_IMAGES_BYTES:
+            errors.append(FieldError("images", "a read with images is at most 512 KiB"))
+        else:
+            out["images"] = images
+
+
+def _opt_location(value: object, out: dict[str, Any], errors: list[FieldError]) -> None:
+    location = _location(value, "location", errors)
+    if location is not None:
+        out["location"] = location
+
+
+_OptionalCheck = Callable[[object, dict[str, Any], list[FieldError]], None]
+_OPTIONAL_FIELDS: dict[str, _OptionalCheck] = {
+    "country": _opt_country,
+    "confidence": _opt_confidence,
+    "candidates": _opt_candidates,
+    "direction": _opt_direction,
+    "lane": _opt_lane,
+    "vehicle": _opt_vehicle,
+    "images": _opt_images,
+    "location": _opt_location,
+}
+_OPTIONAL_CHECKS = tuple(_OPTIONAL_FIELDS.items())
+
+
 def validate_read(
     raw: object, *, integrator_id: str, received_at_ms: int, limits: ReadLimits
 ) -> ReadRecord | list[FieldError]:
@@ -224,48 +294,11 @@ def validate_read(
     plate_norm = _plate(plate, "plate", errors)
 
     optional: dict[str, Any] = {}
-    if raw.get("country") is not None:
-        country = normalize_country(raw["country"])
-        if country is None:
-            errors.append(FieldError("country", "must be an ISO 3166-1 alpha-2 code"))
-        else:
-            optional["country"] = country
-    if raw.get("confidence") is not None:
-        conf = _confidence(raw["confidence"], "confidence", errors)
-        if conf is not None:
-            optional["confidence"] = conf
-    if raw.get("candidates") is not None:
-        cands = _candidates(raw["candidates"], errors)
-        if cands:
-            optional["candidates"] = cands
-    direction = raw.get("direction")
-    if direction is not None:
-        if isinstance(direction, str) and direction in DIRECTIONS:
-            optional["direction"] = direction
-        else:
-            errors.append(FieldError("direction", "must be approaching, receding or unknown"))
-    lane = raw.get("lane")
-    if lane is not None:
-        if isinstance(lane, int) and not isinstance(lane, bool) and 0 <= lane <= MAX_LANE:
-            optional["lane"] = lane
-        else:
-            errors.append(FieldError("lane", f"must be an integer from 0 to {MAX_LANE}"))
-    if raw.get("vehicle") is not None:
-        vehicle = _string_object(raw["vehicle"], "vehicle", VEHICLE_FIELDS, errors)
-        if vehicle:
-            optional["vehicle"] = vehicle
-    if raw.get("images") is not None:
-        images = _string_object(raw["images"], "images", IMAGE_FIELDS, errors)
-        if images:
-            size = sum(len(v) for v in images.values())
-            if size > MAX_READ_WITH_IMAGES_BYTES:
-                errors.append(FieldError("images", "a read with images is at most 512 KiB"))
-            else:
-                optional["images"] = images
-    if raw.get("location") is not None:
-        location = _location(raw["location"], "location", errors)
-        if location is not None:
-            optional["location"] = location
+    get = raw.get
+    for key, check in _OPTIONAL_CHECKS:
+        value = get(key)
+        if value is not None:
+            check(value, optional, errors)
 
     if errors:
         return errors

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -156,12 +157,14 @@ class IngestPipeline:
 
         if fresh:
             await self._publish(fresh)
+            outcome.accepted = len(fresh)
+            per_camera: Counter[tuple[str, str]] = Counter()
             for record in fresh.values():
-                outcome.accepted += 1
                 outcome.read_ids.append(record["read_id"])
-                self._metrics.reads_accepted.labels(
-                    record["camera_id"], record["integrator_id"]
-                ).inc()
+                per_camera[(record["camera_id"], record["integrator_id"])] += 1
+            # One labelled update per camera, not per read: label lookups cost microseconds.
+            for (camera_id, integrator_id), count in per_camera.items():
+                self._metrics.reads_accepted.labels(camera_id, integrator_id).inc(count)
         self._metrics.dedup_entries.set(len(self._recent))
         return outcome
 
