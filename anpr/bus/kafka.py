@@ -10,6 +10,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
+from aiokafka.partitioner import DefaultPartitioner
 
 from anpr.bus.base import Message, Record
 from anpr.bus.base import TopicPartition as TP
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 TOPIC_ALREADY_EXISTS = 36
 MAX_REQUEST_BYTES = 8 * 1024 * 1024
 STOP_TIMEOUT_S = 5.0
+MAX_BATCH_BYTES = 256 * 1024
 
 
 class KafkaBus:
@@ -39,6 +41,7 @@ class KafkaBus:
         self._client_id = client_id
         self._linger_ms = linger_ms
         self._producer: AIOKafkaProducer | None = None
+        self._partitioner = DefaultPartitioner()
 
     @property
     def bootstrap(self) -> str:
@@ -52,6 +55,7 @@ class KafkaBus:
             enable_idempotence=True,
             linger_ms=self._linger_ms,
             max_request_size=MAX_REQUEST_BYTES,
+            max_batch_size=MAX_BATCH_BYTES,
             request_timeout_ms=10_000,
         )
         try:

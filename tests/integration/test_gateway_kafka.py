@@ -159,3 +159,33 @@ async def test_restarted_gateway_remembers_recent_reads(
             await asyncio.sleep(0.05)
         resent = await again.client.post("/v1/reads", json=batch, headers=again.auth(token))
         assert resent.json()["duplicates"] == 10
+
+
+async def test_batched_publish_partitions_like_any_producer(
+    kafka_bus: KafkaBus, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    """A camera's reads must land on the partition Kafka's default partitioner gives its key,
+    whichever producer wrote them, or their order would split across partitions."""
+    from aiokafka import AIOKafkaProducer
+
+    from anpr.bus.base import Message
+
+    topic = Topics.from_prefix(topic_prefix).reads
+    cameras = [f"cam-{i}" for i in range(40)]
+    await kafka_bus.publish(
+        [Message(topic, c.encode(), b"{}", (("by", b"bus"),)) for c in cameras], timeout_s=10
+    )
+    plain = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await plain.start()
+    try:
+        for camera in cameras:
+            await plain.send_and_wait(topic, b"{}", key=camera.encode(), headers=[("by", b"x")])
+    finally:
+        await plain.stop()
+    records = await read_topic(kafka_bus, topic, expect=80)
+    where: dict[tuple[bytes | None, bytes], int] = {
+        (r.key, dict(r.headers)["by"]): r.partition for r in records
+    }
+    assert len({p for p in where.values()}) > 1
+    for camera in cameras:
+        assert where[(camera.encode(), b"bus")] == where[(camera.encode(), b"x")], camera
