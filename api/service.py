@@ -20,6 +20,7 @@ from anpr.bus.base import Bus, Record
 from anpr.clock import now_ms
 from anpr.errors import InvalidRecord
 from anpr.follow import TopicFollower
+from anpr.gcpolicy import freeze_long_lived
 from anpr.registry import RegistryView, RegistryWriter
 from anpr.topics import Topics
 from api.audit import AuditLog
@@ -224,8 +225,12 @@ class ApiService:
         await self.store.save_activity(self.health.activity())
 
     async def _refresh_loop(self) -> None:
+        frozen = False
         while True:
             await asyncio.sleep(self.settings.health_refresh_s)
+            if self.ready and not frozen:
+                freeze_long_lived("loading registry, hotlists and hits")
+                frozen = True
             forgotten = self.refresh_health_metrics()
             if forgotten:
                 await self.store.forget_activity(forgotten)

@@ -18,6 +18,7 @@ from anpr.bus.base import Bus, Consumer, Message, Record
 from anpr.clock import now_ms
 from anpr.errors import AnprError
 from anpr.follow import TopicFollower
+from anpr.gcpolicy import freeze_long_lived
 from anpr.hotlists import ListConfigChanged, ListReplaced
 from anpr.topics import Topics
 from matcher.batch import handle_batch
@@ -80,6 +81,8 @@ class MatcherService:
                 log.info("building list %s: %d entries", change.config.list_id, len(change.entries))
                 for _ in self.state.build_replacement(change):
                     await asyncio.sleep(0)  # let reads be matched between chunks
+                if self.hotlists.caught_up.is_set():
+                    freeze_long_lived(f"replacing list {change.config.list_id}")
             else:
                 self.state.apply_change(change)
             self._list_metrics(
@@ -131,6 +134,7 @@ class MatcherService:
             len(self.state.index),
             len(self.state.index.configs),
         )
+        freeze_long_lived("loading the hotlists")
         while True:
             consumer = self.bus.consumer(
                 [self.topics.reads], group_id=self.settings.matcher_group, from_beginning=True
