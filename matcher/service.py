@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 RETRY_DELAY_S = 0.5
 LAG_INTERVAL_S = 1.0
 PURGE_BUDGET = 20_000
+COMMIT_INTERVAL_S = 0.5
 
 
 def current_rss_bytes() -> int:
@@ -153,15 +154,24 @@ class MatcherService:
                 await consumer.stop()
 
     async def _loop(self, consumer: Consumer) -> None:
+        # No commit on the way out: a stop may interrupt a batch whose hits are not yet
+        # acknowledged, and committing would skip it. The next owner redoes at most
+        # COMMIT_INTERVAL_S of reads, with the same hit_ids.
         settings = self.settings
         next_lag = 0.0
+        next_commit = 0.0
         while True:
             records = await consumer.getmany(
                 timeout_ms=settings.matcher_poll_ms, max_records=settings.matcher_batch_max
             )
             if records:
                 await self._process(records)
-                await consumer.commit()
+                # Offsets are committed at most every COMMIT_INTERVAL_S, always after the hits
+                # of every batch before them were acknowledged: a crash redoes at most that
+                # much, and a redone read gives the same hit_ids.
+                if time.monotonic() >= next_commit:
+                    await consumer.commit()
+                    next_commit = time.monotonic() + COMMIT_INTERVAL_S
             else:
                 self.metrics.oldest_unmatched_age.set(0)
             if self.state.index.purge_pending:

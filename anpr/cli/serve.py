@@ -10,7 +10,9 @@ import asyncio
 import logging
 import os
 import sys
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from pydantic import SecretStr, ValidationError
 
@@ -95,9 +97,19 @@ def _compose(command: str) -> tuple[CommonSettings, Bus, list[Endpoint], str]:
     return base, bus, endpoints, mode
 
 
+def _event_loop_runner() -> Callable[[Coroutine[Any, Any, None]], None]:
+    """uvloop where installed (it is with uvicorn[standard]): uvicorn only picks it itself in
+    `Server.run()`, which `serve_all` does not use."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run
+    return uvloop.run
+
+
 def serve_command(command: str) -> int:
     try:
-        asyncio.run(_run(command))
+        _event_loop_runner()(_run(command))
     except ValidationError as exc:
         print(f"invalid settings:\n{exc}", file=sys.stderr)
         return 2
