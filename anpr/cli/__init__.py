@@ -59,6 +59,10 @@ def _parser() -> argparse.ArgumentParser:
     conv = sub.add_parser("convert", help="print the canonical reads of a captured vendor payload")
     conv.add_argument("format")
     conv.add_argument("file")
+
+    from anpr.cli.simulate import add_parser as add_simulate
+
+    add_simulate(sub)
     return parser
 
 
@@ -93,6 +97,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from anpr.cli.convert import convert_command
 
         return convert_command(args.format, args.file)
+    if args.command == "simulate":
+        from anpr.cli.simulate import simulate_command
+
+        return simulate_command(args)
     return 2
 
 

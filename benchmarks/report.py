@@ -1,0 +1,170 @@
+"""The Markdown report of a benchmark run (written beside its JSON and printed). Pure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+SERVICES = ("ingest", "matcher", "api", "kafka", "listener", "loadgen")
+
+
+def _n(value: float | int | None, digits: int = 1) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, int) or (float(value).is_integer() and abs(value) >= 100):
+        return f"{value:,.0f}"
+    return f"{value:,.{digits}f}"
+
+
+def _cores(cpu: dict[str, Any]) -> str:
+    cores = cpu.get("cores", {})
+    return ", ".join(f"{name} {cores[name]:.2f}" for name in SERVICES if name in cores)
+
+
+def _waits(cpu: dict[str, Any]) -> str:
+    wait = cpu.get("runqueue_wait_ms_per_s", {})
+    return " / ".join(f"{wait[n]:.0f}" if n in wait else "–" for n in SERVICES[:4])
+
+
+def _statuses(send: dict[str, Any]) -> str:
+    return " ".join(f"{k}:{v:,}" for k, v in send["statuses"].items())
+
+
+def _ingest_rows(phases: list[dict[str, Any]]) -> list[str]:
+    rows = [
+        "| run | reads/request | offered reads/s | achieved reads/s | p50 ms | p99 ms | "
+        "p99.9 ms | statuses | late sends | cores used (others) | CPU wait ms/s |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---:|---|---|",
+    ]
+    for p in phases:
+        send, lat = p["send"], p["send"]["latency_ms"]
+        offered = "closed loop" if p["closed_loop"] else _n(p["offered_reads_per_s"])
+        rows.append(
+            f"| {p['phase']} | {p['batch']} | {offered} | {_n(send['achieved_reads_per_s'])} | "
+            f"{_n(lat['p50'])} | {_n(lat['p99'])} | {_n(lat['p99_9'])} | {_statuses(send)} | "
+            f"{send['late_sends']:,} | {_cores(p['cpu'])} ({p['cpu']['others_cores']:.2f}) | "
+            f"{_waits(p['cpu'])} |"
+        )
+    return rows
+
+
+def _e2e_rows(phases: list[dict[str, Any]]) -> list[str]:
+    rows = [
+        "| run | offered reads/s | achieved reads/s | received→stream p50 / p99 / p99.9 / max ms"
+        " | due→stream p99 ms | request p99 ms | hits (owed, missing) | late sends | pass |"
+        " cores used (others) | CPU wait ms/s |",
+        "|---|---:|---:|---|---:|---:|---|---:|---|---|---|",
+    ]
+    for p in phases:
+        send, hits = p["send"], p["hits"]
+        e2e = hits["received_to_stream_ms"]
+        rows.append(
+            f"| {p['phase']} | {_n(p['offered_reads_per_s'])} | "
+            f"{_n(send['achieved_reads_per_s'])} | {_n(e2e['p50'])} / {_n(e2e['p99'])} / "
+            f"{_n(e2e['p99_9'])} / {_n(e2e['max'])} | {_n(hits['due_to_stream_ms']['p99'])} | "
+            f"{_n(send['latency_ms']['p99'])} | {hits['hits']:,} ({hits['owed']:,}, "
+            f"{hits['owed_missing']:,}) | {send['late_sends']:,} | "
+            f"{'yes' if p.get('passes') else 'no'} | "
+            f"{_cores(p['cpu'])} ({p['cpu']['others_cores']:.2f}) | {_waits(p['cpu'])} |"
+        )
+    return rows
+
+
+def _targets(results: dict[str, Any]) -> list[str]:
+    rows = ["| target | measured | met |", "|---|---|---|"]
+    for t in results.get("targets", []):
+        rows.append(f"| {t['target']} | {t['measured']} | {'yes' if t['met'] else '**no**'} |")
+    return rows
+
+
+def markdown(results: dict[str, Any]) -> str:
+    m, v, plan = results["machine"], results["versions"], results["plan"]
+    pk = v["packages"]
+    out = [
+        f"# Benchmark {results['started_at']} on {m['host']}",
+        "",
+        f"`{results['command']}` — {'quick smoke run' if plan['quick'] else 'full run'}, "
+        f"{results['elapsed_s']:.0f} s, commit `{v['git_commit'][:12]}`"
+        f"{' (with local changes)' if v['git_dirty'] else ''}. "
+        f"Verdict: **{'valid run' if results['verification']['ok'] else 'FAILED RUN'}**.",
+        "",
+        f"Machine: {m['nproc']} cores ({m['cpu_model']}), {m['memory_gib']} GiB; load average "
+        f"at start {m['load_average_at_start']}. Everything (Kafka, gateway, matcher, API, load "
+        f"generator, stream listener) on this machine. Other processes used "
+        f"{results['others_cores_mean']:.2f} cores on average during the load phases, so "
+        "figures are noisy.",
+        "",
+        f"Python {v['python']}, Kafka {v['kafka']} ({v['java']}), fastapi {pk.get('fastapi')}, "
+        f"uvicorn {pk.get('uvicorn')}, aiokafka {pk.get('aiokafka')}, orjson {pk.get('orjson')}, "
+        f"pydantic {pk.get('pydantic')}, httpx {pk.get('httpx')} (load generator).",
+        "",
+        f"Settings: {plan['cameras']} cameras, {results['hotlists']['entries']:,} hotlist "
+        f"entries in {results['hotlists']['lists']} lists (exact, ocr, fuzzy, patterns, zone "
+        f"lists), hit share {plan['hit_share']:.0%} of reads built to hit, "
+        f"{results['settings']['ANPR_TOPIC_PARTITIONS']} partitions, "
+        f"e2e {plan['e2e_duration_s']:g} s per rate in batches of {plan['e2e_batch']}, "
+        f"steps {plan['step_duration_s']:g} s, gateway runs {plan['gateway_duration_s']:g} s.",
+        "",
+        "## Targets",
+        "",
+        *_targets(results),
+        "",
+        "## Gateway ingest through Kafka (acks=all, idempotent)",
+        "",
+        *_ingest_rows(results["gateway"]),
+        "",
+        "Closed loop: each connection sends the next request when the answer came back (the "
+        "ceiling). Open loop: a fixed offered rate; latency from the due instant. Cores: CPU "
+        "seconds per second of each process (others: the rest of the machine). CPU wait: "
+        "milliseconds per second that ingest / matcher / api / kafka were ready to run but "
+        "queued for a CPU, summed over each process's threads (Kafka's JVM has dozens).",
+        "",
+        "## End to end: gateway → Kafka → matcher → hits topic → API → SSE stream",
+        "",
+        *_e2e_rows(results["e2e"] + results["steps"]),
+        "",
+        f"Highest rate with p99 received→stream ≤ 100 ms (short step search): "
+        f"**{_n(results['highest_rate_p99_under_100ms'])} reads/s**.",
+        "",
+    ]
+    hot = results["hotlists"]
+    out += [
+        "## Hotlists",
+        "",
+        f"{hot['entries']:,} entries generated in {hot['generate_s']} s, uploaded through the "
+        f"API (`PUT /v1/hotlists/{{id}}/entries`, CSV) in {hot['upload_s']} s, applied by the "
+        f"matcher {hot['applied_s']} s after the first upload started.",
+        "",
+    ]
+    core = results.get("matcher_core")
+    if core and "results" in core:
+        out += ["## Matcher core alone (benchmarks.matcher_core, one core)", ""]
+        out += [
+            "| entries | scenario | build s | bytes/entry | reads/s | p50 µs | p99 µs |",
+            "|---:|---|---:|---:|---:|---:|---:|",
+        ]
+        for r in core["results"]:
+            out.append(
+                f"| {r['size']:,} | {r['scenario']} | {r['build_s']} | {r['bytes_per_entry']} | "
+                f"{r['reads_per_s']:,} | {r['p50_us']} | {r['p99_us']} |"
+            )
+        out.append("")
+    elif core:
+        out += ["## Matcher core alone", "", f"not measured: {core.get('error')}", ""]
+    out += ["## Processes (RSS, mean cores over the end-to-end phases)", ""]
+    out += [
+        "| process | peak RSS MiB | RSS after the hotlist upload MiB | RSS at the end MiB "
+        "| mean cores |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    after_upload = results["hotlists"].get("rss_after_upload_mib", {})
+    for name, facts in results["processes"].items():
+        out.append(
+            f"| {name} | {_n(facts.get('peak_rss_mib'))} | {_n(after_upload.get(name))} | "
+            f"{_n(facts.get('rss_at_end_mib'))} | {_n(facts.get('cores'), 2)} |"
+        )
+    ver = results["verification"]
+    out += ["", "## Verification (a run that loses a read or a hit is a failed run)", ""]
+    for name, check in ver["checks"].items():
+        out.append(f"- {name}: {'ok' if check['ok'] else '**FAILED**'} — {check['detail']}")
+    out.append("")
+    return "\n".join(out)
