@@ -16,6 +16,7 @@ their OCR class (8/B, 0/O/D/Q, ...), `misread_edit` inserts, deletes or replaces
 
 from __future__ import annotations
 
+import itertools
 import random
 import string
 
@@ -39,9 +40,8 @@ class PlateGenerator:
 
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)
-        countries, weights = zip(*MIX, strict=True)
-        self._countries = countries
-        self._cum_weights = [sum(weights[: i + 1]) for i in range(len(weights))]
+        self._countries = [country for country, _ in MIX]
+        self._cum_weights = list(itertools.accumulate(weight for _, weight in MIX))
 
     def _pick(self, alphabet: str, n: int) -> str:
         return "".join(self.rng.choices(alphabet, k=n))

@@ -37,7 +37,7 @@ from matcher.matches import Match
 from matcher.ocr import SKELETON_BYTES, plate_of, variant_code
 from matcher.patterns import PatternSet
 from matcher.rules import Meta, meta_of
-from matcher.segment import PlateTable
+from matcher.table import PlateTable
 
 # A retired generation at most this big is purged at once; a bigger one waits for `purge()`.
 PURGE_AT_ONCE = 20_000
@@ -182,7 +182,7 @@ class HotlistIndex:
                 self._patterns.remove(generation.config.list_id, entry_id)
             return True
         self._table.remove(skeleton, generation.token, entry_id.encode())
-        if skeleton in self._table.fuzzy:
+        if self._table.fuzzy_indexed(skeleton):
             self._table.sync_fuzzy(skeleton, self._fuzzy_tokens.__contains__)
         return True
 
@@ -297,7 +297,7 @@ class HotlistIndex:
         while plates and (budget is None or done < budget):
             entry_id, skeleton = plates.popitem()
             table.remove(skeleton, token, entry_id)
-            if skeleton in table.fuzzy:
+            if table.fuzzy_indexed(skeleton):
                 table.sync_fuzzy(skeleton, is_fuzzy)
             done += 1
         if not plates:

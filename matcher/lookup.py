@@ -18,7 +18,7 @@ from matcher.matches import Match
 from matcher.ocr import SKELETON_BYTES, differing_positions, plate_of, variant_code
 from matcher.patterns import PatternSet
 from matcher.rules import Meta, applies
-from matcher.segment import Bucket, PlateTable, records_of
+from matcher.table import Bucket, PlateTable, records_of
 
 if TYPE_CHECKING:
     from matcher.index import ListGeneration
@@ -40,17 +40,10 @@ def _match(
 ) -> Match:
     config = generation.config
     _, _, _, _, _, reason, action, priority = meta
+    if priority is None:
+        priority = config.priority
     return Match(
-        config=config,
-        entry_id=entry_id,
-        kind=kind,
-        source=source,
-        read_plate=read_plate,
-        entry_plate=entry_plate,
-        distance=distance,
-        reason=reason,
-        action=action,
-        priority=config.priority if priority is None else priority,
+        config, entry_id, kind, source, read_plate, entry_plate, distance, reason, action, priority
     )
 
 
@@ -178,7 +171,7 @@ def find_matches(
     bucket = table.plates.get(skeleton)
     if bucket is not None:
         _same_skeleton(found, bucket, live, plate, ascii_plate, skeleton, read, zones)
-    if table.fuzzy and len(plate) >= MIN_FUZZY_LEN:
+    if table.neighbours and len(plate) >= MIN_FUZZY_LEN:
         _fuzzy(found, table, live, plate, skeleton, read, zones)
     _patterns(found, patterns, live, plate, read, zones)
     candidates = read.get("candidates")

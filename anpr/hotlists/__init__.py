@@ -23,16 +23,14 @@ from anpr.hotlists.model import (
     MatchMode,
 )
 from anpr.hotlists.parse import (
-    CSV_COLUMNS,
     LineError,
     collect,
-    iter_entries_csv,
     iter_entries_ndjson,
-    parse_entries_csv,
     parse_entries_ndjson,
     parse_entry_list,
     parse_entry_obj,
 )
+from anpr.hotlists.parse_csv import CSV_COLUMNS, iter_entries_csv, parse_entries_csv
 from anpr.hotlists.plan import (
     Plan,
     Record,

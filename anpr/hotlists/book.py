@@ -18,8 +18,11 @@ The fold, per record:
 - list tombstone: removes the list, its live and its staged entries (`ListRemoved`).
 
 Because compaction only removes records that a later record of the same key supersedes, replaying
-the compacted topic gives the same state as replaying the full log. This needs every record of a
-list on one partition (the topic has one partition, or is partitioned by list id).
+the compacted topic gives the same state as replaying the full log, once every write has reached
+its commit. (A write interrupted before its commit leaves staged entries; the list's next commit
+makes them live, in both replays. Until then an interrupted overwrite of a live entry may show the
+old value in one and not the other: a writer retries until its commit is published.) This needs
+every record of a list on one partition (one partition, or partitioned by list id).
 
 Memory: staged entries are always held (a replacement of 10M entries is staged in full until its
 commit). Live entries are held according to `Retain`: a matcher keeps them only in its index
@@ -115,10 +118,7 @@ class HotlistBook:
             return self._commit(config)
         if value is None:
             return self._remove_entry(list_id, entry_id)
-        entry = self._decoder.decode(value)
-        if entry.list_id != list_id or entry.entry_id != entry_id:
-            raise InvalidRecord("entry record under another entry's key")
-        return self._put_entry(entry)
+        return self._put_entry(self._decoder.decode(value, key=(list_id, entry_id)))
 
     def _state(self, list_id: str) -> _ListState:
         state = self._lists.get(list_id)

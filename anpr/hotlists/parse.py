@@ -1,13 +1,13 @@
-"""Parsing hotlist entry uploads: CSV, NDJSON and JSON objects, with per-line errors.
+"""Parsing hotlist entry uploads given as JSON objects or NDJSON, with per-line errors.
 
-Every rejection names the field and the 1-based physical line (the CSV header is line 1), so a
-supervisor can fix the file. The iterator forms hold one row at a time (plus the set of entry ids
-seen, to reject duplicates), so the CLI can stream a 10-million-row file behind a progress bar.
+The field checks here are shared with the CSV parser (`anpr.hotlists.parse_csv`). Every rejection
+names the field and the 1-based physical line, so a supervisor can fix the file. The iterator
+forms hold one line at a time (plus the set of entry ids seen, to reject duplicates), so the CLI
+can stream a 10-million-line file behind a progress bar.
 """
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -30,19 +30,8 @@ from anpr.ids import ID_PATTERN
 from anpr.normalize import normalize_pattern, normalize_plate
 from anpr.reads import FieldError
 
-CSV_COLUMNS = (
-    "entry_id",
-    "plate",
-    "pattern",
-    "country",
-    "zones",
-    "valid_from",
-    "valid_until",
-    "reason",
-    "action",
-    "priority",
-)
-_TIME_MESSAGE = "must be RFC 3339 with an offset (Z or ±hh:mm), or integer epoch milliseconds"
+DUPLICATE = "duplicate entry_id in this upload"
+TIME_MESSAGE = "must be RFC 3339 with an offset (Z or ±hh:mm), or integer epoch milliseconds"
 
 Parsed = tuple[int, EntrySpec | list[FieldError]]
 
@@ -61,7 +50,7 @@ class LineError:
 # --- field checks shared by every format -------------------------------------------------------
 
 
-def _check_plate(raw: str, errors: list[FieldError]) -> str | None:
+def check_plate(raw: str, errors: list[FieldError]) -> str | None:
     norm = normalize_plate(raw)
     if not 1 <= len(norm) <= MAX_PLATE_LEN:
         errors.append(
@@ -71,7 +60,7 @@ def _check_plate(raw: str, errors: list[FieldError]) -> str | None:
     return norm
 
 
-def _check_pattern(raw: str, errors: list[FieldError]) -> str | None:
+def check_pattern(raw: str, errors: list[FieldError]) -> str | None:
     norm = normalize_pattern(raw)
     literals = pattern_literals(norm)
     if literals < MIN_PATTERN_LITERALS:
@@ -88,14 +77,14 @@ def _check_pattern(raw: str, errors: list[FieldError]) -> str | None:
     return norm
 
 
-def _check_text(value: str, field: str, errors: list[FieldError]) -> str | None:
+def check_text(value: str, field: str, errors: list[FieldError]) -> str | None:
     if len(value) > MAX_TEXT_LEN:
         errors.append(FieldError(field, f"at most {MAX_TEXT_LEN} characters"))
         return None
     return value
 
 
-def _check_zones(zones: Iterable[str], errors: list[FieldError]) -> tuple[str, ...]:
+def check_zones(zones: Iterable[str], errors: list[FieldError]) -> tuple[str, ...]:
     cleaned = {zone.strip() for zone in zones} - {""}
     if len(cleaned) > MAX_ZONES:
         errors.append(FieldError("zones", f"at most {MAX_ZONES} zones"))
@@ -106,7 +95,7 @@ def _check_zones(zones: Iterable[str], errors: list[FieldError]) -> tuple[str, .
     return tuple(sorted(cleaned))
 
 
-def _finish(
+def finish(
     *,
     entry_id: object,
     plate: str | None,
@@ -141,7 +130,7 @@ def _finish(
     )
 
 
-def _check_plate_or_pattern(
+def check_plate_or_pattern(
     plate: object, pattern: object, errors: list[FieldError]
 ) -> tuple[str | None, str | None]:
     if plate is not None and pattern is not None:
@@ -154,21 +143,21 @@ def _check_plate_or_pattern(
         if not isinstance(plate, str):
             errors.append(FieldError("plate", "must be a string"))
             return None, None
-        return _check_plate(plate, errors), None
+        return check_plate(plate, errors), None
     if not isinstance(pattern, str):
         errors.append(FieldError("pattern", "must be a string"))
         return None, None
-    return None, _check_pattern(pattern, errors)
+    return None, check_pattern(pattern, errors)
 
 
-def _check_country(value: object, errors: list[FieldError]) -> str | None:
+def check_country(value: object, errors: list[FieldError]) -> str | None:
     country = normalize_country(value)
     if country is None:
         errors.append(FieldError("country", "must be an ISO 3166-1 alpha-2 code"))
     return country
 
 
-def _check_priority(value: object, errors: list[FieldError]) -> int | None:
+def check_priority(value: object, errors: list[FieldError]) -> int | None:
     if (
         isinstance(value, int)
         and not isinstance(value, bool)
@@ -193,7 +182,7 @@ def _json_time(value: object, field: str, errors: list[FieldError]) -> int | Non
             return parsed
     elif isinstance(value, int) and not isinstance(value, bool):
         return value
-    errors.append(FieldError(field, _TIME_MESSAGE))
+    errors.append(FieldError(field, TIME_MESSAGE))
     return None
 
 
@@ -203,7 +192,7 @@ def _json_text(value: object, field: str, errors: list[FieldError]) -> str | Non
     if not isinstance(value, str):
         errors.append(FieldError(field, "must be a string"))
         return None
-    return _check_text(value, field, errors) or None
+    return check_text(value, field, errors) or None
 
 
 def parse_entry_obj(obj: object) -> EntrySpec | list[FieldError]:
@@ -211,19 +200,19 @@ def parse_entry_obj(obj: object) -> EntrySpec | list[FieldError]:
     if not isinstance(obj, dict):
         return [FieldError("entry", "must be a JSON object")]
     errors: list[FieldError] = []
-    plate, pattern = _check_plate_or_pattern(obj.get("plate"), obj.get("pattern"), errors)
+    plate, pattern = check_plate_or_pattern(obj.get("plate"), obj.get("pattern"), errors)
     raw_country = obj.get("country")
-    country = _check_country(raw_country, errors) if raw_country is not None else None
+    country = check_country(raw_country, errors) if raw_country is not None else None
     raw_zones = obj.get("zones")
     zones: tuple[str, ...] = ()
     if isinstance(raw_zones, str):
-        zones = _check_zones(raw_zones.split(";"), errors)
+        zones = check_zones(raw_zones.split(";"), errors)
     elif isinstance(raw_zones, list) and all(isinstance(z, str) for z in raw_zones):
-        zones = _check_zones(raw_zones, errors)
+        zones = check_zones(raw_zones, errors)
     elif raw_zones is not None:
         errors.append(FieldError("zones", "must be an array of strings"))
     raw_priority = obj.get("priority")
-    return _finish(
+    return finish(
         entry_id=obj.get("entry_id"),
         plate=plate,
         pattern=pattern,
@@ -233,7 +222,7 @@ def parse_entry_obj(obj: object) -> EntrySpec | list[FieldError]:
         valid_until=_json_time(obj.get("valid_until"), "valid_until", errors),
         reason=_json_text(obj.get("reason"), "reason", errors),
         action=_json_text(obj.get("action"), "action", errors),
-        priority=_check_priority(raw_priority, errors) if raw_priority is not None else None,
+        priority=check_priority(raw_priority, errors) if raw_priority is not None else None,
         errors=errors,
     )
 
@@ -243,7 +232,7 @@ def _dedupe(parsed: Iterator[Parsed]) -> Iterator[Parsed]:
     for line, result in parsed:
         if isinstance(result, EntrySpec):
             if result.entry_id in seen:
-                yield line, [FieldError("entry_id", "duplicate entry_id in this upload")]
+                yield line, [FieldError("entry_id", DUPLICATE)]
                 continue
             seen.add(result.entry_id)
         yield line, result
@@ -273,112 +262,6 @@ def parse_entry_list(items: Iterable[object]) -> tuple[list[EntrySpec], list[Lin
 
 def parse_entries_ndjson(text: str | bytes) -> tuple[list[EntrySpec], list[LineError]]:
     return collect(iter_entries_ndjson(text.splitlines()))
-
-
-# --- CSV ---------------------------------------------------------------------------------------
-
-
-def _csv_time(cell: str, field: str, errors: list[FieldError]) -> int | None:
-    if not cell:
-        return None
-    digits = cell[1:] if cell[0] == "-" else cell
-    if digits.isascii() and digits.isdigit():
-        return int(cell)
-    parsed = rfc3339_to_ms(cell)
-    if parsed is None:
-        errors.append(FieldError(field, _TIME_MESSAGE))
-    return parsed
-
-
-def _csv_header(row: list[str]) -> tuple[list[str], list[FieldError]]:
-    names = [cell.strip().lower() for cell in row]
-    names[0] = names[0].removeprefix("\ufeff")
-    errors: list[FieldError] = []
-    unknown = [name for name in names if name not in CSV_COLUMNS]
-    if unknown:
-        allowed = ",".join(CSV_COLUMNS)
-        errors.append(FieldError("header", f"unknown column {unknown[0]!r}; columns: {allowed}"))
-    if len(set(names)) != len(names):
-        errors.append(FieldError("header", "a column appears twice"))
-    if "entry_id" not in names:
-        errors.append(FieldError("header", "needs an entry_id column"))
-    if "plate" not in names and "pattern" not in names:
-        errors.append(FieldError("header", "needs a plate or a pattern column"))
-    return names, errors
-
-
-def _csv_row(names: list[str], row: list[str]) -> EntrySpec | list[FieldError]:
-    if len(row) > len(names):
-        return [FieldError("line", f"has {len(row)} cells, the header has {len(names)}")]
-    cells: dict[str, str] = dict(zip(names, (cell.strip() for cell in row), strict=False))
-    get = cells.get
-    errors: list[FieldError] = []
-    plate, pattern = _check_plate_or_pattern(get("plate") or None, get("pattern") or None, errors)
-    country_cell = get("country")
-    zones_cell = get("zones")
-    priority_cell = get("priority")
-    priority: int | None = None
-    if priority_cell:
-        value = int(priority_cell) if priority_cell.isascii() and priority_cell.isdigit() else None
-        priority = _check_priority(value, errors)
-    reason = get("reason")
-    action = get("action")
-    return _finish(
-        entry_id=get("entry_id") or None,
-        plate=plate,
-        pattern=pattern,
-        country=_check_country(country_cell, errors) if country_cell else None,
-        zones=_check_zones(zones_cell.split(";"), errors) if zones_cell else (),
-        valid_from=_csv_time(get("valid_from", ""), "valid_from", errors),
-        valid_until=_csv_time(get("valid_until", ""), "valid_until", errors),
-        reason=_check_text(reason, "reason", errors) if reason else None,
-        action=_check_text(action, "action", errors) if action else None,
-        priority=priority,
-        errors=errors,
-    )
-
-
-def iter_entries_csv(lines: Iterable[str]) -> Iterator[Parsed]:
-    """Yield (line number, entry or errors) per CSV record; a bad header ends it at line 1.
-
-    `lines` are physical lines with their line ends (a file opened with `newline=""`); a quoted
-    cell may span lines, and the record is then reported at its first line.
-    """
-
-    def raw() -> Iterator[Parsed]:
-        reader = csv.reader(lines, strict=True)
-        names: list[str] | None = None
-        consumed = 0
-        while True:
-            start = consumed + 1
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                if reader.line_num == consumed:
-                    break
-                consumed = reader.line_num
-                yield start, [FieldError("line", f"malformed CSV: {exc}")]
-                continue
-            consumed = reader.line_num
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            if names is None:
-                names, errors = _csv_header(row)
-                if errors:
-                    yield start, errors
-                    return
-                continue
-            yield start, _csv_row(names, row)
-        if names is None:
-            yield 1, [FieldError("header", "missing")]
-
-    return _dedupe(raw())
-
-
-def parse_entries_csv(text: str) -> tuple[list[EntrySpec], list[LineError]]:
-    return collect(iter_entries_csv(text.splitlines(keepends=True)))
 
 
 def collect(parsed: Iterable[Parsed]) -> tuple[list[EntrySpec], list[LineError]]:

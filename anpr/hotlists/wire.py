@@ -187,63 +187,80 @@ class EntryDecoder:
             self._shared[value] = value
         return value
 
-    def _opt_str(self, obj: dict[str, Any], field: str) -> str | None:
-        value = obj.get(field)
+    def _text(self, value: object, field: str) -> str | None:
         if value is None:
             return None
-        if not isinstance(value, str):
+        if type(value) is not str:
             raise InvalidRecord(f"{field} must be a string")
         return self._share(value)  # type: ignore[no-any-return]
 
-    def decode(self, value: object) -> Entry:
-        """An entry record; InvalidRecord when malformed (plates must already be normalized)."""
+    def decode(self, value: object, *, key: tuple[str, str] | None = None) -> Entry:
+        """An entry record; InvalidRecord when malformed (plates must already be normalized).
+
+        With `key` (list_id, entry_id) the record must carry those ids.
+        """
         obj = _load(value, "entry")
-        plate, pattern = obj.get("plate"), obj.get("pattern")
-        if (plate is None) == (pattern is None):
-            raise InvalidRecord("an entry needs exactly one of plate or pattern")
-        if plate is not None and not (
-            isinstance(plate, str)
-            and 1 <= len(plate) <= MAX_PLATE_LEN
-            and plate.isascii()
-            and plate.isalnum()
-            and plate == plate.upper()
-        ):
-            raise InvalidRecord("plate is not a normalized plate")
-        if pattern is not None and not (
-            isinstance(pattern, str)
+        get = obj.get
+        if key is None:
+            list_id, entry_id = _id(obj, "list_id"), _id(obj, "entry_id")
+        elif get("list_id") != key[0] or get("entry_id") != key[1]:
+            raise InvalidRecord("entry record under another entry's key")
+        else:
+            list_id, entry_id = self._share(key[0]), key[1]
+        plate, pattern = get("plate"), get("pattern")
+        if plate is not None:
+            if pattern is not None:
+                raise InvalidRecord("an entry needs exactly one of plate or pattern")
+            if not (
+                type(plate) is str
+                and 1 <= len(plate) <= MAX_PLATE_LEN
+                and plate.isascii()
+                and plate.isalnum()
+                and plate == plate.upper()
+            ):
+                raise InvalidRecord("plate is not a normalized plate")
+        elif not (
+            type(pattern) is str
             and _PATTERN_CHARS.issuperset(pattern)
             and pattern_literals(pattern) >= MIN_PATTERN_LITERALS
         ):
-            raise InvalidRecord("pattern is not a normalized pattern")
-        country = obj.get("country")
-        if country is not None and (not isinstance(country, str) or country not in ISO_ALPHA2):
+            raise InvalidRecord("an entry needs a plate or a normalized pattern")
+        country = get("country")
+        if country is not None and (type(country) is not str or country not in ISO_ALPHA2):
             raise InvalidRecord("country is not an ISO 3166-1 alpha-2 code")
-        zones_obj = obj.get("zones")
         zones: tuple[str, ...] = ()
-        if zones_obj is not None:
-            if not isinstance(zones_obj, list) or not all(isinstance(z, str) for z in zones_obj):
+        listed = get("zones")
+        if listed is not None:
+            if type(listed) is not list or not all(type(z) is str for z in listed):
                 raise InvalidRecord("zones must be an array of strings")
-            zones = self._share(tuple(sorted(set(zones_obj))))
-        valid_from, valid_until = _opt_int(obj, "valid_from"), _opt_int(obj, "valid_until")
+            zones = self._share(tuple(sorted(set(listed))))
+        valid_from, valid_until = get("valid_from"), get("valid_until")
+        if (valid_from is not None and type(valid_from) is not int) or (
+            valid_until is not None and type(valid_until) is not int
+        ):
+            raise InvalidRecord("valid_from and valid_until must be integers")
         if valid_from is not None and valid_until is not None and valid_from >= valid_until:
             raise InvalidRecord("valid_from must be before valid_until")
-        priority = (
-            None
-            if obj.get("priority") is None
-            else _int(obj, "priority", PRIORITY_MIN, PRIORITY_MAX)
-        )
+        priority = get("priority")
+        if priority is not None and (
+            type(priority) is not int or not PRIORITY_MIN <= priority <= PRIORITY_MAX
+        ):
+            raise InvalidRecord("priority out of range")
+        version = get("version")
+        if type(version) is not int or version < 1:
+            raise InvalidRecord("version must be a positive integer")
         return Entry(
-            list_id=_id(obj, "list_id"),
-            entry_id=_id(obj, "entry_id"),
-            version=self._share(_int(obj, "version", 1)),
+            list_id=list_id,
+            entry_id=entry_id,
+            version=self._share(version),
             plate=plate,
             pattern=pattern,
             country=country,
             zones=zones,
             valid_from_ms=valid_from,
             valid_until_ms=valid_until,
-            reason=self._opt_str(obj, "reason"),
-            action=self._opt_str(obj, "action"),
+            reason=self._text(get("reason"), "reason"),
+            action=self._text(get("action"), "action"),
             priority=priority,
         )
 

@@ -16,6 +16,8 @@ from anpr.hotlists import (
     parse_entry_list,
     parse_entry_obj,
 )
+from anpr.hotlists.parse_csv import _fast_plate
+from anpr.normalize import normalize_plate
 
 HEADER = "entry_id,plate,country,zones,valid_from,valid_until,reason,action\n"
 
@@ -269,3 +271,8 @@ def test_csv_parser_never_raises(text: str) -> None:
 @given(st.text(max_size=300))
 def test_ndjson_parser_never_raises(text: str) -> None:
     parse_entries_ndjson(text)
+
+
+@given(st.text(alphabet=st.sampled_from("aB1-. _/Ö0Ж"), max_size=12) | st.text(max_size=12))
+def test_csv_plate_fast_path_equals_normalize_plate(raw: str) -> None:
+    assert _fast_plate(raw) == normalize_plate(raw)

@@ -5,17 +5,19 @@ share the skeleton (the same plate on several lists, OCR look-alikes, or two gen
 while one replaces the other). A record is the tuple `(entry_id, variant_code, meta)`, where
 `meta[0]` is the token of the list generation the entry belongs to; with the skeleton key the
 variant code gives back the entry's plate (`matcher.ocr`). Skeletons and entry ids are ASCII
-bytes, 16 bytes smaller each than str. Exact and OCR matches are both found by
-looking up the read's skeleton, so a plate entry costs one key.
+bytes, 16 bytes smaller each than str. Exact and OCR matches are both found by looking up the
+read's skeleton, so a plate entry costs one key.
 
 Fuzzy matching needs more, so only skeletons (of five or more characters) with a record of a fuzzy
-list pay for it: `fuzzy` holds them, and `deletions` maps each of their single-character deletions
-to the skeleton (or to a list of skeletons sharing that deletion).
+list pay for it: `neighbours` files each such skeleton under itself and under each of its
+single-character deletions (a key holds one skeleton, or a list when several share it). A read
+then needs L + 1 lookups, one per deletion of its skeleton and one for the skeleton itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from itertools import combinations
 
 from matcher.fuzzy import MIN_FUZZY_LEN, deletions
 from matcher.rules import Meta
@@ -29,12 +31,11 @@ def records_of(bucket: Bucket) -> list[Record] | tuple[Record]:
 
 
 class PlateTable:
-    __slots__ = ("deletions", "fuzzy", "plates")
+    __slots__ = ("neighbours", "plates")
 
     def __init__(self) -> None:
         self.plates: dict[bytes, Bucket] = {}
-        self.deletions: dict[bytes, bytes | list[bytes]] = {}
-        self.fuzzy: set[bytes] = set()
+        self.neighbours: dict[bytes, bytes | list[bytes]] = {}
 
     def __len__(self) -> int:
         return sum(1 if type(b) is not list else len(b) for b in self.plates.values())
@@ -72,17 +73,22 @@ class PlateTable:
         if bucket is not None:
             yield from records_of(bucket)
 
+    def fuzzy_indexed(self, skeleton: bytes) -> bool:
+        """Whether `skeleton` is filed in `neighbours` (it then files itself under itself)."""
+        held = self.neighbours.get(skeleton)
+        return held == skeleton or (type(held) is list and skeleton in held)
+
     def sync_fuzzy(self, skeleton: bytes, is_fuzzy: Callable[[str], bool]) -> None:
-        """Index or unindex the deletions of `skeleton` as its records now require."""
+        """File or unfile `skeleton` in `neighbours` as its records now require."""
         wanted = len(skeleton) >= MIN_FUZZY_LEN and any(
             is_fuzzy(record[2][0]) for record in self.records(skeleton)
         )
-        if wanted == (skeleton in self.fuzzy):
+        if wanted == self.fuzzy_indexed(skeleton):
             return
-        table = self.deletions
+        table = self.neighbours
+        keys = {skeleton, *deletions(skeleton)}
         if wanted:
-            self.fuzzy.add(skeleton)
-            for key in set(deletions(skeleton)):
+            for key in keys:
                 held = table.get(key)
                 if held is None:
                     table[key] = skeleton
@@ -91,8 +97,7 @@ class PlateTable:
                 else:
                     table[key] = [held, skeleton]  # type: ignore[list-item]
             return
-        self.fuzzy.discard(skeleton)
-        for key in set(deletions(skeleton)):
+        for key in keys:
             held = table.get(key)
             if type(held) is list:
                 held.remove(skeleton)
@@ -104,20 +109,17 @@ class PlateTable:
     def fuzzy_neighbours(self, skeleton: bytes) -> list[bytes]:
         """Fuzzy skeletons that may be at edit distance one from `skeleton` (to be verified).
 
-        The read's skeleton is a deletion of a longer one; a deletion of the read's skeleton is a
-        deletion of one as long (a substitution) or is a shorter one. May repeat a skeleton.
+        Looking up the read's skeleton finds the ones it is a deletion of (one longer); looking up
+        its deletions finds the ones sharing a deletion (a substitution) and the ones equal to a
+        deletion (one shorter). May repeat a skeleton, or give the read's own.
         """
-        read_deletions = [skeleton[:i] + skeleton[i + 1 :] for i in range(len(skeleton))]
+        keys = list(map(bytes, combinations(skeleton, len(skeleton) - 1)))
+        keys.append(skeleton)
         found: list[bytes] = []
-        if len(skeleton) > MIN_FUZZY_LEN:
-            found.extend(self.fuzzy.intersection(read_deletions))
-        table = self.deletions
-        read_deletions.append(skeleton)
-        if table.keys().isdisjoint(read_deletions):  # the usual case, checked in C
-            return found
-        for held in map(table.get, read_deletions):
-            if type(held) is list:
-                found.extend(held)
-            elif held is not None:
-                found.append(held)  # type: ignore[arg-type]
+        for held in map(self.neighbours.get, keys):
+            if held is not None:
+                if type(held) is list:
+                    found.extend(held)
+                else:
+                    found.append(held)  # type: ignore[arg-type]
         return found
