@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from anpr.bus.base import Bus
 from anpr.clock import now_ms
+from anpr.http import RequestMetricsMiddleware
 from api import (
     routes_audit,
     routes_cameras,
@@ -20,7 +21,6 @@ from api import (
 )
 from api.commissioning import routes as routes_commissioning
 from api.errors import install_error_handlers
-from api.middleware import MetricsMiddleware
 from api.service import ApiService
 from api.settings import ApiSettings
 from api.store.base import Store
@@ -65,5 +65,9 @@ def create_app(
     app.include_router(routes_hotlists.router)
     app.include_router(routes_audit.router)
     install_error_handlers(app)
-    app.add_middleware(MetricsMiddleware, metrics=service.metrics)
+    app.add_middleware(
+        RequestMetricsMiddleware,
+        requests=service.metrics.requests,
+        seconds=service.metrics.request_seconds,
+    )
     return app

@@ -10,9 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from anpr.bus.base import Bus
-from anpr.http import JSONBytes
+from anpr.http import JSONBytes, RequestMetricsMiddleware
 from ingest import routes_health, routes_heartbeats, routes_reads, routes_vendor
-from ingest.middleware import MetricsMiddleware
 from ingest.service import GatewayService
 from ingest.settings import GatewaySettings
 
@@ -64,5 +63,10 @@ def create_app(settings: GatewaySettings, bus: Bus) -> FastAPI:
         ]
         return JSONBytes({"detail": "invalid request", "errors": errors}, status_code=422)
 
-    app.add_middleware(MetricsMiddleware, metrics=service.metrics)
+    app.add_middleware(
+        RequestMetricsMiddleware,
+        requests=service.metrics.requests,
+        seconds=service.metrics.request_seconds,
+        in_flight=service.metrics.in_flight,
+    )
     return app
