@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 from prometheus_client import Counter, Gauge, Histogram
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -74,3 +75,19 @@ class RequestMetricsMiddleware:
             if self.in_flight is not None:
                 self.in_flight.dec()
             observe()
+
+
+async def read_bounded_body(request: Request, limit: int) -> bytes | None:
+    """The request body, or None as soon as it is known to be over `limit` bytes (declared
+    length or bytes received), without buffering the rest."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)

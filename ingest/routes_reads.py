@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from anpr.errors import AnprError
-from anpr.http import JSONBytes
+from anpr.http import JSONBytes, read_bounded_body
 from anpr.reads import FieldError
 from ingest.body import BodyError, split_body
 from ingest.deps import Pusher, Service
@@ -26,17 +26,10 @@ def error(status: int, message: str, field: str = "body", **headers: str) -> JSO
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refusing (413) as soon as it is over `limit` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    body = await read_bounded_body(request, limit)
+    if body is None:
         raise BodyError(413, f"the body is over the limit of {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyError(413, f"the body is over the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return body
 
 
 def unavailable(service: GatewayService, exc: AnprError) -> JSONBytes:

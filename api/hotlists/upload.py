@@ -12,6 +12,7 @@ from anpr.hotlists import (
     parse_entries_ndjson,
     parse_entry_list,
 )
+from anpr.http import read_bounded_body
 from api.errors import ApiError, invalid
 
 UPLOAD_BODY = {
@@ -28,17 +29,10 @@ _NDJSON = {"application/x-ndjson", "application/ndjson", "application/jsonl", "t
 
 
 async def read_upload(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    body = await read_bounded_body(request, limit)
+    if body is None:
         raise ApiError(413, f"the upload is over the limit of {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, f"the upload is over the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return body
 
 
 def parse_upload(content_type: str, raw: bytes) -> tuple[list[EntrySpec], list[LineError]]:
