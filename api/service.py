@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry
 from anpr.auth import Principal, Role, hash_token, parse_authorization, same_token
 from anpr.bus.base import Bus, Record
 from anpr.clock import now_ms
+from anpr.consume import ConsumerLoop
 from anpr.errors import InvalidRecord
 from anpr.follow import TopicFollower
 from anpr.gcpolicy import freeze_long_lived
@@ -25,7 +26,6 @@ from anpr.registry import RegistryView, RegistryWriter
 from anpr.topics import Topics
 from api.audit import AuditLog
 from api.changes import ChangeSignal
-from api.consume import ConsumerLoop
 from api.health.tracker import HealthTopics, HealthTracker, Sweep
 from api.hits.hub import StreamHub
 from api.hits.ingest import HitIngest, hits_group_id

@@ -1,4 +1,7 @@
-"""A consumer loop around a pure batch handler: one step at a time, the client passed in.
+"""A consumer loop around a batch handler: one step at a time, the client passed in.
+
+Every long-lived consumer of every process runs on it: the followers of the compacted topics
+(`anpr.follow.TopicFollower`, no group) and the API's consumers of hits and camera activity.
 
 `ConsumerLoop` polls the bus, hands each batch to `handle` and commits (with a group) after the
 batch is handled, so a crash re-delivers rather than loses records; handlers are idempotent.
