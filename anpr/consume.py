@@ -1,37 +1,67 @@
-"""A consumer loop around a batch handler: one step at a time, the client passed in.
+"""The one consumer loop of the project: a batch handler on a supervised, self-healing consumer.
 
-Every long-lived consumer of every process runs on it: the followers of the compacted topics
-(`anpr.follow.TopicFollower`, no group) and the API's consumers of hits and camera activity.
+Every long-lived consumer of every process runs on it: the matchers' reads, the API's hits, the
+followers of the compacted topics (`anpr.follow.TopicFollower`), the gateway's duplicate
+memory. One step at a time, the client passed in:
 
-`ConsumerLoop` polls the bus, hands each batch to `handle` and commits (with a group) after the
-batch is handled, so a crash re-delivers rather than loses records; handlers are idempotent.
-`caught_up` is set once the records that existed when the loop started have been handled.
+1. poll the bus for a batch (every call on the bus is bounded in time);
+2. hand it to `handle`, which returns the records it could not decode or handle (poison);
+   should `handle` itself raise for the whole batch, the batch is handled again record by
+   record, so one bad record cannot stop the others;
+3. set the poison records aside (`anpr.deadletter`), then commit (with a group), so a crash
+   re-delivers rather than loses records; handlers are idempotent.
+
+Between batches it checks its consumer. A consumer that has lag and makes no progress for
+`stall_s`, or a group member left without partitions while its group does not move either, is
+declared stalled: it is closed and a new one made (`ConsumerStalled`, retriable), resuming
+from the committed offsets (with a group) or from where the old one was (without). Every
+failure of the bus ends the consumer the same way; the supervisor restarts the loop with a
+backoff. This is what brings consumers back after a broker restart, a pause, a coordinator
+move or a session expiry, whatever state aiokafka was left in.
+
+States (the allowed moves): STARTING → REPLAYING → CONSUMING; any → UNASSIGNED (group member
+without partitions) → REPLAYING | CONSUMING; any → STALLED | RECONNECTING → STARTING.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
+from enum import StrEnum
 
-from anpr.bus.base import Bus, Consumer, Record
-from anpr.errors import AnprError
+from anpr.bus.base import HOT_FETCH_WAIT_MS, Bus, Consumer, Record, TopicPartition
+from anpr.deadletter import Poison
+from anpr.errors import ConsumerStalled
+from anpr.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-BatchHandler = Callable[[Sequence[Record]], Awaitable[None]]
-RETRY_DELAY_S = 1.0
+BatchHandler = Callable[[Sequence[Record]], Awaitable[Sequence[Poison] | None]]
 MAX_BATCH = 2000
+CHECK_INTERVAL_S = 1.0
+# A group member without partitions while its group moves on is a legitimate spare (more
+# members than partitions); it still re-joins this often, in case it is a zombie.
+SPARE_REJOIN_S = 300.0
 # With a group and no partition assigned yet, how long to wait before calling an empty
 # assignment caught up (the topic may really have no partitions with records for us).
 ASSIGNMENT_WAIT_S = 3.0
 
 
+class LoopState(StrEnum):
+    STARTING = "starting"
+    REPLAYING = "replaying"
+    CONSUMING = "consuming"
+    UNASSIGNED = "unassigned"
+    STALLED = "stalled"
+    RECONNECTING = "reconnecting"
+
+
 class ConsumerLoop:
     def __init__(
         self,
-        bus: Bus,
+        host: Runtime,
         topics: Sequence[str],
         handle: BatchHandler,
         *,
@@ -39,49 +69,92 @@ class ConsumerLoop:
         group_id: str | None,
         from_beginning: bool,
         poll_ms: int,
+        fetch_wait_ms: int = HOT_FETCH_WAIT_MS,
+        start_at_ms: int | None = None,
+        stall_s: float | None = None,
+        commit_interval_s: float = 0.0,
+        max_batch: int = MAX_BATCH,
+        wait_for: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
-        self._bus = bus
+        self._host = host
+        self._bus: Bus = host.bus
         self._topics = list(topics)
         self._handle = handle
-        self._name = name
+        self.name = name
         self._group_id = group_id
         self._from_beginning = from_beginning
         self._poll_ms = poll_ms
+        self._fetch_wait_ms = fetch_wait_ms
+        self._start_at_ms = start_at_ms
+        self.stall_s = host.stall_s if stall_s is None else stall_s
+        self._commit_interval_s = commit_interval_s
+        self._max_batch = max_batch
+        self._wait_for = wait_for
         self.caught_up = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self.state = LoopState.STARTING
+        self.lag = 0
+        self.records_handled = 0
+        self.consumers_made = 0
+        self.last_progress = time.monotonic()
+        # Without a group: where the current consumer is, so that a replacement resumes there.
+        self._resume_at: dict[TopicPartition, int] = {}
+        self._busy_since: float | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"consume-{self._name}")
+        self._host.add_loop(self)
+        self._host.supervisor.spawn(self.name, self._run)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._host.supervisor.cancel(self.name)
+
+    @property
+    def stalled(self) -> bool:
+        """No progress for `stall_s` with records waiting, or a handler busy that long."""
+        now = time.monotonic()
+        if self._busy_since is not None and now - self._busy_since > self.stall_s:
+            return True
+        return self.state is LoopState.STALLED or (
+            self.lag > 0 and now - self.last_progress > self.stall_s
+        )
+
+    @property
+    def ready(self) -> bool:
+        return self.caught_up.is_set() and self.state is LoopState.CONSUMING and not self.stalled
+
+    # -- one consumer's life ----------------------------------------------------------------------
 
     async def _run(self) -> None:
-        while True:
-            consumer = self._bus.consumer(
-                self._topics, group_id=self._group_id, from_beginning=self._from_beginning
-            )
-            try:
-                await consumer.start()
-                try:
-                    await self._follow(consumer)
-                finally:
-                    await consumer.stop()
-            except AnprError as exc:
-                if not exc.retriable:
-                    log.error("%s: consumer stopped: %s", self._name, exc)
-                    raise
-                log.warning("%s: %s; retrying", self._name, exc)
-                await asyncio.sleep(RETRY_DELAY_S)
+        if self._wait_for is not None:
+            await self._wait_for()
+        first = self.consumers_made == 0
+        consumer = self._bus.consumer(
+            self._topics,
+            group_id=self._group_id,
+            from_beginning=self._from_beginning,
+            start_at_ms=self._start_at_ms if first else None,
+            resume_at=dict(self._resume_at) or None,
+            fetch_wait_ms=self._fetch_wait_ms,
+        )
+        self.consumers_made += 1
+        self.state = LoopState.STARTING
+        try:
+            await consumer.start()
+            await self._follow(consumer)
+        finally:
+            if self.state is not LoopState.STALLED:
+                self.state = LoopState.RECONNECTING
+            self._busy_since = None
+            await consumer.stop()
 
     async def _follow(self, consumer: Consumer) -> None:
         loop = asyncio.get_running_loop()
         started = loop.time()
+        self.last_progress = time.monotonic()
         targets = await consumer.end_offsets()
+        checker = _Checker(self, consumer)
+        next_commit = 0.0
         while True:
             if not self.caught_up.is_set():
                 if not targets and self._group_id is not None:
@@ -90,9 +163,107 @@ class ConsumerLoop:
                 positions = await consumer.positions()
                 settled = bool(targets) or loop.time() - started > ASSIGNMENT_WAIT_S
                 if settled and all(positions.get(tp, 0) >= end for tp, end in targets.items()):
-                    log.info("%s caught up", self._name)
+                    log.info("%s caught up", self.name)
                     self.caught_up.set()
-            records = await consumer.getmany(timeout_ms=self._poll_ms, max_records=MAX_BATCH)
+                    if consumer.assignment():
+                        self.state = LoopState.CONSUMING
+            records = await consumer.getmany(timeout_ms=self._poll_ms, max_records=self._max_batch)
             if records:
-                await self._handle(records)
-                await consumer.commit()
+                await self._handle_batch(records)
+                if self._group_id is not None and time.monotonic() >= next_commit:
+                    await consumer.commit()
+                    next_commit = time.monotonic() + self._commit_interval_s
+                self.last_progress = time.monotonic()
+            await checker.maybe_check()
+
+    async def _handle_batch(self, records: Sequence[Record]) -> None:
+        self._busy_since = time.monotonic()
+        try:
+            poisons = await self._handle_isolated(records)
+            await self._host.dead_letters.set_aside(poisons)
+        finally:
+            self._busy_since = None
+        self.records_handled += len(records)
+        if self._group_id is None:
+            for record in records:
+                self._resume_at[(record.topic, record.partition)] = record.offset + 1
+
+    async def _handle_isolated(self, records: Sequence[Record]) -> list[Poison]:
+        try:
+            return list(await self._handle(records) or ())
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if getattr(exc, "retriable", False):
+                raise  # the bus is away: the batch is redone by the next consumer
+            if len(records) == 1:
+                return [Poison(records[0], f"handling failed: {type(exc).__name__}: {exc}")]
+            log.warning(
+                "%s: a batch of %d failed; handling it record by record",
+                self.name,
+                len(records),
+                exc_info=exc,
+            )
+        poisons: list[Poison] = []
+        for record in records:
+            poisons.extend(await self._handle_isolated([record]))
+        return poisons
+
+
+class _Checker:
+    """The between-batches check of one consumer: lag, progress, assignment."""
+
+    def __init__(self, owner: ConsumerLoop, consumer: Consumer) -> None:
+        self._owner = owner
+        self._consumer = consumer
+        self._next = 0.0
+        self._positions: dict[TopicPartition, int] = {}
+        self._unassigned_since: float | None = None
+        self._group_committed: int | None = None
+        self._group_moved = time.monotonic()
+
+    async def maybe_check(self) -> None:
+        now = time.monotonic()
+        if now < self._next:
+            return
+        self._next = now + CHECK_INTERVAL_S
+        owner = self._owner
+        if not self._consumer.assignment():
+            await self._check_unassigned(now)
+            return
+        self._unassigned_since = None
+        ends = await self._consumer.end_offsets()
+        positions = await self._consumer.positions()
+        owner.lag = sum(max(0, end - positions.get(tp, end)) for tp, end in ends.items())
+        if owner.lag == 0 or positions != self._positions:
+            owner.last_progress = now
+            self._positions = positions
+        owner.state = LoopState.CONSUMING if owner.caught_up.is_set() else LoopState.REPLAYING
+        if now - owner.last_progress > owner.stall_s:
+            owner.state = LoopState.STALLED
+            raise ConsumerStalled(
+                f"{owner.name}: {owner.lag} records waiting and no progress for "
+                f"{now - owner.last_progress:.0f} s; replacing the consumer"
+            )
+
+    async def _check_unassigned(self, now: float) -> None:
+        owner = self._owner
+        owner.state = LoopState.UNASSIGNED
+        owner.lag = 0
+        if self._unassigned_since is None:
+            self._unassigned_since = now
+        progress = await self._consumer.group_progress()
+        if progress is not None and (
+            progress.lag == 0 or progress.committed != self._group_committed
+        ):
+            self._group_moved = now
+            self._group_committed = progress.committed
+        waited = now - self._unassigned_since
+        group_stuck = now - self._group_moved > owner.stall_s
+        if (waited > owner.stall_s and group_stuck) or waited > SPARE_REJOIN_S:
+            owner.state = LoopState.STALLED
+            raise ConsumerStalled(
+                f"{owner.name}: no partitions for {waited:.0f} s"
+                + (" while the group does not move" if group_stuck else "")
+                + "; re-joining with a new consumer"
+            )

@@ -28,3 +28,10 @@ class BusError(AnprError):
 
 class InvalidRecord(AnprError):
     """A record on a topic that cannot be decoded; it is counted and skipped."""
+
+
+class ConsumerStalled(AnprError):
+    """A consumer made no progress (or has no partitions while its group does not move either):
+    it is closed and replaced."""
+
+    retriable = True

@@ -38,6 +38,12 @@ class CommonSettings(BaseSettings):
     read_retention_days: float = Field(default=30, gt=0)
     hit_retention_days: float = Field(default=180, gt=0)
     log_level: str = "INFO"
+    # A consumer with records waiting and no progress for this long is stalled: /readyz turns
+    # false and the consumer is replaced.
+    stall_s: float = Field(default=30.0, gt=0)
+    # More than this many crashes of one background task within the window turn /healthz 503.
+    task_max_crashes: int = Field(default=5, ge=1)
+    task_crash_window_s: float = Field(default=300.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> CommonSettings:

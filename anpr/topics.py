@@ -8,6 +8,7 @@ from anpr.settings import CommonSettings
 
 HEARTBEAT_RETENTION_MS = 24 * 3600 * 1000
 GATEWAY_EVENT_RETENTION_MS = 7 * 24 * 3600 * 1000
+DEADLETTER_RETENTION_MS = 14 * 24 * 3600 * 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,8 +25,8 @@ class TopicSpec:
 
 @dataclass(frozen=True, slots=True)
 class Topics:
-    """The topics of contract section 5, plus the gateway's per-camera event counts and the
-    hotlist versions each matcher has applied."""
+    """The topics of contract section 5, plus the gateway's per-camera event counts, the
+    hotlist versions each matcher has applied, and the records set aside as poison."""
 
     reads: str
     heartbeats: str
@@ -34,6 +35,7 @@ class Topics:
     registry: str
     gateway_events: str
     matcher_status: str
+    deadletter: str
 
     @classmethod
     def from_prefix(cls, prefix: str) -> Topics:
@@ -45,6 +47,7 @@ class Topics:
             registry=f"{prefix}registry.v1",
             gateway_events=f"{prefix}gateway-events.v1",
             matcher_status=f"{prefix}matcher-status.v1",
+            deadletter=f"{prefix}deadletter.v1",
         )
 
     def specs(self, settings: CommonSettings) -> list[TopicSpec]:
@@ -63,4 +66,5 @@ class Topics:
                 {"retention.ms": str(GATEWAY_EVENT_RETENTION_MS)},
             ),
             TopicSpec(self.matcher_status, 1, repl, dict(compact)),
+            TopicSpec(self.deadletter, parts, repl, {"retention.ms": str(DEADLETTER_RETENTION_MS)}),
         ]

@@ -91,12 +91,6 @@ class ApiMetrics:
             ["action"],
             registry=registry,
         )
-        self.invalid_records = Counter(
-            "anpr_api_invalid_records_total",
-            "Records on a consumed topic that could not be decoded and were skipped.",
-            ["topic"],
-            registry=registry,
-        )
         self.records_consumed = Counter(
             "anpr_api_records_consumed_total",
             "Records consumed, by topic kind.",

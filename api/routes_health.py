@@ -12,9 +12,11 @@ from api.schemas.common import Alive, Readiness
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", response_model=Alive)
-async def healthz() -> Alive:
-    return Alive(status="alive")
+@router.get("/healthz", response_model=Alive, responses={503: {"model": Alive}})
+async def healthz(service: Service) -> Response:
+    runtime = service.runtime
+    body = Alive(status="alive" if runtime.alive else "failing", tasks=runtime.health()["tasks"])
+    return JSONResponse(body.model_dump(), status_code=200 if runtime.alive else 503)
 
 
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
@@ -24,6 +26,7 @@ async def readyz(service: Service) -> Response:
         registry_loaded=service.registry_loaded,
         hotlists_loaded=service.hotlists.loaded,
         hits_caught_up=service.hits_caught_up,
+        loops=service.runtime.readiness(),
     )
     return JSONResponse(body.model_dump(), status_code=200 if service.ready else 503)
 

@@ -19,10 +19,12 @@ from anpr.auth import Principal, Role, hash_token, parse_authorization, same_tok
 from anpr.bus.base import Bus, Record
 from anpr.clock import now_ms
 from anpr.consume import ConsumerLoop
+from anpr.deadletter import Poison
 from anpr.errors import InvalidRecord
 from anpr.follow import TopicFollower
 from anpr.gcpolicy import freeze_long_lived
 from anpr.registry import RegistryView, RegistryWriter
+from anpr.runtime import Runtime
 from anpr.topics import Topics
 from api.audit import AuditLog
 from api.changes import ChangeSignal
@@ -54,7 +56,9 @@ class ApiService:
         self.clock = clock
         self.topics = Topics.from_prefix(settings.topic_prefix)
         self.metrics = ApiMetrics(CollectorRegistry())
+        self.runtime = Runtime.for_process("api", settings, bus, self.metrics.registry)
         self._camera_status_shown: dict[str, tuple[str, str, str]] = {}
+        self._frozen = False
         self.store: Store = store or SqliteStore(settings.db_path)
         self.audit = AuditLog(self.store, self.metrics, clock)
         # Registry: the fold every process keeps, and the one write path.
@@ -63,13 +67,11 @@ class ApiService:
         self.registry_writer = RegistryWriter(bus, self.topics.registry)
         self.registry_lock = asyncio.Lock()
         self.registry_follower = TopicFollower(
-            bus,
-            [self.topics.registry],
-            self._apply_registry,
-            name="api-registry",
-            on_invalid=self._invalid("registry"),
+            self.runtime, [self.topics.registry], self._apply_registry, name="api-registry"
         )
-        self.hotlists = HotlistService(settings, bus, self.topics, self.metrics, clock=clock)
+        self.hotlists = HotlistService(
+            settings, self.runtime, self.topics, self.metrics, clock=clock
+        )
         # Hits.
         self.hub = StreamHub(self.metrics, queue_size=settings.stream_queue_size)
         self.hit_ingest = HitIngest(self.store, self.hub, self.metrics)
@@ -80,7 +82,7 @@ class ApiService:
             started_at=clock(),
         )
         self.health_loop = ConsumerLoop(
-            bus,
+            self.runtime,
             [self.topics.reads, self.topics.heartbeats, self.topics.gateway_events],
             self._handle_health,
             name="api-health",
@@ -88,17 +90,10 @@ class ApiService:
             from_beginning=False,
             poll_ms=max(settings.consumer_poll_ms, 200),
         )
-        self._tasks: list[asyncio.Task[None]] = []
         admin = settings.admin_token.get_secret_value() if settings.admin_token else None
         self._admin_token = admin or None
 
     # -- consumers -----------------------------------------------------------------------------
-
-    def _invalid(self, topic: str) -> Callable[[InvalidRecord], None]:
-        def count(exc: InvalidRecord) -> None:
-            self.metrics.invalid_records.labels(topic).inc()
-
-        return count
 
     def _apply_registry(self, record: Record) -> None:
         try:
@@ -106,15 +101,16 @@ class ApiService:
         finally:
             self.registry_changed.notify()
 
-    async def _handle_health(self, records: Sequence[Record]) -> None:
+    async def _handle_health(self, records: Sequence[Record]) -> list[Poison]:
         now = self.clock()
+        poison: list[Poison] = []
         for record in records:
             try:
                 self.health.apply(record, now)
             except InvalidRecord as exc:
-                log.debug("health: skipping record: %s", exc)
-                self.metrics.invalid_records.labels("health").inc()
+                poison.append(Poison(record, str(exc)))
         self.metrics.records_consumed.labels("health").inc(len(records))
+        return poison
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -128,7 +124,12 @@ class ApiService:
 
     @property
     def ready(self) -> bool:
-        return self.registry_loaded and self.hotlists.loaded and self.hits_caught_up
+        return (
+            self.registry_loaded
+            and self.hotlists.loaded
+            and self.hits_caught_up
+            and self.runtime.loops_ready
+        )
 
     def authenticate(self, header: str | None) -> Principal | None:
         """The caller of a `Bearer` token (HTTP Basic is for the gateway only)."""
@@ -147,7 +148,7 @@ class ApiService:
         self.registry_follower.start()
         self.hotlists.start()
         self.hits_loop = ConsumerLoop(
-            self.bus,
+            self.runtime,
             [self.topics.hits],
             self.hit_ingest.handle_batch,
             name="api-hits",
@@ -157,25 +158,16 @@ class ApiService:
         )
         self.hits_loop.start()
         self.health_loop.start()
-        self._tasks = [
-            asyncio.create_task(self._refresh_loop(), name="api-health-refresh"),
-            asyncio.create_task(self._retention_loop(), name="api-retention"),
-        ]
+        supervisor = self.runtime.supervisor
+        supervisor.spawn_periodic(
+            "api-health-refresh", self.settings.health_refresh_s, self._refresh
+        )
+        supervisor.spawn_periodic("api-retention", self.settings.retention_interval_s, self._retain)
         log.info("api started; hit store %s", self.store.store_id)
 
     async def stop(self) -> None:
         self.hub.close_all()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
-        await self.health_loop.stop()
-        if self.hits_loop is not None:
-            await self.hits_loop.stop()
-        await self.hotlists.stop()
-        await self.registry_follower.stop()
+        await self.runtime.stop()
         try:
             await self.save_activity()
         except Exception:
@@ -224,17 +216,14 @@ class ApiService:
     async def save_activity(self) -> None:
         await self.store.save_activity(self.health.activity())
 
-    async def _refresh_loop(self) -> None:
-        frozen = False
-        while True:
-            await asyncio.sleep(self.settings.health_refresh_s)
-            if self.ready and not frozen:
-                freeze_long_lived("loading registry, hotlists and hits")
-                frozen = True
-            forgotten = self.refresh_health_metrics()
-            if forgotten:
-                await self.store.forget_activity(forgotten)
-            await self.save_activity()
+    async def _refresh(self) -> None:
+        if self.ready and not self._frozen:
+            freeze_long_lived("loading registry, hotlists and hits")
+            self._frozen = True
+        forgotten = self.refresh_health_metrics()
+        if forgotten:
+            await self.store.forget_activity(forgotten)
+        await self.save_activity()
 
     async def apply_retention(self) -> dict[str, int]:
         now = self.clock()
@@ -246,9 +235,7 @@ class ApiService:
             self.metrics.retention_deleted.labels(table).inc(count)
         return removed
 
-    async def _retention_loop(self) -> None:
-        while True:
-            removed = await self.apply_retention()
-            if any(removed.values()):
-                log.info("retention removed %s", removed)
-            await asyncio.sleep(self.settings.retention_interval_s)
+    async def _retain(self) -> None:
+        removed = await self.apply_retention()
+        if any(removed.values()):
+            log.info("retention removed %s", removed)

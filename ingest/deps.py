@@ -25,7 +25,7 @@ Service = Annotated[GatewayService, Depends(get_service)]
 
 async def get_pusher(request: Request, service: Service) -> Principal:
     """An integrator (or an admin) allowed to push reads and heartbeats."""
-    if not service.ready:
+    if not service.registry_loaded:
         # Before the registry is loaded no integrator token is known: a 401 would tell a camera
         # its (valid) credentials are wrong, a 503 tells it to come back.
         raise HTTPException(

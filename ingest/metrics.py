@@ -71,12 +71,6 @@ class GatewayMetrics:
             "read_ids remembered for duplicate detection.",
             registry=registry,
         )
-        self.invalid_records = Counter(
-            "anpr_gateway_invalid_records_total",
-            "Records on a followed topic that could not be decoded and were skipped.",
-            ["topic"],
-            registry=registry,
-        )
         self.registry_ready = Gauge(
             "anpr_gateway_registry_ready",
             "1 once the registry topic has been replayed.",

@@ -5,6 +5,9 @@ camera's resend is recognised even when it reaches another replica, or when an e
 was answered 503 but its records reached Kafka after all. On start it reads back the last
 `dedup_warm_s` seconds. The header is read, never the value: this costs little per read.
 
+The loop is the kernel's `ConsumerLoop` without a group, starting at `now - dedup_warm_s`: it is
+supervised and replaced when it stalls, resuming where it was.
+
 What stays open is a resend that arrives at another replica within the few milliseconds before
 that replica has seen the first copy; downstream, hit_ids are deterministic, so even then no
 hit is shown twice.
@@ -12,58 +15,44 @@ hit is shown twice.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
+from collections.abc import Sequence
 
-from anpr.bus.base import Bus
+from anpr.bus.base import Record
 from anpr.clock import now_ms
-from anpr.errors import AnprError
+from anpr.consume import ConsumerLoop
+from anpr.runtime import Runtime
 from ingest.dedup import RecentReads
 
-log = logging.getLogger(__name__)
-RETRY_DELAY_S = 1.0
+MAX_BATCH = 10_000
 
 
 class PeerReads:
-    def __init__(self, bus: Bus, topic: str, recent: RecentReads, *, warm_s: float) -> None:
-        self._bus = bus
-        self._topic = topic
+    def __init__(self, runtime: Runtime, topic: str, recent: RecentReads, *, warm_s: float) -> None:
         self._recent = recent
         self._warm_ms = int(warm_s * 1000)
-        self._task: asyncio.Task[None] | None = None
         self.learned = 0
+        self.loop = ConsumerLoop(
+            runtime,
+            [topic],
+            self._learn,
+            name="gateway-peer-reads",
+            group_id=None,
+            from_beginning=False,
+            poll_ms=200,
+            start_at_ms=now_ms() - self._warm_ms,
+            max_batch=MAX_BATCH,
+        )
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="gateway-peer-reads")
+        self.loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self.loop.stop()
 
-    async def _run(self) -> None:
-        start_at = now_ms() - self._warm_ms
-        while True:
-            consumer = self._bus.consumer(
-                [self._topic], group_id=None, from_beginning=False, start_at_ms=start_at
-            )
-            try:
-                try:
-                    await consumer.start()
-                    while True:
-                        records = await consumer.getmany(timeout_ms=200, max_records=10_000)
-                        add = self._recent.add
-                        for record in records:
-                            read_id = dict(record.headers).get("read_id")
-                            if read_id is not None and record.key is not None:
-                                add((record.key.decode(), read_id.decode()))
-                        self.learned += len(records)
-                finally:
-                    await consumer.stop()
-            except AnprError as exc:
-                log.warning("following the reads topic for duplicates failed: %s", exc)
-                start_at = now_ms() - self._warm_ms
-                await asyncio.sleep(RETRY_DELAY_S)
+    async def _learn(self, records: Sequence[Record]) -> None:
+        add = self._recent.add
+        for record in records:
+            read_id = dict(record.headers).get("read_id")
+            if read_id is not None and record.key is not None:
+                add((record.key.decode(), read_id.decode()))
+        self.learned += len(records)

@@ -10,11 +10,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import orjson
-
 from anpr.auth import Principal, Role
 from anpr.bus.base import Bus, Message
 from anpr.clock import now_ms
+from anpr.codecs import READS
 from anpr.reads import FieldError, ReadLimits, ReadRecord, validate_read
 from anpr.registry import RegistryView
 from ingest.dedup import DedupKey, RecentReads
@@ -175,7 +174,7 @@ class IngestPipeline:
             Message(
                 self._topic,
                 record["camera_id"].encode(),
-                orjson.dumps(record),
+                READS.encode(record),
                 (("read_id", record["read_id"].encode()),),
             )
             for record in fresh.values()

@@ -9,6 +9,8 @@ from fastapi.responses import Response
 from anpr.auth import Principal, Role
 from anpr.bus.base import Message
 from anpr.clock import ms_to_rfc3339, now_ms
+from anpr.codecs import HEARTBEATS
+from anpr.codecs.records import HeartbeatRecord
 from anpr.errors import AnprError
 from anpr.http import JSONBytes
 from anpr.reads import FieldError, parse_captured_at
@@ -24,7 +26,7 @@ MAX_HEARTBEAT_BYTES = 64 * 1024
 
 def validate_heartbeat(
     service: GatewayService, principal: Principal, raw: object
-) -> tuple[dict[str, object] | None, list[FieldError], int]:
+) -> tuple[HeartbeatRecord | None, list[FieldError], int]:
     """The heartbeat record to publish, or its errors and the status to answer."""
     if not isinstance(raw, dict):
         return None, [FieldError("body", "must be a JSON object")], 422
@@ -46,7 +48,7 @@ def validate_heartbeat(
         errors.append(FieldError("status", "must be an object"))
     if errors or camera is None or isinstance(sent, str):
         return None, errors, status
-    record: dict[str, object] = {
+    record: HeartbeatRecord = {
         "v": 1,
         "camera_id": camera.camera_id,
         "integrator_id": camera.integrator_id,
@@ -91,7 +93,7 @@ async def post_heartbeat(request: Request, service: Service, principal: Pusher) 
     camera_id = str(record["camera_id"])
     try:
         await service.bus.publish(
-            [Message(service.topics.heartbeats, camera_id.encode(), orjson.dumps(record))],
+            [Message(service.topics.heartbeats, camera_id.encode(), HEARTBEATS.encode(record))],
             timeout_s=service.settings.publish_timeout_s,
         )
     except AnprError as exc:

@@ -8,9 +8,9 @@ from prometheus_client import CollectorRegistry
 
 from anpr.auth import Principal, Role, hash_token, parse_authorization, same_token
 from anpr.bus.base import Bus, Record
-from anpr.errors import InvalidRecord
 from anpr.follow import TopicFollower
 from anpr.registry import RegistryView
+from anpr.runtime import Runtime
 from anpr.topics import Topics
 from ingest.dedup import RecentReads
 from ingest.events import GatewayEvents
@@ -29,13 +29,10 @@ class GatewayService:
         self.bus = bus
         self.topics = Topics.from_prefix(settings.topic_prefix)
         self.metrics = GatewayMetrics(CollectorRegistry())
+        self.runtime = Runtime.for_process("gateway", settings, bus, self.metrics.registry)
         self.registry = RegistryView()
         self.follower = TopicFollower(
-            bus,
-            [self.topics.registry],
-            self._apply_registry,
-            name="gateway-registry",
-            on_invalid=self._invalid_registry_record,
+            self.runtime, [self.topics.registry], self._apply_registry, name="gateway-registry"
         )
         self.recent = RecentReads(
             window_s=settings.dedup_window_s, max_entries=settings.dedup_max_entries
@@ -43,10 +40,10 @@ class GatewayService:
         self.limiter = RateLimiter(
             rate_per_s=settings.rate_limit_per_s, burst=settings.rate_limit_burst
         )
-        self.peers = PeerReads(bus, self.topics.reads, self.recent, warm_s=settings.dedup_warm_s)
-        self.events = GatewayEvents(
-            bus, self.topics.gateway_events, flush_s=settings.events_flush_s
+        self.peers = PeerReads(
+            self.runtime, self.topics.reads, self.recent, warm_s=settings.dedup_warm_s
         )
+        self.events = GatewayEvents(bus, self.topics.gateway_events)
         self.pipeline = IngestPipeline(
             bus=bus,
             topic=self.topics.reads,
@@ -60,26 +57,30 @@ class GatewayService:
         admin = settings.admin_token.get_secret_value() if settings.admin_token else None
         self._admin_token = admin
 
-    def _invalid_registry_record(self, exc: InvalidRecord) -> None:
-        self.metrics.invalid_records.labels("registry").inc()
-
     def _apply_registry(self, record: Record) -> None:
         self.registry.apply(record.key, record.value)
 
     @property
-    def ready(self) -> bool:
+    def registry_loaded(self) -> bool:
+        """Requests are served once the registry was loaded, also while its follower reconnects."""
         return self.follower.caught_up.is_set()
+
+    @property
+    def ready(self) -> bool:
+        """`/readyz`: the registry loaded and every consumer loop caught up and progressing."""
+        return self.registry_loaded and self.runtime.loops_ready
 
     async def start(self) -> None:
         self.follower.start()
-        self.events.start()
+        self.runtime.supervisor.spawn_periodic(
+            "gateway-events", self.settings.events_flush_s, self.events.flush
+        )
         if self.settings.dedup_follow_topic:
             self.peers.start()
 
     async def stop(self) -> None:
-        await self.peers.stop()
-        await self.events.stop()
-        await self.follower.stop()
+        await self.runtime.stop()
+        await self.events.flush_on_stop()
 
     def authenticate(self, header: str | None) -> Principal | None:
         creds = parse_authorization(header)

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from anpr.bus.base import Bus
 from anpr.http import JSONBytes
+from anpr.runtime import Runtime
 from matcher.metrics import MatcherMetrics
 from matcher.service import MatcherService
 from matcher.settings import MatcherSettings
@@ -25,7 +26,9 @@ class Health(BaseModel):
 
 def create_app(settings: MatcherSettings, bus: Bus) -> FastAPI:
     """The matcher. The caller owns `bus` (started before, stopped after the app)."""
-    service = MatcherService(settings, bus, MatcherMetrics(CollectorRegistry()))
+    registry = CollectorRegistry()
+    runtime = Runtime.for_process("matcher", settings, bus, registry)
+    service = MatcherService(settings, runtime, MatcherMetrics(registry))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -40,9 +43,13 @@ def create_app(settings: MatcherSettings, bus: Bus) -> FastAPI:
     )
     app.state.service = service
 
-    @app.get("/healthz", response_model=Health)
+    @app.get("/healthz", response_model=Health, responses={503: {"model": Health}})
     async def healthz() -> Response:
-        return JSONBytes({"status": "alive"})
+        alive = runtime.alive
+        return JSONBytes(
+            {"status": "alive" if alive else "failing", "detail": runtime.health()},
+            status_code=200 if alive else 503,
+        )
 
     @app.get("/readyz", response_model=Health, responses={503: {"model": Health}})
     async def readyz(request: Request) -> Response:
@@ -50,8 +57,8 @@ def create_app(settings: MatcherSettings, bus: Bus) -> FastAPI:
         detail = {
             "registry_loaded": svc.registry.caught_up.is_set(),
             "hotlists_loaded": svc.hotlists.caught_up.is_set(),
-            "consuming": svc.ready,
-            "lists": svc.state.index.versions(),
+            "loops": runtime.readiness(),
+            "lists_loaded": len(svc.state.index.configs),
         }
         ok = svc.ready
         return JSONBytes(

@@ -65,15 +65,9 @@ class MatcherMetrics:
             "Resident memory of the matcher process (the index dominates it).",
             registry=r,
         )
-        self.invalid_records = Counter(
-            "anpr_matcher_invalid_records_total",
-            "Records that could not be decoded and were skipped, by topic kind.",
-            ["topic"],
-            registry=r,
-        )
         self.publish_retries = Counter(
             "anpr_matcher_hit_publish_retries_total",
-            "Times publishing a batch's hits failed and was retried.",
+            "Times publishing a batch's hits failed; the batch is redone by a new consumer.",
             registry=r,
         )
         self.ready = Gauge(

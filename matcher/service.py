@@ -1,7 +1,10 @@
 """The matcher's I/O shell: follow hotlists and registry, consume reads, publish hits, commit.
 
 At-least-once: a batch's offsets are committed only after its hits are acknowledged, so a crash
-or rebalance makes another member redo the batch; its hits carry the same hit_ids.
+or rebalance makes another member redo the batch; its hits carry the same hit_ids. Every loop
+runs on the kernel (`anpr.consume.ConsumerLoop` under the process's supervisor): a read loop
+whose consumer stalls or loses its group is replaced, and a poison read is set aside on the
+dead-letter topic without holding up the hits of the others.
 """
 
 from __future__ import annotations
@@ -11,15 +14,19 @@ import contextlib
 import logging
 import os
 import time
+from collections.abc import Sequence
 
-import orjson
-
-from anpr.bus.base import Bus, Consumer, Message, Record
+from anpr.bus.base import Message, Record
 from anpr.clock import now_ms
+from anpr.codecs import HITS, MATCHER_STATUS
+from anpr.codecs.records import MatcherStatusRecord
+from anpr.consume import ConsumerLoop
+from anpr.deadletter import Poison
 from anpr.errors import AnprError
 from anpr.follow import TopicFollower
 from anpr.gcpolicy import freeze_long_lived
 from anpr.hotlists import ListConfigChanged, ListReplaced
+from anpr.runtime import Runtime
 from anpr.topics import Topics
 from matcher.batch import handle_batch
 from matcher.metrics import MatcherMetrics
@@ -28,10 +35,11 @@ from matcher.state import MatcherState
 
 log = logging.getLogger(__name__)
 
-RETRY_DELAY_S = 0.5
-LAG_INTERVAL_S = 1.0
 PURGE_BUDGET = 20_000
 COMMIT_INTERVAL_S = 0.5
+# A 10M-entry list replacement is applied by the hotlists follower for minutes while matching
+# goes on: that follower is stalled only when it makes no progress for far longer.
+HOTLIST_STALL_S = 900.0
 
 
 def current_rss_bytes() -> int:
@@ -44,32 +52,48 @@ def current_rss_bytes() -> int:
 
 
 class MatcherService:
-    def __init__(self, settings: MatcherSettings, bus: Bus, metrics: MatcherMetrics) -> None:
+    def __init__(
+        self, settings: MatcherSettings, runtime: Runtime, metrics: MatcherMetrics
+    ) -> None:
         self.settings = settings
-        self.bus = bus
+        self.runtime = runtime
+        self.bus = runtime.bus
         self.metrics = metrics
         self.topics = Topics.from_prefix(settings.topic_prefix)
         self.state = MatcherState()
         self.hotlists = TopicFollower(
-            bus,
+            runtime,
             [self.topics.hotlists],
             self._apply_hotlist,
             name="matcher-hotlists",
-            on_invalid=lambda exc: self.metrics.invalid_records.labels("hotlists").inc(),
+            stall_s=max(HOTLIST_STALL_S, runtime.stall_s),
         )
         self.registry = TopicFollower(
-            bus,
-            [self.topics.registry],
-            self._apply_registry,
-            name="matcher-registry",
-            on_invalid=lambda exc: self.metrics.invalid_records.labels("registry").inc(),
+            runtime, [self.topics.registry], self._apply_registry, name="matcher-registry"
         )
-        self.consuming = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
+        self.reads = ConsumerLoop(
+            runtime,
+            [self.topics.reads],
+            self._process,
+            name="matcher-reads",
+            group_id=settings.matcher_group,
+            from_beginning=True,
+            poll_ms=settings.matcher_poll_ms,
+            max_batch=settings.matcher_batch_max,
+            commit_interval_s=COMMIT_INTERVAL_S,
+            wait_for=self._loaded,
+        )
+        self._frozen = False
+        self.metrics.lag.set_function(lambda: self.reads.lag)
+        self.metrics.ready.set_function(lambda: 1 if self.ready else 0)
 
     @property
     def ready(self) -> bool:
-        return self.consuming.is_set()
+        return (
+            self.registry.caught_up.is_set()
+            and self.hotlists.caught_up.is_set()
+            and self.runtime.loops_ready
+        )
 
     # --- compacted topics ----------------------------------------------------------------------
 
@@ -108,80 +132,31 @@ class MatcherService:
     def start(self) -> None:
         self.registry.start()
         self.hotlists.start()
-        self._tasks = [
-            asyncio.create_task(self._consume(), name="matcher-consume"),
-            asyncio.create_task(self._report_status(), name="matcher-status"),
-        ]
+        self.reads.start()
+        self.runtime.supervisor.spawn_periodic(
+            "matcher-status", self.settings.matcher_status_interval_s, self._report_status
+        )
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
+        await self.runtime.stop()
         await self._retire_status()
-        await self.hotlists.stop()
-        await self.registry.stop()
 
     # --- the read loop -------------------------------------------------------------------------
 
-    async def _consume(self) -> None:
-        # No read is matched against a half-loaded hotlist or an unknown camera's zones.
+    async def _loaded(self) -> None:
+        """No read is matched against a half-loaded hotlist or an unknown camera's zones."""
         await self.registry.caught_up.wait()
         await self.hotlists.caught_up.wait()
-        log.info(
-            "hotlists loaded: %d entries in %d lists",
-            len(self.state.index),
-            len(self.state.index.configs),
-        )
-        freeze_long_lived("loading the hotlists")
-        while True:
-            consumer = self.bus.consumer(
-                [self.topics.reads], group_id=self.settings.matcher_group, from_beginning=True
+        if not self._frozen:
+            log.info(
+                "hotlists loaded: %d entries in %d lists",
+                len(self.state.index),
+                len(self.state.index.configs),
             )
-            try:
-                await consumer.start()
-                self.consuming.set()
-                self.metrics.ready.set(1)
-                await self._loop(consumer)
-            except AnprError as exc:
-                if not exc.retriable:
-                    raise
-                log.warning("read consumer failed: %s; restarting", exc)
-                await asyncio.sleep(RETRY_DELAY_S)
-            finally:
-                await consumer.stop()
+            freeze_long_lived("loading the hotlists")
+            self._frozen = True
 
-    async def _loop(self, consumer: Consumer) -> None:
-        # No commit on the way out: a stop may interrupt a batch whose hits are not yet
-        # acknowledged, and committing would skip it. The next owner redoes at most
-        # COMMIT_INTERVAL_S of reads, with the same hit_ids.
-        settings = self.settings
-        next_lag = 0.0
-        next_commit = 0.0
-        while True:
-            records = await consumer.getmany(
-                timeout_ms=settings.matcher_poll_ms, max_records=settings.matcher_batch_max
-            )
-            if records:
-                await self._process(records)
-                # Offsets are committed at most every COMMIT_INTERVAL_S, always after the hits
-                # of every batch before them were acknowledged: a crash redoes at most that
-                # much, and a redone read gives the same hit_ids.
-                if time.monotonic() >= next_commit:
-                    await consumer.commit()
-                    next_commit = time.monotonic() + COMMIT_INTERVAL_S
-            else:
-                self.metrics.oldest_unmatched_age.set(0)
-            if self.state.index.purge_pending:
-                # Free a replaced list's old entries a slice at a time, between batches.
-                self.state.index.purge(PURGE_BUDGET)
-            if time.monotonic() >= next_lag:
-                next_lag = time.monotonic() + LAG_INTERVAL_S
-                await self._measure_lag(consumer)
-
-    async def _process(self, records: list[Record]) -> None:
+    async def _process(self, records: Sequence[Record]) -> list[Poison]:
         started = time.perf_counter()
         now = now_ms()
         oldest = min(r.timestamp_ms for r in records)
@@ -191,39 +166,27 @@ class MatcherService:
         )
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         if result.hits:
-            await self._publish_hits(
-                [
-                    Message(self.topics.hits, hit["hit_id"].encode(), orjson.dumps(hit))
-                    for hit in result.hits
-                ]
-            )
+            # Bounded: when Kafka does not take the hits in time this raises, the batch is not
+            # committed, and the replaced consumer redoes it (same hit_ids).
+            messages = [
+                Message(self.topics.hits, hit["hit_id"].encode(), HITS.encode(hit))
+                for hit in result.hits
+            ]
+            try:
+                await self.bus.publish(messages, timeout_s=self.settings.hit_publish_timeout_s)
+            except AnprError:
+                self.metrics.publish_retries.inc()
+                raise
             for hit in result.hits:
                 self.metrics.hits.labels(hit["list_id"], hit["match"]["kind"]).inc()
         self.metrics.reads_matched.inc(result.matched)
         self.metrics.budget_overruns.inc(result.overruns)
-        if result.invalid:
-            self.metrics.invalid_records.labels("reads").inc(result.invalid)
         for latency in result.ingest_to_match_ms:
             self.metrics.ingest_to_match_seconds.observe(latency / 1000)
-
-    async def _publish_hits(self, messages: list[Message]) -> None:
-        """Publish until acknowledged: a batch's hits are never dropped, and its offsets wait."""
-        while True:
-            try:
-                await self.bus.publish(messages, timeout_s=self.settings.hit_publish_timeout_s)
-                return
-            except AnprError as exc:
-                self.metrics.publish_retries.inc()
-                log.warning("publishing %d hits failed: %s; retrying", len(messages), exc)
-                await asyncio.sleep(RETRY_DELAY_S)
-
-    async def _measure_lag(self, consumer: Consumer) -> None:
-        try:
-            ends = await consumer.end_offsets()
-            positions = await consumer.positions()
-        except AnprError:
-            return
-        self.metrics.lag.set(sum(max(0, end - positions.get(tp, end)) for tp, end in ends.items()))
+        if self.state.index.purge_pending:
+            # Free a replaced list's old entries a slice at a time, between batches.
+            self.state.index.purge(PURGE_BUDGET)
+        return result.poison
 
     async def _retire_status(self) -> None:
         """A tombstone for this matcher's status, so the API stops listing a stopped matcher."""
@@ -238,29 +201,25 @@ class MatcherService:
     # --- status for the API --------------------------------------------------------------------
 
     async def _report_status(self) -> None:
-        while True:
-            if self.hotlists.caught_up.is_set():
-                self.metrics.index_entries.set(len(self.state.index))
-                self.metrics.memory_rss.set(current_rss_bytes())
-                status = {
-                    "v": 1,
-                    "kind": "matcher_status",
-                    "matcher_id": self.settings.matcher_id,
-                    "applied": self.state.index.versions(),
-                    "ready": self.ready,
-                    "at": now_ms(),
-                }
-                try:
-                    await self.bus.publish(
-                        [
-                            Message(
-                                self.topics.matcher_status,
-                                self.settings.matcher_id.encode(),
-                                orjson.dumps(status),
-                            )
-                        ],
-                        timeout_s=5.0,
-                    )
-                except AnprError as exc:
-                    log.warning("matcher status not published: %s", exc)
-            await asyncio.sleep(self.settings.matcher_status_interval_s)
+        if not self.hotlists.caught_up.is_set():
+            return
+        self.metrics.index_entries.set(len(self.state.index))
+        self.metrics.memory_rss.set(current_rss_bytes())
+        status: MatcherStatusRecord = {
+            "v": 1,
+            "kind": "matcher_status",
+            "matcher_id": self.settings.matcher_id,
+            "applied": self.state.index.versions(),
+            "ready": self.ready,
+            "at": now_ms(),
+        }
+        await self.bus.publish(
+            [
+                Message(
+                    self.topics.matcher_status,
+                    self.settings.matcher_id.encode(),
+                    MATCHER_STATUS.encode(status),
+                )
+            ],
+            timeout_s=5.0,
+        )

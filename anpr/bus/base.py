@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 TopicPartition = tuple[str, int]
+
+# How long a fetch may wait at the broker for records: hot consumers (reads, hits) get an
+# answer as soon as one record is there and wait briefly otherwise; cold followers of
+# compacted and status topics wait long, so that an idle system costs next to nothing.
+HOT_FETCH_WAIT_MS = 100
+COLD_FETCH_WAIT_MS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class GroupProgress:
+    """Where a consumer group stands on its topics, over every partition (assigned here or not)."""
+
+    committed: int
+    end: int
+
+    @property
+    def lag(self) -> int:
+        return max(0, self.end - self.committed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +73,15 @@ class Consumer(Protocol):
         """The next offset this consumer will read, per assigned partition."""
         ...
 
+    def assignment(self) -> frozenset[TopicPartition]:
+        """The partitions this consumer reads now (a group member's may be empty)."""
+        ...
+
+    async def group_progress(self) -> GroupProgress | None:
+        """The group's committed offsets against the ends, over all partitions of the topics;
+        `None` without a group. Tells a member without partitions whether the group moves."""
+        ...
+
 
 class Bus(Protocol):
     """Publish and subscribe. `publish` returns only once every message is acknowledged."""
@@ -78,7 +105,12 @@ class Bus(Protocol):
         group_id: str | None,
         from_beginning: bool,
         start_at_ms: int | None = None,
+        resume_at: Mapping[TopicPartition, int] | None = None,
+        fetch_wait_ms: int = HOT_FETCH_WAIT_MS,
     ) -> Consumer:
         """A consumer; without a group, `start_at_ms` starts at the first record at or after
-        that time (the end where there is none) instead of the beginning or the end."""
+        that time (the end where there is none) instead of the beginning or the end, and
+        `resume_at` continues a replaced consumer where it was (other partitions start as
+        otherwise asked). Every call on it is bounded in time: it raises `BusUnavailable`
+        rather than wait for a cluster that does not answer."""
         ...

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -12,7 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 
-from anpr.bus.base import Message, Record
+from anpr.bus.base import HOT_FETCH_WAIT_MS, GroupProgress, Message, Record
 from anpr.bus.base import TopicPartition as TP
 from anpr.errors import BusError, BusUnavailable
 from anpr.topics import TopicSpec
@@ -23,8 +24,9 @@ TOPIC_ALREADY_EXISTS = 36
 MAX_REQUEST_BYTES = 8 * 1024 * 1024
 STOP_TIMEOUT_S = 5.0
 MAX_BATCH_BYTES = 256 * 1024
-FETCH_MIN_BYTES = 32 * 1024
-FETCH_MAX_WAIT_MS = 5
+# Every call on the cluster is bounded: start-up (bootstrap, group join) and one-off requests.
+START_TIMEOUT_S = 30.0
+REQUEST_TIMEOUT_S = 10.0
 # A publish of fewer messages than this joins the producer's shared batches (send()), so
 # concurrent small requests share produce requests; more are built into batches of their own.
 OWN_BATCH_MIN = 16
@@ -64,10 +66,13 @@ class KafkaBus:
             request_timeout_ms=10_000,
         )
         try:
-            await producer.start()
-        except KafkaError as exc:
-            await producer.stop()
-            raise BusUnavailable(f"cannot connect to Kafka at {self._bootstrap}: {exc}") from exc
+            async with _mapped(f"cannot connect to Kafka at {self._bootstrap}", START_TIMEOUT_S):
+                await producer.start()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(STOP_TIMEOUT_S):
+                    await producer.stop()
+            raise
         self._producer = producer
 
     async def stop(self) -> None:
@@ -84,44 +89,41 @@ class KafkaBus:
     async def ensure_topics(self) -> None:
         admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=self._client_id)
         try:
-            await admin.start()
-            existing = set(await admin.list_topics())
-            missing = [spec for spec in self._specs if spec.name not in existing]
-            if not missing:
-                return
-            response = await admin.create_topics(
-                [
-                    NewTopic(
-                        name=spec.name,
-                        num_partitions=spec.partitions,
-                        replication_factor=spec.replication,
-                        topic_configs=spec.config,
-                    )
-                    for spec in missing
-                ]
-            )
-            for topic, code, *rest in response.topic_errors:
-                if code not in (0, TOPIC_ALREADY_EXISTS):
-                    raise BusError(f"cannot create topic {topic}: error {code} {rest}")
-            log.info("created topics %s", [spec.name for spec in missing])
-        except KafkaError as exc:
-            raise BusUnavailable(f"cannot create topics on {self._bootstrap}: {exc}") from exc
+            async with _mapped(f"cannot create topics on {self._bootstrap}", START_TIMEOUT_S):
+                await self._create_missing(admin)
         finally:
-            await admin.close()
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(STOP_TIMEOUT_S):
+                    await admin.close()
+
+    async def _create_missing(self, admin: AIOKafkaAdminClient) -> None:
+        await admin.start()
+        existing = set(await admin.list_topics())
+        missing = [spec for spec in self._specs if spec.name not in existing]
+        if not missing:
+            return
+        response = await admin.create_topics(
+            [
+                NewTopic(
+                    name=spec.name,
+                    num_partitions=spec.partitions,
+                    replication_factor=spec.replication,
+                    topic_configs=spec.config,
+                )
+                for spec in missing
+            ]
+        )
+        for topic, code, *rest in response.topic_errors:
+            if code not in (0, TOPIC_ALREADY_EXISTS):
+                raise BusError(f"cannot create topic {topic}: error {code} {rest}")
+        log.info("created topics %s", [spec.name for spec in missing])
 
     async def publish(self, messages: Sequence[Message], *, timeout_s: float) -> None:
         producer = self._producer
         if producer is None:
             raise BusUnavailable("the Kafka producer is not started")
-        try:
-            async with asyncio.timeout(timeout_s):
-                await self._send_all(producer, messages)
-        except TimeoutError as exc:
-            raise BusUnavailable(f"Kafka did not acknowledge within {timeout_s} s") from exc
-        except KafkaError as exc:
-            if getattr(exc, "retriable", False):
-                raise BusUnavailable(f"Kafka refused the records: {exc}") from exc
-            raise BusError(f"Kafka refused the records: {exc}") from exc
+        async with _mapped("Kafka did not take the records", timeout_s):
+            await self._send_all(producer, messages)
 
     @staticmethod
     async def _send_all(producer: AIOKafkaProducer, messages: Sequence[Message]) -> None:
@@ -138,6 +140,8 @@ class KafkaBus:
         group_id: str | None,
         from_beginning: bool,
         start_at_ms: int | None = None,
+        resume_at: Mapping[TP, int] | None = None,
+        fetch_wait_ms: int = HOT_FETCH_WAIT_MS,
     ) -> KafkaConsumer:
         return KafkaConsumer(
             self._bootstrap,
@@ -146,7 +150,27 @@ class KafkaBus:
             from_beginning=from_beginning,
             client_id=self._client_id,
             start_at_ms=start_at_ms,
+            resume_at=resume_at,
+            fetch_wait_ms=fetch_wait_ms,
         )
+
+
+@contextlib.asynccontextmanager
+async def _mapped(what: str, timeout_s: float) -> AsyncIterator[None]:
+    """The one place aiokafka's errors become the project's: bounded in time, `retriable` set.
+
+    A timeout and every error Kafka marks retriable (a broker away, a coordinator moving, a
+    leader election) are `BusUnavailable`; anything else is `BusError`.
+    """
+    try:
+        async with asyncio.timeout(timeout_s):
+            yield
+    except TimeoutError as exc:
+        raise BusUnavailable(f"{what}: no answer within {timeout_s} s") from exc
+    except KafkaError as exc:
+        if getattr(exc, "retriable", False) or getattr(exc, "invalid_metadata", False):
+            raise BusUnavailable(f"{what}: {exc!r}") from exc
+        raise BusError(f"{what}: {exc!r}") from exc
 
 
 class KafkaConsumer:
@@ -154,8 +178,13 @@ class KafkaConsumer:
 
     With a group, partitions come from the group's assignment. Without one (processes that
     follow a topic whole), every partition is assigned explicitly at start and positioned at a
-    concrete offset: the beginning, the end, or the first record at `start_at_ms`. Kafka's lazy
-    "latest" reset would instead resolve at the first fetch and skip what was written meanwhile.
+    concrete offset: where a replaced consumer left off (`resume_at`), the beginning, the end,
+    or the first record at `start_at_ms`. Kafka's lazy "latest" reset would instead resolve at
+    the first fetch and skip what was written meanwhile.
+
+    Every call is bounded in time and raises only `BusUnavailable`/`BusError`. Any client
+    error of a consumer is `BusUnavailable`: the remedy is always to close it and make a new
+    one, which the consumer loop does.
     """
 
     def __init__(
@@ -167,11 +196,14 @@ class KafkaConsumer:
         from_beginning: bool,
         client_id: str,
         start_at_ms: int | None = None,
+        resume_at: Mapping[TP, int] | None = None,
+        fetch_wait_ms: int = HOT_FETCH_WAIT_MS,
     ) -> None:
         self._topics = list(topics)
         self._group = group_id
         self._from_beginning = from_beginning
         self._start_at_ms = start_at_ms
+        self._resume_at = dict(resume_at or {})
         subscribed = self._topics if group_id is not None else []
         self._consumer = AIOKafkaConsumer(
             *subscribed,
@@ -181,37 +213,33 @@ class KafkaConsumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest" if from_beginning else "latest",
             max_partition_fetch_bytes=4 * 1024 * 1024,
-            # Under load a fetch that returns after one record costs more than it carries; a
-            # 5 ms cap keeps the wait negligible at low rates.
-            fetch_min_bytes=FETCH_MIN_BYTES,
-            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+            # A fetch returns as soon as one record is there; when none is, the broker holds
+            # it up to fetch_wait_ms, so an idle consumer polls a few times a second, not 200.
+            fetch_min_bytes=1,
+            fetch_max_wait_ms=fetch_wait_ms,
             isolation_level="read_uncommitted",
+            request_timeout_ms=int(REQUEST_TIMEOUT_S * 1000) + 5_000,
         )
 
     async def start(self) -> None:
         try:
-            await self._consumer.start()
-            if self._group is None:
-                await self._assign_all()
-        except KafkaError as exc:
-            await self.stop()
-            raise BusUnavailable(f"cannot start the consumer: {exc}") from exc
+            async with _mapped("cannot start the consumer", START_TIMEOUT_S):
+                await self._consumer.start()
+                if self._group is None:
+                    await self._assign_all()
         except BaseException:
             # Cancelled or failed half-way: close the client so no connection is left behind.
             await self.stop()
             raise
 
     async def _partitions(self) -> list[TopicPartition]:
-        client = self._consumer._client
-        for topic in self._topics:
-            client.add_topic(topic)
         # A topic created moments ago may not be in the metadata yet.
         for _ in range(50):
-            await client.force_metadata_update()
+            await self._consumer.topics()  # refreshes the cluster metadata
             found = [
                 TopicPartition(topic, part)
                 for topic in self._topics
-                for part in sorted(client.cluster.partitions_for_topic(topic) or ())
+                for part in sorted(self._consumer.partitions_for_topic(topic) or ())
             ]
             if {tp.topic for tp in found} == set(self._topics):
                 return found
@@ -233,7 +261,8 @@ class KafkaConsumer:
         else:
             targets = ends
         for tp in partitions:
-            self._consumer.seek(tp, targets[tp])
+            resumed = self._resume_at.get((tp.topic, tp.partition))
+            self._consumer.seek(tp, targets[tp] if resumed is None else resumed)
 
     async def stop(self) -> None:
         try:
@@ -241,9 +270,12 @@ class KafkaConsumer:
                 await self._consumer.stop()
         except TimeoutError:
             log.warning("Kafka consumer did not stop within %s s; abandoned", STOP_TIMEOUT_S)
+        except KafkaError as exc:
+            log.warning("Kafka consumer did not stop cleanly: %r", exc)
 
     async def getmany(self, *, timeout_ms: int, max_records: int) -> list[Record]:
-        batches = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
+        async with _consumer_call("fetch", timeout_ms / 1000 + REQUEST_TIMEOUT_S):
+            batches = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
         out: list[Record] = []
         for records in batches.values():
             out.extend(_record(r) for r in records)
@@ -251,24 +283,55 @@ class KafkaConsumer:
 
     async def commit(self) -> None:
         if self._group is not None:
-            try:
+            # E.g. a rebalance took the partitions: the batch is redone by their new owner.
+            async with _consumer_call("commit", REQUEST_TIMEOUT_S):
                 await self._consumer.commit()
-            except KafkaError as exc:
-                # E.g. a rebalance took the partitions: the batch is redone by their new owner.
-                raise BusUnavailable(f"offsets not committed: {exc}") from exc
+
+    def assignment(self) -> frozenset[TP]:
+        return frozenset((tp.topic, tp.partition) for tp in self._consumer.assignment())
 
     async def end_offsets(self) -> dict[TP, int]:
         assigned = list(self._consumer.assignment())
         if not assigned:
             return {}
-        ends = await self._consumer.end_offsets(assigned)
+        async with _consumer_call("end offsets", REQUEST_TIMEOUT_S):
+            ends = await self._consumer.end_offsets(assigned)
         return {(tp.topic, tp.partition): off for tp, off in ends.items()}
 
     async def positions(self) -> dict[TP, int]:
         out: dict[TP, int] = {}
-        for tp in self._consumer.assignment():
-            out[(tp.topic, tp.partition)] = await self._consumer.position(tp)
+        async with _consumer_call("positions", REQUEST_TIMEOUT_S):
+            for tp in self._consumer.assignment():
+                out[(tp.topic, tp.partition)] = await self._consumer.position(tp)
         return out
+
+    async def group_progress(self) -> GroupProgress | None:
+        if self._group is None:
+            return None
+        async with _consumer_call("group offsets", REQUEST_TIMEOUT_S):
+            partitions = [
+                TopicPartition(topic, part)
+                for topic in self._topics
+                for part in sorted(self._consumer.partitions_for_topic(topic) or ())
+            ]
+            if not partitions:
+                return GroupProgress(0, 0)
+            ends = await self._consumer.end_offsets(partitions)
+            committed = 0
+            for tp in partitions:
+                offset = await self._consumer.committed(tp)
+                committed += ends[tp] if offset is None else offset
+        return GroupProgress(committed, sum(ends.values()))
+
+
+@contextlib.asynccontextmanager
+async def _consumer_call(what: str, timeout_s: float) -> AsyncIterator[None]:
+    """A consumer's errors, all retriable by replacing the consumer."""
+    try:
+        async with _mapped(f"consumer {what} failed", timeout_s):
+            yield
+    except BusError as exc:
+        raise BusUnavailable(str(exc)) from exc
 
 
 def _record(raw: Any) -> Record:

@@ -12,12 +12,12 @@ import asyncio
 import contextlib
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import orjson
 
-from anpr.bus.base import Message, Record, TopicPartition
+from anpr.bus.base import HOT_FETCH_WAIT_MS, GroupProgress, Message, Record, TopicPartition
 from anpr.errors import BusError
 from anpr.topics import TopicSpec
 
@@ -119,13 +119,17 @@ class LocalBus:
         group_id: str | None,
         from_beginning: bool,
         start_at_ms: int | None = None,
+        resume_at: Mapping[TopicPartition, int] | None = None,
+        fetch_wait_ms: int = HOT_FETCH_WAIT_MS,
     ) -> LocalConsumer:
+        # No fetch wait here: a consumer is woken by the publish itself.
         return LocalConsumer(
             self,
             topics,
             group_id=group_id,
             from_beginning=from_beginning,
             start_at_ms=start_at_ms,
+            resume_at=resume_at,
         )
 
     def offset_at(self, topic: str, at_ms: int) -> int:
@@ -146,8 +150,10 @@ class LocalConsumer:
         group_id: str | None,
         from_beginning: bool,
         start_at_ms: int | None = None,
+        resume_at: Mapping[TopicPartition, int] | None = None,
     ) -> None:
         self._bus = bus
+        self._resume_at = dict(resume_at or {})
         self._topics = list(topics)
         self._group = group_id
         self._from_beginning = from_beginning
@@ -163,7 +169,10 @@ class LocalConsumer:
                     "SELECT off FROM group_offsets WHERE grp=? AND topic=?", (self._group, topic)
                 ).fetchone()
                 committed = row[0] if row else None
-            if committed is not None:
+            resumed = self._resume_at.get((topic, 0))
+            if resumed is not None and self._group is None:
+                self._pos[topic] = resumed
+            elif committed is not None:
                 self._pos[topic] = committed
             elif self._start_at_ms is not None:
                 self._pos[topic] = self._bus.offset_at(topic, self._start_at_ms)
@@ -211,3 +220,19 @@ class LocalConsumer:
 
     async def positions(self) -> dict[TopicPartition, int]:
         return {(topic, 0): pos for topic, pos in self._pos.items()}
+
+    def assignment(self) -> frozenset[TopicPartition]:
+        return frozenset((topic, 0) for topic in self._pos)
+
+    async def group_progress(self) -> GroupProgress | None:
+        if self._group is None:
+            return None
+        committed = end = 0
+        for topic in self._topics:
+            row = self._bus.db.execute(
+                "SELECT off FROM group_offsets WHERE grp=? AND topic=?", (self._group, topic)
+            ).fetchone()
+            topic_end = self._bus.end_offset(topic)
+            committed += topic_end if row is None else int(row[0])
+            end += topic_end
+        return GroupProgress(committed, end)

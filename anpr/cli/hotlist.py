@@ -15,6 +15,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from prometheus_client import CollectorRegistry
+
 from anpr.bus.base import Bus, Message, Record
 from anpr.buses import make_bus, start_bus
 from anpr.clock import now_ms
@@ -31,6 +33,7 @@ from anpr.hotlists import (
     stream_replace_entries,
 )
 from anpr.hotlists.parse import Parsed
+from anpr.runtime import Runtime
 from anpr.settings import CommonSettings
 from anpr.topics import Topics
 
@@ -77,12 +80,13 @@ async def _current(bus: Bus, topic: str) -> HotlistBook:
     def apply(record: Record) -> None:
         book.apply(record.key, record.value)
 
-    follower = TopicFollower(bus, [topic], apply, name="hotlist-load", on_invalid=lambda exc: None)
+    runtime = Runtime.for_process("cli", CommonSettings(), bus, CollectorRegistry())
+    follower = TopicFollower(runtime, [topic], apply, name="hotlist-load")
     follower.start()
     try:
         await asyncio.wait_for(follower.caught_up.wait(), 120)
     finally:
-        await follower.stop()
+        await runtime.stop()
     return book
 
 

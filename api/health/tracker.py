@@ -12,14 +12,12 @@ and the commissioning ledger of the last 24 hours).
 
 from __future__ import annotations
 
-import math
 from collections import Counter as Tally
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
-import orjson
-
 from anpr.bus.base import Record
+from anpr.codecs import GATEWAY_EVENTS, HEARTBEATS, READS
 from anpr.errors import InvalidRecord
 from anpr.registry import Camera
 from api.health.state import (
@@ -52,26 +50,6 @@ class Sweep:
     clock_skew_ms: dict[str, int | None] = field(default_factory=dict)
 
 
-def _int(value: object) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, float) and math.isfinite(value):
-        return int(value)
-    return None
-
-
-def _decode(record: Record) -> dict[str, object]:
-    if record.value is None:
-        raise InvalidRecord(f"tombstone on {record.topic}")
-    try:
-        data = orjson.loads(record.value)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRecord(f"not JSON on {record.topic}: {exc}") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("camera_id"), str):
-        raise InvalidRecord(f"no camera_id on {record.topic}")
-    return data
-
-
 class HealthTracker:
     def __init__(
         self, topics: HealthTopics, *, started_at: int, thresholds: Thresholds = DEFAULT_THRESHOLDS
@@ -89,32 +67,32 @@ class HealthTracker:
         return mon
 
     def apply(self, record: Record, now: int) -> None:
-        """Apply one record; `InvalidRecord` when it cannot be read (nothing changes)."""
-        data = _decode(record)
-        mon = self.monitor(str(data["camera_id"]))
+        """Apply one record (decoded with its topic's codec); `InvalidRecord` when it cannot be
+        read (nothing changes)."""
         if record.topic == self._topics.reads:
-            received = _int(data.get("received_at")) or record.timestamp_ms
-            conf = data.get("confidence")
-            read_id = data.get("read_id")
-            mon.observe_read(
-                received_at=received,
-                captured_at=_int(data.get("captured_at_ms")),
-                confidence=float(conf) if isinstance(conf, int | float) else None,
+            read = READS.decode(record.value)
+            read_id = read["read_id"]
+            self.monitor(read["camera_id"]).observe_read(
+                received_at=read["received_at"],
+                captured_at=read["captured_at_ms"],
+                confidence=read.get("confidence"),
                 now=now,
-                has_images=bool(data.get("images")),
-                own_read_id=isinstance(read_id, str) and not read_id.startswith(DERIVED_PREFIX),
+                has_images=bool(read.get("images")),
+                own_read_id=not read_id.startswith(DERIVED_PREFIX),
             )
         elif record.topic == self._topics.heartbeats:
-            received = _int(data.get("received_at")) or record.timestamp_ms
-            mon.observe_heartbeat(received_at=received, now=now)
+            beat = HEARTBEATS.decode(record.value)
+            self.monitor(beat["camera_id"]).observe_heartbeat(
+                received_at=beat["received_at"], now=now
+            )
         elif record.topic == self._topics.gateway_events:
-            reasons = data.get("rejected_by_reason")
-            mon.observe_gateway(
-                at=_int(data.get("at")) or record.timestamp_ms,
-                rejected=max(0, _int(data.get("rejected")) or 0),
-                duplicates=max(0, _int(data.get("duplicates")) or 0),
+            event = GATEWAY_EVENTS.decode(record.value)
+            self.monitor(event["camera_id"]).observe_gateway(
+                at=event["at"],
+                rejected=max(0, event["rejected"]),
+                duplicates=max(0, event["duplicates"]),
                 now=now,
-                rejected_by_reason=reasons if isinstance(reasons, dict) else None,
+                rejected_by_reason=event["rejected_by_reason"],
             )
         else:
             raise InvalidRecord(f"unexpected topic {record.topic}")

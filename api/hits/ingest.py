@@ -1,7 +1,9 @@
 """From records on the hits topic to stored hits, fanned out to open streams.
 
-`decode_hit` is pure; `HitIngest.handle_batch` does one step: decode, store idempotently on
-hit_id, then hand the newly stored hits (never a replayed one) to the stream hub.
+`decode_hit` is pure: the kernel's hits codec checks the record, and the API keeps it in the
+shape its responses show (`HitBody`). `HitIngest.handle_batch` does one step: decode, store
+idempotently on hit_id, then hand the newly stored hits (never a replayed one) to the stream
+hub; records that are not hits are returned as poison for the loop to set aside.
 
 Offsets: every API replica needs every hit (its own store and its own streams), so the hits are
 consumed with a consumer group private to the replica's store: `<prefix>api.<store_id>`. The
@@ -19,6 +21,9 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from anpr.bus.base import Record
+from anpr.codecs import HITS
+from anpr.deadletter import Poison
+from anpr.errors import InvalidRecord
 from api.hits.hub import StreamHub
 from api.metrics import ApiMetrics
 from api.schemas.hits import HitBody
@@ -27,18 +32,15 @@ from api.store.base import NewHit, Store
 log = logging.getLogger(__name__)
 
 
-class BadHit(ValueError):
-    """A record on the hits topic that is not a hit."""
-
-
 def decode_hit(record: Record) -> NewHit:
-    if record.value is None:
-        raise BadHit("tombstone on the hits topic")
+    """The hit to store; `InvalidRecord` when the record is not one."""
+    hit = HITS.decode(record.value)
     try:
-        body = HitBody.model_validate_json(record.value)
+        body = HitBody.model_validate(hit)
     except ValidationError as exc:
-        first = exc.errors()[0]["msg"]
-        raise BadHit(f"not a hit: {exc.error_count()} errors, first: {first}") from exc
+        raise InvalidRecord(
+            f"hit: {exc.error_count()} errors, first: {exc.errors()[0]['msg']}"
+        ) from None
     data = body.model_dump(mode="json", exclude_none=False)
     return NewHit(
         hit_id=body.hit_id,
@@ -62,18 +64,19 @@ class HitIngest:
         self._hub = hub
         self._metrics = metrics
 
-    async def handle_batch(self, records: Sequence[Record]) -> None:
+    async def handle_batch(self, records: Sequence[Record]) -> list[Poison]:
         hits: list[NewHit] = []
+        poison: list[Poison] = []
         for record in records:
             try:
                 hits.append(decode_hit(record))
-            except BadHit as exc:
-                log.error("hits: skipping record at offset %d: %s", record.offset, exc)
-                self._metrics.invalid_records.labels("hits").inc()
+            except InvalidRecord as exc:
+                poison.append(Poison(record, str(exc)))
         self._metrics.records_consumed.labels("hits").inc(len(records))
         if not hits:
-            return
+            return poison
         stored = await self._store.add_hits(hits)
         self._metrics.hits_stored.inc(len(stored))
         self._metrics.hits_duplicate.inc(len(hits) - len(stored))
         self._hub.publish(stored)
+        return poison

@@ -13,9 +13,8 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
-from anpr.bus.base import Bus, Message
+from anpr.bus.base import Message
 from anpr.bus.base import Record as BusRecord
-from anpr.errors import InvalidRecord
 from anpr.follow import TopicFollower
 from anpr.hotlists import (
     EntrySpec,
@@ -30,6 +29,7 @@ from anpr.hotlists import (
     plan_replace_entries,
     plan_upsert_entries,
 )
+from anpr.runtime import Runtime
 from anpr.topics import Topics
 from api.changes import ChangeSignal
 from api.hotlists.status import MatcherStatusBook
@@ -45,14 +45,14 @@ class HotlistService:
     def __init__(
         self,
         settings: ApiSettings,
-        bus: Bus,
+        runtime: Runtime,
         topics: Topics,
         metrics: ApiMetrics,
         *,
         clock: Callable[[], int],
     ) -> None:
         self._settings = settings
-        self._bus = bus
+        self._bus = runtime.bus
         self._topic = topics.hotlists
         self._metrics = metrics
         self._clock = clock
@@ -60,23 +60,10 @@ class HotlistService:
         self.matchers = MatcherStatusBook()
         self.changed = ChangeSignal()
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._follower = TopicFollower(
-            bus, [topics.hotlists], self._apply, name="api-hotlists",
-            on_invalid=self._invalid("hotlists"),
-        )  # fmt: skip
+        self._follower = TopicFollower(runtime, [topics.hotlists], self._apply, name="api-hotlists")
         self._status_follower = TopicFollower(
-            bus,
-            [settings.matcher_status_topic],
-            self._apply_status,
-            name="api-matcher-status",
-            on_invalid=self._invalid("matcher_status"),
+            runtime, [settings.matcher_status_topic], self._apply_status, name="api-matcher-status"
         )
-
-    def _invalid(self, topic: str) -> Callable[[InvalidRecord], None]:
-        def count(exc: InvalidRecord) -> None:
-            self._metrics.invalid_records.labels(topic).inc()
-
-        return count
 
     def _apply(self, record: BusRecord) -> None:
         try:

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import orjson
-
+from anpr.codecs import MATCHER_STATUS
 from anpr.errors import InvalidRecord
 
 
@@ -34,22 +33,10 @@ class MatcherStatusBook:
         if value is None:
             self.matchers.pop(matcher_id, None)
             return
-        try:
-            data = orjson.loads(value)
-        except orjson.JSONDecodeError as exc:
-            raise InvalidRecord(f"matcher status is not JSON: {exc}") from exc
-        if not isinstance(data, dict) or data.get("kind") != "matcher_status":
-            raise InvalidRecord("not a matcher_status record")
-        applied = data.get("applied")
-        at = data.get("at")
-        if not isinstance(applied, dict) or not isinstance(at, int):
-            raise InvalidRecord("matcher status needs `applied` and `at`")
-        versions = {
-            str(list_id): version
-            for list_id, version in applied.items()
-            if isinstance(version, int) and not isinstance(version, bool)
-        }
-        self.matchers[matcher_id] = MatcherStatus(matcher_id, versions, at)
+        data = MATCHER_STATUS.decode(value)
+        if data["kind"] != "matcher_status":
+            raise InvalidRecord("matcher status: not a matcher_status record")
+        self.matchers[matcher_id] = MatcherStatus(matcher_id, dict(data["applied"]), data["at"])
 
     def applied(self, list_id: str) -> list[tuple[MatcherStatus, int | None]]:
         """Every known matcher with the version of `list_id` it has applied (None: not yet)."""

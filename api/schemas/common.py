@@ -19,6 +19,8 @@ class ErrorResponse(BaseModel):
 
 class Alive(BaseModel):
     status: str
+    # Every supervised task: state, restarts, recent crashes, last error.
+    tasks: dict[str, dict[str, object]] = {}
 
 
 class Readiness(BaseModel):
@@ -26,6 +28,8 @@ class Readiness(BaseModel):
     registry_loaded: bool
     hotlists_loaded: bool
     hits_caught_up: bool
+    # Every consumer loop: state, caught up, lag, stalled, consumers made.
+    loops: dict[str, dict[str, object]] = {}
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, object]]:

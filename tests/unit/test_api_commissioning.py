@@ -12,6 +12,7 @@ import pytest
 
 from anpr.bus.base import Message
 from anpr.clock import now_ms
+from tests.support import records
 from tests.unit.api_fixtures import ApiHarness, SseClient, make_hit, make_read, running_api, unique
 
 S = 1000
@@ -81,17 +82,16 @@ async def feed(
         messages.append(Message(api.topics.reads, camera_id.encode(), orjson.dumps(read)))
     beats = range(0, span_s, 60) if heartbeats else range(0)
     for second in beats:
-        beat = {"v": 1, "camera_id": camera_id, "received_at": start + second * S}
-        messages.append(Message(api.topics.heartbeats, camera_id.encode(), orjson.dumps(beat)))
+        beat = records.heartbeat(camera_id=camera_id, received_at=start + second * S)
+        messages.append(Message(api.topics.heartbeats, camera_id.encode(), beat))
     if rejected:
-        event = {
-            "v": 1,
-            "camera_id": camera_id,
-            "at": start,
-            "rejected": rejected,
-            "rejected_by_reason": {"captured_at": rejected - 1, "country": 1},
-        }
-        messages.append(Message(api.topics.gateway_events, camera_id.encode(), orjson.dumps(event)))
+        event = records.gateway_event(
+            camera_id=camera_id,
+            at=start,
+            rejected=rejected,
+            rejected_by_reason={"captured_at": rejected - 1, "country": 1},
+        )
+        messages.append(Message(api.topics.gateway_events, camera_id.encode(), event))
     await api.bus.publish(messages, timeout_s=2.0)
 
     def applied() -> bool:

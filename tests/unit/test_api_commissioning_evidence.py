@@ -15,6 +15,8 @@ from api.commissioning.model import Verdict
 from api.health.ledger import HourlyLedger, Tally
 from api.health.state import CameraMonitor
 from api.health.tracker import HealthTopics, HealthTracker
+from tests.support import records
+from tests.unit.api_fixtures import make_read
 
 S = 1000
 MIN = 60 * S
@@ -29,8 +31,18 @@ def camera(camera_id: str = "cam", rate: float | None = 120.0) -> Camera:
     )
 
 
-def record(topic: str, value: dict[str, object]) -> Record:
-    return Record(topic, 0, 0, b"cam", orjson.dumps(value), T0)
+def record(topic: str, value: dict[str, Any]) -> Record:
+    """A valid record of `topic` with `value`'s fields."""
+    if topic == "reads":
+        read = make_read(**value)
+        if "confidence" not in value:
+            del read["confidence"]
+        raw = orjson.dumps(read)
+    elif topic == "heartbeats":
+        raw = records.heartbeat(**value)
+    else:
+        raw = records.gateway_event(**value)
+    return Record(topic, 0, 0, b"cam", raw, T0)
 
 
 def test_ledger_sums_whole_hours_and_ignores_old_and_future_evidence() -> None:

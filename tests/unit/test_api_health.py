@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import orjson
 import pytest
 
 from anpr.bus.base import Record
@@ -18,6 +19,7 @@ from api.health.state import (
 )
 from api.health.tracker import HealthTopics, HealthTracker
 from api.health.window import Counter, MinuteBuckets
+from tests.support import records
 from tests.unit.api_fixtures import ApiHarness, make_read, running_api, unique
 
 S = 1000
@@ -165,10 +167,13 @@ def test_tracker_applies_records_and_sweeps_unregistered_cameras() -> None:
 
     topics = HealthTopics("reads", "heartbeats", "events")
     tracker = HealthTracker(topics, started_at=T0)
-    tracker.apply(_record("reads", b'{"camera_id":"a","received_at":%d}' % (T0 + S)), T0 + S)
-    tracker.apply(_record("heartbeats", b'{"camera_id":"b","received_at":%d}' % T0), T0 + S)
-    tracker.apply(_record("events", b'{"camera_id":"a","at":%d,"rejected":2}' % T0), T0 + S)
-    for bad in (None, b"[]", b"{oops", b'{"camera_id": 5}'):
+    read = make_read(camera_id="a", received_at=T0 + S, captured_at_ms=T0)
+    tracker.apply(_record("reads", orjson.dumps(read)), T0 + S)
+    tracker.apply(_record("heartbeats", records.heartbeat(camera_id="b", received_at=T0)), T0 + S)
+    event = records.gateway_event(camera_id="a", at=T0, rejected=2)
+    tracker.apply(_record("events", event), T0 + S)
+    wrong_type = orjson.dumps({**read, "received_at": "soon"})
+    for bad in (None, b"[]", b"{oops", b'{"camera_id": 5}', wrong_type):
         with pytest.raises(InvalidRecord):
             tracker.apply(_record("reads", bad), T0)
     camera = Camera("a", "i", "A", frozenset(), "UTC", CameraState.LIVE, None, (), {})
@@ -201,7 +206,7 @@ async def test_health_over_http_from_reads_heartbeats_and_gateway_events(api: Ap
             ),
         )
     await api.publish(
-        api.topics.heartbeats, camera_id, {"v": 1, "camera_id": camera_id, "received_at": t}
+        api.topics.heartbeats, camera_id, records.heartbeat(camera_id=camera_id, received_at=t)
     )
     await api.publish(
         api.topics.gateway_events,
@@ -251,7 +256,7 @@ async def test_camera_activity_survives_a_restart(api: ApiHarness) -> None:
     await api.register_camera(camera_id)
     t = now_ms()
     await api.publish(
-        api.topics.heartbeats, camera_id, {"v": 1, "camera_id": camera_id, "received_at": t}
+        api.topics.heartbeats, camera_id, records.heartbeat(camera_id=camera_id, received_at=t)
     )
     await api.until(lambda: api.service.health.monitor(camera_id).last_heartbeat_at == t)
     await api.service.save_activity()

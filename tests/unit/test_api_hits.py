@@ -258,7 +258,8 @@ async def test_replayed_and_malformed_records_are_harmless(api: ApiHarness) -> N
     body = await query(api, camera_id=camera)
     assert sorted(h["hit_id"] for h in body["items"]) == sorted([hit["hit_id"], marker["hit_id"]])
     metrics = (await api.client.get("/metrics")).text
-    assert 'anpr_api_invalid_records_total{topic="hits"} 3.0' in metrics
+    topic = api.topics.hits
+    assert f'anpr_invalid_records_total{{process="api",topic="{topic}"}} 3.0' in metrics
 
 
 async def test_retention_removes_old_hits(api: ApiHarness) -> None:

@@ -247,7 +247,7 @@ async def test_matcher_applied_versions(api: ApiHarness) -> None:
             topic,
             matcher_id,
             {"v": 1, "kind": "matcher_status", "matcher_id": matcher_id,
-             "applied": {list_id: applied}, "at": now_ms()},
+             "applied": {list_id: applied}, "ready": True, "at": now_ms()},
         )  # fmt: skip
     await api.publish(topic, "m-junk", b"{nope")
     await api.until(lambda: len(api.service.hotlists.matchers.matchers) >= 2)

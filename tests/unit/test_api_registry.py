@@ -20,15 +20,20 @@ async def api() -> AsyncIterator[ApiHarness]:
 
 
 async def test_healthz_readyz_metrics_need_no_auth(api: ApiHarness) -> None:
-    assert (await api.client.get("/healthz")).json() == {"status": "alive"}
+    alive = (await api.client.get("/healthz")).json()
+    assert alive["status"] == "alive"
+    assert {"api-hits", "api-registry", "api-retention"} <= set(alive["tasks"])
+    assert all(task["state"] == "running" for task in alive["tasks"].values())
     ready = await api.client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {
+    body = ready.json()
+    assert {k: body[k] for k in ("status", "registry_loaded", "hotlists_loaded")} == {
         "status": "ready",
         "registry_loaded": True,
         "hotlists_loaded": True,
-        "hits_caught_up": True,
     }
+    assert body["hits_caught_up"] is True
+    assert {loop["state"] for loop in body["loops"].values()} == {"consuming"}
     metrics = await api.client.get("/metrics")
     assert metrics.status_code == 200
     assert "anpr_api_requests_total" in metrics.text

@@ -31,6 +31,7 @@ from anpr.topics import Topics
 from matcher.app import create_app
 from matcher.settings import MatcherSettings
 from tests.support.gateway import read_topic, values
+from tests.support.wait import until
 
 _ids = itertools.count()
 
@@ -114,7 +115,8 @@ async def rig() -> AsyncIterator[Rig]:
     await rig.publish_plan(put)
     await rig.publish_plan(replace)
     async with rig.app.router.lifespan_context(rig.app):
-        await asyncio.wait_for(rig.app.state.service.consuming.wait(), 5)
+        service = rig.app.state.service
+        await until(lambda: service.ready, timeout_s=10)
         yield rig
     await bus.stop()
 

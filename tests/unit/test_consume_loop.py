@@ -1,0 +1,234 @@
+"""The kernel's consumer loop on the in-process bus: poison set aside on the dead-letter topic,
+batches isolated record by record when a handler raises, stalled consumers replaced and
+resumed where they were, bus failures retried under the supervisor."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from anpr.bus.base import Message, Record, TopicPartition
+from anpr.bus.local import LocalBus, LocalConsumer
+from anpr.codecs import DEADLETTER
+from anpr.consume import ConsumerLoop, LoopState
+from anpr.deadletter import Poison
+from anpr.errors import BusUnavailable, InvalidRecord
+from anpr.follow import TopicFollower
+from anpr.runtime import Runtime
+from anpr.settings import CommonSettings
+from anpr.supervise import RestartPolicy
+from anpr.topics import Topics
+from tests.support.wait import until
+
+TOPICS = Topics.from_prefix("t.")
+FAST = RestartPolicy(backoff_initial_s=0.01, backoff_max_s=0.05)
+
+
+@pytest.fixture
+async def bus() -> AsyncIterator[LocalBus]:
+    bus = LocalBus(None, Topics.from_prefix("t.").specs(CommonSettings()))
+    await bus.start()
+    yield bus
+    await bus.stop()
+
+
+def runtime_on(bus: Any, *, stall_s: float = 30.0) -> Runtime:
+    return Runtime(
+        process="test",
+        bus=bus,
+        registry=CollectorRegistry(),
+        deadletter_topic=TOPICS.deadletter,
+        stall_s=stall_s,
+        policy=FAST,
+    )
+
+
+async def put(bus: LocalBus, topic: str, *values: bytes | None) -> None:
+    start = bus.end_offset(topic)
+    await bus.publish(
+        [Message(topic, b"k%d" % (start + i), v) for i, v in enumerate(values)], timeout_s=1
+    )
+
+
+def dead_letters(bus: LocalBus) -> list[dict[str, Any]]:
+    rows = bus.db.execute(
+        "SELECT value FROM log WHERE topic=? ORDER BY off", (TOPICS.deadletter,)
+    ).fetchall()
+    return [dict(DEADLETTER.decode(row[0])) for row in rows]
+
+
+async def test_poison_is_set_aside_and_the_group_commits_past_it(bus: LocalBus) -> None:
+    seen: list[bytes] = []
+
+    async def handle(records: Sequence[Record]) -> list[Poison]:
+        poison = []
+        for record in records:
+            if record.value == b"bad":
+                poison.append(Poison(record, "read: not valid JSON"))
+            else:
+                assert record.value is not None
+                seen.append(record.value)
+        return poison
+
+    runtime = runtime_on(bus)
+    loop = ConsumerLoop(
+        runtime, [TOPICS.reads], handle, name="reads", group_id="g", from_beginning=True,
+        poll_ms=20,
+    )  # fmt: skip
+    loop.start()
+    await put(bus, TOPICS.reads, b"a", b"bad", b"c")
+    await until(lambda: seen == [b"a", b"c"])
+    await until(lambda: len(dead_letters(bus)) == 1)
+    (letter,) = dead_letters(bus)
+    assert (letter["topic"], letter["offset"], letter["error"]) == (
+        TOPICS.reads, 1, "read: not valid JSON",
+    )  # fmt: skip
+    assert base64.b64decode(letter["value_b64"]) == b"bad"
+    assert letter["process"] == "test"
+    await until(lambda: (bus.db.execute("SELECT off FROM group_offsets").fetchone() or [0])[0] == 3)
+    invalid = runtime.registry.get_sample_value(
+        "anpr_invalid_records_total", {"process": "test", "topic": TOPICS.reads}
+    )
+    assert invalid == 1
+    await runtime.stop()
+
+
+async def test_a_handler_that_raises_is_retried_record_by_record(bus: LocalBus) -> None:
+    handled: list[bytes] = []
+
+    async def handle(records: Sequence[Record]) -> None:
+        if any(r.value == b"boom" for r in records):
+            raise TypeError("unexpected shape")
+        handled.extend(r.value or b"" for r in records)
+
+    runtime = runtime_on(bus)
+    loop = ConsumerLoop(
+        runtime, [TOPICS.hits], handle, name="hits", group_id="g", from_beginning=True,
+        poll_ms=20,
+    )  # fmt: skip
+    loop.start()
+    await put(bus, TOPICS.hits, b"1", b"boom", b"3")
+    await until(lambda: sorted(handled) == [b"1", b"3"])
+    await until(lambda: len(dead_letters(bus)) == 1)
+    assert "TypeError: unexpected shape" in dead_letters(bus)[0]["error"]
+    await put(bus, TOPICS.hits, b"4")
+    await until(lambda: b"4" in handled)
+    assert runtime.supervisor.snapshot()["hits"]["restarts"] == 0
+    await runtime.stop()
+
+
+async def test_a_follower_skips_invalid_records_and_learns_the_rest(bus: LocalBus) -> None:
+    applied: list[bytes] = []
+
+    def apply(record: Record) -> None:
+        if record.value is None:
+            raise InvalidRecord("registry record without a value")
+        applied.append(record.value)
+
+    runtime = runtime_on(bus)
+    await put(bus, TOPICS.registry, b"x", None, b"y")
+    follower = TopicFollower(runtime, [TOPICS.registry], apply, name="registry", poll_ms=20)
+    follower.start()
+    await asyncio.wait_for(follower.caught_up.wait(), 5)
+    assert applied == [b"x", b"y"]
+    await until(lambda: len(dead_letters(bus)) == 1)
+    await until(lambda: follower.loop.ready)
+    await runtime.stop()
+
+
+class StuckConsumer(LocalConsumer):
+    """A consumer that stops fetching (as a zombie after a broker restart) after `works` polls."""
+
+    def __init__(self, *args: Any, works: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._works = works
+
+    async def getmany(self, *, timeout_ms: int, max_records: int) -> list[Record]:
+        if self._works <= 0:
+            await asyncio.sleep(timeout_ms / 1000)
+            return []
+        self._works -= 1
+        return await super().getmany(timeout_ms=timeout_ms, max_records=1)
+
+
+class FlakyBus:
+    """The local bus, whose first consumer gets stuck or fails; later ones work."""
+
+    def __init__(self, bus: LocalBus, first: str) -> None:
+        self._bus = bus
+        self._first = first
+        self.made = 0
+        self.resumed_at: list[Mapping[TopicPartition, int] | None] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._bus, name)
+
+    def consumer(self, topics: Sequence[str], **kwargs: Any) -> LocalConsumer:
+        self.made += 1
+        kwargs.pop("fetch_wait_ms", None)
+        self.resumed_at.append(kwargs.get("resume_at"))
+        if self.made == 1 and self._first == "stuck":
+            return StuckConsumer(self._bus, topics, works=2, **kwargs)
+        consumer = LocalConsumer(self._bus, topics, **kwargs)
+        if self.made == 1 and self._first == "fails":
+
+            async def broken(**_: Any) -> list[Record]:
+                raise BusUnavailable("consumer fetch failed: KafkaConnectionError")
+
+            consumer.getmany = broken  # type: ignore[method-assign]
+        return consumer
+
+
+async def test_a_stalled_consumer_is_replaced_and_resumes_where_it_was(bus: LocalBus) -> None:
+    flaky = FlakyBus(bus, "stuck")
+    seen: list[bytes] = []
+
+    async def handle(records: Sequence[Record]) -> None:
+        seen.extend(r.value or b"" for r in records)
+
+    runtime = runtime_on(flaky, stall_s=0.3)
+    await put(bus, TOPICS.registry, *[b"%d" % i for i in range(6)])
+    loop = ConsumerLoop(
+        runtime, [TOPICS.registry], handle, name="f", group_id=None, from_beginning=True,
+        poll_ms=20,
+    )  # fmt: skip
+    loop.start()
+    await until(lambda: loop.stalled)
+    assert not loop.ready
+    await until(lambda: seen == [b"%d" % i for i in range(6)])
+    assert flaky.made == 2
+    assert flaky.resumed_at[1] == {(TOPICS.registry, 0): 2}  # no record read twice
+    retriable = runtime.registry.get_sample_value(
+        "anpr_task_restarts_total", {"process": "test", "task": "f", "reason": "retriable"}
+    )
+    assert retriable == 1
+    await until(lambda: loop.ready)
+    assert loop.state is LoopState.CONSUMING
+    await runtime.stop()
+
+
+async def test_a_failing_group_consumer_is_replaced_and_resumes_from_the_commit(
+    bus: LocalBus,
+) -> None:
+    flaky = FlakyBus(bus, "fails")
+    seen: list[bytes] = []
+
+    async def handle(records: Sequence[Record]) -> None:
+        seen.extend(r.value or b"" for r in records)
+
+    runtime = runtime_on(flaky)
+    await put(bus, TOPICS.reads, b"a", b"b")
+    loop = ConsumerLoop(
+        runtime, [TOPICS.reads], handle, name="reads", group_id="g", from_beginning=True,
+        poll_ms=20,
+    )  # fmt: skip
+    loop.start()
+    await until(lambda: seen == [b"a", b"b"])
+    assert flaky.made == 2
+    assert runtime.supervisor.healthy
+    await runtime.stop()
