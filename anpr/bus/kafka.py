@@ -184,7 +184,7 @@ class KafkaConsumer:
 
     Every call is bounded in time and raises only `BusUnavailable`/`BusError`. Any client
     error of a consumer is `BusUnavailable`: the remedy is always to close it and make a new
-    one, which the consumer loop does.
+    one, which the consumer loop does. Nothing outside this module touches aiokafka.
     """
 
     def __init__(
@@ -233,13 +233,18 @@ class KafkaConsumer:
             raise
 
     async def _partitions(self) -> list[TopicPartition]:
+        # aiokafka has no public call that loads the metadata of topics it is not subscribed
+        # to; inside the bus (and only here) its client is used directly for that.
+        client = self._consumer._client
+        for topic in self._topics:
+            client.add_topic(topic)
         # A topic created moments ago may not be in the metadata yet.
         for _ in range(50):
-            await self._consumer.topics()  # refreshes the cluster metadata
+            await client.force_metadata_update()
             found = [
                 TopicPartition(topic, part)
                 for topic in self._topics
-                for part in sorted(self._consumer.partitions_for_topic(topic) or ())
+                for part in sorted(client.cluster.partitions_for_topic(topic) or ())
             ]
             if {tp.topic for tp in found} == set(self._topics):
                 return found
