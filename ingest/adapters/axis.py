@@ -10,6 +10,7 @@ camera's wall clock (`20210611 130538252`), `plateCountry` ISO alpha-3, `plateCo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import tzinfo
 from typing import Any
 
@@ -38,7 +39,12 @@ class AxisAdapter:
     success_response = PLAIN_OK
 
     def parse(
-        self, body: bytes, content_type: str | None, *, camera_tz: str | None = None
+        self,
+        body: bytes,
+        content_type: str | None,
+        *,
+        camera_tz: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> AdapterResult:
         tz = f.zone(camera_tz)
         out = Collector(self.success_response)

@@ -10,6 +10,7 @@ template (`<AutoVu>` with `UTCDate`/`UTCTime`) is read as well. A `Timestamp` wi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import tzinfo
 from typing import Any
 
@@ -23,7 +24,12 @@ class GenetecAdapter:
     success_response = PLAIN_OK
 
     def parse(
-        self, body: bytes, content_type: str | None, *, camera_tz: str | None = None
+        self,
+        body: bytes,
+        content_type: str | None,
+        *,
+        camera_tz: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> AdapterResult:
         tz = f.zone(camera_tz)
         out = Collector(self.success_response)

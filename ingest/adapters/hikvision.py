@@ -17,6 +17,7 @@ The camera needs an HTTP 200; the body is an ISAPI `ResponseStatus` saying OK.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import tzinfo
 from typing import Any
 
@@ -51,7 +52,12 @@ class HikvisionAdapter:
     success_response = SuccessResponse(200, "application/xml; charset=utf-8", _RESPONSE)
 
     def parse(
-        self, body: bytes, content_type: str | None, *, camera_tz: str | None = None
+        self,
+        body: bytes,
+        content_type: str | None,
+        *,
+        camera_tz: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> AdapterResult:
         tz = f.zone(camera_tz)
         out = Collector(self.success_response)

@@ -3,7 +3,8 @@
 The agent POSTs one JSON object per event to its `upload_address` (alprd.conf `upload_data = 1`),
 told apart by `data_type`:
 
-- `alpr_results`: one video frame; one read per entry of `results` (`epoch_time` in ms).
+- `alpr_results`: one video frame; one read per entry of `results` (`epoch_time` in ms; a
+  result's own `epoch_time`, when it has one, is that plate's time).
 - `alpr_group`: one vehicle, best plate of several frames (`epoch_start` in ms).
 - `alpr_alert`: a web-server alert; the vehicle's group is in `group`.
 - `heartbeat`: agent health every minute; one camera heartbeat per entry of `video_streams`.
@@ -15,6 +16,7 @@ on its local beanstalkd queue and is sent again.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import tzinfo
 from typing import Any
 
@@ -39,7 +41,12 @@ class OpenAlprAdapter:
     success_response = PLAIN_OK
 
     def parse(
-        self, body: bytes, content_type: str | None, *, camera_tz: str | None = None
+        self,
+        body: bytes,
+        content_type: str | None,
+        *,
+        camera_tz: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> AdapterResult:
         tz = f.zone(camera_tz)
         out = Collector(self.success_response)
@@ -107,10 +114,12 @@ def _results(record: dict[str, Any], tz: tzinfo, out: Collector) -> None:
         if plate is None:
             out.problem(f"{where}.plate", "missing or empty: a read needs a plate", index)
             continue
-        if when is None:
+        # A result may carry its own `epoch_time` (a frame of a batch); it wins over the frame's.
+        own = f.captured_at(item.get("epoch_time"), tz) or when
+        if own is None:
             out.problem("epoch_time", "missing or not an epoch time", index)
             continue
-        read: CanonicalRead = {"captured_at": when, "plate": plate}
+        read: CanonicalRead = {"captured_at": own, "plate": plate}
         put(read, "read_id", f.read_id(record.get("uuid"), item.get("plate_index", position)))
         put(read, "confidence", f.confidence(item.get("confidence"), scale="percent"))
         put(read, "country", f.country(item.get("region")) or f.country(record.get("country")))

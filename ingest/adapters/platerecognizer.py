@@ -15,6 +15,7 @@ image, plates or not: a webhook without plates is not an error.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, tzinfo
 from typing import Any
 
@@ -32,7 +33,12 @@ class PlateRecognizerAdapter:
     success_response = PLAIN_OK
 
     def parse(
-        self, body: bytes, content_type: str | None, *, camera_tz: str | None = None
+        self,
+        body: bytes,
+        content_type: str | None,
+        *,
+        camera_tz: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> AdapterResult:
         tz = f.zone(camera_tz)
         out = Collector(self.success_response)

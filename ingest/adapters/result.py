@@ -10,6 +10,7 @@ translated; `notices` are things dropped or ignored on purpose, which are not er
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, NotRequired, Protocol, TypedDict
 
@@ -91,9 +92,17 @@ class Adapter(Protocol):
     success_response: SuccessResponse
 
     def parse(
-        self, body: bytes, content_type: str | None, *, camera_tz: str | None = None
+        self,
+        body: bytes,
+        content_type: str | None,
+        *,
+        camera_tz: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> AdapterResult:
-        """Never raises anything but `AdapterError`; every other fault is a problem."""
+        """Never raises anything but `AdapterError`; every other fault is a problem.
+
+        `headers` are the request's (some devices name themselves only there).
+        """
         ...
 
 
