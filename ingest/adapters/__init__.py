@@ -15,6 +15,8 @@ Vendor identities (`vendor_ids`, most specific first; register one of them in `e
 - `hikvision`: `hikvision:<MAC>:<channelID>`, `hikvision:<MAC>`.
 - `axis`: `axis:<SerialNumber>` (on Axis devices the MAC's 12 hex digits), `axis:<MAC>`.
 - `genetec`: `genetec:<SourceUrl>:<LprCameraName>`, `genetec:<SourceUrl>` (the Sharp's name).
+- `dahua`: `dahua:<DeviceID>:<channel>`, `dahua:<DeviceID>` (ITSAPI); event streams name the
+  device by `TrafficCar.MachineName` in its place.
 
 A MAC is always written as 12 upper-case hex digits without separators (`44A642F32AD7`); other
 parts are the vendor's text as sent (case kept).
@@ -23,6 +25,7 @@ parts are the vendor's text as sent (case kept).
 from __future__ import annotations
 
 from ingest.adapters.axis import AxisAdapter
+from ingest.adapters.dahua import DahuaAdapter
 from ingest.adapters.errors import AdapterError, PayloadTooLarge, UnsafePayload
 from ingest.adapters.genetec import GenetecAdapter
 from ingest.adapters.hikvision import HikvisionAdapter
@@ -45,6 +48,7 @@ ADAPTERS: dict[str, Adapter] = {
         HikvisionAdapter(),
         AxisAdapter(),
         GenetecAdapter(),
+        DahuaAdapter(),
     )
 }
 
