@@ -17,6 +17,7 @@ Vendor identities (`vendor_ids`, most specific first; register one of them in `e
 - `genetec`: `genetec:<SourceUrl>:<LprCameraName>`, `genetec:<SourceUrl>` (the Sharp's name).
 - `dahua`: `dahua:<DeviceID>:<channel>`, `dahua:<DeviceID>` (ITSAPI); event streams name the
   device by `TrafficCar.MachineName` in its place.
+- `survision`: `survision:<serial>` (the `Survision-Serial-Number` request header).
 
 A MAC is always written as 12 upper-case hex digits without separators (`44A642F32AD7`); other
 parts are the vendor's text as sent (case kept).
@@ -39,6 +40,7 @@ from ingest.adapters.result import (
     SuccessResponse,
     VendorHeartbeat,
 )
+from ingest.adapters.survision import SurvisionAdapter
 
 ADAPTERS: dict[str, Adapter] = {
     adapter.name: adapter
@@ -49,6 +51,7 @@ ADAPTERS: dict[str, Adapter] = {
         AxisAdapter(),
         GenetecAdapter(),
         DahuaAdapter(),
+        SurvisionAdapter(),
     )
 }
 
