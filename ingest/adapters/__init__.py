@@ -18,6 +18,7 @@ Vendor identities (`vendor_ids`, most specific first; register one of them in `e
 - `dahua`: `dahua:<DeviceID>:<channel>`, `dahua:<DeviceID>` (ITSAPI); event streams name the
   device by `TrafficCar.MachineName` in its place.
 - `survision`: `survision:<serial>` (the `Survision-Serial-Number` request header).
+- `tattile`: `tattile:<DEVICE_SN>`.
 
 A MAC is always written as 12 upper-case hex digits without separators (`44A642F32AD7`); other
 parts are the vendor's text as sent (case kept).
@@ -41,6 +42,7 @@ from ingest.adapters.result import (
     VendorHeartbeat,
 )
 from ingest.adapters.survision import SurvisionAdapter
+from ingest.adapters.tattile import TattileAdapter
 
 ADAPTERS: dict[str, Adapter] = {
     adapter.name: adapter
@@ -52,6 +54,7 @@ ADAPTERS: dict[str, Adapter] = {
         GenetecAdapter(),
         DahuaAdapter(),
         SurvisionAdapter(),
+        TattileAdapter(),
     )
 }
 
