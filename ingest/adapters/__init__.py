@@ -19,6 +19,7 @@ Vendor identities (`vendor_ids`, most specific first; register one of them in `e
   device by `TrafficCar.MachineName` in its place.
 - `survision`: `survision:<serial>` (the `Survision-Serial-Number` request header).
 - `tattile`: `tattile:<DEVICE_SN>`.
+- `milestone`: `milestone:<camera GUID>` (`Source/FQID/ObjectId`), `milestone:<Source/Name>`.
 
 A MAC is always written as 12 upper-case hex digits without separators (`44A642F32AD7`); other
 parts are the vendor's text as sent (case kept).
@@ -31,6 +32,7 @@ from ingest.adapters.dahua import DahuaAdapter
 from ingest.adapters.errors import AdapterError, PayloadTooLarge, UnsafePayload
 from ingest.adapters.genetec import GenetecAdapter
 from ingest.adapters.hikvision import HikvisionAdapter
+from ingest.adapters.milestone import MilestoneAdapter
 from ingest.adapters.openalpr import OpenAlprAdapter
 from ingest.adapters.platerecognizer import PlateRecognizerAdapter
 from ingest.adapters.result import (
@@ -55,6 +57,7 @@ ADAPTERS: dict[str, Adapter] = {
         DahuaAdapter(),
         SurvisionAdapter(),
         TattileAdapter(),
+        MilestoneAdapter(),
     )
 }
 
