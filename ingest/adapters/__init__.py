@@ -20,6 +20,8 @@ Vendor identities (`vendor_ids`, most specific first; register one of them in `e
 - `survision`: `survision:<serial>` (the `Survision-Serial-Number` request header).
 - `tattile`: `tattile:<DEVICE_SN>`.
 - `milestone`: `milestone:<camera GUID>` (`Source/FQID/ObjectId`), `milestone:<Source/Name>`.
+- `frigate`: `frigate:<topic prefix>:<camera>` (when the bridge forwards the topic),
+  `frigate:<camera>`.
 
 A MAC is always written as 12 upper-case hex digits without separators (`44A642F32AD7`); other
 parts are the vendor's text as sent (case kept).
@@ -30,6 +32,7 @@ from __future__ import annotations
 from ingest.adapters.axis import AxisAdapter
 from ingest.adapters.dahua import DahuaAdapter
 from ingest.adapters.errors import AdapterError, PayloadTooLarge, UnsafePayload
+from ingest.adapters.frigate import FrigateAdapter
 from ingest.adapters.genetec import GenetecAdapter
 from ingest.adapters.hikvision import HikvisionAdapter
 from ingest.adapters.milestone import MilestoneAdapter
@@ -58,6 +61,7 @@ ADAPTERS: dict[str, Adapter] = {
         SurvisionAdapter(),
         TattileAdapter(),
         MilestoneAdapter(),
+        FrigateAdapter(),
     )
 }
 
