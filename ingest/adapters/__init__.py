@@ -22,6 +22,7 @@ Vendor identities (`vendor_ids`, most specific first; register one of them in `e
 - `milestone`: `milestone:<camera GUID>` (`Source/FQID/ObjectId`), `milestone:<Source/Name>`.
 - `frigate`: `frigate:<topic prefix>:<camera>` (when the bridge forwards the topic),
   `frigate:<camera>`.
+- `verkada`: `verkada:<org_id>:<camera_id>`, `verkada:<camera_id>`.
 
 A MAC is always written as 12 upper-case hex digits without separators (`44A642F32AD7`); other
 parts are the vendor's text as sent (case kept).
@@ -48,6 +49,7 @@ from ingest.adapters.result import (
 )
 from ingest.adapters.survision import SurvisionAdapter
 from ingest.adapters.tattile import TattileAdapter
+from ingest.adapters.verkada import VerkadaAdapter
 
 ADAPTERS: dict[str, Adapter] = {
     adapter.name: adapter
@@ -62,6 +64,7 @@ ADAPTERS: dict[str, Adapter] = {
         TattileAdapter(),
         MilestoneAdapter(),
         FrigateAdapter(),
+        VerkadaAdapter(),
     )
 }
 
