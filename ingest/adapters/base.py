@@ -37,6 +37,7 @@ class VendorAdapter:
 
     name = ""
     success_response: SuccessResponse = PLAIN_OK
+    accepts_xml = False  # else an XML body is a payload problem, never parsed
     xml_attributes = False  # keep XML attributes as `@name` keys
 
     def parse(
@@ -59,7 +60,7 @@ class VendorAdapter:
         return open_envelope(body, content_type, out)
 
     def walk(self, envelope: Envelope, ctx: Context, out: Collector) -> None:
-        if envelope.kind == "xml":
+        if envelope.kind == "xml" and self.accepts_xml:
             parsed = load_xml(envelope, out, attributes=self.xml_attributes)
             if parsed is not None:
                 self.xml(parsed[0], parsed[1], ctx, out)
@@ -73,4 +74,4 @@ class VendorAdapter:
         out.problem("body", f"expected an XML document from {self.name}, got JSON")
 
     def xml(self, root: str, content: XmlValue, ctx: Context, out: Collector) -> None:
-        out.problem("body", "expected a JSON document, got XML")
+        """The XML document of an adapter with `accepts_xml`."""

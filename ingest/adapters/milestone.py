@@ -17,7 +17,7 @@ from typing import Any
 
 from ingest.adapters import fields as f
 from ingest.adapters.base import Context, VendorAdapter
-from ingest.adapters.result import CanonicalRead, Collector, put
+from ingest.adapters.result import Collector, put
 from ingest.adapters.xml import XmlValue
 
 _PLATE_TYPES = ("licenseplate", "numberplate", "plate", "lpr", "anpr", "alpr", "registration")
@@ -27,6 +27,7 @@ _NO_ID = "00000000-0000-0000-0000-000000000000"
 
 class MilestoneAdapter(VendorAdapter):
     name = "milestone"
+    accepts_xml = True
 
     def xml(self, root: str, content: XmlValue, ctx: Context, out: Collector) -> None:
         if root != "AnalyticsEvent" or not isinstance(content, dict):
@@ -56,15 +57,13 @@ def _event(event: dict[str, Any], ctx: Context, out: Collector) -> None:
     header = f.obj(event.get("EventHeader"))
     objects = f.objs(f.obj(event.get("ObjectList")).get("Object"))
     plate_object = _plate_object(objects)
-    plate = f.text(plate_object.get("Value"), max_len=64)
-    if plate is None:
-        out.problem("ObjectList.Object.Value", "missing or empty: a read needs a plate", index)
+    read = out.begin(
+        index,
+        ("ObjectList.Object.Value", f.text(plate_object.get("Value"), max_len=64)),
+        ("EventHeader.Timestamp", f.captured_at(header.get("Timestamp"), ctx.tz)),
+    )
+    if read is None:
         return
-    when = f.captured_at(header.get("Timestamp"), ctx.tz)
-    if when is None:
-        out.problem("EventHeader.Timestamp", "missing or not a time", index)
-        return
-    read: CanonicalRead = {"captured_at": when, "plate": plate}
     event_id = f.text(header.get("ID"), max_len=64)
     put(read, "read_id", f.read_id(event_id) if event_id != _NO_ID else None)
     put(read, "confidence", f.confidence(plate_object.get("Confidence"), scale="unit"))

@@ -16,13 +16,12 @@ on its local beanstalkd queue and is sent again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import tzinfo
 from typing import Any
 
 from ingest.adapters import fields as f
-from ingest.adapters.envelope import INVALID, load_json, open_envelope, records
-from ingest.adapters.result import PLAIN_OK, AdapterResult, CanonicalRead, Collector, put
+from ingest.adapters.base import Context, VendorAdapter
+from ingest.adapters.result import CanonicalRead, Collector, put
 
 MAX_READS = 1000
 # Heartbeat fields kept as camera status: health figures only, never the licence key or the
@@ -36,27 +35,11 @@ _STREAM_STATUS = ("camera_name", "is_streaming", "fps")
 _NO_READ_TYPES = frozenset({"vehicle", "vehicle_group", "search"})
 
 
-class OpenAlprAdapter:
+class OpenAlprAdapter(VendorAdapter):
     name = "openalpr"
-    success_response = PLAIN_OK
 
-    def parse(
-        self,
-        body: bytes,
-        content_type: str | None,
-        *,
-        camera_tz: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> AdapterResult:
-        tz = f.zone(camera_tz)
-        out = Collector(self.success_response)
-        envelope = open_envelope(body, content_type, out)
-        document = load_json(envelope, out) if envelope is not None else INVALID
-        if document is INVALID:
-            return out.result
-        for record in records(document, out):
-            _record(record, tz, out)
-        return out.result
+    def record(self, record: dict[str, Any], ctx: Context, out: Collector) -> None:
+        _record(record, ctx.tz, out)
 
 
 def vendor_ids(record: dict[str, Any]) -> list[str]:

@@ -132,6 +132,25 @@ class Collector:
         self.result.reads.append(read)
         self.result.vendor_ids.append(vendor_ids)
 
+    def begin(
+        self,
+        index: int,
+        plate: tuple[str, str | None],
+        captured_at: tuple[str, str | None],
+        *,
+        time_message: str = "missing or not a time",
+    ) -> CanonicalRead | None:
+        """A read with its two required fields, each given as (payload field, value or None);
+        None, with a problem naming the payload field, when one of them is missing."""
+        (plate_field, plate_value), (time_field, time_value) = plate, captured_at
+        if plate_value is None:
+            self.problem(plate_field, "missing or empty: a read needs a plate", index)
+            return None
+        if time_value is None:
+            self.problem(time_field, time_message, index)
+            return None
+        return {"captured_at": time_value, "plate": plate_value}
+
     def problem(self, field: str, message: str, index: int | None = None) -> None:
         self.result.problems.append(_entry(field, message, index))
 

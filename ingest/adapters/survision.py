@@ -19,7 +19,7 @@ from typing import Any
 
 from ingest.adapters import fields as f
 from ingest.adapters.base import Context, VendorAdapter
-from ingest.adapters.result import CanonicalRead, Collector, put
+from ingest.adapters.result import Collector, put
 from ingest.adapters.xml import XmlValue
 
 SERIAL_HEADER = "survision-serial-number"
@@ -27,6 +27,7 @@ SERIAL_HEADER = "survision-serial-number"
 
 class SurvisionAdapter(VendorAdapter):
     name = "survision"
+    accepts_xml = True
     xml_attributes = True
 
     def record(self, record: dict[str, Any], ctx: Context, out: Collector) -> None:
@@ -55,15 +56,13 @@ def _anpr(anpr: dict[str, Any], ctx: Context, out: Collector) -> None:
         out.notice("anpr.decision", "an anpr message without a decision (a vehicle's start or end)")
         return
     index = out.take_index()
-    plate = f.text(decision.get("@plate"), max_len=64)
-    if plate is None:
-        out.problem("anpr.decision.@plate", "missing or empty: a read needs a plate", index)
+    read = out.begin(
+        index,
+        ("anpr.decision.@plate", f.text(decision.get("@plate"), max_len=64)),
+        ("anpr.@date", f.captured_at(anpr.get("@date"), ctx.tz)),
+    )
+    if read is None:
         return
-    when = f.captured_at(anpr.get("@date"), ctx.tz)
-    if when is None:
-        out.problem("anpr.@date", "missing or not a time", index)
-        return
-    read: CanonicalRead = {"captured_at": when, "plate": plate}
     put(read, "read_id", f.read_id(anpr.get("@id")))
     put(read, "confidence", f.confidence(decision.get("@reliability"), scale="percent"))
     put(read, "country", f.country(decision.get("@context")))

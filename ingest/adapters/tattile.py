@@ -15,12 +15,13 @@ from typing import Any
 
 from ingest.adapters import fields as f
 from ingest.adapters.base import Context, VendorAdapter
-from ingest.adapters.result import CanonicalRead, Collector, put
+from ingest.adapters.result import Collector, put
 from ingest.adapters.xml import XmlValue
 
 
 class TattileAdapter(VendorAdapter):
     name = "tattile"
+    accepts_xml = True
 
     def record(self, record: dict[str, Any], ctx: Context, out: Collector) -> None:
         transit = {str(k).upper(): v for k, v in record.items()}
@@ -44,15 +45,14 @@ def vendor_ids(transit: dict[str, Any]) -> list[str]:
 
 def _transit(transit: dict[str, Any], ctx: Context, out: Collector) -> None:
     index = out.take_index()
-    plate = f.label(transit.get("PLATE_STRING"))
-    if plate is None:
-        out.problem("PLATE_STRING", "missing or empty: a read needs a plate", index)
+    read = out.begin(
+        index,
+        ("PLATE_STRING", f.label(transit.get("PLATE_STRING"))),
+        ("DATE", f.wall_clock(transit.get("DATE"), transit.get("TIME"), ctx.tz)),
+        time_message="missing or not a time (DATE and TIME)",
+    )
+    if read is None:
         return
-    when = f.wall_clock(transit.get("DATE"), transit.get("TIME"), ctx.tz)
-    if when is None:
-        out.problem("DATE", "missing or not a time (DATE and TIME)", index)
-        return
-    read: CanonicalRead = {"captured_at": when, "plate": plate}
     put(read, "confidence", f.confidence(transit.get("OCRSCORE"), scale="percent"))
     put(read, "country", f.country(transit.get("PLATE_COUNTRY_CODE")))
     put(read, "direction", f.direction(transit.get("DIRECTION")))

@@ -15,7 +15,7 @@ from typing import Any
 
 from ingest.adapters import fields as f
 from ingest.adapters.base import Context, VendorAdapter
-from ingest.adapters.result import CanonicalRead, Collector, SuccessResponse, put
+from ingest.adapters.result import Collector, SuccessResponse, put
 
 
 class VerkadaAdapter(VendorAdapter):
@@ -32,18 +32,15 @@ class VerkadaAdapter(VendorAdapter):
             out.problem("data", "not a Verkada LPR webhook: no data object")
             return
         index = out.take_index()
-        plate = f.text(data.get("license_plate_number"), max_len=64)
-        if plate is None:
-            out.problem(
-                "data.license_plate_number", "missing or empty: a read needs a plate", index
-            )
+        read = out.begin(
+            index,
+            ("data.license_plate_number", f.text(data.get("license_plate_number"), max_len=64)),
+            # Epoch numbers: the camera's zone plays no part.
+            ("data.detected", f.first_time(data, ("detected", "created"), UTC)),
+            time_message="missing or not an epoch time",
+        )
+        if read is None:
             return
-        # Epoch numbers: the camera's zone plays no part.
-        when = f.first_time(data, ("detected", "created"), UTC)
-        if when is None:
-            out.problem("data.detected", "missing or not an epoch time", index)
-            return
-        read: CanonicalRead = {"captured_at": when, "plate": plate}
         put(read, "confidence", f.confidence(data.get("confidence"), scale="unit"))
         put(read, "country", f.country(data.get("license_plate_state")))
         put(read, "images", f.pictures(overview_url=f.http_url(data.get("image_url"))))
