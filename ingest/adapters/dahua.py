@@ -33,7 +33,8 @@ import orjson
 
 from ingest.adapters import fields as f
 from ingest.adapters.base import Context, VendorAdapter
-from ingest.adapters.envelope import Envelope, open_envelope, split_multipart
+from ingest.adapters.envelope import MAX_BODY_BYTES, Envelope, open_envelope, split_multipart
+from ingest.adapters.errors import PayloadTooLarge
 from ingest.adapters.multipart import header_params, sniff_boundary
 from ingest.adapters.result import CanonicalRead, Collector, SuccessResponse, put
 
@@ -50,6 +51,9 @@ class DahuaAdapter(VendorAdapter):
 
     def open(self, body: bytes, content_type: str | None, out: Collector) -> Envelope | None:
         """JSON goes the usual way; text event streams (bare or multipart) become JSON events."""
+        if len(body) > MAX_BODY_BYTES:
+            raise PayloadTooLarge("body", f"body over {MAX_BODY_BYTES // (1024 * 1024)} MiB")
+        body = body.removeprefix(b"\xef\xbb\xbf")
         media, params = header_params(content_type) if content_type else ("", {})
         start = body.lstrip()[:1]
         boundary = params.get("boundary") or sniff_boundary(body)
@@ -128,7 +132,7 @@ def _coded(text: str, head: re.Match[str], end: int, out: Collector) -> dict[str
     rest = text[head.end() : end].strip()
     if rest.startswith(";data="):
         try:
-            event["Data"] = orjson.loads(rest[len(";data=") :].strip().rstrip("-").strip())
+            event["Data"] = orjson.loads(rest[len(";data=") :].strip())
         except orjson.JSONDecodeError as exc:
             out.problem("data", f"event {head.group(1)!r}: data is not valid JSON: {exc}")
     return event

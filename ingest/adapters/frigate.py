@@ -87,7 +87,11 @@ def _plate_update(update: dict[str, Any], instance: str | None, out: Collector) 
 
 
 def _event(after: dict[str, Any], instance: str | None, out: Collector) -> None:
-    plate = f.text(after.get("recognized_license_plate"), max_len=64)
+    found = after.get("recognized_license_plate")
+    if isinstance(found, list) and found:  # `[plate, score]`, as Frigate writes sub_label
+        after = {**after, "recognized_license_plate_score": found[1] if len(found) > 1 else None}
+        found = found[0]
+    plate = f.text(found, max_len=64)
     if plate is None:
         label = f.text(after.get("label"), max_len=40) or "object"
         out.notice("after.recognized_license_plate", f"a tracked {label} without a plate; no read")

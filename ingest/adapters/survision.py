@@ -31,6 +31,8 @@ class SurvisionAdapter(VendorAdapter):
     xml_attributes = True
 
     def record(self, record: dict[str, Any], ctx: Context, out: Collector) -> None:
+        if "anpr" not in record and len(record) == 1:  # a wrapper such as `<msg><anpr/></msg>`
+            record = f.obj(next(iter(record.values()))) or record
         anpr = record.get("anpr")
         if isinstance(anpr, dict):
             _anpr(anpr, ctx, out)

@@ -268,3 +268,8 @@ def test_itsapi_json_in_multipart_with_a_jpeg_part() -> None:
 def test_text_that_is_no_event_is_a_problem() -> None:
     result = ADAPTER.parse(b"hello camera", "text/plain")
     assert result.reads == [] and result.problems[0]["field"] == "body"
+
+
+def test_a_byte_order_mark_before_the_json() -> None:
+    body = b"\xef\xbb\xbf" + load("dahua_itsapi_tollgate.json")[0]
+    assert ADAPTER.parse(body, "text/plain").reads[0]["plate"] == "AB123CD"

@@ -90,6 +90,10 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         event(thumbnail=JPEG_B64),
         {"images": {"overview_jpeg_b64"}},
     ),
+    "plate and score as a [plate, score] pair": (
+        event(recognized_license_plate=["AB12CDE", 0.9], recognized_license_plate_score=None),
+        {"plate": "AB12CDE", "confidence": 0.9},
+    ),
     "plate with a space keeps a valid read id": (
         event(recognized_license_plate="AB12 CDE"),
         {"read_id": f"{OBJECT_ID}:AB12CDE"},

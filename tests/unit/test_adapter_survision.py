@@ -125,3 +125,9 @@ def test_messages_without_a_read(doc: object, kind: str, field: str) -> None:
 
 def test_success_is_a_plain_200() -> None:
     assert ADAPTER.success_response.status == 200
+
+
+def test_an_anpr_message_inside_a_wrapper_element() -> None:
+    body = load("survision_anpr.xml")[0].replace(b"<anpr ", b"<msg><anpr ")
+    body = body.replace(b"</anpr>", b"</anpr></msg>")
+    assert ADAPTER.parse(body, "text/xml").reads[0]["plate"] == "GB12ABC"
