@@ -330,7 +330,7 @@ _RECEDING = frozenset(
 
 def direction(value: object) -> str | None:
     """`approaching`/`receding`/`unknown` from a vendor's word (`GOAWAY`, `Leave`, `Obverse`)."""
-    found = label(value)
+    found = text(value, max_len=64)
     if found is None:
         return None
     word = re.sub(r"[\s_-]", "", found.lower())

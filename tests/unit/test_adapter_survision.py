@@ -8,7 +8,8 @@ import orjson
 import pytest
 
 from ingest.adapters import ADAPTERS
-from tests.fixtures.vendor import ABSENT, JPEG_B64, assert_read, load, parse
+from ingest.adapters.convert import convert
+from tests.fixtures.vendor import ABSENT, HERE, JPEG_B64, assert_read, load, parse
 
 ADAPTER = ADAPTERS["survision"]
 HEADERS = {"Survision-Serial-Number": "20191212-0042"}
@@ -131,3 +132,9 @@ def test_an_anpr_message_inside_a_wrapper_element() -> None:
     body = load("survision_anpr.xml")[0].replace(b"<anpr ", b"<msg><anpr ")
     body = body.replace(b"</anpr>", b"</anpr></msg>")
     assert ADAPTER.parse(body, "text/xml").reads[0]["plate"] == "GB12ABC"
+
+
+def test_convert_takes_the_serial_from_a_captured_request() -> None:
+    result = convert("survision", (HERE / "survision_http_push.http").read_bytes())
+    assert result.problems == []
+    assert [line["vendor_ids"] for line in result.reads] == [["survision:20191212-0042"]]
