@@ -41,8 +41,9 @@ def _camera(service: GatewayService, camera_id: str | None, vendor_ids: list[str
     return None
 
 
-def _parse(fmt: str, body: bytes, content_type: str | None, tz: str | None) -> AdapterResult:
-    return ADAPTERS[fmt].parse(body, content_type, camera_tz=tz)
+def _parse(fmt: str, body: bytes, request: Request, tz: str | None) -> AdapterResult:
+    content_type = request.headers.get("content-type")
+    return ADAPTERS[fmt].parse(body, content_type, camera_tz=tz, headers=request.headers)
 
 
 async def _heartbeats(
@@ -98,17 +99,16 @@ async def post_vendor(
     limited = rate_limited(service, principal.integrator_id or principal.name, 1.0)
     if limited is not None:
         return limited
-    content_type = request.headers.get("content-type")
     try:
         body = await read_body(request, service.settings.max_body_bytes)
         given = service.registry.cameras.get(camera_id) if camera_id else None
         tz = given.timezone if given else None
-        result = _parse(fmt, body, content_type, tz)
+        result = _parse(fmt, body, request, tz)
         if given is None and result.reads:
             first = _camera(service, None, result.vendor_ids[0])
             if first is not None and first.timezone != (tz or "UTC"):
                 # Times without an offset are the camera's local time: parse again in its zone.
-                result = _parse(fmt, body, content_type, first.timezone)
+                result = _parse(fmt, body, request, first.timezone)
     except BodyError as exc:
         return error(exc.status, exc.message)
     except PayloadTooLarge as exc:

@@ -14,7 +14,9 @@ from anpr import __version__
 from anpr.errors import AnprError
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(formats: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The command line; `formats` (the vendor formats, for `anpr convert --help`) are passed only
+    when the command is `convert`, so other commands do not import the adapters."""
     parser = argparse.ArgumentParser(
         prog="anpr", description="ANPR hit-stream service. Settings come from ANPR_* variables."
     )
@@ -56,9 +58,16 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("--match", choices=["exact", "ocr", "fuzzy"], default="exact")
     load.add_argument("--covert", action="store_true")
 
-    conv = sub.add_parser("convert", help="print the canonical reads of a captured vendor payload")
-    conv.add_argument("format")
-    conv.add_argument("file")
+    conv = sub.add_parser(
+        "convert",
+        help="print the canonical reads of a captured vendor payload",
+        description="Print the canonical reads of a captured vendor payload (a body or a whole "
+        "HTTP request) as NDJSON; problems and notices go to stderr.",
+    )
+    conv.add_argument(
+        "format", metavar="FORMAT", help="one of: " + (", ".join(formats) or "see the docs")
+    )
+    conv.add_argument("file", metavar="FILE", help="the captured payload; - for stdin")
 
     from anpr.cli.simulate import add_parser as add_simulate
 
@@ -67,7 +76,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = _parser(_formats() if "convert" in words else ()).parse_args(words)
     logging.basicConfig(
         level=os.environ.get("ANPR_LOG_LEVEL", "INFO").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -78,6 +88,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (AnprError, ValidationError) as exc:
         print(f"anpr {args.command}: {exc}", file=sys.stderr)
         return 2
+
+
+def _formats() -> list[str]:
+    from ingest.adapters import ADAPTERS
+
+    return sorted(ADAPTERS)
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -15,6 +15,14 @@ Vendor identities (`vendor_ids`, most specific first; register one of them in `e
 - `hikvision`: `hikvision:<MAC>:<channelID>`, `hikvision:<MAC>`.
 - `axis`: `axis:<SerialNumber>` (on Axis devices the MAC's 12 hex digits), `axis:<MAC>`.
 - `genetec`: `genetec:<SourceUrl>:<LprCameraName>`, `genetec:<SourceUrl>` (the Sharp's name).
+- `dahua`: `dahua:<DeviceID>:<channel>`, `dahua:<DeviceID>` (ITSAPI); event streams name the
+  device by `TrafficCar.MachineName` in its place.
+- `survision`: `survision:<serial>` (the `Survision-Serial-Number` request header).
+- `tattile`: `tattile:<DEVICE_SN>`.
+- `milestone`: `milestone:<camera GUID>` (`Source/FQID/ObjectId`), `milestone:<Source/Name>`.
+- `frigate`: `frigate:<topic prefix>:<camera>` (when the bridge forwards the topic),
+  `frigate:<camera>`.
+- `verkada`: `verkada:<org_id>:<camera_id>`, `verkada:<camera_id>`.
 
 A MAC is always written as 12 upper-case hex digits without separators (`44A642F32AD7`); other
 parts are the vendor's text as sent (case kept).
@@ -23,9 +31,12 @@ parts are the vendor's text as sent (case kept).
 from __future__ import annotations
 
 from ingest.adapters.axis import AxisAdapter
+from ingest.adapters.dahua import DahuaAdapter
 from ingest.adapters.errors import AdapterError, PayloadTooLarge, UnsafePayload
+from ingest.adapters.frigate import FrigateAdapter
 from ingest.adapters.genetec import GenetecAdapter
 from ingest.adapters.hikvision import HikvisionAdapter
+from ingest.adapters.milestone import MilestoneAdapter
 from ingest.adapters.openalpr import OpenAlprAdapter
 from ingest.adapters.platerecognizer import PlateRecognizerAdapter
 from ingest.adapters.result import (
@@ -36,6 +47,9 @@ from ingest.adapters.result import (
     SuccessResponse,
     VendorHeartbeat,
 )
+from ingest.adapters.survision import SurvisionAdapter
+from ingest.adapters.tattile import TattileAdapter
+from ingest.adapters.verkada import VerkadaAdapter
 
 ADAPTERS: dict[str, Adapter] = {
     adapter.name: adapter
@@ -45,6 +59,12 @@ ADAPTERS: dict[str, Adapter] = {
         HikvisionAdapter(),
         AxisAdapter(),
         GenetecAdapter(),
+        DahuaAdapter(),
+        SurvisionAdapter(),
+        TattileAdapter(),
+        MilestoneAdapter(),
+        FrigateAdapter(),
+        VerkadaAdapter(),
     )
 }
 

@@ -14,9 +14,9 @@ from datetime import tzinfo
 from typing import Any
 
 from ingest.adapters import fields as f
-from ingest.adapters.envelope import INVALID, load_json, open_envelope, records
+from ingest.adapters.base import Context, VendorAdapter
 from ingest.adapters.multipart import Part
-from ingest.adapters.result import PLAIN_OK, AdapterResult, CanonicalRead, Collector, put
+from ingest.adapters.result import Collector, put
 
 _DIRECTIONS = {
     "in": "approaching",
@@ -33,22 +33,11 @@ _PLATE_NAMES = ("lp", "plate")
 _OVERVIEW_NAMES = ("roi", "frame", "full", "overview", "car", "vehicle", "scene")
 
 
-class AxisAdapter:
+class AxisAdapter(VendorAdapter):
     name = "axis"
-    success_response = PLAIN_OK
 
-    def parse(
-        self, body: bytes, content_type: str | None, *, camera_tz: str | None = None
-    ) -> AdapterResult:
-        tz = f.zone(camera_tz)
-        out = Collector(self.success_response)
-        envelope = open_envelope(body, content_type, out)
-        document = load_json(envelope, out) if envelope is not None else INVALID
-        if envelope is None or document is INVALID:
-            return out.result
-        for record in records(document, out):
-            _event(record, envelope.pictures, tz, out)
-        return out.result
+    def record(self, record: dict[str, Any], ctx: Context, out: Collector) -> None:
+        _event(record, ctx.pictures, ctx.tz, out)
 
 
 def vendor_ids(event: dict[str, Any]) -> list[str]:
@@ -65,14 +54,10 @@ def vendor_ids(event: dict[str, Any]) -> list[str]:
 def _event(event: dict[str, Any], pictures: list[Part], tz: tzinfo, out: Collector) -> None:
     index = out.take_index()
     plate = next(filter(None, (f.text(event.get(k), max_len=64) for k in _PLATE_KEYS)), None)
-    if plate is None:
-        out.problem("plateText", "missing or empty: a read needs a plate", index)
-        return
     when = f.first_time(event, ("capture_timestamp", "capture_ts", "datetime"), tz)
-    if when is None:
-        out.problem("capture_timestamp", "missing or not a time", index)
+    read = out.begin(index, ("plateText", plate), ("capture_timestamp", when))
+    if read is None:
         return
-    read: CanonicalRead = {"captured_at": when, "plate": plate}
     put(read, "confidence", f.confidence(event.get("plateConfidence"), scale="unit"))
     put(read, "country", f.country(event.get("plateCountry")))
     direction = (f.text(event.get("carMoveDirection")) or "").lower()

@@ -70,19 +70,20 @@ def convert(
         raise AdapterError("format", f"unknown format {format!r}; one of {known}")
     out = ConvertResult(format=format, content_type=content_type)
     body = data
+    headers: dict[str, str] = {}
     if is_request(data):
         try:
             request = parse_request(data)
         except CaptureError as exc:
             out.problems.append({"field": "capture", "message": str(exc)})
             return out
-        body = request.body
+        body, headers = request.body, request.headers
         out.content_type = content_type or request.content_type
         out.notices.extend({"field": "capture", "message": note} for note in request.notes)
         camera_ids = parse_qs(urlsplit(request.target).query).get("camera_id")
         out.camera_id = camera_ids[0] if camera_ids else None
     try:
-        out.result = adapter.parse(body, out.content_type, camera_tz=camera_tz)
+        out.result = adapter.parse(body, out.content_type, camera_tz=camera_tz, headers=headers)
     except AdapterError as exc:
         out.problems.append({"field": exc.field, "message": exc.message})
         return out

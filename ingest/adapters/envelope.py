@@ -112,10 +112,12 @@ def json_type(value: object) -> str:
     return "an object" if isinstance(value, dict) else type(value).__name__
 
 
-def load_xml(envelope: Envelope, out: Collector) -> tuple[str, XmlValue] | None:
+def load_xml(
+    envelope: Envelope, out: Collector, *, attributes: bool = False
+) -> tuple[str, XmlValue] | None:
     """(root local name, content) of the XML document, or None with a payload problem."""
     try:
-        return parse_xml(envelope.document)
+        return parse_xml(envelope.document, attributes=attributes)
     except XmlError as exc:
         out.problem("body", str(exc))
         return None
@@ -134,7 +136,8 @@ def _kind(media: str, first: bytes) -> Kind | None:
     return None
 
 
-def _from_multipart(body: bytes, boundary: str | None, out: Collector) -> Envelope | None:
+def split_multipart(body: bytes, boundary: str | None, out: Collector) -> list[Part] | None:
+    """The parts of a multipart body, or None (with a payload problem) when there are none."""
     if not boundary:
         out.problem("body", "multipart body without a boundary in its Content-Type or first line")
         return None
@@ -145,12 +148,18 @@ def _from_multipart(body: bytes, boundary: str | None, out: Collector) -> Envelo
         return None
     for note in parsed.notes:
         out.notice("body", note)
-    for position, part in enumerate(parsed.parts):
+    return parsed.parts
+
+
+def _from_multipart(body: bytes, boundary: str | None, out: Collector) -> Envelope | None:
+    parts = split_multipart(body, boundary, out)
+    if parts is None:
+        return None
+    for position, part in enumerate(parts):
         kind = _part_kind(part)
         if kind is not None:
-            rest = parsed.parts[:position] + parsed.parts[position + 1 :]
-            return Envelope(kind, part.data, rest)
-    names = ", ".join(str(p.name or p.filename or p.content_type) for p in parsed.parts)
+            return Envelope(kind, part.data, parts[:position] + parts[position + 1 :])
+    names = ", ".join(str(p.name or p.filename or p.content_type) for p in parts)
     out.problem("body", f"no JSON or XML part in the multipart body (parts: {names})")
     return None
 

@@ -299,3 +299,64 @@ def _offset(raw: str) -> tzinfo | None:
     if not delta:
         return UTC
     return timezone(-delta if raw[0] == "-" else delta)
+
+
+def lane(value: object) -> int | None:
+    """A lane number the contract takes (0-32), from a number or a numeric string."""
+    found = integer(value)
+    return found if found is not None and 0 <= found <= 32 else None
+
+
+def http_url(value: object) -> str | None:
+    """An `http(s)://` URL, or None (a file name or a camera-local path is no URL to fetch)."""
+    found = text(value, max_len=2048)
+    return found if found and found.startswith(("http://", "https://")) else None
+
+
+def pictures(**found: str | None) -> dict[str, str] | None:
+    """A read's `images` from the pictures a payload had (`plate_jpeg_b64=...`), or None."""
+    return {key: value for key, value in found.items() if value} or None
+
+
+_APPROACHING = frozenset(
+    {"in", "approach", "approaching", "arriving", "coming", "comein", "forward", "obverse",
+     "toward", "towards", "front", "entry", "enter"}
+)  # fmt: skip
+_RECEDING = frozenset(
+    {"out", "away", "goaway", "goingaway", "leave", "leaving", "receding", "departing", "reverse",
+     "going", "goout", "rear", "back", "exit"}
+)  # fmt: skip
+
+
+def direction(value: object) -> str | None:
+    """`approaching`/`receding`/`unknown` from a vendor's word (`GOAWAY`, `Leave`, `Obverse`)."""
+    found = text(value, max_len=64)
+    if found is None:
+        return None
+    word = re.sub(r"[\s_-]", "", found.lower())
+    if word in _APPROACHING:
+        return "approaching"
+    if word in _RECEDING:
+        return "receding"
+    return "unknown" if word in ("unknown", "undefined", "none", "0") else None
+
+
+_DATE = re.compile(r"(\d{4})\D?(\d{2})\D?(\d{2})|(\d{2})\D(\d{2})\D(\d{4})")
+
+
+def wall_clock(date: object, time: object, tz: tzinfo) -> str | None:
+    """`captured_at` of a camera's separate date and time fields, read in the camera's zone.
+
+    The date is `YYYY-MM-DD` (or `YYYYMMDD`) or `DD/MM/YYYY`; the time `HH:MM:SS[.fff]` or
+    Tattile's `HH-MM-SS-mmm`.
+    """
+    day, clock = text(date, max_len=32), text(time, max_len=32)
+    if day is None or clock is None:
+        return None
+    found = _DATE.fullmatch(day)
+    parts = re.findall(r"\d+", clock)
+    if found is None or not 3 <= len(parts) <= 4:
+        return None
+    year, month, mday = found.group(1, 2, 3) if found.group(1) else found.group(6, 5, 4)
+    fraction = f".{parts[3]}" if len(parts) == 4 else ""
+    return captured_at(f"{year}-{month}-{mday}T{parts[0]}:{parts[1]}:{parts[2]}{fraction}", tz)

@@ -14,31 +14,21 @@ from datetime import tzinfo
 from typing import Any
 
 from ingest.adapters import fields as f
-from ingest.adapters.envelope import INVALID, load_json, load_xml, open_envelope, records
-from ingest.adapters.result import PLAIN_OK, AdapterResult, CanonicalRead, Collector, put
+from ingest.adapters.base import Context, VendorAdapter
+from ingest.adapters.result import Collector, put
+from ingest.adapters.xml import XmlValue
 
 
-class GenetecAdapter:
+class GenetecAdapter(VendorAdapter):
     name = "genetec"
-    success_response = PLAIN_OK
+    accepts_xml = True
 
-    def parse(
-        self, body: bytes, content_type: str | None, *, camera_tz: str | None = None
-    ) -> AdapterResult:
-        tz = f.zone(camera_tz)
-        out = Collector(self.success_response)
-        envelope = open_envelope(body, content_type, out)
-        if envelope is None:
-            return out.result
-        if envelope.kind == "json":
-            document = load_json(envelope, out)
-            plates = [] if document is INVALID else records(document, out)
-        else:
-            parsed = load_xml(envelope, out)
-            plates = _xml_plates(*parsed, out) if parsed is not None else []
-        for plate in plates:
-            _read(plate, tz, out)
-        return out.result
+    def record(self, record: dict[str, Any], ctx: Context, out: Collector) -> None:
+        _read(record, ctx.tz, out)
+
+    def xml(self, root: str, content: XmlValue, ctx: Context, out: Collector) -> None:
+        for plate in _xml_plates(root, content, out):
+            _read(plate, ctx.tz, out)
 
 
 def vendor_ids(plate: dict[str, Any]) -> list[str]:
@@ -86,15 +76,13 @@ def _from_ftp_template(node: dict[str, Any]) -> dict[str, Any]:
 
 def _read(plate_event: dict[str, Any], tz: tzinfo, out: Collector) -> None:
     index = out.take_index()
-    plate = f.text(plate_event.get("PlateRead"), max_len=64)
-    if plate is None:
-        out.problem("PlateRead", "missing or empty: a read needs a plate", index)
+    read = out.begin(
+        index,
+        ("PlateRead", f.text(plate_event.get("PlateRead"), max_len=64)),
+        ("Timestamp", f.captured_at(plate_event.get("Timestamp"), tz)),
+    )
+    if read is None:
         return
-    when = f.captured_at(plate_event.get("Timestamp"), tz)
-    if when is None:
-        out.problem("Timestamp", "missing or not a time", index)
-        return
-    read: CanonicalRead = {"captured_at": when, "plate": plate}
     put(read, "read_id", f.read_id(plate_event.get("Id")))
     analytics = _analytics(plate_event.get("PlateAnalytics"))
     put(read, "confidence", f.confidence(analytics.get("confidence score"), scale="percent"))

@@ -21,10 +21,10 @@ from datetime import tzinfo
 from typing import Any
 
 from ingest.adapters import fields as f
-from ingest.adapters.envelope import INVALID, Envelope, load_json, load_xml, open_envelope
+from ingest.adapters.base import Context, VendorAdapter
+from ingest.adapters.envelope import INVALID, Envelope, load_json, load_xml
 from ingest.adapters.multipart import Part
 from ingest.adapters.result import (
-    AdapterResult,
     CanonicalRead,
     Collector,
     LocationIn,
@@ -46,20 +46,14 @@ _PLATE_PICTURES = ("licenseplatepicture", "plate")
 _OVERVIEW_PICTURES = ("detectionpicture", "vehiclepicture", "scenepicture", "backgroundpicture")
 
 
-class HikvisionAdapter:
+class HikvisionAdapter(VendorAdapter):
     name = "hikvision"
     success_response = SuccessResponse(200, "application/xml; charset=utf-8", _RESPONSE)
 
-    def parse(
-        self, body: bytes, content_type: str | None, *, camera_tz: str | None = None
-    ) -> AdapterResult:
-        tz = f.zone(camera_tz)
-        out = Collector(self.success_response)
-        envelope = open_envelope(body, content_type, out)
-        alert = _alert(envelope, out) if envelope is not None else None
-        if envelope is not None and alert is not None:
-            _event(alert, envelope.pictures, tz, out)
-        return out.result
+    def walk(self, envelope: Envelope, ctx: Context, out: Collector) -> None:
+        alert = _alert(envelope, out)
+        if alert is not None:
+            _event(alert, ctx.pictures, ctx.tz, out)
 
 
 def vendor_ids(alert: dict[str, Any]) -> list[str]:

@@ -3,7 +3,8 @@
 The agent POSTs one JSON object per event to its `upload_address` (alprd.conf `upload_data = 1`),
 told apart by `data_type`:
 
-- `alpr_results`: one video frame; one read per entry of `results` (`epoch_time` in ms).
+- `alpr_results`: one video frame; one read per entry of `results` (`epoch_time` in ms; a
+  result's own `epoch_time`, when it has one, is that plate's time).
 - `alpr_group`: one vehicle, best plate of several frames (`epoch_start` in ms).
 - `alpr_alert`: a web-server alert; the vehicle's group is in `group`.
 - `heartbeat`: agent health every minute; one camera heartbeat per entry of `video_streams`.
@@ -19,8 +20,8 @@ from datetime import tzinfo
 from typing import Any
 
 from ingest.adapters import fields as f
-from ingest.adapters.envelope import INVALID, load_json, open_envelope, records
-from ingest.adapters.result import PLAIN_OK, AdapterResult, CanonicalRead, Collector, put
+from ingest.adapters.base import Context, VendorAdapter
+from ingest.adapters.result import CanonicalRead, Collector, put
 
 MAX_READS = 1000
 # Heartbeat fields kept as camera status: health figures only, never the licence key or the
@@ -34,22 +35,11 @@ _STREAM_STATUS = ("camera_name", "is_streaming", "fps")
 _NO_READ_TYPES = frozenset({"vehicle", "vehicle_group", "search"})
 
 
-class OpenAlprAdapter:
+class OpenAlprAdapter(VendorAdapter):
     name = "openalpr"
-    success_response = PLAIN_OK
 
-    def parse(
-        self, body: bytes, content_type: str | None, *, camera_tz: str | None = None
-    ) -> AdapterResult:
-        tz = f.zone(camera_tz)
-        out = Collector(self.success_response)
-        envelope = open_envelope(body, content_type, out)
-        document = load_json(envelope, out) if envelope is not None else INVALID
-        if document is INVALID:
-            return out.result
-        for record in records(document, out):
-            _record(record, tz, out)
-        return out.result
+    def record(self, record: dict[str, Any], ctx: Context, out: Collector) -> None:
+        _record(record, ctx.tz, out)
 
 
 def vendor_ids(record: dict[str, Any]) -> list[str]:
@@ -107,10 +97,12 @@ def _results(record: dict[str, Any], tz: tzinfo, out: Collector) -> None:
         if plate is None:
             out.problem(f"{where}.plate", "missing or empty: a read needs a plate", index)
             continue
-        if when is None:
+        # A result may carry its own `epoch_time` (a frame of a batch); it wins over the frame's.
+        own = f.captured_at(item.get("epoch_time"), tz) or when
+        if own is None:
             out.problem("epoch_time", "missing or not an epoch time", index)
             continue
-        read: CanonicalRead = {"captured_at": when, "plate": plate}
+        read: CanonicalRead = {"captured_at": own, "plate": plate}
         put(read, "read_id", f.read_id(record.get("uuid"), item.get("plate_index", position)))
         put(read, "confidence", f.confidence(item.get("confidence"), scale="percent"))
         put(read, "country", f.country(item.get("region")) or f.country(record.get("country")))

@@ -19,31 +19,19 @@ from datetime import UTC, tzinfo
 from typing import Any
 
 from ingest.adapters import fields as f
-from ingest.adapters.envelope import INVALID, load_json, open_envelope, records
+from ingest.adapters.base import Context, VendorAdapter
 from ingest.adapters.multipart import Part
-from ingest.adapters.result import PLAIN_OK, AdapterResult, CanonicalRead, Collector, put
+from ingest.adapters.result import CanonicalRead, Collector, put
 
 MAX_READS = 1000
 _ORIENTATION = {"front": "approaching", "rear": "receding", "unknown": "unknown"}
 
 
-class PlateRecognizerAdapter:
+class PlateRecognizerAdapter(VendorAdapter):
     name = "platerecognizer"
-    success_response = PLAIN_OK
 
-    def parse(
-        self, body: bytes, content_type: str | None, *, camera_tz: str | None = None
-    ) -> AdapterResult:
-        tz = f.zone(camera_tz)
-        out = Collector(self.success_response)
-        envelope = open_envelope(body, content_type, out)
-        document = load_json(envelope, out) if envelope is not None else INVALID
-        if envelope is None or document is INVALID:
-            return out.result
-        overview = _upload(envelope.pictures, out)
-        for record in records(document, out):
-            _webhook(record, overview, tz, out)
-        return out.result
+    def record(self, record: dict[str, Any], ctx: Context, out: Collector) -> None:
+        _webhook(record, _upload(ctx.pictures, out), ctx.tz, out)
 
 
 def vendor_ids(data: dict[str, Any]) -> list[str]:

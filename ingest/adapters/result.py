@@ -10,6 +10,7 @@ translated; `notices` are things dropped or ignored on purpose, which are not er
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, NotRequired, Protocol, TypedDict
 
@@ -91,9 +92,17 @@ class Adapter(Protocol):
     success_response: SuccessResponse
 
     def parse(
-        self, body: bytes, content_type: str | None, *, camera_tz: str | None = None
+        self,
+        body: bytes,
+        content_type: str | None,
+        *,
+        camera_tz: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> AdapterResult:
-        """Never raises anything but `AdapterError`; every other fault is a problem."""
+        """Never raises anything but `AdapterError`; every other fault is a problem.
+
+        `headers` are the request's (some devices name themselves only there).
+        """
         ...
 
 
@@ -122,6 +131,25 @@ class Collector:
                 del read["images"]
         self.result.reads.append(read)
         self.result.vendor_ids.append(vendor_ids)
+
+    def begin(
+        self,
+        index: int,
+        plate: tuple[str, str | None],
+        captured_at: tuple[str, str | None],
+        *,
+        time_message: str = "missing or not a time",
+    ) -> CanonicalRead | None:
+        """A read with its two required fields, each given as (payload field, value or None);
+        None, with a problem naming the payload field, when one of them is missing."""
+        (plate_field, plate_value), (time_field, time_value) = plate, captured_at
+        if plate_value is None:
+            self.problem(plate_field, "missing or empty: a read needs a plate", index)
+            return None
+        if time_value is None:
+            self.problem(time_field, time_message, index)
+            return None
+        return {"captured_at": time_value, "plate": plate_value}
 
     def problem(self, field: str, message: str, index: int | None = None) -> None:
         self.result.problems.append(_entry(field, message, index))

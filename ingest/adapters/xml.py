@@ -4,6 +4,9 @@ Parsing goes through defusedxml with DTDs, entity declarations and external refe
 so a billion-laughs or external-entity payload is refused before anything is expanded. Namespaces
 vary by firmware (`http://www.hikvision.com/ver20/XMLSchema`, `.../ver10/...`,
 `http://www.isapi.org/ver20/XMLSchema`, none), so elements are keyed by their local name only.
+Vendors that put read data in attributes (Survision's `<decision plate="..."/>`) ask for them:
+they come as `@name` keys, the element's own text then as `#text`, the usual XML-to-JSON form
+that Survision's JSON push also uses.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ def local_name(tag: object) -> str:
     return tag.rsplit("}", 1)[-1].rsplit(":", 1)[-1]
 
 
-def parse_xml(data: bytes) -> tuple[str, XmlValue]:
+def parse_xml(data: bytes, *, attributes: bool = False) -> tuple[str, XmlValue]:
     """The root element's local name and its content as `to_value` gives it.
 
     Raises `UnsafePayload` for DTDs/entities, `PayloadTooLarge` over `MAX_XML_BYTES`, and
@@ -51,24 +54,28 @@ def parse_xml(data: bytes) -> tuple[str, XmlValue]:
         raise XmlError(f"not well-formed XML: {exc}") from exc
     except (ValueError, LookupError) as exc:  # an unknown or bad encoding declaration
         raise XmlError(f"unreadable XML: {exc}") from exc
-    return local_name(root.tag), to_value(root)
+    return local_name(root.tag), to_value(root, attributes=attributes)
 
 
-def to_value(element: Element, depth: int = 0) -> XmlValue:
+def to_value(element: Element, depth: int = 0, *, attributes: bool = False) -> XmlValue:
     """A leaf becomes its stripped text; an element with children a dict of local names.
 
-    A child name seen more than once holds a list. Attributes are not kept: no vendor here puts
-    read data in them.
+    A child name seen more than once holds a list. Attributes are kept only when asked for, as
+    `@name` keys (with the text as `#text`).
     """
     if depth > MAX_DEPTH:
         raise XmlError(f"XML nested deeper than {MAX_DEPTH} levels")
     children = [child for child in element if local_name(child.tag)]
-    if not children:
-        return (element.text or "").strip()
-    out: dict[str, Any] = {}
+    text = (element.text or "").strip()
+    attrs = {f"@{local_name(k)}": v for k, v in element.attrib.items()} if attributes else {}
+    if not children and not attrs:
+        return text
+    out: dict[str, Any] = dict(attrs)
+    if text and attrs:
+        out["#text"] = text
     for child in children:
         name = local_name(child.tag)
-        value = to_value(child, depth + 1)
+        value = to_value(child, depth + 1, attributes=attributes)
         if name not in out:
             out[name] = value
         elif isinstance(out[name], _Repeated):

@@ -6,6 +6,8 @@ from datetime import UTC
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ingest.adapters import AdapterError
 from ingest.adapters import fields as f
@@ -203,3 +205,55 @@ def test_pictures_over_the_read_limit_are_dropped_overview_first() -> None:
     )
     assert set(out.result.reads[0]["images"]) == {"plate_jpeg_b64"}
     assert out.result.notices[0]["field"] == "images.overview_jpeg_b64"
+
+
+WALL_CLOCK = {
+    "ISO date, colon time": ("2024-03-21", "15:42:10", "2024-03-21T15:42:10.000+01:00"),
+    "compact date": ("20240321", "15:42:10", "2024-03-21T15:42:10.000+01:00"),
+    "day first, Vega time with ms": ("21/03/2024", "15-42-10-250", "2024-03-21T15:42:10.250+01:00"),
+    "summer": ("2024-07-01", "08:00:00", "2024-07-01T08:00:00.000+02:00"),
+    "no time": ("2024-03-21", None, None),
+    "not a date": ("21 March", "15:42:10", None),
+    "impossible day": ("2024-02-30", "10:00:00", None),
+    "two-part time": ("2024-03-21", "15:42", None),
+}
+
+
+@pytest.mark.parametrize("case", WALL_CLOCK, ids=list(WALL_CLOCK))
+def test_wall_clock_reads_separate_date_and_time_in_the_zone(case: str) -> None:
+    date, time, want = WALL_CLOCK[case]
+    assert f.wall_clock(date, time, ZoneInfo("Europe/Brussels")) == want
+
+
+DIRECTIONS = {
+    "GOAWAY": "receding",
+    "Approach": "approaching",
+    "Leave": "receding",
+    "car come in": None,  # a phrase, not a direction word
+    "in": "approaching",
+    "Unknown": "unknown",
+    "undefined": "unknown",
+    "-": None,
+    "sideways": None,
+}
+
+
+@pytest.mark.parametrize("word", DIRECTIONS, ids=list(DIRECTIONS))
+def test_direction_words(word: str) -> None:
+    assert f.direction(word) == DIRECTIONS[word]
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(date=st.text(max_size=20), time=st.text(max_size=20), value=st.text(max_size=20))
+def test_wall_clock_and_direction_never_raise(date: str, time: str, value: str) -> None:
+    found = f.wall_clock(date, time, UTC)
+    assert found is None or found.endswith("Z")
+    assert f.direction(value) in (None, "approaching", "receding", "unknown")
+
+
+def test_lane_url_and_pictures() -> None:
+    assert [f.lane(v) for v in ("3", 0, 32, 33, -1, "x", 2.5)] == [3, 0, 32, None, None, None, None]
+    assert f.http_url("https://x/y.jpg") == "https://x/y.jpg"
+    assert f.http_url("ftp://x") is None and f.http_url("IMAGE_URL") is None
+    assert f.pictures(plate_jpeg_b64=None, overview_url="") is None
+    assert f.pictures(plate_jpeg_b64="a", overview_url=None) == {"plate_jpeg_b64": "a"}

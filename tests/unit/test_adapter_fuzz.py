@@ -200,7 +200,10 @@ QUADRATIC = (
 DEEP = b"<EventNotificationAlert>" + b"<a>" * 5000 + b"</a>" * 5000 + b"</EventNotificationAlert>"
 
 
-@pytest.mark.parametrize("fmt", ["hikvision", "genetec"])
+XML_FORMATS = ["hikvision", "genetec", "tattile", "milestone", "survision"]
+
+
+@pytest.mark.parametrize("fmt", XML_FORMATS)
 @pytest.mark.parametrize(
     "bomb",
     [BILLION_LAUGHS, EXTERNAL_ENTITY, EXTERNAL_DTD, QUADRATIC],
@@ -214,17 +217,18 @@ def test_xml_bombs_are_refused_before_expansion(fmt: str, bomb: bytes) -> None:
     assert "DTD" in caught.value.message
 
 
-@pytest.mark.parametrize("fmt", ["hikvision", "genetec"])
+@pytest.mark.parametrize("fmt", XML_FORMATS)
 def test_deep_xml_is_a_problem_not_a_crash(fmt: str) -> None:
     result = ADAPTERS[fmt].parse(DEEP, "text/xml")
     assert not result.reads
     assert any("nested deeper" in p["message"] for p in result.problems)
 
 
-def test_a_bomb_inside_a_multipart_part_is_refused_too() -> None:
+@pytest.mark.parametrize("fmt", ["hikvision", "tattile"])
+def test_a_bomb_inside_a_multipart_part_is_refused_too(fmt: str) -> None:
     body = b"--b\r\nContent-Type: text/xml\r\n\r\n" + BILLION_LAUGHS + b"\r\n--b--\r\n"
     with pytest.raises(AdapterError):
-        ADAPTERS["hikvision"].parse(body, "multipart/form-data; boundary=b")
+        ADAPTERS[fmt].parse(body, "multipart/form-data; boundary=b")
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -242,3 +246,58 @@ def test_a_huge_array_is_bounded() -> None:
     assert time.perf_counter() - started < 2.0
     assert len(result.reads) == 1000
     assert "only the first 1000" in result.problems[0]["message"]
+
+
+DAHUA_LINES = st.lists(
+    st.one_of(
+        st.builds(
+            "Events[{}].{}={}".format,
+            st.integers(0, 3),
+            st.sampled_from(["TrafficCar.PlateNumber", "UTC", "RealUTC", "EventBaseInfo.Code",
+                             "TrafficCar.MachineName", "Lane", "TrafficCar.Country", "a.b.c"]),
+            st.text(max_size=12),
+        ),
+        st.builds(
+            "Code={};action={};index={};data={}".format,
+            st.sampled_from(["TrafficJunction", "VideoMotion", "X"]),
+            st.sampled_from(["Pulse", "Start"]),
+            st.integers(0, 99),
+            JSON_VALUES.map(lambda v: orjson.dumps(v).decode()),
+        ),
+        st.text(max_size=30),
+    ),
+    max_size=8,
+)  # fmt: skip
+
+
+@FAST
+@given(lines=DAHUA_LINES, multipart=st.booleans(), newline=st.sampled_from(["\r\n", "\n"]))
+def test_dahua_text_events_never_raise(lines: list[str], multipart: bool, newline: str) -> None:
+    text = newline.join(lines).encode()
+    if multipart:
+        text = (
+            b"--myboundary\r\nContent-Type: text/plain\r\n\r\n" + text + b"\r\n--myboundary--\r\n"
+        )
+    check("dahua", text, "multipart/x-mixed-replace; boundary=myboundary" if multipart else None)
+
+
+SURVISION_DECISIONS = st.dictionaries(
+    st.sampled_from(["@plate", "@reliability", "@context", "@direction", "jpeg", "x"]),
+    JSON_VALUES,
+    max_size=6,
+)
+
+
+@FAST
+@given(date=JSON_VALUES, decision=SURVISION_DECISIONS | JSON_VALUES, as_xml=st.booleans())
+def test_survision_messages_never_raise(date: Any, decision: Any, as_xml: bool) -> None:
+    if as_xml and isinstance(decision, dict):
+        attrs = " ".join(
+            f'{k[1:]}="{str(v)[:20]}"'.replace("&", "").replace("<", "")
+            for k, v in decision.items()
+            if k.startswith("@") and '"' not in str(v)
+        )
+        body = f'<anpr date="{str(date)[:20]}"><decision {attrs}/></anpr>'.encode()
+        check("survision", body, "text/xml")
+    else:
+        check("survision", orjson.dumps({"anpr": {"@date": date, "decision": decision}}), None)

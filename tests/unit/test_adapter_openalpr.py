@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from ingest.adapters import ADAPTERS
-from tests.fixtures.vendor import ABSENT, JPEG_B64, assert_read, load, parse
+from tests.fixtures.vendor import ABSENT, JPEG_B64, assert_read, load, parse, utc
 
 ADAPTER = ADAPTERS["openalpr"]
 AGENT = "YYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYY"
@@ -265,3 +265,32 @@ def test_json_under_a_wrong_content_type_is_still_json(content_type: str | None)
     body = load("openalpr_agent_alpr_group_v2.json")[0]
     result = ADAPTER.parse(body, content_type)
     assert result.problems == [] and result.reads[0]["plate"] == "D2651BF"
+
+
+OWN_EPOCH = {
+    "each result's own epoch_time": (
+        "openalpr_agent_results_own_epoch.json",
+        ["2019-07-09T14:13:27.001Z", "2019-07-09T14:13:28.102Z"],
+    ),
+    "results without one: the frame's epoch_time": (
+        "openalpr_agent_alpr_results.json",
+        ["2019-07-09T14:13:28.425Z", "2019-07-09T14:13:28.425Z"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", OWN_EPOCH, ids=list(OWN_EPOCH))
+def test_a_result_with_its_own_epoch_time_uses_it(case: str) -> None:
+    name, times = OWN_EPOCH[case]
+    result = parse(name)
+    assert result.problems == []
+    assert [utc(r["captured_at"]) for r in result.reads] == times
+
+
+def test_a_result_epoch_time_in_seconds_and_a_frame_without_one() -> None:
+    doc = orjson.loads(load("openalpr_agent_alpr_results.json")[0])
+    del doc["epoch_time"]
+    doc["results"][0]["epoch_time"] = 1562681607
+    result = run(doc)
+    assert [utc(r["captured_at"]) for r in result.reads] == ["2019-07-09T14:13:27Z"]
+    assert [p["field"] for p in result.problems] == ["epoch_time"]  # the second has no time
