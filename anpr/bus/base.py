@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 TopicPartition = tuple[str, int]
 
@@ -37,9 +37,12 @@ class Message:
     headers: tuple[tuple[str, bytes], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
-    """A record as consumed, with its position."""
+class Record(NamedTuple):
+    """A record as consumed, with its position.
+
+    A named tuple, not a dataclass: one is made for every record consumed, and a tuple is
+    built several times faster (a read costs the matcher a few microseconds in all).
+    """
 
     topic: str
     partition: int
@@ -47,7 +50,7 @@ class Record:
     key: bytes | None
     value: bytes | None
     timestamp_ms: int
-    headers: tuple[tuple[str, bytes], ...] = ()
+    headers: Sequence[tuple[str, bytes]] = ()
 
 
 class Consumer(Protocol):

@@ -281,9 +281,12 @@ class KafkaConsumer:
     async def getmany(self, *, timeout_ms: int, max_records: int) -> list[Record]:
         async with _consumer_call("fetch", timeout_ms / 1000 + REQUEST_TIMEOUT_S):
             batches = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
+        if len(batches) == 1:
+            (records,) = batches.values()
+            return _records(records)
         out: list[Record] = []
         for records in batches.values():
-            out.extend(_record(r) for r in records)
+            out.extend(_records(records))
         return out
 
     async def commit(self) -> None:
@@ -339,13 +342,8 @@ async def _consumer_call(what: str, timeout_s: float) -> AsyncIterator[None]:
         raise BusUnavailable(str(exc)) from exc
 
 
-def _record(raw: Any) -> Record:
-    return Record(
-        topic=raw.topic,
-        partition=raw.partition,
-        offset=raw.offset,
-        key=raw.key,
-        value=raw.value,
-        timestamp_ms=raw.timestamp,
-        headers=tuple(raw.headers or ()),
-    )
+def _records(raws: Sequence[Any]) -> list[Record]:
+    return [
+        Record(r.topic, r.partition, r.offset, r.key, r.value, r.timestamp, r.headers or ())
+        for r in raws
+    ]
