@@ -25,7 +25,8 @@ class TopicSpec:
 @dataclass(frozen=True, slots=True)
 class Topics:
     """The topics of contract section 5, plus the gateway's per-camera event counts and the
-    hotlist versions each matcher has applied."""
+    hotlist versions each matcher has applied, and the webhook delivery outcomes of
+    `anpr notify` (for the API's delivery log)."""
 
     reads: str
     heartbeats: str
@@ -34,6 +35,7 @@ class Topics:
     registry: str
     gateway_events: str
     matcher_status: str
+    deliveries: str
 
     @classmethod
     def from_prefix(cls, prefix: str) -> Topics:
@@ -45,6 +47,7 @@ class Topics:
             registry=f"{prefix}registry.v1",
             gateway_events=f"{prefix}gateway-events.v1",
             matcher_status=f"{prefix}matcher-status.v1",
+            deliveries=f"{prefix}notify-deliveries.v1",
         )
 
     def specs(self, settings: CommonSettings) -> list[TopicSpec]:
@@ -63,4 +66,7 @@ class Topics:
                 {"retention.ms": str(GATEWAY_EVENT_RETENTION_MS)},
             ),
             TopicSpec(self.matcher_status, 1, repl, dict(compact)),
+            TopicSpec(
+                self.deliveries, parts, repl, {"retention.ms": str(settings.hit_retention_ms)}
+            ),
         ]
