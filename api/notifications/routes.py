@@ -17,6 +17,7 @@ import secrets
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
+from fastapi.responses import JSONResponse
 
 from anpr.webhooks import UrlRefused, WebhookTarget, WebhookWriter, check_url, stamp
 from api.audit import Action
@@ -55,8 +56,12 @@ def _writer(service: ApiService) -> WebhookWriter:
 
 @router.put(
     TARGET_PATH,
-    response_model=WebhookOut,
-    responses={201: {"model": WebhookCreated}, **error_responses(401, 403, 404, 409, 422, 503)},
+    response_model=None,
+    responses={
+        200: {"model": WebhookOut, "description": "Replaced"},
+        201: {"model": WebhookCreated, "description": "Created; the only answer with `secret`"},
+        **error_responses(401, 403, 404, 409, 422, 503),
+    },
 )
 async def put_webhook(
     list_id: IdStr,
@@ -64,8 +69,7 @@ async def put_webhook(
     body: WebhookIn,
     principal: Admin,
     service: Service,
-    response: Response,
-) -> WebhookOut | WebhookCreated:
+) -> JSONResponse:
     if service.hotlists.book.config(list_id) is None:
         raise not_found(f"hotlist {list_id!r}")
     try:
@@ -116,9 +120,9 @@ async def put_webhook(
     )
     out = WebhookOut.of(target)
     if old is None:
-        response.status_code = 201
-        return WebhookCreated(**out.model_dump(), secret=secret)
-    return out
+        created = WebhookCreated(**out.model_dump(), secret=secret)
+        return JSONResponse(created.model_dump(mode="json"), status_code=201)
+    return JSONResponse(out.model_dump(mode="json"))
 
 
 @router.get(TARGET_PATH, response_model=WebhookOut, responses=error_responses(401, 403, 404, 422))
