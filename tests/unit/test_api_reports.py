@@ -116,6 +116,7 @@ async def test_report_by_day_in_a_zone(api: ApiHarness) -> None:
         ("no group_by", {}, "group_by"),
         ("unknown group_by", {"group_by": "plate"}, "group_by"),
         ("unknown zone", {"group_by": "day", "timezone": "Mars/Olympus"}, "timezone"),
+        ("a path as zone", {"group_by": "day", "timezone": "../../etc/passwd"}, "timezone"),
         ("bad time", {"group_by": "list", "since": "last week"}, "since"),
         ("empty window", {"group_by": "list", "since": "2000", "until": "1000"}, "until"),
         ("bad test", {"group_by": "list", "test": "maybe"}, "test"),
