@@ -3,7 +3,9 @@
 `Deliverer.deliver(hit, target_id)` returns the outcome; it never raises for anything the
 receiver or the network does. Each attempt looks the target up again, so an admin's change
 (new URL or secret, covert no longer allowed, target deleted) applies to the next attempt.
-Redirects are not followed; the response body is never read.
+Redirects are not followed; the response body is never read. A target that has failed for
+longer than the retry window gets one probe attempt now and then, and its other deliveries fail
+at once (`notify.breaker`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from anpr.deliveries import DeliveryOutcome, DeliveryResult
 from anpr.webhooks import UrlRefused, WebhookTarget, check_url, delivery_id
 from notify import signing
 from notify.backoff import Backoff, parse_retry_after, retriable_status
+from notify.breaker import TargetHealth
 from notify.metrics import NotifyMetrics
 from notify.routing import EVENT_HIT, HitFields, payload, skip_reason
 
@@ -32,6 +35,7 @@ log = logging.getLogger(__name__)
 TargetLookup = Callable[[str], WebhookTarget | None]
 Sleep = Callable[[float], Awaitable[None]]
 USER_AGENT = f"anpr-notify/{__version__}"
+CIRCUIT_OPEN = "not attempted: the target has failed for longer than the retry window"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +78,7 @@ class Deliverer:
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self._sleep = sleep
         self._monotonic = monotonic
+        self.health = TargetHealth(window_s=backoff.window_s, probe_every_s=backoff.cap_s)
 
     async def deliver(
         self, hit: dict[str, Any], fields: HitFields, target_id: str
@@ -88,16 +93,26 @@ class Deliverer:
                 outcome = DeliveryOutcome.CANCELLED
                 last = Attempt("cancelled", error="target deleted or no longer takes this hit")
                 break
+            now = self._monotonic()
+            # A target failing for longer than the window gets one probe now and then.
+            past_deadline = now >= self.health.deadline(target_id, started)
+            if failures == 0 and past_deadline and not self.health.claim_probe(target_id, now):
+                last = Attempt("circuit_open", error=CIRCUIT_OPEN)
+                break
             last = await self._attempt(hit, target, failures + 1)
             self._metrics.attempts.labels(target_id, last.result).inc()
             if last.ok:
+                self.health.succeeded(target_id)
                 outcome = DeliveryOutcome.DELIVERED
                 break
             failures += 1
             if not last.retriable:
                 break
+            now = self._monotonic()
+            self.health.failed(target_id, now)
             delay = self._backoff.delay(failures, self._rng, retry_after_s=last.retry_after_s)
-            if self._backoff.gives_up(self._monotonic() - started, delay):
+            window_start = self.health.deadline(target_id, started) - self._backoff.window_s
+            if self._backoff.gives_up(now - window_start, delay):
                 break
             await self._sleep(delay)
         self._metrics.deliveries.labels(target_id, outcome.value).inc()

@@ -107,6 +107,7 @@ class NotifyService:
     def _apply_registry(self, record: Record) -> None:
         self.registry.apply(record.key, record.value)
         self.metrics.targets.set(len(self.registry.webhooks))
+        self.deliverer.health.forget(set(self.registry.webhooks))
 
     @property
     def ready(self) -> bool:

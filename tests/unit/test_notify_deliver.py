@@ -197,3 +197,54 @@ async def test_a_url_the_policy_refuses_is_never_requested() -> None:
     assert result.outcome is DeliveryOutcome.FAILED
     assert result.error is not None and "https" in result.error
     assert harness.requests == []
+
+
+async def test_a_target_down_longer_than_the_window_fails_fast_with_a_probe_now_and_then() -> None:
+    up = False
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200 if up else 503)
+
+    harness = Harness(handle, {"t1": target()})  # window 30 s, cap 8 s
+    first = await harness.deliver(make_hit())
+    assert first.outcome is DeliveryOutcome.FAILED
+    assert first.attempts > 1
+    sent = len(harness.requests)
+    streak = harness.deliverer.health.failing_since("t1")
+    assert streak == 0.0, "the streak began at the first failure"
+    # A delivery that starts before the streak's window is over retries until it ends...
+    harness.time.now = max(harness.time.now, 25.0)
+    late = await harness.deliver(make_hit())
+    assert late.outcome is DeliveryOutcome.FAILED
+    assert harness.time.now <= 30.0
+    sent = len(harness.requests)
+    # ...after it, one probe, then no attempt at all.
+    harness.time.now = 30.0
+    probe = await harness.deliver(make_hit())
+    assert (probe.outcome, probe.attempts) == (DeliveryOutcome.FAILED, 1)
+    skipped = [await harness.deliver(make_hit()) for _ in range(5)]
+    assert {(r.outcome, r.attempts) for r in skipped} == {(DeliveryOutcome.FAILED, 0)}
+    assert all(r.error is not None and "not attempted" in r.error for r in skipped)
+    assert len(harness.requests) == sent + 1
+    assert harness.count("anpr_notify_deliveries_total", target_id="t1", outcome="failed") == 8
+    # After the probe interval the next delivery probes again; the receiver is back: delivered,
+    # and the streak is over.
+    harness.time.now += 8.0
+    up = True
+    back = await harness.deliver(make_hit())
+    assert (back.outcome, back.attempts) == (DeliveryOutcome.DELIVERED, 1)
+    assert harness.deliverer.health.failing_since("t1") is None
+    assert (await harness.deliver(make_hit())).outcome is DeliveryOutcome.DELIVERED
+
+
+async def test_a_failing_target_does_not_slow_another() -> None:
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503 if request.headers["x-anpr-target"] == "t1" else 200)
+
+    harness = Harness(handle, {"t1": target(), "t2": target("t2")})
+    assert (await harness.deliver(make_hit(), "t1")).outcome is DeliveryOutcome.FAILED
+    harness.time.now = 30.0  # the streak began at 0: its window is over
+    assert (await harness.deliver(make_hit(), "t1")).attempts == 1  # the probe
+    assert (await harness.deliver(make_hit(), "t1")).attempts == 0
+    ok = await harness.deliver(make_hit(), "t2")
+    assert (ok.outcome, ok.attempts) == (DeliveryOutcome.DELIVERED, 1)
