@@ -60,7 +60,7 @@ class NotifyMetrics:
         self.skipped = Counter(
             "anpr_notify_skipped_total",
             "Targets of a hit's list that did not receive it, by reason "
-            "(priority, covert, test, entry).",
+            "(priority, covert, test, entry; duplicate: delivered already).",
             ["reason"],
             registry=r,
         )

@@ -31,6 +31,7 @@ class Skip(StrEnum):
     COVERT = "covert"
     TEST = "test"
     ENTRY = "entry"
+    DUPLICATE = "duplicate"  # the same delivery was just made (see notify.service)
 
 
 class HitFields(BaseModel):

@@ -10,7 +10,9 @@ starts at the end of the topic (a first deployment does not replay months of hit
 `handle_batch` returns only when every delivery of the batch has ended (delivered, failed after
 the retry window, or cancelled) and its outcome is published; then `ConsumerLoop` commits. A crash
 or restart mid-batch re-delivers the batch: at least once, and the receiver dedupes on the
-delivery id. At most `ANPR_NOTIFY_MAX_IN_FLIGHT` deliveries run at once.
+delivery id. At most `ANPR_NOTIFY_MAX_IN_FLIGHT` deliveries run at once. A hit that appears
+again (a matcher re-matched its batch) is not delivered again by a worker that remembers
+delivering it.
 """
 
 from __future__ import annotations
@@ -32,13 +34,18 @@ from anpr.errors import AnprError, BusUnavailable, InvalidRecord
 from anpr.follow import TopicFollower
 from anpr.registry import RegistryView
 from anpr.topics import Topics
+from anpr.webhooks import delivery_id
 from notify.backoff import Backoff
 from notify.deliver import Deliverer
 from notify.metrics import NotifyMetrics
-from notify.routing import HitFields, route
+from notify.routing import HitFields, Skip, route
 from notify.settings import NotifySettings
 
 log = logging.getLogger(__name__)
+
+# How many delivered delivery ids a worker remembers, to skip a hit the matcher published again.
+# Receivers still dedupe (another replica, or a restart, forgets), this only saves requests.
+RECENT_DELIVERED = 100_000
 
 
 def decode_hit(record: Record) -> tuple[dict[str, Any], HitFields]:
@@ -103,6 +110,8 @@ class NotifyService:
             poll_ms=settings.notify_poll_ms,
         )
         self._starter: asyncio.Task[None] | None = None
+        # Delivery ids this process delivered lately, oldest first (a bounded memory).
+        self._recent: dict[str, None] = {}
 
     def _apply_registry(self, record: Record) -> None:
         self.registry.apply(record.key, record.value)
@@ -139,6 +148,7 @@ class NotifyService:
         """Deliver every hit of the batch to its targets; return when all have ended and their
         outcomes are published (then the loop commits the batch)."""
         jobs: list[tuple[dict[str, Any], HitFields, str, int]] = []
+        queued: set[str] = set()
         for record in records:
             try:
                 hit, fields = decode_hit(record)
@@ -149,7 +159,15 @@ class NotifyService:
             routed = route(fields, self.registry.webhooks.values())
             for reason, count in routed.skipped.items():
                 self.metrics.skipped.labels(reason.value).inc(count)
-            jobs += [(hit, fields, t.target_id, record.timestamp_ms) for t in routed.targets]
+            for target in routed.targets:
+                did = delivery_id(fields.hit_id, target.target_id)
+                if did in self._recent or did in queued:
+                    # The same hit again (a matcher that re-matched a batch): already delivered
+                    # by this process, or already queued in this batch.
+                    self.metrics.skipped.labels(Skip.DUPLICATE.value).inc()
+                    continue
+                queued.add(did)
+                jobs.append((hit, fields, target.target_id, record.timestamp_ms))
         self.metrics.hits_consumed.inc(len(records))
         if not jobs:
             return
@@ -174,6 +192,7 @@ class NotifyService:
             finally:
                 self.metrics.in_flight.dec()
         if result.outcome is DeliveryOutcome.DELIVERED:
+            self._remember(result.delivery_id)
             self.metrics.hit_age_seconds.observe(max(0, now_ms() - topic_ts) / 1000)
         try:
             await self._publish([result])
@@ -182,6 +201,11 @@ class NotifyService:
             self.metrics.result_publish_failures.inc()
             return result
         return None
+
+    def _remember(self, did: str) -> None:
+        self._recent[did] = None
+        if len(self._recent) > RECENT_DELIVERED:
+            del self._recent[next(iter(self._recent))]
 
     async def _publish(self, results: Sequence[DeliveryResult]) -> None:
         await self.bus.publish(

@@ -160,3 +160,25 @@ async def test_deliveries_in_flight_are_bounded() -> None:
         await until(lambda: len(outcomes(service)) == 20)
         assert peak == 3
         assert set(outcomes(service).values()) == {"delivered"}
+
+
+async def test_a_hit_published_again_is_not_delivered_again() -> None:
+    seen: list[str] = []
+
+    async def accept(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["x-anpr-delivery"])
+        return httpx.Response(200)
+
+    async with running(accept) as service:
+        hit = make_hit()
+        await publish(service, hit, hit)  # twice in one batch
+        await until(lambda: len(outcomes(service)) == 2)
+        await publish(service, hit)  # and again later, as a matcher replaying its batch would
+        await until(lambda: committed(service) == 3)
+        assert sorted(seen) == sorted(
+            [delivery_id(hit["hit_id"], "t1"), delivery_id(hit["hit_id"], "t2")]
+        )
+        skipped = service.metrics.registry.get_sample_value(
+            "anpr_notify_skipped_total", {"reason": "duplicate"}
+        )
+        assert skipped == 4
