@@ -118,7 +118,12 @@ class Deliverer:
         self._metrics.deliveries.labels(target_id, outcome.value).inc()
         self._metrics.delivery_seconds.labels(target_id).observe(self._monotonic() - started)
         if outcome is not DeliveryOutcome.DELIVERED:
-            log.warning(
+            # Not attempted (the target is failing) is counted, and logged only at debug: a
+            # dead receiver would otherwise log one line per hit.
+            log.log(
+                logging.WARNING
+                if failures or outcome is DeliveryOutcome.CANCELLED
+                else logging.DEBUG,
                 "delivery %s to target %s %s after %d attempts: %s",
                 delivery_id(fields.hit_id, target_id),
                 target_id,
