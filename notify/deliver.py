@@ -3,9 +3,10 @@
 `Deliverer.deliver(hit, target_id)` returns the outcome; it never raises for anything the
 receiver or the network does. Each attempt looks the target up again, so an admin's change
 (new URL or secret, covert no longer allowed, target deleted) applies to the next attempt.
-Redirects are not followed; the response body is never read. A target that has failed for
-longer than the retry window gets one probe attempt now and then, and its other deliveries fail
-at once (`notify.breaker`).
+Redirects are not followed; an answer's body is read (up to 64 KiB, then the connection is
+dropped) only so that the connection can be reused, and never looked at. A target that has
+failed for longer than the retry window gets one probe attempt now and then, and its other
+deliveries fail at once (`notify.breaker`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 TargetLookup = Callable[[str], WebhookTarget | None]
 Sleep = Callable[[float], Awaitable[None]]
 USER_AGENT = f"anpr-notify/{__version__}"
+MAX_ANSWER_BYTES = 64 * 1024
 CIRCUIT_OPEN = "not attempted: the target has failed for longer than the retry window"
 
 
@@ -51,6 +53,16 @@ class Attempt:
     @property
     def ok(self) -> bool:
         return self.result == "2xx"
+
+
+async def _drain(response: httpx.Response) -> None:
+    """Read and drop a small answer so its connection goes back to the pool (keep-alive: no
+    new TCP and TLS handshake per hit); a bigger one is not read, and its connection closed."""
+    received = 0
+    async for chunk in response.aiter_raw():
+        received += len(chunk)
+        if received > MAX_ANSWER_BYTES:
+            return
 
 
 def _status_class(status: int) -> str:
@@ -166,6 +178,7 @@ class Deliverer:
             async with self._client.stream("POST", url, content=body, headers=headers) as resp:
                 status = resp.status_code
                 retry_after = parse_retry_after(resp.headers.get("retry-after"), now_s=time.time())
+                await _drain(resp)
         except httpx.TimeoutException as exc:
             return Attempt("timeout", retriable=True, error=type(exc).__name__)
         except httpx.ConnectError as exc:

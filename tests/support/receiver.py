@@ -40,6 +40,8 @@ class Receiver:
     accepted: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: Counter[str] = field(default_factory=Counter)
     rejected: list[str] = field(default_factory=list)
+    # The client (address, port) of every request: how many connections were opened.
+    clients: set[tuple[str, int]] = field(default_factory=set)
     _server: _Server | None = None
     _task: asyncio.Task[None] | None = None
 
@@ -50,6 +52,7 @@ class Receiver:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
+        self.clients.add(tuple(scope["client"]))
         body = b""
         while True:
             message = await receive()
