@@ -58,11 +58,17 @@ class Attempt:
 async def _drain(response: httpx.Response) -> None:
     """Read and drop a small answer so its connection goes back to the pool (keep-alive: no
     new TCP and TLS handshake per hit); a bigger one is not read, and its connection closed."""
+    if response.is_stream_consumed:
+        return
     received = 0
-    async for chunk in response.aiter_raw():
-        received += len(chunk)
-        if received > MAX_ANSWER_BYTES:
-            return
+    try:
+        async for chunk in response.aiter_raw():
+            received += len(chunk)
+            if received > MAX_ANSWER_BYTES:
+                return
+    except httpx.HTTPError:
+        # The status already counts; a broken answer body only costs the connection.
+        return
 
 
 def _status_class(status: int) -> str:
