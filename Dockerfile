@@ -28,6 +28,7 @@ COPY anpr ./anpr
 COPY ingest ./ingest
 COPY matcher ./matcher
 COPY api ./api
+COPY notify ./notify
 RUN pip wheel --wheel-dir /wheels .
 
 # ---- runtime: slim Python, the installed wheels, a non-root user ----------------------------

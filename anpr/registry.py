@@ -20,6 +20,7 @@ from anpr.bus.base import Bus, Message
 from anpr.clock import now_ms
 from anpr.errors import InvalidRecord
 from anpr.ids import ID_PATTERN
+from anpr.webhooks import WEBHOOK_KIND, WebhookTarget, decode_webhook
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,8 @@ class RegistryView:
         self.integrators: dict[str, Integrator] = {}
         self.tokens: dict[str, Principal] = {}
         self._external: dict[str, str] = {}
+        # Outbound notification targets (`anpr.webhooks`), by target_id.
+        self.webhooks: dict[str, WebhookTarget] = {}
         self.version = 0
 
     def apply(self, key: bytes | None, value: bytes | None) -> None:
@@ -116,6 +119,9 @@ class RegistryView:
         self.version += 1
         if value is None:
             self._delete(kind, ident)
+            return
+        if kind == WEBHOOK_KIND:
+            self.webhooks[ident] = decode_webhook(ident, value)
             return
         try:
             data = orjson.loads(value)
@@ -166,6 +172,8 @@ class RegistryView:
             self.integrators.pop(ident, None)
         elif kind == "token":
             self.tokens.pop(ident, None)
+        elif kind == WEBHOOK_KIND:
+            self.webhooks.pop(ident, None)
 
     def principal(self, token: str) -> Principal | None:
         return self.tokens.get(hash_token(token))

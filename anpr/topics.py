@@ -26,7 +26,8 @@ class TopicSpec:
 @dataclass(frozen=True, slots=True)
 class Topics:
     """The topics of contract section 5, plus the gateway's per-camera event counts, the
-    hotlist versions each matcher has applied, and the records set aside as poison."""
+    hotlist versions each matcher has applied, the records set aside as poison, and the webhook
+    delivery outcomes of `anpr notify` (for the API's delivery log)."""
 
     reads: str
     heartbeats: str
@@ -36,6 +37,7 @@ class Topics:
     gateway_events: str
     matcher_status: str
     deadletter: str
+    deliveries: str
 
     @classmethod
     def from_prefix(cls, prefix: str) -> Topics:
@@ -48,6 +50,7 @@ class Topics:
             gateway_events=f"{prefix}gateway-events.v1",
             matcher_status=f"{prefix}matcher-status.v1",
             deadletter=f"{prefix}deadletter.v1",
+            deliveries=f"{prefix}notify-deliveries.v1",
         )
 
     def specs(self, settings: CommonSettings) -> list[TopicSpec]:
@@ -67,4 +70,7 @@ class Topics:
             ),
             TopicSpec(self.matcher_status, 1, repl, dict(compact)),
             TopicSpec(self.deadletter, parts, repl, {"retention.ms": str(DEADLETTER_RETENTION_MS)}),
+            TopicSpec(
+                self.deliveries, parts, repl, {"retention.ms": str(settings.hit_retention_ms)}
+            ),
         ]

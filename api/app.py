@@ -21,6 +21,8 @@ from api import (
 )
 from api.commissioning import routes as routes_commissioning
 from api.errors import install_error_handlers
+from api.notifications import routes as routes_notifications
+from api.reports import routes as routes_reports
 from api.service import ApiService
 from api.settings import ApiSettings
 from api.store.base import Store
@@ -64,6 +66,8 @@ def create_app(
     app.include_router(routes_hits.router)
     app.include_router(routes_hotlists.router)
     app.include_router(routes_audit.router)
+    app.include_router(routes_notifications.router)
+    app.include_router(routes_reports.router)
     install_error_handlers(app)
     app.add_middleware(
         RequestMetricsMiddleware,

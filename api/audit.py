@@ -28,6 +28,8 @@ class Action(StrEnum):
     HOTLIST_UPSERT = "hotlist.upsert"
     HOTLIST_DELETE_ENTRY = "hotlist.delete_entry"
     HOTLIST_DELETE = "hotlist.delete"
+    WEBHOOK_PUT = "webhook.put"
+    WEBHOOK_DELETE = "webhook.delete"
 
 
 class AuditLog:

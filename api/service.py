@@ -33,6 +33,7 @@ from api.hits.hub import StreamHub
 from api.hits.ingest import HitIngest, hits_group_id
 from api.hotlists.service import HotlistService
 from api.metrics import ApiMetrics
+from api.notifications.log import DeliveryLog, deliveries_group_id
 from api.settings import ApiSettings
 from api.store.base import Store
 from api.store.sqlite import SqliteStore
@@ -76,6 +77,9 @@ class ApiService:
         self.hub = StreamHub(self.metrics, queue_size=settings.stream_queue_size)
         self.hit_ingest = HitIngest(self.store, self.hub, self.metrics)
         self.hits_loop: ConsumerLoop | None = None
+        # Webhook delivery outcomes from `anpr notify` (the delivery log).
+        self.delivery_log = DeliveryLog(self.store, self.metrics)
+        self.deliveries_loop: ConsumerLoop | None = None
         # Camera health.
         self.health = HealthTracker(
             HealthTopics(self.topics.reads, self.topics.heartbeats, self.topics.gateway_events),
@@ -157,6 +161,16 @@ class ApiService:
             poll_ms=self.settings.consumer_poll_ms,
         )
         self.hits_loop.start()
+        self.deliveries_loop = ConsumerLoop(
+            self.runtime,
+            [self.topics.deliveries],
+            self.delivery_log.handle_batch,
+            name="api-deliveries",
+            group_id=deliveries_group_id(self.settings.topic_prefix, self.store.store_id),
+            from_beginning=True,
+            poll_ms=max(self.settings.consumer_poll_ms, 200),
+        )
+        self.deliveries_loop.start()
         self.health_loop.start()
         supervisor = self.runtime.supervisor
         supervisor.spawn_periodic(
@@ -230,6 +244,9 @@ class ApiService:
         removed = await self.store.purge(
             hits_before=now - self.settings.hit_retention_ms,
             activity_before=now - self.settings.read_retention_ms,
+        )
+        removed["deliveries"] = await self.store.purge_deliveries(
+            before=now - self.settings.hit_retention_ms
         )
         for table, count in removed.items():
             self.metrics.retention_deleted.labels(table).inc(count)

@@ -35,6 +35,8 @@ class ApiSettings(CommonSettings):
     consumer_poll_ms: int = Field(default=100, ge=1, le=5000)
     health_refresh_s: float = Field(default=10.0, gt=0)
     retention_interval_s: float = Field(default=300.0, gt=0)
+    # Webhook targets (`anpr notify`): https only, unless this allows http to loopback hosts.
+    webhook_allow_http_loopback: bool = False
 
     @property
     def db_path(self) -> Path:

@@ -26,6 +26,7 @@ def _parser(formats: Sequence[str] = ()) -> argparse.ArgumentParser:
     sub.add_parser("ingest", help="the camera-facing gateway (:8080)")
     sub.add_parser("matcher", help="the hotlist matcher (metrics and health on :9102)")
     sub.add_parser("api", help="the control-room and operations API (:8000)")
+    sub.add_parser("notify", help="webhook delivery of hits (metrics and health on :9103)")
 
     admin = sub.add_parser("admin", help="register integrators, cameras and tokens")
     admin_sub = admin.add_subparsers(dest="admin_command", required=True, metavar="WHAT")
@@ -97,7 +98,7 @@ def _formats() -> list[str]:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    if args.command in {"run", "ingest", "matcher", "api"}:
+    if args.command in {"run", "ingest", "matcher", "api", "notify"}:
         from anpr.cli.serve import serve_command
 
         return serve_command(args.command)

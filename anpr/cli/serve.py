@@ -1,6 +1,7 @@
-"""`anpr run|ingest|matcher|api`: build each process's settings, bus and apps, and serve them.
+"""`anpr run|ingest|matcher|api|notify`: build each process's settings, bus and apps, and serve
+them.
 
-`anpr run` composes all three services on one bus: the in-process one when
+`anpr run` composes all four services on one bus: the in-process one when
 `ANPR_KAFKA_BOOTSTRAP` is unset (embedded default), Kafka otherwise.
 """
 
@@ -48,18 +49,24 @@ def _compose(command: str) -> tuple[CommonSettings, Bus, list[Endpoint], str]:
     from ingest.settings import GatewaySettings
     from matcher.app import create_app as create_matcher
     from matcher.settings import MatcherSettings
+    from notify.app import create_app as create_notify
+    from notify.settings import NotifySettings
 
     gateway_settings = GatewaySettings()
     api_settings = ApiSettings()
     matcher_settings = MatcherSettings()
-    base: CommonSettings = {"ingest": gateway_settings, "matcher": matcher_settings}.get(
-        command, api_settings
-    )
+    notify_settings = NotifySettings()
+    base: CommonSettings = {
+        "ingest": gateway_settings,
+        "matcher": matcher_settings,
+        "notify": notify_settings,
+    }.get(command, api_settings)
     if command == "run" and base.admin_token is None:
         token = SecretStr(dev_admin_token(base.data_dir))
         gateway_settings = gateway_settings.model_copy(update={"admin_token": token})
         api_settings = api_settings.model_copy(update={"admin_token": token})
         matcher_settings = matcher_settings.model_copy(update={"admin_token": token})
+        notify_settings = notify_settings.model_copy(update={"admin_token": token})
         base = api_settings
         print(
             f"Development admin token (stored in {base.data_dir / DEV_TOKEN_FILE}):\n"
@@ -92,6 +99,13 @@ def _compose(command: str) -> tuple[CommonSettings, Bus, list[Endpoint], str]:
         api_settings.log_startup("api")
         endpoints.append(
             Endpoint(create_api(api_settings, bus), host, api_settings.api_port, "api")
+        )
+    if command in {"run", "notify"}:
+        notify_settings.log_startup("notify")
+        endpoints.append(
+            Endpoint(
+                create_notify(notify_settings, bus), host, notify_settings.notify_port, "notify"
+            )
         )
     mode = f"Kafka at {base.kafka_bootstrap}" if base.kafka_mode else "the in-process bus"
     return base, bus, endpoints, mode

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
+from api.store.notifications import NotificationStore
+
 
 class HitStatus(StrEnum):
     """`new`: nobody has acknowledged the hit yet; `acknowledged`: an operator has."""
@@ -129,7 +131,7 @@ class AckConflict(Exception):
         self.existing = existing
 
 
-class Store(Protocol):
+class Store(NotificationStore, Protocol):
     @property
     def store_id(self) -> str:
         """A random id made when the store was created; a wiped store gets a new one."""

@@ -35,4 +35,15 @@ CREATE TABLE IF NOT EXISTS camera_activity (
     camera_id TEXT PRIMARY KEY, first_seen INTEGER NOT NULL,
     last_read_at INTEGER, last_heartbeat_at INTEGER, updated_at INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS deliveries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    delivery_id TEXT NOT NULL UNIQUE,
+    hit_id TEXT NOT NULL, target_id TEXT NOT NULL, list_id TEXT NOT NULL,
+    covert INTEGER NOT NULL, outcome TEXT NOT NULL, attempts INTEGER NOT NULL,
+    status_code INTEGER, error TEXT,
+    first_attempt_at INTEGER NOT NULL, finished_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_target ON deliveries (target_id, seq);
+CREATE INDEX IF NOT EXISTS deliveries_hit ON deliveries (hit_id);
+CREATE INDEX IF NOT EXISTS deliveries_finished ON deliveries (finished_at);
 """

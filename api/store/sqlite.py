@@ -30,6 +30,7 @@ from api.store.base import (
     StoredHit,
 )
 from api.store.schema import SCHEMA
+from api.store.sqlite_notifications import SqliteNotifications
 
 _HIT_COLUMNS = (
     "seq, hit_id, matched_at, covert, topic_ts, body, ack_outcome, ack_note, ack_by, ack_role, "
@@ -74,7 +75,10 @@ def _where(flt: HitFilter) -> tuple[list[str], list[Any]]:
     return clauses, params
 
 
-class SqliteStore:
+hit_where = _where  # also used by `SqliteNotifications`
+
+
+class SqliteStore(SqliteNotifications):
     def __init__(self, path: Path | None) -> None:
         self._path = path
         self._db: sqlite3.Connection | None = None

@@ -35,6 +35,7 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, st
             "ANPR_INGEST_PORT": str(ports["ingest"]),
             "ANPR_API_PORT": str(ports["api"]),
             "ANPR_MATCHER_PORT": str(ports["matcher"]),
+            "ANPR_NOTIFY_PORT": str(free_port()),
         }
     )
     log = data / "run.log"

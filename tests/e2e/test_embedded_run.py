@@ -26,6 +26,7 @@ def test_anpr_run_serves_gateway_and_api_without_kafka(tmp_path: Path) -> None:
             "ANPR_INGEST_PORT": str(ports["ingest"]),
             "ANPR_API_PORT": str(ports["api"]),
             "ANPR_MATCHER_PORT": str(ports["matcher"]),
+            "ANPR_NOTIFY_PORT": str(free_port()),
         }
     )
     log = tmp_path / "run.log"

@@ -1,0 +1,1 @@
+"""Outbound notifications on the API: webhook target administration and the delivery log."""

@@ -1,0 +1,1 @@
+"""Reports over stored hits (`GET /v1/reports/hits`)."""

@@ -1,0 +1,218 @@
+"""The delivery worker: targets from the registry topic, hits from the hits topic, outcomes out.
+
+Start-up order matters: the registry (with the targets) is replayed first, and only once it has
+caught up does the hits consumer start; otherwise hits read before the targets are known would be
+committed as having no target and never delivered.
+
+Offsets: the hits are consumed with the group `ANPR_NOTIFY_GROUP` (default `<prefix>notify`),
+shared by every replica of `anpr notify`, so each hit is delivered by one replica. A new group
+starts at the end of the topic (a first deployment does not replay months of hits to partners).
+`handle_batch` returns only when every delivery of the batch has ended (delivered, failed after
+the retry window, or cancelled) and its outcome is published; then `ConsumerLoop` commits. A crash
+or restart mid-batch re-delivers the batch: at least once, and the receiver dedupes on the
+delivery id. At most `ANPR_NOTIFY_MAX_IN_FLIGHT` deliveries run at once. A hit that appears
+again (a matcher re-matched its batch) is not delivered again by a worker that remembers
+delivering it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+
+from anpr.bus.base import Message, Record
+from anpr.clock import now_ms
+from anpr.codecs import HITS
+from anpr.consume import ConsumerLoop
+from anpr.deadletter import Poison
+from anpr.deliveries import DeliveryOutcome, DeliveryResult, encode_result
+from anpr.errors import AnprError, BusUnavailable, InvalidRecord
+from anpr.follow import TopicFollower
+from anpr.registry import RegistryView
+from anpr.runtime import Runtime
+from anpr.topics import Topics
+from anpr.webhooks import delivery_id
+from notify.backoff import Backoff
+from notify.deliver import Deliverer
+from notify.metrics import NotifyMetrics
+from notify.routing import HitFields, Skip, route
+from notify.settings import NotifySettings
+
+log = logging.getLogger(__name__)
+
+# How many delivered delivery ids a worker remembers, to skip a hit the matcher published again.
+# Receivers still dedupe (another replica, or a restart, forgets), this only saves requests.
+RECENT_DELIVERED = 100_000
+
+
+def decode_hit(record: Record) -> tuple[dict[str, Any], HitFields]:
+    """The hit (the kernel's hits codec checks it) and the fields routing needs."""
+    hit = dict(HITS.decode(record.value))
+    try:
+        return hit, HitFields.model_validate(hit)
+    except ValidationError as exc:
+        raise InvalidRecord(f"hit: {exc.error_count()} errors") from None
+
+
+class NotifyService:
+    def __init__(
+        self,
+        settings: NotifySettings,
+        runtime: Runtime,
+        metrics: NotifyMetrics,
+        *,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.settings = settings
+        self.runtime = runtime
+        self.bus = runtime.bus
+        self.metrics = metrics
+        self.topics = Topics.from_prefix(settings.topic_prefix)
+        self.registry = RegistryView()
+        self.registry_follower = TopicFollower(
+            runtime, [self.topics.registry], self._apply_registry, name="notify-registry"
+        )
+        self._own_client = client is None
+        self.client = client or httpx.AsyncClient(
+            timeout=httpx.Timeout(
+                settings.notify_timeout_s, connect=settings.notify_connect_timeout_s
+            ),
+            limits=httpx.Limits(max_connections=settings.notify_max_in_flight),
+            follow_redirects=False,
+            trust_env=settings.notify_trust_env,
+        )
+        self.deliverer = Deliverer(
+            self.client,
+            self.registry.webhooks.get,
+            Backoff(
+                base_s=settings.notify_backoff_base_s,
+                cap_s=settings.notify_backoff_cap_s,
+                window_s=settings.notify_retry_window_s,
+            ),
+            metrics,
+            allow_http_loopback=settings.webhook_allow_http_loopback,
+        )
+        self._slots = asyncio.Semaphore(settings.notify_max_in_flight)
+        self.hits_loop = ConsumerLoop(
+            runtime,
+            [self.topics.hits],
+            self.handle_batch,
+            name="notify-hits",
+            group_id=settings.group_id,
+            from_beginning=False,
+            poll_ms=settings.notify_poll_ms,
+            # A batch may retry a receiver for the whole retry window before it ends.
+            stall_s=runtime.stall_s + settings.notify_retry_window_s,
+            wait_for=self._registry_loaded,
+        )
+        # Delivery ids this process delivered lately, oldest first (a bounded memory).
+        self._recent: dict[str, None] = {}
+
+    def _apply_registry(self, record: Record) -> None:
+        self.registry.apply(record.key, record.value)
+        self.metrics.targets.set(len(self.registry.webhooks))
+        self.deliverer.health.forget(set(self.registry.webhooks))
+
+    @property
+    def ready(self) -> bool:
+        return (
+            self.registry_follower.caught_up.is_set()
+            and self.hits_loop.caught_up.is_set()
+            and self.runtime.loops_ready
+        )
+
+    def start(self) -> None:
+        self.metrics.ready.set_function(lambda: 1 if self.ready else 0)
+        self.registry_follower.start()
+        self.hits_loop.start()
+
+    async def _registry_loaded(self) -> None:
+        """Hits are read only once the targets are known (else they would be committed as
+        having no target)."""
+        await self.registry_follower.caught_up.wait()
+        log.info("notify: registry loaded with %d webhook targets", len(self.registry.webhooks))
+
+    async def stop(self) -> None:
+        await self.runtime.stop()
+        if self._own_client:
+            await self.client.aclose()
+
+    # -- one batch -----------------------------------------------------------------------------
+
+    async def handle_batch(self, records: Sequence[Record]) -> list[Poison]:
+        """Deliver every hit of the batch to its targets; return when all have ended and their
+        outcomes are published (then the loop commits the batch)."""
+        jobs: list[tuple[dict[str, Any], HitFields, str, int]] = []
+        queued: set[str] = set()
+        poison: list[Poison] = []
+        for record in records:
+            try:
+                hit, fields = decode_hit(record)
+            except InvalidRecord as exc:
+                poison.append(Poison(record, str(exc)))
+                continue
+            routed = route(fields, self.registry.webhooks.values())
+            for reason, count in routed.skipped.items():
+                self.metrics.skipped.labels(reason.value).inc(count)
+            for target in routed.targets:
+                did = delivery_id(fields.hit_id, target.target_id)
+                if did in self._recent or did in queued:
+                    # The same hit again (a matcher that re-matched a batch): already delivered
+                    # by this process, or already queued in this batch.
+                    self.metrics.skipped.labels(Skip.DUPLICATE.value).inc()
+                    continue
+                queued.add(did)
+                jobs.append((hit, fields, target.target_id, record.timestamp_ms))
+        self.metrics.hits_consumed.inc(len(records))
+        if not jobs:
+            return poison
+        unpublished = await asyncio.gather(*(self._run(*job) for job in jobs))
+        pending = [r for r in unpublished if r is not None]
+        if pending:
+            # One more try for the outcomes that could not be published; failing again, the
+            # batch is redone (deliveries repeat under the same delivery ids).
+            try:
+                await self._publish(pending)
+            except AnprError as exc:
+                raise BusUnavailable(f"delivery outcomes not published: {exc}") from exc
+        return poison
+
+    async def _run(
+        self, hit: dict[str, Any], fields: HitFields, target_id: str, topic_ts: int
+    ) -> DeliveryResult | None:
+        """Deliver one; the outcome if it could not be published, else None."""
+        async with self._slots:
+            self.metrics.in_flight.inc()
+            try:
+                result = await self.deliverer.deliver(hit, fields, target_id)
+            finally:
+                self.metrics.in_flight.dec()
+        if result.outcome is DeliveryOutcome.DELIVERED:
+            self._remember(result.delivery_id)
+            self.metrics.hit_age_seconds.observe(max(0, now_ms() - topic_ts) / 1000)
+        try:
+            await self._publish([result])
+        except AnprError as exc:
+            log.warning("notify: delivery outcome not published yet: %s", exc)
+            self.metrics.result_publish_failures.inc()
+            return result
+        return None
+
+    def _remember(self, did: str) -> None:
+        self._recent[did] = None
+        if len(self._recent) > RECENT_DELIVERED:
+            del self._recent[next(iter(self._recent))]
+
+    async def _publish(self, results: Sequence[DeliveryResult]) -> None:
+        await self.bus.publish(
+            [
+                Message(self.topics.deliveries, r.delivery_id.encode(), encode_result(r))
+                for r in results
+            ],
+            timeout_s=self.settings.result_publish_timeout_s,
+        )

@@ -1,0 +1,191 @@
+"""The delivery worker on the in-process bus (the `anpr run` composition): targets from the
+registry topic, hits consumed with its group, outcomes published, offsets committed only after
+every delivery of a batch ended, deliveries in flight bounded."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import orjson
+from prometheus_client import CollectorRegistry
+
+from anpr.bus.base import Message
+from anpr.bus.local import LocalBus
+from anpr.deliveries import decode_result
+from anpr.runtime import Runtime
+from anpr.topics import Topics
+from anpr.webhooks import WebhookWriter, delivery_id
+from notify.metrics import NotifyMetrics
+from notify.service import NotifyService
+from notify.settings import NotifySettings
+from tests.unit.api_fixtures import make_hit
+from tests.unit.test_notify_routing import target
+
+AsyncHandler = Callable[[httpx.Request], Awaitable[httpx.Response]]
+
+
+async def until(predicate: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.005)
+
+
+@asynccontextmanager
+async def running(handler: AsyncHandler, **settings: Any) -> AsyncIterator[NotifyService]:
+    config = NotifySettings(
+        notify_backoff_base_s=0.01, notify_backoff_cap_s=0.05, notify_poll_ms=20, **settings
+    )
+    topics = Topics.from_prefix(config.topic_prefix)
+    bus = LocalBus(None, topics.specs(config))
+    await bus.start()
+    writer = WebhookWriter(bus, topics.registry)
+    await writer.put(target("t1", url="https://a.example/hook"))
+    await writer.put(target("t2", url="https://b.example/hook", covert_allowed=True))
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    registry = CollectorRegistry()
+    runtime = Runtime.for_process("notify", config, bus, registry)
+    service = NotifyService(config, runtime, NotifyMetrics(registry), client=client)
+    service.start()
+    try:
+        await until(lambda: service.ready)
+        yield service
+    finally:
+        await service.stop()
+        await client.aclose()
+        await bus.stop()
+
+
+async def publish(service: NotifyService, *hits: dict[str, Any]) -> None:
+    await service.bus.publish(
+        [Message(service.topics.hits, h["hit_id"].encode(), orjson.dumps(h)) for h in hits],
+        timeout_s=1.0,
+    )
+
+
+def outcomes(service: NotifyService) -> dict[str, str]:
+    bus = service.bus
+    assert isinstance(bus, LocalBus)
+    rows = bus.db.execute(
+        "SELECT value FROM log WHERE topic=? ORDER BY off", (service.topics.deliveries,)
+    ).fetchall()
+    return {r.delivery_id: r.outcome.value for r in (decode_result(v) for (v,) in rows)}
+
+
+def committed(service: NotifyService) -> int:
+    bus = service.bus
+    assert isinstance(bus, LocalBus)
+    row = bus.db.execute(
+        "SELECT off FROM group_offsets WHERE grp=? AND topic=?",
+        (service.settings.group_id, service.topics.hits),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+async def test_hits_go_to_their_targets_and_outcomes_are_published() -> None:
+    seen: list[tuple[str, str]] = []
+
+    async def accept(request: httpx.Request) -> httpx.Response:
+        seen.append((request.url.host, request.headers["x-anpr-delivery"]))
+        return httpx.Response(200)
+
+    async with running(accept) as service:
+        plain, covert = make_hit(), make_hit(covert=True)
+        other_list = make_hit(list_id="elsewhere")
+        await service.bus.publish(
+            [Message(service.topics.hits, b"junk", b"not a hit")], timeout_s=1.0
+        )
+        await publish(service, plain, covert, other_list)
+        want = {
+            delivery_id(plain["hit_id"], "t1"): "delivered",
+            delivery_id(plain["hit_id"], "t2"): "delivered",
+            delivery_id(covert["hit_id"], "t2"): "delivered",
+        }
+        await until(lambda: outcomes(service) == want)
+        assert sorted(seen) == sorted(
+            [
+                ("a.example", delivery_id(plain["hit_id"], "t1")),
+                ("b.example", delivery_id(plain["hit_id"], "t2")),
+                ("b.example", delivery_id(covert["hit_id"], "t2")),
+            ]
+        ), "the covert hit never went to t1"
+        await until(lambda: committed(service) == 4)
+        registry = service.metrics.registry
+        assert registry.get_sample_value("anpr_notify_skipped_total", {"reason": "covert"}) == 1
+        assert (
+            registry.get_sample_value(
+                "anpr_invalid_records_total",
+                {"process": "notify", "topic": service.topics.hits},
+            )
+            == 1
+        )
+        assert registry.get_sample_value("anpr_notify_hits_consumed_total") == 4
+
+
+async def test_offsets_wait_for_every_delivery_of_the_batch() -> None:
+    receiver_up = asyncio.Event()
+
+    async def flaky(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200 if receiver_up.is_set() else 503)
+
+    async with running(flaky, notify_retry_window_s=60) as service:
+        start = committed(service)
+        hit = make_hit()
+        await publish(service, hit)
+        attempts = service.metrics.attempts.labels("t1", "5xx")
+        await until(lambda: attempts._value.get() >= 3)
+        assert committed(service) == start, "not committed while a delivery is retrying"
+        assert outcomes(service) == {}
+        receiver_up.set()
+        await until(lambda: committed(service) == start + 1)
+        assert set(outcomes(service).values()) == {"delivered"}
+
+
+async def test_deliveries_in_flight_are_bounded() -> None:
+    active = 0
+    peak = 0
+    release = asyncio.Event()
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        nonlocal active, peak
+        active += 1
+        peak = max(peak, active)
+        await release.wait()
+        active -= 1
+        return httpx.Response(204)
+
+    async with running(slow, notify_max_in_flight=3) as service:
+        hits = [make_hit() for _ in range(10)]
+        await publish(service, *hits)
+        await until(lambda: active == 3)
+        assert service.metrics.in_flight._value.get() == 3
+        release.set()
+        await until(lambda: len(outcomes(service)) == 20)
+        assert peak == 3
+        assert set(outcomes(service).values()) == {"delivered"}
+
+
+async def test_a_hit_published_again_is_not_delivered_again() -> None:
+    seen: list[str] = []
+
+    async def accept(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["x-anpr-delivery"])
+        return httpx.Response(200)
+
+    async with running(accept) as service:
+        hit = make_hit()
+        await publish(service, hit, hit)  # twice in one batch
+        await until(lambda: len(outcomes(service)) == 2)
+        await publish(service, hit)  # and again later, as a matcher replaying its batch would
+        await until(lambda: committed(service) == 3)
+        assert sorted(seen) == sorted(
+            [delivery_id(hit["hit_id"], "t1"), delivery_id(hit["hit_id"], "t2")]
+        )
+        skipped = service.metrics.registry.get_sample_value(
+            "anpr_notify_skipped_total", {"reason": "duplicate"}
+        )
+        assert skipped == 4
