@@ -11,6 +11,7 @@ from anpr.bus.base import Bus
 from anpr.clock import now_ms
 from anpr.http import RequestMetricsMiddleware
 from api import (
+    routes_alerts,
     routes_audit,
     routes_cameras,
     routes_health,
@@ -62,6 +63,7 @@ def create_app(
     app.include_router(routes_commissioning.router)
     app.include_router(routes_stream.router)
     app.include_router(routes_hits.router)
+    app.include_router(routes_alerts.router)
     app.include_router(routes_hotlists.router)
     app.include_router(routes_audit.router)
     install_error_handlers(app)

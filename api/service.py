@@ -24,6 +24,7 @@ from anpr.follow import TopicFollower
 from anpr.gcpolicy import freeze_long_lived
 from anpr.registry import RegistryView, RegistryWriter
 from anpr.topics import Topics
+from api.alerts.placer import AlertPlacer
 from api.audit import AuditLog
 from api.changes import ChangeSignal
 from api.health.tracker import HealthTopics, HealthTracker, Sweep
@@ -72,7 +73,10 @@ class ApiService:
         self.hotlists = HotlistService(settings, bus, self.topics, self.metrics, clock=clock)
         # Hits.
         self.hub = StreamHub(self.metrics, queue_size=settings.stream_queue_size)
-        self.hit_ingest = HitIngest(self.store, self.hub, self.metrics)
+        self.alerts = AlertPlacer(
+            self.store, self.hotlists.book, self.hotlists.caught_up, self.metrics
+        )
+        self.hit_ingest = HitIngest(self.store, self.hub, self.metrics, self.alerts)
         self.hits_loop: ConsumerLoop | None = None
         # Camera health.
         self.health = HealthTracker(
@@ -242,6 +246,10 @@ class ApiService:
             hits_before=now - self.settings.hit_retention_ms,
             activity_before=now - self.settings.read_retention_ms,
         )
+        removed["alerts"] = await self.store.purge_alerts(
+            before=now - self.settings.hit_retention_ms
+        )
+        removed["console_sessions"] = await self.store.purge_sessions(now=now)
         for table, count in removed.items():
             self.metrics.retention_deleted.labels(table).inc(count)
         return removed

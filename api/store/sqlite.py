@@ -30,6 +30,7 @@ from api.store.base import (
     StoredHit,
 )
 from api.store.schema import SCHEMA
+from api.store.sqlite_alerts import ALERTS_SCHEMA, SqliteAlertsMixin
 
 _HIT_COLUMNS = (
     "seq, hit_id, matched_at, covert, topic_ts, body, ack_outcome, ack_note, ack_by, ack_role, "
@@ -74,7 +75,7 @@ def _where(flt: HitFilter) -> tuple[list[str], list[Any]]:
     return clauses, params
 
 
-class SqliteStore:
+class SqliteStore(SqliteAlertsMixin):
     def __init__(self, path: Path | None) -> None:
         self._path = path
         self._db: sqlite3.Connection | None = None
@@ -99,6 +100,7 @@ class SqliteStore:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.executescript(SCHEMA)
+        db.executescript(ALERTS_SCHEMA)
         db.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('store_id', ?)", (uuid.uuid4().hex,)
         )
