@@ -21,6 +21,7 @@ from api import (
     routes_stream,
 )
 from api.commissioning import routes as routes_commissioning
+from api.console import routes as routes_console
 from api.errors import install_error_handlers
 from api.service import ApiService
 from api.settings import ApiSettings
@@ -64,6 +65,7 @@ def create_app(
     app.include_router(routes_stream.router)
     app.include_router(routes_hits.router)
     app.include_router(routes_alerts.router)
+    app.include_router(routes_console.router)
     app.include_router(routes_hotlists.router)
     app.include_router(routes_audit.router)
     install_error_handlers(app)

@@ -134,6 +134,11 @@ class ApiService:
     def ready(self) -> bool:
         return self.registry_loaded and self.hotlists.loaded and self.hits_caught_up
 
+    @property
+    def admin_token_hash(self) -> str | None:
+        """Hash of the bootstrap admin token (console sessions opened with it check it)."""
+        return hash_token(self._admin_token) if self._admin_token else None
+
     def authenticate(self, header: str | None) -> Principal | None:
         """The caller of a `Bearer` token (HTTP Basic is for the gateway only)."""
         creds = parse_authorization(header)
