@@ -5,6 +5,19 @@ import { api, query } from "./api.js";
 import { clear, h } from "./dom.js";
 import { timeIn } from "./format.js";
 
+function matchersCell(list) {
+  if (list.matchers.length === 0) return h("span", { class: "warn" }, "no matcher reported");
+  return h("ul", { class: "matchers" }, list.matchers.map((m) => {
+    const version = m.applied_version === null ? "not loaded" : `v${m.applied_version}`;
+    const state = m.up_to_date ? " ✓" : " (behind)";
+    return h("li", { class: m.up_to_date ? "ok" : "warn" }, `${m.matcher_id}: ${version}${state}`);
+  }));
+}
+
+function windowText(seconds) {
+  return seconds === 0 ? "every hit" : `${Math.round(seconds / 60)} min`;
+}
+
 export async function renderHotlists(root) {
   const page = await api("GET", "/v1/hotlists");
   const rows = page.items.map((list) => h("tr", { dataset: { list: list.list_id } },
@@ -13,35 +26,37 @@ export async function renderHotlists(root) {
     h("td", {}, `P${list.priority}`),
     h("td", {}, list.match),
     h("td", {}, list.covert ? h("span", { class: "badge covert" }, "covert") : "–"),
-    h("td", {}, list.group_window_s === 0 ? "every hit" : `${Math.round(list.group_window_s / 60)} min`),
+    h("td", {}, windowText(list.group_window_s)),
     h("td", {}, list.entries === null ? "–" : String(list.entries)),
     h("td", { title: list.updated_at }, String(list.version)),
-    h("td", {}, list.matchers.length === 0 ? h("span", { class: "warn" }, "no matcher reported") :
-      h("ul", { class: "matchers" }, list.matchers.map((m) => h("li", { class: m.up_to_date ? "ok" : "warn" },
-        `${m.matcher_id}: ${m.applied_version === null ? "not loaded" : `v${m.applied_version}`}${m.up_to_date ? " ✓" : " (behind)"}`)))));
-  clear(root).append(
+    h("td", {}, matchersCell(list))));
+  const heads = ["List", "Category", "Priority", "Match", "Covert", "Alert window", "Entries",
+    "Version", "Applied by matchers"];
+  clear(root,
     h("h2", {}, "Hotlists"),
     h("table", { class: "board", id: "hotlists" },
-      h("thead", {}, h("tr", {}, ["List", "Category", "Priority", "Match", "Covert", "Alert window", "Entries", "Version", "Applied by matchers"].map((t) => h("th", {}, t)))),
+      h("thead", {}, h("tr", {}, heads.map((t) => h("th", {}, t)))),
       h("tbody", {}, rows)),
   );
 }
 
 export async function renderAudit(root) {
   const page = await api("GET", query("/v1/audit", { limit: 200 }));
-  clear(root).append(
+  const heads = ["When (UTC)", "Who", "Role", "Action", "Target", "Reason"];
+  const rows = page.items.map((e) => h("tr", {},
+    h("td", {}, timeIn(e.at, "UTC")), h("td", {}, e.actor), h("td", {}, e.role),
+    h("td", {}, e.action), h("td", {}, e.target), h("td", {}, e.reason || "")));
+  clear(root,
     h("h2", {}, "Audit log"),
     h("table", { class: "board", id: "audit" },
-      h("thead", {}, h("tr", {}, ["When (UTC)", "Who", "Role", "Action", "Target", "Reason"].map((t) => h("th", {}, t)))),
-      h("tbody", {}, page.items.map((e) => h("tr", {},
-        h("td", {}, timeIn(e.at, "UTC")), h("td", {}, e.actor), h("td", {}, e.role),
-        h("td", {}, e.action), h("td", {}, e.target), h("td", {}, e.reason || "")))))),
+      h("thead", {}, h("tr", {}, heads.map((t) => h("th", {}, t)))),
+      h("tbody", {}, rows)),
   );
 }
 
 export async function renderReport(root) {
   // The report API is built separately; until this server has it, say so plainly.
-  clear(root).append(h("h2", {}, "Hit outcome report"));
+  clear(root, h("h2", {}, "Hit outcome report"));
   try {
     await api("GET", "/v1/reports/hits?group_by=list");
     root.append(h("p", {}, "The report is available as JSON: ",

@@ -4,7 +4,7 @@
 import { api, ApiError } from "./api.js";
 import { cameraIndex } from "./cameras.js";
 import { clear, facts, h } from "./dom.js";
-import { explainMatch, priorityClass, timeIn } from "./format.js";
+import { explainMatch, listLabel, priorityClass, timeIn } from "./format.js";
 import { readImages } from "./images.js";
 import { allAlerts, onChange, update } from "./live.js";
 
@@ -45,7 +45,7 @@ export async function renderAlerts(root, alertId, session) {
 
   function drawList() {
     const items = allAlerts();
-    clear(list).append(items.map((a) => alertRow(a, cameras, a.alert_id === alertId)));
+    clear(list, items.map((a) => alertRow(a, cameras, a.alert_id === alertId)));
     empty.hidden = items.length > 0;
   }
 
@@ -56,7 +56,7 @@ export async function renderAlerts(root, alertId, session) {
       renderDetail(detail, alertId, cameras, session).catch(() => {});
     }
   });
-  clear(root).append(
+  clear(root,
     h("div", { class: "split" },
       h("section", { class: "live" }, h("h2", {}, "Live alerts"), empty, list),
       detail),
@@ -110,7 +110,7 @@ export async function renderDetail(root, alertId, cameras, session) {
   try {
     alert = await api("GET", `/v1/alerts/${encodeURIComponent(alertId)}`);
   } catch (error) {
-    clear(root).append(h("p", { class: "error" }, error.status === 404 ? "No such alert." : error.message));
+    clear(root, h("p", { class: "error" }, error.status === 404 ? "No such alert." : error.message));
     return;
   }
   const hit = alert.hit || {};
@@ -129,9 +129,9 @@ export async function renderDetail(root, alertId, cameras, session) {
   if (alert.acknowledgement) ackSlot.append(ackView(alert.acknowledgement));
   else ackSlot.append(ackForm(alert, (done) => {
     update(done);
-    clear(ackSlot).append(ackView(done.acknowledgement));
+    clear(ackSlot, ackView(done.acknowledgement));
   }));
-  clear(root).append(
+  clear(root,
     h("header", { class: `detail-head ${priorityClass(alert.priority)}` },
       h("span", { class: "prio" }, `P${alert.priority}`),
       h("span", { class: "plate big", id: "detail-plate" }, read.plate || alert.plate_norm),
@@ -139,7 +139,7 @@ export async function renderDetail(root, alertId, cameras, session) {
       h("span", { class: `badge ${alert.status === "new" ? "new" : "done"}` }, alert.status)),
     h("h3", {}, "Entry"),
     facts([
-      ["List", `${alert.category} (${alert.list_id})`],
+      ["List", listLabel(alert.category, alert.list_id)],
       ["Entry", alert.entry_id],
       ["Reason", alert.reason],
       ["Action", alert.action],

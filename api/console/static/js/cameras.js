@@ -76,11 +76,11 @@ export async function renderCameras(root) {
         h("td", { class: skew !== null && Math.abs(skew) > 2000 ? "warn" : "" },
           skew === null || skew === undefined ? "–" : `${(skew / 1000).toFixed(1)} s`));
     });
-    clear(table).append(h("thead", {}, head), h("tbody", {}, body));
+    clear(table, h("thead", {}, head), h("tbody", {}, body));
   }
 
   draw();
-  clear(root).append(
+  clear(root,
     h("h2", {}, "Cameras"),
     h("p", { class: "hint" }, "Worst first; click a column to sort by it."),
     table,

@@ -21,9 +21,10 @@ export function append(el, children) {
   return el;
 }
 
-export function clear(el) {
+// Empty `el`, then append `children` (arrays are flattened; text stays text).
+export function clear(el, ...children) {
   el.replaceChildren();
-  return el;
+  return append(el, children);
 }
 
 // A definition list from [label, value] pairs, skipping empty values.

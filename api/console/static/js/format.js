@@ -82,3 +82,7 @@ const STATUS_RANK = { offline: 0, degraded: 1, never_seen: 2, online: 3 };
 export function statusRank(status) {
   return STATUS_RANK[status] ?? 1;
 }
+
+export function listLabel(category, listId) {
+  return category && category !== listId ? `${category} (${listId})` : listId;
+}

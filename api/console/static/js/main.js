@@ -50,7 +50,7 @@ async function enter(info) {
   $("main").hidden = false;
   $("who").textContent = `${info.name} · ${info.role}`;
   const views = viewsFor(info.role);
-  clear($("nav")).append(views.map(([route, label]) =>
+  clear($("nav"), views.map(([route, label]) =>
     h("a", { href: `#/${route}`, dataset: { route } }, label)));
   if (views.some(([route]) => route === "alerts")) {
     await live.start();
@@ -74,7 +74,7 @@ async function route() {
   for (const link of $("nav").children) link.classList.toggle("active", link.dataset.route === (view && view[0]));
   const main = $("main");
   if (!view) {
-    clear(main).append(h("p", {}, "There is nothing in the console for your role."));
+    clear(main, h("p", {}, "There is nothing in the console for your role."));
     return;
   }
   try {
@@ -82,7 +82,7 @@ async function route() {
     cleanup = typeof off === "function" ? off : null;
   } catch (error) {
     if (!(error instanceof ApiError && error.status === 401)) {
-      clear(main).append(h("p", { class: "error" }, `Could not load this view: ${error.message}`));
+      clear(main, h("p", { class: "error" }, `Could not load this view: ${error.message}`));
     }
   }
 }

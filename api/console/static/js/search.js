@@ -4,7 +4,7 @@
 import { api, query } from "./api.js";
 import { cameraIndex } from "./cameras.js";
 import { clear, h } from "./dom.js";
-import { priorityClass, timeIn } from "./format.js";
+import { listLabel, priorityClass, timeIn } from "./format.js";
 
 function isoOf(local) {
   if (!local) return null;
@@ -40,7 +40,7 @@ export async function renderSearch(root) {
         h("td", {}, timeIn(hit.read.captured_at, cam && cam.timezone)),
         h("td", { class: "plate" }, hit.read.plate),
         h("td", {}, cam ? cam.name : hit.read.camera_id),
-        h("td", {}, `${hit.category} (${hit.list_id})`),
+        h("td", {}, listLabel(hit.category, hit.list_id)),
         h("td", {}, `P${hit.priority}`),
         h("td", {}, hit.match.kind),
         h("td", {}, hit.status, hit.test ? h("span", { class: "badge test" }, "TEST") : null));
@@ -83,5 +83,5 @@ export async function renderSearch(root) {
   });
   more.addEventListener("click", () => fetchPage(true).catch((error) => { message.textContent = error.message; }));
   results.append(h("thead", {}, h("tr", {}, ["Captured", "Plate", "Camera", "List", "Priority", "Match", "Status"].map((t) => h("th", {}, t)))), h("tbody"));
-  clear(root).append(h("h2", {}, "Search hits"), form, message, results, more);
+  clear(root, h("h2", {}, "Search hits"), form, message, results, more);
 }

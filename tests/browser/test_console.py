@@ -1,0 +1,199 @@
+"""The console in Debian's Chromium, as an operator on a shift uses it: sign in, a read pushed at
+the gateway shows as an alert within 2 s, acknowledge (and a second operator's 409), a second
+sighting joins the trail, covert hits never reach the operator's page, plate search needs a
+reason; and the camera board and hotlists page as a supervisor sees them."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, Response, expect
+
+from tests.browser.conftest import Console, sign_in
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def alert_item(page: Page, plate: str) -> Any:
+    return page.locator("#alert-list li.alert", has=page.locator(".plate", has_text=plate))
+
+
+def test_an_operator_sees_a_new_alert_within_2_seconds(
+    console: Console, new_context: Any, shot: Any
+) -> None:
+    page = new_context().new_page()
+    sign_in(console, page, "anna")
+    expect(page.locator("#who")).to_have_text("anna · operator")
+    expect(page.locator("#nav a")).to_have_text(["Live alerts", "Search hits", "Cameras"])
+    pushed = console.push_read(
+        "1-ABC-123", "cam-north", candidates=[{"plate": "IABC123", "confidence": 0.4}]
+    )
+    item = alert_item(page, "1-ABC-123")
+    item.wait_for(timeout=2000)
+    seen_after = time.monotonic() - pushed
+    assert seen_after < 2.0
+    expect(item).to_have_class(re.compile(r"\bp1\b"))
+    expect(item.locator(".where")).to_have_text("North gate")
+    expect(item.locator(".badge.new")).to_be_visible()
+    shot(page, "live")
+    item.locator("a").click()
+    detail = page.locator("#alert-detail")
+    expect(detail.locator("#detail-plate")).to_have_text("1-ABC-123")
+    expect(detail).to_contain_text("Stolen 2026-11-28, case 4411")
+    expect(detail).to_contain_text("Do not approach; call dispatch")
+    expect(detail.locator("#explain")).to_contain_text(
+        "Exact: the read `1ABC123` is the list's plate."
+    )
+    expect(detail).to_contain_text("IABC123 (40 %)")
+    expect(detail).to_contain_text("North gate (cam-north)")
+    expect(detail).to_contain_text("CET")  # the camera's zone, Europe/Brussels
+    shot(page, "detail")
+
+
+def test_acknowledge_and_a_second_operator_gets_the_409(
+    console: Console, new_context: Any, shot: Any
+) -> None:
+    anna, ben = new_context().new_page(), new_context().new_page()
+    sign_in(console, anna, "anna")
+    sign_in(console, ben, "ben")
+    console.push_read("2XYZ777", "cam-south")
+    for page in (anna, ben):
+        alert_item(page, "2XYZ777").locator("a").click(timeout=3000)
+        page.wait_for_selector("#ack-form")
+    anna.select_option("#ack-outcome", "dispatched")
+    anna.fill("#ack-note", "Unit 12 sent")
+    anna.click("#ack-submit")
+    expect(anna.locator(".ack-done")).to_contain_text("Acknowledged by anna")
+    expect(alert_item(anna, "2XYZ777").locator(".badge.done")).to_be_visible()
+    shot(anna, "acknowledged")
+    ben.select_option("#ack-outcome", "confirmed")
+    ben.click("#ack-submit")
+    expect(ben.locator("#ack-error")).to_contain_text("Already acknowledged by anna (dispatched)")
+    shot(ben, "conflict")
+
+
+def test_a_second_sighting_joins_the_trail_without_a_second_alert(
+    console: Console, new_context: Any, shot: Any
+) -> None:
+    page = new_context().new_page()
+    sign_in(console, page, "anna")
+    beeps: list[str] = []
+    page.on("console", lambda message: beeps.append(message.text))
+    console.push_read("3DEF456", "cam-north")
+    item = alert_item(page, "3DEF456")
+    item.wait_for(timeout=2000)
+    item.locator("a").click()
+    expect(page.locator("#trail li")).to_have_count(1)
+    console.push_read("3DEF456", "cam-south")
+    expect(page.locator("#trail li")).to_have_count(2, timeout=2000)
+    expect(page.locator("#trail li .where")).to_have_text(["North gate", "South bridge"])
+    expect(item.locator(".badge.count")).to_have_text("×2")
+    expect(alert_item(page, "3DEF456")).to_have_count(1)
+    alerts = console.api_get("/v1/alerts", "anna")["items"]
+    assert [a["sightings"] for a in alerts if a["plate_norm"] == "3DEF456"] == [2]
+    shot(page)
+
+
+def test_a_covert_hit_never_reaches_the_operators_page(
+    console: Console, new_context: Any, shot: Any
+) -> None:
+    operator = new_context().new_page()
+    bodies: list[str] = []
+    stream: list[str] = []
+
+    def record(response: Response) -> None:
+        if "text/event-stream" in response.headers.get("content-type", ""):
+            return  # never finishes; its messages are recorded below
+        try:
+            bodies.append(response.text())
+        except Exception as exc:  # noqa: BLE001 - a response without a body (redirect)
+            bodies.append(f"<no body: {exc}>")
+
+    operator.on("response", record)
+    cdp = operator.context.new_cdp_session(operator)
+    cdp.send("Network.enable")
+    cdp.on("Network.eventSourceMessageReceived", lambda event: stream.append(event["data"]))
+    sign_in(console, operator, "anna")
+    supervisor = new_context().new_page()
+    sign_in(console, supervisor, "sam")
+
+    console.push_read("9COV999", "cam-north")
+    # The supervisor sees it: the hit was matched and streamed.
+    alert_item(supervisor, "9COV999").wait_for(timeout=3000)
+    # A later overt read reaches the operator, so the covert one was streamed before it.
+    console.push_read("4GHI789", "cam-north")
+    alert_item(operator, "4GHI789").wait_for(timeout=3000)
+    for view in ("#/search", "#/cameras", "#/alerts"):
+        operator.goto(f"{console.api}/console/{view}")
+        operator.wait_for_selector("#main:not([hidden]) h2")
+    operator.wait_for_selector("#conn.live")
+    assert any("4GHI789" in data for data in stream), "the stream recorder saw nothing"
+    for text in (operator.content(), *bodies, *stream):
+        assert "9COV999" not in text
+        assert "covert-ops" not in text and "Operation Heron" not in text
+    shot(operator, "operator")
+    shot(supervisor, "supervisor")
+
+
+def test_a_plate_search_needs_a_reason(console: Console, new_context: Any, shot: Any) -> None:
+    page = new_context().new_page()
+    searches: list[str] = []
+    page.on(
+        "request",
+        lambda request: searches.append(request.url) if "/v1/hits?" in request.url else None,
+    )
+    sign_in(console, page, "anna")
+    console.push_read("5JKL012", "cam-south")
+    alert_item(page, "5JKL012").wait_for(timeout=2000)
+    page.click("#nav a[data-route=search]")
+    page.fill("#q-plate", "5-JKL-012")
+    page.click("#search-submit")
+    expect(page.locator("#search-error")).to_contain_text("A plate search needs a reason")
+    assert not any("plate=" in url for url in searches)
+    shot(page, "refused")
+    page.fill("#q-reason", "case 2026/118")
+    page.click("#search-submit")
+    expect(page.locator("#search-results tbody tr")).to_have_count(1)
+    expect(page.locator("#search-results tbody")).to_contain_text("5JKL012")
+    audit = console.api_get("/v1/audit", "audrey")["items"]
+    searches_logged = [e for e in audit if e["action"] == "hits.search"]
+    assert [(e["actor"], e["target"], e["reason"]) for e in searches_logged] == [
+        ("anna", "5JKL012", "case 2026/118")
+    ]
+    shot(page, "found")
+
+
+def test_camera_board_and_hotlists_for_a_supervisor(
+    console: Console, new_context: Any, shot: Any
+) -> None:
+    page = new_context().new_page()
+    sign_in(console, page, "sam")
+    expect(page.locator("#nav a")).to_have_text(
+        ["Live alerts", "Search hits", "Cameras", "Hotlists", "Report"]
+    )
+    page.click("#nav a[data-route=cameras]")
+    rows = page.locator("#camera-board tbody tr")
+    expect(rows).to_have_count(3)
+    # worst first: the never-seen commissioning camera before the two that have sent reads
+    expect(rows.first).to_have_attribute("data-camera", "cam-test")
+    expect(rows.first).to_contain_text("commissioning")
+    shot(page, "cameras")
+    page.click("#camera-board th:has-text('Reads / hour')")
+    expect(rows.first).to_have_attribute("data-camera", "cam-test")
+    page.click("#camera-board th:has-text('Reads / hour')")
+    expect(rows.last).to_have_attribute("data-camera", "cam-test")
+    page.click("#nav a[data-route=hotlists]")
+    lists = page.locator("#hotlists tbody tr")
+    expect(lists).to_have_count(3)
+    stolen = page.locator("#hotlists tr[data-list=stolen]")
+    expect(stolen).to_contain_text("Stolen vehicles")
+    expect(stolen).to_contain_text("10 min")
+    expect(stolen.locator("td").nth(6)).to_have_text("5")
+    expect(stolen.locator("ul.matchers li.ok")).to_have_count(1)
+    expect(page.locator("#hotlists tr[data-list=covert-ops] .badge.covert")).to_be_visible()
+    shot(page, "hotlists")
+    page.click("#nav a[data-route=report]")
+    expect(page.locator("#report-missing")).to_be_visible()
