@@ -123,22 +123,37 @@ def _seed(console: Console) -> None:
             "/v1/cameras",
             {"camera_id": camera_id, "integrator_id": "int-city", "zones": ["city"], **spec},
         )
-    lists = {
-        "stolen": ({"name": "Stolen vehicles", "category": "stolen", "priority": 1, "match": "ocr"}, [
-            {"entry_id": "s-1", "plate": "1ABC123", "reason": "Stolen 2026-11-28, case 4411",
-             "action": "Do not approach; call dispatch"},
-            {"entry_id": "s-2", "plate": "2XYZ777", "reason": "Stolen motorbike", "action": "Stop and check"},
-            {"entry_id": "s-3", "plate": "3DEF456", "reason": "Stolen van", "action": "Stop and check"},
-            {"entry_id": "s-4", "plate": "4GHI789", "reason": "Stolen car", "action": "Stop and check"},
-            {"entry_id": "s-5", "plate": "5JKL012", "reason": "Stolen car", "action": "Stop and check"},
-        ]),
-        "insurance": ({"name": "Uninsured", "category": "uninsured", "priority": 4}, [
-            {"entry_id": "u-1", "pattern": "7UN*", "reason": "Uninsured fleet", "action": "Note only"},
-        ]),
-        "covert-ops": ({"name": "Operation Heron", "category": "intel", "priority": 2, "covert": True}, [
-            {"entry_id": "c-1", "plate": "9COV999", "reason": "Covert interest", "action": "Observe"},
-        ]),
-    }  # fmt: skip
+
+    def entry(entry_id: str, plate: str, reason: str, action: str) -> dict[str, str]:
+        key = "pattern" if "*" in plate else "plate"
+        return {"entry_id": entry_id, key: plate, "reason": reason, "action": action}
+
+    check = "Stop and check"
+    lists: dict[str, tuple[dict[str, Any], list[dict[str, str]]]] = {
+        "stolen": (
+            {"name": "Stolen vehicles", "category": "stolen", "priority": 1, "match": "ocr"},
+            [
+                entry(
+                    "s-1",
+                    "1ABC123",
+                    "Stolen 2026-11-28, case 4411",
+                    "Do not approach; call dispatch <script>window.pwned=1</script>",
+                ),
+                entry("s-2", "2XYZ777", "Stolen motorbike", check),
+                entry("s-3", "3DEF456", "Stolen van", check),
+                entry("s-4", "4GHI789", "Stolen car", check),
+                entry("s-5", "5JKL012", "Stolen car", check),
+            ],
+        ),
+        "insurance": (
+            {"name": "Uninsured", "category": "uninsured", "priority": 4},
+            [entry("u-1", "7UN*", "Uninsured fleet", "Note only")],
+        ),
+        "covert-ops": (
+            {"name": "Operation Heron", "category": "intel", "priority": 2, "covert": True},
+            [entry("c-1", "9COV999", "Covert interest", "Observe")],
+        ),
+    }
     for list_id, (config, entries) in lists.items():
         r = httpx.put(f"{console.api}/v1/hotlists/{list_id}", json=config, headers=console.admin())
         assert r.status_code == 200, r.text

@@ -28,8 +28,18 @@ def test_an_operator_sees_a_new_alert_within_2_seconds(
     sign_in(console, page, "anna")
     expect(page.locator("#who")).to_have_text("anna · operator")
     expect(page.locator("#nav a")).to_have_text(["Live alerts", "Search hits", "Cameras"])
+    jpeg = page.evaluate(
+        """() => { const c = document.createElement('canvas'); c.width = 120; c.height = 30;
+        const g = c.getContext('2d'); g.fillStyle = '#ffd600'; g.fillRect(0, 0, 120, 30);
+        g.fillStyle = '#000'; g.font = '20px monospace'; g.fillText('1ABC123', 8, 22);
+        return c.toDataURL('image/jpeg').split(',')[1]; }"""
+    )
+    images = {"plate_jpeg_b64": jpeg, "overview_url": "http://cdn.example/overview.jpg"}
     pushed = console.push_read(
-        "1-ABC-123", "cam-north", candidates=[{"plate": "IABC123", "confidence": 0.4}]
+        "1-ABC-123",
+        "cam-north",
+        candidates=[{"plate": "IABC123", "confidence": 0.4}],
+        images=images,
     )
     item = alert_item(page, "1-ABC-123")
     item.wait_for(timeout=2000)
@@ -50,6 +60,16 @@ def test_an_operator_sees_a_new_alert_within_2_seconds(
     expect(detail).to_contain_text("IABC123 (40 %)")
     expect(detail).to_contain_text("North gate (cam-north)")
     expect(detail).to_contain_text("CET")  # the camera's zone, Europe/Brussels
+    # images: the JPEG as a data: URL; a plain-http URL is not loaded
+    plate_image = detail.locator("img.read-image.plate")
+    expect(plate_image).to_have_attribute("src", re.compile(r"^data:image/jpeg;base64,/9j/"))
+    assert plate_image.evaluate("img => img.naturalWidth") == 120
+    expect(detail.locator("img.read-image.overview")).to_have_count(0)
+    expect(detail).to_contain_text("Overview image not shown")
+    # text from the list is text, never markup
+    expect(detail).to_contain_text("<script>window.pwned=1</script>")
+    assert detail.locator("script").count() == 0
+    assert page.evaluate("window.pwned") is None
     shot(page, "detail")
 
 

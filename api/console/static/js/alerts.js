@@ -6,7 +6,7 @@ import { cameraIndex } from "./cameras.js";
 import { clear, facts, h } from "./dom.js";
 import { explainMatch, listLabel, priorityClass, timeIn } from "./format.js";
 import { readImages } from "./images.js";
-import { allAlerts, onChange, update } from "./live.js";
+import { allAlerts, onChange, remember } from "./live.js";
 
 const OUTCOMES = [
   ["confirmed", "Confirmed"],
@@ -52,13 +52,13 @@ export async function renderAlerts(root, alertId, session) {
   drawList();
   const off = onChange((kind, alert) => {
     drawList();
-    if (alert && alert.alert_id === alertId && (kind === "sighting" || kind === "update")) {
+    if (alert && alert.alert_id === alertId && kind === "sighting") {
       renderDetail(detail, alertId, cameras, session).catch(() => {});
     }
   });
   clear(root,
     h("div", { class: "split" },
-      h("section", { class: "live" }, h("h2", {}, "Live alerts"), empty, list),
+      h("section", { class: "live-list" }, h("h2", {}, "Live alerts"), empty, list),
       detail),
   );
   if (alertId) await renderDetail(detail, alertId, cameras, session);
@@ -97,6 +97,14 @@ function ackForm(alert, onDone) {
           ? `Already acknowledged by ${first.by} (${first.outcome.replace("_", " ")}) at ${timeIn(first.at, null)}.`
           : error.message;
         form.classList.add("conflict");
+        button.disabled = true;
+        const badge = document.getElementById("detail-status");
+        if (badge) {
+          badge.textContent = "acknowledged";
+          badge.className = "badge done";
+        }
+        // Show the alert as it now is (acknowledged) in the list, keeping the message here.
+        api("GET", `/v1/alerts/${encodeURIComponent(alert.alert_id)}`).then(remember, () => {});
       } else {
         message.textContent = error.message;
       }
@@ -128,7 +136,7 @@ export async function renderDetail(root, alertId, cameras, session) {
   const ackSlot = h("div", { id: "ack" });
   if (alert.acknowledgement) ackSlot.append(ackView(alert.acknowledgement));
   else ackSlot.append(ackForm(alert, (done) => {
-    update(done);
+    remember(done);
     clear(ackSlot, ackView(done.acknowledgement));
   }));
   clear(root,
@@ -136,7 +144,7 @@ export async function renderDetail(root, alertId, cameras, session) {
       h("span", { class: "prio" }, `P${alert.priority}`),
       h("span", { class: "plate big", id: "detail-plate" }, read.plate || alert.plate_norm),
       alert.test ? h("span", { class: "badge test" }, "TEST — commissioning camera, not an alarm") : null,
-      h("span", { class: `badge ${alert.status === "new" ? "new" : "done"}` }, alert.status)),
+      h("span", { class: `badge ${alert.status === "new" ? "new" : "done"}`, id: "detail-status" }, alert.status)),
     h("h3", {}, "Entry"),
     facts([
       ["List", listLabel(alert.category, alert.list_id)],

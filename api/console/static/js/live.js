@@ -34,9 +34,10 @@ function put(alert) {
   alerts.set(alert.alert_id, alert);
 }
 
-export function update(alert) {
+// An alert this page changed itself (acknowledged): the list redraws, the open detail stays.
+export function remember(alert) {
   put(alert);
-  changed("update", alert);
+  changed("refresh", null);
 }
 
 async function refresh() {
