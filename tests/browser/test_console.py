@@ -114,6 +114,14 @@ def test_a_second_sighting_joins_the_trail_without_a_second_alert(
     expect(alert_item(page, "3DEF456")).to_have_count(1)
     alerts = console.api_get("/v1/alerts", "anna")["items"]
     assert [a["sightings"] for a in alerts if a["plate_norm"] == "3DEF456"] == [2]
+    # a read of a commissioning camera is a test, marked as such
+    console.push_read("7UN001", "cam-test")
+    test_item = alert_item(page, "7UN001")
+    test_item.wait_for(timeout=2000)
+    expect(test_item).to_have_class(re.compile(r"\bis-test\b"))
+    expect(test_item.locator(".badge.test")).to_have_text("TEST")
+    expect(test_item).to_have_class(re.compile(r"\bp4\b"))
+    expect(page.locator("#sound")).not_to_be_checked()  # the audible alert is off until asked
     shot(page)
 
 
@@ -217,3 +225,21 @@ def test_camera_board_and_hotlists_for_a_supervisor(
     shot(page, "hotlists")
     page.click("#nav a[data-route=report]")
     expect(page.locator("#report-missing")).to_be_visible()
+
+
+def test_the_match_is_explained_in_words(console: Console, new_context: Any, shot: Any) -> None:
+    page = new_context().new_page()
+    sign_in(console, page, "anna")
+    console.push_read("IABC123", "cam-south")  # OCR: I for 1 on the ocr list
+    console.push_read("7UN042", "cam-north")  # the pattern 7UN*
+    console.push_read("8QQQ888", "cam-north", candidates=[{"plate": "5JKL012", "confidence": 0.3}])
+    cases = [
+        ("IABC123", "OCR: `I` read where the list has `1`"),
+        ("7UN042", "Pattern `7UN*` matches the read `7UN042`."),
+        ("8QQQ888", "Candidate reading: the camera's alternative reading `5JKL012` is on the list"),
+    ]
+    for plate, words in cases:
+        alert_item(page, plate).locator("a").click(timeout=3000)
+        expect(page.locator("#detail-plate")).to_have_text(plate)
+        expect(page.locator("#explain")).to_contain_text(words)
+    shot(page)

@@ -22,19 +22,23 @@ function cameraName(cameras, id) {
 
 function alertRow(alert, cameras, selected) {
   const camera = cameras.get(alert.last_camera_id);
-  return h("li", {
-    class: `alert ${priorityClass(alert.priority)} ${alert.status} ${alert.test ? "is-test" : ""} ${selected ? "selected" : ""}`,
-    dataset: { alert: alert.alert_id },
-  },
-  h("a", { href: `#/alerts/${encodeURIComponent(alert.alert_id)}` },
-    h("span", { class: "prio" }, `P${alert.priority}`),
-    h("span", { class: "plate" }, alert.plate || alert.plate_norm),
+  const classes = ["alert", priorityClass(alert.priority), alert.status];
+  if (alert.test) classes.push("is-test");
+  if (selected) classes.push("selected");
+  const badges = h("span", { class: "badges" },
     alert.test ? h("span", { class: "badge test" }, "TEST") : null,
-    h("span", { class: "what" }, alert.category || alert.list_id),
-    h("span", { class: "where" }, cameraName(cameras, alert.last_camera_id)),
-    h("span", { class: "when" }, timeIn(alert.last_seen_at, camera && camera.timezone)),
+    alert.covert ? h("span", { class: "badge covert" }, "covert") : null,
     alert.sightings > 1 ? h("span", { class: "badge count", title: "sightings" }, `×${alert.sightings}`) : null,
-    alert.status === "acknowledged" ? h("span", { class: "badge done" }, "acknowledged") : h("span", { class: "badge new" }, "new")));
+    alert.status === "acknowledged" ? h("span", { class: "badge done" }, "acknowledged")
+      : h("span", { class: "badge new" }, "new"));
+  return h("li", { class: classes.join(" "), dataset: { alert: alert.alert_id } },
+    h("a", { href: `#/alerts/${encodeURIComponent(alert.alert_id)}` },
+      h("span", { class: "prio" }, `P${alert.priority}`),
+      h("span", { class: "plate" }, alert.plate || alert.plate_norm),
+      badges,
+      h("span", { class: "what" }, listLabel(alert.category, alert.list_id)),
+      h("span", { class: "where" }, cameraName(cameras, alert.last_camera_id)),
+      h("span", { class: "when" }, timeIn(alert.last_seen_at, camera && camera.timezone))));
 }
 
 export async function renderAlerts(root, alertId, session) {
@@ -144,6 +148,7 @@ export async function renderDetail(root, alertId, cameras, session) {
       h("span", { class: "prio" }, `P${alert.priority}`),
       h("span", { class: "plate big", id: "detail-plate" }, read.plate || alert.plate_norm),
       alert.test ? h("span", { class: "badge test" }, "TEST — commissioning camera, not an alarm") : null,
+      alert.covert ? h("span", { class: "badge covert" }, "covert") : null,
       h("span", { class: `badge ${alert.status === "new" ? "new" : "done"}`, id: "detail-status" }, alert.status)),
     h("h3", {}, "Entry"),
     facts([
