@@ -6,9 +6,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
 import pytest
 
+from anpr.bus.base import Record
 from anpr.clock import now_ms
+from api.hits.ingest import decode_hit
 from tests.unit.api_fixtures import ApiHarness, SseClient, make_hit, running_api, unique
 
 
@@ -241,3 +244,38 @@ async def test_stream_sends_alert_then_sighting_events(api: ApiHarness) -> None:
         events = [await client.next_event() for _ in range(3)]
         assert [e.event for e in events[1:]] == ["sighting", "hit"]
         assert events[2].id == second["hit_id"]
+
+
+async def test_retention_removes_old_alerts_with_their_hits(api: ApiHarness) -> None:
+    p = plate()
+    old = make_hit(plate=p, matched_at=now_ms() - api.service.settings.hit_retention_ms - 1)
+    await publish_placed(api, old)
+    assert len(await alerts_of(api, p)) == 1
+    removed = await api.service.apply_retention()
+    assert removed["alerts"] >= 1
+    assert await alerts_of(api, p) == []
+    store: Any = api.service.store
+    row = store.db.execute(
+        "SELECT 1 FROM alert_sightings WHERE hit_id=?", (old["hit_id"],)
+    ).fetchone()
+    assert row is None
+
+
+async def test_the_window_comes_from_the_lists_configuration(api: ApiHarness) -> None:
+    placer = api.service.alerts
+    list_id = unique("w")
+    await put_list(api, list_id, group_window_s=30)
+    assert placer.window_ms(list_id) == 30_000
+    assert placer.window_ms("no-such-list") == 600_000
+
+
+async def test_a_hit_stored_but_not_placed_is_placed_when_consumed_again(api: ApiHarness) -> None:
+    """As after a crash between storing a batch and placing it (offset not committed)."""
+    p = plate()
+    hit = make_hit(plate=p)
+    record = Record(api.topics.hits, 0, 0, hit["hit_id"].encode(), orjson.dumps(hit), now_ms())
+    stored = await api.service.store.add_hits([decode_hit(record)])
+    assert len(stored) == 1
+    assert await alerts_of(api, p) == []
+    await publish_placed(api, hit)
+    assert [a["first_hit_id"] for a in await alerts_of(api, p)] == [hit["hit_id"]]
