@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import Mapping, Sequence
 
 from anpr.hotlists import GROUP_WINDOW_DEFAULT_S, HotlistBook
-from api.alerts.grouping import AlertKey, Decision, GroupHit
+from api.alerts.grouping import AlertKey, GroupHit
 from api.alerts.views import summary_of
 from api.metrics import ApiMetrics
 from api.store.alerts import AlertNote, NewSighting
@@ -69,6 +69,3 @@ class AlertPlacer:
         for note in notes:
             self._metrics.alert_sightings.labels(note.decision.value).inc()
         return {note.sighting.hit_id: note for note in notes}
-
-
-__all__ = ["AlertPlacer", "Decision", "new_sighting"]

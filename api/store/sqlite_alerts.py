@@ -205,19 +205,20 @@ class SqliteAlertsMixin:
 
     async def alert_notes(self, hit_ids: Sequence[str]) -> Mapping[str, AlertNote]:
         notes: dict[str, AlertNote] = {}
-        for hit_id in hit_ids:
-            row = self.db.execute(
-                "SELECT hit_id, alert_id, camera_id, captured_at, matched_at, opened"
-                " FROM alert_sightings WHERE hit_id = ?",
-                (hit_id,),
-            ).fetchone()
-            if row is None:
-                continue
-            sighting = _sighting(row)
-            alert = await self.get_alert(sighting.alert_id)
-            if alert is not None:
+        columns = ", ".join(f"a.{c.strip()}" for c in _ALERT_COLUMNS.split(","))
+        for start in range(0, len(hit_ids), 500):
+            chunk = list(hit_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            sql = (
+                "SELECT s.hit_id, s.alert_id, s.camera_id, s.captured_at, s.matched_at, s.opened,"  # noqa: S608 - constant columns, placeholders only
+                f" {columns} FROM alert_sightings s JOIN alerts a ON a.alert_id = s.alert_id"
+                f" WHERE s.hit_id IN ({marks})"
+            )
+            rows = self.db.execute(sql, chunk).fetchall()
+            for row in rows:
+                sighting = _sighting(row[:6])
                 decision = Decision.OPENED if sighting.opened else Decision.JOINED
-                notes[hit_id] = AlertNote(decision, alert, sighting)
+                notes[sighting.hit_id] = AlertNote(decision, _alert(row[6:]), sighting)
         return notes
 
     async def acknowledge_alert(self, alert_id: str, ack: Acknowledgement) -> StoredAlert | None:
