@@ -244,3 +244,53 @@ def test_the_match_is_explained_in_words(console: Console, new_context: Any, sho
         expect(page.locator("#detail-plate")).to_have_text(plate)
         expect(page.locator("#explain")).to_contain_text(words)
     shot(page)
+
+
+def test_the_stream_resumes_by_last_event_id_with_the_session_cookie(
+    console: Console, new_context: Any
+) -> None:
+    """What the console does when it reopens its stream: an EventSource authenticated by the
+    session cookie alone, resumed from the last hit id it saw, gets what it missed."""
+    page = new_context().new_page()
+    sign_in(console, page, "ben")
+    console.push_read("7UNRES1", "cam-north")
+    before = alert_item(page, "7UNRES1")
+    before.wait_for(timeout=2000)
+    console.push_read("7UNRES2", "cam-south")
+    alert_item(page, "7UNRES2").wait_for(timeout=2000)
+    alerts = {a["plate_norm"]: a for a in console.api_get("/v1/alerts", "ben")["items"]}
+    got = page.evaluate(
+        """(id) => new Promise((resolve) => {
+          const got = [];
+          const es = new EventSource('/v1/hits/stream?last_event_id=' + encodeURIComponent(id));
+          for (const name of ['alert', 'sighting', 'hit']) {
+            es.addEventListener(name, (e) => {
+              got.push([name, e.lastEventId, JSON.parse(e.data)]);
+              if (name === 'hit') { es.close(); resolve(got); }
+            });
+          }
+          setTimeout(() => { es.close(); resolve(got); }, 5000);
+        })""",
+        alerts["7UNRES1"]["first_hit_id"],
+    )
+    missed = alerts["7UNRES2"]
+    # the alert event has no id of its own: it comes before its hit, whose id is the resume point
+    assert [(name, last_id) for name, last_id, _ in got] == [
+        ("alert", ""),
+        ("hit", missed["first_hit_id"]),
+    ]
+    assert got[0][2]["alert_id"] == missed["alert_id"]
+    assert got[1][2]["read"]["plate_norm"] == "7UNRES2"
+
+
+def test_signing_out_ends_the_session(console: Console, new_context: Any, shot: Any) -> None:
+    page = new_context().new_page()
+    sign_in(console, page, "anna")
+    page.click("#signout")
+    expect(page.locator("#signin")).to_be_visible()
+    expect(page.locator("#signin-error")).to_have_text("Signed out.")
+    status = page.evaluate("() => fetch('/v1/alerts').then(r => r.status)")
+    assert status == 401
+    page.reload()
+    expect(page.locator("#signin")).to_be_visible()
+    shot(page)

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from anpr.auth import hash_token
 from tests.unit.api_fixtures import ApiHarness, SseClient, make_hit, running_api
 
 
@@ -139,5 +140,29 @@ async def test_an_expired_session_is_refused(api: ApiHarness) -> None:
     async with signed_in(api, "operator") as (client, _):
         store = api.service.store
         store.db.execute("UPDATE console_sessions SET expires_at = 0")  # type: ignore[attr-defined]
+        assert (await client.get("/v1/alerts")).status_code == 401
+        assert (await client.get("/console/session")).status_code == 401
+
+
+async def test_the_cookie_stream_resumes_by_last_event_id(api: ApiHarness) -> None:
+    async with signed_in(api, "operator") as (client, _):
+        cookie = f"anpr_session={client.cookies['anpr_session']}"
+    first, missed = make_hit(plate="RESUME1"), make_hit(plate="RESUME2")
+    await api.publish_hits(first, missed)
+    headers = {"Cookie": cookie, "Last-Event-ID": first["hit_id"]}
+    async with SseClient(api.app, "/v1/hits/stream", headers) as stream:
+        assert (await stream.next_hit()).id == missed["hit_id"]
+
+
+async def test_revoking_the_token_ends_its_sessions(api: ApiHarness) -> None:
+    created = await api.client.post(
+        "/v1/tokens", json={"role": "operator", "name": "leaver"}, headers=api.auth()
+    )
+    token = created.json()["token"]
+    async with browser(api) as client:
+        assert (await client.post("/console/session", json={"token": token})).status_code == 200
+        assert (await client.get("/v1/alerts")).status_code == 200
+        await api.service.registry_writer.revoke_token(hash_token(token))
+        await api.until(lambda: hash_token(token) not in api.service.registry.tokens)
         assert (await client.get("/v1/alerts")).status_code == 401
         assert (await client.get("/console/session")).status_code == 401

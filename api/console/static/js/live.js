@@ -8,7 +8,9 @@ import { beep } from "./sound.js";
 const alerts = new Map();
 const listeners = new Set();
 let source = null;
+let lastEventId = null;
 let refreshTimer = null;
+let reopenTimer = null;
 let connection = "offline";
 
 export function allAlerts() {
@@ -51,16 +53,28 @@ function setConnection(state) {
   changed("connection", null);
 }
 
-export async function start() {
-  await refresh();
-  source = new EventSource("/v1/hits/stream");
+function open() {
+  // A new EventSource forgets the last id it saw: pass it on, so nothing is missed.
+  const url = lastEventId ? `/v1/hits/stream?last_event_id=${encodeURIComponent(lastEventId)}` : "/v1/hits/stream";
+  source = new EventSource(url);
   source.addEventListener("open", () => setConnection("live"));
   source.addEventListener("error", () => {
-    setConnection(source && source.readyState === EventSource.CLOSED ? "offline" : "reconnecting");
-    if (source && source.readyState === EventSource.CLOSED) {
-      // A closed stream is a refused one (signed out, or the session expired).
-      api("GET", "/console/session").catch(() => {});
+    if (!source || source.readyState !== EventSource.CLOSED) {
+      setConnection("reconnecting"); // the browser retries by itself, with Last-Event-ID
+      return;
     }
+    // Refused (signed out, session expired) or the API was not ready: find out which.
+    setConnection("offline");
+    api("GET", "/console/session").then(
+      () => { reopenTimer = setTimeout(() => { if (source) open(); }, 3000); },
+      (error) => {
+        if (error.status === 401) window.dispatchEvent(new Event("anpr:signed-out"));
+        else reopenTimer = setTimeout(() => { if (source) open(); }, 3000);
+      },
+    );
+  });
+  source.addEventListener("hit", (event) => {
+    lastEventId = event.lastEventId || lastEventId;
   });
   source.addEventListener("alert", (event) => {
     const alert = JSON.parse(event.data);
@@ -76,6 +90,11 @@ export async function start() {
     put(alert);
     changed("sighting", alert);
   });
+}
+
+export async function start() {
+  await refresh();
+  open();
   // Acknowledgements by other operators reach this page with the next refresh.
   refreshTimer = setInterval(() => refresh().catch(() => {}), 15000);
 }
@@ -83,6 +102,9 @@ export async function start() {
 export function stop() {
   if (source) source.close();
   source = null;
+  lastEventId = null;
+  if (reopenTimer) clearTimeout(reopenTimer);
+  reopenTimer = null;
   if (refreshTimer) clearInterval(refreshTimer);
   refreshTimer = null;
   alerts.clear();
