@@ -84,8 +84,9 @@ def place(
     latest_of: Callable[[AlertKey], AlertState | None],
     window_ms_of: Callable[[str], int],
 ) -> list[Placement]:
-    """Place each hit in order. `latest_of` gives a key's latest alert before this batch;
-    `window_ms_of(list_id)` the list's window. Hits of one batch see each other's alerts."""
+    """Place each hit in order. `latest_of` gives a key's latest alert before this batch (the
+    greatest (last_seen, alert_id)); `window_ms_of(list_id)` the list's window. Hits of one batch
+    see each other's alerts, so a batch decides as the same hits one by one would."""
     seen: dict[AlertKey, AlertState | None] = {}
     out: list[Placement] = []
     for hit in hits:
@@ -102,5 +103,12 @@ def place(
             alert_id = alert_id_for(hit.key, hit.hit_id)
             state = AlertState(alert_id, hit.matched_at, hit.matched_at, acknowledged=False)
             out.append(Placement(hit, Decision.OPENED, alert_id))
-        seen[hit.key] = state
+        # The key's latest alert is the one seen last (ties: the greater id), as in the store.
+        if latest is None or (state.last_seen, state.alert_id) >= (
+            latest.last_seen,
+            latest.alert_id,
+        ):
+            seen[hit.key] = state
+        else:
+            seen[hit.key] = latest
     return out

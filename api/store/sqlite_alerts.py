@@ -81,7 +81,8 @@ class SqliteAlertsMixin:
     def _latest_alert(self, key: AlertKey) -> AlertState | None:
         row = self.db.execute(
             "SELECT alert_id, opened_at, last_seen, ack_at FROM alerts WHERE plate_norm=? AND"
-            " list_id=? AND entry_id=? AND covert=? AND test=? ORDER BY last_seen DESC LIMIT 1",
+            " list_id=? AND entry_id=? AND covert=? AND test=?"
+            " ORDER BY last_seen DESC, alert_id DESC LIMIT 1",
             (key.plate_norm, key.list_id, key.entry_id, int(key.covert), int(key.test)),
         ).fetchone()
         if row is None:

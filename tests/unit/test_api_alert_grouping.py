@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from api.alerts.grouping import (
     AlertKey,
     AlertState,
     Decision,
     GroupHit,
+    Placement,
     alert_id_for,
     joins,
     place,
 )
+from api.store.alerts import NewSighting
+from api.store.sqlite import SqliteStore
 
 KEY = AlertKey("1ABC123", "stolen", "e-1", covert=False, test=False)
 MIN = 60_000
@@ -160,3 +166,95 @@ def test_the_window_is_per_list() -> None:
     assert [p.decision for p in placed] == [
         Decision.OPENED, Decision.JOINED, Decision.OPENED, Decision.OPENED
     ]  # fmt: skip
+
+
+class FakeStore:
+    """Keeps every alert's state as the SQLite store does, to replay placements against."""
+
+    def __init__(self) -> None:
+        self.alerts: dict[str, tuple[AlertKey, AlertState]] = {}
+
+    def latest_of(self, key: AlertKey) -> AlertState | None:
+        states = [state for k, state in self.alerts.values() if k == key]
+        return max(states, key=lambda s: (s.last_seen, s.alert_id), default=None)
+
+    def apply(self, placements: list[Placement]) -> None:
+        for p in placements:
+            at = p.hit.matched_at
+            if p.decision is Decision.OPENED:
+                self.alerts[p.alert_id] = (p.hit.key, AlertState(p.alert_id, at, at, False))
+            else:
+                key, s = self.alerts[p.alert_id]
+                joined = AlertState(
+                    s.alert_id, min(s.opened_at, at), max(s.last_seen, at), s.acknowledged
+                )
+                self.alerts[p.alert_id] = (key, joined)
+
+
+KEYS = st.sampled_from([KEY, OTHER_ENTRY, COVERT])
+HITS = st.lists(st.tuples(KEYS, st.integers(0, 60 * MIN)), min_size=1, max_size=30)
+
+
+@settings(max_examples=200, deadline=None)
+@given(hits=HITS, window_min=st.sampled_from([0, 1, 10]), cut=st.data())
+def test_batches_decide_as_one_hit_at_a_time(
+    hits: list[tuple[AlertKey, int]], window_min: int, cut: st.DataObject
+) -> None:
+    """Replicas consume the same hits in different batches: the alerts must not depend on it."""
+    group_hits = [GroupHit(f"h{i}", key, at) for i, (key, at) in enumerate(hits)]
+
+    def run(batches: list[list[GroupHit]]) -> list[tuple[str, Decision, str]]:
+        store = FakeStore()
+        out = []
+        for batch in batches:
+            placed = place(batch, store.latest_of, lambda _: window_min * MIN)
+            store.apply(placed)
+            out += [(p.hit.hit_id, p.decision, p.alert_id) for p in placed]
+        return out
+
+    one_by_one = run([[h] for h in group_hits])
+    sizes = cut.draw(st.lists(st.integers(1, 5), min_size=1, max_size=30))
+    batches, start = [], 0
+    for size in sizes:
+        batches.append(group_hits[start : start + size])
+        start += size
+    if start < len(group_hits):
+        batches.append(group_hits[start:])
+    assert run([b for b in batches if b]) == one_by_one
+    assert run([group_hits]) == one_by_one
+
+
+def sqlite_run(batches: list[list[GroupHit]], window_ms: int) -> list[tuple[str, str, bool]]:
+    """The same hits through the SQLite store: (hit_id, alert_id, opened) per hit."""
+
+    async def go() -> list[tuple[str, str, bool]]:
+        store = SqliteStore(None)
+        await store.open()
+        try:
+            out = []
+            for batch in batches:
+                sightings = [NewSighting(h, "cam", None, 3, {}) for h in batch]
+                for note in await store.add_sightings(sightings, lambda _: window_ms):
+                    s = note.sighting
+                    out.append((s.hit_id, s.alert_id, s.opened))
+            return out
+        finally:
+            await store.close()
+
+    return asyncio.run(go())
+
+
+@settings(max_examples=60, deadline=None)
+@given(hits=HITS, window_min=st.sampled_from([0, 10]), size=st.integers(2, 8))
+def test_the_sqlite_store_groups_like_the_core(
+    hits: list[tuple[AlertKey, int]], window_min: int, size: int
+) -> None:
+    group_hits = [GroupHit(f"h{i}", key, at) for i, (key, at) in enumerate(hits)]
+    window = window_min * MIN
+    one_by_one = sqlite_run([[h] for h in group_hits], window)
+    batched = sqlite_run(
+        [group_hits[i : i + size] for i in range(0, len(group_hits), size)], window
+    )
+    assert batched == one_by_one
+    core = place(group_hits, lambda key: None, lambda _: window)
+    assert one_by_one == [(p.hit.hit_id, p.alert_id, p.decision is Decision.OPENED) for p in core]
