@@ -23,7 +23,7 @@ from fastapi import Request
 from starlette.responses import Response
 
 from anpr.auth import Principal, Role
-from api.errors import ApiError, forbidden, unauthorized
+from api.errors import ApiError, forbidden, unauthorized, unavailable
 from api.service import BOOTSTRAP_ADMIN, ApiService
 from api.store.alerts import ConsoleSession
 
@@ -87,6 +87,9 @@ async def current(service: ApiService, request: Request) -> SignedIn | None:
     session = await service.store.get_session(session_hash(session_id), now=service.clock())
     if session is None:
         return None
+    if not service.registry_loaded:
+        # Tokens are unknown until the registry is replayed: not a reason to end the session.
+        raise unavailable("the API is still loading the registry", service.settings.retry_after_s)
     principal = _still_valid(service, session)
     if principal is None:
         await service.store.delete_session(session.session_hash)

@@ -166,3 +166,15 @@ async def test_revoking_the_token_ends_its_sessions(api: ApiHarness) -> None:
         await api.until(lambda: hash_token(token) not in api.service.registry.tokens)
         assert (await client.get("/v1/alerts")).status_code == 401
         assert (await client.get("/console/session")).status_code == 401
+
+
+async def test_a_session_survives_while_the_registry_is_loading(api: ApiHarness) -> None:
+    async with signed_in(api, "operator") as (client, _):
+        follower = api.service.registry_follower
+        follower.caught_up.clear()
+        try:
+            response = await client.get("/v1/alerts")
+            assert response.status_code == 503 and "Retry-After" in response.headers
+        finally:
+            follower.caught_up.set()
+        assert (await client.get("/v1/alerts")).status_code == 200
