@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit lint format bench kafka-up kafka-down kafka-fetch clean
+.PHONY: help install run test test-unit test-browser lint format bench kafka-up kafka-down kafka-fetch clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ test: $(STAMP) kafka-fetch tools ## lint, then every test: unit, the real-broker
 test-unit: $(STAMP) tools ## the tests that need no broker
 	$(BIN)/pytest tests/unit
 
+test-browser: $(STAMP) tools ## the console's browser tests (Debian's Chromium via Playwright)
+	$(BIN)/pytest tests/browser
+
 lint: $(STAMP) ## ruff format --check, ruff check, mypy strict
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
@@ -56,8 +59,9 @@ clean: ## remove the virtualenv, caches and local data
 # ---- deploy (Dockerfile, deploy/): see deploy/README.md -------------------------------------
 .PHONY: tools deploy-check compose-up compose-down
 
-tools: ## promtool and prometheus for the deploy tests (Debian's package, installed if missing)
+tools: ## promtool, prometheus and chromium for the deploy and browser tests (Debian's packages, installed if missing)
 	bash deploy/prometheus/ensure-promtool.sh
+	bash deploy/browser/ensure-chromium.sh
 
 deploy-check: $(STAMP) tools ## the deploy unit tests: Prometheus, Grafana, k8s, Docker/compose, metric names
 	$(BIN)/pytest tests/unit/test_deploy_*.py

@@ -11,6 +11,7 @@ from anpr.bus.base import Bus
 from anpr.clock import now_ms
 from anpr.http import RequestMetricsMiddleware
 from api import (
+    routes_alerts,
     routes_audit,
     routes_cameras,
     routes_health,
@@ -20,6 +21,7 @@ from api import (
     routes_stream,
 )
 from api.commissioning import routes as routes_commissioning
+from api.console import routes as routes_console
 from api.errors import install_error_handlers
 from api.notifications import routes as routes_notifications
 from api.reports import routes as routes_reports
@@ -64,6 +66,8 @@ def create_app(
     app.include_router(routes_commissioning.router)
     app.include_router(routes_stream.router)
     app.include_router(routes_hits.router)
+    app.include_router(routes_alerts.router)
+    app.include_router(routes_console.router)
     app.include_router(routes_hotlists.router)
     app.include_router(routes_audit.router)
     app.include_router(routes_notifications.router)

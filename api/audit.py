@@ -18,6 +18,8 @@ from api.store.base import AuditEntry, Store
 class Action(StrEnum):
     HITS_SEARCH = "hits.search"
     HIT_ACKNOWLEDGE = "hit.acknowledge"
+    ALERT_ACKNOWLEDGE = "alert.acknowledge"
+    CONSOLE_SIGN_IN = "console.sign_in"
     INTEGRATOR_CREATE = "integrator.create"
     TOKEN_CREATE = "token.create"  # noqa: S105 - an action name, not a secret
     CAMERA_CREATE = "camera.create"

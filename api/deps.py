@@ -2,7 +2,8 @@
 
 `Operator` admits operator, supervisor and admin; `Supervisor` supervisor and admin; `Admin`
 admin; `Auditor` auditor and admin (admin may do everything). Integrator tokens are valid but
-may do nothing here: 403.
+may do nothing here: 403. A request without `Authorization` may authenticate with the console's
+session cookie instead (`api.console.sessions`, CSRF-checked on writes).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from anpr.auth import Principal, Role
+from api.console.sessions import SESSION_COOKIE, principal_from_cookie
 from api.errors import forbidden, unauthorized, unavailable
 from api.service import BOOTSTRAP_ADMIN, ApiService
 
@@ -26,7 +28,11 @@ Service = Annotated[ApiService, Depends(get_service)]
 
 
 async def get_principal(request: Request, service: Service) -> Principal:
-    principal = service.authenticate(request.headers.get("authorization"))
+    header = request.headers.get("authorization")
+    if header is None and SESSION_COOKIE in request.cookies:
+        # The console: a session cookie instead of a token (CSRF-checked on writes).
+        return await principal_from_cookie(service, request)
+    principal = service.authenticate(header)
     if principal is None:
         if not service.registry_loaded:
             # Registry tokens are unknown until the registry topic is replayed.

@@ -38,6 +38,18 @@ class ApiMetrics:
             "Hits consumed again whose hit_id was already stored (ignored).",
             registry=registry,
         )
+        self.alert_sightings = Counter(
+            "anpr_api_alert_sightings_total",
+            "Stored hits placed in alerts: `opened` a new alert or `joined` an open one.",
+            ["decision"],
+            registry=registry,
+        )
+        self.console_sign_ins = Counter(
+            "anpr_api_console_sign_ins_total",
+            "Console sign-in attempts by result (ok, refused).",
+            ["result"],
+            registry=registry,
+        )
         self.stream_clients = Gauge(
             "anpr_api_stream_clients",
             "Open hit streams (server-sent events).",

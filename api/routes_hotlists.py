@@ -48,6 +48,7 @@ def list_out(service: ApiService, config: ListConfig) -> ListOut:
         priority=config.priority,
         match=config.match,
         covert=config.covert,
+        group_window_s=config.group_window_s,
         version=config.version,
         updated_at=ms_to_rfc3339(config.updated_at_ms),
         entries=hot.book.entry_count(config.list_id),
@@ -138,6 +139,7 @@ async def put_hotlist(
             priority=body.priority,
             match=body.match,
             covert=body.covert,
+            group_window_s=body.group_window_s,
         )
     await _audit(service, principal, Action.HOTLIST_CONFIG, list_id, **body.model_dump(mode="json"))
     return list_out(service, config)

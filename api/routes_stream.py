@@ -24,7 +24,9 @@ _EVENT_SCHEMA = {
 _EVENT_STREAM = {
     "description": (
         "`text/event-stream`: one `event: hit` per new hit, `id:` = hit_id, `data:` = the hit "
-        "as JSON (`HitOut`); a `: keep-alive` comment at least every 15 s."
+        "as JSON (`HitOut`), preceded (without `id:`) by `event: alert` (`data:` the `AlertOut` "
+        "the hit opened) or `event: sighting` (`data:` `SightingEvent`, the alert it joined); "
+        "a `: keep-alive` comment at least every 15 s."
     ),
     "content": {"text/event-stream": {"schema": _EVENT_SCHEMA}},
 }

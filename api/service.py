@@ -26,6 +26,7 @@ from anpr.gcpolicy import freeze_long_lived
 from anpr.registry import RegistryView, RegistryWriter
 from anpr.runtime import Runtime
 from anpr.topics import Topics
+from api.alerts.placer import AlertPlacer
 from api.audit import AuditLog
 from api.changes import ChangeSignal
 from api.health.tracker import HealthTopics, HealthTracker, Sweep
@@ -75,7 +76,10 @@ class ApiService:
         )
         # Hits.
         self.hub = StreamHub(self.metrics, queue_size=settings.stream_queue_size)
-        self.hit_ingest = HitIngest(self.store, self.hub, self.metrics)
+        self.alerts = AlertPlacer(
+            self.store, self.hotlists.book, self.hotlists.caught_up, self.metrics
+        )
+        self.hit_ingest = HitIngest(self.store, self.hub, self.metrics, self.alerts)
         self.hits_loop: ConsumerLoop | None = None
         # Webhook delivery outcomes from `anpr notify` (the delivery log).
         self.delivery_log = DeliveryLog(self.store, self.metrics)
@@ -134,6 +138,11 @@ class ApiService:
             and self.hits_caught_up
             and self.runtime.loops_ready
         )
+
+    @property
+    def admin_token_hash(self) -> str | None:
+        """Hash of the bootstrap admin token (console sessions opened with it check it)."""
+        return hash_token(self._admin_token) if self._admin_token else None
 
     def authenticate(self, header: str | None) -> Principal | None:
         """The caller of a `Bearer` token (HTTP Basic is for the gateway only)."""
@@ -248,6 +257,10 @@ class ApiService:
         removed["deliveries"] = await self.store.purge_deliveries(
             before=now - self.settings.hit_retention_ms
         )
+        removed["alerts"] = await self.store.purge_alerts(
+            before=now - self.settings.hit_retention_ms
+        )
+        removed["console_sessions"] = await self.store.purge_sessions(now=now)
         for table, count in removed.items():
             self.metrics.retention_deleted.labels(table).inc(count)
         return removed

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from anpr.settings import CommonSettings
 
@@ -31,6 +32,13 @@ class ApiSettings(CommonSettings):
     # Hit queries.
     page_limit_default: int = Field(default=50, ge=1, le=500)
     page_limit_max: int = Field(default=500, ge=1, le=5000)
+    # The console (`/console/`): session lifetime (a shift), the cookie's Secure flag (unset:
+    # Secure when the request came over https), and the hosts whose https image URLs it shows.
+    console_session_ttl_s: float = Field(default=12 * 3600.0, gt=0, le=7 * 24 * 3600.0)
+    console_cookie_secure: bool | None = None
+    console_image_hosts: list[
+        Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$")]
+    ] = Field(default_factory=list)
     # Background work.
     consumer_poll_ms: int = Field(default=100, ge=1, le=5000)
     health_refresh_s: float = Field(default=10.0, gt=0)

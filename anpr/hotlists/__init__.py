@@ -14,6 +14,8 @@ from anpr.hotlists.book import (
     Retain,
 )
 from anpr.hotlists.model import (
+    GROUP_WINDOW_DEFAULT_S,
+    GROUP_WINDOW_MAX_S,
     MIN_PATTERN_LITERALS,
     PRIORITY_MAX,
     PRIORITY_MIN,
@@ -57,6 +59,8 @@ from anpr.hotlists.wire import (
 
 __all__ = [
     "CSV_COLUMNS",
+    "GROUP_WINDOW_DEFAULT_S",
+    "GROUP_WINDOW_MAX_S",
     "MIN_PATTERN_LITERALS",
     "PRIORITY_MAX",
     "PRIORITY_MIN",

@@ -21,8 +21,13 @@ MAX_TEXT_LEN = 1024
 MAX_ZONE_LEN = 128
 MAX_ZONES = 64
 WILDCARDS = "?*"
+# Hits of one vehicle on one entry within this many seconds form one alert (0: every hit alerts).
+GROUP_WINDOW_DEFAULT_S = 600
+GROUP_WINDOW_MAX_S = 7 * 24 * 3600
 
 __all__ = [
+    "GROUP_WINDOW_DEFAULT_S",
+    "GROUP_WINDOW_MAX_S",
     "MAX_PLATE_LEN",
     "MAX_TEXT_LEN",
     "MAX_ZONES",
@@ -52,7 +57,8 @@ class ListConfig:
     """A hotlist's configuration at a committed `version`.
 
     `epoch` is the version of the list's last full replacement: the live entries are exactly those
-    whose version v satisfies `epoch <= v <= version`.
+    whose version v satisfies `epoch <= v <= version`. `group_window_s` is how long hits of one
+    vehicle on one entry keep joining the same alert in the API (0: every hit is an alert).
     """
 
     list_id: str
@@ -64,6 +70,7 @@ class ListConfig:
     version: int
     epoch: int
     updated_at_ms: int
+    group_window_s: int = GROUP_WINDOW_DEFAULT_S
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

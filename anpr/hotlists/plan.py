@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
-from anpr.hotlists.model import EntrySpec, ListConfig, MatchMode
+from anpr.hotlists.model import GROUP_WINDOW_DEFAULT_S, EntrySpec, ListConfig, MatchMode
 from anpr.hotlists.wire import encode_entry, encode_list_config, entry_key, list_key
 
 Record = tuple[str, bytes | None]
@@ -44,9 +44,14 @@ def plan_put_config(
     match: MatchMode,
     covert: bool,
     now_ms: int,
+    group_window_s: int | None = None,
 ) -> Plan:
-    """Create a list (empty, epoch = its first version) or change its configuration."""
+    """Create a list (empty, epoch = its first version) or change its configuration.
+
+    `group_window_s` None keeps the list's current window (the default for a new list)."""
     version = next_version(current, now_ms)
+    if group_window_s is None:
+        group_window_s = GROUP_WINDOW_DEFAULT_S if current is None else current.group_window_s
     config = ListConfig(
         list_id=list_id,
         name=name,
@@ -57,6 +62,7 @@ def plan_put_config(
         version=version,
         epoch=version if current is None else current.epoch,
         updated_at_ms=now_ms,
+        group_window_s=group_window_s,
     )
     return Plan(config, [(list_key(list_id), encode_list_config(config))])
 

@@ -15,6 +15,8 @@ import orjson
 from anpr.countries import ISO_ALPHA2
 from anpr.errors import InvalidRecord
 from anpr.hotlists.model import (
+    GROUP_WINDOW_DEFAULT_S,
+    GROUP_WINDOW_MAX_S,
     MAX_PLATE_LEN,
     MIN_PATTERN_LITERALS,
     PRIORITY_MAX,
@@ -68,6 +70,7 @@ def config_fields(config: ListConfig) -> dict[str, Any]:
         "version": config.version,
         "epoch": config.epoch,
         "updated_at": config.updated_at_ms,
+        "group_window_s": config.group_window_s,
     }
 
 
@@ -160,6 +163,10 @@ def decode_list_config(value: object) -> ListConfig:
     except ValueError:
         raise InvalidRecord("bad match mode") from None
     version = _int(obj, "version", 1)
+    # Records written before the field existed carry none: the default applies.
+    window = GROUP_WINDOW_DEFAULT_S
+    if obj.get("group_window_s") is not None:
+        window = _int(obj, "group_window_s", 0, GROUP_WINDOW_MAX_S)
     return ListConfig(
         list_id=_id(obj, "list_id"),
         name=_str(obj, "name"),
@@ -170,6 +177,7 @@ def decode_list_config(value: object) -> ListConfig:
         version=version,
         epoch=_int(obj, "epoch", 1, version),
         updated_at_ms=_int(obj, "updated_at"),
+        group_window_s=window,
     )
 
 

@@ -10,12 +10,22 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from api.metrics import ApiMetrics
+from api.store.alerts import AlertNote
 from api.store.base import StoredHit
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamItem:
+    """A new hit and what it did to its alert (None: not placed, e.g. grouping failed)."""
+
+    hit: StoredHit
+    note: AlertNote | None = None
 
 
 class Subscription:
@@ -25,7 +35,7 @@ class Subscription:
         self.sub_id = sub_id
         self.who = who
         self.include_covert = include_covert
-        self.queue: asyncio.Queue[StoredHit] = asyncio.Queue(maxsize=maxsize)
+        self.queue: asyncio.Queue[StreamItem] = asyncio.Queue(maxsize=maxsize)
         self.dropped = False
         self.wake = asyncio.Event()
 
@@ -52,15 +62,18 @@ class StreamHub:
         if self._subs.pop(sub.sub_id, None) is not None:
             self._metrics.stream_clients.set(len(self._subs))
 
-    def publish(self, hits: Sequence[StoredHit]) -> None:
+    def publish(
+        self, hits: Sequence[StoredHit], notes: Mapping[str, AlertNote] | None = None
+    ) -> None:
         if not hits or not self._subs:
             return
+        items = [StreamItem(hit, (notes or {}).get(hit.hit_id)) for hit in hits]
         for sub in list(self._subs.values()):
-            for hit in hits:
-                if hit.covert and not sub.include_covert:
+            for item in items:
+                if item.hit.covert and not sub.include_covert:
                     continue
                 try:
-                    sub.queue.put_nowait(hit)
+                    sub.queue.put_nowait(item)
                 except asyncio.QueueFull:
                     self._drop(sub)
                     break

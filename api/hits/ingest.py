@@ -2,8 +2,9 @@
 
 `decode_hit` is pure: the kernel's hits codec checks the record, and the API keeps it in the
 shape its responses show (`HitBody`). `HitIngest.handle_batch` does one step: decode, store
-idempotently on hit_id, then hand the newly stored hits (never a replayed one) to the stream
-hub; records that are not hits are returned as poison for the loop to set aside.
+idempotently on hit_id, place them in alerts (`api.alerts.placer`), then hand the newly stored
+hits (never a replayed one), with what each did to its alert, to the stream hub; records that
+are not hits are returned as poison for the loop to set aside.
 
 Offsets: every API replica needs every hit (its own store and its own streams), so the hits are
 consumed with a consumer group private to the replica's store: `<prefix>api.<store_id>`. The
@@ -24,6 +25,7 @@ from anpr.bus.base import Record
 from anpr.codecs import HITS
 from anpr.deadletter import Poison
 from anpr.errors import InvalidRecord
+from api.alerts.placer import AlertPlacer
 from api.hits.hub import StreamHub
 from api.metrics import ApiMetrics
 from api.schemas.hits import HitBody
@@ -59,10 +61,13 @@ def hits_group_id(topic_prefix: str, store_id: str) -> str:
 
 
 class HitIngest:
-    def __init__(self, store: Store, hub: StreamHub, metrics: ApiMetrics) -> None:
+    def __init__(
+        self, store: Store, hub: StreamHub, metrics: ApiMetrics, alerts: AlertPlacer
+    ) -> None:
         self._store = store
         self._hub = hub
         self._metrics = metrics
+        self._alerts = alerts
 
     async def handle_batch(self, records: Sequence[Record]) -> list[Poison]:
         hits: list[NewHit] = []
@@ -78,5 +83,6 @@ class HitIngest:
         stored = await self._store.add_hits(hits)
         self._metrics.hits_stored.inc(len(stored))
         self._metrics.hits_duplicate.inc(len(hits) - len(stored))
-        self._hub.publish(stored)
+        notes = await self._alerts.place(hits)
+        self._hub.publish(stored, notes)
         return poison

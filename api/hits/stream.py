@@ -21,9 +21,12 @@ import orjson
 
 from anpr.auth import Principal
 from anpr.clock import now_ms
-from api.hits.hub import StreamHub, Subscription
+from api.alerts.grouping import Decision
+from api.alerts.views import alert_json, sighting_json
+from api.hits.hub import StreamHub, StreamItem, Subscription
 from api.hits.views import hit_json, sees_covert
 from api.metrics import ApiMetrics
+from api.store.alerts import AlertNote
 from api.store.base import Store, StoredHit
 
 log = logging.getLogger(__name__)
@@ -37,7 +40,24 @@ def encode_event(hit: StoredHit) -> bytes:
     return f"event: hit\nid: {hit.hit_id}\ndata: {data}\n\n".encode()
 
 
-async def _next(sub: Subscription, timeout_s: float) -> StoredHit | None:
+def encode_note(note: AlertNote) -> bytes:
+    """`event: alert` (the hit opened an alert) or `event: sighting` (it joined one). Sent just
+    before the hit's own event and without an `id:`, so a client that resumes from the last
+    hit id gets it again rather than losing it."""
+    if note.decision is Decision.OPENED:
+        name, payload = "alert", alert_json(note.alert)
+    else:
+        name = "sighting"
+        payload = {"alert": alert_json(note.alert), "sighting": sighting_json(note.sighting)}
+    return f"event: {name}\ndata: {orjson.dumps(payload).decode()}\n\n".encode()
+
+
+def encode_item(item: StreamItem) -> bytes:
+    head = encode_note(item.note) if item.note is not None else b""
+    return head + encode_event(item.hit)
+
+
+async def _next(sub: Subscription, timeout_s: float) -> StreamItem | None:
     """The next hit, or None after `timeout_s` or when the subscription is ended."""
     if not sub.queue.empty():
         return sub.queue.get_nowait()
@@ -85,10 +105,11 @@ class HitStream:
             hits = await self._store.hits_after_seq(
                 self._last_seq, include_covert=self._covert, limit=self._page
             )
+            notes = await self._store.alert_notes([hit.hit_id for hit in hits])
             for hit in hits:
                 self._last_seq = hit.seq
                 self._metrics.hits_streamed.labels("replay").inc()
-                yield encode_event(hit)
+                yield encode_item(StreamItem(hit, notes.get(hit.hit_id)))
             if len(hits) < self._page:
                 return
 
@@ -115,14 +136,15 @@ class HitStream:
 
     async def _live(self, sub: Subscription) -> AsyncIterator[bytes]:
         while not sub.dropped:
-            hit = await _next(sub, self._keepalive_s)
-            if hit is None:
+            item = await _next(sub, self._keepalive_s)
+            if item is None:
                 if not sub.dropped:
                     yield KEEPALIVE
                 continue
+            hit = item.hit
             if hit.seq <= self._last_seq:
                 continue
             self._last_seq = hit.seq
             self._metrics.hits_streamed.labels("live").inc()
             self._metrics.hit_delivery_seconds.observe(max(0, now_ms() - hit.topic_ts) / 1000)
-            yield encode_event(hit)
+            yield encode_item(item)

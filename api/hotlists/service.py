@@ -78,6 +78,11 @@ class HotlistService:
     def loaded(self) -> bool:
         return self._follower.caught_up.is_set()
 
+    @property
+    def caught_up(self) -> asyncio.Event:
+        """Set once the book has read the hotlists topic up to its end (alerts wait for it)."""
+        return self._follower.caught_up
+
     def start(self) -> None:
         self._follower.start()
         self._status_follower.start()
@@ -120,6 +125,7 @@ class HotlistService:
         priority: int,
         match: MatchMode,
         covert: bool,
+        group_window_s: int | None = None,
     ) -> ListConfig:
         plan = plan_put_config(
             self.book.config(list_id),
@@ -130,6 +136,7 @@ class HotlistService:
             match=match,
             covert=covert,
             now_ms=self._clock(),
+            group_window_s=group_window_s,
         )
         return await self._commit(plan)
 

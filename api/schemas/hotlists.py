@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from anpr.hotlists import PRIORITY_MAX, PRIORITY_MIN, MatchMode
+from anpr.hotlists import GROUP_WINDOW_MAX_S, PRIORITY_MAX, PRIORITY_MIN, MatchMode
 from api.schemas.common import FieldErrorOut
 
 Text = Annotated[str, Field(min_length=1, max_length=1024)]
@@ -19,6 +19,14 @@ class ListIn(BaseModel):
     priority: int = Field(ge=PRIORITY_MIN, le=PRIORITY_MAX)
     match: MatchMode = MatchMode.EXACT
     covert: bool = False
+    group_window_s: int | None = Field(
+        default=None,
+        ge=0,
+        le=GROUP_WINDOW_MAX_S,
+        description="Hits of one vehicle on one entry within this many seconds of the alert's "
+        "last sighting join that alert instead of raising a new one; 0: every hit alerts. "
+        "Absent: unchanged (600 for a new list).",
+    )
 
 
 class MatcherApplied(BaseModel):
@@ -35,6 +43,7 @@ class ListOut(BaseModel):
     priority: int
     match: MatchMode
     covert: bool
+    group_window_s: int
     version: int = Field(description="Bumped by every change to the list or its entries.")
     updated_at: str
     entries: int | None = Field(description="Live entries.")

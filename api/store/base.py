@@ -8,10 +8,21 @@ interface has no method that updates or deletes an audit entry.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from api.store.alerts import (
+        AlertFilter,
+        AlertNote,
+        AlertPageKey,
+        ConsoleSession,
+        NewSighting,
+        Sighting,
+        StoredAlert,
+    )
 
 from api.store.notifications import NotificationStore
 
@@ -192,3 +203,43 @@ class Store(NotificationStore, Protocol):
     async def purge(self, *, hits_before: int, activity_before: int) -> dict[str, int]:
         """Apply retention; return the number of rows removed per table."""
         ...
+
+    # -- alerts and console sessions (records in `api.store.alerts`) ----------------------------
+
+    async def add_sightings(
+        self, sightings: Sequence[NewSighting], window_ms_of: Callable[[str], int]
+    ) -> list[AlertNote]:
+        """Place newly stored hits in alerts (`api.alerts.grouping`), atomically per key; hits
+        already placed are skipped. The notes of the hits placed now, in order."""
+        ...
+
+    async def get_alert(self, alert_id: str) -> StoredAlert | None: ...
+
+    async def query_alerts(
+        self, flt: AlertFilter, *, after: AlertPageKey | None, limit: int
+    ) -> list[StoredAlert]:
+        """Newest activity first by (last_seen, alert_id), strictly after `after` when given."""
+        ...
+
+    async def alert_sightings(self, alert_id: str) -> list[Sighting]:
+        """The alert's trail, oldest first."""
+        ...
+
+    async def alert_notes(self, hit_ids: Sequence[str]) -> Mapping[str, AlertNote]:
+        """For replaying streams: what each of these hits did to its alert (current state)."""
+        ...
+
+    async def acknowledge_alert(self, alert_id: str, ack: Acknowledgement) -> StoredAlert | None:
+        """Acknowledge the alert and its unacknowledged hits; None when unknown; `AckConflict`
+        when acknowledged before."""
+        ...
+
+    async def purge_alerts(self, *, before: int) -> int: ...
+
+    async def create_session(self, session: ConsoleSession) -> None: ...
+
+    async def get_session(self, session_hash: str, *, now: int) -> ConsoleSession | None: ...
+
+    async def delete_session(self, session_hash: str) -> None: ...
+
+    async def purge_sessions(self, *, now: int) -> int: ...

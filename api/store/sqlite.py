@@ -30,6 +30,7 @@ from api.store.base import (
     StoredHit,
 )
 from api.store.schema import SCHEMA
+from api.store.sqlite_alerts import ALERTS_SCHEMA, SqliteAlertsMixin
 from api.store.sqlite_notifications import SqliteNotifications
 
 _HIT_COLUMNS = (
@@ -78,7 +79,7 @@ def _where(flt: HitFilter) -> tuple[list[str], list[Any]]:
 hit_where = _where  # also used by `SqliteNotifications`
 
 
-class SqliteStore(SqliteNotifications):
+class SqliteStore(SqliteNotifications, SqliteAlertsMixin):
     def __init__(self, path: Path | None) -> None:
         self._path = path
         self._db: sqlite3.Connection | None = None
@@ -103,6 +104,7 @@ class SqliteStore(SqliteNotifications):
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.executescript(SCHEMA)
+        db.executescript(ALERTS_SCHEMA)
         db.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('store_id', ?)", (uuid.uuid4().hex,)
         )

@@ -48,8 +48,26 @@ def test_config_round_trip() -> None:
         "version": 9,
         "epoch": 4,
         "updated_at": config.updated_at_ms,
+        "group_window_s": 600,
     }
     assert decode_list_config(encode_list_config(config)) == config
+
+
+@pytest.mark.parametrize(
+    ("window", "expected"), [(None, 600), (0, 0), (3600, 3600)], ids=["absent", "zero", "hour"]
+)
+def test_config_group_window(window: int | None, expected: int) -> None:
+    wire = orjson.loads(encode_list_config(make_config("wanted")))
+    wire["group_window_s"] = window
+    assert decode_list_config(orjson.dumps(wire)).group_window_s == expected
+
+
+@pytest.mark.parametrize("window", [-1, "600", 10**9], ids=["negative", "string", "too-long"])
+def test_config_bad_group_window_is_invalid(window: object) -> None:
+    wire = orjson.loads(encode_list_config(make_config("wanted")))
+    wire["group_window_s"] = window
+    with pytest.raises(InvalidRecord, match="group_window_s"):
+        decode_list_config(orjson.dumps(wire))
 
 
 def test_entry_round_trip_with_every_field() -> None:

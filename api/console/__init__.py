@@ -1,0 +1,1 @@
+"""The control-room console: sessions for browsers, and the static page served at `/console/`."""

@@ -1,0 +1,128 @@
+"""Console sessions: a browser signs in with its token once and then carries a cookie.
+
+`EventSource` cannot send `Authorization`, so the console signs in by token into a server-side
+session (contract section 7): the cookie holds a random session id (only its SHA-256 is stored,
+in the API store, so every replica knows the session), HttpOnly and SameSite=Strict. The session
+remembers the hash of the token it was opened with: revoking the token ends its sessions at once.
+
+CSRF: a request authenticated by the cookie that is not GET/HEAD/OPTIONS must carry the
+session's CSRF token in `X-CSRF-Token` (a synchronizer token, handed out at sign-in and by
+`GET /console/session`, never in a cookie). A cross-site page can neither read that token nor
+send the cookie (SameSite=Strict); the header check holds even where SameSite is not enforced.
+Requests with `Authorization: Bearer` are unaffected: Bearer auth works as before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from fastapi import Request
+from starlette.responses import Response
+
+from anpr.auth import Principal, Role
+from api.errors import ApiError, forbidden, unauthorized, unavailable
+from api.service import BOOTSTRAP_ADMIN, ApiService
+from api.store.alerts import ConsoleSession
+
+SESSION_COOKIE = "anpr_session"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Roles that may not use the console (integrators push reads; nothing here is theirs).
+REFUSED_ROLES = frozenset({Role.INTEGRATOR})
+
+
+def session_hash(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    session_id: str
+    session: ConsoleSession
+    principal: Principal
+
+
+def _still_valid(service: ApiService, session: ConsoleSession) -> Principal | None:
+    """The principal of the session's token, if that token is still valid."""
+    admin = service.admin_token_hash
+    if admin is not None and hmac.compare_digest(session.token_hash, admin):
+        return Principal(Role.ADMIN, BOOTSTRAP_ADMIN, session.token_hash)
+    return service.registry.tokens.get(session.token_hash)
+
+
+async def sign_in(service: ApiService, token: str) -> SignedIn:
+    principal = service.authenticate(f"Bearer {token}") if token else None
+    if principal is None:
+        service.metrics.console_sign_ins.labels("refused").inc()
+        raise ApiError(401, "token: not a valid token", errors=[
+            {"field": "token", "message": "not a valid token"}
+        ])  # fmt: skip
+    if principal.role in REFUSED_ROLES:
+        service.metrics.console_sign_ins.labels("refused").inc()
+        raise forbidden(f"role {principal.role.value} may not use the console")
+    now = service.clock()
+    session_id = secrets.token_urlsafe(32)
+    session = ConsoleSession(
+        session_hash=session_hash(session_id),
+        token_hash=principal.token_hash,
+        name=principal.name,
+        role=principal.role.value,
+        csrf_token=secrets.token_urlsafe(32),
+        created_at=now,
+        expires_at=now + int(service.settings.console_session_ttl_s * 1000),
+    )
+    await service.store.create_session(session)
+    service.metrics.console_sign_ins.labels("ok").inc()
+    return SignedIn(session_id, session, principal)
+
+
+async def current(service: ApiService, request: Request) -> SignedIn | None:
+    """The session of the request's cookie, if any and still valid (expired: None)."""
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if not session_id or len(session_id) > 200:
+        return None
+    session = await service.store.get_session(session_hash(session_id), now=service.clock())
+    if session is None:
+        return None
+    if not service.registry_loaded:
+        # Tokens are unknown until the registry is replayed: not a reason to end the session.
+        raise unavailable("the API is still loading the registry", service.settings.retry_after_s)
+    principal = _still_valid(service, session)
+    if principal is None:
+        await service.store.delete_session(session.session_hash)
+        return None
+    return SignedIn(session_id, session, principal)
+
+
+async def principal_from_cookie(service: ApiService, request: Request) -> Principal:
+    """The caller of a cookie-authenticated request; 401 without a valid session, 403 when a
+    write lacks the session's CSRF token."""
+    signed_in = await current(service, request)
+    if signed_in is None:
+        raise unauthorized()
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(sent.encode(), signed_in.session.csrf_token.encode()):
+            raise forbidden("missing or wrong X-CSRF-Token header (console session)")
+    return signed_in.principal
+
+
+def set_cookie(
+    response: Response, request: Request, signed_in: SignedIn, secure: bool | None
+) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        signed_in.session_id,
+        max_age=max(1, (signed_in.session.expires_at - signed_in.session.created_at) // 1000),
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https" if secure is None else secure,
+    )
+
+
+def clear_cookie(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")

@@ -1,0 +1,181 @@
+// Live alerts (newest activity first, coloured by priority, tests marked) and an alert's detail:
+// the read, images, the entry, the match in words, the sightings trail, and acknowledgement.
+
+import { api, ApiError } from "./api.js";
+import { cameraIndex } from "./cameras.js";
+import { clear, facts, h } from "./dom.js";
+import { explainMatch, listLabel, priorityClass, timeIn } from "./format.js";
+import { readImages } from "./images.js";
+import { allAlerts, onChange, remember } from "./live.js";
+
+const OUTCOMES = [
+  ["confirmed", "Confirmed"],
+  ["dispatched", "Dispatched"],
+  ["no_action", "No action"],
+  ["false_positive", "False positive (misread)"],
+];
+
+function cameraName(cameras, id) {
+  const camera = id && cameras.get(id);
+  return camera ? camera.name : id || "–";
+}
+
+function alertRow(alert, cameras, selected) {
+  const camera = cameras.get(alert.last_camera_id);
+  const classes = ["alert", priorityClass(alert.priority), alert.status];
+  if (alert.test) classes.push("is-test");
+  if (selected) classes.push("selected");
+  const badges = h("span", { class: "badges" },
+    alert.test ? h("span", { class: "badge test" }, "TEST") : null,
+    alert.covert ? h("span", { class: "badge covert" }, "covert") : null,
+    alert.sightings > 1 ? h("span", { class: "badge count", title: "sightings" }, `×${alert.sightings}`) : null,
+    alert.status === "acknowledged" ? h("span", { class: "badge done" }, "acknowledged")
+      : h("span", { class: "badge new" }, "new"));
+  return h("li", { class: classes.join(" "), dataset: { alert: alert.alert_id } },
+    h("a", { href: `#/alerts/${encodeURIComponent(alert.alert_id)}` },
+      h("span", { class: "prio" }, `P${alert.priority}`),
+      h("span", { class: "plate" }, alert.plate || alert.plate_norm),
+      badges,
+      h("span", { class: "what" }, listLabel(alert.category, alert.list_id)),
+      h("span", { class: "where" }, cameraName(cameras, alert.last_camera_id)),
+      h("span", { class: "when" }, timeIn(alert.last_seen_at, camera && camera.timezone))));
+}
+
+export async function renderAlerts(root, alertId, session) {
+  const cameras = await cameraIndex().catch(() => new Map());
+  const list = h("ol", { class: "alerts", id: "alert-list" });
+  const detail = h("section", { class: "detail", id: "alert-detail" });
+  const empty = h("p", { class: "hint" }, "No alerts yet. New ones appear here as they happen.");
+
+  function drawList() {
+    const items = allAlerts();
+    clear(list, items.map((a) => alertRow(a, cameras, a.alert_id === alertId)));
+    empty.hidden = items.length > 0;
+    const waiting = items.filter((a) => a.status === "new" && !a.test).length;
+    document.title = waiting ? `(${waiting}) ANPR control room` : "ANPR control room";
+  }
+
+  drawList();
+  const off = onChange((kind, alert) => {
+    drawList();
+    if (alert && alert.alert_id === alertId && kind === "sighting") {
+      renderDetail(detail, alertId, cameras, session).catch(() => {});
+    }
+  });
+  clear(root,
+    h("div", { class: "split" },
+      h("section", { class: "live-list" }, h("h2", {}, "Live alerts"), empty, list),
+      detail),
+  );
+  if (alertId) await renderDetail(detail, alertId, cameras, session);
+  else detail.append(h("p", { class: "hint" }, "Select an alert to see its detail."));
+  return off;
+}
+
+function ackView(ack) {
+  return h("div", { class: "ack-done" },
+    h("strong", {}, `Acknowledged by ${ack.by}`), ` (${ack.role}) — ${ack.outcome.replace("_", " ")}`,
+    h("div", {}, timeIn(ack.at, null)), ack.note ? h("blockquote", {}, ack.note) : null);
+}
+
+function ackForm(alert, onDone) {
+  const outcome = h("select", { id: "ack-outcome", name: "outcome", required: true },
+    OUTCOMES.map(([value, label]) => h("option", { value }, label)));
+  const note = h("textarea", { id: "ack-note", name: "note", rows: 2, maxlength: 2000, placeholder: "Note (optional)" });
+  const message = h("p", { class: "error", id: "ack-error", role: "alert" });
+  const button = h("button", { type: "submit", id: "ack-submit" }, "Acknowledge");
+  const form = h("form", { class: "ack", id: "ack-form" },
+    h("label", { for: "ack-outcome" }, "Outcome"), outcome, note, button, message);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    button.disabled = true;
+    message.textContent = "";
+    try {
+      const body = { outcome: outcome.value };
+      if (note.value.trim()) body.note = note.value.trim();
+      const done = await api("POST", `/v1/alerts/${encodeURIComponent(alert.alert_id)}/acknowledge`, body);
+      onDone(done);
+    } catch (error) {
+      button.disabled = false;
+      if (error instanceof ApiError && error.status === 409) {
+        const first = error.body.acknowledgement;
+        message.textContent = first
+          ? `Already acknowledged by ${first.by} (${first.outcome.replace("_", " ")}) at ${timeIn(first.at, null)}.`
+          : error.message;
+        form.classList.add("conflict");
+        button.disabled = true;
+        const badge = document.getElementById("detail-status");
+        if (badge) {
+          badge.textContent = "acknowledged";
+          badge.className = "badge done";
+        }
+        // Show the alert as it now is (acknowledged) in the list, keeping the message here.
+        api("GET", `/v1/alerts/${encodeURIComponent(alert.alert_id)}`).then(remember, () => {});
+      } else {
+        message.textContent = error.message;
+      }
+    }
+  });
+  return form;
+}
+
+export async function renderDetail(root, alertId, cameras, session) {
+  let alert;
+  try {
+    alert = await api("GET", `/v1/alerts/${encodeURIComponent(alertId)}`);
+  } catch (error) {
+    clear(root, h("p", { class: "error" }, error.status === 404 ? "No such alert." : error.message));
+    return;
+  }
+  const hit = alert.hit || {};
+  const read = hit.read || {};
+  const camera = cameras.get(read.camera_id);
+  const zone = camera ? camera.timezone : "UTC";
+  const candidates = (read.candidates || []).map((c) =>
+    `${c.plate}${c.confidence != null ? ` (${Math.round(c.confidence * 100)} %)` : ""}`);
+  const trail = h("ol", { class: "trail", id: "trail" }, alert.trail.map((s) =>
+    h("li", { dataset: { hit: s.hit_id } },
+      h("span", { class: "where" }, s.camera_name || s.camera_id),
+      h("span", { class: "when" }, timeIn(s.captured_at || s.matched_at, s.camera_timezone)),
+      h("small", {}, s.hit_id),
+      s.opened ? h("span", { class: "badge" }, "first") : null)));
+  const ackSlot = h("div", { id: "ack" });
+  if (alert.acknowledgement) ackSlot.append(ackView(alert.acknowledgement));
+  else ackSlot.append(ackForm(alert, (done) => {
+    remember(done);
+    clear(ackSlot, ackView(done.acknowledgement));
+  }));
+  clear(root,
+    h("header", { class: `detail-head ${priorityClass(alert.priority)}` },
+      h("span", { class: "prio" }, `P${alert.priority}`),
+      h("span", { class: "plate big", id: "detail-plate" }, read.plate || alert.plate_norm),
+      alert.test ? h("span", { class: "badge test" }, "TEST — commissioning camera, not an alarm") : null,
+      alert.covert ? h("span", { class: "badge covert" }, "covert") : null,
+      h("span", { class: `badge ${alert.status === "new" ? "new" : "done"}`, id: "detail-status" }, alert.status)),
+    h("h3", {}, "Entry"),
+    facts([
+      ["List", listLabel(alert.category, alert.list_id)],
+      ["Entry", alert.entry_id],
+      ["Reason", alert.reason],
+      ["Action", alert.action],
+    ]),
+    h("h3", {}, "Why it matched"),
+    h("ul", { class: "explain", id: "explain" }, explainMatch(hit.match, read).map((line) => h("li", {}, line))),
+    h("h3", {}, "Latest read"),
+    facts([
+      ["Plate read", read.plate],
+      ["Country", read.country],
+      ["Confidence", read.confidence != null ? `${Math.round(read.confidence * 100)} %` : null],
+      ["Candidates", candidates.length ? candidates.join(", ") : null],
+      ["Camera", camera ? `${camera.name} (${read.camera_id})` : read.camera_id],
+      ["Captured", timeIn(read.captured_at, zone)],
+      ["Vehicle", read.vehicle ? Object.values(read.vehicle).join(" ") : null],
+      ["Direction", read.direction],
+    ]),
+    readImages(read.images, session.image_hosts || []),
+    h("h3", {}, `Sightings (${alert.sightings})`),
+    trail,
+    h("h3", {}, "Acknowledge"),
+    ackSlot,
+  );
+}

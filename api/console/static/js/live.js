@@ -1,0 +1,112 @@
+// The live alert feed: loaded from GET /v1/alerts, kept current by the hit stream's `alert` and
+// `sighting` events (the session cookie authenticates the EventSource; on reconnect the browser
+// sends Last-Event-ID and the API replays what was missed). Views subscribe with onChange().
+
+import { api } from "./api.js";
+import { beep } from "./sound.js";
+
+const alerts = new Map();
+const listeners = new Set();
+let source = null;
+let lastEventId = null;
+let refreshTimer = null;
+let reopenTimer = null;
+let connection = "offline";
+
+export function allAlerts() {
+  return [...alerts.values()].sort((a, b) =>
+    a.last_seen_at === b.last_seen_at ? (a.alert_id < b.alert_id ? 1 : -1)
+      : a.last_seen_at < b.last_seen_at ? 1 : -1);
+}
+
+export function connectionState() {
+  return connection;
+}
+
+export function onChange(listener) {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+function changed(kind, alert) {
+  for (const listener of listeners) listener(kind, alert);
+}
+
+function put(alert) {
+  alerts.set(alert.alert_id, alert);
+}
+
+// An alert this page changed itself (acknowledged): the list redraws, the open detail stays.
+export function remember(alert) {
+  put(alert);
+  changed("refresh", null);
+}
+
+async function refresh() {
+  const page = await api("GET", "/v1/alerts?limit=200");
+  for (const alert of page.items) put(alert);
+  changed("refresh", null);
+}
+
+function setConnection(state) {
+  connection = state;
+  changed("connection", null);
+}
+
+function open() {
+  // A new EventSource forgets the last id it saw: pass it on, so nothing is missed.
+  const url = lastEventId ? `/v1/hits/stream?last_event_id=${encodeURIComponent(lastEventId)}` : "/v1/hits/stream";
+  source = new EventSource(url);
+  source.addEventListener("open", () => setConnection("live"));
+  source.addEventListener("error", () => {
+    if (!source || source.readyState !== EventSource.CLOSED) {
+      setConnection("reconnecting"); // the browser retries by itself, with Last-Event-ID
+      return;
+    }
+    // Refused (signed out, session expired) or the API was not ready: find out which.
+    setConnection("offline");
+    api("GET", "/console/session").then(
+      () => { reopenTimer = setTimeout(() => { if (source) open(); }, 3000); },
+      (error) => {
+        if (error.status === 401) window.dispatchEvent(new Event("anpr:signed-out"));
+        else reopenTimer = setTimeout(() => { if (source) open(); }, 3000);
+      },
+    );
+  });
+  source.addEventListener("hit", (event) => {
+    lastEventId = event.lastEventId || lastEventId;
+  });
+  source.addEventListener("alert", (event) => {
+    const alert = JSON.parse(event.data);
+    const isNew = !alerts.has(alert.alert_id);
+    put(alert);
+    changed("alert", alert);
+    if (isNew && !alert.test && alert.status === "new" && alert.priority <= 2) {
+      beep(alert.priority === 1 ? 2 : 1);
+    }
+  });
+  source.addEventListener("sighting", (event) => {
+    const { alert } = JSON.parse(event.data);
+    put(alert);
+    changed("sighting", alert);
+  });
+}
+
+export async function start() {
+  await refresh();
+  open();
+  // Acknowledgements by other operators reach this page with the next refresh.
+  refreshTimer = setInterval(() => refresh().catch(() => {}), 15000);
+}
+
+export function stop() {
+  if (source) source.close();
+  source = null;
+  lastEventId = null;
+  if (reopenTimer) clearTimeout(reopenTimer);
+  reopenTimer = null;
+  if (refreshTimer) clearInterval(refreshTimer);
+  refreshTimer = null;
+  alerts.clear();
+  setConnection("offline");
+}

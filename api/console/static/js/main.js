@@ -1,0 +1,132 @@
+// The console's entry point: sign-in, the navigation each role may use, and a hash router.
+
+import { renderAudit, renderHotlists, renderReport } from "./admin.js";
+import { renderAlerts } from "./alerts.js";
+import { api, ApiError, setCsrf } from "./api.js";
+import { renderCameras } from "./cameras.js";
+import { clear, h } from "./dom.js";
+import * as live from "./live.js";
+import { renderSearch } from "./search.js";
+import { setSound } from "./sound.js";
+
+const OPERATOR_ROLES = ["operator", "supervisor", "admin"];
+const SUPERVISOR_ROLES = ["supervisor", "admin"];
+const AUDIT_ROLES = ["auditor", "admin"];
+
+// [route, label, who may see it, render(root, arg, session)]
+const VIEWS = [
+  ["alerts", "Live alerts", OPERATOR_ROLES, renderAlerts],
+  ["search", "Search hits", OPERATOR_ROLES, renderSearch],
+  ["cameras", "Cameras", OPERATOR_ROLES, renderCameras],
+  ["hotlists", "Hotlists", SUPERVISOR_ROLES, renderHotlists],
+  ["report", "Report", SUPERVISOR_ROLES, renderReport],
+  ["audit", "Audit log", AUDIT_ROLES, renderAudit],
+];
+
+const $ = (id) => document.getElementById(id);
+let session = null;
+let cleanup = null;
+
+function viewsFor(role) {
+  return VIEWS.filter(([, , roles]) => roles.includes(role));
+}
+
+function showSignIn(message) {
+  session = null;
+  live.stop();
+  $("bar").hidden = true;
+  $("main").hidden = true;
+  clear($("main"));
+  $("signin").hidden = false;
+  $("signin-error").textContent = message || "";
+  $("token").focus();
+}
+
+async function enter(info) {
+  session = info;
+  setCsrf(info.csrf_token);
+  $("signin").hidden = true;
+  $("bar").hidden = false;
+  $("main").hidden = false;
+  $("who").textContent = `${info.name} · ${info.role}`;
+  const views = viewsFor(info.role);
+  clear($("nav"), views.map(([route, label]) =>
+    h("a", { href: `#/${route}`, dataset: { route } }, label)));
+  if (views.some(([route]) => route === "alerts")) {
+    await live.start();
+  }
+  route();
+}
+
+function drawConnection() {
+  const state = live.connectionState();
+  $("conn").textContent = state;
+  $("conn").className = `conn ${state}`;
+}
+
+async function route() {
+  if (!session) return;
+  const [, name = "", arg = ""] = location.hash.split("/");
+  const views = viewsFor(session.role);
+  const view = views.find(([route]) => route === name) || views[0];
+  if (cleanup) cleanup();
+  cleanup = null;
+  for (const link of $("nav").children) link.classList.toggle("active", link.dataset.route === (view && view[0]));
+  const main = $("main");
+  if (!view) {
+    clear(main, h("p", {}, "There is nothing in the console for your role."));
+    return;
+  }
+  try {
+    const off = await view[3](main, decodeURIComponent(arg) || null, session);
+    cleanup = typeof off === "function" ? off : null;
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 401)) {
+      clear(main, h("p", { class: "error" }, `Could not load this view: ${error.message}`));
+    }
+  }
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const token = $("token").value.trim();
+  $("signin-error").textContent = "";
+  try {
+    const info = await api("POST", "/console/session", { token });
+    $("token").value = "";
+    await enter(info);
+  } catch (error) {
+    $("signin-error").textContent =
+      error.status === 403 ? "This token may not use the console." : "Sign-in failed: the token is not valid.";
+  }
+}
+
+async function signOut() {
+  try {
+    await api("DELETE", "/console/session");
+  } finally {
+    setCsrf(null);
+    location.hash = "";
+    showSignIn("Signed out.");
+  }
+}
+
+async function boot() {
+  $("signin-form").addEventListener("submit", signIn);
+  $("signout").addEventListener("click", signOut);
+  $("sound").addEventListener("change", (event) => setSound(event.target.checked));
+  window.addEventListener("hashchange", route);
+  window.addEventListener("anpr:signed-out", () => {
+    if (session) showSignIn("Your session has ended; please sign in again.");
+  });
+  live.onChange((kind) => {
+    if (kind === "connection") drawConnection();
+  });
+  try {
+    await enter(await api("GET", "/console/session"));
+  } catch {
+    showSignIn("");
+  }
+}
+
+boot();

@@ -1,0 +1,170 @@
+"""Alerts (operator and up): one per vehicle within the list's `group_window_s`.
+
+`GET /v1/alerts` lists them by latest activity, newest first (`since` bounds the latest sighting,
+`until` the first); `GET /v1/alerts/{id}` adds the trail of sightings and the latest hit;
+acknowledging an alert acknowledges its hits not yet acknowledged, once (a second time: 409,
+naming who did). Covert alerts do not exist for operators, exactly like covert hits.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Query
+
+from api.alerts.views import alert_json, sighting_json
+from api.audit import Action
+from api.deps import Operator, Service
+from api.errors import ApiError, invalid, not_found
+from api.hits.cursor import MAX_MS, check_range, parse_time
+from api.hits.views import ack_json, hit_json, sees_covert
+from api.schemas.alerts import AlertDetail, AlertOut, AlertPage
+from api.schemas.common import error_responses
+from api.schemas.hits import AcknowledgeIn
+from api.service import ApiService
+from api.store.alerts import AlertFilter, AlertPageKey, StoredAlert
+from api.store.base import AckConflict, Acknowledgement, HitStatus
+
+router = APIRouter(tags=["alerts"])
+
+_CURSOR = "al1"
+IdParam = Annotated[str | None, Query(min_length=1, max_length=128)]
+
+
+def _encode_cursor(key: AlertPageKey) -> str:
+    raw = orjson.dumps([_CURSOR, key.last_seen, key.alert_id])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str | None) -> AlertPageKey | None:
+    if cursor is None:
+        return None
+    try:
+        payload = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError):
+        payload = None
+    if (
+        not isinstance(payload, list)
+        or len(payload) != 3
+        or payload[0] != _CURSOR
+        or type(payload[1]) is not int
+        or not -MAX_MS <= payload[1] <= MAX_MS
+        or not isinstance(payload[2], str)
+    ):
+        raise invalid("cursor", "not a cursor this API returned")
+    return AlertPageKey(payload[1], payload[2])
+
+
+async def _visible_alert(service: ApiService, alert_id: str, principal: Operator) -> StoredAlert:
+    alert = await service.store.get_alert(alert_id) if len(alert_id) <= 128 else None
+    if alert is None or (alert.key.covert and not sees_covert(principal)):
+        raise not_found(f"alert {alert_id!r}")
+    return alert
+
+
+@router.get("/v1/alerts", response_model=AlertPage, responses=error_responses(401, 403, 422))
+async def list_alerts(
+    principal: Operator,
+    service: Service,
+    since: Annotated[str | None, Query(description="Latest sighting at or after.")] = None,
+    until: Annotated[str | None, Query(description="First sighting before.")] = None,
+    camera_id: IdParam = None,
+    list_id: IdParam = None,
+    status: HitStatus | None = None,
+    test: bool | None = None,
+    max_priority: Annotated[
+        int | None, Query(ge=1, le=5, description="Only priorities 1..max_priority.")
+    ] = None,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+) -> AlertPage:
+    settings = service.settings
+    size = settings.page_limit_default if limit is None else limit
+    if size > settings.page_limit_max:
+        raise invalid("limit", f"must be at most {settings.page_limit_max}")
+    start, end = parse_time("since", since), parse_time("until", until)
+    check_range(start, end)
+    flt = AlertFilter(
+        since=start,
+        until=end,
+        camera_id=camera_id,
+        list_id=list_id,
+        status=status,
+        include_covert=sees_covert(principal),
+        test=test,
+        min_priority=max_priority,
+    )
+    rows = await service.store.query_alerts(flt, after=_decode_cursor(cursor), limit=size + 1)
+    page = rows[:size]
+    next_cursor = None
+    if len(rows) > size:
+        next_cursor = _encode_cursor(AlertPageKey(page[-1].last_seen, page[-1].alert_id))
+    return AlertPage.model_validate(
+        {"items": [alert_json(a) for a in page], "next_cursor": next_cursor}
+    )
+
+
+async def _detail(service: ApiService, alert: StoredAlert) -> AlertDetail:
+    trail = await service.store.alert_sightings(alert.alert_id)
+    hit = await service.store.get_hit(alert.last_hit_id)
+    return AlertDetail.model_validate(
+        {
+            **alert_json(alert),
+            "trail": [sighting_json(s, service.registry) for s in trail],
+            "hit": hit_json(hit) if hit is not None else None,
+        }
+    )
+
+
+@router.get(
+    "/v1/alerts/{alert_id}", response_model=AlertDetail, responses=error_responses(401, 403, 404)
+)
+async def get_alert(alert_id: str, principal: Operator, service: Service) -> AlertDetail:
+    return await _detail(service, await _visible_alert(service, alert_id, principal))
+
+
+@router.post(
+    "/v1/alerts/{alert_id}/acknowledge",
+    response_model=AlertDetail,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def acknowledge_alert(
+    alert_id: str, body: AcknowledgeIn, principal: Operator, service: Service
+) -> AlertDetail:
+    """Acknowledges the alert and its hits not yet acknowledged; the next sighting of the
+    vehicle opens a new alert. A second acknowledgement is 409 and names who was first."""
+    await _visible_alert(service, alert_id, principal)
+    ack = Acknowledgement(
+        outcome=body.outcome,
+        note=body.note,
+        by=principal.name,
+        role=principal.role.value,
+        at=service.clock(),
+    )
+    try:
+        alert = await service.store.acknowledge_alert(alert_id, ack)
+    except AckConflict as exc:
+        first = exc.existing
+        detail = f"alert already acknowledged by {first.by} ({first.outcome.value})"
+        raise ApiError(
+            409,
+            detail,
+            errors=[{"field": "alert_id", "message": detail}],
+            extra={"acknowledgement": ack_json(first)},
+        ) from exc
+    if alert is None:
+        raise not_found(f"alert {alert_id!r}")
+    await service.audit.record(
+        principal,
+        Action.ALERT_ACKNOWLEDGE,
+        alert_id,
+        reason=body.note,
+        detail={"outcome": body.outcome.value, "hits": alert.sightings},
+    )
+    return await _detail(service, alert)
+
+
+__all__ = ["AlertOut", "router"]

@@ -1,0 +1,97 @@
+"""Store records of alerts (one per vehicle, see `api.alerts.grouping`) and console sessions.
+
+These are the store's second group of methods (`Store` in `api.store.base` lists them under their
+own heading); `api.store.sqlite_alerts` implements them on SQLite. An implementation must make
+`add_sightings` atomic per alert key (SQLite: one transaction on the single connection; a shared
+database: a row lock or advisory lock on the key), so two replicas never open two alerts for one
+pass of a vehicle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from api.alerts.grouping import AlertKey, Decision, GroupHit
+from api.store.base import Acknowledgement, HitStatus
+
+
+@dataclass(frozen=True, slots=True)
+class NewSighting:
+    """A stored hit to place in an alert; `summary` is what the alert shows of its latest hit."""
+
+    hit: GroupHit
+    camera_id: str
+    captured_at: int | None
+    priority: int
+    summary: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    hit_id: str
+    alert_id: str
+    camera_id: str
+    captured_at: int | None
+    matched_at: int
+    opened: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAlert:
+    alert_id: str
+    key: AlertKey
+    priority: int
+    opened_at: int
+    last_seen: int
+    sightings: int
+    first_hit_id: str
+    last_hit_id: str
+    summary: dict[str, Any]
+    ack: Acknowledgement | None = None
+
+    @property
+    def status(self) -> HitStatus:
+        return HitStatus.NEW if self.ack is None else HitStatus.ACKNOWLEDGED
+
+
+@dataclass(frozen=True, slots=True)
+class AlertNote:
+    """What a stored hit did to its alert: opened it or joined it (for `event: alert|sighting`)."""
+
+    decision: Decision
+    alert: StoredAlert
+    sighting: Sighting
+
+
+@dataclass(frozen=True, slots=True)
+class AlertFilter:
+    since: int | None = None
+    until: int | None = None
+    camera_id: str | None = None
+    list_id: str | None = None
+    status: HitStatus | None = None
+    include_covert: bool = False
+    test: bool | None = None
+    min_priority: int | None = None  # 1 is the most urgent: priority <= min_priority
+
+
+@dataclass(frozen=True, slots=True)
+class AlertPageKey:
+    """Keyset position: alerts are listed by (last_seen, alert_id), newest first."""
+
+    last_seen: int
+    alert_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleSession:
+    """A signed-in console user. Only the hash of the session id is stored."""
+
+    session_hash: str
+    token_hash: str
+    name: str
+    role: str
+    csrf_token: str
+    created_at: int
+    expires_at: int

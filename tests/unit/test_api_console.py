@@ -1,0 +1,180 @@
+"""The console over HTTP: the page and its modules with a CSP, sign-in into a server-side
+session cookie (HttpOnly, SameSite=Strict), CSRF on cookie writes, roles, and the stream."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from anpr.auth import hash_token
+from tests.unit.api_fixtures import ApiHarness, SseClient, make_hit, running_api
+
+
+@pytest.fixture(scope="module")
+async def api() -> AsyncIterator[ApiHarness]:
+    async with running_api() as harness:
+        yield harness
+
+
+def browser(api: ApiHarness) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=api.app), base_url="http://api")
+
+
+@contextlib.asynccontextmanager
+async def signed_in(api: ApiHarness, role: str) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+    async with browser(api) as client:
+        response = await client.post("/console/session", json={"token": api.tokens[role]})
+        assert response.status_code == 200, response.text
+        yield client, response.json()["csrf_token"]
+
+
+async def test_the_page_and_its_modules_are_served_with_a_csp(api: ApiHarness) -> None:
+    page = await api.client.get("/console/")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "default-src 'none'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert '<script type="module" src="/console/js/main.js">' in page.text
+    for path in ("/console/js/main.js", "/console/js/alerts.js", "/console/console.css"):
+        response = await api.client.get(path)
+        assert response.status_code == 200, path
+        assert "content-security-policy" in response.headers
+    assert (
+        (await api.client.get("/console/js/main.js"))
+        .headers["content-type"]
+        .startswith("text/javascript")
+    )
+    for missing in ("/console/nope.js", "/console/js/../../sessions.py", "/console/%2e%2e/app.py"):
+        assert (await api.client.get(missing)).status_code == 404, missing
+    redirect = await api.client.get("/console")
+    assert redirect.status_code == 308 and redirect.headers["location"] == "/console/"
+
+
+async def test_sign_in_sets_an_httponly_strict_cookie(api: ApiHarness) -> None:
+    client = browser(api)
+    async with client:
+        response = await client.post("/console/session", json={"token": api.tokens["operator"]})
+        assert response.status_code == 200
+        body = response.json()
+        assert body["role"] == "operator" and body["name"] == "operator-1"
+        cookie = response.headers["set-cookie"]
+        assert cookie.startswith("anpr_session=")
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
+        assert "Secure" not in cookie  # plain http here; https requests get Secure
+        assert api.tokens["operator"] not in cookie
+        who = await client.get("/console/session")
+        assert who.status_code == 200 and who.json()["csrf_token"] == body["csrf_token"]
+        assert (await client.get("/v1/alerts")).status_code == 200
+        signed_out = await client.delete(
+            "/console/session", headers={"X-CSRF-Token": body["csrf_token"]}
+        )
+        assert signed_out.status_code == 204
+        assert (await client.get("/v1/alerts")).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("token", "status"),
+    [("integrator", 403), ("wrong", 401), ("", 422)],
+    ids=["integrator", "bad-token", "empty"],
+)
+async def test_who_may_sign_in(api: ApiHarness, token: str, status: int) -> None:
+    value = api.tokens.get(token, token)
+    response = await api.client.post("/console/session", json={"token": value})
+    assert response.status_code == status
+    assert "set-cookie" not in response.headers
+
+
+@pytest.mark.parametrize("role", ["operator", "supervisor", "admin", "auditor"])
+async def test_every_role_but_integrator_signs_in(api: ApiHarness, role: str) -> None:
+    async with signed_in(api, role) as (client, _):
+        assert (await client.get("/console/session")).json()["role"] == role
+
+
+async def test_cookie_writes_need_the_csrf_token(api: ApiHarness) -> None:
+    hit = make_hit(plate="CSRF1")
+    await api.publish_hits(hit)
+    async with signed_in(api, "operator") as (client, csrf):
+        url = f"/v1/hits/{hit['hit_id']}/acknowledge"
+        body = {"outcome": "no_action"}
+        refused = await client.post(url, json=body)
+        assert refused.status_code == 403 and "CSRF" in refused.json()["detail"]
+        wrong = await client.post(url, json=body, headers={"X-CSRF-Token": "x" * 43})
+        assert wrong.status_code == 403
+        assert (await client.get(f"/v1/hits/{hit['hit_id']}")).json()["status"] == "new"
+        done = await client.post(url, json=body, headers={"X-CSRF-Token": csrf})
+        assert done.status_code == 200
+        assert done.json()["acknowledgement"]["by"] == "operator-1"
+
+
+async def test_bearer_auth_is_unchanged_and_wins_over_a_cookie(api: ApiHarness) -> None:
+    async with signed_in(api, "operator") as (client, _):
+        # an admin-only route: the operator's cookie would be 403, the admin's bearer token wins
+        response = await client.post(
+            "/v1/tokens", json={"role": "operator", "name": "op-x"}, headers=api.auth("admin")
+        )
+        assert response.status_code == 201
+        assert (
+            await client.post("/v1/tokens", json={"role": "operator", "name": "y"})
+        ).status_code == 403
+
+
+async def test_the_stream_accepts_the_session_cookie(api: ApiHarness) -> None:
+    async with signed_in(api, "operator") as (client, _):
+        cookie = f"anpr_session={client.cookies['anpr_session']}"
+    hit = make_hit(plate="COOKIE1")
+    async with SseClient(api.app, "/v1/hits/stream", {"Cookie": cookie}) as stream:
+        assert stream.status == 200
+        await stream.next_event()
+        await api.publish_hits(hit)
+        assert (await stream.next_hit()).id == hit["hit_id"]
+    async with SseClient(api.app, "/v1/hits/stream", {"Cookie": "anpr_session=forged"}) as stream:
+        assert stream.status == 401
+
+
+async def test_an_expired_session_is_refused(api: ApiHarness) -> None:
+    async with signed_in(api, "operator") as (client, _):
+        store = api.service.store
+        store.db.execute("UPDATE console_sessions SET expires_at = 0")  # type: ignore[attr-defined]
+        assert (await client.get("/v1/alerts")).status_code == 401
+        assert (await client.get("/console/session")).status_code == 401
+
+
+async def test_the_cookie_stream_resumes_by_last_event_id(api: ApiHarness) -> None:
+    async with signed_in(api, "operator") as (client, _):
+        cookie = f"anpr_session={client.cookies['anpr_session']}"
+    first, missed = make_hit(plate="RESUME1"), make_hit(plate="RESUME2")
+    await api.publish_hits(first, missed)
+    headers = {"Cookie": cookie, "Last-Event-ID": first["hit_id"]}
+    async with SseClient(api.app, "/v1/hits/stream", headers) as stream:
+        assert (await stream.next_hit()).id == missed["hit_id"]
+
+
+async def test_revoking_the_token_ends_its_sessions(api: ApiHarness) -> None:
+    created = await api.client.post(
+        "/v1/tokens", json={"role": "operator", "name": "leaver"}, headers=api.auth()
+    )
+    token = created.json()["token"]
+    async with browser(api) as client:
+        assert (await client.post("/console/session", json={"token": token})).status_code == 200
+        assert (await client.get("/v1/alerts")).status_code == 200
+        await api.service.registry_writer.revoke_token(hash_token(token))
+        await api.until(lambda: hash_token(token) not in api.service.registry.tokens)
+        assert (await client.get("/v1/alerts")).status_code == 401
+        assert (await client.get("/console/session")).status_code == 401
+
+
+async def test_a_session_survives_while_the_registry_is_loading(api: ApiHarness) -> None:
+    async with signed_in(api, "operator") as (client, _):
+        follower = api.service.registry_follower
+        follower.caught_up.clear()
+        try:
+            response = await client.get("/v1/alerts")
+            assert response.status_code == 503 and "Retry-After" in response.headers
+        finally:
+            follower.caught_up.set()
+        assert (await client.get("/v1/alerts")).status_code == 200
