@@ -225,7 +225,12 @@ def test_camera_board_and_hotlists_for_a_supervisor(
     expect(page.locator("#hotlists tr[data-list=covert-ops] .badge.covert")).to_be_visible()
     shot(page, "hotlists")
     page.click("#nav a[data-route=report]")
-    expect(page.locator("#report-missing")).to_be_visible()
+    report = page.locator("#report")
+    expect(report.locator("tbody tr[data-key=stolen]")).to_be_visible()
+    expect(report.locator("tfoot tr")).to_contain_text("all")
+    page.click("button[data-group=outcome]")
+    expect(page.locator("#report tbody tr").first).to_be_visible()
+    shot(page, "report")
 
 
 def test_the_match_is_explained_in_words(console: Console, new_context: Any, shot: Any) -> None:

@@ -54,15 +54,57 @@ export async function renderAudit(root) {
   );
 }
 
-export async function renderReport(root) {
-  // The report API is built separately; until this server has it, say so plainly.
+const GROUPINGS = [["list", "List"], ["camera", "Camera"], ["outcome", "Outcome"], ["day", "Day"]];
+
+function percent(share) {
+  return share === null ? "—" : `${(share * 100).toFixed(1)} %`;
+}
+
+// One row per group: hits as a bar (a <progress>, no inline style under the page's CSP), the
+// acknowledged count and the false-positive share as a meter that turns red past a third.
+function reportRow(group, most) {
+  return h("tr", { "data-key": group.key },
+    h("td", {}, group.key),
+    h("td", { class: "num" }, String(group.hits)),
+    h("td", {}, h("progress", { max: String(most), value: String(group.hits) })),
+    h("td", { class: "num" }, String(group.acknowledged)),
+    h("td", { class: "num fp" }, percent(group.false_positive_share)),
+    h("td", {}, group.false_positive_share === null ? "" : h("meter", {
+      min: "0", max: "1", low: "0.15", high: "0.33", optimum: "0",
+      value: String(group.false_positive_share),
+    })),
+  );
+}
+
+export async function renderReport(root, groupBy = "list", days = 7) {
   clear(root, h("h2", {}, "Hit outcome report"));
+  const picker = h("p", { class: "report-controls" },
+    "Group by ", ...GROUPINGS.map(([value, label]) => h("button", {
+      type: "button", class: value === groupBy ? "active" : "", "data-group": value,
+      onclick: () => renderReport(root, value, days),
+    }, label)),
+    " over the last ", ...[1, 7, 30].map((n) => h("button", {
+      type: "button", class: n === days ? "active" : "", "data-days": String(n),
+      onclick: () => renderReport(root, groupBy, n),
+    }, `${n} d`)));
+  root.append(picker);
+  const since = new Date(Date.now() - days * 86400000).toISOString();
+  let report;
   try {
-    await api("GET", "/v1/reports/hits?group_by=list");
-    root.append(h("p", {}, "The report is available as JSON: ",
-      h("a", { href: "/v1/reports/hits?group_by=list" }, "/v1/reports/hits"), "."));
+    report = await api("GET", query("/v1/reports/hits", { group_by: groupBy, since }));
   } catch (error) {
-    root.append(h("p", { class: "hint", id: "report-missing" },
-      error.status === 404 ? "The hit outcome report is not available on this server yet." : error.message));
+    root.append(h("p", { class: "hint", id: "report-error" }, error.message));
+    return;
   }
+  const most = Math.max(1, ...report.groups.map((g) => g.hits));
+  const heads = [groupBy, "Hits", "", "Acknowledged", "False positives", ""];
+  root.append(
+    h("table", { class: "board", id: "report" },
+      h("thead", {}, h("tr", {}, heads.map((t) => h("th", {}, t)))),
+      h("tbody", {}, report.groups.map((g) => reportRow(g, most))),
+      h("tfoot", {}, reportRow({ ...report.total, key: "all" }, most))),
+    h("p", { class: "hint" },
+      "False positives: the share of acknowledged hits marked false_positive. ",
+      "A list or camera with a high share is worth tuning (OCR tolerance, camera focus)."),
+  );
 }
