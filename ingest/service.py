@@ -14,6 +14,7 @@ from anpr.registry import RegistryView
 from anpr.topics import Topics
 from ingest.dedup import RecentReads
 from ingest.events import GatewayEvents
+from ingest.formats import FormatCatalog
 from ingest.metrics import GatewayMetrics
 from ingest.peers import PeerReads
 from ingest.pipeline import IngestPipeline
@@ -30,6 +31,7 @@ class GatewayService:
         self.topics = Topics.from_prefix(settings.topic_prefix)
         self.metrics = GatewayMetrics(CollectorRegistry())
         self.registry = RegistryView()
+        self.formats = FormatCatalog(self.registry)
         self.follower = TopicFollower(
             bus,
             [self.topics.registry],
