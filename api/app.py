@@ -13,6 +13,7 @@ from anpr.http import RequestMetricsMiddleware
 from api import (
     routes_audit,
     routes_cameras,
+    routes_formats,
     routes_health,
     routes_hits,
     routes_hotlists,
@@ -64,6 +65,7 @@ def create_app(
     app.include_router(routes_hits.router)
     app.include_router(routes_hotlists.router)
     app.include_router(routes_audit.router)
+    app.include_router(routes_formats.router)
     install_error_handlers(app)
     app.add_middleware(
         RequestMetricsMiddleware,

@@ -28,6 +28,8 @@ class Action(StrEnum):
     HOTLIST_UPSERT = "hotlist.upsert"
     HOTLIST_DELETE_ENTRY = "hotlist.delete_entry"
     HOTLIST_DELETE = "hotlist.delete"
+    FORMAT_PUT = "format.put"
+    FORMAT_DELETE = "format.delete"
 
 
 class AuditLog:

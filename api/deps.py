@@ -1,8 +1,8 @@
 """FastAPI dependencies: the service and the authenticated caller, by role (contract section 2).
 
 `Operator` admits operator, supervisor and admin; `Supervisor` supervisor and admin; `Admin`
-admin; `Auditor` auditor and admin (admin may do everything). Integrator tokens are valid but
-may do nothing here: 403.
+admin; `Auditor` auditor and admin; `Manager` manager and admin (admin may do everything).
+Integrator tokens are valid but may do nothing here: 403.
 """
 
 from __future__ import annotations
@@ -53,5 +53,15 @@ Operator = Annotated[Principal, Depends(_require(Role.OPERATOR))]
 Supervisor = Annotated[Principal, Depends(_require(Role.SUPERVISOR))]
 Admin = Annotated[Principal, Depends(_require(Role.ADMIN))]
 Auditor = Annotated[Principal, Depends(_require(Role.AUDITOR))]
+Manager = Annotated[Principal, Depends(_require(Role.MANAGER))]  # manager and admin
 
-__all__ = ["BOOTSTRAP_ADMIN", "Admin", "Auditor", "Caller", "Operator", "Service", "Supervisor"]
+__all__ = [
+    "BOOTSTRAP_ADMIN",
+    "Admin",
+    "Auditor",
+    "Caller",
+    "Manager",
+    "Operator",
+    "Service",
+    "Supervisor",
+]
