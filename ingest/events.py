@@ -1,4 +1,7 @@
-"""Per-camera counts of rejected and duplicate reads, published for the API's camera health.
+"""Per-camera counts of rejected and duplicate reads, published for the API's camera health,
+and first contacts (`"kind": "contact"`: a request naming a registered camera, with its caller
+and how many were refused) for the API's rollout report. Contact records carry no `rejected`
+count, so camera health is never degraded by what another caller sent.
 
 Counts are aggregated in memory and flushed every few seconds to the gateway-events topic, off
 the request path: losing a few seconds of these counts on a crash is acceptable, slowing the
@@ -28,10 +31,24 @@ class GatewayEvents:
         self._flush_s = flush_s
         self._rejected: defaultdict[str, Counter[str]] = defaultdict(Counter)
         self._duplicates: Counter[str] = Counter()
+        self._details: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        # (camera_id, caller) -> [first request at, requests, refused]: first contact for the
+        # rollout report, counted against the caller (never against the camera's health).
+        self._contacts: dict[tuple[str, str], list[int]] = {}
         self._task: asyncio.Task[None] | None = None
 
-    def rejected(self, camera_id: str, reason: str) -> None:
+    def rejected(self, camera_id: str, reason: str, detail: str | None = None) -> None:
         self._rejected[camera_id][reason] += 1
+        if detail is not None:
+            self._details[camera_id][detail] += 1
+
+    def contact(self, camera_id: str, caller: str, *, refused: bool) -> None:
+        """A request named a registered camera (accepted, rejected or refused)."""
+        entry = self._contacts.get((camera_id, caller))
+        if entry is None:
+            entry = self._contacts[(camera_id, caller)] = [now_ms(), 0, 0]
+        entry[1] += 1
+        entry[2] += int(refused)
 
     def duplicate(self, camera_id: str) -> None:
         self._duplicates[camera_id] += 1
@@ -47,6 +64,28 @@ class GatewayEvents:
             self._task = None
         await self.flush()
 
+    def _contact_messages(self) -> list[Message]:
+        out = [
+            Message(
+                self._topic,
+                camera_id.encode(),
+                orjson.dumps(
+                    {
+                        "v": 1,
+                        "kind": "contact",
+                        "camera_id": camera_id,
+                        "caller": caller,
+                        "at": first,
+                        "requests": requests,
+                        "refused": refused,
+                    }
+                ),
+            )
+            for (camera_id, caller), (first, requests, refused) in sorted(self._contacts.items())
+        ]
+        self._contacts.clear()
+        return out
+
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self._flush_s)
@@ -54,7 +93,8 @@ class GatewayEvents:
 
     async def flush(self) -> None:
         cameras = set(self._rejected) | set(self._duplicates)
-        if not cameras:
+        contacts = self._contact_messages()
+        if not cameras and not contacts:
             return
         at = now_ms()
         messages = [
@@ -69,13 +109,16 @@ class GatewayEvents:
                         "rejected": sum(self._rejected[camera_id].values()),
                         "rejected_by_reason": dict(self._rejected[camera_id]),
                         "duplicates": self._duplicates[camera_id],
+                        "rejected_by_detail": dict(self._details[camera_id]),
                     }
                 ),
             )
             for camera_id in sorted(cameras)
         ]
+        messages.extend(contacts)
         self._rejected.clear()
         self._duplicates.clear()
+        self._details.clear()
         try:
             await self._bus.publish(messages, timeout_s=10.0)
         except AnprError as exc:
