@@ -22,6 +22,7 @@ from api import (
 )
 from api.commissioning import routes as routes_commissioning
 from api.errors import install_error_handlers
+from api.rollout import routes as routes_rollout
 from api.service import ApiService
 from api.settings import ApiSettings
 from api.store.base import Store
@@ -66,6 +67,7 @@ def create_app(
     app.include_router(routes_hotlists.router)
     app.include_router(routes_audit.router)
     app.include_router(routes_formats.router)
+    app.include_router(routes_rollout.router)
     install_error_handlers(app)
     app.add_middleware(
         RequestMetricsMiddleware,

@@ -31,6 +31,7 @@ from api.hits.hub import StreamHub
 from api.hits.ingest import HitIngest, hits_group_id
 from api.hotlists.service import HotlistService
 from api.metrics import ApiMetrics
+from api.rollout.feed import RolloutFeed
 from api.settings import ApiSettings
 from api.store.base import Store
 from api.store.sqlite import SqliteStore
@@ -88,6 +89,14 @@ class ApiService:
             from_beginning=False,
             poll_ms=max(settings.consumer_poll_ms, 200),
         )
+        self.rollout = RolloutFeed(
+            self.registry,
+            self.health,
+            HealthTopics(self.topics.reads, self.topics.heartbeats, self.topics.gateway_events),
+            self.metrics,
+            stuck_after_days=settings.rollout_stuck_days,
+            weeks=settings.rollout_weeks,
+        )
         self._tasks: list[asyncio.Task[None]] = []
         admin = settings.admin_token.get_secret_value() if settings.admin_token else None
         self._admin_token = admin or None
@@ -103,6 +112,7 @@ class ApiService:
     def _apply_registry(self, record: Record) -> None:
         try:
             self.registry.apply(record.key, record.value)
+            self.rollout.on_registry(record)
         finally:
             self.registry_changed.notify()
 
@@ -114,7 +124,10 @@ class ApiService:
             except InvalidRecord as exc:
                 log.debug("health: skipping record: %s", exc)
                 self.metrics.invalid_records.labels("health").inc()
+                continue
+            self.rollout.observe(record)
         self.metrics.records_consumed.labels("health").inc(len(records))
+        await self.rollout.flush(self.store)
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -144,6 +157,7 @@ class ApiService:
     async def start(self) -> None:
         await self.store.open()
         self.health.restore(await self.store.load_activity())
+        await self.rollout.restore(self.store)
         self.registry_follower.start()
         self.hotlists.start()
         self.hits_loop = ConsumerLoop(
@@ -221,6 +235,15 @@ class ApiService:
             with contextlib.suppress(KeyError):
                 self.metrics.camera_status.remove(*shown.pop(camera_id))
 
+    async def refresh_rollout(self) -> None:
+        """Record verdicts and silences, store new lifecycle events, set the rollout gauges."""
+        if not self.registry_loaded:
+            return
+        now = self.clock()
+        self.rollout.evaluate(now)
+        await self.rollout.flush(self.store)
+        self.rollout.update_metrics(now)
+
     async def save_activity(self) -> None:
         await self.store.save_activity(self.health.activity())
 
@@ -235,6 +258,7 @@ class ApiService:
             if forgotten:
                 await self.store.forget_activity(forgotten)
             await self.save_activity()
+            await self.refresh_rollout()
 
     async def apply_retention(self) -> dict[str, int]:
         now = self.clock()

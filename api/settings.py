@@ -35,6 +35,10 @@ class ApiSettings(CommonSettings):
     consumer_poll_ms: int = Field(default=100, ge=1, le=5000)
     health_refresh_s: float = Field(default=10.0, gt=0)
     retention_interval_s: float = Field(default=300.0, gt=0)
+    # The rollout report (`GET /v1/rollout`): a camera is stuck after this many days in a stage
+    # other than live; connections per week are shown for this many weeks.
+    rollout_stuck_days: float = Field(default=14.0, gt=0)
+    rollout_weeks: int = Field(default=12, ge=1, le=104)
 
     @property
     def db_path(self) -> Path:

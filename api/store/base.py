@@ -121,6 +121,26 @@ class CameraActivity:
     last_heartbeat_at: int | None
 
 
+# -- camera connection lifecycle (the rollout report) ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LifecycleEvent:
+    """One step of a camera's connection (`api.rollout.lifecycle.Kind`), at epoch ms `at`.
+
+    Kinds in `ONCE_KINDS` are stored once per camera (the first one wins); the others are
+    appended each time they happen.
+    """
+
+    camera_id: str
+    kind: str
+    at: int
+    detail: dict[str, Any]
+
+
+ONCE_KINDS = ("registered", "first_contact", "first_valid_read", "first_heartbeat")
+
+
 class AckConflict(Exception):
     """The hit was already acknowledged; carries the existing acknowledgement."""
 
@@ -189,4 +209,18 @@ class Store(Protocol):
 
     async def purge(self, *, hits_before: int, activity_before: int) -> dict[str, int]:
         """Apply retention; return the number of rows removed per table."""
+        ...
+
+    # -- camera connection lifecycle (kept together: the PostgreSQL store ports these three) --
+
+    async def add_lifecycle(self, events: Sequence[LifecycleEvent]) -> int:
+        """Store the events; a second `ONCE_KINDS` event of a camera is ignored. How many new."""
+        ...
+
+    async def load_lifecycle(self) -> list[LifecycleEvent]:
+        """Every stored event, oldest first (by time, then insertion)."""
+        ...
+
+    async def forget_lifecycle(self, camera_ids: Sequence[str]) -> None:
+        """Drop the events of cameras no longer registered."""
         ...

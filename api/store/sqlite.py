@@ -23,6 +23,7 @@ from api.store.base import (
     HitCounts,
     HitFilter,
     HitStatus,
+    LifecycleEvent,
     NewHit,
     Outcome,
     PageKey,
@@ -291,3 +292,34 @@ class SqliteStore:
             "DELETE FROM camera_activity WHERE updated_at < ?", (activity_before,)
         ).rowcount
         return {"hits": hits, "camera_activity": activity}
+
+    # -- camera connection lifecycle ---------------------------------------------------------
+
+    async def add_lifecycle(self, events: Sequence[LifecycleEvent]) -> int:
+        if not events:
+            return 0
+        db = self.db
+        before = db.total_changes
+        db.execute("BEGIN")
+        try:
+            db.executemany(
+                "INSERT OR IGNORE INTO camera_lifecycle (camera_id, kind, at, detail)"
+                " VALUES (?,?,?,?)",
+                [(e.camera_id, e.kind, e.at, orjson.dumps(e.detail)) for e in events],
+            )
+            db.execute("COMMIT")
+        except sqlite3.Error:
+            db.execute("ROLLBACK")
+            raise
+        return int(db.total_changes - before)
+
+    async def load_lifecycle(self) -> list[LifecycleEvent]:
+        rows = self.db.execute(
+            "SELECT camera_id, kind, at, detail FROM camera_lifecycle ORDER BY at, seq"
+        ).fetchall()
+        return [LifecycleEvent(c, k, at, orjson.loads(d)) for c, k, at, d in rows]
+
+    async def forget_lifecycle(self, camera_ids: Sequence[str]) -> None:
+        self.db.executemany(
+            "DELETE FROM camera_lifecycle WHERE camera_id = ?", [(c,) for c in camera_ids]
+        )
