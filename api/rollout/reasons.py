@@ -91,8 +91,18 @@ def criterion(c: Criterion, details: Mapping[str, int] | None = None) -> Reason:
             return Reason(c.id, found.text)
     if c.id == "observation_window":
         return Reason(c.id, f"observed {m or 0:g} h of {c.threshold.min or 0:g} h")
-    if c.id == "sample_size" or (waiting and c.samples is not None):
+    if c.id == "sample_size":
+        return Reason(c.id, f"waiting for evidence: {m or 0:g} of {c.threshold.min or 0:g} reads")
+    if waiting:
         return Reason(c.id, f"waiting for evidence: {c.title.lower()} ({c.samples} samples)")
+    if c.id == "confidence_median" and m is not None:
+        return Reason(c.id, f"median confidence {m:g}")
+    if c.id == "confidence_present" and m is not None:
+        return Reason(c.id, f"{percent(m)} of reads carry a confidence")
+    if c.id == "read_rate" and m is not None:
+        low, high = c.threshold.min, c.threshold.max
+        expected = f" (expected {low:g}-{high:g}/h)" if low is not None and high is not None else ""
+        return Reason(c.id, f"read rate {m:g}/h{expected}")
     shown = percent(m) if c.unit == "share" and m is not None else f"{m:g} {c.unit}" if m else "-"
     return Reason(c.id, f"{c.title.lower()}: {shown}")
 
