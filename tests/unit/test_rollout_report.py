@@ -66,8 +66,8 @@ def walked() -> tuple[LifecycleBook, dict[str, Reason | None]]:
 
     comm = w.register(camera("b-commissioned", "int-b"), 40)
     b.on_read("b-commissioned", day(42))  # the first read is also the first contact
-    b.on_verdict("b-commissioned", day(45), passed=False, reasons=[{"code": "clock_skew",
-                                                                    "text": "clock skew +43 s"}])  # fmt: skip
+    skew = [{"code": "clock_skew", "text": "clock skew +43 s"}]
+    b.on_verdict("b-commissioned", day(45), passed=False, reasons=skew)
     b.on_verdict("b-commissioned", day(50), passed=True)
     assert comm.state is CameraState.COMMISSIONING
 
@@ -100,7 +100,9 @@ def walked() -> tuple[LifecycleBook, dict[str, Reason | None]]:
 def report(stuck_after_days: float = 14) -> RolloutReport:
     book, blocking = walked()
     facts = [
-        CameraFacts(cid, cid[0] == "a" and "int-a" or "int-b", position(life.events), blocking[cid])
+        CameraFacts(
+            cid, "int-a" if cid[0] == "a" else "int-b", position(life.events), blocking[cid]
+        )
         for cid, life in sorted(book.lives.items())
     ]
     names = {"int-a": "Alpha Installs", "int-b": "Beta Systems", "int-c": "Gamma (no cameras)"}
