@@ -87,9 +87,16 @@ class LifecycleBook:
 
     def _add(self, camera_id: str, kind: Kind, at: int, **detail: Any) -> None:
         life = self.lives.setdefault(camera_id, CameraLife())
-        if kind.value in ONCE_KINDS and life.first(kind) is not None:
-            return
         event = LifecycleEvent(camera_id, kind.value, at, detail)
+        known = life.first(kind) if kind.value in ONCE_KINDS else None
+        if known is not None:
+            # Topics are consumed side by side: a contact record may arrive after the read it
+            # preceded. The earliest observation is the first one.
+            if at < known.at:
+                life.events[life.events.index(known)] = event
+                life.events.sort(key=lambda e: e.at)
+                self.pending.append(event)
+            return
         life.events.append(event)
         self.pending.append(event)
 

@@ -128,8 +128,8 @@ class CameraActivity:
 class LifecycleEvent:
     """One step of a camera's connection (`api.rollout.lifecycle.Kind`), at epoch ms `at`.
 
-    Kinds in `ONCE_KINDS` are stored once per camera (the first one wins); the others are
-    appended each time they happen.
+    Kinds in `ONCE_KINDS` are stored once per camera (the earliest one wins, whatever the order
+    they were observed in); the others are appended each time they happen.
     """
 
     camera_id: str
@@ -214,7 +214,8 @@ class Store(Protocol):
     # -- camera connection lifecycle (kept together: the PostgreSQL store ports these three) --
 
     async def add_lifecycle(self, events: Sequence[LifecycleEvent]) -> int:
-        """Store the events; a second `ONCE_KINDS` event of a camera is ignored. How many new."""
+        """Store the events; a `ONCE_KINDS` event replaces the camera's stored one only when it
+        is earlier. How many rows were inserted or changed."""
         ...
 
     async def load_lifecycle(self) -> list[LifecycleEvent]:

@@ -303,8 +303,10 @@ class SqliteStore:
         db.execute("BEGIN")
         try:
             db.executemany(
-                "INSERT OR IGNORE INTO camera_lifecycle (camera_id, kind, at, detail)"
-                " VALUES (?,?,?,?)",
+                "INSERT INTO camera_lifecycle (camera_id, kind, at, detail) VALUES (?,?,?,?)"
+                " ON CONFLICT (camera_id, kind) WHERE kind IN ('registered', 'first_contact',"
+                " 'first_valid_read', 'first_heartbeat') DO UPDATE SET at = excluded.at,"
+                " detail = excluded.detail WHERE excluded.at < camera_lifecycle.at",
                 [(e.camera_id, e.kind, e.at, orjson.dumps(e.detail)) for e in events],
             )
             db.execute("COMMIT")

@@ -333,3 +333,16 @@ def test_renderers_escape_what_came_from_outside() -> None:
     assert "<script>" not in to_html(r)
     assert "'=HYPERLINK" in to_csv(r, "stuck")
     assert "\\| <b>" in to_markdown(r)
+
+
+def test_an_earlier_first_contact_observed_late_replaces_the_later_one() -> None:
+    book = LifecycleBook()
+    book.on_camera(camera("c1", "int-a"), day(1))
+    book.on_read("c1", day(5))  # the reads topic was consumed first...
+    book.on_contact("c1", day(4), caller="int-a", refused=0, requests=1)  # ...then the contact
+    life = book.lives["c1"]
+    contact = life.first(Kind.FIRST_CONTACT)
+    assert contact is not None
+    assert (contact.at, contact.detail) == (day(4), {"caller": "int-a", "refused": False})
+    assert [e.kind for e in book.drain()][-1] == "first_contact"
+    assert position(life.events).entries[Stage.CONTACTED] == day(4)
