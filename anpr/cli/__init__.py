@@ -72,9 +72,11 @@ def _parser() -> argparse.ArgumentParser:
     conv.add_argument("--mapping", default=None, help="try this mapping file (YAML or JSON)")
     conv.add_argument("--camera-tz", default=None, help="the camera's IANA time zone")
 
+    from anpr.cli.report import add_parser as add_report
     from anpr.cli.simulate import add_parser as add_simulate
 
     add_simulate(sub)
+    add_report(sub)
     return parser
 
 
@@ -111,6 +113,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return convert_command(
             args.format, args.file, mapping=args.mapping, camera_tz=args.camera_tz
         )
+    if args.command == "report":
+        from anpr.cli.report import report_command
+
+        return report_command(args)
     if args.command == "simulate":
         from anpr.cli.simulate import simulate_command
 
