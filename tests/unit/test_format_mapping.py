@@ -5,6 +5,7 @@ refused with the mapping field named; whatever a camera sends, a mapping answers
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -379,3 +380,17 @@ def test_mappings_never_raise_on_any_payload(body: bytes) -> None:
 def test_validate_mapping_never_raises(data: object) -> None:
     validate_mapping(data)
     validate_mapping({"body": "json", "fields": data})
+
+
+def test_the_worked_example_of_the_documentation_gives_the_read_it_shows() -> None:
+    """docs/connection-standard.md section 9: its payload, mapping and read are kept true."""
+    doc = (Path(__file__).parents[2] / "docs" / "connection-standard.md").read_text()
+    section = doc.split("### A worked example", 1)[1].split("### The mapping language", 1)[0]
+    payload, expected = re.findall(r"```json\n(.*?)```", section, re.S)
+    (mapping_text,) = re.findall(r"```yaml\n(.*?)```", section, re.S)
+    found = validate_mapping(yaml.safe_load(mapping_text), name="acme")
+    assert isinstance(found, FormatMapping), found
+    result = MappingAdapter(found).parse(payload.encode(), None, camera_tz="Europe/Brussels")
+    assert result.problems == [] and result.notices == []
+    assert result.reads == [orjson.loads(expected)]
+    assert result.vendor_ids == [["acme:SN-0042"]]
