@@ -97,6 +97,7 @@ class ApiService:
             stuck_after_days=settings.rollout_stuck_days,
             weeks=settings.rollout_weeks,
         )
+        self._rollout_at = 0
         self._tasks: list[asyncio.Task[None]] = []
         admin = settings.admin_token.get_secret_value() if settings.admin_token else None
         self._admin_token = admin or None
@@ -235,11 +236,15 @@ class ApiService:
             with contextlib.suppress(KeyError):
                 self.metrics.camera_status.remove(*shown.pop(camera_id))
 
-    async def refresh_rollout(self) -> None:
-        """Record verdicts and silences, store new lifecycle events, set the rollout gauges."""
-        if not self.registry_loaded:
-            return
+    async def refresh_rollout(self, *, periodic: bool = False) -> None:
+        """Record verdicts and silences, store new lifecycle events, set the rollout gauges
+        (periodically at most every `rollout_refresh_s`; always when the report is asked for)."""
         now = self.clock()
+        if not self.registry_loaded or (
+            periodic and now - self._rollout_at < self.settings.rollout_refresh_s * 1000
+        ):
+            return
+        self._rollout_at = now
         self.rollout.evaluate(now)
         await self.rollout.flush(self.store)
         self.rollout.update_metrics(now)
@@ -258,7 +263,7 @@ class ApiService:
             if forgotten:
                 await self.store.forget_activity(forgotten)
             await self.save_activity()
-            await self.refresh_rollout()
+            await self.refresh_rollout(periodic=True)
 
     async def apply_retention(self) -> dict[str, int]:
         now = self.clock()

@@ -39,6 +39,8 @@ class ApiSettings(CommonSettings):
     # other than live; connections per week are shown for this many weeks.
     rollout_stuck_days: float = Field(default=14.0, gt=0)
     rollout_weeks: int = Field(default=12, ge=1, le=104)
+    # How often the periodic refresh judges commissioning cameras and sets the rollout gauges.
+    rollout_refresh_s: float = Field(default=60.0, gt=0)
 
     @property
     def db_path(self) -> Path:

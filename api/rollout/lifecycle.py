@@ -40,6 +40,14 @@ class Kind(StrEnum):
 
 
 ACTIVE_STATUSES = frozenset({"online", "degraded"})
+# Kinds that can repeat without end (a flapping camera), in groups whose latest event decides:
+# memory keeps the latest few of each group per camera (the store keeps them all).
+REPEATING_GROUPS = (
+    frozenset({"went_silent", "came_back"}),
+    frozenset({"commissioning_failed", "commissioning_passed"}),
+    frozenset({"moved_live", "moved_commissioning"}),
+)
+MAX_REPEATED = 20
 
 
 @dataclass(slots=True)
@@ -79,7 +87,9 @@ class LifecycleBook:
 
     def restore(self, events: Iterable[LifecycleEvent]) -> None:
         for event in sorted(events, key=lambda e: e.at):
-            self.lives.setdefault(event.camera_id, CameraLife()).events.append(event)
+            life = self.lives.setdefault(event.camera_id, CameraLife())
+            life.events.append(event)
+            _trim(life)
 
     def drain(self) -> list[LifecycleEvent]:
         out, self.pending = self.pending, []
@@ -89,16 +99,17 @@ class LifecycleBook:
         life = self.lives.setdefault(camera_id, CameraLife())
         event = LifecycleEvent(camera_id, kind.value, at, detail)
         known = life.first(kind) if kind.value in ONCE_KINDS else None
-        if known is not None:
-            # Topics are consumed side by side: a contact record may arrive after the read it
-            # preceded. The earliest observation is the first one.
-            if at < known.at:
-                life.events[life.events.index(known)] = event
-                life.events.sort(key=lambda e: e.at)
-                self.pending.append(event)
+        if known is None:
+            life.events.append(event)
+            _trim(life)
+            self.pending.append(event)
             return
-        life.events.append(event)
-        self.pending.append(event)
+        # Topics are consumed side by side: a contact record may arrive after the read it
+        # preceded. The earliest observation is the first one.
+        if at < known.at:
+            life.events[life.events.index(known)] = event
+            life.events.sort(key=lambda e: e.at)
+            self.pending.append(event)
 
     # -- what was observed ------------------------------------------------------------------
 
@@ -175,3 +186,12 @@ class LifecycleBook:
             self._add(camera_id, Kind.WENT_SILENT, at)
         elif status in ACTIVE_STATUSES and life.silent:
             self._add(camera_id, Kind.CAME_BACK, at)
+
+
+def _trim(life: CameraLife) -> None:
+    """Keep at most `MAX_REPEATED` events of each repeating group, the latest ones."""
+    for group in REPEATING_GROUPS:
+        repeated = [e for e in life.events if e.kind in group]
+        if len(repeated) > MAX_REPEATED:
+            drop = {id(e) for e in repeated[: len(repeated) - MAX_REPEATED]}
+            life.events = [e for e in life.events if id(e) not in drop]

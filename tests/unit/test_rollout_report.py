@@ -13,7 +13,7 @@ import pytest
 from anpr.registry import Camera, CameraState
 from api.commissioning.criteria import evaluate
 from api.rollout import reasons
-from api.rollout.lifecycle import Kind, LifecycleBook
+from api.rollout.lifecycle import MAX_REPEATED, Kind, LifecycleBook
 from api.rollout.reasons import Reason
 from api.rollout.render import to_csv, to_html, to_json, to_markdown
 from api.rollout.report import DAY_MS, CameraFacts, RolloutReport, Stage, build, position
@@ -346,3 +346,19 @@ def test_an_earlier_first_contact_observed_late_replaces_the_later_one() -> None
     assert (contact.at, contact.detail) == (day(4), {"caller": "int-a", "refused": False})
     assert [e.kind for e in book.drain()][-1] == "first_contact"
     assert position(life.events).entries[Stage.CONTACTED] == day(4)
+
+
+def test_a_flapping_camera_keeps_a_bounded_history_in_memory() -> None:
+    book = LifecycleBook()
+    book.on_camera(camera("c1", "int-a", live=True), day(0))
+    book.on_read("c1", day(0.5))
+    for n in range(100):
+        book.on_status("c1", day(1 + n), "offline")
+        book.on_status("c1", day(1.5 + n), "online")
+    life = book.lives["c1"]
+    assert len(book.drain()) == 4 + 200  # every change is still stored
+    # registered, moved_live, first contact, first read, and the latest silences
+    assert len(life.events) == 4 + MAX_REPEATED
+    assert life.events[-1].kind == "came_back" and life.events[-1].at == day(100.5)
+    assert position(life.events).stage is Stage.LIVE
+    assert position(life.events).entries[Stage.REGISTERED] == day(0)
