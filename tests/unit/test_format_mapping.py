@@ -4,8 +4,10 @@ refused with the mapping field named; whatever a camera sends, a mapping answers
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from anpr.formats import BUILTIN_FORMATS, FormatMapping, validate_mapping
-from ingest.adapters import ADAPTERS, AdapterError, UnsafePayload
+from ingest.adapters import ADAPTERS, AdapterError, PayloadTooLarge, UnsafePayload
 from ingest.adapters.convert import convert
 from ingest.adapters.mapping import MappingAdapter
 from tests.fixtures.vendor import load
@@ -394,3 +396,43 @@ def test_the_worked_example_of_the_documentation_gives_the_read_it_shows() -> No
     assert result.problems == [] and result.notices == []
     assert result.reads == [orjson.loads(expected)]
     assert result.vendor_ids == [["acme:SN-0042"]]
+
+
+XML_ATTACKS: dict[str, tuple[bytes, type[AdapterError] | None]] = {
+    "billion laughs": (
+        b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">'
+        + b"".join(f'<!ENTITY {c} "{("&" + p + ";") * 10}">'.encode()
+                   for p, c in zip("abcdefgh", "bcdefghi", strict=True))
+        + b"]><Plate><PlateRead>&i;</PlateRead></Plate>",
+        UnsafePayload,
+    ),
+    "external entity": (
+        b'<!DOCTYPE p [<!ENTITY x SYSTEM "file:///etc/passwd">]><Plate><PlateRead>&x;'
+        b"</PlateRead></Plate>",
+        UnsafePayload,
+    ),
+    "a bare DTD": (b"<!DOCTYPE Plate><Plate/>", UnsafePayload),
+    "over 4 MiB": (b"<Plate>" + b"x" * (4 * 1024 * 1024) + b"</Plate>", PayloadTooLarge),
+    "deeply nested": (b"<a>" * 20000 + b"</a>" * 20000, None),
+    "not well-formed": (b"<Plate><PlateRead>AB</Plate>", None),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("body, refused", XML_ATTACKS.values(), ids=XML_ATTACKS.keys())
+def test_xml_attacks_on_a_mapping(body: bytes, refused: type[AdapterError] | None) -> None:
+    adapter = MappingAdapter(mapping_file("genetec_xml.yaml"))
+    started = time.perf_counter()
+    if refused is not None:
+        with pytest.raises(refused):
+            adapter.parse(body, "text/xml")
+    else:
+        result = adapter.parse(body, "text/xml")
+        assert result.reads == []
+    assert time.perf_counter() - started < 2.0
+
+
+@FUZZ
+@given(st.text(alphabet="<>/=\"' abcPlateRead&;!-[]", max_size=200))
+def test_xml_mappings_never_raise_on_xml_like_text(text: str) -> None:
+    with contextlib.suppress(AdapterError):
+        MappingAdapter(mapping_file("genetec_xml.yaml")).parse(text.encode(), "text/xml")
