@@ -11,6 +11,7 @@ fields:                         # canonical field -> path, read from each read r
   confidence: plate.score
 camera: [device.serial]         # vendor identity: `<name>:<value>[:<value>...]` in external_ids
 time: {format: strftime, pattern: "%d/%m/%Y %H:%M:%S"}   # epoch_s | epoch_ms | rfc3339 | strftime
+candidates: {path: "alternatives[*]", plate: text, confidence: score}
 confidence_scale: "0-100"       # "0-1" | "0-100"
 country_code: alpha3            # alpha2 | alpha3 | numeric | auto
 direction_values: {"Going away": receding}
@@ -25,6 +26,7 @@ pure; the registry, the API, the gateway and `anpr convert --mapping` all use it
 from __future__ import annotations
 
 import re
+import zoneinfo
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -101,6 +103,18 @@ class TimeSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     format: TimeFormat = TimeFormat.RFC3339
     pattern: str | None = Field(default=None, min_length=2, max_length=100)
+    # Where times without an offset are read: `camera` (its registered time zone) or an IANA
+    # zone the vendor documents (Plate Recognizer's `timestamp` is UTC, offset or not).
+    zone: str = Field(default="camera", min_length=1, max_length=64)
+
+
+class CandidatesSpec(BaseModel):
+    """Alternative readings: `path` finds them in the read, `plate`/`confidence` in each."""
+
+    model_config = ConfigDict(extra="forbid")
+    path: PathText
+    plate: PathText
+    confidence: PathText | None = None
 
 
 class SuccessSpec(BaseModel):
@@ -120,6 +134,7 @@ class FormatMapping(BaseModel):
     body: BodyKind
     reads: PathText | None = None
     fields: dict[str, PathText]
+    candidates: CandidatesSpec | None = None
     camera: list[PathText] = Field(default_factory=list, max_length=5)
     time: TimeSpec = Field(default_factory=TimeSpec)
     confidence_scale: ConfidenceScale = ConfidenceScale.UNIT
@@ -131,6 +146,11 @@ class FormatMapping(BaseModel):
         """Every path of the mapping, by the mapping field that holds it."""
         out = {f"fields.{key}": path for key, path in self.fields.items()}
         out.update({f"camera[{i}]": path for i, path in enumerate(self.camera)})
+        if self.candidates is not None:
+            out["candidates.path"] = self.candidates.path
+            out["candidates.plate"] = self.candidates.plate
+            if self.candidates.confidence is not None:
+                out["candidates.confidence"] = self.candidates.confidence
         if self.reads is not None:
             out["reads"] = self.reads
         return out
@@ -201,6 +221,14 @@ def _field_errors(mapping: FormatMapping) -> list[Error]:
         )
     if fmt is not TimeFormat.STRFTIME and pattern is not None:
         errors.append({"field": "time.pattern", "message": "only with time.format strftime"})
+    zone = mapping.time.zone
+    if zone != "camera":
+        try:
+            zoneinfo.ZoneInfo(zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            errors.append(
+                {"field": "time.zone", "message": f"{zone!r}: `camera` or an IANA time zone"}
+            )
     for raw, canonical in mapping.direction_values.items():
         if canonical not in DIRECTIONS:
             errors.append(

@@ -35,7 +35,14 @@ from ingest.adapters.envelope import (
     records,
 )
 from ingest.adapters.errors import PayloadTooLarge, UnsafePayload
-from ingest.adapters.result import AdapterResult, CanonicalRead, Collector, SuccessResponse, put
+from ingest.adapters.result import (
+    AdapterResult,
+    CandidateIn,
+    CanonicalRead,
+    Collector,
+    SuccessResponse,
+    put,
+)
 from ingest.adapters.xml import MAX_XML_BYTES, local_name
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -58,7 +65,8 @@ class MappingAdapter:
     def parse(
         self, body: bytes, content_type: str | None, *, camera_tz: str | None = None
     ) -> AdapterResult:
-        tz = f.zone(camera_tz)
+        zone = self.mapping.time.zone
+        tz = f.zone(camera_tz if zone == "camera" else zone)
         out = Collector(self.success_response)
         envelope = open_envelope(body, content_type, out)
         if envelope is None:
@@ -187,6 +195,8 @@ class _Read:
             "overview_url": self.coerce("images.overview_url", _url),
         }
         put(read, "images", {k: v for k, v in images.items() if isinstance(v, str)} or None)
+        if m.candidates is not None:
+            put(read, "candidates", self.candidates(read["plate"]) or None)
         if self.adapter.path("location.lat") is not None:
             lat, _ = self.value("location.lat")
             lon, _ = self.value("location.lon")
@@ -201,6 +211,24 @@ class _Read:
         if found is None and f.label(raw) is not None:
             self.notice(key, at, f"{_shown(raw)} is not usable; the read is kept without it")
         return found
+
+    def candidates(self, plate: str) -> list[CandidateIn]:
+        """Alternative readings, as the built-ins keep them: own plate and repeats left out."""
+        paths = self.adapter._paths
+        where = paths["candidates.path"]
+        found = where.find(self.document if where.from_document else self.record, self.where)
+        items: list[Any] = []
+        for hit in found:
+            items.extend(hit.value if isinstance(hit.value, list) else [hit.value])
+        percent = self.mapping.confidence_scale.value == "0-100"
+        options: list[tuple[object, float | None]] = []
+        for item in items[:50]:
+            raw_plate = _first(paths["candidates.plate"], item)
+            score = paths.get("candidates.confidence")
+            conf = f.confidence(_first(score, item), scale="percent" if percent else "unit") \
+                if score is not None else None  # fmt: skip
+            options.append((raw_plate, conf))
+        return f.candidates(plate, options)
 
     def direction(self, raw: object) -> str | None:
         text = f.text(raw)
@@ -276,6 +304,15 @@ def country(raw: object, form: CountryCode) -> str | None:
     if form is CountryCode.ALPHA2:
         return to_alpha2(code) if len(code) == 2 else None
     return ALPHA3_TO_ALPHA2.get(code, OTHER_CODES.get(code)) if len(code) == 3 else None
+
+
+def _first(path: Path, node: Any) -> object:
+    """The first value `path` finds in `node` (an element's text for XML), or None."""
+    found = path.find(node, "")
+    if not found:
+        return None
+    value = found[0].value
+    return (value.text or "").strip() or None if isinstance(value, Element) else value
 
 
 def _lane(raw: object) -> int | None:
