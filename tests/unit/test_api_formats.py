@@ -52,6 +52,7 @@ async def test_put_yaml_then_get_list_delete(api: ApiHarness) -> None:
     assert created.json()["mapping"]["time"] == {
         "format": "strftime",
         "pattern": "%d.%m.%Y %H:%M:%S",
+        "zone": "camera",  # the default, filled in
     }
     assert created.json()["ingest_path"] == "/v1/ingest/acme"
     again = await put(api, "acme", yaml.safe_load(ACME_YAML))  # the same as JSON: a replacement
