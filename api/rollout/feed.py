@@ -119,7 +119,12 @@ class RolloutFeed:
                 self.book.on_rejected(camera_id, counts)
 
     def evaluate(self, now: int) -> None:
-        """Periodic: silence from health statuses, verdicts of cameras in commissioning."""
+        """Periodic: silence from health statuses, verdicts of cameras in commissioning; the
+        events of cameras no longer registered (deleted while this replica was down) dropped.
+        Call it only once the registry is loaded."""
+        for camera_id in [c for c in self.book.lives if c not in self.registry.cameras]:
+            self.book.on_deleted(camera_id)
+            self._forget.append(camera_id)
         for camera in self.registry.cameras.values():
             if camera.camera_id in self.book.lives:
                 status = self.health.report(camera, now).status.value

@@ -16,6 +16,7 @@ from api.health.tracker import HealthTopics, HealthTracker
 from api.metrics import ApiMetrics
 from api.rollout.feed import RolloutFeed
 from api.rollout.report import Stage
+from api.store.base import LifecycleEvent
 
 TOPICS = HealthTopics("reads", "heartbeats", "gateway-events")
 MIN = 60_000
@@ -149,3 +150,13 @@ def test_a_deleted_camera_is_forgotten() -> None:
     rig.feed.on_registry(tombstone)
     assert "cam-1" not in rig.feed.book.lives
     assert rig.feed._forget == ["cam-1"]
+
+
+def test_events_of_a_camera_deleted_while_down_are_dropped_at_the_next_evaluation() -> None:
+    rig = Rig()
+    rig.registry_record("cam-1", T0)
+    rig.feed.book.on_camera(rig.registry.cameras["cam-1"], T0)
+    rig.feed.book.restore([LifecycleEvent("gone", "registered", T0 - 5, {})])  # from the store
+    rig.feed.evaluate(T0 + MIN)
+    assert set(rig.feed.book.lives) == {"cam-1"}
+    assert rig.feed._forget == ["gone"]
