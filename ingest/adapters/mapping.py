@@ -12,19 +12,16 @@ DTD, no entity, no external reference) and its tags lose their namespaces before
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
-import pycountry
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from anpr.formats import FormatMapping
 from anpr.formats.paths import Path
-from anpr.formats.spec import CountryCode, TimeFormat
 from ingest.adapters import fields as f
-from ingest.adapters.country_codes import ALPHA3_TO_ALPHA2, GROUP_PREFIXES, OTHER_CODES, to_alpha2
 from ingest.adapters.envelope import (
     INVALID,
     MAX_RECORDS,
@@ -35,6 +32,7 @@ from ingest.adapters.envelope import (
     records,
 )
 from ingest.adapters.errors import PayloadTooLarge, UnsafePayload
+from ingest.adapters.mapping_values import country, first, lane, moment, shown, url
 from ingest.adapters.result import (
     AdapterResult,
     CandidateIn,
@@ -184,15 +182,15 @@ class _Read:
             lambda v: f.confidence(v, scale="percent" if percent else "unit")))  # fmt: skip
         put(read, "country", self.coerce("country", lambda v: country(v, m.country_code)))
         put(read, "direction", self.coerce("direction", self.direction))
-        put(read, "lane", self.coerce("lane", _lane))
+        put(read, "lane", self.coerce("lane", lane))
         vehicle = {k: self.coerce(f"vehicle.{k}", f.label) for k in ("make", "model", "color",
                                                                       "class")}  # fmt: skip
         put(read, "vehicle", {k: v for k, v in vehicle.items() if isinstance(v, str)} or None)
         images = {
             "plate_jpeg_b64": self.coerce("images.plate_jpeg_b64", f.inline_jpeg_b64),
             "overview_jpeg_b64": self.coerce("images.overview_jpeg_b64", f.inline_jpeg_b64),
-            "plate_url": self.coerce("images.plate_url", _url),
-            "overview_url": self.coerce("images.overview_url", _url),
+            "plate_url": self.coerce("images.plate_url", url),
+            "overview_url": self.coerce("images.overview_url", url),
         }
         put(read, "images", {k: v for k, v in images.items() if isinstance(v, str)} or None)
         if m.candidates is not None:
@@ -209,7 +207,7 @@ class _Read:
             return None
         found = convert(raw)
         if found is None and f.label(raw) is not None:
-            self.notice(key, at, f"{_shown(raw)} is not usable; the read is kept without it")
+            self.notice(key, at, f"{shown(raw)} is not usable; the read is kept without it")
         return found
 
     def candidates(self, plate: str) -> list[CandidateIn]:
@@ -223,9 +221,9 @@ class _Read:
         percent = self.mapping.confidence_scale.value == "0-100"
         options: list[tuple[object, float | None]] = []
         for item in items[:50]:
-            raw_plate = _first(paths["candidates.plate"], item)
+            raw_plate = first(paths["candidates.plate"], item)
             score = paths.get("candidates.confidence")
-            conf = f.confidence(_first(score, item), scale="percent" if percent else "unit") \
+            conf = f.confidence(first(score, item), scale="percent" if percent else "unit") \
                 if score is not None else None  # fmt: skip
             options.append((raw_plate, conf))
         return f.candidates(plate, options)
@@ -255,79 +253,6 @@ class _Read:
                 break
             values.append(text)
         return [f"{self.adapter.name}:{':'.join(values[:n])}" for n in range(len(values), 0, -1)]
-
-
-def moment(raw: object, mapping: FormatMapping, tz: tzinfo) -> tuple[datetime | None, str]:
-    """The moment `raw` stands for under `time.format`, or None and why not."""
-    fmt = mapping.time.format
-    if raw is None or raw == "":
-        return None, "missing: a read needs the time it was captured"
-    shown = _shown(raw)
-    if fmt in (TimeFormat.EPOCH_S, TimeFormat.EPOCH_MS):
-        number = f.number(raw)
-        if number is None or number <= 0:
-            return None, f"{shown} is not a number of {fmt.value[6:]} since 1970 (time.format)"
-        ms = round(number * 1000) if fmt is TimeFormat.EPOCH_S else round(number)
-        try:
-            return _EPOCH + timedelta(milliseconds=ms), ""
-        except OverflowError:
-            return None, f"{shown} is out of range (time.format {fmt.value})"
-    if not isinstance(raw, str):
-        return None, f"{shown} is not text: time.format {fmt.value} reads a string"
-    if fmt is TimeFormat.RFC3339:
-        found = f.moment(raw, tz) if not raw.strip().lstrip("-").isdigit() else None
-        return (found, "") if found else (None, f"{shown} is not an RFC 3339 time (time.format)")
-    pattern = mapping.time.pattern or ""
-    try:
-        parsed = datetime.strptime(raw.strip(), pattern)  # noqa: DTZ007 - zone applied below
-    except ValueError:
-        return None, f"{shown} does not match {pattern!r} (time.pattern)"
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)), ""
-
-
-def country(raw: object, form: CountryCode) -> str | None:
-    """ISO alpha-2 from a code in the mapping's `country_code` form."""
-    if form is CountryCode.AUTO:
-        return f.country(raw)
-    if form is CountryCode.NUMERIC:
-        number = f.integer(raw)
-        if number is None or not 0 < number < 1000:
-            return None
-        found = pycountry.countries.get(numeric=f"{number:03d}")
-        return str(found.alpha_2) if found is not None else None
-    text = f.text(raw, max_len=16)
-    if text is None:
-        return None
-    tokens = [t for t in text.replace("_", "-").split("-") if t.strip()]
-    code = tokens[1] if len(tokens) > 1 and tokens[0].upper() in GROUP_PREFIXES else tokens[0]
-    code = code.strip().upper()
-    if form is CountryCode.ALPHA2:
-        return to_alpha2(code) if len(code) == 2 else None
-    return ALPHA3_TO_ALPHA2.get(code, OTHER_CODES.get(code)) if len(code) == 3 else None
-
-
-def _first(path: Path, node: Any) -> object:
-    """The first value `path` finds in `node` (an element's text for XML), or None."""
-    found = path.find(node, "")
-    if not found:
-        return None
-    value = found[0].value
-    return (value.text or "").strip() or None if isinstance(value, Element) else value
-
-
-def _lane(raw: object) -> int | None:
-    lane = f.integer(raw)
-    return lane if lane is not None and 0 <= lane <= 32 else None
-
-
-def _url(raw: object) -> str | None:
-    text = f.text(raw, max_len=2048)
-    return text if text and text.startswith(("http://", "https://")) else None
-
-
-def _shown(raw: object) -> str:
-    text = repr(raw)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _load_xml(envelope: Envelope, out: Collector) -> Element | None:
