@@ -12,7 +12,7 @@ DTD, no entity, no external reference) and its tags lose their namespaces before
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+from datetime import tzinfo
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
@@ -43,8 +43,6 @@ from ingest.adapters.result import (
 )
 from ingest.adapters.xml import MAX_XML_BYTES, local_name
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_SCALE = {"0-1": "unit", "0-100": "percent"}
 Record = tuple[Any, str]  # a read record (JSON object or XML element) and where it is
 
 
@@ -177,7 +175,7 @@ class _Read:
     def optional(self, read: CanonicalRead) -> None:
         m = self.mapping
         put(read, "read_id", self.coerce("read_id", f.read_id))
-        percent = _SCALE[m.confidence_scale.value] == "percent"
+        percent = m.confidence_scale.value == "0-100"
         put(read, "confidence", self.coerce("confidence",
             lambda v: f.confidence(v, scale="percent" if percent else "unit")))  # fmt: skip
         put(read, "country", self.coerce("country", lambda v: country(v, m.country_code)))
