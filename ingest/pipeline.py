@@ -120,7 +120,7 @@ class IngestPipeline:
         fresh: dict[DedupKey, ReadRecord] = {}
         waiting: dict[DedupKey, tuple[ReadRecord, asyncio.Future[bool]]] = {}
         broken = broken or {}
-        caller = principal.integrator_id or principal.name
+        caller = principal.integrator_id or principal.role.value
         for index, raw in enumerate(items):
             if index in broken:
                 self._reject(outcome, index, None, [broken[index]], "", False)

@@ -85,7 +85,7 @@ async def post_heartbeat(request: Request, service: Service, principal: Pusher) 
     record, errors, status = validate_heartbeat(service, principal, raw)
     named = raw.get("camera_id") if isinstance(raw, dict) else None
     if isinstance(named, str) and named in service.registry.cameras:
-        caller = principal.integrator_id or principal.name
+        caller = principal.integrator_id or principal.role.value
         service.events.contact(named, caller, refused=status == 403)
     if record is None:
         return JSONBytes(
