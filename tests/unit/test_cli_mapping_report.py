@@ -3,6 +3,7 @@ put`, and `anpr report rollout` against a stand-in API (one GET, token and query
 
 from __future__ import annotations
 
+import argparse
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -12,8 +13,12 @@ from typing import ClassVar
 import orjson
 import pytest
 
+from anpr.bus.local import LocalBus
 from anpr.cli import main
-from anpr.cli.formats import check_file
+from anpr.cli.formats import check_file, format_command, registry_view
+from anpr.registry import RegistryWriter
+from anpr.settings import CommonSettings
+from anpr.topics import Topics
 
 MAPPINGS = Path(__file__).parents[1] / "fixtures" / "mappings"
 VENDOR = Path(__file__).parents[1] / "fixtures" / "vendor"
@@ -110,3 +115,23 @@ def test_report_rollout_says_why_it_failed(
     monkeypatch.delenv("ANPR_TOKEN", raising=False)
     monkeypatch.delenv("ANPR_ADMIN_TOKEN", raising=False)
     assert main(["report", "rollout", "--api", stand_in_api]) == 2
+
+
+async def test_admin_format_put_list_delete_on_a_bus(capsys: pytest.CaptureFixture[str]) -> None:
+    topics = Topics.from_prefix("anpr.")
+    bus = LocalBus(None, topics.specs(CommonSettings()))
+    await bus.start()
+    writer = RegistryWriter(bus, topics.registry)
+    try:
+        put = argparse.Namespace(
+            format_command="put", name="genetec-xml", file=str(MAPPINGS / "genetec_xml.yaml")
+        )
+        assert await format_command(put, bus, writer, topics.registry) == 0
+        listing = argparse.Namespace(format_command="list")
+        assert await format_command(listing, bus, writer, topics.registry) == 0
+        assert "genetec-xml\txml\t" in capsys.readouterr().out
+        gone = argparse.Namespace(format_command="delete", name="genetec-xml")
+        assert await format_command(gone, bus, writer, topics.registry) == 0
+        assert (await registry_view(bus, topics.registry)).formats == {}
+    finally:
+        await bus.stop()
