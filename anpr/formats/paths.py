@@ -15,6 +15,7 @@ Compiling raises `PathError` with a message fit to show next to the mapping fiel
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 from xml.etree.ElementTree import Element
@@ -43,10 +44,30 @@ class Found:
 
 
 @dataclass(frozen=True, slots=True)
+class KeyEquals:
+    """`[?Key = 'literal']`: the items (or object values) whose `Key` is that string."""
+
+    key: str
+    literal: str
+
+
+Step = str | int | KeyEquals | None  # a key, an index, a string-equality filter, or `[*]`
+_STEP = re.compile(
+    r"\.?([A-Za-z_][A-Za-z0-9_-]*)|\[(\d{1,6})\]|\[(\*)\]"
+    r"|\[\?\(?\s*(?:@\.)?([A-Za-z_][A-Za-z0-9_-]*)\s*==?\s*(?:'([^'\\]*)'|\"([^\"\\]*)\")\s*\)?\]"
+)
+_MISSING = object()
+
+
+@dataclass(frozen=True, slots=True)
 class JsonPath:
     text: str
     pointer: JsonPointer | None
     expr: JSONPath | None
+    # Plain keys, indexes, `[*]` and string-equality filters (`data.results[0].plate`,
+    # `PlateAnalytics[?Key = 'Context'].Value`) are walked directly, with jsonpath-ng's meaning
+    # (a property test holds them equal): many times faster than its general evaluation.
+    steps: tuple[Step, ...] | None = None
 
     @property
     def from_document(self) -> bool:
@@ -54,6 +75,8 @@ class JsonPath:
 
     def find(self, node: Any, base: str) -> list[Found]:
         """Every match in `node`; `base` is `node`'s own path in the payload."""
+        if self.steps is not None:
+            return self._walk(node, "" if self.from_document or base == "$" else base)
         if self.pointer is not None:
             value = self.pointer.resolve(node, None)
             where = self.text.lstrip("/").replace("/", ".")
@@ -66,6 +89,39 @@ class JsonPath:
             # A filter comparing values of different types (`[?score > 5]` on a string).
             return []
         return [Found(m.value, _join(root, str(m.full_path).replace(".[", "["))) for m in matches]
+
+    def _walk(self, node: Any, where: str) -> list[Found]:
+        assert self.steps is not None  # noqa: S101 - only called when set
+        nodes: list[tuple[Any, str]] = [(node, where)]
+        for step in self.steps:
+            nodes = [found for n, w in nodes for found in _step(step, n, w)]
+        return [Found(n, w or "$") for n, w in nodes]
+
+
+def _children(node: Any, where: str) -> list[tuple[Any, str]]:
+    if isinstance(node, dict):
+        return [(v, f"{where}.{k}" if where else k) for k, v in node.items()]
+    if isinstance(node, list):
+        return [(item, f"{where}[{i}]") for i, item in enumerate(node)]
+    return []
+
+
+def _step(step: Step, node: Any, where: str) -> list[tuple[Any, str]]:
+    if step is None:
+        return _children(node, where)
+    if isinstance(step, KeyEquals):
+        return [
+            (child, w)
+            for child, w in _children(node, where)
+            if isinstance(child, dict) and child.get(step.key, _MISSING) == step.literal
+        ]
+    if isinstance(step, int):
+        if isinstance(node, list) and step < len(node):
+            return [(node[step], f"{where}[{step}]")]
+        return []
+    if isinstance(node, dict) and step in node:
+        return [(node[step], f"{where}.{step}" if where else step)]
+    return []
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,9 +166,38 @@ def compile_json(text: str) -> JsonPath:
         except JsonPointerException as exc:
             raise PathError(f"not a JSON pointer: {exc}") from exc
     try:
-        return JsonPath(text, None, parse_jsonpath(text))
+        return JsonPath(text, None, parse_jsonpath(text), _plain_steps(text))
     except JSONPathError as exc:
         raise PathError(f"not a JSONPath expression: {exc}") from exc
+
+
+def _plain_steps(text: str) -> tuple[Step, ...] | None:
+    """The keys and indexes of a plain path, or None when it needs jsonpath-ng."""
+    rest = text[1:] if text.startswith("$") else text
+    if text.startswith("$") and rest and not rest.startswith((".", "[")):
+        return None
+    if not text.startswith("$") and rest.startswith("."):
+        return None
+    steps: list[Step] = []
+    pos = 0
+    while pos < len(rest):
+        match = _STEP.match(rest, pos)
+        if match is None:
+            return None
+        name, index, _star, key, single, double = match.groups()
+        dotted = match.group(0).startswith(".")
+        if name is not None and dotted != bool(steps or text.startswith("$")):
+            return None
+        if name is not None:
+            steps.append(name)
+        elif index is not None:
+            steps.append(int(index))
+        elif key is not None:
+            steps.append(KeyEquals(key, single if single is not None else double))
+        else:
+            steps.append(None)
+        pos = match.end()
+    return tuple(steps)
 
 
 def compile_xml(text: str) -> XmlPath:

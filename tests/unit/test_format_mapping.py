@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import re
 import time
 from pathlib import Path
@@ -17,7 +18,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from anpr.formats import BUILTIN_FORMATS, FormatMapping, validate_mapping
+from anpr.formats import BUILTIN_FORMATS, FormatMapping, PathError, validate_mapping
+from anpr.formats.paths import compile_json
 from ingest.adapters import ADAPTERS, AdapterError, PayloadTooLarge, UnsafePayload
 from ingest.adapters.convert import convert
 from ingest.adapters.mapping import MappingAdapter
@@ -448,3 +450,53 @@ def test_xml_attacks_on_a_mapping(body: bytes, refused: type[AdapterError] | Non
 def test_xml_mappings_never_raise_on_xml_like_text(text: str) -> None:
     with contextlib.suppress(AdapterError):
         MappingAdapter(mapping_file("genetec_xml.yaml")).parse(text.encode(), "text/xml")
+
+
+PLAIN_PATHS = st.builds(
+    lambda root, parts: ("$" if root else "") + "".join(parts),
+    st.booleans(),
+    st.lists(
+        st.sampled_from(
+            [
+                ".a",
+                ".b",
+                ".k",
+                ".a-b",
+                "[0]",
+                "[1]",
+                "[*]",
+                "[?k = 'x']",
+                "[?(@.k == 'x')]",
+                '[?k = "y"]',
+            ]
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+).map(lambda p: p if p.startswith("$") else p.lstrip("."))
+TREES = st.recursive(
+    st.integers(0, 9) | st.text("xy", max_size=2),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(["a", "b", "a-b"]), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=400, deadline=2000, suppress_health_check=[HealthCheck.too_slow],
+          database=None)  # fmt: skip
+@given(PLAIN_PATHS, TREES)
+def test_plain_paths_walked_directly_mean_what_jsonpath_ng_means(path: str, doc: Any) -> None:
+    try:
+        compiled = compile_json(path)
+    except PathError:
+        return  # not a path jsonpath-ng takes: refused either way
+    if compiled.steps is None:
+        return
+    slow = dataclasses.replace(compiled, steps=None)
+    # Around the random tree, items the filters select, so that they do select.
+    wrapped = {"a": [{"k": "x", "b": 1}, {"k": "y", "b": [1]}, doc], "k": "x", "b": {"k": "x"}}
+    for base in ("$", "events[3]"):
+        assert compiled.find(doc, base) == slow.find(doc, base)
+        assert compiled.find(wrapped, base) == slow.find(wrapped, base)
