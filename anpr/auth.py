@@ -21,6 +21,7 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
     AUDITOR = "auditor"
+    MANAGER = "manager"  # the connection rollout report: counts and reasons, no plate, no hit
 
 
 # Which roles each role includes (supervisor may do what an operator may, admin everything).
@@ -30,6 +31,7 @@ _IMPLIES: dict[Role, frozenset[Role]] = {
     Role.SUPERVISOR: frozenset({Role.SUPERVISOR, Role.OPERATOR}),
     Role.ADMIN: frozenset(Role),
     Role.AUDITOR: frozenset({Role.AUDITOR}),
+    Role.MANAGER: frozenset({Role.MANAGER}),
 }
 
 

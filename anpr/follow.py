@@ -9,10 +9,13 @@ finds malformed (`InvalidRecord`), or whose application raises, is set aside as 
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 
-from anpr.bus.base import COLD_FETCH_WAIT_MS, Record
+from prometheus_client import CollectorRegistry
+
+from anpr.bus.base import COLD_FETCH_WAIT_MS, Bus, Record
 from anpr.consume import ConsumerLoop
 from anpr.deadletter import Poison
 from anpr.errors import InvalidRecord
@@ -69,3 +72,20 @@ class TopicFollower:
                 poisons.append(Poison(record, str(exc)))
         self.records_applied += len(records)
         return poisons
+
+
+async def replay(
+    bus: Bus, topic: str, apply: ApplyOne, *, name: str, deadletter_topic: str, timeout_s: float
+) -> None:
+    """Apply every record of `topic` up to its current end, then stop: how a command-line tool
+    reads the registry or the hotlists once. `TimeoutError` if not done in `timeout_s`."""
+    runtime = Runtime(
+        process="cli", bus=bus, registry=CollectorRegistry(), deadletter_topic=deadletter_topic
+    )
+    follower = TopicFollower(runtime, [topic], apply, name=name)
+    follower.start()
+    try:
+        async with asyncio.timeout(timeout_s):
+            await follower.caught_up.wait()
+    finally:
+        await runtime.stop()

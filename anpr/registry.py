@@ -19,6 +19,7 @@ from anpr.auth import Principal, Role, hash_token, new_token
 from anpr.bus.base import Bus, Message
 from anpr.clock import now_ms
 from anpr.errors import InvalidRecord
+from anpr.formats import FormatMapping, describe, format_key, validate_mapping
 from anpr.ids import ID_PATTERN
 from anpr.webhooks import WEBHOOK_KIND, WebhookTarget, decode_webhook
 
@@ -106,6 +107,7 @@ class RegistryView:
         self.cameras: dict[str, Camera] = {}
         self.integrators: dict[str, Integrator] = {}
         self.tokens: dict[str, Principal] = {}
+        self.formats: dict[str, FormatMapping] = {}  # declarative vendor mappings, by name
         self._external: dict[str, str] = {}
         # Outbound notification targets (`anpr.webhooks`), by target_id.
         self.webhooks: dict[str, WebhookTarget] = {}
@@ -137,6 +139,11 @@ class RegistryView:
                     token_hash=ident,
                     integrator_id=str(integrator) if integrator else None,
                 )
+            elif kind == "format":
+                mapping = validate_mapping(data.get("mapping"), name=ident)
+                if not isinstance(mapping, FormatMapping):
+                    raise InvalidRecord(f"bad mapping {ident!r}: {mapping[:3]}")
+                self.formats[ident] = mapping
             else:
                 raise InvalidRecord(f"unknown registry record kind {kind!r}")
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
@@ -174,6 +181,8 @@ class RegistryView:
             self.tokens.pop(ident, None)
         elif kind == WEBHOOK_KIND:
             self.webhooks.pop(ident, None)
+        elif kind == "format":
+            self.formats.pop(ident, None)
 
     def principal(self, token: str) -> Principal | None:
         return self.tokens.get(hash_token(token))
@@ -246,6 +255,16 @@ class RegistryWriter:
 
     async def delete_camera(self, camera_id: str) -> None:
         await self._publish(camera_key(camera_id), None)
+
+    async def put_format(self, mapping: FormatMapping) -> dict[str, Any]:
+        """Publish a checked mapping (`anpr.formats.validate_mapping`) under `format/<name>`."""
+        name = mapping.name or ""
+        record = {"kind": "format", "name": name, "mapping": describe(mapping)}
+        await self._publish(format_key(name), _encode({**record, "updated_at": now_ms()}))
+        return record
+
+    async def delete_format(self, name: str) -> None:
+        await self._publish(format_key(name), None)
 
 
 def validate_camera(data: object) -> CameraSpec | list[dict[str, str]]:

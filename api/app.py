@@ -14,6 +14,7 @@ from api import (
     routes_alerts,
     routes_audit,
     routes_cameras,
+    routes_formats,
     routes_health,
     routes_hits,
     routes_hotlists,
@@ -25,6 +26,7 @@ from api.console import routes as routes_console
 from api.errors import install_error_handlers
 from api.notifications import routes as routes_notifications
 from api.reports import routes as routes_reports
+from api.rollout import routes as routes_rollout
 from api.service import ApiService
 from api.settings import ApiSettings
 from api.store.base import Store
@@ -72,6 +74,8 @@ def create_app(
     app.include_router(routes_audit.router)
     app.include_router(routes_notifications.router)
     app.include_router(routes_reports.router)
+    app.include_router(routes_formats.router)
+    app.include_router(routes_rollout.router)
     install_error_handlers(app)
     app.add_middleware(
         RequestMetricsMiddleware,

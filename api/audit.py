@@ -32,6 +32,8 @@ class Action(StrEnum):
     HOTLIST_DELETE = "hotlist.delete"
     WEBHOOK_PUT = "webhook.put"
     WEBHOOK_DELETE = "webhook.delete"
+    FORMAT_PUT = "format.put"
+    FORMAT_DELETE = "format.delete"
 
 
 class AuditLog:

@@ -121,6 +121,25 @@ class ApiMetrics:
             ["table"],
             registry=registry,
         )
+        # The connection rollout (api.rollout): integrator is bounded by the registry.
+        self.rollout_cameras = Gauge(
+            "anpr_api_rollout_cameras",
+            "Registered cameras by connection stage and integrator.",
+            ["stage", "integrator"],
+            registry=registry,
+        )
+        self.rollout_stuck = Gauge(
+            "anpr_api_rollout_stuck_cameras",
+            "Cameras stuck in a stage longer than ANPR_ROLLOUT_STUCK_DAYS, by integrator.",
+            ["integrator"],
+            registry=registry,
+        )
+        self.lifecycle_events = Counter(
+            "anpr_api_lifecycle_events_total",
+            "Camera lifecycle events recorded (registered, first_contact, moved_live, ...).",
+            ["kind"],
+            registry=registry,
+        )
         self.ready = Gauge(
             "anpr_api_ready",
             "1 once the registry and hotlists are replayed and the hit store has caught up.",

@@ -35,6 +35,7 @@ from api.hits.ingest import HitIngest, hits_group_id
 from api.hotlists.service import HotlistService
 from api.metrics import ApiMetrics
 from api.notifications.log import DeliveryLog, deliveries_group_id
+from api.rollout.feed import RolloutFeed
 from api.settings import ApiSettings
 from api.store.base import Store
 from api.store.sqlite import SqliteStore
@@ -98,6 +99,15 @@ class ApiService:
             from_beginning=False,
             poll_ms=max(settings.consumer_poll_ms, 200),
         )
+        self.rollout = RolloutFeed(
+            self.registry,
+            self.health,
+            HealthTopics(self.topics.reads, self.topics.heartbeats, self.topics.gateway_events),
+            self.metrics,
+            stuck_after_days=settings.rollout_stuck_days,
+            weeks=settings.rollout_weeks,
+        )
+        self._rollout_at = 0
         admin = settings.admin_token.get_secret_value() if settings.admin_token else None
         self._admin_token = admin or None
 
@@ -106,6 +116,7 @@ class ApiService:
     def _apply_registry(self, record: Record) -> None:
         try:
             self.registry.apply(record.key, record.value)
+            self.rollout.on_registry(record)
         finally:
             self.registry_changed.notify()
 
@@ -117,7 +128,10 @@ class ApiService:
                 self.health.apply(record, now)
             except InvalidRecord as exc:
                 poison.append(Poison(record, str(exc)))
+                continue
+            self.rollout.observe(record)
         self.metrics.records_consumed.labels("health").inc(len(records))
+        await self.rollout.flush(self.store)
         return poison
 
     # -- state ---------------------------------------------------------------------------------
@@ -158,6 +172,7 @@ class ApiService:
     async def start(self) -> None:
         await self.store.open()
         self.health.restore(await self.store.load_activity())
+        await self.rollout.restore(self.store)
         self.registry_follower.start()
         self.hotlists.start()
         self.hits_loop = ConsumerLoop(
@@ -236,6 +251,19 @@ class ApiService:
             with contextlib.suppress(KeyError):
                 self.metrics.camera_status.remove(*shown.pop(camera_id))
 
+    async def refresh_rollout(self, *, periodic: bool = False) -> None:
+        """Record verdicts and silences, store new lifecycle events, set the rollout gauges
+        (periodically at most every `rollout_refresh_s`; always when the report is asked for)."""
+        now = self.clock()
+        if not self.registry_loaded or (
+            periodic and now - self._rollout_at < self.settings.rollout_refresh_s * 1000
+        ):
+            return
+        self._rollout_at = now
+        self.rollout.evaluate(now)
+        await self.rollout.flush(self.store)
+        self.rollout.update_metrics(now)
+
     async def save_activity(self) -> None:
         await self.store.save_activity(self.health.activity())
 
@@ -247,6 +275,7 @@ class ApiService:
         if forgotten:
             await self.store.forget_activity(forgotten)
         await self.save_activity()
+        await self.refresh_rollout(periodic=True)
 
     async def apply_retention(self) -> dict[str, int]:
         now = self.clock()

@@ -45,6 +45,12 @@ class ApiSettings(CommonSettings):
     retention_interval_s: float = Field(default=300.0, gt=0)
     # Webhook targets (`anpr notify`): https only, unless this allows http to loopback hosts.
     webhook_allow_http_loopback: bool = False
+    # The rollout report (`GET /v1/rollout`): a camera is stuck after this many days in a stage
+    # other than live; connections per week are shown for this many weeks.
+    rollout_stuck_days: float = Field(default=14.0, gt=0)
+    rollout_weeks: int = Field(default=12, ge=1, le=104)
+    # How often the periodic refresh judges commissioning cameras and sets the rollout gauges.
+    rollout_refresh_s: float = Field(default=60.0, gt=0)
 
     @property
     def db_path(self) -> Path:

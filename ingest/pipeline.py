@@ -19,6 +19,7 @@ from anpr.registry import RegistryView
 from ingest.dedup import DedupKey, RecentReads
 from ingest.events import GatewayEvents
 from ingest.metrics import UNREGISTERED, GatewayMetrics
+from ingest.rejections import detail_of
 
 REASONS = frozenset({
     "read", "read_id", "camera_id", "captured_at", "plate", "country", "confidence",
@@ -118,11 +119,15 @@ class IngestPipeline:
         fresh: dict[DedupKey, ReadRecord] = {}
         waiting: dict[DedupKey, tuple[ReadRecord, asyncio.Future[bool]]] = {}
         broken = broken or {}
+        caller = principal.integrator_id or principal.role.value
         for index, raw in enumerate(items):
             if index in broken:
                 self._reject(outcome, index, None, [broken[index]], "", False)
                 continue
             integrator_id, camera_error = self._check_camera(principal, raw)
+            named = raw.get("camera_id") if isinstance(raw, dict) else None
+            if isinstance(named, str) and named in self._registry.cameras:
+                self._events.contact(named, caller, refused=camera_error is not None)
             checked = validate_read(
                 raw, integrator_id=integrator_id, received_at_ms=received, limits=limits
             )
@@ -136,7 +141,7 @@ class IngestPipeline:
                 registered = isinstance(raw_camera, str) and raw_camera in self._registry.cameras
                 known = str(raw_camera) if registered else ""
                 forbidden = camera_error is not None and bool(known)
-                self._reject(outcome, index, read_id, errors, known, forbidden)
+                self._reject(outcome, index, read_id, errors, known, forbidden, raw, caller)
                 continue
             key = (checked["camera_id"], checked["read_id"])
             pending = self._recent.in_flight(key)
@@ -203,12 +208,19 @@ class IngestPipeline:
         errors: list[FieldError],
         camera_id: str,
         forbidden: bool,
+        raw: object = None,
+        caller: str = "",
     ) -> None:
         outcome.rejected.append(Rejection(index, read_id, errors, forbidden))
         reason = reason_of(errors)
+        if forbidden:
+            # Another integrator's read for this camera: counted against the caller, never
+            # against the camera's health.
+            self._metrics.reads_rejected.labels(reason, UNREGISTERED, caller or UNREGISTERED).inc()
+            return
         integrator = self._registry.cameras[camera_id].integrator_id if camera_id else ""
         self._metrics.reads_rejected.labels(
             reason, camera_id or UNREGISTERED, integrator or UNREGISTERED
         ).inc()
         if camera_id:
-            self._events.rejected(camera_id, reason)
+            self._events.rejected(camera_id, reason, detail_of(errors, raw))

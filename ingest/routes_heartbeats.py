@@ -85,6 +85,10 @@ async def post_heartbeat(request: Request, service: Service, principal: Pusher) 
     except orjson.JSONDecodeError as exc:
         return error(400, f"the body is not valid JSON: {exc}")
     record, errors, status = validate_heartbeat(service, principal, raw)
+    named = raw.get("camera_id") if isinstance(raw, dict) else None
+    if isinstance(named, str) and named in service.registry.cameras:
+        caller = principal.integrator_id or principal.role.value
+        service.events.contact(named, caller, refused=status == 403)
     if record is None:
         return JSONBytes(
             {"detail": "heartbeat rejected", "errors": [e.as_dict() for e in errors]},

@@ -20,7 +20,7 @@ from anpr.errors import AnprError
 from anpr.http import JSONBytes
 from anpr.reads import FieldError, parse_captured_at
 from anpr.registry import Camera
-from ingest.adapters import ADAPTERS, AdapterError, AdapterResult, PayloadTooLarge
+from ingest.adapters import Adapter, AdapterError, AdapterResult, PayloadTooLarge
 from ingest.body import BodyError
 from ingest.deps import Pusher, Service
 from ingest.routes_reads import error, rate_limited, read_body, unavailable
@@ -41,9 +41,9 @@ def _camera(service: GatewayService, camera_id: str | None, vendor_ids: list[str
     return None
 
 
-def _parse(fmt: str, body: bytes, request: Request, tz: str | None) -> AdapterResult:
+def _parse(adapter: Adapter, body: bytes, request: Request, tz: str | None) -> AdapterResult:
     content_type = request.headers.get("content-type")
-    return ADAPTERS[fmt].parse(body, content_type, camera_tz=tz, headers=request.headers)
+    return adapter.parse(body, content_type, camera_tz=tz, headers=request.headers)
 
 
 async def _heartbeats(
@@ -94,8 +94,10 @@ async def _heartbeats(
 async def post_vendor(
     fmt: str, request: Request, service: Service, principal: Pusher, camera_id: str | None = None
 ) -> Response:
-    if fmt not in ADAPTERS:
-        return error(404, f"unknown format {fmt!r}; one of {', '.join(sorted(ADAPTERS))}", "format")
+    adapter = service.formats.adapter(fmt)
+    if adapter is None:
+        known = ", ".join(service.formats.names())
+        return error(404, f"unknown format {fmt!r}; one of {known}", "format")
     limited = rate_limited(service, principal.integrator_id or principal.name, 1.0)
     if limited is not None:
         return limited
@@ -103,12 +105,12 @@ async def post_vendor(
         body = await read_body(request, service.settings.max_body_bytes)
         given = service.registry.cameras.get(camera_id) if camera_id else None
         tz = given.timezone if given else None
-        result = _parse(fmt, body, request, tz)
+        result = _parse(adapter, body, request, tz)
         if given is None and result.reads:
             first = _camera(service, None, result.vendor_ids[0])
             if first is not None and first.timezone != (tz or "UTC"):
                 # Times without an offset are the camera's local time: parse again in its zone.
-                result = _parse(fmt, body, request, first.timezone)
+                result = _parse(adapter, body, request, first.timezone)
     except BodyError as exc:
         return error(exc.status, exc.message)
     except PayloadTooLarge as exc:

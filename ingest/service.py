@@ -14,6 +14,7 @@ from anpr.runtime import Runtime
 from anpr.topics import Topics
 from ingest.dedup import RecentReads
 from ingest.events import GatewayEvents
+from ingest.formats import FormatCatalog
 from ingest.metrics import GatewayMetrics
 from ingest.peers import PeerReads
 from ingest.pipeline import IngestPipeline
@@ -31,6 +32,7 @@ class GatewayService:
         self.metrics = GatewayMetrics(CollectorRegistry())
         self.runtime = Runtime.for_process("gateway", settings, bus, self.metrics.registry)
         self.registry = RegistryView()
+        self.formats = FormatCatalog(self.registry)
         self.follower = TopicFollower(
             self.runtime, [self.topics.registry], self._apply_registry, name="gateway-registry"
         )

@@ -34,7 +34,7 @@ def _parser(formats: Sequence[str] = ()) -> argparse.ArgumentParser:
     integ.add_argument("integrator_id")
     integ.add_argument("--name", default="")
     tok = admin_sub.add_parser("token", help="create a token for a role; prints it once")
-    tok.add_argument("role", choices=["operator", "supervisor", "admin", "auditor"])
+    tok.add_argument("role", choices=["operator", "supervisor", "admin", "auditor", "manager"])
     tok.add_argument("--name", default="")
     cam = admin_sub.add_parser("camera", help="register or update a camera")
     cam.add_argument("camera_id")
@@ -47,6 +47,14 @@ def _parser(formats: Sequence[str] = ()) -> argparse.ArgumentParser:
     cam.add_argument("--state", choices=["commissioning", "live"], default="live")
     rm = admin_sub.add_parser("delete-camera", help="delete a camera registration")
     rm.add_argument("camera_id")
+    fmt = admin_sub.add_parser("format", help="register, list or delete vendor mappings")
+    fmt_sub = fmt.add_subparsers(dest="format_command", required=True, metavar="ACTION")
+    fmt_put = fmt_sub.add_parser("put", help="register or replace a mapping from a YAML/JSON file")
+    fmt_put.add_argument("name")
+    fmt_put.add_argument("file")
+    fmt_sub.add_parser("list", help="list the registered mappings")
+    fmt_rm = fmt_sub.add_parser("delete", help="delete a mapping")
+    fmt_rm.add_argument("name")
 
     hot = sub.add_parser("hotlist", help="hotlist tools")
     hot_sub = hot.add_subparsers(dest="hotlist_command", required=True, metavar="WHAT")
@@ -63,16 +71,25 @@ def _parser(formats: Sequence[str] = ()) -> argparse.ArgumentParser:
         "convert",
         help="print the canonical reads of a captured vendor payload",
         description="Print the canonical reads of a captured vendor payload (a body or a whole "
-        "HTTP request) as NDJSON; problems and notices go to stderr.",
+        "HTTP request) as NDJSON; problems and notices go to stderr. With --mapping, try a "
+        "declarative mapping file instead of a built-in format.",
     )
     conv.add_argument(
-        "format", metavar="FORMAT", help="one of: " + (", ".join(formats) or "see the docs")
+        "format",
+        nargs="?",
+        metavar="FORMAT",
+        help="a built-in format (not with --mapping), one of: "
+        + (", ".join(formats) or "see the docs"),
     )
     conv.add_argument("file", metavar="FILE", help="the captured payload; - for stdin")
+    conv.add_argument("--mapping", default=None, help="try this mapping file (YAML or JSON)")
+    conv.add_argument("--camera-tz", default=None, help="the camera's IANA time zone")
 
+    from anpr.cli.report import add_parser as add_report
     from anpr.cli.simulate import add_parser as add_simulate
 
     add_simulate(sub)
+    add_report(sub)
     return parser
 
 
@@ -113,7 +130,13 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "convert":
         from anpr.cli.convert import convert_command
 
-        return convert_command(args.format, args.file)
+        return convert_command(
+            args.format, args.file, mapping=args.mapping, camera_tz=args.camera_tz
+        )
+    if args.command == "report":
+        from anpr.cli.report import report_command
+
+        return report_command(args)
     if args.command == "simulate":
         from anpr.cli.simulate import simulate_command
 

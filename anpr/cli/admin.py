@@ -18,8 +18,13 @@ async def _admin(args: argparse.Namespace) -> int:
     settings = CommonSettings()
     bus = make_bus(settings, client_id="anpr-admin")
     await start_bus(bus, attempts=5)
-    writer = RegistryWriter(bus, Topics.from_prefix(settings.topic_prefix).registry)
+    topic = Topics.from_prefix(settings.topic_prefix).registry
+    writer = RegistryWriter(bus, topic)
     try:
+        if args.admin_command == "format":
+            from anpr.cli.formats import format_command
+
+            return await format_command(args, bus, writer, topic)
         if args.admin_command == "integrator":
             token = await writer.create_integrator(args.integrator_id, args.name)
             print(f"integrator {args.integrator_id} registered; its token (shown once):")

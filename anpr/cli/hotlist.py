@@ -15,12 +15,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry
-
 from anpr.bus.base import Bus, Message, Record
 from anpr.buses import make_bus, start_bus
 from anpr.clock import now_ms
-from anpr.follow import TopicFollower
+from anpr.follow import replay
 from anpr.hotlists import (
     EntrySpec,
     HotlistBook,
@@ -33,7 +31,6 @@ from anpr.hotlists import (
     stream_replace_entries,
 )
 from anpr.hotlists.parse import Parsed
-from anpr.runtime import Runtime
 from anpr.settings import CommonSettings
 from anpr.topics import Topics
 
@@ -80,13 +77,8 @@ async def _current(bus: Bus, topic: str) -> HotlistBook:
     def apply(record: Record) -> None:
         book.apply(record.key, record.value)
 
-    runtime = Runtime.for_process("cli", CommonSettings(), bus, CollectorRegistry())
-    follower = TopicFollower(runtime, [topic], apply, name="hotlist-load")
-    follower.start()
-    try:
-        await asyncio.wait_for(follower.caught_up.wait(), 120)
-    finally:
-        await runtime.stop()
+    deadletter = Topics.from_prefix(CommonSettings().topic_prefix).deadletter
+    await replay(bus, topic, apply, name="hotlist-load", deadletter_topic=deadletter, timeout_s=120)
     return book
 
 

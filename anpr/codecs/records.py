@@ -21,15 +21,25 @@ class HeartbeatRecord(TypedDict):
 
 
 class GatewayEventRecord(TypedDict):
-    """`anpr.gateway-events.v1`, key camera_id: a gateway's counts of one camera's refused and
-    duplicate reads since its previous record."""
+    """`anpr.gateway-events.v1`, key camera_id. Two kinds:
+    - counts (no `kind`): a gateway's counts of one camera's rejected and duplicate reads since
+      its previous record, with the rejections by field (`rejected_by_reason`) and by bounded
+      wording (`rejected_by_detail`, e.g. "captured_at without offset");
+    - `"kind": "contact"`: requests naming the camera from one caller since the previous
+      record (`requests`, how many were `refused`), for the rollout report; never counted
+      against the camera's health."""
 
     v: int
     camera_id: str
     at: int
-    rejected: int
-    rejected_by_reason: dict[str, int]
-    duplicates: int
+    kind: NotRequired[str]
+    rejected: NotRequired[int]
+    rejected_by_reason: NotRequired[dict[str, int]]
+    rejected_by_detail: NotRequired[dict[str, int]]
+    duplicates: NotRequired[int]
+    caller: NotRequired[str]
+    requests: NotRequired[int]
+    refused: NotRequired[int]
 
 
 class MatcherStatusRecord(TypedDict):

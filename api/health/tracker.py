@@ -87,12 +87,14 @@ class HealthTracker:
             )
         elif record.topic == self._topics.gateway_events:
             event = GATEWAY_EVENTS.decode(record.value)
+            if event.get("kind", "counts") != "counts":
+                return  # first contacts are the rollout report's, never the camera's health
             self.monitor(event["camera_id"]).observe_gateway(
                 at=event["at"],
-                rejected=max(0, event["rejected"]),
-                duplicates=max(0, event["duplicates"]),
+                rejected=max(0, event.get("rejected", 0)),
+                duplicates=max(0, event.get("duplicates", 0)),
                 now=now,
-                rejected_by_reason=event["rejected_by_reason"],
+                rejected_by_reason=event.get("rejected_by_reason", {}),
             )
         else:
             raise InvalidRecord(f"unexpected topic {record.topic}")

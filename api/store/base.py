@@ -134,6 +134,26 @@ class CameraActivity:
     last_heartbeat_at: int | None
 
 
+# -- camera connection lifecycle (the rollout report) ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LifecycleEvent:
+    """One step of a camera's connection (`api.rollout.lifecycle.Kind`), at epoch ms `at`.
+
+    Kinds in `ONCE_KINDS` are stored once per camera (the earliest one wins, whatever the order
+    they were observed in); the others are appended each time they happen.
+    """
+
+    camera_id: str
+    kind: str
+    at: int
+    detail: dict[str, Any]
+
+
+ONCE_KINDS = ("registered", "first_contact", "first_valid_read", "first_heartbeat")
+
+
 class AckConflict(Exception):
     """The hit was already acknowledged; carries the existing acknowledgement."""
 
@@ -243,3 +263,18 @@ class Store(NotificationStore, Protocol):
     async def delete_session(self, session_hash: str) -> None: ...
 
     async def purge_sessions(self, *, now: int) -> int: ...
+
+    # -- camera connection lifecycle (kept together: the PostgreSQL store ports these three) --
+
+    async def add_lifecycle(self, events: Sequence[LifecycleEvent]) -> int:
+        """Store the events; a `ONCE_KINDS` event replaces the camera's stored one only when it
+        is earlier. How many rows were inserted or changed."""
+        ...
+
+    async def load_lifecycle(self) -> list[LifecycleEvent]:
+        """Every stored event, oldest first (by time, then insertion)."""
+        ...
+
+    async def forget_lifecycle(self, camera_ids: Sequence[str]) -> None:
+        """Drop the events of cameras no longer registered."""
+        ...

@@ -31,6 +31,13 @@ CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TABLE IF NOT EXISTS camera_lifecycle (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    camera_id TEXT NOT NULL, kind TEXT NOT NULL, at INTEGER NOT NULL, detail BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS camera_lifecycle_camera ON camera_lifecycle (camera_id, at);
+CREATE UNIQUE INDEX IF NOT EXISTS camera_lifecycle_once ON camera_lifecycle (camera_id, kind)
+    WHERE kind IN ('registered', 'first_contact', 'first_valid_read', 'first_heartbeat');
 CREATE TABLE IF NOT EXISTS camera_activity (
     camera_id TEXT PRIMARY KEY, first_seen INTEGER NOT NULL,
     last_read_at INTEGER, last_heartbeat_at INTEGER, updated_at INTEGER NOT NULL

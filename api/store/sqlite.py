@@ -23,6 +23,7 @@ from api.store.base import (
     HitCounts,
     HitFilter,
     HitStatus,
+    LifecycleEvent,
     NewHit,
     Outcome,
     PageKey,
@@ -297,3 +298,36 @@ class SqliteStore(SqliteNotifications, SqliteAlertsMixin):
             "DELETE FROM camera_activity WHERE updated_at < ?", (activity_before,)
         ).rowcount
         return {"hits": hits, "camera_activity": activity}
+
+    # -- camera connection lifecycle ---------------------------------------------------------
+
+    async def add_lifecycle(self, events: Sequence[LifecycleEvent]) -> int:
+        if not events:
+            return 0
+        db = self.db
+        before = db.total_changes
+        db.execute("BEGIN")
+        try:
+            db.executemany(
+                "INSERT INTO camera_lifecycle (camera_id, kind, at, detail) VALUES (?,?,?,?)"
+                " ON CONFLICT (camera_id, kind) WHERE kind IN ('registered', 'first_contact',"
+                " 'first_valid_read', 'first_heartbeat') DO UPDATE SET at = excluded.at,"
+                " detail = excluded.detail WHERE excluded.at < camera_lifecycle.at",
+                [(e.camera_id, e.kind, e.at, orjson.dumps(e.detail)) for e in events],
+            )
+            db.execute("COMMIT")
+        except sqlite3.Error:
+            db.execute("ROLLBACK")
+            raise
+        return int(db.total_changes - before)
+
+    async def load_lifecycle(self) -> list[LifecycleEvent]:
+        rows = self.db.execute(
+            "SELECT camera_id, kind, at, detail FROM camera_lifecycle ORDER BY at, seq"
+        ).fetchall()
+        return [LifecycleEvent(c, k, at, orjson.loads(d)) for c, k, at, d in rows]
+
+    async def forget_lifecycle(self, camera_ids: Sequence[str]) -> None:
+        self.db.executemany(
+            "DELETE FROM camera_lifecycle WHERE camera_id = ?", [(c,) for c in camera_ids]
+        )

@@ -17,7 +17,7 @@ import orjson
 from ingest.adapters import ADAPTERS
 from ingest.adapters.capture import CaptureError, is_request, parse_request
 from ingest.adapters.errors import AdapterError
-from ingest.adapters.result import AdapterResult, Problem
+from ingest.adapters.result import Adapter, AdapterResult, Problem
 
 
 @dataclass(slots=True)
@@ -62,9 +62,11 @@ def convert(
     *,
     camera_tz: str | None = None,
     content_type: str | None = None,
+    adapter: Adapter | None = None,
 ) -> ConvertResult:
-    """Translate a captured payload; an unknown `format` is the only error raised."""
-    adapter = ADAPTERS.get(format)
+    """Translate a captured payload; an unknown `format` is the only error raised. `adapter`
+    (a mapping's, from `anpr convert --mapping`) is used instead of the built-in `format`."""
+    adapter = adapter or ADAPTERS.get(format)
     if adapter is None:
         known = ", ".join(sorted(ADAPTERS))
         raise AdapterError("format", f"unknown format {format!r}; one of {known}")

@@ -26,7 +26,7 @@ from api.settings import ApiSettings
 from api.store.sqlite import SqliteStore
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef0123456789"
-ROLES = ("operator", "supervisor", "admin", "auditor")
+ROLES = ("operator", "supervisor", "admin", "auditor", "manager")
 _ids = itertools.count(1)
 
 

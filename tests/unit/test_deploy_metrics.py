@@ -146,6 +146,7 @@ def test_the_scan_sees_every_rule_and_dashboard() -> None:
         "anpr-matching",
         "anpr-cameras",
         "anpr-hotlists",
+        "anpr-rollout",
     }
     alerts_without_metrics = [w for w, e in rule_expressions() if not METRIC.search(e)]
     assert alerts_without_metrics == ["anpr.rules.yml: AnprTargetDown"]

@@ -1,0 +1,55 @@
+"""`GET /v1/rollout` (admin, manager): the connection rollout report.
+
+`format=json` (default) answers `RolloutOut`; `md`, `csv` and `html` answer the same report as
+text to paste into a weekly report or a Confluence/Jira page (`table=` picks the CSV table).
+The report holds camera ids, integrators, counts, durations and reasons: no plate, no hit.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from api.deps import Manager, Service
+from api.rollout.render import to_csv, to_html, to_json, to_markdown
+from api.schemas.common import error_responses
+from api.schemas.rollout import RolloutOut
+
+router = APIRouter(tags=["rollout"])
+
+TEXT = {
+    "md": "text/markdown; charset=utf-8",
+    "csv": "text/csv; charset=utf-8",
+    "html": "text/html; charset=utf-8",
+}
+
+TEXT_CONTENT = {media.split(";")[0]: {"schema": {"type": "string"}} for media in TEXT.values()}
+
+
+@router.get(
+    "/v1/rollout",
+    response_model=RolloutOut,
+    responses={200: {"content": TEXT_CONTENT}, **error_responses(401, 403, 422)},
+)
+async def get_rollout(
+    principal: Manager,
+    service: Service,
+    format: Annotated[Literal["json", "md", "csv", "html"], Query()] = "json",
+    table: Annotated[Literal["integrators", "stuck", "weeks", "reasons"], Query()] = "integrators",
+) -> RolloutOut | Response:
+    await service.refresh_rollout()
+    report = service.rollout.report(service.clock())
+    if format == "md":
+        return Response(to_markdown(report), media_type=TEXT["md"])
+    if format == "csv":
+        name = f"rollout-{table}.csv"
+        return Response(
+            to_csv(report, table),
+            media_type=TEXT["csv"],
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    if format == "html":
+        return Response(to_html(report), media_type=TEXT["html"])
+    return RolloutOut.model_validate(to_json(report))
