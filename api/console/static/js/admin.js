@@ -76,16 +76,20 @@ function reportRow(group, most) {
   );
 }
 
-export async function renderReport(root, groupBy = "list", days = 7) {
+export async function renderReport(root) {
+  await showReport(root, "list", 7);
+}
+
+async function showReport(root, groupBy, days) {
   clear(root, h("h2", {}, "Hit outcome report"));
   const picker = h("p", { class: "report-controls" },
     "Group by ", ...GROUPINGS.map(([value, label]) => h("button", {
       type: "button", class: value === groupBy ? "active" : "", "data-group": value,
-      onclick: () => renderReport(root, value, days),
+      onclick: () => showReport(root, value, days),
     }, label)),
     " over the last ", ...[1, 7, 30].map((n) => h("button", {
       type: "button", class: n === days ? "active" : "", "data-days": String(n),
-      onclick: () => renderReport(root, groupBy, n),
+      onclick: () => showReport(root, groupBy, n),
     }, `${n} d`)));
   root.append(picker);
   const since = new Date(Date.now() - days * 86400000).toISOString();
