@@ -21,6 +21,7 @@ from api import (
 )
 from api.commissioning import routes as routes_commissioning
 from api.errors import install_error_handlers
+from api.guard import install_guard
 from api.service import ApiService
 from api.settings import ApiSettings
 from api.store.base import Store
@@ -65,6 +66,17 @@ def create_app(
     app.include_router(routes_hotlists.router)
     app.include_router(routes_audit.router)
     install_error_handlers(app)
+    install_guard(
+        app,
+        authenticate=service.authenticate,
+        loading=lambda: not service.registry_loaded,
+        retry_after_s=settings.retry_after_s,
+        default_limit=settings.api_max_body_bytes,
+        limits={
+            ("PUT", "/v1/hotlists/{list_id}/entries"): settings.hotlist_max_body_bytes,
+            ("POST", "/v1/hotlists/{list_id}/entries"): settings.hotlist_upsert_max_body_bytes,
+        },
+    )
     app.add_middleware(
         RequestMetricsMiddleware,
         requests=service.metrics.requests,

@@ -1,0 +1,86 @@
+"""Issue 11, item 1, from outside: a large body sent to the API without a token does not stall
+`anpr run`. The gateway's `/healthz` (same process, same event loop) keeps answering within
+100 ms while 40 MB arrive at the API, which refuses them with 401 before reading them."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.embedded import Embedded, embedded_run
+
+BODY_BYTES = 40 * 1024 * 1024
+ITEM = b'{"entry_id":"e","plate":"AB123"}'
+
+
+def _body_chunks() -> list[bytes]:
+    """A valid JSON array of exactly BODY_BYTES, in 64 KiB-ish pieces."""
+    count = (BODY_BYTES - 2) // (len(ITEM) + 1)
+    piece = b",".join([ITEM] * 2048)
+    chunks, left = [b"[" + ITEM], count - 1
+    while left:
+        n = min(left, 2048)
+        chunks.append(b"," + (piece if n == 2048 else b",".join([ITEM] * n)))
+        left -= n
+    chunks.append(b"]")
+    pad = BODY_BYTES - sum(map(len, chunks))
+    chunks[-1] = b" " * pad + b"]"
+    return chunks
+
+
+def _send_unauthenticated(api_port: int, path: str, outcome: dict[str, object]) -> None:
+    """POST a JSON array of BODY_BYTES without a token over a raw socket; record the status."""
+    with socket.create_connection(("127.0.0.1", api_port), timeout=30) as sock:
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {BODY_BYTES}\r\n\r\n"
+        ).encode()
+        sock.sendall(head)
+        sent = 0
+        try:
+            for piece in _body_chunks():
+                sock.sendall(piece)
+                sent += len(piece)
+        except OSError:
+            pass  # the server answered and closed without reading the rest: that is the point
+        outcome["sent"] = sent
+        try:
+            outcome["status_line"] = sock.recv(64).split(b"\r\n", 1)[0].decode()
+        except OSError as exc:
+            outcome["status_line"] = repr(exc)
+
+
+def _healthz_latencies(run: Embedded, sender: threading.Thread) -> list[float]:
+    latencies: list[float] = []
+    with httpx.Client(base_url=run.url("ingest"), timeout=5) as client:
+        client.get("/healthz")  # connection set up outside the measurement
+        while sender.is_alive() or len(latencies) < 20:
+            started = time.perf_counter()
+            assert client.get("/healthz").status_code == 200
+            latencies.append(time.perf_counter() - started)
+            time.sleep(0.005)
+    return latencies
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize(
+    "path", ["/v1/hotlists/x/entries", "/v1/integrators"], ids=["hotlist-upsert", "integrators"]
+)
+def test_unauthenticated_40mb_body_does_not_stall_the_gateway(tmp_path: Path, path: str) -> None:
+    with embedded_run(tmp_path) as run:
+        outcome: dict[str, object] = {}
+        sender = threading.Thread(
+            target=_send_unauthenticated, args=(run.ports["api"], path, outcome)
+        )
+        sender.start()
+        latencies = _healthz_latencies(run, sender)
+        sender.join()
+        worst = max(latencies)
+        print(f"{path}: {len(latencies)} probes, worst {worst * 1000:.1f} ms, {outcome}")  # noqa: T201
+        assert worst < 0.100, f"gateway /healthz took {worst * 1000:.0f} ms"
+        assert str(outcome["status_line"]).startswith("HTTP/1.1 401"), outcome
