@@ -93,15 +93,8 @@ class MatcherService:
             )
 
     def _list_metrics(self, list_id: str) -> None:
-        index = self.state.index
-        config = index.config(list_id)
-        if config is None:
-            with contextlib.suppress(KeyError):
-                self.metrics.list_entries.remove(list_id)
-                self.metrics.list_version.remove(list_id)
-            return
-        self.metrics.list_entries.labels(list_id).set(index.entry_count(list_id))
-        self.metrics.list_version.labels(list_id).set(config.version)
+        # Every list at once: covert lists are summed under one label (matcher/metrics.py).
+        self.metrics.update_lists(self.state.index)
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -198,7 +191,7 @@ class MatcherService:
                 ]
             )
             for hit in result.hits:
-                self.metrics.hits.labels(hit["list_id"], hit["match"]["kind"]).inc()
+                self.metrics.count_hit(hit)
         self.metrics.reads_matched.inc(result.matched)
         self.metrics.budget_overruns.inc(result.overruns)
         if result.invalid:
