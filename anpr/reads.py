@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
 
-from anpr.clock import ms_to_rfc3339, rfc3339_to_ms
+from anpr.clock import RANGE_MESSAGE, in_range, ms_to_rfc3339, rfc3339_to_ms
 from anpr.countries import normalize_country
 from anpr.ids import ID_PATTERN
 from anpr.normalize import normalize_plate
@@ -96,17 +96,20 @@ def _is_number(value: object) -> bool:
 
 
 def parse_captured_at(value: object) -> int | str:
-    """Epoch milliseconds from RFC 3339 or integer epoch ms; a str is the error message."""
+    """Epoch milliseconds from RFC 3339 or integer epoch ms, within [MIN_MS, MAX_MS]; a str is
+    the error message. Every time field a client sends goes through here."""
+    parsed: int | None = None
     if isinstance(value, str):
         parsed = rfc3339_to_ms(value)
-        if parsed is None:
-            return "must be RFC 3339 with an offset (Z or ±hh:mm), or integer epoch milliseconds"
-        return parsed
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        return int(value)
-    return "must be RFC 3339 with an offset (Z or ±hh:mm), or integer epoch milliseconds"
+    elif isinstance(value, int) and not isinstance(value, bool):
+        parsed = value
+    elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        parsed = int(value)
+    if parsed is None:
+        return "must be RFC 3339 with an offset (Z or ±hh:mm), or integer epoch milliseconds"
+    if not in_range(parsed):
+        return RANGE_MESSAGE
+    return parsed
 
 
 def _confidence(value: object, field: str, errors: list[FieldError]) -> float | None:
