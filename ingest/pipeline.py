@@ -95,15 +95,18 @@ class IngestPipeline:
         self._timeout = publish_timeout_s
 
     def _check_camera(self, principal: Principal, raw: object) -> tuple[str, FieldError | None]:
-        """The integrator the read belongs to, or why the caller may not push it."""
+        """The integrator the read belongs to, or why the caller may not push it.
+
+        An unregistered camera and another integrator's camera get the same answer, so camera
+        ids cannot be probed (issue 11, item 3)."""
         camera_id = raw.get("camera_id") if isinstance(raw, dict) else None
         if not isinstance(camera_id, str):
             return "", None  # validate_read names the missing camera_id
         camera = self._registry.cameras.get(camera_id)
-        if camera is None:
-            return "", FieldError("camera_id", f"camera {camera_id!r} is not registered")
-        if principal.role is not Role.ADMIN and camera.integrator_id != principal.integrator_id:
-            return "", FieldError("camera_id", f"camera {camera_id!r} is not registered to you")
+        if camera is None or (
+            principal.role is not Role.ADMIN and camera.integrator_id != principal.integrator_id
+        ):
+            return "", not_yours(camera_id)
         return camera.integrator_id, None
 
     async def ingest(
@@ -119,9 +122,10 @@ class IngestPipeline:
         fresh: dict[DedupKey, ReadRecord] = {}
         waiting: dict[DedupKey, tuple[ReadRecord, asyncio.Future[bool]]] = {}
         broken = broken or {}
+        caller = principal.integrator_id or ""
         for index, raw in enumerate(items):
             if index in broken:
-                self._reject(outcome, index, None, [broken[index]], "", False)
+                self._reject(outcome, index, None, [broken[index]], "", caller)
                 continue
             integrator_id, camera_error = self._check_camera(principal, raw)
             checked = validate_read(
@@ -133,11 +137,13 @@ class IngestPipeline:
                 errors = [camera_error] if camera_error else []
                 if isinstance(checked, list):
                     errors.extend(e for e in checked if e.field != "camera_id" or not camera_error)
+                # A read for the caller's own camera counts against that camera; any other
+                # (unregistered, foreign, no camera_id) only against the caller.
                 raw_camera = raw.get("camera_id") if isinstance(raw, dict) else None
-                registered = isinstance(raw_camera, str) and raw_camera in self._registry.cameras
-                known = str(raw_camera) if registered else ""
-                forbidden = camera_error is not None and bool(known)
-                self._reject(outcome, index, read_id, errors, known, forbidden)
+                own = str(raw_camera) if camera_error is None and integrator_id else ""
+                self._reject(
+                    outcome, index, read_id, errors, own, caller, forbidden=camera_error is not None
+                )
                 continue
             key = (checked["camera_id"], checked["read_id"])
             pending = self._recent.in_flight(key)
@@ -203,13 +209,22 @@ class IngestPipeline:
         read_id: str | None,
         errors: list[FieldError],
         camera_id: str,
-        forbidden: bool,
+        caller: str,
+        *,
+        forbidden: bool = False,
     ) -> None:
+        """Record a rejection: against `camera_id` (and its camera health) when it is the
+        caller's own camera, else against the caller only."""
         outcome.rejected.append(Rejection(index, read_id, errors, forbidden))
         reason = reason_of(errors)
-        integrator = self._registry.cameras[camera_id].integrator_id if camera_id else ""
+        integrator = self._registry.cameras[camera_id].integrator_id if camera_id else caller
         self._metrics.reads_rejected.labels(
             reason, camera_id or UNREGISTERED, integrator or UNREGISTERED
         ).inc()
         if camera_id:
             self._events.rejected(camera_id, reason)
+
+
+def not_yours(camera_id: str) -> FieldError:
+    """The one answer for a camera that is not registered, or not to the caller."""
+    return FieldError("camera_id", f"camera {camera_id!r} is not registered to you")
