@@ -37,6 +37,8 @@ class CommonSettings(BaseSettings):
     topic_replication: int = Field(default=1, ge=1, le=7)
     read_retention_days: float = Field(default=30, gt=0)
     hit_retention_days: float = Field(default=180, gt=0)
+    # The audit log's own retention (the API store and the audit topic): two years.
+    audit_retention_days: float = Field(default=730, gt=0)
     log_level: str = "INFO"
 
     @model_validator(mode="after")
@@ -61,6 +63,10 @@ class CommonSettings(BaseSettings):
     @property
     def hit_retention_ms(self) -> int:
         return int(self.hit_retention_days * DAY_MS)
+
+    @property
+    def audit_retention_ms(self) -> int:
+        return int(self.audit_retention_days * DAY_MS)
 
     def masked(self) -> dict[str, Any]:
         """The settings as a dict for the start-up log; secrets show as `**********`."""

@@ -24,8 +24,8 @@ class TopicSpec:
 
 @dataclass(frozen=True, slots=True)
 class Topics:
-    """The topics of contract section 5, plus the gateway's per-camera event counts and the
-    hotlist versions each matcher has applied."""
+    """The topics of contract section 5, plus the gateway's per-camera event counts, the
+    hotlist versions each matcher has applied and the audit records of CLI writes."""
 
     reads: str
     heartbeats: str
@@ -34,6 +34,7 @@ class Topics:
     registry: str
     gateway_events: str
     matcher_status: str
+    audit: str
 
     @classmethod
     def from_prefix(cls, prefix: str) -> Topics:
@@ -45,6 +46,7 @@ class Topics:
             registry=f"{prefix}registry.v1",
             gateway_events=f"{prefix}gateway-events.v1",
             matcher_status=f"{prefix}matcher-status.v1",
+            audit=f"{prefix}audit.v1",
         )
 
     def specs(self, settings: CommonSettings) -> list[TopicSpec]:
@@ -63,4 +65,6 @@ class Topics:
                 {"retention.ms": str(GATEWAY_EVENT_RETENTION_MS)},
             ),
             TopicSpec(self.matcher_status, 1, repl, dict(compact)),
+            # Audit records of CLI writes (anpr/audit_wire.py), kept as long as the audit log.
+            TopicSpec(self.audit, 1, repl, {"retention.ms": str(settings.audit_retention_ms)}),
         ]

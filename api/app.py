@@ -18,6 +18,7 @@ from api import (
     routes_hotlists,
     routes_registry,
     routes_stream,
+    routes_tokens,
 )
 from api.commissioning import routes as routes_commissioning
 from api.errors import install_error_handlers
@@ -59,6 +60,7 @@ def create_app(
     app.state.service = service
     app.include_router(routes_health.router)
     app.include_router(routes_registry.router)
+    app.include_router(routes_tokens.router)
     app.include_router(routes_cameras.router)
     app.include_router(routes_commissioning.router)
     app.include_router(routes_stream.router)

@@ -25,6 +25,7 @@ from anpr.gcpolicy import freeze_long_lived
 from anpr.registry import RegistryView, RegistryWriter
 from anpr.topics import Topics
 from api.audit import AuditLog
+from api.audit_ingest import AuditIngest, audit_group_id
 from api.changes import ChangeSignal
 from api.health.tracker import HealthTopics, HealthTracker, Sweep
 from api.hits.hub import StreamHub
@@ -74,6 +75,7 @@ class ApiService:
         self.hub = StreamHub(self.metrics, queue_size=settings.stream_queue_size)
         self.hit_ingest = HitIngest(self.store, self.hub, self.metrics)
         self.hits_loop: ConsumerLoop | None = None
+        self.audit_loop: ConsumerLoop | None = None  # CLI writes (api/audit_ingest.py)
         # Camera health.
         self.health = HealthTracker(
             HealthTopics(self.topics.reads, self.topics.heartbeats, self.topics.gateway_events),
@@ -156,6 +158,16 @@ class ApiService:
             poll_ms=self.settings.consumer_poll_ms,
         )
         self.hits_loop.start()
+        self.audit_loop = ConsumerLoop(
+            self.bus,
+            [self.topics.audit],
+            AuditIngest(self.store, self.metrics).handle_batch,
+            name="api-audit",
+            group_id=audit_group_id(self.settings.topic_prefix, self.store.store_id),
+            from_beginning=True,
+            poll_ms=max(self.settings.consumer_poll_ms, 200),
+        )
+        self.audit_loop.start()
         self.health_loop.start()
         self._tasks = [
             asyncio.create_task(self._refresh_loop(), name="api-health-refresh"),
@@ -172,6 +184,8 @@ class ApiService:
                 await task
         self._tasks = []
         await self.health_loop.stop()
+        if self.audit_loop is not None:
+            await self.audit_loop.stop()
         if self.hits_loop is not None:
             await self.hits_loop.stop()
         await self.hotlists.stop()

@@ -44,6 +44,13 @@ def _parser() -> argparse.ArgumentParser:
     cam.add_argument("--state", choices=["commissioning", "live"], default="live")
     rm = admin_sub.add_parser("delete-camera", help="delete a camera registration")
     rm.add_argument("camera_id")
+    admin_sub.add_parser("tokens", help="list the registry's tokens by id (never the token)")
+    revoke = admin_sub.add_parser("revoke-token", help="revoke a token by its id (see tokens)")
+    revoke.add_argument("token_id")
+    rotate = admin_sub.add_parser(
+        "rotate-token", help="give an integrator a new token and revoke its old ones"
+    )
+    rotate.add_argument("integrator_id")
 
     hot = sub.add_parser("hotlist", help="hotlist tools")
     hot_sub = hot.add_subparsers(dest="hotlist_command", required=True, metavar="WHAT")
