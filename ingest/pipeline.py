@@ -165,12 +165,17 @@ class IngestPipeline:
             await self._publish(fresh)
             outcome.accepted = len(fresh)
             per_camera: Counter[tuple[str, str]] = Counter()
+            non_latin: Counter[tuple[str, str]] = Counter()
             for record in fresh.values():
                 outcome.read_ids.append(record["read_id"])
                 per_camera[(record["camera_id"], record["integrator_id"])] += 1
+                if not record["plate_norm"].isascii():
+                    non_latin[(record["camera_id"], record["integrator_id"])] += 1
             # One labelled update per camera, not per read: label lookups cost microseconds.
             for (camera_id, integrator_id), count in per_camera.items():
                 self._metrics.reads_accepted.labels(camera_id, integrator_id).inc(count)
+            for (camera_id, integrator_id), count in non_latin.items():
+                self._metrics.reads_non_latin.labels(camera_id, integrator_id).inc(count)
         self._metrics.dedup_entries.set(len(self._recent))
         return outcome
 
