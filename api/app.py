@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from anpr.bus.base import Bus
 from anpr.clock import now_ms
 from anpr.http import RequestMetricsMiddleware
+from anpr.openapi_docs import BEARER, install_docs
 from api import (
     routes_audit,
     routes_cameras,
@@ -21,6 +22,7 @@ from api import (
     routes_tokens,
 )
 from api.commissioning import routes as routes_commissioning
+from api.deps import get_principal
 from api.errors import install_error_handlers
 from api.guard import install_guard
 from api.service import ApiService
@@ -56,6 +58,8 @@ def create_app(
             "commissioning, hotlists, registry administration and the audit log."
         ),
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.service = service
     app.include_router(routes_health.router)
@@ -68,6 +72,7 @@ def create_app(
     app.include_router(routes_hotlists.router)
     app.include_router(routes_audit.router)
     install_error_handlers(app)
+    install_docs(app, schemes={"bearer": BEARER}, marker=get_principal)
     install_guard(
         app,
         authenticate=service.authenticate,

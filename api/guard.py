@@ -29,6 +29,7 @@ from starlette.routing import BaseRoute, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from anpr.auth import Principal
+from anpr.openapi_docs import depends_on
 from api.deps import get_principal
 from api.errors import BEARER_CHALLENGE, error_body
 
@@ -42,16 +43,6 @@ class RouteGuard:
 
     needs_caller: bool
     max_body_bytes: int
-
-
-def _needs_caller(route: APIRoute, marker: Callable[..., object]) -> bool:
-    stack = list(route.dependant.dependencies)
-    while stack:
-        dep = stack.pop()
-        if dep.call is marker:
-            return True
-        stack.extend(dep.dependencies)
-    return False
 
 
 class GuardTable:
@@ -72,7 +63,7 @@ class GuardTable:
             if path is None:
                 continue
             methods = frozenset(context.methods or ())
-            needs_caller = isinstance(route, APIRoute) and _needs_caller(route, marker)
+            needs_caller = isinstance(route, APIRoute) and depends_on(route, marker)
             limit = max((limits.get((m, path), default_limit) for m in methods), default=0)
             guard = RouteGuard(needs_caller, limit or default_limit)
             self._entries.append((compile_path(path)[0], methods, route, guard))

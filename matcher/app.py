@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from anpr.bus.base import Bus
 from anpr.http import JSONBytes
+from anpr.openapi_docs import install_docs
 from matcher.metrics import MatcherMetrics
 from matcher.service import MatcherService
 from matcher.settings import MatcherSettings
@@ -36,8 +37,14 @@ def create_app(settings: MatcherSettings, bus: Bus) -> FastAPI:
             await service.stop()
 
     app = FastAPI(
-        title="ANPR matcher", version="1", lifespan=lifespan, default_response_class=JSONBytes
+        title="ANPR matcher",
+        version="1",
+        lifespan=lifespan,
+        default_response_class=JSONBytes,
+        docs_url=None,
+        redoc_url=None,
     )
+    install_docs(app)  # Swagger UI from the package, no CDN
     app.state.service = service
 
     @app.get("/healthz", response_model=Health)
