@@ -40,6 +40,11 @@ class CommonSettings(BaseSettings):
     # The audit log's own retention (the API store and the audit topic): two years.
     audit_retention_days: float = Field(default=730, gt=0)
     log_level: str = "INFO"
+    # `json`: one JSON object per line; `text`: for people (anpr/logs.py).
+    log_format: Literal["json", "text"] = "text"
+    # A request's headers, then its body, must arrive within these (anpr/httptimeouts.py).
+    http_header_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    http_body_timeout_s: float = Field(default=60.0, gt=0, le=3600)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> CommonSettings:

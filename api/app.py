@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from anpr.accesslog import AccessLogMiddleware
 from anpr.bus.base import Bus
 from anpr.clock import now_ms
 from anpr.http import RequestMetricsMiddleware
@@ -89,4 +90,5 @@ def create_app(
         requests=service.metrics.requests,
         seconds=service.metrics.request_seconds,
     )
+    app.add_middleware(AccessLogMiddleware)  # outermost: request id, 4xx/5xx access log
     return app

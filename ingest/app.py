@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from anpr.accesslog import AccessLogMiddleware
 from anpr.bus.base import Bus
 from anpr.http import JSONBytes, RequestMetricsMiddleware
 from anpr.openapi_docs import BASIC, BEARER, install_docs
@@ -74,4 +75,5 @@ def create_app(settings: GatewaySettings, bus: Bus) -> FastAPI:
         seconds=service.metrics.request_seconds,
         in_flight=service.metrics.in_flight,
     )
+    app.add_middleware(AccessLogMiddleware)  # outermost: request id, 4xx/5xx access log
     return app

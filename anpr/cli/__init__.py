@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from pydantic import ValidationError
+from pydantic_settings import BaseSettings
 
 from anpr import __version__
 from anpr.errors import AnprError
+from anpr.logs import configure_logging
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -20,10 +22,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=__version__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("run", help="gateway, matcher and API in one process (embedded default)")
-    sub.add_parser("ingest", help="the camera-facing gateway (:8080)")
-    sub.add_parser("matcher", help="the hotlist matcher (metrics and health on :9102)")
-    sub.add_parser("api", help="the control-room and operations API (:8000)")
+    _service_parsers(sub)
 
     admin = sub.add_parser("admin", help="register integrators, cameras and tokens")
     admin_sub = admin.add_subparsers(dest="admin_command", required=True, metavar="WHAT")
@@ -63,9 +62,18 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("--match", choices=["exact", "ocr", "fuzzy"], default="exact")
     load.add_argument("--covert", action="store_true")
 
-    conv = sub.add_parser("convert", help="print the canonical reads of a captured vendor payload")
-    conv.add_argument("format")
-    conv.add_argument("file")
+    from ingest.adapters import ADAPTERS
+
+    formats = ", ".join(sorted(ADAPTERS))
+    conv = sub.add_parser(
+        "convert",
+        help="print the canonical reads of a captured vendor payload",
+        description="Print the canonical reads of a captured vendor payload (the body, or a raw "
+        "HTTP request) as NDJSON on stdout; problems on stderr. Exit status 1 when the payload "
+        f"yields no read. Formats: {formats}.",
+    )
+    conv.add_argument("format", choices=sorted(ADAPTERS), metavar="FORMAT", help=formats)
+    conv.add_argument("file", help="the captured payload; - for stdin")
 
     from anpr.cli.simulate import add_parser as add_simulate
 
@@ -73,12 +81,40 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _service_parsers(sub: Any) -> None:
+    """`anpr run|ingest|matcher|api`, each `--help` listing its settings and their defaults."""
+    from anpr.cli.settings_help import settings_help
+    from api.settings import ApiSettings
+    from ingest.settings import GatewaySettings
+    from matcher.settings import MatcherSettings
+
+    services: list[tuple[str, str, tuple[type[BaseSettings], ...]]] = [
+        (
+            "run",
+            "gateway, matcher and API in one process (embedded default)",
+            (GatewaySettings, MatcherSettings, ApiSettings),
+        ),
+        ("ingest", "the camera-facing gateway (:8080)", (GatewaySettings,)),
+        ("matcher", "the hotlist matcher (metrics and health on :9102)", (MatcherSettings,)),
+        ("api", "the control-room and operations API (:8000)", (ApiSettings,)),
+    ]
+    for name, text, classes in services:
+        sub.add_parser(
+            name,
+            help=text,
+            description=text[0].upper() + text[1:] + ".",
+            epilog=settings_help(*classes),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=os.environ.get("ANPR_LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+    # Read here, before the settings classes validate them, so that even a settings error is
+    # logged in the chosen format; the services read the same variables (anpr/settings.py).
+    log_format = os.environ.get("ANPR_LOG_FORMAT", "text").lower()
+    configure_logging(
+        os.environ.get("ANPR_LOG_LEVEL", "INFO"), "json" if log_format == "json" else "text"
     )
     try:
         return _dispatch(args)

@@ -124,6 +124,11 @@ async def _run(command: str) -> None:
     log.info("anpr %s on %s", command, mode)
     await start_bus(bus)
     try:
-        await serve_all(endpoints, log_level=base.log_level)
+        await serve_all(
+            endpoints,
+            log_level=base.log_level,
+            header_timeout_s=base.http_header_timeout_s,
+            body_timeout_s=base.http_body_timeout_s,
+        )
     finally:
         await bus.stop()

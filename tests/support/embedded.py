@@ -56,7 +56,12 @@ def embedded_run(
         )
     running = Embedded(proc, ports, tmp_path / "data", log)
     try:
-        wanted = {"run": ("ingest", "api"), "ingest": ("ingest",), "api": ("api",)}[command]
+        wanted = {
+            "run": ("ingest", "api", "matcher"),
+            "ingest": ("ingest",),
+            "api": ("api",),
+            "matcher": ("matcher",),
+        }[command]
         deadline = time.monotonic() + timeout_s
         ready: set[str] = set()
         while len(ready) < len(wanted):
