@@ -16,6 +16,7 @@ from anpr.clock import RANGE_MESSAGE, in_range, ms_to_rfc3339, rfc3339_to_ms
 from anpr.countries import normalize_country
 from anpr.ids import ID_PATTERN
 from anpr.normalize import normalize_plate
+from anpr.shown import MAX_VEHICLE_TEXT, image_problem, shown_text_ok
 
 MAX_PLATE_LEN = 16
 MAX_CANDIDATES = 10
@@ -230,7 +231,16 @@ def _opt_lane(value: object, out: dict[str, Any], errors: list[FieldError]) -> N
 def _opt_vehicle(value: object, out: dict[str, Any], errors: list[FieldError]) -> None:
     vehicle = _string_object(value, "vehicle", VEHICLE_FIELDS, errors)
     if vehicle:
-        out["vehicle"] = vehicle
+        bad = [k for k, v in vehicle.items() if not shown_text_ok(v, MAX_VEHICLE_TEXT)]
+        for key in bad:
+            errors.append(
+                FieldError(
+                    f"vehicle.{key}",
+                    f"at most {MAX_VEHICLE_TEXT} characters, no control characters",
+                )
+            )
+        if not bad:
+            out["vehicle"] = vehicle
 
 
 def _opt_images(value: object, out: dict[str, Any], errors: list[FieldError]) -> None:
@@ -238,6 +248,14 @@ def _opt_images(value: object, out: dict[str, Any], errors: list[FieldError]) ->
     if images:
         if sum(len(v) for v in images.values()) > MAX_READ_WITH_IMAGES_BYTES:
             errors.append(FieldError("images", "a read with images is at most 512 KiB"))
+            return
+        problems = [
+            FieldError(f"images.{key}", message)
+            for key, text in images.items()
+            if (message := image_problem(key, text)) is not None
+        ]
+        if problems:
+            errors.extend(problems)
         else:
             out["images"] = images
 
