@@ -255,6 +255,7 @@ class ApiService:
         removed = await self.store.purge(
             hits_before=now - self.settings.hit_retention_ms,
             activity_before=now - self.settings.read_retention_ms,
+            audit_before=now - self.settings.audit_retention_ms,
         )
         for table, count in removed.items():
             self.metrics.retention_deleted.labels(table).inc(count)

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
 from anpr import __version__
+from anpr.datadir import private_umask
 from anpr.errors import AnprError
 from anpr.logs import configure_logging
 
@@ -110,6 +111,7 @@ def _service_parsers(sub: Any) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    private_umask()  # ANPR_DATA_DIR holds personal data: files 0600, directories 0700
     # Read here, before the settings classes validate them, so that even a settings error is
     # logged in the chosen format; the services read the same variables (anpr/settings.py).
     log_format = os.environ.get("ANPR_LOG_FORMAT", "text").lower()
