@@ -7,7 +7,9 @@ refuses a revoked token within seconds; CLI writes reach the API's audit log."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import logging
+import os
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -174,8 +176,24 @@ async def test_audit_records_on_the_topic_reach_the_audit_log() -> None:
         assert {i["detail"]["record_id"] for i in items} == {record.record_id}  # type: ignore[index]
 
 
+@pytest.fixture
+def cli_in_process() -> Iterator[None]:
+    """`anpr.cli.main` sets the process umask and the root log handler: put them back."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    umask = os.umask(0o022)
+    os.umask(umask)
+    yield
+    os.umask(umask)
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
 async def test_anpr_admin_writes_are_audited(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    cli_in_process: None,
 ) -> None:
     monkeypatch.setenv("ANPR_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("ANPR_KAFKA_BOOTSTRAP", raising=False)
