@@ -96,3 +96,24 @@ def test_unauthenticated_40mb_body_does_not_stall_the_gateway(tmp_path: Path, pa
         print(f"{path}: {len(latencies)} probes, worst {worst * 1000:.1f} ms, {outcome}")  # noqa: T201
         assert worst < 0.100, f"gateway /healthz took {worst * 1000:.0f} ms"
         assert str(outcome["status_line"]).startswith("HTTP/1.1 401"), outcome
+
+
+@pytest.mark.timeout(120)
+def test_slow_header_is_cut_in_anpr_run(tmp_path: Path) -> None:
+    """The header timeout is wired into the real servers (here 1 s): a request whose headers
+    never end gets 408 on the API and on the gateway."""
+    with embedded_run(tmp_path, ANPR_HTTP_HEADER_TIMEOUT_S="1") as run:
+        for name in ("api", "ingest"):
+            with socket.create_connection(("127.0.0.1", run.ports[name]), timeout=10) as sock:
+                started = time.monotonic()
+                sock.sendall(b"POST /v1/reads HTTP/1.1\r\nHost: x\r\n")
+                answer = b""
+                for _ in range(40):
+                    sock.settimeout(0.25)
+                    try:
+                        answer = sock.recv(64)
+                        break
+                    except TimeoutError:
+                        sock.sendall(b"X-Slow: 1\r\n")
+                assert answer.startswith(b"HTTP/1.1 408"), (name, answer)
+                assert time.monotonic() - started < 5
