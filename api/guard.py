@@ -33,9 +33,6 @@ from anpr.openapi_docs import depends_on
 from api.deps import get_principal
 from api.errors import BEARER_CHALLENGE, error_body
 
-KIB = 1024
-MIB = 1024 * KIB
-
 
 @dataclass(frozen=True, slots=True)
 class RouteGuard:

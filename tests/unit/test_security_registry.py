@@ -202,6 +202,9 @@ async def test_anpr_admin_writes_are_audited(
     assert await asyncio.to_thread(main, ["admin", "integrator", "int-7", "--name", "Seven"]) == 0
     assert await asyncio.to_thread(main, ["admin", "rotate-token", "int-7"]) == 0
     assert await asyncio.to_thread(main, ["admin", "tokens"]) == 0
+    csv = tmp_path / "list.csv"
+    csv.write_text("entry_id,plate\ne1,AB123\ne2,CD456\n")
+    assert await asyncio.to_thread(main, ["hotlist", "load", "cli-list", str(csv)]) == 0
     listing = capsys.readouterr().out
     assert "cli-made" in listing and "int-7" in listing
     config = api_settings(data_dir=tmp_path, admin_token=SecretStr(ADMIN_TOKEN))
@@ -215,12 +218,18 @@ async def test_anpr_admin_writes_are_audited(
                 headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
                 actions: list[str] = []
                 deadline = asyncio.get_running_loop().time() + 5
-                while len(actions) < 3:
+                while len(actions) < 5:
                     assert asyncio.get_running_loop().time() < deadline, actions
                     items = (await client.get("/v1/audit", headers=headers)).json()["items"]
                     actions = sorted(a["action"] for a in items)
                     await asyncio.sleep(0.05)
-                assert actions == ["integrator.create", "token.create", "token.rotate"]
+                assert actions == [
+                    "hotlist.config",
+                    "hotlist.replace",
+                    "integrator.create",
+                    "token.create",
+                    "token.rotate",
+                ]
                 assert all(a["actor"].startswith("cli:") for a in items)
     finally:
         await bus.stop()
