@@ -3,29 +3,45 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# The runtime install (`make install`, `make run`) and the dev tools (`make install-dev`: tests,
+# linters, type checker) are separate stamps: running the service does not pull the toolchain.
+RUNTIME_STAMP := $(VENV)/.installed-runtime
 STAMP := $(VENV)/.installed
+# The ports `make help` and `make run` talk about: the settings' defaults unless overridden.
+INGEST_PORT := $(or $(ANPR_INGEST_PORT),8080)
+API_PORT := $(or $(ANPR_API_PORT),8000)
+MATCHER_PORT := $(or $(ANPR_MATCHER_PORT),9102)
+KAFKA_PORT ?= 9092
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit test-browser lint format bench kafka-up kafka-down kafka-fetch clean
+.PHONY: help install install-dev run test test-unit test-browser lint format bench kafka-up kafka-down kafka-fetch clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}' \
+		| sed -e 's/{INGEST_PORT}/$(INGEST_PORT)/g' -e 's/{API_PORT}/$(API_PORT)/g' \
+		      -e 's/{MATCHER_PORT}/$(MATCHER_PORT)/g' -e 's/{KAFKA_PORT}/$(KAFKA_PORT)/g'
 
-$(STAMP): pyproject.toml
+$(RUNTIME_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $(RUNTIME_STAMP)
+
+$(STAMP): $(RUNTIME_STAMP) pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP) ## create .venv and install the project with its dev tools
+install: $(RUNTIME_STAMP) ## create .venv with the project and its runtime dependencies only
 
-run: $(STAMP) ## run gateway (:8080), matcher and API (:8000) in one process, no Kafka needed
+install-dev: $(STAMP) ## install also the dev tools (pytest, ruff, mypy, ...) for tests and lint
+
+run: $(RUNTIME_STAMP) ## run gateway (:{INGEST_PORT}), matcher (:{MATCHER_PORT}) and API (:{API_PORT}) in one process, no Kafka
 	$(BIN)/anpr run
 
 kafka-fetch: ## fetch the pinned Apache Kafka jars from Maven Central (cached)
 	bash deploy/kafka/kafka.sh fetch
 
-kafka-up: $(STAMP) ## start the local single-node Kafka on 127.0.0.1:$${KAFKA_PORT:-9092}
+kafka-up: $(RUNTIME_STAMP) ## start the local single-node Kafka on 127.0.0.1:{KAFKA_PORT}
 	bash deploy/kafka/kafka.sh up
 
 kafka-down: ## stop the local Kafka

@@ -8,6 +8,7 @@ import logging
 from anpr.bus.base import Bus
 from anpr.bus.kafka import KafkaBus
 from anpr.bus.local import LocalBus
+from anpr.datadir import secure_data_dir
 from anpr.errors import AnprError
 from anpr.settings import CommonSettings
 from anpr.topics import Topics
@@ -21,6 +22,7 @@ def make_bus(settings: CommonSettings, *, client_id: str) -> Bus:
     specs = Topics.from_prefix(settings.topic_prefix).specs(settings)
     if settings.kafka_bootstrap:
         return KafkaBus(settings.kafka_bootstrap, specs, client_id=client_id)
+    secure_data_dir(settings.data_dir)
     return LocalBus(settings.data_dir / LOCAL_BUS_FILE, specs)
 
 

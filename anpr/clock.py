@@ -7,6 +7,12 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Every time a client sends is within [MIN_MS, MAX_MS]: 1970-01-01 to 9999-12-31T23:59:59.999Z.
+# Outside it, formatting (datetime) and storage (64-bit integers) fail: the value is refused
+# with its field named instead (issue 11, item 4).
+MIN_MS = 0
+MAX_MS = 253_402_300_799_999
+RANGE_MESSAGE = "out of range (1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z)"
 _ONE_MS = timedelta(milliseconds=1)
 
 
@@ -39,3 +45,7 @@ def rfc3339_to_ms(text: str) -> int | None:
     if moment.tzinfo is None:
         return None
     return (moment - _EPOCH) // _ONE_MS
+
+
+def in_range(ms: int) -> bool:
+    return MIN_MS <= ms <= MAX_MS

@@ -26,9 +26,24 @@ OCR_CLASSES: tuple[str, ...] = ("0ODQ", "1I", "2Z", "5S", "6G", "8B")
 _SKELETON_TABLE = str.maketrans({ch: cls[0] for cls in OCR_CLASSES for ch in cls})
 
 
+# Unicode general categories kept outside ASCII: letters and decimal digits. Combining marks (M*),
+# separators, punctuation and symbols are removed.
+_KEPT_CATEGORIES = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Nd"})
+
+
+def _kept(ch: str) -> bool:
+    if ch in _ALLOWED:
+        return True
+    return not ch.isascii() and unicodedata.category(ch) in _KEPT_CATEGORIES
+
+
 @lru_cache(maxsize=65536)
 def normalize_plate(raw: str) -> str:
-    """Normalize a plate string: NFKD without marks, look-alikes to Latin, upper, A-Z0-9 only."""
+    """Normalize a plate string (contract section 6, amended): NFKD without combining marks,
+    Cyrillic/Greek look-alikes to Latin, upper case, only letters and digits kept.
+
+    Letters of other scripts (Thai, Arabic, Chinese, ...) stay themselves, upper-cased where the
+    script has case, so `"กข 1234"` is `กข1234`, never `1234`."""
     if raw.isascii():
         upper = raw.upper()
         if upper.isalnum():
@@ -38,7 +53,12 @@ def normalize_plate(raw: str) -> str:
     # Upper-case before the look-alike table so lower-case Cyrillic/Greek map too; then decompose
     # once more because upper-casing can produce characters with marks (e.g. ΐ).
     upper = unicodedata.normalize("NFKD", decomposed.upper()).translate(_LOOKALIKE_TABLE)
-    return "".join(ch for ch in upper if ch in _ALLOWED)
+    return "".join(ch for ch in upper if _kept(ch))
+
+
+def is_latin(plate_norm: str) -> bool:
+    """Whether a normalized plate is A-Z and 0-9 only (for counting the other reads)."""
+    return plate_norm.isascii()
 
 
 def skeleton(plate: str) -> str:

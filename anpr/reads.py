@@ -12,10 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
 
-from anpr.clock import ms_to_rfc3339, rfc3339_to_ms
+from anpr.clock import RANGE_MESSAGE, in_range, ms_to_rfc3339, rfc3339_to_ms
 from anpr.countries import normalize_country
 from anpr.ids import ID_PATTERN
 from anpr.normalize import normalize_plate
+from anpr.shown import MAX_VEHICLE_TEXT, image_problem, shown_text_ok
 
 MAX_PLATE_LEN = 16
 MAX_CANDIDATES = 10
@@ -96,17 +97,20 @@ def _is_number(value: object) -> bool:
 
 
 def parse_captured_at(value: object) -> int | str:
-    """Epoch milliseconds from RFC 3339 or integer epoch ms; a str is the error message."""
+    """Epoch milliseconds from RFC 3339 or integer epoch ms, within [MIN_MS, MAX_MS]; a str is
+    the error message. Every time field a client sends goes through here."""
+    parsed: int | None = None
     if isinstance(value, str):
         parsed = rfc3339_to_ms(value)
-        if parsed is None:
-            return "must be RFC 3339 with an offset (Z or ±hh:mm), or integer epoch milliseconds"
-        return parsed
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        return int(value)
-    return "must be RFC 3339 with an offset (Z or ±hh:mm), or integer epoch milliseconds"
+    elif isinstance(value, int) and not isinstance(value, bool):
+        parsed = value
+    elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        parsed = int(value)
+    if parsed is None:
+        return "must be RFC 3339 with an offset (Z or ±hh:mm), or integer epoch milliseconds"
+    if not in_range(parsed):
+        return RANGE_MESSAGE
+    return parsed
 
 
 def _confidence(value: object, field: str, errors: list[FieldError]) -> float | None:
@@ -227,7 +231,16 @@ def _opt_lane(value: object, out: dict[str, Any], errors: list[FieldError]) -> N
 def _opt_vehicle(value: object, out: dict[str, Any], errors: list[FieldError]) -> None:
     vehicle = _string_object(value, "vehicle", VEHICLE_FIELDS, errors)
     if vehicle:
-        out["vehicle"] = vehicle
+        bad = [k for k, v in vehicle.items() if not shown_text_ok(v, MAX_VEHICLE_TEXT)]
+        for key in bad:
+            errors.append(
+                FieldError(
+                    f"vehicle.{key}",
+                    f"at most {MAX_VEHICLE_TEXT} characters, no control characters",
+                )
+            )
+        if not bad:
+            out["vehicle"] = vehicle
 
 
 def _opt_images(value: object, out: dict[str, Any], errors: list[FieldError]) -> None:
@@ -235,6 +248,14 @@ def _opt_images(value: object, out: dict[str, Any], errors: list[FieldError]) ->
     if images:
         if sum(len(v) for v in images.values()) > MAX_READ_WITH_IMAGES_BYTES:
             errors.append(FieldError("images", "a read with images is at most 512 KiB"))
+            return
+        problems = [
+            FieldError(f"images.{key}", message)
+            for key, text in images.items()
+            if (message := image_problem(key, text)) is not None
+        ]
+        if problems:
+            errors.extend(problems)
         else:
             out["images"] = images
 

@@ -100,6 +100,25 @@ def token_key(token_hash: str) -> str:
     return f"token/{token_hash}"
 
 
+TOKEN_ID_LEN = 16
+
+
+def token_id(token_hash: str) -> str:
+    """The public id of a token: the first 64 bits of its hash, shown in listings and the
+    audit log and used to revoke it (the token itself is never shown again)."""
+    return token_hash[:TOKEN_ID_LEN]
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    token_id: str
+    token_hash: str
+    role: Role
+    name: str
+    integrator_id: str | None
+    created_at: int | None
+
+
 class RegistryView:
     """The registry as every process sees it: folded from the compacted topic, in memory."""
 
@@ -108,9 +127,12 @@ class RegistryView:
         self.integrators: dict[str, Integrator] = {}
         self.tokens: dict[str, Principal] = {}
         self.formats: dict[str, FormatMapping] = {}  # declarative vendor mappings, by name
-        self._external: dict[str, str] = {}
         # Outbound notification targets (`anpr.webhooks`), by target_id.
         self.webhooks: dict[str, WebhookTarget] = {}
+        self.token_created: dict[str, int] = {}
+        # external id -> the cameras claiming it; only an unambiguous claim resolves (a second
+        # camera registering a device's id must not take over its pushes).
+        self._external: dict[str, set[str]] = {}
         self.version = 0
 
     def apply(self, key: bytes | None, value: bytes | None) -> None:
@@ -133,6 +155,9 @@ class RegistryView:
                 self.integrators[ident] = Integrator(ident, str(data.get("name", "")))
             elif kind == "token":
                 integrator = data.get("integrator_id")
+                created = data.get("created_at")
+                if isinstance(created, int):
+                    self.token_created[ident] = created
                 self.tokens[ident] = Principal(
                     role=Role(data["role"]),
                     name=str(data.get("name", "")),
@@ -153,8 +178,7 @@ class RegistryView:
         spec = CameraSpec.model_validate(data)
         old = self.cameras.get(spec.camera_id)
         if old is not None:
-            for ext in old.external_ids:
-                self._external.pop(ext, None)
+            self._release_external(old)
         self.cameras[spec.camera_id] = Camera(
             camera_id=spec.camera_id,
             integrator_id=spec.integrator_id,
@@ -167,18 +191,26 @@ class RegistryView:
             record=data,
         )
         for ext in spec.external_ids:
-            self._external[ext] = spec.camera_id
+            self._external.setdefault(ext, set()).add(spec.camera_id)
+
+    def _release_external(self, camera: Camera) -> None:
+        for ext in camera.external_ids:
+            claims = self._external.get(ext)
+            if claims is not None:
+                claims.discard(camera.camera_id)
+                if not claims:
+                    del self._external[ext]
 
     def _delete(self, kind: str, ident: str) -> None:
         if kind == "camera":
             old = self.cameras.pop(ident, None)
             if old is not None:
-                for ext in old.external_ids:
-                    self._external.pop(ext, None)
+                self._release_external(old)
         elif kind == "integrator":
             self.integrators.pop(ident, None)
         elif kind == "token":
             self.tokens.pop(ident, None)
+            self.token_created.pop(ident, None)
         elif kind == WEBHOOK_KIND:
             self.webhooks.pop(ident, None)
         elif kind == "format":
@@ -188,8 +220,36 @@ class RegistryView:
         return self.tokens.get(hash_token(token))
 
     def camera_by_external_id(self, external_id: str) -> Camera | None:
-        camera_id = self._external.get(external_id)
-        return self.cameras.get(camera_id) if camera_id else None
+        """The one camera claiming `external_id`; None when none or several do."""
+        claims = self._external.get(external_id)
+        if not claims or len(claims) != 1:
+            return None
+        return self.cameras.get(next(iter(claims)))
+
+    def external_id_claims(self, external_id: str) -> frozenset[str]:
+        return frozenset(self._external.get(external_id, ()))
+
+    def token_infos(self) -> list[TokenInfo]:
+        return sorted(
+            (
+                TokenInfo(
+                    token_id=token_id(digest),
+                    token_hash=digest,
+                    role=p.role,
+                    name=p.name,
+                    integrator_id=p.integrator_id,
+                    created_at=self.token_created.get(digest),
+                )
+                for digest, p in self.tokens.items()
+            ),
+            key=lambda t: (t.created_at or 0, t.token_id),
+        )
+
+    def tokens_by_id(self, ident: str) -> list[str]:
+        """Hashes of the tokens whose id is `ident` (normally one)."""
+        if len(ident) != TOKEN_ID_LEN:
+            return []
+        return [digest for digest in self.tokens if digest.startswith(ident)]
 
 
 def _encode(record: dict[str, Any]) -> bytes:
@@ -247,6 +307,28 @@ class RegistryWriter:
 
     async def revoke_token(self, token_hash: str) -> None:
         await self._publish(token_key(token_hash), None)
+
+    async def rotate_integrator_token(
+        self, integrator_id: str, name: str, old_hashes: list[str]
+    ) -> str:
+        """A new token for the integrator, published before its old tokens are revoked (a
+        failure in between leaves both valid, never none)."""
+        token = new_token()
+        await self._publish(
+            token_key(hash_token(token)),
+            _encode(
+                {
+                    "kind": "token",
+                    "role": Role.INTEGRATOR.value,
+                    "name": name,
+                    "integrator_id": integrator_id,
+                    "created_at": now_ms(),
+                }
+            ),
+        )
+        for digest in old_hashes:
+            await self.revoke_token(digest)
+        return token
 
     async def put_camera(self, spec: CameraSpec) -> dict[str, Any]:
         record = {"kind": "camera", **spec.model_dump(mode="json"), "updated_at": now_ms()}

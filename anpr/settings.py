@@ -37,6 +37,8 @@ class CommonSettings(BaseSettings):
     topic_replication: int = Field(default=1, ge=1, le=7)
     read_retention_days: float = Field(default=30, gt=0)
     hit_retention_days: float = Field(default=180, gt=0)
+    # The audit log's own retention (the API store and the audit topic): two years.
+    audit_retention_days: float = Field(default=730, gt=0)
     log_level: str = "INFO"
     # A consumer with records waiting and no progress for this long is stalled: /readyz turns
     # false and the consumer is replaced.
@@ -44,6 +46,11 @@ class CommonSettings(BaseSettings):
     # More than this many crashes of one background task within the window turn /healthz 503.
     task_max_crashes: int = Field(default=5, ge=1)
     task_crash_window_s: float = Field(default=300.0, gt=0)
+    # `json`: one JSON object per line; `text`: for people (anpr/logs.py).
+    log_format: Literal["json", "text"] = "text"
+    # A request's headers, then its body, must arrive within these (anpr/httptimeouts.py).
+    http_header_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    http_body_timeout_s: float = Field(default=60.0, gt=0, le=3600)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> CommonSettings:
@@ -67,6 +74,10 @@ class CommonSettings(BaseSettings):
     @property
     def hit_retention_ms(self) -> int:
         return int(self.hit_retention_days * DAY_MS)
+
+    @property
+    def audit_retention_ms(self) -> int:
+        return int(self.audit_retention_days * DAY_MS)
 
     def masked(self) -> dict[str, Any]:
         """The settings as a dict for the start-up log; secrets show as `**********`."""

@@ -26,8 +26,9 @@ class TopicSpec:
 @dataclass(frozen=True, slots=True)
 class Topics:
     """The topics of contract section 5, plus the gateway's per-camera event counts, the
-    hotlist versions each matcher has applied, the records set aside as poison, and the webhook
-    delivery outcomes of `anpr notify` (for the API's delivery log)."""
+    hotlist versions each matcher has applied, the records set aside as poison, the webhook
+    delivery outcomes of `anpr notify` (for the API's delivery log) and the audit records of CLI
+    writes."""
 
     reads: str
     heartbeats: str
@@ -38,6 +39,7 @@ class Topics:
     matcher_status: str
     deadletter: str
     deliveries: str
+    audit: str
 
     @classmethod
     def from_prefix(cls, prefix: str) -> Topics:
@@ -51,6 +53,7 @@ class Topics:
             matcher_status=f"{prefix}matcher-status.v1",
             deadletter=f"{prefix}deadletter.v1",
             deliveries=f"{prefix}notify-deliveries.v1",
+            audit=f"{prefix}audit.v1",
         )
 
     def specs(self, settings: CommonSettings) -> list[TopicSpec]:
@@ -73,4 +76,6 @@ class Topics:
             TopicSpec(
                 self.deliveries, parts, repl, {"retention.ms": str(settings.hit_retention_ms)}
             ),
+            # Audit records of CLI writes (anpr/audit_wire.py), kept as long as the audit log.
+            TopicSpec(self.audit, 1, repl, {"retention.ms": str(settings.audit_retention_ms)}),
         ]

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 
+from anpr.accesslog import AccessLogMiddleware
 from anpr.bus.base import Bus
 from anpr.clock import now_ms
 from anpr.http import RequestMetricsMiddleware
+from anpr.openapi_docs import BEARER, install_docs
 from api import (
     routes_alerts,
     routes_audit,
@@ -20,10 +23,14 @@ from api import (
     routes_hotlists,
     routes_registry,
     routes_stream,
+    routes_tokens,
 )
 from api.commissioning import routes as routes_commissioning
 from api.console import routes as routes_console
+from api.console.sessions import SESSION_COOKIE, cookie_refusal
+from api.deps import get_principal
 from api.errors import install_error_handlers
+from api.guard import install_guard
 from api.notifications import routes as routes_notifications
 from api.reports import routes as routes_reports
 from api.rollout import routes as routes_rollout
@@ -60,10 +67,13 @@ def create_app(
             "commissioning, hotlists, registry administration and the audit log."
         ),
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.service = service
     app.include_router(routes_health.router)
     app.include_router(routes_registry.router)
+    app.include_router(routes_tokens.router)
     app.include_router(routes_cameras.router)
     app.include_router(routes_commissioning.router)
     app.include_router(routes_stream.router)
@@ -77,9 +87,23 @@ def create_app(
     app.include_router(routes_formats.router)
     app.include_router(routes_rollout.router)
     install_error_handlers(app)
+    install_docs(app, schemes={"bearer": BEARER}, marker=get_principal)
+    install_guard(
+        app,
+        authenticate=service.authenticate,
+        loading=lambda: not service.registry_loaded,
+        retry_after_s=settings.retry_after_s,
+        default_limit=settings.api_max_body_bytes,
+        limits={
+            ("PUT", "/v1/hotlists/{list_id}/entries"): settings.hotlist_max_body_bytes,
+            ("POST", "/v1/hotlists/{list_id}/entries"): settings.hotlist_upsert_max_body_bytes,
+        },
+        cookie=(SESSION_COOKIE, partial(cookie_refusal, service)),
+    )
     app.add_middleware(
         RequestMetricsMiddleware,
         requests=service.metrics.requests,
         seconds=service.metrics.request_seconds,
     )
+    app.add_middleware(AccessLogMiddleware)  # outermost: request id, 4xx/5xx access log
     return app

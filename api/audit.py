@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from anpr.auth import Principal
+from anpr.registry import token_id
 from api.metrics import ApiMetrics
 from api.store.base import AuditEntry, Store
 
@@ -22,6 +23,9 @@ class Action(StrEnum):
     CONSOLE_SIGN_IN = "console.sign_in"
     INTEGRATOR_CREATE = "integrator.create"
     TOKEN_CREATE = "token.create"  # noqa: S105 - an action name, not a secret
+    TOKEN_REVOKE = "token.revoke"  # noqa: S105
+    TOKEN_ROTATE = "token.rotate"  # noqa: S105
+    CAMERA_PUT = "camera.put"
     CAMERA_CREATE = "camera.create"
     CAMERA_UPDATE = "camera.update"
     CAMERA_DELETE = "camera.delete"
@@ -59,7 +63,8 @@ class AuditLog:
                 action=action.value,
                 target=target,
                 reason=reason,
-                detail=detail or {},
+                # Names need not be unique: the token id says exactly who it was.
+                detail={**(detail or {}), "actor_token_id": token_id(principal.token_hash)},
             )
         )
         self._metrics.audit_entries.labels(action.value).inc()

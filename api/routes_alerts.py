@@ -15,11 +15,12 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Query
 
+from anpr.clock import MAX_MS
 from api.alerts.views import alert_json, sighting_json
 from api.audit import Action
 from api.deps import Operator, Service
 from api.errors import ApiError, invalid, not_found
-from api.hits.cursor import MAX_MS, check_range, parse_time
+from api.hits.cursor import check_range, parse_time
 from api.hits.views import ack_json, hit_json, sees_covert
 from api.schemas.alerts import AlertDetail, AlertOut, AlertPage
 from api.schemas.common import error_responses

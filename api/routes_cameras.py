@@ -92,6 +92,18 @@ def check_ids(spec: CameraSpec) -> None:
         raise ApiError(422, "invalid camera", errors=errors)
 
 
+def _check_external_ids(service: ApiService, spec: CameraSpec) -> None:
+    """409 when a vendor id is already another camera's: it would take over the device's
+    pushes (issue 11, item 5)."""
+    for ext in spec.external_ids:
+        others = service.registry.external_id_claims(ext) - {spec.camera_id}
+        if others:
+            raise conflict(
+                f"external id {ext!r} is already registered to camera {min(others)!r}",
+                "external_ids",
+            )
+
+
 def _check_integrator(service: ApiService, integrator_id: str) -> None:
     if integrator_id not in service.registry.integrators:
         raise invalid("integrator_id", f"integrator {integrator_id!r} is not registered")
@@ -109,6 +121,7 @@ async def create_camera(spec: CameraSpec, principal: Admin, service: Service) ->
         if spec.camera_id in service.registry.cameras:
             raise conflict(f"camera {spec.camera_id!r} exists", "camera_id")
         _check_integrator(service, spec.integrator_id)
+        _check_external_ids(service, spec)
         camera = await _put(service, spec)
     await service.audit.record(
         principal, Action.CAMERA_CREATE, spec.camera_id, detail=spec.model_dump(mode="json")
@@ -147,7 +160,7 @@ async def get_camera_health(
 @router.patch(
     "/v1/cameras/{camera_id}",
     response_model=CameraOut,
-    responses=error_responses(401, 403, 404, 422, 503),
+    responses=error_responses(401, 403, 404, 409, 422, 503),
 )
 async def patch_camera(
     camera_id: str, patch: CameraPatch, principal: Admin, service: Service
@@ -161,6 +174,7 @@ async def patch_camera(
         if isinstance(merged, list):
             raise ApiError(422, "invalid camera", errors=merged)
         check_ids(merged)
+        _check_external_ids(service, merged)
         if merged.integrator_id != current.integrator_id:
             _check_integrator(service, merged.integrator_id)
         camera = await _put(service, merged)

@@ -26,6 +26,20 @@ from api.store.base import AckConflict, Acknowledgement, HitFilter, HitStatus, P
 router = APIRouter(tags=["hits"])
 
 MAX_REASON = 500
+MIN_REASON = 5
+
+
+def reason_problem(reason: str | None) -> str | None:
+    """Why `reason` cannot justify a plate search: it is audited, so it must say something."""
+    if reason is None or not reason.strip():
+        return "a plate search needs a reason (free text or case reference)"
+    if not reason.isprintable():
+        return "must not contain control characters"
+    if len(reason.strip()) < MIN_REASON:
+        return f"at least {MIN_REASON} printable characters (free text or case reference)"
+    return None
+
+
 Since = Annotated[str | None, Query(description="RFC 3339 with offset, or epoch ms (inclusive).")]
 Until = Annotated[str | None, Query(description="RFC 3339 with offset, or epoch ms (exclusive).")]
 IdParam = Annotated[str | None, Query(min_length=1, max_length=128)]
@@ -72,8 +86,9 @@ async def query_hits(
         plate_norm = normalize_plate(plate)
         if not plate_norm:
             raise invalid("plate", "has no letters or digits")
-        if reason is None or not reason.strip():
-            raise invalid("reason", "a plate search needs a reason (free text or case reference)")
+        problem = reason_problem(reason)
+        if problem is not None:
+            raise invalid("reason", problem)
     flt = HitFilter(
         since=start,
         until=end,

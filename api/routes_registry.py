@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from anpr.auth import Role, hash_token
+from anpr.registry import token_id
 from api.audit import Action
 from api.deps import Admin, Service
 from api.errors import conflict
@@ -47,11 +48,13 @@ async def create_integrator(
     "/v1/tokens",
     status_code=201,
     response_model=TokenCreated,
-    responses=error_responses(401, 403, 422, 503),
+    responses=error_responses(401, 403, 409, 422, 503),
 )
 async def create_token(body: TokenIn, principal: Admin, service: Service) -> TokenCreated:
     role = Role(body.role)
     async with service.registry_lock:
+        if any(p.name == body.name for p in service.registry.tokens.values()):
+            raise conflict(f"a token named {body.name!r} exists", "name")
         async with publishing(service, "token"):
             token = await service.registry_writer.create_token(role, body.name)
         digest = hash_token(token)
@@ -61,7 +64,7 @@ async def create_token(body: TokenIn, principal: Admin, service: Service) -> Tok
     await service.audit.record(
         principal,
         Action.TOKEN_CREATE,
-        f"token/{digest[:12]}",
+        f"token/{token_id(digest)}",
         detail={"role": role.value, "name": body.name},
     )
     return TokenCreated(token=token, role=role.value, name=body.name)

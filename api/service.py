@@ -28,6 +28,7 @@ from anpr.runtime import Runtime
 from anpr.topics import Topics
 from api.alerts.placer import AlertPlacer
 from api.audit import AuditLog
+from api.audit_ingest import AuditIngest, audit_group_id
 from api.changes import ChangeSignal
 from api.health.tracker import HealthTopics, HealthTracker, Sweep
 from api.hits.hub import StreamHub
@@ -85,6 +86,7 @@ class ApiService:
         # Webhook delivery outcomes from `anpr notify` (the delivery log).
         self.delivery_log = DeliveryLog(self.store, self.metrics)
         self.deliveries_loop: ConsumerLoop | None = None
+        self.audit_loop: ConsumerLoop | None = None  # CLI writes (api/audit_ingest.py)
         # Camera health.
         self.health = HealthTracker(
             HealthTopics(self.topics.reads, self.topics.heartbeats, self.topics.gateway_events),
@@ -195,6 +197,16 @@ class ApiService:
             poll_ms=max(self.settings.consumer_poll_ms, 200),
         )
         self.deliveries_loop.start()
+        self.audit_loop = ConsumerLoop(
+            self.runtime,
+            [self.topics.audit],
+            AuditIngest(self.store, self.metrics).handle_batch,
+            name="api-audit",
+            group_id=audit_group_id(self.settings.topic_prefix, self.store.store_id),
+            from_beginning=True,
+            poll_ms=max(self.settings.consumer_poll_ms, 200),
+        )
+        self.audit_loop.start()
         self.health_loop.start()
         supervisor = self.runtime.supervisor
         supervisor.spawn_periodic(
@@ -282,6 +294,7 @@ class ApiService:
         removed = await self.store.purge(
             hits_before=now - self.settings.hit_retention_ms,
             activity_before=now - self.settings.read_retention_ms,
+            audit_before=now - self.settings.audit_retention_ms,
         )
         removed["deliveries"] = await self.store.purge_deliveries(
             before=now - self.settings.hit_retention_ms

@@ -29,6 +29,10 @@ class ApiSettings(CommonSettings):
     stream_backlog_page: int = Field(default=500, ge=1, le=10_000)
     # Hotlist uploads (`PUT /v1/hotlists/{list_id}/entries`).
     hotlist_max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    # Hotlist upserts (`POST /v1/hotlists/{list_id}/entries`, a JSON array parsed in the loop).
+    hotlist_upsert_max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    # Every other request body (JSON objects of a few fields); see api/guard.py.
+    api_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     # Hit queries.
     page_limit_default: int = Field(default=50, ge=1, le=500)
     page_limit_max: int = Field(default=500, ge=1, le=5000)

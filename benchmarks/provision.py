@@ -127,6 +127,27 @@ class AdminApi:
             patch = {k: v for k, v in body.items() if k != "camera_id"}
             await self.call("PATCH", f"/v1/cameras/{camera.camera_id}", json_body=patch)
 
+    async def cleanup(
+        self, *, camera_ids: list[str], list_ids: list[str], integrator_id: str | None
+    ) -> dict[str, int]:
+        """Undo a set-up (`anpr simulate --cleanup`): delete the cameras and hotlists, revoke
+        the integrator's tokens (an integrator record cannot be deleted). Counts what went."""
+        done = {"cameras": 0, "hotlists": 0, "tokens": 0}
+        for camera_id in camera_ids:
+            response = await self.call("DELETE", f"/v1/cameras/{camera_id}", ok=(204, 404))
+            done["cameras"] += response.status_code == 204
+        for list_id in list_ids:
+            response = await self.call("DELETE", f"/v1/hotlists/{list_id}", ok=(204, 404))
+            done["hotlists"] += response.status_code == 204
+        if integrator_id is not None:
+            tokens = (await self.call("GET", "/v1/tokens")).json()["items"]
+            for token in tokens:
+                if token["role"] == "integrator" and token["integrator_id"] == integrator_id:
+                    path = f"/v1/tokens/{token['token_id']}"
+                    response = await self.call("DELETE", path, ok=(204, 404))
+                    done["tokens"] += response.status_code == 204
+        return done
+
     async def hotlist(self, plan: ListPlan, csv_text: str) -> dict[str, Any]:
         """Create or reconfigure the list, then replace its entries; the API's answer + timing."""
         await self.call("PUT", f"/v1/hotlists/{plan.list_id}", json_body=plan.config())

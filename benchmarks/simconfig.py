@@ -47,6 +47,9 @@ class SimConfig:
     json_out: Path | None = None
     probes_file: Path | None = None  # probes saved by the benchmark (skips building the lists)
     quiet: bool = False
+    # Delete the cameras and hotlists registered by the set-up, and revoke the integrator's
+    # tokens, when the run ends (`--cleanup`).
+    cleanup: bool = False
 
     def __post_init__(self) -> None:
         Schedule(self.rate, self.batch, self.duration_s)  # validates

@@ -66,6 +66,8 @@ class Simulation:
         self.stream = StreamState(connected=asyncio.Event())
         self.feed: Feed | None = None
         self.all_arrived = asyncio.Event()
+        self.registered_lists: list[str] = []
+        self.registered_integrator: str | None = None
 
     def say(self, text: str) -> None:
         if not self.config.quiet:
@@ -100,7 +102,9 @@ class Simulation:
         versions: dict[str, int] = {}
         uploads = {}
         started = time.perf_counter()
+        self.registered_integrator = None if cfg.token else creds.integrator_id
         for plan, csv_text, _ in lists:
+            self.registered_lists.append(plan.list_id)
             result = await api.hotlist(plan, csv_text)
             versions[plan.list_id] = int(result["version"])
             uploads[plan.list_id] = {
@@ -158,66 +162,94 @@ class Simulation:
             loop.add_signal_handler(signal.SIGINT, stop.set)
             loop.add_signal_handler(signal.SIGTERM, stop.set)
         async with make_client(cfg.connections + 4) as client:
-            creds, probes = await self.setup(client)
-            took = await wait_gateway_knows(client, cfg.gateway, creds, self.fleet)
-            self.facts["gateway_knew_cameras_after_s"] = round(took, 2)
-            planned = POOL_MAX if cfg.closed_loop else min(schedule.reads, POOL_MAX)
-            traffic = Traffic(
-                self.fleet, probes, seed=cfg.seed + 1, hit_share=cfg.hit_share, noise=cfg.noise
-            )
-            feed = self.feed = Feed(
-                self.fleet, traffic.reads(planned), self.prefix, cfg.batch, self.tally
-            )
-            # The planned reads live as long as the run: keep the collector from walking them.
-            gc.collect()
-            gc.freeze()
-            watcher = None
-            watch_stop = asyncio.Event()
-            if cfg.watch and cfg.admin_token:
-                watcher = asyncio.create_task(
-                    follow_hits(
-                        client, cfg.api, cfg.admin_token, self.on_hit,
-                        stop=watch_stop, state=self.stream,
-                    )
-                )  # fmt: skip
-                assert self.stream.connected is not None  # noqa: S101
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.stream.connected.wait(), 10)
-            beats = asyncio.create_task(self.heartbeats(client, creds))
-            target = Target(
-                cfg.gateway.rstrip("/") + "/v1/reads",
-                {"Authorization": f"Bearer {creds.token}", "Content-Type": "application/json"},
-            )
-            pool = RawPool(cfg.gateway, cfg.connections) if cfg.client == "raw" else None
-            post = raw_post(pool, target) if pool else httpx_post(client, target)
-            mode = "closed loop" if cfg.closed_loop else f"{cfg.rate:g} reads/s"
-            self.say(
-                f"sending {mode} for {cfg.duration_s:g} s, {cfg.batch} read(s) per request, "
-                f"{len(self.fleet)} cameras, read ids {self.prefix}*"
-            )
+            try:
+                return await self._run(client, schedule, stop)
+            finally:
+                if cfg.cleanup and cfg.setup and cfg.admin_token:
+                    await self._cleanup(client)
 
-            def tick(elapsed: float) -> None:
-                self.say(format_progress(elapsed, self.stats, cfg.batch, self.tally, watcher))
+    async def _cleanup(self, client: httpx.AsyncClient) -> None:
+        assert self.config.admin_token is not None  # noqa: S101 - checked by the caller
+        api = AdminApi(client, self.config.api, self.config.admin_token)
+        try:
+            done = await api.cleanup(
+                camera_ids=[c.camera_id for c in self.fleet],
+                list_ids=self.registered_lists,
+                integrator_id=self.registered_integrator,
+            )
+        except SetupError as exc:
+            self.say(f"clean-up incomplete: {exc}")
+            return
+        self.facts["cleanup"] = done
+        self.say(
+            f"cleaned up: {done['cameras']} cameras and {done['hotlists']} hotlists deleted, "
+            f"{done['tokens']} integrator tokens revoked"
+        )
 
-            started = time.perf_counter()
-            if cfg.closed_loop:
-                elapsed = await closed_loop(
-                    post, cfg.duration_s, feed.body, self.stats,
-                    connections=cfg.connections, answered=feed.answered,
-                )  # fmt: skip
-            else:
-                elapsed = await open_loop(
-                    post, schedule, feed.body, self.stats,
-                    connections=cfg.connections, answered=feed.answered,
-                    tick=tick, tick_every_s=cfg.progress_s, stop=stop,
-                )  # fmt: skip
-            beats.cancel()
-            if pool is not None:
-                pool.close()
-            if watcher is not None:
-                await self._drain(started + elapsed, stop)
-                watch_stop.set()
-                await watcher
+    async def _run(
+        self, client: httpx.AsyncClient, schedule: Schedule, stop: asyncio.Event
+    ) -> dict[str, Any]:
+        cfg = self.config
+        creds, probes = await self.setup(client)
+        took = await wait_gateway_knows(client, cfg.gateway, creds, self.fleet)
+        self.facts["gateway_knew_cameras_after_s"] = round(took, 2)
+        planned = POOL_MAX if cfg.closed_loop else min(schedule.reads, POOL_MAX)
+        traffic = Traffic(
+            self.fleet, probes, seed=cfg.seed + 1, hit_share=cfg.hit_share, noise=cfg.noise
+        )
+        feed = self.feed = Feed(
+            self.fleet, traffic.reads(planned), self.prefix, cfg.batch, self.tally
+        )
+        # The planned reads live as long as the run: keep the collector from walking them.
+        gc.collect()
+        gc.freeze()
+        watcher = None
+        watch_stop = asyncio.Event()
+        if cfg.watch and cfg.admin_token:
+            watcher = asyncio.create_task(
+                follow_hits(
+                    client, cfg.api, cfg.admin_token, self.on_hit,
+                    stop=watch_stop, state=self.stream,
+                )
+            )  # fmt: skip
+            assert self.stream.connected is not None  # noqa: S101
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stream.connected.wait(), 10)
+        beats = asyncio.create_task(self.heartbeats(client, creds))
+        target = Target(
+            cfg.gateway.rstrip("/") + "/v1/reads",
+            {"Authorization": f"Bearer {creds.token}", "Content-Type": "application/json"},
+        )
+        pool = RawPool(cfg.gateway, cfg.connections) if cfg.client == "raw" else None
+        post = raw_post(pool, target) if pool else httpx_post(client, target)
+        mode = "closed loop" if cfg.closed_loop else f"{cfg.rate:g} reads/s"
+        self.say(
+            f"sending {mode} for {cfg.duration_s:g} s, {cfg.batch} read(s) per request, "
+            f"{len(self.fleet)} cameras, read ids {self.prefix}*"
+        )
+
+        def tick(elapsed: float) -> None:
+            self.say(format_progress(elapsed, self.stats, cfg.batch, self.tally, watcher))
+
+        started = time.perf_counter()
+        if cfg.closed_loop:
+            elapsed = await closed_loop(
+                post, cfg.duration_s, feed.body, self.stats,
+                connections=cfg.connections, answered=feed.answered,
+            )  # fmt: skip
+        else:
+            elapsed = await open_loop(
+                post, schedule, feed.body, self.stats,
+                connections=cfg.connections, answered=feed.answered,
+                tick=tick, tick_every_s=cfg.progress_s, stop=stop,
+            )  # fmt: skip
+        beats.cancel()
+        if pool is not None:
+            pool.close()
+        if watcher is not None:
+            await self._drain(started + elapsed, stop)
+            watch_stop.set()
+            await watcher
         return self.summary(elapsed, feed)
 
     async def _drain(self, sent_at: float, stop: asyncio.Event) -> None:

@@ -9,9 +9,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from anpr.accesslog import AccessLogMiddleware
 from anpr.bus.base import Bus
 from anpr.http import JSONBytes, RequestMetricsMiddleware
+from anpr.openapi_docs import BASIC, BEARER, install_docs
 from ingest import routes_health, routes_heartbeats, routes_reads, routes_vendor
+from ingest.deps import get_pusher
 from ingest.service import GatewayService
 from ingest.settings import GatewaySettings
 
@@ -34,12 +37,15 @@ def create_app(settings: GatewaySettings, bus: Bus) -> FastAPI:
         description="Camera-facing gateway: reads and heartbeats in, durable in Kafka before 2xx.",
         lifespan=lifespan,
         default_response_class=JSONBytes,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.service = service
     app.include_router(routes_health.router)
     app.include_router(routes_reads.router)
     app.include_router(routes_heartbeats.router)
     app.include_router(routes_vendor.router)
+    install_docs(app, schemes={"bearer": BEARER, "basic": BASIC}, marker=get_pusher)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONBytes:
@@ -69,4 +75,5 @@ def create_app(settings: GatewaySettings, bus: Bus) -> FastAPI:
         seconds=service.metrics.request_seconds,
         in_flight=service.metrics.in_flight,
     )
+    app.add_middleware(AccessLogMiddleware)  # outermost: request id, 4xx/5xx access log
     return app

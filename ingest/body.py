@@ -1,10 +1,27 @@
-"""Splitting a `POST /v1/reads` body into read objects: one object, a JSON array, or NDJSON."""
+"""Splitting a `POST /v1/reads` body into read objects: one object, a JSON array, or NDJSON.
+
+Nothing is parsed that could not be accepted: a 16 MB array of 550k tiny objects once took 1.9 s
+of the event loop to parse only to be refused by count. A body up to `DIRECT_PARSE_BYTES` is
+parsed in one go by orjson (at worst some 35k small values, milliseconds). A larger array is
+decoded one top-level item at a time (stdlib `raw_decode`) and refused at the first item over
+the limit; a larger body that is not an array can only be NDJSON (one read is at most 512 KiB),
+which is split into lines, each bounded, before any is parsed.
+"""
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 
 import orjson
+
+DIRECT_PARSE_BYTES = 1024 * 1024
+# A read with images is at most 512 KiB; a line of NDJSON above this is refused unparsed.
+MAX_LINE_BYTES = 512 * 1024 + 64 * 1024
+_DECODER = json.JSONDecoder()
+_WHITESPACE = " \t\n\r"
+_LINE = re.compile(rb"[^\r\n]*[^\s][^\r\n]*")
 
 
 class BodyError(Exception):
@@ -39,6 +56,10 @@ def _is_ndjson(content_type: str | None) -> bool:
 def split_body(body: bytes, content_type: str | None, *, max_items: int) -> SplitBody:
     if not body.strip():
         raise BodyError(400, "the body is empty; send a read object, an array or NDJSON")
+    if len(body) > DIRECT_PARSE_BYTES and not _is_ndjson(content_type):
+        if body.lstrip()[:1] == b"[":
+            return _split_large_array(body, max_items)
+        return _split_ndjson(body, max_items)
     if not _is_ndjson(content_type):
         try:
             parsed = orjson.loads(body)
@@ -56,11 +77,15 @@ def split_body(body: bytes, content_type: str | None, *, max_items: int) -> Spli
 
 def _split_ndjson(body: bytes, max_items: int) -> SplitBody:
     out = SplitBody()
-    for line in body.splitlines():
-        if not line.strip():
-            continue
+    # Lines with something other than whitespace, found lazily: no list of every line is built.
+    for match in _LINE.finditer(body):
+        line = match.group()
         if len(out.items) >= max_items:
             raise BodyError(413, f"more than {max_items} reads in one request")
+        if len(line) > MAX_LINE_BYTES:
+            out.broken[len(out.items)] = f"line {len(out.items) + 1} is over {MAX_LINE_BYTES} bytes"
+            out.items.append(None)
+            continue
         try:
             out.items.append(orjson.loads(line))
         except orjson.JSONDecodeError as exc:
@@ -69,3 +94,36 @@ def _split_ndjson(body: bytes, max_items: int) -> SplitBody:
     if not out.items:
         raise BodyError(400, "the body holds no reads")
     return out
+
+
+def _split_large_array(body: bytes, max_items: int) -> SplitBody:
+    """A JSON array decoded item by item, refused (413) at item `max_items + 1`."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BodyError(400, f"the body is not UTF-8 (byte {exc.start})") from exc
+    items: list[object] = []
+    pos = _skip(text, _skip(text, 0) + 1)
+    if text.startswith("]", pos):
+        return SplitBody(items=items)
+    while True:
+        if len(items) == max_items:
+            raise BodyError(413, f"more than {max_items} reads in one request")
+        try:
+            item, pos = _DECODER.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            raise BodyError(400, f"the body is not valid JSON: {exc}") from exc
+        items.append(item)
+        pos = _skip(text, pos)
+        if text.startswith(",", pos):
+            pos = _skip(text, pos + 1)
+        elif text.startswith("]", pos) and not text[pos + 1 :].strip(_WHITESPACE):
+            return SplitBody(items=items)
+        else:
+            raise BodyError(400, f"the body is not valid JSON: unexpected character at {pos}")
+
+
+def _skip(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in _WHITESPACE:
+        pos += 1
+    return pos

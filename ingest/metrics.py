@@ -18,6 +18,13 @@ class GatewayMetrics:
             ["camera_id", "integrator_id"],
             registry=registry,
         )
+        self.reads_non_latin = Counter(
+            "anpr_gateway_reads_non_latin_total",
+            "Accepted reads whose normalized plate has letters or digits outside A-Z 0-9 "
+            "(Thai, Arabic, Chinese, ...: kept as themselves, contract section 6).",
+            ["camera_id", "integrator_id"],
+            registry=registry,
+        )
         self.reads_rejected = Counter(
             "anpr_gateway_reads_rejected_total",
             "Reads rejected, by reason (the first field in error, or the request-level cause).",

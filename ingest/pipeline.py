@@ -95,15 +95,18 @@ class IngestPipeline:
         self._timeout = publish_timeout_s
 
     def _check_camera(self, principal: Principal, raw: object) -> tuple[str, FieldError | None]:
-        """The integrator the read belongs to, or why the caller may not push it."""
+        """The integrator the read belongs to, or why the caller may not push it.
+
+        An unregistered camera and another integrator's camera get the same answer, so camera
+        ids cannot be probed (issue 11, item 3)."""
         camera_id = raw.get("camera_id") if isinstance(raw, dict) else None
         if not isinstance(camera_id, str):
             return "", None  # validate_read names the missing camera_id
         camera = self._registry.cameras.get(camera_id)
-        if camera is None:
-            return "", FieldError("camera_id", f"camera {camera_id!r} is not registered")
-        if principal.role is not Role.ADMIN and camera.integrator_id != principal.integrator_id:
-            return "", FieldError("camera_id", f"camera {camera_id!r} is not registered to you")
+        if camera is None or (
+            principal.role is not Role.ADMIN and camera.integrator_id != principal.integrator_id
+        ):
+            return "", not_yours(camera_id)
         return camera.integrator_id, None
 
     async def ingest(
@@ -122,7 +125,7 @@ class IngestPipeline:
         caller = principal.integrator_id or principal.role.value
         for index, raw in enumerate(items):
             if index in broken:
-                self._reject(outcome, index, None, [broken[index]], "", False)
+                self._reject(outcome, index, None, [broken[index]], "", caller)
                 continue
             integrator_id, camera_error = self._check_camera(principal, raw)
             named = raw.get("camera_id") if isinstance(raw, dict) else None
@@ -137,11 +140,20 @@ class IngestPipeline:
                 errors = [camera_error] if camera_error else []
                 if isinstance(checked, list):
                     errors.extend(e for e in checked if e.field != "camera_id" or not camera_error)
+                # A read for the caller's own camera counts against that camera; any other
+                # (unregistered, foreign, no camera_id) only against the caller.
                 raw_camera = raw.get("camera_id") if isinstance(raw, dict) else None
-                registered = isinstance(raw_camera, str) and raw_camera in self._registry.cameras
-                known = str(raw_camera) if registered else ""
-                forbidden = camera_error is not None and bool(known)
-                self._reject(outcome, index, read_id, errors, known, forbidden, raw, caller)
+                own = str(raw_camera) if camera_error is None and integrator_id else ""
+                self._reject(
+                    outcome,
+                    index,
+                    read_id,
+                    errors,
+                    own,
+                    caller,
+                    forbidden=camera_error is not None,
+                    raw=raw,
+                )
                 continue
             key = (checked["camera_id"], checked["read_id"])
             pending = self._recent.in_flight(key)
@@ -163,12 +175,17 @@ class IngestPipeline:
             await self._publish(fresh)
             outcome.accepted = len(fresh)
             per_camera: Counter[tuple[str, str]] = Counter()
+            non_latin: Counter[tuple[str, str]] = Counter()
             for record in fresh.values():
                 outcome.read_ids.append(record["read_id"])
                 per_camera[(record["camera_id"], record["integrator_id"])] += 1
+                if not record["plate_norm"].isascii():
+                    non_latin[(record["camera_id"], record["integrator_id"])] += 1
             # One labelled update per camera, not per read: label lookups cost microseconds.
             for (camera_id, integrator_id), count in per_camera.items():
                 self._metrics.reads_accepted.labels(camera_id, integrator_id).inc(count)
+            for (camera_id, integrator_id), count in non_latin.items():
+                self._metrics.reads_non_latin.labels(camera_id, integrator_id).inc(count)
         self._metrics.dedup_entries.set(len(self._recent))
         return outcome
 
@@ -207,20 +224,23 @@ class IngestPipeline:
         read_id: str | None,
         errors: list[FieldError],
         camera_id: str,
-        forbidden: bool,
+        caller: str,
+        *,
+        forbidden: bool = False,
         raw: object = None,
-        caller: str = "",
     ) -> None:
+        """Record a rejection: against `camera_id` (and its camera health) when it is the
+        caller's own camera, else against the caller only."""
         outcome.rejected.append(Rejection(index, read_id, errors, forbidden))
         reason = reason_of(errors)
-        if forbidden:
-            # Another integrator's read for this camera: counted against the caller, never
-            # against the camera's health.
-            self._metrics.reads_rejected.labels(reason, UNREGISTERED, caller or UNREGISTERED).inc()
-            return
-        integrator = self._registry.cameras[camera_id].integrator_id if camera_id else ""
+        integrator = self._registry.cameras[camera_id].integrator_id if camera_id else caller
         self._metrics.reads_rejected.labels(
             reason, camera_id or UNREGISTERED, integrator or UNREGISTERED
         ).inc()
         if camera_id:
             self._events.rejected(camera_id, reason, detail_of(errors, raw))
+
+
+def not_yours(camera_id: str) -> FieldError:
+    """The one answer for a camera that is not registered, or not to the caller."""
+    return FieldError("camera_id", f"camera {camera_id!r} is not registered to you")

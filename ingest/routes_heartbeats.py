@@ -16,6 +16,7 @@ from anpr.http import JSONBytes
 from anpr.reads import FieldError, parse_captured_at
 from ingest.body import BodyError
 from ingest.deps import Pusher, Service
+from ingest.pipeline import not_yours
 from ingest.routes_reads import error, rate_limited, read_body, unavailable
 from ingest.schemas import ErrorResponse, HeartbeatResponse
 from ingest.service import GatewayService
@@ -36,10 +37,11 @@ def validate_heartbeat(
     status = 422
     if not isinstance(camera_id, str):
         errors.append(FieldError("camera_id", "required string"))
-    elif camera is None:
-        errors.append(FieldError("camera_id", f"camera {camera_id!r} is not registered"))
-    elif principal.role is not Role.ADMIN and camera.integrator_id != principal.integrator_id:
-        return None, [FieldError("camera_id", "camera is not registered to you")], 403
+    elif camera is None or (
+        principal.role is not Role.ADMIN and camera.integrator_id != principal.integrator_id
+    ):
+        # The same answer for unregistered and foreign cameras: ids cannot be probed.
+        return None, [not_yours(camera_id)], 403
     sent = parse_captured_at(raw.get("sent_at")) if raw.get("sent_at") is not None else "required"
     if isinstance(sent, str):
         errors.append(FieldError("sent_at", sent))

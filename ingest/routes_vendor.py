@@ -31,12 +31,20 @@ router = APIRouter()
 log = logging.getLogger(__name__)
 
 
-def _camera(service: GatewayService, camera_id: str | None, vendor_ids: list[str]) -> Camera | None:
+def _owned(principal: Principal, camera: Camera) -> bool:
+    return principal.role is Role.ADMIN or camera.integrator_id == principal.integrator_id
+
+
+def _camera(
+    service: GatewayService, principal: Principal, camera_id: str | None, vendor_ids: list[str]
+) -> Camera | None:
+    """The camera `?camera_id=` names, or the caller's camera with one of `vendor_ids`. Another
+    integrator's camera is never resolved from a vendor id: its id would be named back."""
     if camera_id:
         return service.registry.cameras.get(camera_id)
     for vendor_id in vendor_ids:
         camera = service.registry.camera_by_external_id(vendor_id)
-        if camera is not None:
+        if camera is not None and _owned(principal, camera):
             return camera
     return None
 
@@ -52,10 +60,8 @@ async def _heartbeats(
     """Vendor heartbeats (OpenALPR agents) become camera heartbeats; best effort."""
     messages = []
     for beat in result.heartbeats:
-        camera = _camera(service, camera_id, beat["vendor_ids"])
-        if camera is None or (
-            principal.role is not Role.ADMIN and camera.integrator_id != principal.integrator_id
-        ):
+        camera = _camera(service, principal, camera_id, beat["vendor_ids"])
+        if camera is None or not _owned(principal, camera):
             continue
         sent = parse_captured_at(beat["sent_at"])
         record = {
@@ -104,10 +110,11 @@ async def post_vendor(
     try:
         body = await read_body(request, service.settings.max_body_bytes)
         given = service.registry.cameras.get(camera_id) if camera_id else None
+        given = given if given is not None and _owned(principal, given) else None
         tz = given.timezone if given else None
         result = _parse(adapter, body, request, tz)
         if given is None and result.reads:
-            first = _camera(service, None, result.vendor_ids[0])
+            first = _camera(service, principal, None, result.vendor_ids[0])
             if first is not None and first.timezone != (tz or "UTC"):
                 # Times without an offset are the camera's local time: parse again in its zone.
                 result = _parse(adapter, body, request, first.timezone)
@@ -121,7 +128,7 @@ async def post_vendor(
     items: list[object] = []
     broken: dict[int, FieldError] = {}
     for position, (read, vendor_ids) in enumerate(result.pairs()):
-        camera = _camera(service, camera_id, vendor_ids)
+        camera = _camera(service, principal, camera_id, vendor_ids)
         item = dict(read)
         if camera is not None:
             item["camera_id"] = camera.camera_id

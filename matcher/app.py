@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from anpr.bus.base import Bus
 from anpr.http import JSONBytes
+from anpr.openapi_docs import install_docs
 from anpr.runtime import Runtime
 from matcher.metrics import MatcherMetrics
 from matcher.service import MatcherService
@@ -39,8 +40,14 @@ def create_app(settings: MatcherSettings, bus: Bus) -> FastAPI:
             await service.stop()
 
     app = FastAPI(
-        title="ANPR matcher", version="1", lifespan=lifespan, default_response_class=JSONBytes
+        title="ANPR matcher",
+        version="1",
+        lifespan=lifespan,
+        default_response_class=JSONBytes,
+        docs_url=None,
+        redoc_url=None,
     )
+    install_docs(app)  # Swagger UI from the package, no CDN
     app.state.service = service
 
     @app.get("/healthz", response_model=Health, responses={503: {"model": Health}})
@@ -58,7 +65,7 @@ def create_app(settings: MatcherSettings, bus: Bus) -> FastAPI:
             "registry_loaded": svc.registry.caught_up.is_set(),
             "hotlists_loaded": svc.hotlists.caught_up.is_set(),
             "loops": runtime.readiness(),
-            "lists_loaded": len(svc.state.index.configs),
+            "lists_loaded": len(svc.state.index.configs),  # a count: no list named unauthenticated
         }
         ok = svc.ready
         return JSONBytes(

@@ -170,7 +170,7 @@ class HotlistIndex:
         skeleton = ascii_plate.translate(SKELETON_BYTES)
         self._table.add(skeleton, (entry_id, variant_code(ascii_plate), meta))
         generation.plates[entry_id] = skeleton
-        if generation.token in self._fuzzy_tokens and len(skeleton) >= MIN_FUZZY_LEN:
+        if generation.token in self._fuzzy_tokens and len(plate) >= MIN_FUZZY_LEN:
             self._table.sync_fuzzy(skeleton, self._fuzzy_tokens.__contains__)
 
     def _drop(self, generation: ListGeneration, entry_id: str, *, live: bool) -> bool:

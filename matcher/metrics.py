@@ -1,10 +1,40 @@
-"""Prometheus metrics of the matcher. list_id labels are bounded by the hotlists registered."""
+"""Prometheus metrics of the matcher. list_id labels are bounded by the hotlists registered.
+
+`/metrics` is served without authentication, so a covert list is never named here nor counted
+on its own: every covert list is folded into the one label value `list_id="covert"` (hits and
+entries summed; no version, which would tell one covert list's changes from another's).
+"""
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from anpr.batchhistogram import BatchHistogram
+
+COVERT_LABEL = "covert"
+
+
+def list_label(list_id: str, covert: bool) -> str:
+    """The `list_id` label value of a list: its id, or `covert` for every covert list."""
+    return COVERT_LABEL if covert else list_id
+
+
+def hit_label(hit: Mapping[str, Any]) -> str:
+    return list_label(str(hit["list_id"]), bool(hit.get("covert")))
+
+
+class ListsView(Protocol):
+    """What the list gauges read from the matcher's index."""
+
+    @property
+    def configs(self) -> dict[str, Any]: ...
+
+    def entry_count(self, list_id: str) -> int: ...
+
 
 BATCH_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -74,8 +104,31 @@ class MatcherMetrics:
             "Times publishing a batch's hits failed; the batch is redone by a new consumer.",
             registry=r,
         )
+        self._list_labels: set[str] = set()
         self.ready = Gauge(
             "anpr_matcher_ready",
             "1 once hotlists and registry are loaded and reads consumed.",
             registry=r,
         )
+
+    def count_hit(self, hit: Mapping[str, Any]) -> None:
+        self.hits.labels(hit_label(hit), hit["match"]["kind"]).inc()
+
+    def update_lists(self, index: ListsView) -> None:
+        """Set the per-list gauges from the index: overt lists by id, covert ones summed."""
+        entries: dict[str, int] = {}
+        versions: dict[str, int] = {}
+        for list_id, config in index.configs.items():
+            label = list_label(list_id, bool(config.covert))
+            entries[label] = entries.get(label, 0) + index.entry_count(list_id)
+            if label != COVERT_LABEL:
+                versions[label] = int(config.version)
+        for gone in self._list_labels - set(entries):
+            for gauge in (self.list_entries, self.list_version):
+                with contextlib.suppress(KeyError):
+                    gauge.remove(gone)
+        for label, count in entries.items():
+            self.list_entries.labels(label).set(count)
+        for label, version in versions.items():
+            self.list_version.labels(label).set(version)
+        self._list_labels = set(entries)

@@ -10,13 +10,17 @@ most plates cost nothing beyond their skeleton.
 
 Bytes rather than str: `bytes.translate` is several times faster than `str.translate` with a
 mapping table, and a short bytes object is 16 bytes smaller than the same str.
+
+Plates of other scripts (contract section 6 keeps Thai, Arabic, Chinese... letters) are UTF-8:
+every byte of a non-ASCII character is its own position in no OCR class (variant digit 0). Two
+plates with the same skeleton still differ only at OCR-class positions, so exact and `ocr`
+matching are unchanged; `fuzzy` compares the UTF-8 bytes of the skeletons, so a substitution
+between two non-Latin characters whose encodings differ in one byte is found, others are not.
 """
 
 from __future__ import annotations
 
 from anpr.normalize import OCR_CLASSES
-
-_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 
 def _table(mapping: dict[str, str]) -> bytes:
@@ -27,12 +31,13 @@ def _table(mapping: dict[str, str]) -> bytes:
 
 
 SKELETON_BYTES = _table({ch: cls[0] for cls in OCR_CLASSES for ch in cls})
-_VARIANT_BYTES = _table(
-    {ch: "0" for ch in _ALPHABET} | {ch: str(i) for cls in OCR_CLASSES for i, ch in enumerate(cls)}
-)
+# Every byte is a base-4 digit: its index in its OCR class, 0 for any other byte (UTF-8 bytes of
+# non-Latin letters included).
+_VARIANT_DIGITS = {ord(ch): ord(str(i)) for cls in OCR_CLASSES for i, ch in enumerate(cls)}
+_VARIANT_BYTES = bytes(_VARIANT_DIGITS.get(b, ord("0")) for b in range(256))
 _CLASS_OF = {ord(cls[0]): cls for cls in OCR_CLASSES}
-# Bit 0 of every base-4 digit, for up to 32 digits (plates are at most 16 characters).
-_LOW_BITS = int("01" * 32, 2)
+# Bit 0 of every base-4 digit, for up to 64 digits (16 characters of up to 4 UTF-8 bytes).
+_LOW_BITS = int("01" * 64, 2)
 
 
 def skeleton_of(plate: str) -> bytes:
@@ -53,12 +58,12 @@ def differing_positions(code_a: int, code_b: int) -> int:
 
 def plate_of(skeleton: bytes, code: int) -> str:
     """The plate with this skeleton and variant code (the inverse of the functions above)."""
-    chars = [chr(ch) for ch in skeleton]
-    position = len(chars) - 1
+    out = bytearray(skeleton)
+    position = len(out) - 1
     while code:
         digit = code & 3
         if digit:
-            chars[position] = _CLASS_OF[skeleton[position]][digit]
+            out[position] = ord(_CLASS_OF[skeleton[position]][digit])
         code >>= 2
         position -= 1
-    return "".join(chars)
+    return out.decode()

@@ -10,7 +10,6 @@ dead-letter topic without holding up the hits of the others.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import time
@@ -117,15 +116,8 @@ class MatcherService:
             )
 
     def _list_metrics(self, list_id: str) -> None:
-        index = self.state.index
-        config = index.config(list_id)
-        if config is None:
-            with contextlib.suppress(KeyError):
-                self.metrics.list_entries.remove(list_id)
-                self.metrics.list_version.remove(list_id)
-            return
-        self.metrics.list_entries.labels(list_id).set(index.entry_count(list_id))
-        self.metrics.list_version.labels(list_id).set(config.version)
+        # Every list at once: covert lists are summed under one label (matcher/metrics.py).
+        self.metrics.update_lists(self.state.index)
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -178,7 +170,7 @@ class MatcherService:
                 self.metrics.publish_retries.inc()
                 raise
             for hit in result.hits:
-                self.metrics.hits.labels(hit["list_id"], hit["match"]["kind"]).inc()
+                self.metrics.count_hit(hit)
         self.metrics.reads_matched.inc(result.matched)
         self.metrics.budget_overruns.inc(result.overruns)
         self.metrics.ingest_to_match_seconds.observe_many(result.ingest_to_match_ms)

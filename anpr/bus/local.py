@@ -101,6 +101,16 @@ class LocalBus:
         published, self._published = self._published, asyncio.Event()
         published.set()
 
+    def purge(self, topic: str, before_ms: int) -> int:
+        """Retention (embedded mode has no broker to apply it): delete the records of `topic`
+        written before `before_ms`, except its newest one, from which offsets continue."""
+        cursor = self.db.execute(
+            "DELETE FROM log WHERE topic=? AND ts<? "
+            "AND off<(SELECT MAX(off) FROM log WHERE topic=?)",
+            (topic, before_ms, topic),
+        )
+        return cursor.rowcount
+
     def end_offset(self, topic: str) -> int:
         row = self.db.execute("SELECT MAX(off) FROM log WHERE topic=?", (topic,)).fetchone()
         return 0 if row[0] is None else int(row[0]) + 1

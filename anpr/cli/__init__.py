@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from pydantic import ValidationError
+from pydantic_settings import BaseSettings
 
 from anpr import __version__
+from anpr.datadir import private_umask
 from anpr.errors import AnprError
+from anpr.logs import configure_logging
 
 
 def _parser(formats: Sequence[str] = ()) -> argparse.ArgumentParser:
@@ -22,11 +25,7 @@ def _parser(formats: Sequence[str] = ()) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=__version__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("run", help="gateway, matcher and API in one process (embedded default)")
-    sub.add_parser("ingest", help="the camera-facing gateway (:8080)")
-    sub.add_parser("matcher", help="the hotlist matcher (metrics and health on :9102)")
-    sub.add_parser("api", help="the control-room and operations API (:8000)")
-    sub.add_parser("notify", help="webhook delivery of hits (metrics and health on :9103)")
+    _service_parsers(sub)
 
     admin = sub.add_parser("admin", help="register integrators, cameras and tokens")
     admin_sub = admin.add_subparsers(dest="admin_command", required=True, metavar="WHAT")
@@ -55,6 +54,13 @@ def _parser(formats: Sequence[str] = ()) -> argparse.ArgumentParser:
     fmt_sub.add_parser("list", help="list the registered mappings")
     fmt_rm = fmt_sub.add_parser("delete", help="delete a mapping")
     fmt_rm.add_argument("name")
+    admin_sub.add_parser("tokens", help="list the registry's tokens by id (never the token)")
+    revoke = admin_sub.add_parser("revoke-token", help="revoke a token by its id (see tokens)")
+    revoke.add_argument("token_id")
+    rotate = admin_sub.add_parser(
+        "rotate-token", help="give an integrator a new token and revoke its old ones"
+    )
+    rotate.add_argument("integrator_id")
 
     hot = sub.add_parser("hotlist", help="hotlist tools")
     hot_sub = hot.add_subparsers(dest="hotlist_command", required=True, metavar="WHAT")
@@ -70,9 +76,10 @@ def _parser(formats: Sequence[str] = ()) -> argparse.ArgumentParser:
     conv = sub.add_parser(
         "convert",
         help="print the canonical reads of a captured vendor payload",
-        description="Print the canonical reads of a captured vendor payload (a body or a whole "
-        "HTTP request) as NDJSON; problems and notices go to stderr. With --mapping, try a "
-        "declarative mapping file instead of a built-in format.",
+        description="Print the canonical reads of a captured vendor payload (the body, or a raw "
+        "HTTP request) as NDJSON on stdout; problems on stderr. Exit status 1 when the payload "
+        "yields no read. With --mapping, try a declarative mapping file instead of a built-in "
+        "format. Formats: " + (", ".join(formats) or "see the docs") + ".",
     )
     conv.add_argument(
         "format",
@@ -93,13 +100,44 @@ def _parser(formats: Sequence[str] = ()) -> argparse.ArgumentParser:
     return parser
 
 
+def _service_parsers(sub: Any) -> None:
+    """`anpr run|ingest|matcher|api|notify`, each `--help` listing its settings and defaults."""
+    from anpr.cli.settings_help import settings_help
+    from api.settings import ApiSettings
+    from ingest.settings import GatewaySettings
+    from matcher.settings import MatcherSettings
+    from notify.settings import NotifySettings
+
+    services: list[tuple[str, str, tuple[type[BaseSettings], ...]]] = [
+        (
+            "run",
+            "gateway, matcher, API and notify in one process (embedded default)",
+            (GatewaySettings, MatcherSettings, ApiSettings, NotifySettings),
+        ),
+        ("ingest", "the camera-facing gateway (:8080)", (GatewaySettings,)),
+        ("matcher", "the hotlist matcher (metrics and health on :9102)", (MatcherSettings,)),
+        ("api", "the control-room and operations API (:8000)", (ApiSettings,)),
+        ("notify", "webhook delivery of hits (metrics and health on :9103)", (NotifySettings,)),
+    ]
+    for name, text, classes in services:
+        sub.add_parser(
+            name,
+            help=text,
+            description=text[0].upper() + text[1:] + ".",
+            epilog=settings_help(*classes),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     args = _parser(_formats() if "convert" in words else ()).parse_args(words)
-    logging.basicConfig(
-        level=os.environ.get("ANPR_LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+    private_umask()  # ANPR_DATA_DIR holds personal data: files 0600, directories 0700
+    # Read here, before the settings classes validate them, so that even a settings error is
+    # logged in the chosen format; the services read the same variables (anpr/settings.py).
+    log_format = os.environ.get("ANPR_LOG_FORMAT", "text").lower()
+    configure_logging(
+        os.environ.get("ANPR_LOG_LEVEL", "INFO"), "json" if log_format == "json" else "text"
     )
     try:
         return _dispatch(args)

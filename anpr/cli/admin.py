@@ -1,60 +1,168 @@
-"""`anpr admin`: register integrators, cameras and tokens through the registry writer (the same
-code path as the API's registry routes)."""
+"""`anpr admin`: register integrators, cameras and tokens, list, revoke and rotate tokens,
+through the registry writer (the same code path as the API's registry routes).
+
+Every change is also published on the audit topic (`anpr/audit_wire.py`) so that it reaches the
+API's audit log like a change made through the API, with actor `cli:<user>@<host>`.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
+from typing import Any
 
-from anpr.auth import Role
+from anpr.audit_wire import AuditRecord, cli_actor, publish_audit
+from anpr.auth import Role, hash_token
+from anpr.bus.base import Bus, Record
 from anpr.buses import make_bus, start_bus
-from anpr.registry import CameraSpec, RegistryWriter, validate_camera
+from anpr.clock import ms_to_rfc3339
+from anpr.errors import AnprError
+from anpr.follow import replay
+from anpr.registry import CameraSpec, RegistryView, RegistryWriter, token_id, validate_camera
 from anpr.settings import CommonSettings
 from anpr.topics import Topics
+
+REPLAY_TIMEOUT_S = 60.0
+
+
+class Refused(AnprError):
+    """The command's input was refused; the reason was printed."""
+
+
+async def _registry(bus: Bus, topic: str) -> RegistryView:
+    """The registry as it is now, replayed from the compacted topic."""
+    view = RegistryView()
+
+    def apply(record: Record) -> None:
+        view.apply(record.key, record.value)
+
+    deadletter = Topics.from_prefix(CommonSettings().topic_prefix).deadletter
+    await replay(
+        bus, topic, apply, name="admin", deadletter_topic=deadletter, timeout_s=REPLAY_TIMEOUT_S
+    )
+    return view
+
+
+def _camera_spec(args: argparse.Namespace) -> CameraSpec | None:
+    spec = validate_camera(
+        {
+            "camera_id": args.camera_id,
+            "integrator_id": args.integrator_id,
+            "name": args.name or args.camera_id,
+            "zones": [z.strip() for z in args.zones.split(",") if z.strip()],
+            "timezone": args.timezone,
+            "expected_reads_per_hour": args.expected_reads_per_hour,
+            "external_ids": args.external_ids,
+            "state": args.state,
+        }
+    )
+    if isinstance(spec, CameraSpec):
+        return spec
+    for error in spec:
+        print(f"{error['field']}: {error['message']}", file=sys.stderr)
+    return None
+
+
+async def _run(args: argparse.Namespace, writer: RegistryWriter, view: RegistryView) -> AuditRecord:
+    """Do the change; return its audit record. `Refused` (said on stderr) changes nothing."""
+    what = args.admin_command
+    actor = cli_actor()
+    detail: dict[str, Any] = {}
+    if what == "integrator":
+        token = await writer.create_integrator(args.integrator_id, args.name)
+        print(f"integrator {args.integrator_id} registered; its token (shown once):")
+        print(token)
+        detail = {"name": args.name, "token_id": token_id(hash_token(token))}
+        return AuditRecord("integrator.create", args.integrator_id, actor, detail=detail)
+    if what == "token":
+        if args.name and any(p.name == args.name for p in view.tokens.values()):
+            print(f"a token named {args.name!r} exists; choose another name", file=sys.stderr)
+            raise Refused
+        token = await writer.create_token(Role(args.role), args.name)
+        print(f"{args.role} token (shown once):")
+        print(token)
+        ident = token_id(hash_token(token))
+        detail = {"role": args.role, "name": args.name}
+        return AuditRecord("token.create", f"token/{ident}", actor, detail=detail)
+    if what == "revoke-token":
+        hashes = view.tokens_by_id(args.token_id)
+        if len(hashes) != 1:
+            print(f"no single token with id {args.token_id!r}", file=sys.stderr)
+            raise Refused
+        revoked = view.tokens[hashes[0]]
+        await writer.revoke_token(hashes[0])
+        print(f"token {args.token_id} revoked")
+        detail = {"role": revoked.role.value, "name": revoked.name}
+        return AuditRecord("token.revoke", f"token/{args.token_id}", actor, detail=detail)
+    if what == "rotate-token":
+        integrator = view.integrators.get(args.integrator_id)
+        if integrator is None:
+            print(f"integrator {args.integrator_id!r} is not registered", file=sys.stderr)
+            raise Refused
+        old = [
+            d
+            for d, p in view.tokens.items()
+            if p.role is Role.INTEGRATOR and p.integrator_id == args.integrator_id
+        ]
+        token = await writer.rotate_integrator_token(args.integrator_id, integrator.name, old)
+        print(f"integrator {args.integrator_id}: new token (shown once); {len(old)} revoked:")
+        print(token)
+        detail = {"token_id": token_id(hash_token(token)), "revoked": [token_id(d) for d in old]}
+        return AuditRecord("token.rotate", f"integrator/{args.integrator_id}", actor, detail=detail)
+    if what == "camera":
+        spec = _camera_spec(args)
+        if spec is None:
+            raise Refused
+        for ext in spec.external_ids:
+            others = view.external_id_claims(ext) - {spec.camera_id}
+            if others:
+                print(f"external id {ext!r} is camera {min(others)!r}'s", file=sys.stderr)
+                raise Refused
+        await writer.put_camera(spec)
+        print(f"camera {spec.camera_id} registered for integrator {spec.integrator_id}")
+        detail = spec.model_dump(mode="json")
+        return AuditRecord("camera.put", spec.camera_id, actor, detail=detail)
+    # delete-camera
+    await writer.delete_camera(args.camera_id)
+    print(f"camera {args.camera_id} deleted")
+    return AuditRecord("camera.delete", args.camera_id, actor)
+
+
+def _print_tokens(view: RegistryView) -> None:
+    print(f"{'token_id':16}  {'role':11} {'integrator':16} {'created':24} name")
+    for info in view.token_infos():
+        created = ms_to_rfc3339(info.created_at) if info.created_at else "-"
+        print(
+            f"{info.token_id:16}  {info.role.value:11} {info.integrator_id or '-':16} "
+            f"{created:24} {info.name}"
+        )
 
 
 async def _admin(args: argparse.Namespace) -> int:
     settings = CommonSettings()
+    topics = Topics.from_prefix(settings.topic_prefix)
     bus = make_bus(settings, client_id="anpr-admin")
     await start_bus(bus, attempts=5)
-    topic = Topics.from_prefix(settings.topic_prefix).registry
-    writer = RegistryWriter(bus, topic)
+    writer = RegistryWriter(bus, topics.registry)
     try:
         if args.admin_command == "format":
             from anpr.cli.formats import format_command
 
-            return await format_command(args, bus, writer, topic)
-        if args.admin_command == "integrator":
-            token = await writer.create_integrator(args.integrator_id, args.name)
-            print(f"integrator {args.integrator_id} registered; its token (shown once):")
-            print(token)
-        elif args.admin_command == "token":
-            token = await writer.create_token(Role(args.role), args.name)
-            print(f"{args.role} token (shown once):")
-            print(token)
-        elif args.admin_command == "camera":
-            spec = validate_camera(
-                {
-                    "camera_id": args.camera_id,
-                    "integrator_id": args.integrator_id,
-                    "name": args.name or args.camera_id,
-                    "zones": [z.strip() for z in args.zones.split(",") if z.strip()],
-                    "timezone": args.timezone,
-                    "expected_reads_per_hour": args.expected_reads_per_hour,
-                    "external_ids": args.external_ids,
-                    "state": args.state,
-                }
-            )
-            if not isinstance(spec, CameraSpec):
-                for error in spec:
-                    print(f"{error['field']}: {error['message']}", file=sys.stderr)
-                return 2
-            await writer.put_camera(spec)
-            print(f"camera {spec.camera_id} registered for integrator {spec.integrator_id}")
-        elif args.admin_command == "delete-camera":
-            await writer.delete_camera(args.camera_id)
-            print(f"camera {args.camera_id} deleted")
+            status = await format_command(args, bus, writer, topics.registry)
+            if status == 0 and args.format_command in {"put", "delete"}:
+                action = f"format.{args.format_command}"
+                await publish_audit(bus, topics.audit, AuditRecord(action, args.name, cli_actor()))
+            return status
+        view = await _registry(bus, topics.registry)
+        if args.admin_command == "tokens":
+            _print_tokens(view)
+            return 0
+        try:
+            record = await _run(args, writer, view)
+        except Refused:
+            return 2
+        await publish_audit(bus, topics.audit, record)
     finally:
         await bus.stop()
     return 0

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from anpr.audit_wire import AuditRecord, cli_actor, publish_audit
 from anpr.bus.base import Bus, Message, Record
 from anpr.buses import make_bus, start_bus
 from anpr.clock import now_ms
@@ -85,7 +86,8 @@ async def _current(bus: Bus, topic: str) -> HotlistBook:
 async def _load(args: argparse.Namespace) -> int:
     settings = CommonSettings()
     path = Path(args.file)
-    topic = Topics.from_prefix(settings.topic_prefix).hotlists
+    topics = Topics.from_prefix(settings.topic_prefix)
+    topic = topics.hotlists
     bus = make_bus(settings, client_id="anpr-hotlist")
     await start_bus(bus, attempts=5)
     try:
@@ -107,6 +109,16 @@ async def _load(args: argparse.Namespace) -> int:
             )
             assert plan.config is not None  # noqa: S101 - a put always yields a config
             current = plan.config
+            await publish_audit(
+                bus,
+                topics.audit,
+                AuditRecord(
+                    action="hotlist.config",
+                    target=args.list_id,
+                    actor=cli_actor(),
+                    detail={"name": current.name, "covert": current.covert, "created": True},
+                ),
+            )
         errors: list[LineError] = []
         progress = Progress(f"loading {args.list_id}")
         counted = 0
@@ -141,6 +153,21 @@ async def _load(args: argparse.Namespace) -> int:
         if batch:
             await bus.publish(batch, timeout_s=60)
         progress.show(counted, len(errors), final=True)
+        await publish_audit(
+            bus,
+            topics.audit,
+            AuditRecord(
+                action="hotlist.replace",
+                target=args.list_id,
+                actor=cli_actor(),
+                detail={
+                    "version": config.version,
+                    "entries": counted,
+                    "rejected": len(errors),
+                    "file": path.name,
+                },
+            ),
+        )
     finally:
         await bus.stop()
     _print_errors(errors)

@@ -19,10 +19,14 @@ from pydantic import SecretStr, ValidationError
 
 from anpr.auth import new_token
 from anpr.bus.base import Bus
+from anpr.bus.local import LocalBus
 from anpr.buses import make_bus, start_bus
+from anpr.cli.bus_retention import retention_loop
 from anpr.cli.serving import Endpoint, serve_all
+from anpr.datadir import secure_data_dir
 from anpr.errors import AnprError
 from anpr.settings import CommonSettings
+from anpr.topics import Topics
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +38,7 @@ def dev_admin_token(data_dir: Path) -> str:
     path = data_dir / DEV_TOKEN_FILE
     if path.exists():
         return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    secure_data_dir(data_dir)
     token = new_token()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -61,6 +65,7 @@ def _compose(command: str) -> tuple[CommonSettings, Bus, list[Endpoint], str]:
         "matcher": matcher_settings,
         "notify": notify_settings,
     }.get(command, api_settings)
+    secure_data_dir(base.data_dir)
     if command == "run" and base.admin_token is None:
         token = SecretStr(dev_admin_token(base.data_dir))
         gateway_settings = gateway_settings.model_copy(update={"admin_token": token})
@@ -137,7 +142,21 @@ async def _run(command: str) -> None:
     base, bus, endpoints, mode = _compose(command)
     log.info("anpr %s on %s", command, mode)
     await start_bus(bus)
+    background = []
+    if isinstance(bus, LocalBus):
+        specs = Topics.from_prefix(base.topic_prefix).specs(base)
+
+        async def retention(stop: asyncio.Event) -> None:
+            await retention_loop(bus, specs, stop)
+
+        background.append(retention)
     try:
-        await serve_all(endpoints, log_level=base.log_level)
+        await serve_all(
+            endpoints,
+            background=background,
+            log_level=base.log_level,
+            header_timeout_s=base.http_header_timeout_s,
+            body_timeout_s=base.http_body_timeout_s,
+        )
     finally:
         await bus.stop()

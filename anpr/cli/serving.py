@@ -13,6 +13,8 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
+from anpr.httptimeouts import http_protocol
+
 log = logging.getLogger(__name__)
 
 
@@ -32,13 +34,38 @@ class Endpoint:
     name: str
 
 
+BANNER_WAIT_S = 120.0
+_WHAT = {
+    "gateway": "cameras: POST /v1/reads",
+    "api": "control room: /v1/..., docs /docs",
+    "matcher": "/healthz, /readyz, /metrics",
+}
+
+
+async def _banner(servers: Sequence[uvicorn.Server], endpoints: Sequence[Endpoint]) -> None:
+    """One start-up line naming every service of this process and its port, once all listen."""
+    deadline = asyncio.get_running_loop().time() + BANNER_WAIT_S
+    while not all(s.started for s in servers):
+        if asyncio.get_running_loop().time() > deadline:
+            return
+        await asyncio.sleep(0.05)
+    parts = [f"{e.name} http://{e.host}:{e.port} ({_WHAT.get(e.name, '')})" for e in endpoints]
+    log.info("listening: %s", "; ".join(parts))
+
+
 async def serve_all(
     endpoints: Sequence[Endpoint],
     *,
     background: Sequence[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = (),
     log_level: str = "info",
+    header_timeout_s: float = 10.0,
+    body_timeout_s: float = 60.0,
 ) -> None:
-    """Serve every endpoint and run every background job until SIGINT/SIGTERM or a failure."""
+    """Serve every endpoint and run every background job until SIGINT/SIGTERM or a failure.
+
+    Logging is left as `anpr.logs.configure_logging` set it (`log_config=None`); each
+    connection runs uvicorn's httptools protocol with header and body timeouts
+    (`anpr.httptimeouts`)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -50,6 +77,8 @@ async def serve_all(
                 host=e.host,
                 port=e.port,
                 log_level=log_level.lower(),
+                log_config=None,
+                http=http_protocol(header_timeout_s, body_timeout_s),
                 access_log=False,
                 lifespan="on",
                 timeout_graceful_shutdown=10,
@@ -62,6 +91,7 @@ async def serve_all(
         for s, e in zip(servers, endpoints, strict=True)
     ]
     tasks += [asyncio.create_task(job(stop), name=f"job-{i}") for i, job in enumerate(background)]
+    banner = asyncio.create_task(_banner(servers, endpoints), name="banner")
     stopper = asyncio.create_task(stop.wait(), name="stop")
     done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
     for task in done:
@@ -72,6 +102,7 @@ async def serve_all(
         server.should_exit = True
     results = await asyncio.gather(*tasks, return_exceptions=True)
     stopper.cancel()
+    banner.cancel()
     failures = [
         r
         for r in results

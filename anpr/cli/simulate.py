@@ -67,6 +67,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--closed-loop", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--probes-file", type=Path, default=None, help=argparse.SUPPRESS)
     p.add_argument("--quiet", action="store_true", help="no progress, no summary")
+    p.add_argument(
+        "--cleanup",
+        action="store_true",
+        help="at the end (or on Ctrl-C), delete the cameras and hotlists the set-up registered "
+        "and revoke the integrator's tokens",
+    )
     return p
 
 
@@ -107,6 +113,7 @@ def simulate_command(args: argparse.Namespace) -> int:
             json_out=args.json_out,
             probes_file=args.probes_file,
             quiet=args.quiet,
+            cleanup=args.cleanup,
         )
     except ValueError as exc:
         print(f"anpr simulate: {exc}")

@@ -12,6 +12,8 @@ uses its codec; nothing else turns a topic's bytes into a record.
 | dead letters | `DEADLETTER` (`anpr.codecs.records.DeadLetterRecord`) |
 | registry | `anpr.registry` (`RegistryView.apply` decodes and checks each kind) |
 | hotlists | `anpr.hotlists.wire` (`decode_list_config`, `decode_entry`) |
+| audit (CLI writes) | `anpr.audit_wire.AuditRecord` (`encode`, `decode`) |
+| notify deliveries | `anpr.deliveries` (`encode_result`, `decode_result`) |
 """
 
 from anpr.codecs.codec import Codec

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from anpr.clock import rfc3339_to_ms
+from anpr.clock import RANGE_MESSAGE, in_range, rfc3339_to_ms
 from anpr.countries import normalize_country
 from anpr.hotlists.model import (
     MAX_PLATE_LEN,
@@ -176,14 +176,18 @@ def check_priority(value: object, errors: list[FieldError]) -> int | None:
 def _json_time(value: object, field: str, errors: list[FieldError]) -> int | None:
     if value is None:
         return None
+    parsed: int | None = None
     if isinstance(value, str):
         parsed = rfc3339_to_ms(value)
-        if parsed is not None:
-            return parsed
     elif isinstance(value, int) and not isinstance(value, bool):
-        return value
-    errors.append(FieldError(field, TIME_MESSAGE))
-    return None
+        parsed = value
+    if parsed is None:
+        errors.append(FieldError(field, TIME_MESSAGE))
+        return None
+    if not in_range(parsed):
+        errors.append(FieldError(field, RANGE_MESSAGE))
+        return None
+    return parsed
 
 
 def _json_text(value: object, field: str, errors: list[FieldError]) -> str | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator
 
-from anpr.clock import rfc3339_to_ms
+from anpr.clock import RANGE_MESSAGE, in_range, rfc3339_to_ms
 from anpr.countries import normalize_country
 from anpr.hotlists.model import MAX_PLATE_LEN, EntrySpec
 from anpr.hotlists.parse import (
@@ -99,6 +99,9 @@ class _CsvRows:
                     self._times[cell] = parsed
         if parsed is None:
             errors.append(FieldError(field, TIME_MESSAGE))
+        elif not in_range(parsed):
+            errors.append(FieldError(field, RANGE_MESSAGE))
+            return None
         return parsed
 
     def _country(self, cell: str, errors: list[FieldError]) -> str | None:

@@ -97,6 +97,26 @@ async def current(service: ApiService, request: Request) -> SignedIn | None:
     return SignedIn(session_id, session, principal)
 
 
+async def cookie_refusal(
+    service: ApiService, session_id: str, *, method: str, csrf: str | None
+) -> int | None:
+    """For the API's guard, before any body is read: None when the session cookie may go on to
+    the route, else the status to answer (401 no valid session, 403 a write without its CSRF
+    token). The route's dependency (`principal_from_cookie`) checks again."""
+    if not session_id or len(session_id) > 200:
+        return 401
+    if not service.registry_loaded:
+        return None  # the dependency answers 503 meanwhile
+    session = await service.store.get_session(session_hash(session_id), now=service.clock())
+    if session is None or _still_valid(service, session) is None:
+        return 401
+    if method not in SAFE_METHODS and not hmac.compare_digest(
+        (csrf or "").encode(), session.csrf_token.encode()
+    ):
+        return 403
+    return None
+
+
 async def principal_from_cookie(service: ApiService, request: Request) -> Principal:
     """The caller of a cookie-authenticated request; 401 without a valid session, 403 when a
     write lacks the session's CSRF token."""

@@ -7,11 +7,11 @@ import binascii
 
 import orjson
 
+from anpr.clock import MAX_MS, RANGE_MESSAGE
 from anpr.reads import parse_captured_at
 from api.errors import invalid
 from api.store.base import PageKey
 
-MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z; keeps every bound in SQLite's range
 _HIT_CURSOR = "h1"
 _AUDIT_CURSOR = "a1"
 
@@ -72,12 +72,13 @@ def parse_time(field: str, value: str | None) -> int | None:
     if value is None:
         return None
     if value.isascii() and value.isdigit() and len(value) <= 16:
-        return int(value)
+        millis = int(value)
+        if millis > MAX_MS:
+            raise invalid(field, RANGE_MESSAGE)
+        return millis
     parsed = parse_captured_at(value)
     if isinstance(parsed, str):
         raise invalid(field, parsed)
-    if not 0 <= parsed <= MAX_MS:
-        raise invalid(field, "out of range")
     return parsed
 
 

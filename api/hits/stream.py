@@ -6,8 +6,8 @@ Order of work for a stream resumed with `Last-Event-ID` (no gap, no repeat):
 3. follow the subscription, skipping anything at or below the last `seq` sent.
 Hits are stored and fanned out in `seq` order, so steps 2 and 3 together see every hit exactly
 once. A fresh stream (no `Last-Event-ID`) subscribes first and sends only what arrives after.
-An unknown `Last-Event-ID` (expired by retention, or from a replica that has not stored that hit
-yet) resumes live and says so in a comment.
+An unknown `Last-Event-ID` (expired by retention, from a replica that has not stored that hit
+yet, or a covert hit the caller may not see) resumes live and says so in a comment.
 """
 
 from __future__ import annotations
@@ -113,11 +113,20 @@ class HitStream:
             if len(hits) < self._page:
                 return
 
+    async def _resume_seq(self, hit_id: str) -> int | None:
+        """Where to resume after `hit_id`; None when unknown *to this caller*: a covert hit an
+        operator may not see is answered exactly like one that does not exist, or its id
+        (an unkeyed hash, guessable) would tell that it does (issue 11, item 8)."""
+        hit = await self._store.get_hit(hit_id) if len(hit_id) <= 128 else None
+        if hit is None or (hit.covert and not self._covert):
+            return None
+        return hit.seq
+
     async def events(self) -> AsyncIterator[bytes]:
         yield f"retry: {RETRY_MS}\n\n".encode()
         resume = None
         if self._last_event_id:
-            resume = await self._store.seq_of(self._last_event_id)
+            resume = await self._resume_seq(self._last_event_id)
             if resume is None:
                 yield b": unknown Last-Event-ID, following new hits only\n\n"
         if resume is not None:

@@ -220,7 +220,9 @@ class Store(NotificationStore, Protocol):
 
     async def forget_activity(self, camera_ids: Sequence[str]) -> None: ...
 
-    async def purge(self, *, hits_before: int, activity_before: int) -> dict[str, int]:
+    async def purge(
+        self, *, hits_before: int, activity_before: int, audit_before: int | None = None
+    ) -> dict[str, int]:
         """Apply retention; return the number of rows removed per table."""
         ...
 

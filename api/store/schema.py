@@ -1,4 +1,9 @@
-"""The SQLite schema of the API store. The audit table refuses UPDATE and DELETE (triggers)."""
+"""The SQLite schema of the API store.
+
+The audit table refuses UPDATE, and DELETE of any entry at or after the retention cut-off kept in
+`audit_retention` (triggers): only retention removes entries, only expired ones, and the cut-off
+only moves forward (`SqliteStore.purge`).
+"""
 
 from __future__ import annotations
 
@@ -29,7 +34,13 @@ CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
 CREATE INDEX IF NOT EXISTS audit_actor ON audit (actor, at);
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+CREATE TABLE IF NOT EXISTS audit_retention (
+    id INTEGER PRIMARY KEY CHECK (id = 1), cutoff INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO audit_retention (id, cutoff) VALUES (1, 0);
+DROP TRIGGER IF EXISTS audit_no_delete;
+CREATE TRIGGER IF NOT EXISTS audit_delete_expired_only BEFORE DELETE ON audit
+    WHEN OLD.at >= (SELECT cutoff FROM audit_retention WHERE id = 1)
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TABLE IF NOT EXISTS camera_lifecycle (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -38,6 +49,9 @@ CREATE TABLE IF NOT EXISTS camera_lifecycle (
 CREATE INDEX IF NOT EXISTS camera_lifecycle_camera ON camera_lifecycle (camera_id, at);
 CREATE UNIQUE INDEX IF NOT EXISTS camera_lifecycle_once ON camera_lifecycle (camera_id, kind)
     WHERE kind IN ('registered', 'first_contact', 'first_valid_read', 'first_heartbeat');
+CREATE TRIGGER IF NOT EXISTS audit_retention_forward BEFORE UPDATE ON audit_retention
+    WHEN NEW.cutoff < OLD.cutoff
+    BEGIN SELECT RAISE(ABORT, 'the audit retention cut-off only moves forward'); END;
 CREATE TABLE IF NOT EXISTS camera_activity (
     camera_id TEXT PRIMARY KEY, first_seen INTEGER NOT NULL,
     last_read_at INTEGER, last_heartbeat_at INTEGER, updated_at INTEGER NOT NULL

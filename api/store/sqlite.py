@@ -292,12 +292,22 @@ class SqliteStore(SqliteNotifications, SqliteAlertsMixin):
             "DELETE FROM camera_activity WHERE camera_id = ?", [(c,) for c in camera_ids]
         )
 
-    async def purge(self, *, hits_before: int, activity_before: int) -> dict[str, int]:
+    async def purge(
+        self, *, hits_before: int, activity_before: int, audit_before: int | None = None
+    ) -> dict[str, int]:
         hits = self.db.execute("DELETE FROM hits WHERE matched_at < ?", (hits_before,)).rowcount
         activity = self.db.execute(
             "DELETE FROM camera_activity WHERE updated_at < ?", (activity_before,)
         ).rowcount
-        return {"hits": hits, "camera_activity": activity}
+        removed = {"hits": hits, "camera_activity": activity}
+        if audit_before is not None:
+            self.db.execute(
+                "UPDATE audit_retention SET cutoff = MAX(cutoff, ?) WHERE id = 1", (audit_before,)
+            )
+            removed["audit"] = self.db.execute(
+                "DELETE FROM audit WHERE at < (SELECT cutoff FROM audit_retention WHERE id = 1)"
+            ).rowcount
+        return removed
 
     # -- camera connection lifecycle ---------------------------------------------------------
 

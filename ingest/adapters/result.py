@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, NotRequired, Protocol, TypedDict
 
 from anpr.reads import MAX_READ_WITH_IMAGES_BYTES
+from anpr.shown import image_problem
 
 
 class CandidateIn(TypedDict):
@@ -119,9 +120,16 @@ class Collector:
         return index
 
     def add_read(self, read: CanonicalRead, vendor_ids: list[str], index: int) -> None:
-        """Keep a read; pictures that would take it over the contract's size are dropped."""
+        """Keep a read; pictures that cannot be stored (not a JPEG, not an http(s) link) or
+        that would take it over the contract's size are dropped with a notice: a bad picture
+        never costs the read."""
         images = read.get("images")
         if images:
+            for key, value in list(images.items()):
+                problem = image_problem(key, value)
+                if problem is not None:
+                    del images[key]
+                    self.notice(f"images.{key}", f"picture dropped: {problem}", index)
             for key in ("overview_jpeg_b64", "plate_jpeg_b64"):
                 if sum(len(v) for v in images.values()) <= MAX_READ_WITH_IMAGES_BYTES:
                     break

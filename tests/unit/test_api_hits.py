@@ -206,7 +206,11 @@ async def test_acknowledge_once_with_operator_from_token_and_audit(api: ApiHarne
     assert entry["action"] == "hit.acknowledge"
     assert entry["actor"] == "operator-1"
     assert entry["reason"] == "unit 12 sent"
-    assert entry["detail"] == {"outcome": "dispatched"}
+    assert entry["detail"] == {
+        "outcome": "dispatched",
+        "actor_token_id": entry["detail"]["actor_token_id"],  # issue 11: the token's id
+    }
+    assert len(entry["detail"]["actor_token_id"]) == 16
 
 
 @pytest.mark.parametrize(

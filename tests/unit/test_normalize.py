@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -18,14 +20,27 @@ from anpr.normalize import normalize_pattern, normalize_plate, skeleton
         pytest.param("AB·123·CD", "AB123CD", id="middle-dots"),
         pytest.param("ab_12.3/x", "AB123X", id="punctuation"),
         pytest.param("ÀÉÎÕÜ", "AEIOU", id="latin-accents"),
-        pytest.param("ç ñ ø", "CN", id="cedilla-tilde-slashed-o-dropped"),
+        pytest.param("ç ñ ø", "CNØ", id="cedilla-tilde-dropped-slashed-o-kept"),
         pytest.param("АВЕКМНОРСТУХ", "ABEKMHOPCTYX", id="cyrillic-capitals"),
         pytest.param("авекмнорстух", "ABEKMHOPCTYX", id="cyrillic-lower"),
         pytest.param("ІЈЅ", "IJS", id="cyrillic-i-je-dze"),
         pytest.param("ΑΒΕΖΗΙΚΜΝΟΡΤΥΧ", "ABEZHIKMNOPTYX", id="greek-capitals"),
         pytest.param("αβεζηικμνοτυχ", "ABEZHIKMNOTYX", id="greek-lower"),
         pytest.param("Ё", "E", id="cyrillic-with-diaeresis"),
-        pytest.param("ЖЩ", "", id="cyrillic-without-latin-lookalike-dropped"),
+        pytest.param("ЖЩ", "ЖЩ", id="cyrillic-without-latin-lookalike-kept"),
+        pytest.param("жщ 12", "ЖЩ12", id="cyrillic-without-lookalike-upper-cased"),
+        pytest.param("Вж", "BЖ", id="cyrillic-lookalike-mapped-other-kept"),
+        pytest.param("กข 1234", "กข1234", id="thai-contract-example"),
+        pytest.param("กข-1234", "กข1234", id="thai-separator"),
+        pytest.param("ก่ข 1", "กข1", id="thai-tone-mark-dropped"),
+        pytest.param("ب ت ٣٤٥", "بت٣٤٥", id="arabic-letters-and-digits-kept"),
+        pytest.param("京A·12345", "京A12345", id="chinese-province"),
+        pytest.param(
+            "서울 12가 3456",
+            unicodedata.normalize("NFKD", "서울12가3456"),
+            id="korean-hangul-as-nfkd-jamo",
+        ),
+        pytest.param("αβ★ж", "ABЖ", id="symbol-removed"),
         pytest.param("１２３ＡＢ", "123AB", id="fullwidth"),
         pytest.param("", "", id="empty"),
         pytest.param("---", "", id="only-separators"),
@@ -65,7 +80,14 @@ def test_normalize_pattern(raw: str, expected: str) -> None:
 def test_normalize_plate_is_idempotent(raw: str) -> None:
     once = normalize_plate(raw)
     assert normalize_plate(once) == once
-    assert all(ch in "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" for ch in once)
+    assert all(ch.isalnum() and ch == ch.upper() for ch in once)
+
+
+@given(st.text(alphabet="กขคงจฉชซABC0123456789 -", max_size=12))
+def test_a_non_latin_plate_never_collapses_into_a_shorter_latin_one(raw: str) -> None:
+    norm = normalize_plate(raw)
+    kept = [ch for ch in raw if ch not in " -"]
+    assert len(norm) == len(kept)
 
 
 @given(st.text())

@@ -1,0 +1,48 @@
+"""Retention for the embedded bus file: Kafka deletes old records of the reads, hits, heartbeats,
+gateway-events and audit topics by their `retention.ms`; in embedded mode nobody did, so the bus
+file kept every read and hit for ever (issue 11, item 6). One small periodic job, run by
+`anpr run` next to the servers, applies the same per-topic retention (`anpr.topics`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+
+from anpr.bus.local import LocalBus
+from anpr.clock import now_ms
+from anpr.topics import TopicSpec
+
+log = logging.getLogger(__name__)
+
+PURGE_INTERVAL_S = 300.0
+
+
+def purge_once(bus: LocalBus, specs: Sequence[TopicSpec], now: int) -> dict[str, int]:
+    """Records removed per topic (only topics with a time retention; compacted ones keep)."""
+    removed: dict[str, int] = {}
+    for spec in specs:
+        retention = spec.config.get("retention.ms")
+        if spec.compacted or retention is None:
+            continue
+        removed[spec.name] = bus.purge(spec.name, now - int(retention))
+    return removed
+
+
+async def retention_loop(
+    bus: LocalBus,
+    specs: Sequence[TopicSpec],
+    stop: asyncio.Event,
+    *,
+    interval_s: float = PURGE_INTERVAL_S,
+    clock: Callable[[], int] = now_ms,
+) -> None:
+    """Purge now and then every `interval_s` until `stop` is set."""
+    while not stop.is_set():
+        removed = purge_once(bus, specs, clock())
+        if any(removed.values()):
+            log.info("embedded bus retention removed %s", removed)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval_s)

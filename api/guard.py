@@ -1,0 +1,236 @@
+"""No work before authentication: an ASGI guard in front of every API route.
+
+FastAPI reads and parses a JSON body before it resolves the dependencies that check the token,
+so a large body sent without a token cost seconds of the event loop (issue 11). This guard runs
+before routing does anything with the body:
+
+1. It finds the route the request is for. Routes that need a caller (their dependencies include
+   `api.deps.get_principal`) are guarded; `/healthz`, `/readyz`, `/metrics`, the docs and unknown
+   paths are not. The set is derived from the routes themselves, so a new route is guarded as
+   soon as it asks for a caller.
+2. For a guarded route it authenticates from the `Authorization` header alone: no or a bad
+   token answers 401 (503 while the registry is still loading) without reading a byte of body.
+   Without that header, the console's session cookie is checked instead (a valid session, and
+   its CSRF token on writes), also before the body.
+3. It bounds the body of every route: a declared `Content-Length` over the route's limit answers
+   413 at once; a body streamed past it stops with 413 as soon as the limit is crossed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import orjson
+from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.requests import cookie_parser
+from starlette.routing import BaseRoute, compile_path
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from anpr.auth import Principal
+from anpr.openapi_docs import depends_on
+from api.deps import get_principal
+from api.errors import BEARER_CHALLENGE, error_body
+
+
+@dataclass(frozen=True, slots=True)
+class RouteGuard:
+    """What the guard enforces for one route."""
+
+    needs_caller: bool
+    max_body_bytes: int
+
+
+class GuardTable:
+    """Route -> guard, built once from the app's routes (FastAPI's effective routes: included
+    routers are walked through `iter_route_contexts`)."""
+
+    def __init__(
+        self,
+        routes: Sequence[BaseRoute],
+        *,
+        marker: Callable[..., object],
+        default_limit: int,
+        limits: dict[tuple[str, str], int],
+    ) -> None:
+        self._entries: list[tuple[re.Pattern[str], frozenset[str], BaseRoute, RouteGuard]] = []
+        for context in iter_route_contexts(routes):
+            path, route = context.path, context.original_route
+            if path is None:
+                continue
+            methods = frozenset(context.methods or ())
+            needs_caller = isinstance(route, APIRoute) and depends_on(route, marker)
+            limit = max((limits.get((m, path), default_limit) for m in methods), default=0)
+            guard = RouteGuard(needs_caller, limit or default_limit)
+            self._entries.append((compile_path(path)[0], methods, route, guard))
+        self._default = RouteGuard(needs_caller=False, max_body_bytes=default_limit)
+
+    def lookup(self, scope: Scope) -> tuple[BaseRoute | None, RouteGuard]:
+        path, method = scope["path"], scope["method"]
+        partial: tuple[BaseRoute | None, RouteGuard] | None = None
+        for pattern, methods, route, guard in self._entries:
+            if pattern.match(path) is None:
+                continue
+            if not methods or method in methods or (method == "HEAD" and "GET" in methods):
+                return route, guard
+            if partial is None:
+                partial = route, guard  # right path, other method: FastAPI answers 405
+        return partial or (None, self._default)
+
+    def guards(self) -> list[tuple[str, RouteGuard]]:
+        """(path pattern, guard) of every route, for tests and diagnostics."""
+        return [(pattern.pattern, guard) for pattern, _, _, guard in self._entries]
+
+
+class BodyTooLarge(HTTPException):
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the body is over this route's limit of {limit} bytes")
+
+
+class AuthFirstMiddleware:
+    """See the module docstring. `authenticate` maps an Authorization header to a caller;
+    `loading` says the registry is not replayed yet (tokens unknown: 503, not 401)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        table: Callable[[], GuardTable],
+        authenticate: Callable[[str | None], Principal | None],
+        loading: Callable[[], bool],
+        retry_after_s: int,
+        cookie: tuple[str, CookieCheck] | None = None,
+    ) -> None:
+        self.app = app
+        self._table = table
+        self._authenticate = authenticate
+        self._cookie = cookie
+        self._loading = loading
+        self._retry_after_s = retry_after_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        route, guard = self._table().lookup(scope)
+        if route is not None:
+            scope.setdefault("route", route)  # the request metrics label refusals by route too
+        headers = Headers(scope=scope)
+        if guard.needs_caller:
+            authorization = headers.get("authorization")
+            if authorization is None and self._cookie is not None:
+                name, check = self._cookie
+                session_id = _cookie_value(headers, name)
+                if session_id is not None:
+                    refusal = await check(
+                        session_id, method=scope["method"], csrf=headers.get("x-csrf-token")
+                    )
+                    if refusal is not None:
+                        detail = (
+                            "no valid console session"
+                            if refusal == 401
+                            else ("missing or wrong X-CSRF-Token header (console session)")
+                        )
+                        await _answer(send, refusal, detail, None)
+                        return
+                    await self.app(scope, _bounded(receive, guard.max_body_bytes), send)
+                    return
+            principal = self._authenticate(authorization)
+            if principal is None:
+                if self._loading():
+                    await _answer(
+                        send,
+                        503,
+                        "the API is still loading the registry",
+                        {"Retry-After": str(self._retry_after_s)},
+                    )
+                else:
+                    await _answer(send, 401, "missing or invalid bearer token", BEARER_CHALLENGE)
+                return
+        limit = guard.max_body_bytes
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _answer(send, 413, BodyTooLarge(limit).detail, None)
+            return
+        await self.app(scope, _bounded(receive, limit), send)
+
+
+class CookieCheck(Protocol):
+    def __call__(
+        self, session_id: str, *, method: str, csrf: str | None
+    ) -> Awaitable[int | None]: ...
+
+
+def _cookie_value(headers: Headers, name: str) -> str | None:
+    raw = headers.get("cookie")
+    if raw is None:
+        return None
+    return cookie_parser(raw).get(name)
+
+
+def _bounded(receive: Receive, limit: int) -> Receive:
+    received = 0
+
+    async def bounded() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                # Raised inside the route's body read; the app's handler answers 413.
+                raise BodyTooLarge(limit)
+        return message
+
+    return bounded
+
+
+async def _answer(send: Send, status: int, detail: str, headers: dict[str, str] | None) -> None:
+    field = {401: "authorization", 503: "registry"}.get(status, "body")
+    body = orjson.dumps(error_body(detail, [{"field": field, "message": detail}]))
+    raw_headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        # The body is not read: the connection cannot be reused.
+        (b"connection", b"close"),
+    ]
+    raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def install_guard(
+    app: FastAPI,
+    *,
+    authenticate: Callable[[str | None], Principal | None],
+    loading: Callable[[], bool],
+    retry_after_s: int,
+    default_limit: int,
+    limits: dict[tuple[str, str], int],
+    cookie: tuple[str, CookieCheck] | None = None,
+) -> None:
+    """Add the guard to `app`; its table is built from the routes on the first request (after
+    every router is included)."""
+    built: list[GuardTable] = []
+
+    def table() -> GuardTable:
+        if not built:
+            built.append(
+                GuardTable(
+                    app.routes, marker=get_principal, default_limit=default_limit, limits=limits
+                )
+            )
+        return built[0]
+
+    app.add_middleware(
+        AuthFirstMiddleware,
+        table=table,
+        authenticate=authenticate,
+        loading=loading,
+        retry_after_s=retry_after_s,
+        cookie=cookie,
+    )

@@ -1,0 +1,191 @@
+"""Issue 11, item 1: no work before authentication, and every body bounded by route.
+
+The API answers 401 from the headers alone, before a byte of body is read; a body over its
+route's limit answers 413, whether its length is declared or it is streamed. The gateway refuses
+an array of more reads than allowed without turning it into Python objects first."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+import pytest
+
+import ingest.body as body_module
+from ingest.body import DIRECT_PARSE_BYTES, MAX_LINE_BYTES, BodyError, split_body
+from tests.unit.api_fixtures import ApiHarness, running_api
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[ApiHarness]:
+    async with running_api(api_max_body_bytes=64 * 1024) as harness:
+        yield harness
+
+
+async def _raw_post(
+    app: Any, path: str, headers: dict[str, str], body_chunks: list[bytes]
+) -> tuple[int, list[int]]:
+    """Drive the ASGI app directly; returns the status and the chunk numbers the app read."""
+    read: list[int] = []
+    pending = list(enumerate(body_chunks))
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 1),
+        "server": ("api", 80),
+    }
+    status: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        if not pending:
+            return {"type": "http.disconnect"}
+        index, chunk = pending.pop(0)
+        read.append(index)
+        return {"type": "http.request", "body": chunk, "more_body": bool(pending)}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            status.append(message["status"])
+
+    await app(scope, receive, send)
+    return status[0], read
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        ("/v1/hotlists/x/entries", {}),
+        ("/v1/integrators", {"Authorization": "Bearer not-a-token"}),
+        ("/v1/tokens", {"Authorization": "Basic dXNlcjpwYXNz"}),
+        ("/v1/cameras", {}),
+    ],
+    ids=["no-token-upsert", "bad-token-integrators", "basic-on-api", "no-token-cameras"],
+)
+async def test_unauthenticated_request_is_refused_before_its_body_is_read(
+    api: ApiHarness, path: str, headers: dict[str, str]
+) -> None:
+    declared = {"Content-Length": str(40 * 1024 * 1024), "Content-Type": "application/json"}
+    status, read = await _raw_post(api.app, path, {**headers, **declared}, [b"[" + b" " * 1000])
+    assert status == 401
+    assert read == []
+
+
+async def test_declared_length_over_the_route_limit_is_413_unread(api: ApiHarness) -> None:
+    headers = {**api.auth(), "Content-Length": str(65 * 1024), "Content-Type": "application/json"}
+    status, read = await _raw_post(api.app, "/v1/integrators", headers, [b"{}"])
+    assert status == 413
+    assert read == []
+
+
+async def test_streamed_body_over_the_route_limit_is_413_at_the_crossing(
+    api: ApiHarness,
+) -> None:
+    chunks = [b'{"integrator_id": "x", "name": "' + b"n" * 30_000] + [b"n" * 30_000] * 10
+    headers = {**api.auth(), "Content-Type": "application/json"}
+    status, read = await _raw_post(api.app, "/v1/integrators", headers, chunks)
+    assert status == 413
+    assert read == [0, 1, 2]  # 90 KB read of 330 KB: stopped once over 64 KiB
+
+
+async def test_hotlist_upload_has_its_own_larger_limit(api: ApiHarness) -> None:
+    await api.client.put(
+        "/v1/hotlists/big",
+        json={"name": "big", "category": "c", "priority": 1, "match": "exact", "covert": False},
+        headers=api.auth("supervisor"),
+    )
+    rows = "".join(f"e{i},AB{i:06d},,,,,r,\n" for i in range(8000))
+    csv = "entry_id,plate,country,zones,valid_from,valid_until,reason,action\n" + rows
+    assert len(csv) > 64 * 1024
+    response = await api.client.put(
+        "/v1/hotlists/big/entries",
+        content=csv.encode(),
+        headers={**api.auth("supervisor"), "Content-Type": "text/csv"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["entries"] == 8000
+    too_big = await api.client.post(
+        "/v1/tokens",
+        content=b'{"role":"operator","name":"' + b"x" * 70_000 + b'"}',
+        headers={**api.auth(), "Content-Type": "application/json"},
+    )
+    assert too_big.status_code == 413
+    assert too_big.json()["errors"][0]["field"] == "body"
+
+
+async def test_public_routes_stay_public(api: ApiHarness) -> None:
+    for path in ("/healthz", "/readyz", "/metrics", "/openapi.json"):
+        assert (await api.client.get(path)).status_code == 200, path
+
+
+# --- the gateway's body splitting ----------------------------------------------------------
+
+
+class CountingDecoder(json.JSONDecoder):
+    calls = 0
+
+    def raw_decode(self, s: str, idx: int = 0) -> tuple[Any, int]:
+        CountingDecoder.calls += 1
+        return super().raw_decode(s, idx)
+
+
+def test_an_oversize_array_is_refused_after_max_items_plus_one_decodes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(body_module, "_DECODER", CountingDecoder())
+    CountingDecoder.calls = 0
+    body = b"[" + b",".join([b'{"camera_id":"c","x":1,"y":2}'] * 550_000) + b"]"
+    assert len(body) > DIRECT_PARSE_BYTES
+    with pytest.raises(BodyError) as refused:
+        split_body(body, "application/json", max_items=1000)
+    assert refused.value.status == 413
+    assert CountingDecoder.calls == 1000
+
+
+@pytest.mark.parametrize("padding", [b"", b" \n\t"], ids=["compact", "whitespace-around-items"])
+def test_a_large_array_within_the_count_is_parsed_like_orjson(padding: bytes) -> None:
+    item = {"camera_id": "cam-1", "plate": "AB123", "images": {"plate_url": "x" * 4000}}
+    items = [dict(item, read_id=f"r{i}") for i in range(400)]
+    body = (b"," + padding).join(padding + orjson.dumps(i) for i in items)
+    body = b"[" + padding + body + padding + b"]" + padding
+    assert len(body) > DIRECT_PARSE_BYTES
+    assert split_body(body, "application/json", max_items=1000).items == items
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"[" + b'{"a":1},' * 200_000 + b"]", 400),
+        (b"[" + b'{"a":1}' * 200_000 + b"]", 400),
+        (b"[" + b" " * (DIRECT_PARSE_BYTES + 1) + b"]", None),
+    ],
+    ids=["trailing-comma", "missing-commas", "empty-array-with-padding"],
+)
+def test_a_large_malformed_array_is_a_400(body: bytes, status: int | None) -> None:
+    if status is None:
+        assert split_body(body, "application/json", max_items=10).items == []
+        return
+    with pytest.raises(BodyError) as refused:
+        split_body(body, "application/json", max_items=1_000_000)
+    assert refused.value.status == status
+
+
+def test_a_large_non_array_body_is_split_into_bounded_lines() -> None:
+    dense = b'{"a":1' + b',\n"a":1' * 300_000 + b"}"
+    with pytest.raises(BodyError) as refused:
+        split_body(dense, None, max_items=1000)
+    assert refused.value.status == 413
+    long_line = b'{"plate":"' + b"x" * MAX_LINE_BYTES + b'"}'
+    lines = b"\n".join([b'{"plate":"A1"}', long_line, b'{"plate":"B2"}'])
+    split = split_body(lines + b"\n" * DIRECT_PARSE_BYTES, None, max_items=10)
+    assert split.items == [{"plate": "A1"}, None, {"plate": "B2"}]
+    assert "over" in split.broken[1]

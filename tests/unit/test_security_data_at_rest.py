@@ -1,0 +1,136 @@
+"""Issue 11, item 6: personal data at rest.
+
+The data directory is 0700 and its files 0600; the audit log has its own retention and only
+expired entries can be deleted; the embedded bus applies read and hit retention to its file; a
+plate search needs a reason of at least 5 printable characters."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from anpr.bus.base import Message
+from anpr.bus.local import LocalBus
+from anpr.cli.bus_retention import purge_once
+from anpr.datadir import secure_data_dir
+from anpr.settings import CommonSettings
+from anpr.topics import Topics
+from api.store.base import AuditEntry
+from api.store.sqlite import SqliteStore
+from tests.unit.api_fixtures import running_api
+
+DAY_MS = 24 * 3600 * 1000
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_secure_data_dir_fixes_an_existing_directory(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir(mode=0o755)
+    (data / "bus.sqlite3").write_bytes(b"x")
+    (data / "bus.sqlite3").chmod(0o644)
+    secure_data_dir(data)
+    assert mode(data) == 0o700
+    assert mode(data / "bus.sqlite3") == 0o600
+
+
+def test_anpr_admin_creates_a_private_data_dir(tmp_path: Path) -> None:
+    data = tmp_path / "fresh" / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANPR_")}
+    done = subprocess.run(  # an outside run: the umask is the CLI's own
+        [sys.executable, "-m", "anpr", "admin", "token", "auditor", "--name", "a"],
+        env={**env, "ANPR_DATA_DIR": str(data)},
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert mode(data) == 0o700
+    files = list(data.iterdir())
+    assert any(f.name == "bus.sqlite3" for f in files)
+    for path in files:
+        assert mode(path) == 0o600, path
+
+
+async def test_audit_retention_removes_only_expired_entries(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "api.sqlite3")
+    await store.open()
+    try:
+        now = 1_800_000_000_000
+        for age_days in (800, 740, 10):
+            await store.append_audit(
+                AuditEntry(now - age_days * DAY_MS, "a", "admin", "x", "t", None, {})
+            )
+        removed = await store.purge(
+            hits_before=0, activity_before=0, audit_before=now - 730 * DAY_MS
+        )
+        assert removed["audit"] == 2
+        rows = await store.query_audit(
+            since=None, until=None, actor=None, before_seq=None, limit=10
+        )
+        assert [r.entry.at for r in rows] == [now - 10 * DAY_MS]
+        # Anything younger than the cut-off stays undeletable, and the cut-off never goes back.
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            store.db.execute("DELETE FROM audit")
+        with pytest.raises(sqlite3.IntegrityError, match="only moves forward"):
+            store.db.execute("UPDATE audit_retention SET cutoff = 0")
+    finally:
+        await store.close()
+
+
+def test_audit_retention_defaults_to_two_years() -> None:
+    assert CommonSettings().audit_retention_days == 730
+
+
+async def test_embedded_bus_applies_read_and_hit_retention() -> None:
+    settings = CommonSettings(read_retention_days=1, hit_retention_days=2)
+    topics = Topics.from_prefix("anpr.")
+    specs = topics.specs(settings)
+    bus = LocalBus(None, specs)
+    await bus.start()
+    try:
+        for topic in (topics.reads, topics.hits, topics.registry):
+            await bus.publish(
+                [Message(topic, b"k", f"{topic}-{i}".encode()) for i in range(3)], timeout_s=1
+            )
+        later = bus.db.execute("SELECT MAX(ts) FROM log").fetchone()[0] + int(1.5 * DAY_MS)
+        removed = purge_once(bus, specs, later)
+        assert removed[topics.reads] == 2  # older than a day; the newest stays (offsets)
+        assert removed[topics.hits] == 0  # hit retention is two days
+        assert topics.registry not in removed  # compacted: never by time
+        assert bus.end_offset(topics.reads) == 3
+        await bus.publish([Message(topics.reads, b"k", b"next")], timeout_s=1)
+        assert bus.end_offset(topics.reads) == 4
+    finally:
+        await bus.stop()
+
+
+@pytest.mark.parametrize(
+    ("reason", "ok"),
+    [
+        pytest.param("case 2024/117", True, id="case-reference"),
+        pytest.param("abcde", True, id="five-characters"),
+        pytest.param("abcd", False, id="four-characters"),
+        pytest.param("  ab  ", False, id="padded-short"),
+        pytest.param("case\x00117", False, id="control-character"),
+        pytest.param("case\n117", False, id="newline"),
+    ],
+)
+async def test_plate_search_reason(reason: str, ok: bool) -> None:
+    async with running_api() as api:
+        response = await api.client.get(
+            "/v1/hits", params={"plate": "AB123", "reason": reason}, headers=api.auth("operator")
+        )
+        if ok:
+            assert response.status_code == 200
+        else:
+            assert response.status_code == 422
+            assert response.json()["errors"][0]["field"] == "reason"
