@@ -80,23 +80,23 @@ class LoadDriver:
         self._run = run
         self.rate = rate
         self._batch = batch
-        self._hit_every = hit_every
+        self.hit_every = hit_every
         self._max_in_flight = max_in_flight
         self._seq = 0
         self._in_flight: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
 
-    def _reads(self) -> list[dict[str, object]]:
+    def _reads(self, camera: str | None, hot_only: bool) -> list[dict[str, object]]:
         reads = []
         for _ in range(self._batch):
             self._seq += 1
             seq = self._seq
-            hot = seq % self._hit_every == 0
+            hot = hot_only or seq % self.hit_every == 0
             plate = HIT_PLATES[seq % len(HIT_PLATES)] if hot else f"NO{seq:07d}"
             reads.append(
                 {
                     "read_id": f"{self._run}-{seq}",
-                    "camera_id": CAMERAS[seq % len(CAMERAS)],
+                    "camera_id": camera or CAMERAS[seq % len(CAMERAS)],
                     "plate": plate,
                     "captured_at": ms_to_rfc3339(now_ms() - 1000),
                     "confidence": 0.9,
@@ -104,9 +104,9 @@ class LoadDriver:
             )
         return reads
 
-    async def send_one(self) -> int | None:
+    async def send_one(self, *, camera: str | None = None, hot_only: bool = False) -> int | None:
         """One request now, its reads recorded; its status (None: no answer)."""
-        reads = self._reads()
+        reads = self._reads(camera, hot_only)
         body = orjson.dumps(reads if self._batch > 1 else reads[0])
         started = time.monotonic()
         ledger = self.ledger
@@ -175,3 +175,23 @@ class LoadDriver:
                     f"transport errors {dict(self.ledger.transport_errors)}"
                 )
             await asyncio.sleep(0.05)
+
+
+async def closed_loop(
+    driver: LoadDriver, *, workers: int, duration_s: float
+) -> tuple[float, float]:
+    """`workers` senders back to back for `duration_s`: (202 answers per second, their p99 s).
+    The sustainable rate of the gateway as it stands, measured rather than assumed."""
+    ledger = driver.ledger
+    first = len(ledger.latencies)
+    stop_at = time.monotonic() + duration_s
+
+    async def worker() -> None:
+        while time.monotonic() < stop_at:
+            await driver.send_one()
+
+    started = time.monotonic()
+    await asyncio.gather(*(worker() for _ in range(workers)))
+    elapsed = time.monotonic() - started
+    accepted = [seconds for status, seconds, _ in ledger.latencies[first:] if status == 202]
+    return len(accepted) / elapsed, percentile(accepted, 0.99)

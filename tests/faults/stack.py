@@ -205,10 +205,9 @@ class Stack:
             self.supervisor_token = str(
                 (await created("/v1/tokens", {"role": "supervisor", "name": "sup"}))["token"]
             )
-            sup = bearer(self.supervisor_token)
             put = await http.put(
                 f"{self.api}/v1/hotlists/{LIST_ID}",
-                headers=sup,
+                headers=bearer(self.supervisor_token),
                 json={
                     "name": "Stolen",
                     "category": "stolen",
@@ -219,18 +218,33 @@ class Stack:
             )
             if put.status_code not in (200, 201):
                 raise StackError(f"PUT hotlist: {put.status_code} {put.text}")
-            csv = "entry_id,plate,country,zones,valid_from,valid_until,reason,action\n" + "".join(
-                f"e{n},{plate},,,,,test,stop\n" for n, plate in enumerate(HIT_PLATES)
-            )
+        await self.upload_entries(HIT_PLATES)
+        await self.wait_list_applied(timeout_s=timeout_s)
+
+    async def upload_entries(self, plates: tuple[str, ...]) -> None:
+        """Replace the hotlist's entries (a new version) with one entry per plate."""
+        csv = "entry_id,plate,country,zones,valid_from,valid_until,reason,action\n" + "".join(
+            f"e{n},{plate},,,,,test,stop\n" for n, plate in enumerate(plates)
+        )
+        async with httpx.AsyncClient(timeout=30) as http:
             upload = await http.put(
                 f"{self.api}/v1/hotlists/{LIST_ID}/entries",
-                headers={**sup, "Content-Type": "text/csv"},
+                headers={**bearer(self.supervisor_token), "Content-Type": "text/csv"},
                 content=csv,
             )
-            if upload.status_code != 200:
-                raise StackError(f"upload: {upload.status_code} {upload.text}")
-            self.list_version = int(upload.json()["version"])
-        await self.wait_list_applied(timeout_s=timeout_s)
+        if upload.status_code != 200:
+            raise StackError(f"upload: {upload.status_code} {upload.text}")
+        self.list_version = int(upload.json()["version"])
+
+    async def add_camera(self, camera_id: str) -> None:
+        async with httpx.AsyncClient(timeout=30) as http:
+            made = await http.post(
+                f"{self.api}/v1/cameras",
+                headers=bearer(ADMIN),
+                json={"camera_id": camera_id, "integrator_id": "int-f", "name": camera_id},
+            )
+        if made.status_code != 201:
+            raise StackError(f"POST /v1/cameras: {made.status_code} {made.text}")
 
     async def wait_list_applied(self, *, timeout_s: float, matchers: tuple[str, ...] = MATCHERS):
         """Until `GET /v1/hotlists/{id}` shows each of `matchers` at the uploaded version."""
