@@ -160,4 +160,4 @@ def recovery_s(ledger: Ledger, collector: HitCollector, fault_end: float) -> flo
     ]
     if not after:
         return float("inf")
-    return max(max(before, default=fault_end), min(after)) - fault_end
+    return max(0.0, max(max(before, default=fault_end), min(after)) - fault_end)

@@ -40,6 +40,8 @@ class Ledger:
     # (status, seconds, monotonic time answered) of every answer.
     latencies: list[tuple[int, float, float]] = field(default_factory=list)
     not_sent: int = 0  # the driver's own in-flight cap reached: never sent, not a gateway answer
+    # "status:field" of every 5xx answer (field of the error body: kafka, load, registry ...).
+    refusals: Counter[str] = field(default_factory=Counter)
 
     def expected_hits(self) -> dict[str, str]:
         """read_id -> hotlist plate, for every acknowledged read that must give a hit."""
@@ -50,6 +52,13 @@ class Ledger:
 
     def accepted_latencies(self) -> list[float]:
         return [seconds for status, seconds, _ in self.latencies if status == 202]
+
+
+def _error_field(body: bytes) -> str:
+    try:
+        return str(orjson.loads(body)["errors"][0]["field"])
+    except (orjson.JSONDecodeError, KeyError, IndexError, TypeError):
+        return "?"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -118,6 +127,8 @@ class LoadDriver:
         done = time.monotonic()
         ledger.statuses[answer.status] += 1
         ledger.latencies.append((answer.status, done - started, done))
+        if answer.status >= 500:
+            ledger.refusals[f"{answer.status}:{_error_field(answer.body)}"] += 1
         if answer.status >= 500 and not (answer.status == 503 and "retry-after" in answer.headers):
             ledger.bad_answers.append(f"{answer.status} {answer.headers} {answer.body[:300]!r}")
         if answer.status == 202:
@@ -164,17 +175,22 @@ class LoadDriver:
     async def _send_counted(self) -> None:
         await self.send_one()
 
-    async def until_acked(self, count: int, timeout_s: float) -> None:
-        """Until at least `count` reads have been acknowledged in total."""
+    async def until_acked(self, count: int, timeout_s: float) -> bool:
+        """Until at least `count` reads have been acknowledged in total; False if the deadline
+        passed first (the caller goes on to the checks, which say what went wrong)."""
         deadline = time.monotonic() + timeout_s
         while len(self.ledger.acked) < count:
             if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"only {len(self.ledger.acked)} of {count} reads acknowledged in "
-                    f"{timeout_s} s; answers {dict(self.ledger.statuses)}, "
-                    f"transport errors {dict(self.ledger.transport_errors)}"
-                )
+                return False
             await asyncio.sleep(0.05)
+        return True
+
+    def describe(self) -> str:
+        ledger = self.ledger
+        return (
+            f"answers {dict(ledger.statuses)}, 5xx by cause {dict(ledger.refusals)}, transport "
+            f"errors {dict(ledger.transport_errors)}, not sent {ledger.not_sent}"
+        )
 
 
 async def closed_loop(

@@ -21,7 +21,7 @@ from tests.faults.conftest import PrivateBroker
 
 pytestmark = [pytest.mark.faults, pytest.mark.kafka]
 
-RATE = 100  # reads/s, one per request; 1 in 5 carries a hot plate
+READS_PER_S = 100  # 50 requests/s of 2 reads; 1 read in 5 carries a hot plate
 RECOVERY_BOUND_S = 30
 PAUSE_S = 15  # the fault itself: how long the broker is frozen
 
@@ -41,9 +41,9 @@ def wait_exit(pid: int, timeout_s: float) -> None:
 async def test_broker_sigkill_then_restart_under_load(
     private_broker: PrivateBroker, scenario_factory: Callable[..., Any]
 ) -> None:
-    async with scenario_factory(private_broker.bootstrap, rate=RATE) as sc:
+    async with scenario_factory(private_broker.bootstrap, rate=READS_PER_S / 2, batch=2) as sc:
         sc.driver.start()
-        await sc.driver.until_acked(3 * RATE, timeout_s=20)
+        assert await sc.driver.until_acked(3 * READS_PER_S, timeout_s=30), sc.driver.describe()
         pid = private_broker.pid
         os.kill(pid, signal.SIGKILL)
         killed = time.monotonic()
@@ -51,7 +51,7 @@ async def test_broker_sigkill_then_restart_under_load(
         await asyncio.to_thread(private_broker.up)  # same port and data dir; returns once serving
         fault_end = time.monotonic()
         sc.report(f"broker down for {fault_end - killed:.1f} s (kill to answering again)")
-        await sc.driver.until_acked(len(sc.driver.ledger.acked) + 10 * RATE, timeout_s=45)
+        await sc.driver.until_acked(len(sc.driver.ledger.acked) + 10 * READS_PER_S, timeout_s=45)
         await sc.driver.stop()
         result = await verdict(
             private_broker.bootstrap,
@@ -62,6 +62,7 @@ async def test_broker_sigkill_then_restart_under_load(
         )
         recovery = recovery_s(sc.driver.ledger, sc.collector, fault_end)
         sc.report(f"broker SIGKILL+restart: {result.summary()}; recovery {recovery:.1f} s")
+        sc.report(sc.driver.describe())
         assert result.ok, f"{result.summary()}\nmissed e.g. {result.missed_hits[:5]}\n" + (
             sc.stack.logs(6000)
         )
@@ -72,9 +73,9 @@ async def test_broker_sigkill_then_restart_under_load(
 async def test_broker_sigstop_15s_then_sigcont(
     private_broker: PrivateBroker, scenario_factory: Callable[..., Any]
 ) -> None:
-    async with scenario_factory(private_broker.bootstrap, rate=RATE) as sc:
+    async with scenario_factory(private_broker.bootstrap, rate=READS_PER_S / 2, batch=2) as sc:
         sc.driver.start()
-        await sc.driver.until_acked(3 * RATE, timeout_s=20)
+        assert await sc.driver.until_acked(3 * READS_PER_S, timeout_s=30), sc.driver.describe()
         pid = private_broker.pid
         os.kill(pid, signal.SIGSTOP)
         try:
@@ -82,7 +83,7 @@ async def test_broker_sigstop_15s_then_sigcont(
         finally:
             os.kill(pid, signal.SIGCONT)
         fault_end = time.monotonic()
-        await sc.driver.until_acked(len(sc.driver.ledger.acked) + 10 * RATE, timeout_s=45)
+        await sc.driver.until_acked(len(sc.driver.ledger.acked) + 10 * READS_PER_S, timeout_s=45)
         await sc.driver.stop()
         result = await verdict(
             private_broker.bootstrap,
@@ -93,6 +94,7 @@ async def test_broker_sigstop_15s_then_sigcont(
         )
         recovery = recovery_s(sc.driver.ledger, sc.collector, fault_end)
         sc.report(f"broker SIGSTOP {PAUSE_S} s: {result.summary()}; recovery {recovery:.1f} s")
+        sc.report(sc.driver.describe())
         assert result.ok, f"{result.summary()}\nmissed e.g. {result.missed_hits[:5]}\n" + (
             sc.stack.logs(6000)
         )

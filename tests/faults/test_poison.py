@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 
@@ -31,7 +32,7 @@ from tests.faults.stack import HIT_PLATES
 
 pytestmark = [pytest.mark.faults, pytest.mark.kafka]
 
-RATE = 100
+READS_PER_S = 100  # 50 requests/s of 2 reads; 1 read in 5 carries a hot plate
 CONSUMED = (
     "reads",
     "hits",
@@ -53,6 +54,7 @@ def wrong_types(topic: str, marker: str) -> tuple[bytes, dict[str, Any]]:
             "camera_id": "cam-f1",
             "integrator_id": "int-f",
             "captured_at": ms_to_rfc3339(now_ms()),
+            "captured_at_ms": now_ms(),
             "plate": HIT_PLATES[0],
             "plate_norm": HIT_PLATES[0],
             "received_at": soon,
@@ -176,10 +178,10 @@ async def dead_letters(bootstrap: str, topic: str, want: set[str], timeout_s: fl
 async def test_one_poison_record_on_each_consumed_topic(
     kafka_bootstrap: str, scenario_factory: Callable[..., Any]
 ) -> None:
-    async with scenario_factory(kafka_bootstrap, rate=RATE) as sc:
+    async with scenario_factory(kafka_bootstrap, rate=READS_PER_S / 2, batch=2) as sc:
         stack = sc.stack
         sc.driver.start()
-        await sc.driver.until_acked(2 * RATE, timeout_s=20)
+        assert await sc.driver.until_acked(2 * READS_PER_S, timeout_s=30), sc.driver.describe()
         messages, markers = poison(stack.prefix)
         producer = KafkaBus(kafka_bootstrap, [], client_id="faults-poison")
         await producer.start()
@@ -199,13 +201,18 @@ async def test_one_poison_record_on_each_consumed_topic(
             assert time.monotonic() < deadline, "the gateway never learnt cam-f3 after the poison"
             await asyncio.sleep(0.2)
         # ... and reads after the poison are matched and their hits served.
-        await sc.driver.until_acked(len(sc.driver.ledger.acked) + 8 * RATE, timeout_s=30)
+        await sc.driver.until_acked(len(sc.driver.ledger.acked) + 8 * READS_PER_S, timeout_s=30)
         await sc.driver.stop()
         result = await verdict(kafka_bootstrap, sc.reads_topic, sc.driver.ledger, sc.collector)
         recovery = recovery_s(sc.driver.ledger, sc.collector, fault_end)
         sc.report(
             f"poison on {len(CONSUMED)} topics: {result.summary()}; recovery {recovery:.1f} s"
         )
+        sc.report(sc.driver.describe())
+        async with httpx.AsyncClient(timeout=5) as http:
+            for proc in stack.procs.values():
+                ready = await http.get(f"{proc.url}/readyz")
+                sc.report(f"{proc.name} /readyz after the poison: {ready.status_code} {ready.text}")
         assert result.ok, f"{result.summary()}\nmissed e.g. {result.missed_hits[:5]}\n" + (
             stack.logs(6000)
         )

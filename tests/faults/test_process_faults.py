@@ -14,24 +14,25 @@ from tests.faults.checks import recovery_s, verdict
 
 pytestmark = [pytest.mark.faults, pytest.mark.kafka]
 
-RATE = 100  # reads/s, one per request; 1 in 5 carries a hot plate
+READS_PER_S = 100  # 50 requests/s of 2 reads; 1 read in 5 carries a hot plate
 
 
 @pytest.mark.timeout(240)
 async def test_matcher_sigkill_with_a_second_matcher_in_the_group(
     kafka_bootstrap: str, scenario_factory: Callable[..., Any]
 ) -> None:
-    async with scenario_factory(kafka_bootstrap, rate=RATE) as sc:
+    async with scenario_factory(kafka_bootstrap, rate=READS_PER_S / 2, batch=2) as sc:
         sc.driver.start()
-        await sc.driver.until_acked(3 * RATE, timeout_s=20)
+        assert await sc.driver.until_acked(3 * READS_PER_S, timeout_s=30), sc.driver.describe()
         sc.stack.procs["matcher-a"].kill()
         fault_end = time.monotonic()
         # Load on through the group's session timeout and the rebalance.
-        await sc.driver.until_acked(len(sc.driver.ledger.acked) + 15 * RATE, timeout_s=30)
+        await sc.driver.until_acked(len(sc.driver.ledger.acked) + 15 * READS_PER_S, timeout_s=30)
         await sc.driver.stop()
         result = await verdict(kafka_bootstrap, sc.reads_topic, sc.driver.ledger, sc.collector)
         recovery = recovery_s(sc.driver.ledger, sc.collector, fault_end)
         sc.report(f"matcher SIGKILL: {result.summary()}; recovery {recovery:.1f} s")
+        sc.report(sc.driver.describe())
         assert result.ok, f"{result}\n{sc.stack.logs()}"
         assert recovery < 30, f"hits held up {recovery:.1f} s by a dead matcher"
 
@@ -40,18 +41,18 @@ async def test_matcher_sigkill_with_a_second_matcher_in_the_group(
 async def test_api_sigkill_stream_resumes_by_last_event_id(
     kafka_bootstrap: str, scenario_factory: Callable[..., Any]
 ) -> None:
-    async with scenario_factory(kafka_bootstrap, rate=RATE) as sc:
+    async with scenario_factory(kafka_bootstrap, rate=READS_PER_S / 2, batch=2) as sc:
         sc.driver.start()
-        await sc.driver.until_acked(3 * RATE, timeout_s=20)
+        assert await sc.driver.until_acked(3 * READS_PER_S, timeout_s=30), sc.driver.describe()
         api = sc.stack.procs["api"]
         connects = sc.collector.connects
         api.kill()
-        await sc.driver.until_acked(len(sc.driver.ledger.acked) + 2 * RATE, timeout_s=20)
+        await sc.driver.until_acked(len(sc.driver.ledger.acked) + 2 * READS_PER_S, timeout_s=20)
         api.start()  # same settings, same data dir (the hit store survives)
         await sc.stack.wait_ready("api", timeout_s=60)
         fault_end = time.monotonic()
         await sc.collector.wait_connected(connects + 1, timeout_s=20)
-        await sc.driver.until_acked(len(sc.driver.ledger.acked) + 5 * RATE, timeout_s=20)
+        await sc.driver.until_acked(len(sc.driver.ledger.acked) + 5 * READS_PER_S, timeout_s=20)
         await sc.driver.stop()
         result = await verdict(kafka_bootstrap, sc.reads_topic, sc.driver.ledger, sc.collector)
         recovery = recovery_s(sc.driver.ledger, sc.collector, fault_end)
