@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from anpr.bus.kafka import KafkaBus
 from anpr.errors import AnprError
-from tests.faults.load import Ledger
+from tests.faults.load import Ledger, percentile
 from tests.faults.sse import HitCollector
 
 
@@ -143,21 +143,20 @@ async def verdict(
     )
 
 
-def recovery_s(ledger: Ledger, collector: HitCollector, fault_end: float) -> float:
-    """From the end of a fault until the stream caught up: the later of the last hit served for
-    a read acknowledged before the fault ended (held up by it) and the first hit served for a
-    read acknowledged after. Infinite when no read after the fault gave a served hit."""
+def recovery_s(
+    ledger: Ledger, collector: HitCollector, fault_start: float, fault_end: float
+) -> float:
+    """From the end of a fault until hits flow normally again: the arrival of the last hit that
+    came late (later after its read's acknowledgement than max(1 s, 3 x the p99 before the
+    fault)), measured from `fault_end`. Infinite when no read acknowledged after the fault gave
+    a served hit."""
     served = collector.served_reads()
-    before = [
-        served[a.read_id].arrived
-        for a in ledger.acked.values()
-        if a.hit_plate is not None and a.acked_at <= fault_end and a.read_id in served
+    pairs = [
+        (a, served[a.read_id]) for a in ledger.acked.values() if a.hit_plate and a.read_id in served
     ]
-    after = [
-        served[a.read_id].arrived
-        for a in ledger.acked_after(fault_end)
-        if a.hit_plate is not None and a.read_id in served
-    ]
-    if not after:
+    baseline = [s.arrived - a.acked_at for a, s in pairs if a.acked_at < fault_start]
+    threshold = max(1.0, 3 * percentile(baseline, 0.99))
+    if not any(a.acked_at >= fault_end for a, _ in pairs):
         return float("inf")
-    return max(0.0, max(max(before, default=fault_end), min(after)) - fault_end)
+    late = [s.arrived for a, s in pairs if s.arrived - a.acked_at > threshold]
+    return max(0.0, max(late, default=fault_end) - fault_end)

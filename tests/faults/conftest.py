@@ -8,6 +8,7 @@ data dir, started once for its module.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.faults.load import LoadDriver
@@ -113,6 +115,16 @@ def report(request: pytest.FixtureRequest) -> Callable[[str], None]:
     return write
 
 
+async def save_metrics(stack: Stack) -> None:
+    """Every process's /metrics at the end, next to its log, for the post-mortem."""
+    async with httpx.AsyncClient(timeout=5) as http:
+        for proc in stack.procs.values():
+            if proc.alive():
+                with contextlib.suppress(httpx.HTTPError):
+                    text = (await http.get(f"{proc.url}/metrics")).text
+                    (stack.data_dir / f"{proc.name}.metrics").write_text(text)
+
+
 @pytest.fixture
 def scenario_factory(
     tmp_path: Path, report: Callable[[str], None], request: pytest.FixtureRequest
@@ -154,6 +166,7 @@ def scenario_factory(
                 await driver.stop()
             if collector is not None:
                 await collector.stop()
+            await save_metrics(stack)
             stack.stop_all()
 
     return make

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -26,10 +27,20 @@ class Answer:
     body: bytes
 
 
+# uvicorn closes a keep-alive connection idle for 5 s; reusing one it is closing would read
+# EOF for a request the server never saw. Idle connections older than this are not reused.
+MAX_IDLE_S = 2.0
+
+
 class _Conn:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
         self.writer = writer
+        self.idle_since = time.monotonic()
+
+    def reusable(self) -> bool:
+        fresh = time.monotonic() - self.idle_since < MAX_IDLE_S
+        return fresh and not self.reader.at_eof() and not self.writer.is_closing()
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -46,8 +57,11 @@ class RawClient:
         self._slots = asyncio.Semaphore(connections)
 
     async def _connection(self) -> _Conn:
-        if self._idle:
-            return self._idle.pop()
+        while self._idle:
+            conn = self._idle.pop()
+            if conn.reusable():
+                return conn
+            conn.close()
         try:
             reader, writer = await asyncio.open_connection(self.host, self.port)
         except OSError as exc:
@@ -71,6 +85,7 @@ class RawClient:
                 conn.close()
                 raise
             if keep:
+                conn.idle_since = time.monotonic()
                 self._idle.append(conn)
             else:
                 conn.close()

@@ -45,12 +45,12 @@ async def test_broker_sigkill_then_restart_under_load(
         sc.driver.start()
         assert await sc.driver.until_acked(3 * READS_PER_S, timeout_s=30), sc.driver.describe()
         pid = private_broker.pid
+        fault_start = time.monotonic()
         os.kill(pid, signal.SIGKILL)
-        killed = time.monotonic()
         await asyncio.to_thread(wait_exit, pid, 10)
         await asyncio.to_thread(private_broker.up)  # same port and data dir; returns once serving
         fault_end = time.monotonic()
-        sc.report(f"broker down for {fault_end - killed:.1f} s (kill to answering again)")
+        sc.report(f"broker down for {fault_end - fault_start:.1f} s (kill to answering again)")
         await sc.driver.until_acked(len(sc.driver.ledger.acked) + 10 * READS_PER_S, timeout_s=45)
         await sc.driver.stop()
         result = await verdict(
@@ -60,7 +60,7 @@ async def test_broker_sigkill_then_restart_under_load(
             sc.collector,
             hits_timeout_s=RECOVERY_BOUND_S + 5,
         )
-        recovery = recovery_s(sc.driver.ledger, sc.collector, fault_end)
+        recovery = recovery_s(sc.driver.ledger, sc.collector, fault_start, fault_end)
         sc.report(f"broker SIGKILL+restart: {result.summary()}; recovery {recovery:.1f} s")
         sc.report(sc.driver.describe())
         assert result.ok, f"{result.summary()}\nmissed e.g. {result.missed_hits[:5]}\n" + (
@@ -77,6 +77,7 @@ async def test_broker_sigstop_15s_then_sigcont(
         sc.driver.start()
         assert await sc.driver.until_acked(3 * READS_PER_S, timeout_s=30), sc.driver.describe()
         pid = private_broker.pid
+        fault_start = time.monotonic()
         os.kill(pid, signal.SIGSTOP)
         try:
             await asyncio.sleep(PAUSE_S)  # the fault's duration, not a wait for a condition
@@ -92,7 +93,7 @@ async def test_broker_sigstop_15s_then_sigcont(
             sc.collector,
             hits_timeout_s=RECOVERY_BOUND_S + 5,
         )
-        recovery = recovery_s(sc.driver.ledger, sc.collector, fault_end)
+        recovery = recovery_s(sc.driver.ledger, sc.collector, fault_start, fault_end)
         sc.report(f"broker SIGSTOP {PAUSE_S} s: {result.summary()}; recovery {recovery:.1f} s")
         sc.report(sc.driver.describe())
         assert result.ok, f"{result.summary()}\nmissed e.g. {result.missed_hits[:5]}\n" + (

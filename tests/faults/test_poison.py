@@ -183,6 +183,7 @@ async def test_one_poison_record_on_each_consumed_topic(
         sc.driver.start()
         assert await sc.driver.until_acked(2 * READS_PER_S, timeout_s=30), sc.driver.describe()
         messages, markers = poison(stack.prefix)
+        fault_start = time.monotonic()
         producer = KafkaBus(kafka_bootstrap, [], client_id="faults-poison")
         await producer.start()
         try:
@@ -204,7 +205,7 @@ async def test_one_poison_record_on_each_consumed_topic(
         await sc.driver.until_acked(len(sc.driver.ledger.acked) + 8 * READS_PER_S, timeout_s=30)
         await sc.driver.stop()
         result = await verdict(kafka_bootstrap, sc.reads_topic, sc.driver.ledger, sc.collector)
-        recovery = recovery_s(sc.driver.ledger, sc.collector, fault_end)
+        recovery = recovery_s(sc.driver.ledger, sc.collector, fault_start, fault_end)
         sc.report(
             f"poison on {len(CONSUMED)} topics: {result.summary()}; recovery {recovery:.1f} s"
         )

@@ -24,13 +24,14 @@ async def test_matcher_sigkill_with_a_second_matcher_in_the_group(
     async with scenario_factory(kafka_bootstrap, rate=READS_PER_S / 2, batch=2) as sc:
         sc.driver.start()
         assert await sc.driver.until_acked(3 * READS_PER_S, timeout_s=30), sc.driver.describe()
+        fault_start = time.monotonic()
         sc.stack.procs["matcher-a"].kill()
         fault_end = time.monotonic()
         # Load on through the group's session timeout and the rebalance.
         await sc.driver.until_acked(len(sc.driver.ledger.acked) + 15 * READS_PER_S, timeout_s=30)
         await sc.driver.stop()
         result = await verdict(kafka_bootstrap, sc.reads_topic, sc.driver.ledger, sc.collector)
-        recovery = recovery_s(sc.driver.ledger, sc.collector, fault_end)
+        recovery = recovery_s(sc.driver.ledger, sc.collector, fault_start, fault_end)
         sc.report(f"matcher SIGKILL: {result.summary()}; recovery {recovery:.1f} s")
         sc.report(sc.driver.describe())
         assert result.ok, f"{result}\n{sc.stack.logs()}"
@@ -46,6 +47,7 @@ async def test_api_sigkill_stream_resumes_by_last_event_id(
         assert await sc.driver.until_acked(3 * READS_PER_S, timeout_s=30), sc.driver.describe()
         api = sc.stack.procs["api"]
         connects = sc.collector.connects
+        fault_start = time.monotonic()
         api.kill()
         await sc.driver.until_acked(len(sc.driver.ledger.acked) + 2 * READS_PER_S, timeout_s=20)
         api.start()  # same settings, same data dir (the hit store survives)
@@ -55,7 +57,8 @@ async def test_api_sigkill_stream_resumes_by_last_event_id(
         await sc.driver.until_acked(len(sc.driver.ledger.acked) + 5 * READS_PER_S, timeout_s=20)
         await sc.driver.stop()
         result = await verdict(kafka_bootstrap, sc.reads_topic, sc.driver.ledger, sc.collector)
-        recovery = recovery_s(sc.driver.ledger, sc.collector, fault_end)
+        recovery = recovery_s(sc.driver.ledger, sc.collector, fault_start, fault_end)
+        sc.report(sc.driver.describe())
         sc.report(
             f"API SIGKILL: {result.summary()}; stream resumed {sc.collector.resumes} time(s) by "
             f"Last-Event-ID; recovery {recovery:.1f} s after the API was ready again"
