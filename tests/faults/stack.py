@@ -246,7 +246,9 @@ class Stack:
         if made.status_code != 201:
             raise StackError(f"POST /v1/cameras: {made.status_code} {made.text}")
 
-    async def wait_list_applied(self, *, timeout_s: float, matchers: tuple[str, ...] = MATCHERS):
+    async def wait_list_applied(
+        self, *, timeout_s: float, matchers: tuple[str, ...] = MATCHERS
+    ) -> None:
         """Until `GET /v1/hotlists/{id}` shows each of `matchers` at the uploaded version."""
         deadline = time.monotonic() + timeout_s
         status: object = None

@@ -6,6 +6,11 @@ The policy (issue 10, item 4): each is counted, logged, copied with its error to
 `<prefix>deadletter.v1`, and skipped; no loop stops. So after the poison the stack must still
 match later reads and serve their hits, apply a new hotlist version on both matchers, and learn
 a new camera; and every poison record must be on the dead-letter topic with its error.
+
+The dead-letter record's layout is not fixed by the contract, so it is matched loosely: each
+poison record carries a unique marker in its key and value, looked for in the dead-letter
+record's key, value (raw bytes, every JSON string, and every JSON string that is base64) and
+header values; and the word "error" must appear (a field or header naming the error).
 """
 
 from __future__ import annotations
