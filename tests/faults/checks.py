@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from anpr.bus.kafka import KafkaBus
 from anpr.errors import AnprError
-from tests.faults.load import Ledger, percentile
-from tests.faults.sse import HitCollector
+from tests.faults.load import Acked, Ledger, percentile
+from tests.faults.sse import HitCollector, Served
 
 
 async def read_ids_on_topic(bootstrap: str, topic: str, timeout_s: float = 30) -> Counter[str]:
@@ -143,20 +143,42 @@ async def verdict(
     )
 
 
+def _pairs(ledger: Ledger, collector: HitCollector) -> list[tuple[Acked, Served]]:
+    served = collector.served_reads()
+    return [
+        (a, served[a.read_id]) for a in ledger.acked.values() if a.hit_plate and a.read_id in served
+    ]
+
+
+def late_threshold_s(pairs: list[tuple[Acked, Served]], fault_start: float) -> float:
+    """A hit is late when it came more than max(1 s, 3 x the median before the fault) after its
+    read was acknowledged."""
+    baseline = [s.arrived - a.acked_at for a, s in pairs if a.acked_at < fault_start]
+    return max(1.0, 3 * percentile(baseline, 0.5))
+
+
 def recovery_s(
     ledger: Ledger, collector: HitCollector, fault_start: float, fault_end: float
 ) -> float:
-    """From the end of a fault until hits flow normally again: the arrival of the last hit that
-    came late (later after its read's acknowledgement than max(1 s, 3 x the p99 before the
-    fault)), measured from `fault_end`. Infinite when no read acknowledged after the fault gave
-    a served hit."""
-    served = collector.served_reads()
-    pairs = [
-        (a, served[a.read_id]) for a in ledger.acked.values() if a.hit_plate and a.read_id in served
-    ]
-    baseline = [s.arrived - a.acked_at for a, s in pairs if a.acked_at < fault_start]
-    threshold = max(1.0, 3 * percentile(baseline, 0.99))
+    """From the end of a fault until hits flow normally again: the arrival of the last late hit,
+    measured from `fault_end` (0 when none was late after it). Infinite when no read
+    acknowledged after the fault gave a served hit."""
+    pairs = _pairs(ledger, collector)
+    threshold = late_threshold_s(pairs, fault_start)
     if not any(a.acked_at >= fault_end for a, _ in pairs):
         return float("inf")
     late = [s.arrived for a, s in pairs if s.arrived - a.acked_at > threshold]
     return max(0.0, max(late, default=fault_end) - fault_end)
+
+
+def delays(ledger: Ledger, collector: HitCollector, fault_start: float, fault_end: float) -> str:
+    """Read accepted -> hit served, before and around the fault, for the test's report."""
+    pairs = _pairs(ledger, collector)
+    before = [s.arrived - a.acked_at for a, s in pairs if a.acked_at < fault_start]
+    around = [s.arrived - a.acked_at for a, s in pairs if a.acked_at >= fault_start]
+    return (
+        f"accepted->served before the fault p50 {percentile(before, 0.5):.2f} s p99 "
+        f"{percentile(before, 0.99):.2f} s; from the fault on p50 {percentile(around, 0.5):.2f} s "
+        f"max {max(around, default=0.0):.2f} s; late above "
+        f"{late_threshold_s(pairs, fault_start):.2f} s"
+    )

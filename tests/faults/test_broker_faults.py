@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.faults.checks import recovery_s, verdict
+from tests.faults.checks import delays, recovery_s, verdict
 from tests.faults.conftest import PrivateBroker
 
 pytestmark = [pytest.mark.faults, pytest.mark.kafka]
@@ -63,6 +63,7 @@ async def test_broker_sigkill_then_restart_under_load(
         recovery = recovery_s(sc.driver.ledger, sc.collector, fault_start, fault_end)
         sc.report(f"broker SIGKILL+restart: {result.summary()}; recovery {recovery:.1f} s")
         sc.report(sc.driver.describe())
+        sc.report(delays(sc.driver.ledger, sc.collector, fault_start, fault_end))
         assert result.ok, f"{result.summary()}\nmissed e.g. {result.missed_hits[:5]}\n" + (
             sc.stack.logs(6000)
         )
@@ -96,6 +97,7 @@ async def test_broker_sigstop_15s_then_sigcont(
         recovery = recovery_s(sc.driver.ledger, sc.collector, fault_start, fault_end)
         sc.report(f"broker SIGSTOP {PAUSE_S} s: {result.summary()}; recovery {recovery:.1f} s")
         sc.report(sc.driver.describe())
+        sc.report(delays(sc.driver.ledger, sc.collector, fault_start, fault_end))
         assert result.ok, f"{result.summary()}\nmissed e.g. {result.missed_hits[:5]}\n" + (
             sc.stack.logs(6000)
         )

@@ -32,7 +32,7 @@ from anpr.bus.base import Message, Record
 from anpr.bus.kafka import KafkaBus
 from anpr.clock import ms_to_rfc3339, now_ms
 from anpr.errors import AnprError
-from tests.faults.checks import recovery_s, verdict
+from tests.faults.checks import delays, recovery_s, verdict
 from tests.faults.stack import HIT_PLATES
 
 pytestmark = [pytest.mark.faults, pytest.mark.kafka]
@@ -215,6 +215,7 @@ async def test_one_poison_record_on_each_consumed_topic(
             f"poison on {len(CONSUMED)} topics: {result.summary()}; recovery {recovery:.1f} s"
         )
         sc.report(sc.driver.describe())
+        sc.report(delays(sc.driver.ledger, sc.collector, fault_start, fault_end))
         async with httpx.AsyncClient(timeout=5) as http:
             for proc in stack.procs.values():
                 ready = await http.get(f"{proc.url}/readyz")

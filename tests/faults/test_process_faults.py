@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.faults.checks import recovery_s, verdict
+from tests.faults.checks import delays, recovery_s, verdict
 
 pytestmark = [pytest.mark.faults, pytest.mark.kafka]
 
@@ -34,6 +34,7 @@ async def test_matcher_sigkill_with_a_second_matcher_in_the_group(
         recovery = recovery_s(sc.driver.ledger, sc.collector, fault_start, fault_end)
         sc.report(f"matcher SIGKILL: {result.summary()}; recovery {recovery:.1f} s")
         sc.report(sc.driver.describe())
+        sc.report(delays(sc.driver.ledger, sc.collector, fault_start, fault_end))
         assert result.ok, f"{result}\n{sc.stack.logs()}"
         assert recovery < 30, f"hits held up {recovery:.1f} s by a dead matcher"
 
@@ -59,6 +60,7 @@ async def test_api_sigkill_stream_resumes_by_last_event_id(
         result = await verdict(kafka_bootstrap, sc.reads_topic, sc.driver.ledger, sc.collector)
         recovery = recovery_s(sc.driver.ledger, sc.collector, fault_start, fault_end)
         sc.report(sc.driver.describe())
+        sc.report(delays(sc.driver.ledger, sc.collector, fault_start, fault_end))
         sc.report(
             f"API SIGKILL: {result.summary()}; stream resumed {sc.collector.resumes} time(s) by "
             f"Last-Event-ID; recovery {recovery:.1f} s after the API was ready again"
