@@ -11,14 +11,19 @@ Plus the recovery time: from the end of a fault until hits flow again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass
+
+import httpx
 
 from anpr.bus.kafka import KafkaBus
 from anpr.errors import AnprError
 from tests.faults.load import Acked, Ledger, percentile
 from tests.faults.sse import HitCollector, Served
+from tests.faults.stack import MATCHERS, Stack
 
 
 async def read_ids_on_topic(bootstrap: str, topic: str, timeout_s: float = 30) -> Counter[str]:
@@ -182,3 +187,36 @@ def delays(ledger: Ledger, collector: HitCollector, fault_start: float, fault_en
         f"max {max(around, default=0.0):.2f} s; late above "
         f"{late_threshold_s(pairs, fault_start):.2f} s"
     )
+
+
+async def matched_counts(stack: Stack) -> dict[str, float]:
+    """`anpr_matcher_reads_matched_total` of each live matcher."""
+    out: dict[str, float] = {}
+    async with httpx.AsyncClient(timeout=5) as http:
+        for name in MATCHERS:
+            proc = stack.procs[name]
+            if not proc.alive():
+                continue
+            with contextlib.suppress(httpx.HTTPError):
+                text = (await http.get(f"{proc.url}/metrics")).text
+                found = re.search(r"^anpr_matcher_reads_matched_total (\S+)$", text, re.M)
+                out[name] = float(found.group(1)) if found else 0.0
+    return out
+
+
+async def wait_every_matcher_consuming(
+    stack: Stack, since: dict[str, float], *, reference: float, deadline: float
+) -> dict[str, float]:
+    """Until every matcher has matched reads since the snapshot `since` (each member of the
+    group back to work, not just one of them taking every partition), or the deadline (a
+    `time.monotonic()` instant). Returns, per matcher, the seconds from `reference` (the end of
+    the fault) to when it was first seen matching again (inf: never)."""
+    started = reference
+    took: dict[str, float] = {}
+    while time.monotonic() < deadline and len(took) < len(since):
+        now = await matched_counts(stack)
+        for name, before in since.items():
+            if name not in took and now.get(name, before) > before:
+                took[name] = time.monotonic() - started
+        await asyncio.sleep(0.5)
+    return {name: took.get(name, float("inf")) for name in since}
