@@ -220,3 +220,11 @@ async def wait_every_matcher_consuming(
                 took[name] = time.monotonic() - started
         await asyncio.sleep(0.5)
     return {name: took.get(name, float("inf")) for name in since}
+
+
+async def assert_every_matcher_working(stack: Stack) -> None:
+    """Precondition of a fault: each matcher of the group has matched reads (each owns a
+    partition that receives some), so that "every member back at work" means something."""
+    counts = await matched_counts(stack)
+    idle = [name for name in MATCHERS if counts.get(name, 0.0) <= 0]
+    assert not idle, f"matchers with nothing matched before the fault: {idle} ({counts})"

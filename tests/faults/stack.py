@@ -22,7 +22,9 @@ import httpx
 
 ADMIN = "faults-admin-" + "k" * 40
 LIST_ID = "faults-stolen"
-CAMERAS = ("cam-f1", "cam-f2")
+# Keys on different partitions of a 2-partition topic (Kafka's murmur2 partitioner), so that
+# both matchers of the group have reads to match: cam-f1 -> 1, cam-f4 -> 0.
+CAMERAS = ("cam-f1", "cam-f4")
 # Plates on the hotlist (exact match); reads with other plates give no hit.
 HIT_PLATES = tuple(f"HOT{n:03d}" for n in range(20))
 MATCHERS = ("matcher-a", "matcher-b")

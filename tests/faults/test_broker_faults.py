@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.faults.checks import (
+    assert_every_matcher_working,
     delays,
     matched_counts,
     recovery_s,
@@ -50,6 +51,7 @@ async def test_broker_sigkill_then_restart_under_load(
     async with scenario_factory(private_broker.bootstrap, rate=READS_PER_S / 2, batch=2) as sc:
         sc.driver.start()
         assert await sc.driver.until_acked(3 * READS_PER_S, timeout_s=30), sc.driver.describe()
+        await assert_every_matcher_working(sc.stack)
         pid = private_broker.pid
         fault_start = time.monotonic()
         os.kill(pid, signal.SIGKILL)
@@ -95,6 +97,7 @@ async def test_broker_sigstop_15s_then_sigcont(
     async with scenario_factory(private_broker.bootstrap, rate=READS_PER_S / 2, batch=2) as sc:
         sc.driver.start()
         assert await sc.driver.until_acked(3 * READS_PER_S, timeout_s=30), sc.driver.describe()
+        await assert_every_matcher_working(sc.stack)
         pid = private_broker.pid
         fault_start = time.monotonic()
         os.kill(pid, signal.SIGSTOP)

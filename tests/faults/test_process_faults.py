@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.faults.checks import delays, recovery_s, verdict
+from tests.faults.checks import assert_every_matcher_working, delays, recovery_s, verdict
 
 pytestmark = [pytest.mark.faults, pytest.mark.kafka]
 
@@ -24,6 +24,7 @@ async def test_matcher_sigkill_with_a_second_matcher_in_the_group(
     async with scenario_factory(kafka_bootstrap, rate=READS_PER_S / 2, batch=2) as sc:
         sc.driver.start()
         assert await sc.driver.until_acked(3 * READS_PER_S, timeout_s=30), sc.driver.describe()
+        await assert_every_matcher_working(sc.stack)
         fault_start = time.monotonic()
         sc.stack.procs["matcher-a"].kill()
         fault_end = time.monotonic()
