@@ -166,12 +166,16 @@ def recovery_s(
     ledger: Ledger, collector: HitCollector, fault_start: float, fault_end: float
 ) -> float:
     """From the end of a fault until hits flow normally again: the arrival of the last late hit,
-    measured from `fault_end` (0 when none was late after it). Infinite when no read
-    acknowledged after the fault gave a served hit."""
+    measured from `fault_end` (0 when none was late after it). Infinite when a read
+    acknowledged from the fault on is still without its hit, or none after it gave one."""
     pairs = _pairs(ledger, collector)
     threshold = late_threshold_s(pairs, fault_start)
-    if not any(a.acked_at >= fault_end for a, _ in pairs):
-        return float("inf")
+    served = collector.served_reads()
+    missing = [
+        a for a in ledger.acked_after(fault_start) if a.hit_plate and a.read_id not in served
+    ]
+    if missing or not any(a.acked_at >= fault_end for a, _ in pairs):
+        return float("inf")  # hits missing: it never recovered
     late = [s.arrived for a, s in pairs if s.arrived - a.acked_at > threshold]
     return max(0.0, max(late, default=fault_end) - fault_end)
 
