@@ -68,6 +68,19 @@ class GatewayMetrics:
             ["reason"],
             registry=registry,
         )
+        self.shed = Counter(
+            "anpr_gateway_shed_total",
+            "Requests refused with 503 because they would have waited longer than the queue "
+            "budget (reason: estimate on arrival, or deadline reached in the queue).",
+            ["reason"],
+            registry=registry,
+        )
+        self.queue_wait_seconds = Histogram(
+            "anpr_gateway_queue_wait_seconds",
+            "Time an admitted request waited for an ingest slot.",
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
         self.in_flight = Gauge(
             "anpr_gateway_requests_in_flight",
             "HTTP requests being handled now.",

@@ -5,9 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from anpr.auth import Principal
 from anpr.errors import AnprError
 from anpr.http import JSONBytes, read_bounded_body
 from anpr.reads import FieldError
+from ingest.admission import Overloaded
 from ingest.body import BodyError, split_body
 from ingest.deps import Pusher, Service
 from ingest.schemas import ErrorResponse, IngestResponse
@@ -42,6 +44,17 @@ def unavailable(service: GatewayService, exc: AnprError) -> JSONBytes:
     )
 
 
+def shed(service: GatewayService, exc: Overloaded) -> JSONBytes:
+    """503 for a request refused by admission control; it published nothing."""
+    service.metrics.shed.labels(exc.reason.value).inc()
+    return error(
+        503,
+        "the gateway is overloaded: nothing in this request was accepted; retry later",
+        "load",
+        **{"Retry-After": str(exc.retry_after_s)},
+    )
+
+
 def rate_limited(service: GatewayService, who: str, cost: float) -> JSONBytes | None:
     wait = service.limiter.take(who, cost)
     if wait <= 0:
@@ -68,6 +81,17 @@ async def post_reads(request: Request, service: Service, principal: Pusher) -> R
     limited = rate_limited(service, principal.integrator_id or principal.name, 1.0)
     if limited is not None:
         return limited
+    try:
+        async with service.admission.slot() as ticket:
+            service.metrics.queue_wait_seconds.observe(ticket.waited_s)
+            return await _ingest_reads(request, service, principal)
+    except Overloaded as exc:
+        return shed(service, exc)
+
+
+async def _ingest_reads(
+    request: Request, service: GatewayService, principal: Principal
+) -> Response:
     try:
         body = await read_body(request, service.settings.max_body_bytes)
         split = split_body(

@@ -21,9 +21,10 @@ from anpr.http import JSONBytes
 from anpr.reads import FieldError, parse_captured_at
 from anpr.registry import Camera
 from ingest.adapters import Adapter, AdapterError, AdapterResult, PayloadTooLarge
+from ingest.admission import Overloaded
 from ingest.body import BodyError
 from ingest.deps import Pusher, Service
-from ingest.routes_reads import error, rate_limited, read_body, unavailable
+from ingest.routes_reads import error, rate_limited, read_body, shed, unavailable
 from ingest.schemas import ErrorResponse, IngestResponse
 from ingest.service import GatewayService
 
@@ -107,6 +108,22 @@ async def post_vendor(
     limited = rate_limited(service, principal.integrator_id or principal.name, 1.0)
     if limited is not None:
         return limited
+    try:
+        async with service.admission.slot() as ticket:
+            service.metrics.queue_wait_seconds.observe(ticket.waited_s)
+            return await _ingest_vendor(fmt, adapter, request, service, principal, camera_id)
+    except Overloaded as exc:
+        return shed(service, exc)
+
+
+async def _ingest_vendor(
+    fmt: str,
+    adapter: Adapter,
+    request: Request,
+    service: GatewayService,
+    principal: Principal,
+    camera_id: str | None,
+) -> Response:
     try:
         body = await read_body(request, service.settings.max_body_bytes)
         given = service.registry.cameras.get(camera_id) if camera_id else None

@@ -12,6 +12,7 @@ from anpr.follow import TopicFollower
 from anpr.registry import RegistryView
 from anpr.runtime import Runtime
 from anpr.topics import Topics
+from ingest.admission import Admission, AdmissionQueue
 from ingest.dedup import RecentReads
 from ingest.events import GatewayEvents
 from ingest.formats import FormatCatalog
@@ -55,6 +56,13 @@ class GatewayService:
             events=self.events,
             retention_ms=settings.read_retention_ms,
             publish_timeout_s=settings.publish_timeout_s,
+        )
+        self.admission = Admission(
+            AdmissionQueue(
+                budget_s=settings.ingest_queue_budget_ms / 1000,
+                slots=settings.ingest_concurrency,
+            ),
+            retry_after_cap_s=settings.retry_after_s,
         )
         admin = settings.admin_token.get_secret_value() if settings.admin_token else None
         self._admin_token = admin

@@ -22,6 +22,7 @@ def bearer(token: str) -> dict[str, str]:
 async def sse_events(
     client: httpx.AsyncClient, url: str, token: str, found: list[dict[str, object]], want: int
 ) -> None:
+    """Collect the stream's `event: hit` events until `want` arrived."""
     async with client.stream("GET", url, headers=bearer(token), timeout=None) as response:
         assert response.status_code == 200
         event: dict[str, str] = {}
@@ -29,6 +30,8 @@ async def sse_events(
             if line.startswith(("event:", "id:", "data:")):
                 name, _, value = line.partition(":")
                 event[name] = value.strip()
+            elif line == "" and "data" in event and event.get("event") != "hit":
+                event = {}  # the alert and sighting events that come with each hit
             elif line == "" and "data" in event:
                 found.append(
                     {
