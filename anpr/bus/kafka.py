@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 TOPIC_ALREADY_EXISTS = 36
 MAX_REQUEST_BYTES = 8 * 1024 * 1024
 STOP_TIMEOUT_S = 5.0
+# Stops of clients that did not finish in time: kept referenced until they end by themselves.
+_ABANDONED: set[asyncio.Future[None]] = set()
 MAX_BATCH_BYTES = 256 * 1024
 # Every call on the cluster is bounded: start-up (bootstrap, group join) and one-off requests.
 START_TIMEOUT_S = 30.0
@@ -80,11 +82,14 @@ class KafkaBus:
             producer, self._producer = self._producer, None
             # A producer with unacknowledged records waits for them on stop; with the cluster
             # gone that would be forever. Those records were never acknowledged to anyone.
-            try:
-                async with asyncio.timeout(STOP_TIMEOUT_S):
-                    await producer.stop()
-            except TimeoutError:
+            stopping = asyncio.ensure_future(producer.stop())
+            done, _ = await asyncio.wait({stopping}, timeout=STOP_TIMEOUT_S)
+            if stopping not in done:
                 log.warning("Kafka producer did not stop within %s s; abandoned", STOP_TIMEOUT_S)
+                _ABANDONED.add(stopping)
+                stopping.add_done_callback(_ABANDONED.discard)
+            elif not stopping.cancelled() and stopping.exception() is not None:
+                log.warning("Kafka producer did not stop cleanly: %r", stopping.exception())
 
     async def ensure_topics(self) -> None:
         admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=self._client_id)
@@ -270,13 +275,26 @@ class KafkaConsumer:
             self._consumer.seek(tp, targets[tp] if resumed is None else resumed)
 
     async def stop(self) -> None:
-        try:
-            async with asyncio.timeout(STOP_TIMEOUT_S):
-                await self._consumer.stop()
-        except TimeoutError:
-            log.warning("Kafka consumer did not stop within %s s; abandoned", STOP_TIMEOUT_S)
-        except KafkaError as exc:
-            log.warning("Kafka consumer did not stop cleanly: %r", exc)
+        """Close the consumer, bounded in time whatever state it is in.
+
+        After a broker restart aiokafka's `stop()` can wait forever for its coordination task
+        (leaving a group whose coordinator is gone) and does not give way to cancellation; a
+        timeout around it would then hang as well. So it runs as a task of its own: past
+        STOP_TIMEOUT_S it is abandoned and the client's connections are closed under it, which
+        ends its background tasks, and the caller goes on to make a new consumer."""
+        stopping = asyncio.ensure_future(self._consumer.stop())
+        done, _ = await asyncio.wait({stopping}, timeout=STOP_TIMEOUT_S)
+        if stopping in done:
+            if not stopping.cancelled() and stopping.exception() is not None:
+                log.warning("Kafka consumer did not stop cleanly: %r", stopping.exception())
+            return
+        log.warning("Kafka consumer did not stop within %s s; abandoned", STOP_TIMEOUT_S)
+        _ABANDONED.add(stopping)
+        stopping.add_done_callback(_ABANDONED.discard)
+        closing = asyncio.ensure_future(self._consumer._client.close())
+        _ABANDONED.add(closing)
+        closing.add_done_callback(_ABANDONED.discard)
+        await asyncio.wait({closing}, timeout=STOP_TIMEOUT_S)
 
     async def getmany(self, *, timeout_ms: int, max_records: int) -> list[Record]:
         async with _consumer_call("fetch", timeout_ms / 1000 + REQUEST_TIMEOUT_S):
