@@ -33,7 +33,7 @@ from api.hotlists.service import HotlistService
 from api.metrics import ApiMetrics
 from api.settings import ApiSettings
 from api.store.base import Store
-from api.store.sqlite import SqliteStore
+from api.store.config import make_store
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class ApiService:
         self.topics = Topics.from_prefix(settings.topic_prefix)
         self.metrics = ApiMetrics(CollectorRegistry())
         self._camera_status_shown: dict[str, tuple[str, str, str]] = {}
-        self.store: Store = store or SqliteStore(settings.db_path)
+        self.store: Store = store or make_store(settings)
         self.audit = AuditLog(self.store, self.metrics, clock)
         # Registry: the fold every process keeps, and the one write path.
         self.registry = RegistryView()
