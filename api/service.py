@@ -1,8 +1,9 @@
 """The API's long-lived parts wired together; started and stopped by the app's lifespan.
 
 Consumers (see each module for its offsets): the registry and hotlists topics are replayed from
-the start and followed (`TopicFollower`, no group); hits go through a group private to this
-replica's store (`api.hits.ingest`); reads, heartbeats and gateway events are followed from the
+the start and followed (`TopicFollower`, no group); hits go through the group of the store
+(private with SQLite, shared by the replicas of one PostgreSQL database; `api.hits.ingest`), and
+streams are fed from the store; reads, heartbeats and gateway events are followed from the
 latest offset without a group (`api.health.tracker`).
 """
 
@@ -144,6 +145,7 @@ class ApiService:
     async def start(self) -> None:
         await self.store.open()
         self.health.restore(await self.store.load_activity())
+        await self.hit_ingest.start()
         self.registry_follower.start()
         self.hotlists.start()
         self.hits_loop = ConsumerLoop(
@@ -160,6 +162,7 @@ class ApiService:
         self._tasks = [
             asyncio.create_task(self._refresh_loop(), name="api-health-refresh"),
             asyncio.create_task(self._retention_loop(), name="api-retention"),
+            asyncio.create_task(self._stream_tail_loop(), name="api-stream-tail"),
         ]
         log.info("api started; hit store %s", self.store.store_id)
 
@@ -235,6 +238,12 @@ class ApiService:
             if forgotten:
                 await self.store.forget_activity(forgotten)
             await self.save_activity()
+
+    async def _stream_tail_loop(self) -> None:
+        """Hits another replica stored in a shared store reach this replica's streams."""
+        while True:
+            await asyncio.sleep(self.settings.stream_poll_ms / 1000)
+            await self.hit_ingest.publish_new()
 
     async def apply_retention(self) -> dict[str, int]:
         now = self.clock()
