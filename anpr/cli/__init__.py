@@ -24,6 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("ingest", help="the camera-facing gateway (:8080)")
     sub.add_parser("matcher", help="the hotlist matcher (metrics and health on :9102)")
     sub.add_parser("api", help="the control-room and operations API (:8000)")
+    sub.add_parser("archive", help="the read archive consumer (metrics and health on :9103)")
 
     admin = sub.add_parser("admin", help="register integrators, cameras and tokens")
     admin_sub = admin.add_subparsers(dest="admin_command", required=True, metavar="WHAT")
@@ -60,9 +61,11 @@ def _parser() -> argparse.ArgumentParser:
     conv.add_argument("format")
     conv.add_argument("file")
 
+    from anpr.cli.db import add_parser as add_db
     from anpr.cli.simulate import add_parser as add_simulate
 
     add_simulate(sub)
+    add_db(sub)
     return parser
 
 
@@ -81,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    if args.command in {"run", "ingest", "matcher", "api"}:
+    if args.command in {"run", "ingest", "matcher", "api", "archive"}:
         from anpr.cli.serve import serve_command
 
         return serve_command(args.command)
@@ -97,6 +100,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from anpr.cli.convert import convert_command
 
         return convert_command(args.format, args.file)
+    if args.command == "db":
+        from anpr.cli.db import db_command
+
+        return db_command(args)
     if args.command == "simulate":
         from anpr.cli.simulate import simulate_command
 

@@ -1,7 +1,8 @@
-"""`anpr run|ingest|matcher|api`: build each process's settings, bus and apps, and serve them.
+"""`anpr run|ingest|matcher|api|archive`: build each process's settings, bus and apps, and serve
+them.
 
-`anpr run` composes all three services on one bus: the in-process one when
-`ANPR_KAFKA_BOOTSTRAP` is unset (embedded default), Kafka otherwise.
+`anpr run` composes all the services (gateway, matcher, API, read archive) on one bus: the
+in-process one when `ANPR_KAFKA_BOOTSTRAP` is unset (embedded default), Kafka otherwise.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ def dev_admin_token(data_dir: Path) -> str:
 
 def _compose(command: str) -> tuple[CommonSettings, Bus, list[Endpoint], str]:
     from api.app import create_app as create_api
+    from api.archive.app import create_app as create_archive
+    from api.archive.settings import ArchiveSettings
     from api.settings import ApiSettings
     from ingest.app import create_app as create_gateway
     from ingest.settings import GatewaySettings
@@ -52,14 +55,18 @@ def _compose(command: str) -> tuple[CommonSettings, Bus, list[Endpoint], str]:
     gateway_settings = GatewaySettings()
     api_settings = ApiSettings()
     matcher_settings = MatcherSettings()
-    base: CommonSettings = {"ingest": gateway_settings, "matcher": matcher_settings}.get(
-        command, api_settings
-    )
+    archive_settings = ArchiveSettings()
+    base: CommonSettings = {
+        "ingest": gateway_settings,
+        "matcher": matcher_settings,
+        "archive": archive_settings,
+    }.get(command, api_settings)
     if command == "run" and base.admin_token is None:
         token = SecretStr(dev_admin_token(base.data_dir))
         gateway_settings = gateway_settings.model_copy(update={"admin_token": token})
         api_settings = api_settings.model_copy(update={"admin_token": token})
         matcher_settings = matcher_settings.model_copy(update={"admin_token": token})
+        archive_settings = archive_settings.model_copy(update={"admin_token": token})
         base = api_settings
         print(
             f"Development admin token (stored in {base.data_dir / DEV_TOKEN_FILE}):\n"
@@ -92,6 +99,16 @@ def _compose(command: str) -> tuple[CommonSettings, Bus, list[Endpoint], str]:
         api_settings.log_startup("api")
         endpoints.append(
             Endpoint(create_api(api_settings, bus), host, api_settings.api_port, "api")
+        )
+    if command in {"run", "archive"}:
+        archive_settings.log_startup("archive")
+        endpoints.append(
+            Endpoint(
+                create_archive(archive_settings, bus),
+                host,
+                archive_settings.archive_port,
+                "archive",
+            )
         )
     mode = f"Kafka at {base.kafka_bootstrap}" if base.kafka_mode else "the in-process bus"
     return base, bus, endpoints, mode
