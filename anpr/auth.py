@@ -21,15 +21,19 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
     AUDITOR = "auditor"
+    INVESTIGATOR = "investigator"
 
 
 # Which roles each role includes (supervisor may do what an operator may, admin everything).
 _IMPLIES: dict[Role, frozenset[Role]] = {
     Role.INTEGRATOR: frozenset({Role.INTEGRATOR}),
     Role.OPERATOR: frozenset({Role.OPERATOR}),
-    Role.SUPERVISOR: frozenset({Role.SUPERVISOR, Role.OPERATOR}),
+    # Supervisors may also search the read archive (contract section 7); investigators may
+    # do nothing else.
+    Role.SUPERVISOR: frozenset({Role.SUPERVISOR, Role.OPERATOR, Role.INVESTIGATOR}),
     Role.ADMIN: frozenset(Role),
     Role.AUDITOR: frozenset({Role.AUDITOR}),
+    Role.INVESTIGATOR: frozenset({Role.INVESTIGATOR}),
 }
 
 

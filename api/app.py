@@ -16,9 +16,11 @@ from api import (
     routes_health,
     routes_hits,
     routes_hotlists,
+    routes_reads,
     routes_registry,
     routes_stream,
 )
+from api.archive.base import ReadStore
 from api.commissioning import routes as routes_commissioning
 from api.errors import install_error_handlers
 from api.service import ApiService
@@ -31,12 +33,14 @@ def create_app(
     bus: Bus,
     *,
     store: Store | None = None,
+    reads: ReadStore | None = None,
     clock: Callable[[], int] = now_ms,
 ) -> FastAPI:
     """The control-room API. The caller owns `bus` (started before, stopped after the app); the
     lifespan starts and stops the API's followers, consumers and store. `store` defaults to a
-    SQLite file at `settings.db_path`; `clock` (epoch ms) is for tests."""
-    service = ApiService(settings, bus, store=store, clock=clock)
+    SQLite file at `settings.db_path` (PostgreSQL with `ANPR_DATABASE_URL`), `reads` (the read
+    archive) likewise; `clock` (epoch ms) is for tests."""
+    service = ApiService(settings, bus, store=store, reads=reads, clock=clock)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -64,6 +68,7 @@ def create_app(
     app.include_router(routes_hits.router)
     app.include_router(routes_hotlists.router)
     app.include_router(routes_audit.router)
+    app.include_router(routes_reads.router)
     install_error_handlers(app)
     app.add_middleware(
         RequestMetricsMiddleware,

@@ -17,6 +17,8 @@ from api.store.base import AuditEntry, Store
 
 class Action(StrEnum):
     HITS_SEARCH = "hits.search"
+    READS_SEARCH = "reads.search"
+    READ_VIEW = "read.view"
     HIT_ACKNOWLEDGE = "hit.acknowledge"
     INTEGRATOR_CREATE = "integrator.create"
     TOKEN_CREATE = "token.create"  # noqa: S105 - an action name, not a secret

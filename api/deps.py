@@ -1,7 +1,8 @@
 """FastAPI dependencies: the service and the authenticated caller, by role (contract section 2).
 
 `Operator` admits operator, supervisor and admin; `Supervisor` supervisor and admin; `Admin`
-admin; `Auditor` auditor and admin (admin may do everything). Integrator tokens are valid but
+admin; `Auditor` auditor and admin; `Investigator` investigator, supervisor and admin (admin may
+do everything). Integrator tokens are valid but
 may do nothing here: 403.
 """
 
@@ -53,5 +54,15 @@ Operator = Annotated[Principal, Depends(_require(Role.OPERATOR))]
 Supervisor = Annotated[Principal, Depends(_require(Role.SUPERVISOR))]
 Admin = Annotated[Principal, Depends(_require(Role.ADMIN))]
 Auditor = Annotated[Principal, Depends(_require(Role.AUDITOR))]
+Investigator = Annotated[Principal, Depends(_require(Role.INVESTIGATOR))]
 
-__all__ = ["BOOTSTRAP_ADMIN", "Admin", "Auditor", "Caller", "Operator", "Service", "Supervisor"]
+__all__ = [
+    "BOOTSTRAP_ADMIN",
+    "Admin",
+    "Auditor",
+    "Caller",
+    "Investigator",
+    "Operator",
+    "Service",
+    "Supervisor",
+]

@@ -25,6 +25,8 @@ from anpr.follow import TopicFollower
 from anpr.gcpolicy import freeze_long_lived
 from anpr.registry import RegistryView, RegistryWriter
 from anpr.topics import Topics
+from api.archive.base import ReadStore
+from api.archive.factory import make_read_store
 from api.audit import AuditLog
 from api.changes import ChangeSignal
 from api.health.tracker import HealthTopics, HealthTracker, Sweep
@@ -48,6 +50,7 @@ class ApiService:
         bus: Bus,
         *,
         store: Store | None = None,
+        reads: ReadStore | None = None,
         clock: Callable[[], int] = now_ms,
     ) -> None:
         self.settings = settings
@@ -57,6 +60,8 @@ class ApiService:
         self.metrics = ApiMetrics(CollectorRegistry())
         self._camera_status_shown: dict[str, tuple[str, str, str]] = {}
         self.store: Store = store or make_store(settings)
+        # The read archive, searched here and written by `api.archive` (`anpr archive`).
+        self.reads: ReadStore = reads or make_read_store(settings)
         self.audit = AuditLog(self.store, self.metrics, clock)
         # Registry: the fold every process keeps, and the one write path.
         self.registry = RegistryView()
@@ -144,6 +149,7 @@ class ApiService:
 
     async def start(self) -> None:
         await self.store.open()
+        await self.reads.open()
         self.health.restore(await self.store.load_activity())
         await self.hit_ingest.start()
         self.registry_follower.start()
@@ -183,6 +189,7 @@ class ApiService:
             await self.save_activity()
         except Exception:
             log.exception("camera activity not saved at shutdown")
+        await self.reads.close()
         await self.store.close()
 
     # -- periodic work -------------------------------------------------------------------------

@@ -32,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     integ.add_argument("integrator_id")
     integ.add_argument("--name", default="")
     tok = admin_sub.add_parser("token", help="create a token for a role; prints it once")
-    tok.add_argument("role", choices=["operator", "supervisor", "admin", "auditor"])
+    tok.add_argument("role", choices=["operator", "supervisor", "admin", "auditor", "investigator"])
     tok.add_argument("--name", default="")
     cam = admin_sub.add_parser("camera", help="register or update a camera")
     cam.add_argument("camera_id")
