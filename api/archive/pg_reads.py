@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from psycopg.types.json import Jsonb
+import orjson
 from psycopg_pool import AsyncConnectionPool
 
 from anpr.normalize import skeleton
@@ -29,13 +29,28 @@ _COLUMNS = (
 _STAGE = """
 CREATE TEMPORARY TABLE IF NOT EXISTS reads_stage (
     captured_at bigint, read_id text, camera_id text, received_at bigint, plate text,
-    plate_norm text, plate_skeleton text, country text, confidence real, body jsonb
+    plate_norm text, plate_skeleton text, country text, confidence real, body bytea
 ) ON COMMIT DELETE ROWS
 """
 _STAGE_COLUMNS = (
     "captured_at, read_id, camera_id, received_at, plate, plate_norm, plate_skeleton, country,"
     " confidence, body"
 )
+
+
+def _sighting(row: tuple[Any, ...]) -> Sighting:
+    read_id, camera_id, captured_at, received_at, plate, plate_norm, country, conf, body = row
+    return Sighting(
+        read_id,
+        camera_id,
+        captured_at,
+        received_at,
+        plate,
+        plate_norm,
+        country,
+        conf,
+        orjson.loads(body),
+    )
 
 
 def _day(day_ms: int) -> Any:
@@ -134,7 +149,7 @@ class PostgresReadStore:
                                 r.plate_skeleton,
                                 r.country,
                                 r.confidence,
-                                Jsonb(r.body),
+                                r.raw,
                             )
                         )
                 await cur.execute(
@@ -156,7 +171,7 @@ class PostgresReadStore:
                 (*params, limit),
             )
             rows = await cur.fetchall()
-        return [Sighting(*row) for row in rows]
+        return [_sighting(row) for row in rows]
 
     async def get_read(self, read_id: str) -> Sighting | None:
         async with self._pool.connection() as conn:
@@ -166,7 +181,7 @@ class PostgresReadStore:
                 (read_id,),
             )
             row = await cur.fetchone()
-        return Sighting(*row) if row else None
+        return _sighting(row) if row else None
 
     async def purge_reads(self, *, before: int) -> int:
         async with self._pool.connection() as conn:

@@ -32,6 +32,7 @@ class ArchivedRead:
     country: str | None
     confidence: float | None
     body: dict[str, Any]
+    raw: bytes  # the record's value as it was on the topic (what the archive keeps)
 
     @property
     def day(self) -> int:
@@ -76,6 +77,7 @@ def decode_read(raw: bytes | None) -> ArchivedRead:
         country=country if isinstance(country, str) else None,
         confidence=float(confidence) if isinstance(confidence, int | float) else None,
         body=value,
+        raw=raw,
     )
 
 

@@ -123,7 +123,7 @@ class SqliteReadStore:
                         r.plate_skeleton,
                         r.country,
                         r.confidence,
-                        orjson.dumps(r.body),
+                        r.raw,
                     )
                     for r in reads
                 ],

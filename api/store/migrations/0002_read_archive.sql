@@ -12,13 +12,15 @@ CREATE TABLE reads (
     plate_skeleton text NOT NULL,
     country text,
     confidence real,
-    body jsonb NOT NULL,
+    -- The record as it was on the topic (JSON, UTF-8): kept byte for byte, never re-encoded,
+    -- so the writer does no JSON work beyond reading the indexed fields.
+    body bytea NOT NULL,
     PRIMARY KEY (read_id, camera_id, captured_at)
 ) PARTITION BY RANGE (captured_at);
 CREATE INDEX reads_plate ON reads (plate_norm, captured_at DESC, read_id DESC);
 CREATE INDEX reads_skeleton ON reads (plate_skeleton, captured_at DESC, read_id DESC);
 CREATE INDEX reads_camera ON reads (camera_id, captured_at DESC, read_id DESC);
-CREATE INDEX reads_id ON reads (read_id);
+-- Lookups by read_id use the primary key (read_id leads it).
 
 -- The partition of one UTC day, created when missing (serialised per day across writers).
 CREATE FUNCTION anpr_read_partition(day date) RETURNS text
