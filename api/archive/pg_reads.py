@@ -1,6 +1,6 @@
 """The read archive in PostgreSQL: a table partitioned by UTC day of `captured_at`.
 
-Writes: each batch is COPYed (binary) into a temporary table, then moved with one
+Writes: each batch is COPYed into a temporary table, then moved with one
 `INSERT ... SELECT ... ON CONFLICT DO NOTHING`, which makes replays free and counts the new rows.
 COPY cannot skip conflicts itself; the staging table keeps the bulk path and the idempotence.
 The day partitions a batch needs are made first by `anpr_read_partition` (SECURITY DEFINER:
@@ -10,6 +10,7 @@ Search: the `plate_norm` and `plate_skeleton` indexes of each partition, newest 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +33,8 @@ CREATE TEMPORARY TABLE IF NOT EXISTS reads_stage (
     plate_norm text, plate_skeleton text, country text, confidence real, body bytea
 ) ON COMMIT DELETE ROWS
 """
+# Batches at least this big are written on `writers` connections in parallel.
+_SPLIT_FROM = 500
 _STAGE_COLUMNS = (
     "captured_at, read_id, camera_id, received_at, plate, plate_norm, plate_skeleton, country,"
     " confidence, body"
@@ -98,8 +101,10 @@ class PostgresReadStore:
         migrate_on_start: bool = True,
         pool_max: int = 4,
         timeout_s: float = 10.0,
+        writers: int = 2,
     ) -> None:
         self._migrate_url = migrate_url or url
+        self._writers = max(1, min(writers, pool_max))
         self._migrate_on_start = migrate_on_start
         self._pool: AsyncConnectionPool[Any] = make_pool(
             url, min_size=1, max_size=pool_max, timeout_s=timeout_s, name="anpr-archive"
@@ -133,6 +138,18 @@ class PostgresReadStore:
         if not reads:
             return 0
         await self._ensure_days({r.day for r in reads})
+        if len(reads) < _SPLIT_FROM or self._writers < 2:
+            return await self._write(reads)
+        # A big batch goes out on several connections at once, so the server inserts it on as
+        # many cores. Split by read_id: copies of one read always land in the same part, so the
+        # parts' transactions never wait for each other's unique-key locks (no deadlock).
+        parts: list[list[ArchivedRead]] = [[] for _ in range(self._writers)]
+        for r in reads:
+            parts[hash(r.read_id) % self._writers].append(r)
+        counts = await asyncio.gather(*(self._write(p) for p in parts if p))
+        return sum(counts)
+
+    async def _write(self, reads: Sequence[ArchivedRead]) -> int:
         async with self._pool.connection() as conn, conn.transaction():
             await conn.execute(_STAGE)
             async with conn.cursor() as cur:
