@@ -35,7 +35,7 @@ from api.hits.ingest import HitIngest, hits_group_id
 from api.hotlists.service import HotlistService
 from api.metrics import ApiMetrics
 from api.settings import ApiSettings
-from api.store.base import Store
+from api.store.base import Store, StoreUnavailable
 from api.store.config import make_store
 
 log = logging.getLogger(__name__)
@@ -250,7 +250,10 @@ class ApiService:
         """Hits another replica stored in a shared store reach this replica's streams."""
         while True:
             await asyncio.sleep(self.settings.stream_poll_ms / 1000)
-            await self.hit_ingest.publish_new()
+            try:
+                await self.hit_ingest.publish_new()
+            except StoreUnavailable as exc:
+                log.warning("stream tail: %s; retrying", exc)
 
     async def apply_retention(self) -> dict[str, int]:
         now = self.clock()

@@ -22,7 +22,7 @@ from anpr.normalize import skeleton
 from api.archive.base import OCR_MAX_DIFFER, PlateMatch, ReadKey, ReadQuery, Sighting
 from api.archive.records import DAY_MS, ArchivedRead
 from api.store import migrate
-from api.store.postgres import make_pool
+from api.store.postgres import connection, make_pool
 
 _COLUMNS = (
     "read_id, camera_id, captured_at, received_at, plate, plate_norm, country, confidence, body"
@@ -129,7 +129,7 @@ class PostgresReadStore:
         missing = sorted(days - self._days)
         if not missing:
             return
-        async with self._pool.connection() as conn:
+        async with connection(self._pool) as conn:
             for day in missing:
                 await conn.execute("SELECT anpr_read_partition(%s)", (_day(day),))
         self._days.update(missing)
@@ -150,7 +150,7 @@ class PostgresReadStore:
         return sum(counts)
 
     async def _write(self, reads: Sequence[ArchivedRead]) -> int:
-        async with self._pool.connection() as conn, conn.transaction():
+        async with connection(self._pool) as conn, conn.transaction():
             await conn.execute(_STAGE)
             async with conn.cursor() as cur:
                 async with cur.copy(f"COPY reads_stage ({_STAGE_COLUMNS}) FROM STDIN") as copy:
@@ -181,7 +181,7 @@ class PostgresReadStore:
     ) -> list[Sighting]:
         clauses, params = where_clauses(query, after)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        async with self._pool.connection() as conn:
+        async with connection(self._pool) as conn:
             cur = await conn.execute(
                 f"SELECT {_COLUMNS} FROM reads {where} "  # noqa: S608 - clauses are constants
                 "ORDER BY captured_at DESC, read_id DESC LIMIT %s",
@@ -191,7 +191,7 @@ class PostgresReadStore:
         return [_sighting(row) for row in rows]
 
     async def get_read(self, read_id: str) -> Sighting | None:
-        async with self._pool.connection() as conn:
+        async with connection(self._pool) as conn:
             cur = await conn.execute(
                 f"SELECT {_COLUMNS} FROM reads WHERE read_id = %s "  # noqa: S608 - constants
                 "ORDER BY captured_at DESC LIMIT 1",
@@ -201,7 +201,7 @@ class PostgresReadStore:
         return _sighting(row) if row else None
 
     async def purge_reads(self, *, before: int) -> int:
-        async with self._pool.connection() as conn:
+        async with connection(self._pool) as conn:
             cur = await conn.execute(
                 "SELECT anpr_drop_read_partitions(%s)", (_day(before - before % DAY_MS),)
             )

@@ -26,6 +26,7 @@ from api.archive.base import ReadStore
 from api.archive.factory import make_read_store
 from api.archive.metrics import ArchiveMetrics
 from api.archive.records import ArchivedRead, BadRead, decode_read
+from api.store.base import StoreUnavailable
 from api.store.config import DatabaseSettings
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,13 @@ class ArchiveService:
 
     async def _retention_loop(self) -> None:
         while True:
-            removed = await self.apply_retention()
+            try:
+                removed = await self.apply_retention()
+            except StoreUnavailable as exc:
+                log.warning(
+                    "archive retention: %s; next attempt in %s s", exc, self._retention_interval_s
+                )
+                removed = 0
             if removed:
                 log.info("archive retention removed %d partitions/rows", removed)
             self.metrics.ready.set(1 if self.ready else 0)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
+from anpr.errors import AnprError
+
 
 class HitStatus(StrEnum):
     """`new`: nobody has acknowledged the hit yet; `acknowledged`: an operator has."""
@@ -119,6 +121,14 @@ class CameraActivity:
     first_seen: int
     last_read_at: int | None
     last_heartbeat_at: int | None
+
+
+class StoreUnavailable(AnprError):
+    """The database cannot be reached or did not answer in time; retrying may succeed.
+
+    Consumer loops retry the batch (it was not committed); HTTP requests get `503`."""
+
+    retriable = True
 
 
 class AckConflict(Exception):

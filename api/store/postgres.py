@@ -14,13 +14,14 @@ The audit table is append-only in the database itself (trigger and grants, migra
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
 import psycopg
 from psycopg.types.json import Jsonb, set_json_dumps, set_json_loads
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from api.store import migrate
 from api.store.base import (
@@ -36,6 +37,7 @@ from api.store.base import (
     PageKey,
     StoredAudit,
     StoredHit,
+    StoreUnavailable,
 )
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,16 @@ def _dumps(obj: Any) -> str:
 async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
     set_json_dumps(_dumps, conn)
     set_json_loads(orjson.loads, conn)
+
+
+@asynccontextmanager
+async def connection(pool: AsyncConnectionPool[Any]) -> AsyncIterator[Any]:
+    """A pooled connection; an unreachable or failing server becomes `StoreUnavailable`."""
+    try:
+        async with pool.connection() as conn:
+            yield conn
+    except (psycopg.OperationalError, PoolTimeout) as exc:
+        raise StoreUnavailable(f"the database is unavailable: {type(exc).__name__}") from exc
 
 
 def make_pool(url: str, *, min_size: int, max_size: int, timeout_s: float, name: str) -> Any:
@@ -152,7 +164,7 @@ class PostgresStore:
             self._open = False
 
     async def _one(self, query: Any, params: Sequence[Any] = ()) -> Row:
-        async with self.pool.connection() as conn:
+        async with connection(self.pool) as conn:
             cur = await conn.execute(query, params)
             row = await cur.fetchone()
         if row is None:
@@ -160,7 +172,7 @@ class PostgresStore:
         return tuple(row)
 
     async def _all(self, query: Any, params: Sequence[Any] = ()) -> list[Row]:
-        async with self.pool.connection() as conn:
+        async with connection(self.pool) as conn:
             cur = await conn.execute(query, params)
             return [tuple(r) for r in await cur.fetchall()]
 
@@ -168,7 +180,7 @@ class PostgresStore:
         if not hits:
             return []
         stored: list[StoredHit] = []
-        async with self.pool.connection() as conn, conn.transaction():
+        async with connection(self.pool) as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_HITS_LOCK,))
             for hit in hits:
                 cur = await conn.execute(
@@ -311,7 +323,7 @@ class PostgresStore:
             return
         now = max(max(r.last_read_at or 0, r.last_heartbeat_at or 0, r.first_seen) for r in rows)
         # Replicas see the same reads; keep the earliest first_seen and the latest times.
-        async with self.pool.connection() as conn, conn.cursor() as cur:
+        async with connection(self.pool) as conn, conn.cursor() as cur:
             await cur.executemany(
                 "INSERT INTO camera_activity (camera_id, first_seen, last_read_at,"
                 " last_heartbeat_at, updated_at) VALUES (%s,%s,%s,%s,%s)"
@@ -341,7 +353,7 @@ class PostgresStore:
             )
 
     async def purge(self, *, hits_before: int, activity_before: int) -> dict[str, int]:
-        async with self.pool.connection() as conn:
+        async with connection(self.pool) as conn:
             hits = await conn.execute("DELETE FROM hits WHERE matched_at < %s", (hits_before,))
             activity = await conn.execute(
                 "DELETE FROM camera_activity WHERE updated_at < %s", (activity_before,)

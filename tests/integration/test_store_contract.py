@@ -28,6 +28,7 @@ from api.store.base import (
     Outcome,
     PageKey,
     Store,
+    StoreUnavailable,
 )
 from api.store.postgres import PostgresStore
 from api.store.sqlite import SqliteStore
@@ -279,3 +280,17 @@ async def test_pg_concurrent_acknowledgements_have_one_winner(pg_database: PgDat
         assert hit.ack.by in results
     await one.close()
     await two.close()
+
+
+async def test_pg_unreachable_database_is_a_retriable_store_error() -> None:
+    """Consumers retry a batch on it (ConsumerLoop reads `retriable`); requests get a 503."""
+    store = PostgresStore(
+        "postgresql://anpr_app@127.0.0.1:1/anpr", migrate_on_start=False, pool_min=0, timeout_s=0.5
+    )
+    await store.pool.open(wait=False)
+    try:
+        with pytest.raises(StoreUnavailable) as info:
+            await store.get_hit("h1")
+        assert info.value.retriable
+    finally:
+        await store.pool.close()
