@@ -111,6 +111,12 @@ class ArchiveService:
             await asyncio.sleep(self._retention_interval_s)
 
     async def start(self) -> None:
+        if self.settings.kafka_mode and not self.settings.postgres:
+            log.warning(
+                "archive: no ANPR_DATABASE_URL: reads go to the SQLite file %s, searchable only "
+                "by an API on this host with the same ANPR_DATA_DIR",
+                self.settings.db_path,
+            )
         await self.reads.open()
         self.loop.start()
         self._task = asyncio.create_task(self._retention_loop(), name="archive-retention")
