@@ -13,6 +13,7 @@ The audit table is append-only in the database itself (trigger and grants, migra
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -57,15 +58,27 @@ def _dumps(obj: Any) -> str:
 async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
     set_json_dumps(_dumps, conn)
     set_json_loads(orjson.loads, conn)
+    # No statement waits forever: a lock held by a stuck session or a runaway query becomes a
+    # (retriable) error instead of a consumer or a request that never ends.
+    await conn.execute("SET lock_timeout = '15s'")
+    await conn.execute("SET statement_timeout = '60s'")
+    await conn.execute("SET idle_in_transaction_session_timeout = '60s'")
 
 
 @asynccontextmanager
 async def connection(pool: AsyncConnectionPool[Any]) -> AsyncIterator[Any]:
-    """A pooled connection; an unreachable or failing server becomes `StoreUnavailable`."""
+    """A pooled connection; an unreachable or failing server becomes `StoreUnavailable`.
+
+    Except while the task is being cancelled: psycopg answers a cancelled query with its own
+    error (the server cancels it too), and turning that into a retriable error would let a
+    retry loop swallow the cancellation and never stop."""
     try:
         async with pool.connection() as conn:
             yield conn
     except (psycopg.OperationalError, PoolTimeout) as exc:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise asyncio.CancelledError from exc
         raise StoreUnavailable(f"the database is unavailable: {type(exc).__name__}") from exc
 
 

@@ -136,10 +136,12 @@ async def test_two_replicas_behave_as_one(
     await publish_hits(kafka_bus, topic_prefix, last)
     async with replica("api-c", kafka_bootstrap, topic_prefix, pg_database) as c:
         wanted = len(hits) + len(later) + len(last)
-        for _ in range(300):
+        deadline = asyncio.get_running_loop().time() + 30
+        while True:
             listed = await c.client.get("/v1/hits?limit=100", headers=operator)
-            if len(listed.json()["items"]) == wanted:
+            done = len(listed.json()["items"]) == wanted
+            if done or asyncio.get_running_loop().time() > deadline:
                 break
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.1)
         ids = [h["hit_id"] for h in listed.json()["items"]]
         assert sorted(ids) == sorted(h["hit_id"] for h in hits + later + last)

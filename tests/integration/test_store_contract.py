@@ -8,6 +8,7 @@ store on the same backend stands in for a restarted process or a second replica.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from api.store.base import (
     Store,
     StoreUnavailable,
 )
-from api.store.postgres import PostgresStore
+from api.store.postgres import PostgresStore, connection
 from api.store.sqlite import SqliteStore
 from tests.support.postgres import PgDatabase
 
@@ -294,3 +295,36 @@ async def test_pg_unreachable_database_is_a_retriable_store_error() -> None:
         assert info.value.retriable
     finally:
         await store.pool.close()
+
+
+class _ErrorOnCancelPool:
+    """A pool whose connection fails while being handed back after a cancelled query: the
+    way a cancellation can come out of psycopg as an OperationalError."""
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[object]:
+        try:
+            yield object()
+        except asyncio.CancelledError as exc:
+            raise psycopg.OperationalError("connection lost while cancelling") from exc
+
+
+async def test_cancelling_a_retry_loop_stops_it() -> None:
+    """A loop that retries on StoreUnavailable still stops when cancelled mid-query: an error
+    raised while the task is being cancelled stays a cancellation, never a retriable error."""
+    started = asyncio.Event()
+
+    async def retry_loop() -> None:
+        while True:
+            try:
+                async with connection(_ErrorOnCancelPool()):  # type: ignore[arg-type]
+                    started.set()
+                    await asyncio.sleep(30)
+            except StoreUnavailable:
+                await asyncio.sleep(0.01)
+
+    task = asyncio.create_task(retry_loop())
+    await asyncio.wait_for(started.wait(), 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 5)
