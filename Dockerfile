@@ -5,7 +5,8 @@
 #   docker run IMAGE ingest    # gateway, :8080
 #   docker run IMAGE matcher   # matcher, metrics and health on :9102
 #   docker run IMAGE api       # control-room API, :8000
-#   docker run IMAGE run       # all three in one process (embedded bus, no Kafka needed)
+#   docker run IMAGE archive   # read archive consumer, metrics and health on :9104
+#   docker run IMAGE run       # all of them in one process (embedded bus, no Kafka needed)
 #
 # Settings come from ANPR_* environment variables (docs/configuration.md). No HEALTHCHECK:
 # orchestrators probe GET /healthz (alive) and GET /readyz (ready) on the role's port.
@@ -62,7 +63,7 @@ USER 10001:10001
 WORKDIR /var/lib/anpr
 
 # gateway, API, matcher (metrics and health)
-EXPOSE 8080 8000 9102
+EXPOSE 8080 8000 9102 9103 9104
 
 # anpr handles SIGTERM itself: it stops every server and the Kafka clients before exiting.
 STOPSIGNAL SIGTERM

@@ -14,7 +14,7 @@ MATCHER_PORT := $(or $(ANPR_MATCHER_PORT),9102)
 KAFKA_PORT ?= 9092
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev run test test-unit test-browser lint format bench kafka-up kafka-down kafka-fetch clean
+.PHONY: help install install-dev run test test-unit test-browser lint format bench kafka-up kafka-down kafka-fetch pg-up pg-down pg-fetch clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}' \
@@ -47,7 +47,16 @@ kafka-up: $(RUNTIME_STAMP) ## start the local single-node Kafka on 127.0.0.1:{KA
 kafka-down: ## stop the local Kafka
 	bash deploy/kafka/kafka.sh down
 
-test: $(STAMP) kafka-fetch tools ## lint, then every test: unit, the real-broker integration tests, e2e
+pg-fetch: ## make sure Debian's PostgreSQL server binaries are installed (apt-get when missing)
+	bash deploy/postgres/pg.sh fetch
+
+pg-up: ## start the local PostgreSQL on 127.0.0.1:$${PG_PORT:-5432} (data under .pg/)
+	bash deploy/postgres/pg.sh up
+
+pg-down: ## stop the local PostgreSQL
+	bash deploy/postgres/pg.sh down
+
+test: $(STAMP) kafka-fetch pg-fetch tools ## lint, then every test: unit, the real-broker integration tests, e2e
 	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest
 
@@ -66,11 +75,11 @@ format: $(STAMP) ## apply ruff format and the safe ruff fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP) kafka-fetch ## run the benchmarks and write benchmarks/results/
+bench: $(STAMP) kafka-fetch pg-fetch ## run the benchmarks and write benchmarks/results/
 	$(BIN)/python -m benchmarks.run
 
 clean: ## remove the virtualenv, caches and local data
-	rm -rf $(VENV) .anpr-data .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .anpr-data .pg .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
 # ---- deploy (Dockerfile, deploy/): see deploy/README.md -------------------------------------
 .PHONY: tools deploy-check compose-up compose-down

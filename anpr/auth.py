@@ -22,16 +22,20 @@ class Role(StrEnum):
     ADMIN = "admin"
     AUDITOR = "auditor"
     MANAGER = "manager"  # the connection rollout report: counts and reasons, no plate, no hit
+    INVESTIGATOR = "investigator"
 
 
 # Which roles each role includes (supervisor may do what an operator may, admin everything).
 _IMPLIES: dict[Role, frozenset[Role]] = {
     Role.INTEGRATOR: frozenset({Role.INTEGRATOR}),
     Role.OPERATOR: frozenset({Role.OPERATOR}),
-    Role.SUPERVISOR: frozenset({Role.SUPERVISOR, Role.OPERATOR}),
+    # Supervisors may also search the read archive (contract section 7); investigators may
+    # do nothing else.
+    Role.SUPERVISOR: frozenset({Role.SUPERVISOR, Role.OPERATOR, Role.INVESTIGATOR}),
     Role.ADMIN: frozenset(Role),
     Role.AUDITOR: frozenset({Role.AUDITOR}),
     Role.MANAGER: frozenset({Role.MANAGER}),
+    Role.INVESTIGATOR: frozenset({Role.INVESTIGATOR}),
 }
 
 

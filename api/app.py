@@ -21,10 +21,12 @@ from api import (
     routes_health,
     routes_hits,
     routes_hotlists,
+    routes_reads,
     routes_registry,
     routes_stream,
     routes_tokens,
 )
+from api.archive.base import ReadStore
 from api.commissioning import routes as routes_commissioning
 from api.console import routes as routes_console
 from api.console.sessions import SESSION_COOKIE, cookie_refusal
@@ -44,12 +46,14 @@ def create_app(
     bus: Bus,
     *,
     store: Store | None = None,
+    reads: ReadStore | None = None,
     clock: Callable[[], int] = now_ms,
 ) -> FastAPI:
     """The control-room API. The caller owns `bus` (started before, stopped after the app); the
     lifespan starts and stops the API's followers, consumers and store. `store` defaults to a
-    SQLite file at `settings.db_path`; `clock` (epoch ms) is for tests."""
-    service = ApiService(settings, bus, store=store, clock=clock)
+    SQLite file at `settings.db_path` (PostgreSQL with `ANPR_DATABASE_URL`), `reads` (the read
+    archive) likewise; `clock` (epoch ms) is for tests."""
+    service = ApiService(settings, bus, store=store, reads=reads, clock=clock)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -86,6 +90,7 @@ def create_app(
     app.include_router(routes_reports.router)
     app.include_router(routes_formats.router)
     app.include_router(routes_rollout.router)
+    app.include_router(routes_reads.router)
     install_error_handlers(app)
     install_docs(app, schemes={"bearer": BEARER}, marker=get_principal)
     install_guard(

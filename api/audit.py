@@ -18,6 +18,8 @@ from api.store.base import AuditEntry, Store
 
 class Action(StrEnum):
     HITS_SEARCH = "hits.search"
+    READS_SEARCH = "reads.search"
+    READ_VIEW = "read.view"
     HIT_ACKNOWLEDGE = "hit.acknowledge"
     ALERT_ACKNOWLEDGE = "alert.acknowledge"
     CONSOLE_SIGN_IN = "console.sign_in"

@@ -1,10 +1,10 @@
 """FastAPI dependencies: the service and the authenticated caller, by role (contract section 2).
 
 `Operator` admits operator, supervisor and admin; `Supervisor` supervisor and admin; `Admin`
-admin; `Auditor` auditor and admin; `Manager` manager and admin (admin may do everything).
-Integrator tokens are valid but may do nothing here: 403. A request without `Authorization` may
-authenticate with the console's session cookie instead (`api.console.sessions`, CSRF-checked on
-writes).
+admin; `Auditor` auditor and admin; `Manager` manager and admin; `Investigator` investigator,
+supervisor and admin (admin may do everything). Integrator tokens are valid but may do nothing
+here: 403. A request without `Authorization` may authenticate with the console's session cookie
+instead (`api.console.sessions`, CSRF-checked on writes).
 """
 
 from __future__ import annotations
@@ -61,12 +61,14 @@ Supervisor = Annotated[Principal, Depends(_require(Role.SUPERVISOR))]
 Admin = Annotated[Principal, Depends(_require(Role.ADMIN))]
 Auditor = Annotated[Principal, Depends(_require(Role.AUDITOR))]
 Manager = Annotated[Principal, Depends(_require(Role.MANAGER))]  # manager and admin
+Investigator = Annotated[Principal, Depends(_require(Role.INVESTIGATOR))]
 
 __all__ = [
     "BOOTSTRAP_ADMIN",
     "Admin",
     "Auditor",
     "Caller",
+    "Investigator",
     "Manager",
     "Operator",
     "Service",

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
 from anpr.errors import AnprError
+from api.store.base import StoreUnavailable
 
 BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="anpr-api"'}
 
@@ -81,6 +82,14 @@ def install_error_handlers(app: FastAPI) -> None:
             {**error_body(exc.detail, exc.errors), **exc.extra},
             status_code=exc.status,
             headers=exc.headers,
+        )
+
+    @app.exception_handler(StoreUnavailable)
+    async def store_unavailable(request: Request, exc: StoreUnavailable) -> JSONResponse:
+        return JSONResponse(
+            error_body("the database is unavailable; try again"),
+            status_code=503,
+            headers={"Retry-After": "5"},
         )
 
     @app.exception_handler(RequestValidationError)

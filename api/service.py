@@ -1,8 +1,9 @@
 """The API's long-lived parts wired together; started and stopped by the app's lifespan.
 
 Consumers (see each module for its offsets): the registry and hotlists topics are replayed from
-the start and followed (`TopicFollower`, no group); hits go through a group private to this
-replica's store (`api.hits.ingest`); reads, heartbeats and gateway events are followed from the
+the start and followed (`TopicFollower`, no group); hits go through the group of the store
+(private with SQLite, shared by the replicas of one PostgreSQL database; `api.hits.ingest`), and
+streams are fed from the store; reads, heartbeats and gateway events are followed from the
 latest offset without a group (`api.health.tracker`).
 """
 
@@ -27,6 +28,8 @@ from anpr.registry import RegistryView, RegistryWriter
 from anpr.runtime import Runtime
 from anpr.topics import Topics
 from api.alerts.placer import AlertPlacer
+from api.archive.base import ReadStore
+from api.archive.factory import make_read_store
 from api.audit import AuditLog
 from api.audit_ingest import AuditIngest, audit_group_id
 from api.changes import ChangeSignal
@@ -39,7 +42,7 @@ from api.notifications.log import DeliveryLog, deliveries_group_id
 from api.rollout.feed import RolloutFeed
 from api.settings import ApiSettings
 from api.store.base import Store
-from api.store.sqlite import SqliteStore
+from api.store.config import make_store
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,7 @@ class ApiService:
         bus: Bus,
         *,
         store: Store | None = None,
+        reads: ReadStore | None = None,
         clock: Callable[[], int] = now_ms,
     ) -> None:
         self.settings = settings
@@ -63,7 +67,9 @@ class ApiService:
         self.runtime = Runtime.for_process("api", settings, bus, self.metrics.registry)
         self._camera_status_shown: dict[str, tuple[str, str, str]] = {}
         self._frozen = False
-        self.store: Store = store or SqliteStore(settings.db_path)
+        self.store: Store = store or make_store(settings)
+        # The read archive, searched here and written by `api.archive` (`anpr archive`).
+        self.reads: ReadStore = reads or make_read_store(settings)
         self.audit = AuditLog(self.store, self.metrics, clock)
         # Registry: the fold every process keeps, and the one write path.
         self.registry = RegistryView()
@@ -173,8 +179,10 @@ class ApiService:
 
     async def start(self) -> None:
         await self.store.open()
+        await self.reads.open()
         self.health.restore(await self.store.load_activity())
         await self.rollout.restore(self.store)
+        await self.hit_ingest.start()
         self.registry_follower.start()
         self.hotlists.start()
         self.hits_loop = ConsumerLoop(
@@ -213,6 +221,10 @@ class ApiService:
             "api-health-refresh", self.settings.health_refresh_s, self._refresh
         )
         supervisor.spawn_periodic("api-retention", self.settings.retention_interval_s, self._retain)
+        # Hits another replica stored in a shared store reach this replica's streams.
+        supervisor.spawn_periodic(
+            "api-stream-tail", self.settings.stream_poll_ms / 1000, self._stream_tail
+        )
         log.info("api started; hit store %s", self.store.store_id)
 
     async def stop(self) -> None:
@@ -222,6 +234,7 @@ class ApiService:
             await self.save_activity()
         except Exception:
             log.exception("camera activity not saved at shutdown")
+        await self.reads.close()
         await self.store.close()
 
     # -- periodic work -------------------------------------------------------------------------
@@ -288,6 +301,9 @@ class ApiService:
             await self.store.forget_activity(forgotten)
         await self.save_activity()
         await self.refresh_rollout(periodic=True)
+
+    async def _stream_tail(self) -> None:
+        await self.hit_ingest.publish_new()
 
     async def apply_retention(self) -> dict[str, int]:
         now = self.clock()

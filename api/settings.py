@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from anpr.settings import CommonSettings
+from api.store.config import API_DB_FILE, DatabaseSettings
 
-API_DB_FILE = "api.sqlite3"
+__all__ = ["API_DB_FILE", "ApiSettings"]
 
 
-class ApiSettings(CommonSettings):
+class ApiSettings(DatabaseSettings):
     """`ANPR_API_PORT` and the API's own knobs; see docs for each variable."""
 
     api_port: int = Field(default=8000, ge=1, le=65535)
-    # Where the hit store, audit log and camera activity live (a SQLite file under data_dir
-    # unless set).
-    api_db_path: Path | None = None
     publish_timeout_s: float = Field(default=5.0, gt=0)
     retry_after_s: int = Field(default=5, ge=1)
     # Read-your-writes: how long a registry or hotlist write waits for this replica's own view.
@@ -55,10 +51,8 @@ class ApiSettings(CommonSettings):
     rollout_weeks: int = Field(default=12, ge=1, le=104)
     # How often the periodic refresh judges commissioning cameras and sets the rollout gauges.
     rollout_refresh_s: float = Field(default=60.0, gt=0)
-
-    @property
-    def db_path(self) -> Path:
-        return self.api_db_path or self.data_dir / API_DB_FILE
+    # How often a replica looks in a shared (PostgreSQL) store for hits another replica stored.
+    stream_poll_ms: int = Field(default=250, ge=10, le=10_000)
 
     @property
     def matcher_status_topic(self) -> str:

@@ -150,6 +150,7 @@ def markdown(results: dict[str, Any]) -> str:
         out.append("")
     elif core:
         out += ["## Matcher core alone", "", f"not measured: {core.get('error')}", ""]
+    out += archive_section(results.get("archive_pg"))
     out += ["## Processes (RSS, mean cores over the end-to-end phases)", ""]
     out += [
         "| process | peak RSS MiB | RSS after the hotlist upload MiB | RSS at the end MiB "
@@ -168,3 +169,28 @@ def markdown(results: dict[str, Any]) -> str:
         out.append(f"- {name}: {'ok' if check['ok'] else '**FAILED**'} — {check['detail']}")
     out.append("")
     return "\n".join(out)
+
+
+def archive_section(arch: dict[str, Any] | None) -> list[str]:
+    """The read archive on PostgreSQL (benchmarks.archive_pg)."""
+    if not arch:
+        return []
+    if "error" in arch:
+        return ["## Read archive (PostgreSQL)", "", f"not measured: {arch['error']}", ""]
+    write, search = arch["write"], arch["search"]
+    out = ["## Read archive (PostgreSQL, benchmarks.archive_pg)", ""]
+    out.append(
+        f"One writer: {write['reads']:,} reads in batches of {write['batch']:,} at "
+        f"{write['reads_per_s']:,} reads/s (target {arch['targets']['reads_per_s']:,}); a replay "
+        f"of already archived reads at {write['replay_reads_per_s']:,} reads/s."
+    )
+    out += ["", "| search over | match | queries | p50 ms | p95 ms | p99 ms | sightings |"]
+    out.append("|---:|---|---:|---:|---:|---:|---:|")
+    for mode in ("exact", "ocr"):
+        r = search[mode]
+        out.append(
+            f"| {search['reads']:,} reads, 30 days | {mode} | {r['queries']} | {r['p50_ms']} | "
+            f"{r['p95_ms']} | {r['p99_ms']} | {r['mean_sightings']} |"
+        )
+    out.append("")
+    return out

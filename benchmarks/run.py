@@ -75,6 +75,20 @@ def matcher_core(plan: Plan) -> dict[str, Any]:
         return data
 
 
+def archive_pg(plan: Plan) -> dict[str, Any]:
+    """`benchmarks.archive_pg` (own PostgreSQL on ANPR_BENCH_PG_PORT, default 15433)."""
+    sizes = ["20000", "100000"] if plan.quick else ["200000", "2000000"]
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        command = [sys.executable, "-m", "benchmarks.archive_pg", "--write-reads", sizes[0]]
+        command += ["--search-reads", sizes[1], "--json", out.name]
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)  # noqa: S603
+        if done.returncode != 0:
+            return {"error": f"exit {done.returncode}: {done.stderr.strip()[-500:]}"}
+        data: dict[str, Any] = json.loads(Path(out.name).read_text())
+        data["command"] = " ".join(command[1:-2])
+        return data
+
+
 def final_checks(
     stack: Stack, hits: HitLog, sent: list[Sent], phases: list[dict[str, Any]], plan: Plan
 ) -> dict[str, Any]:
@@ -288,6 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     if "core" in plan.parts:
         say(f"matcher core alone: {plan.core_size:,} entries")
         results["matcher_core"] = matcher_core(plan)
+        say("read archive on PostgreSQL: write rate and search latency")
+        results["archive_pg"] = archive_pg(plan)
     load = [
         p["cpu"]["others_cores"] for p in results["e2e"] + results["steps"] + results["gateway"]
     ]

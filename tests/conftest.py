@@ -9,8 +9,16 @@ import pytest
 
 from anpr.clock import ms_to_rfc3339, now_ms
 from tests.support.kafka import kafka_bootstrap, kafka_broker, kafka_bus, topic_prefix
+from tests.support.postgres import pg_database, pg_server
 
-__all__ = ["kafka_bootstrap", "kafka_broker", "kafka_bus", "topic_prefix"]
+__all__ = [
+    "kafka_bootstrap",
+    "kafka_broker",
+    "kafka_bus",
+    "pg_database",
+    "pg_server",
+    "topic_prefix",
+]
 
 MakeRead = Callable[..., dict[str, Any]]
 

@@ -33,7 +33,10 @@ def _parser(formats: Sequence[str] = ()) -> argparse.ArgumentParser:
     integ.add_argument("integrator_id")
     integ.add_argument("--name", default="")
     tok = admin_sub.add_parser("token", help="create a token for a role; prints it once")
-    tok.add_argument("role", choices=["operator", "supervisor", "admin", "auditor", "manager"])
+    tok.add_argument(
+        "role",
+        choices=["operator", "supervisor", "admin", "auditor", "manager", "investigator"],
+    )
     tok.add_argument("--name", default="")
     cam = admin_sub.add_parser("camera", help="register or update a camera")
     cam.add_argument("camera_id")
@@ -92,17 +95,20 @@ def _parser(formats: Sequence[str] = ()) -> argparse.ArgumentParser:
     conv.add_argument("--mapping", default=None, help="try this mapping file (YAML or JSON)")
     conv.add_argument("--camera-tz", default=None, help="the camera's IANA time zone")
 
+    from anpr.cli.db import add_parser as add_db
     from anpr.cli.report import add_parser as add_report
     from anpr.cli.simulate import add_parser as add_simulate
 
     add_simulate(sub)
     add_report(sub)
+    add_db(sub)
     return parser
 
 
 def _service_parsers(sub: Any) -> None:
-    """`anpr run|ingest|matcher|api|notify`, each `--help` listing its settings and defaults."""
+    """`anpr run|ingest|matcher|api|notify|archive`, each `--help` listing its settings."""
     from anpr.cli.settings_help import settings_help
+    from api.archive.settings import ArchiveSettings
     from api.settings import ApiSettings
     from ingest.settings import GatewaySettings
     from matcher.settings import MatcherSettings
@@ -111,13 +117,14 @@ def _service_parsers(sub: Any) -> None:
     services: list[tuple[str, str, tuple[type[BaseSettings], ...]]] = [
         (
             "run",
-            "gateway, matcher, API and notify in one process (embedded default)",
-            (GatewaySettings, MatcherSettings, ApiSettings, NotifySettings),
+            "gateway, matcher, API, notify and the read archive in one process (embedded default)",
+            (GatewaySettings, MatcherSettings, ApiSettings, NotifySettings, ArchiveSettings),
         ),
         ("ingest", "the camera-facing gateway (:8080)", (GatewaySettings,)),
         ("matcher", "the hotlist matcher (metrics and health on :9102)", (MatcherSettings,)),
         ("api", "the control-room and operations API (:8000)", (ApiSettings,)),
         ("notify", "webhook delivery of hits (metrics and health on :9103)", (NotifySettings,)),
+        ("archive", "the read archive consumer (metrics and health on :9104)", (ArchiveSettings,)),
     ]
     for name, text, classes in services:
         sub.add_parser(
@@ -153,7 +160,7 @@ def _formats() -> list[str]:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    if args.command in {"run", "ingest", "matcher", "api", "notify"}:
+    if args.command in {"run", "ingest", "matcher", "api", "notify", "archive"}:
         from anpr.cli.serve import serve_command
 
         return serve_command(args.command)
@@ -175,6 +182,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from anpr.cli.report import report_command
 
         return report_command(args)
+    if args.command == "db":
+        from anpr.cli.db import db_command
+
+        return db_command(args)
     if args.command == "simulate":
         from anpr.cli.simulate import simulate_command
 

@@ -1,8 +1,8 @@
-"""`anpr run|ingest|matcher|api|notify`: build each process's settings, bus and apps, and serve
-them.
+"""`anpr run|ingest|matcher|api|notify|archive`: build each process's settings, bus and apps,
+and serve them.
 
-`anpr run` composes all four services on one bus: the in-process one when
-`ANPR_KAFKA_BOOTSTRAP` is unset (embedded default), Kafka otherwise.
+`anpr run` composes all the services (gateway, matcher, API, notify, read archive) on one bus:
+the in-process one when `ANPR_KAFKA_BOOTSTRAP` is unset (embedded default), Kafka otherwise.
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ def dev_admin_token(data_dir: Path) -> str:
 
 def _compose(command: str) -> tuple[CommonSettings, Bus, list[Endpoint], str]:
     from api.app import create_app as create_api
+    from api.archive.app import create_app as create_archive
+    from api.archive.settings import ArchiveSettings
     from api.settings import ApiSettings
     from ingest.app import create_app as create_gateway
     from ingest.settings import GatewaySettings
@@ -60,10 +62,12 @@ def _compose(command: str) -> tuple[CommonSettings, Bus, list[Endpoint], str]:
     api_settings = ApiSettings()
     matcher_settings = MatcherSettings()
     notify_settings = NotifySettings()
+    archive_settings = ArchiveSettings()
     base: CommonSettings = {
         "ingest": gateway_settings,
         "matcher": matcher_settings,
         "notify": notify_settings,
+        "archive": archive_settings,
     }.get(command, api_settings)
     secure_data_dir(base.data_dir)
     if command == "run" and base.admin_token is None:
@@ -72,6 +76,7 @@ def _compose(command: str) -> tuple[CommonSettings, Bus, list[Endpoint], str]:
         api_settings = api_settings.model_copy(update={"admin_token": token})
         matcher_settings = matcher_settings.model_copy(update={"admin_token": token})
         notify_settings = notify_settings.model_copy(update={"admin_token": token})
+        archive_settings = archive_settings.model_copy(update={"admin_token": token})
         base = api_settings
         print(
             f"Development admin token (stored in {base.data_dir / DEV_TOKEN_FILE}):\n"
@@ -110,6 +115,16 @@ def _compose(command: str) -> tuple[CommonSettings, Bus, list[Endpoint], str]:
         endpoints.append(
             Endpoint(
                 create_notify(notify_settings, bus), host, notify_settings.notify_port, "notify"
+            )
+        )
+    if command in {"run", "archive"}:
+        archive_settings.log_startup("archive")
+        endpoints.append(
+            Endpoint(
+                create_archive(archive_settings, bus),
+                host,
+                archive_settings.archive_port,
+                "archive",
             )
         )
     mode = f"Kafka at {base.kafka_bootstrap}" if base.kafka_mode else "the in-process bus"

@@ -26,7 +26,7 @@ class IntegratorCreated(BaseModel):
 
 class TokenIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    role: Literal["operator", "supervisor", "admin", "auditor", "manager"] = Field(
+    role: Literal["operator", "supervisor", "admin", "auditor", "manager", "investigator"] = Field(
         description="Integrator tokens come with `POST /v1/integrators`."
     )
     name: Name

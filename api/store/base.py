@@ -1,8 +1,10 @@
 """The store interface: what the API needs from a database, nothing more.
 
-`SqliteStore` implements it on a local file (the default); a PostgreSQL store can follow with the
-same methods. Hits are inserted idempotently on `hit_id`; every newly inserted hit gets a `seq`,
-increasing in insertion order, which resumable streams use. The audit log is append-only: the
+`SqliteStore` implements it on a local file (the default, one API replica); `PostgresStore` on a
+database that any number of replicas share (tests/integration/test_store_contract.py runs one
+suite against both). Hits are inserted idempotently on `hit_id`; every newly inserted hit gets a
+`seq`, increasing in insertion order and visible in that order, which resumable streams and the
+per-replica stream tail use. The audit log is append-only: the
 interface has no method that updates or deletes an audit entry.
 """
 
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
         StoredAlert,
     )
 
+from anpr.errors import AnprError
 from api.store.notifications import NotificationStore
 
 
@@ -152,6 +155,14 @@ class LifecycleEvent:
 
 
 ONCE_KINDS = ("registered", "first_contact", "first_valid_read", "first_heartbeat")
+
+
+class StoreUnavailable(AnprError):
+    """The database cannot be reached or did not answer in time; retrying may succeed.
+
+    Consumer loops retry the batch (it was not committed); HTTP requests get `503`."""
+
+    retriable = True
 
 
 class AckConflict(Exception):

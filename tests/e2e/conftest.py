@@ -63,7 +63,12 @@ def wait_ready(
 
 @pytest.fixture
 def deployment(kafka_bootstrap: str, topic_prefix: str, tmp_path: Path) -> Iterator[Deployment]:
-    ports = {"ingest": free_port(), "api": free_port(), "matcher": free_port()}
+    ports = {
+        "ingest": free_port(),
+        "api": free_port(),
+        "matcher": free_port(),
+        "archive": free_port(),
+    }
     env = {
         **os.environ,
         "ANPR_KAFKA_BOOTSTRAP": kafka_bootstrap,
@@ -73,6 +78,7 @@ def deployment(kafka_bootstrap: str, topic_prefix: str, tmp_path: Path) -> Itera
         "ANPR_INGEST_PORT": str(ports["ingest"]),
         "ANPR_API_PORT": str(ports["api"]),
         "ANPR_MATCHER_PORT": str(ports["matcher"]),
+        "ANPR_ARCHIVE_PORT": str(ports["archive"]),
         "ANPR_TOPIC_PARTITIONS": "2",
         "ANPR_MATCHER_STATUS_INTERVAL_S": "1",
     }

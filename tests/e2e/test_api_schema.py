@@ -27,7 +27,12 @@ from tests.e2e.conftest import free_port
 @pytest.fixture(scope="module")
 def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     data = tmp_path_factory.mktemp("schema")
-    ports = {"ingest": free_port(), "api": free_port(), "matcher": free_port()}
+    ports = {
+        "ingest": free_port(),
+        "api": free_port(),
+        "matcher": free_port(),
+        "archive": free_port(),
+    }
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANPR_")}
     env.update(
         {
@@ -36,6 +41,7 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, st
             "ANPR_API_PORT": str(ports["api"]),
             "ANPR_MATCHER_PORT": str(ports["matcher"]),
             "ANPR_NOTIFY_PORT": str(free_port()),
+            "ANPR_ARCHIVE_PORT": str(ports["archive"]),
         }
     )
     log = data / "run.log"

@@ -18,7 +18,12 @@ from tests.e2e.conftest import free_port
 
 @pytest.mark.timeout(90)
 def test_anpr_run_serves_gateway_and_api_without_kafka(tmp_path: Path) -> None:
-    ports = {"ingest": free_port(), "api": free_port(), "matcher": free_port()}
+    ports = {
+        "ingest": free_port(),
+        "api": free_port(),
+        "matcher": free_port(),
+        "archive": free_port(),
+    }
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANPR_")}
     env.update(
         {
@@ -27,6 +32,7 @@ def test_anpr_run_serves_gateway_and_api_without_kafka(tmp_path: Path) -> None:
             "ANPR_API_PORT": str(ports["api"]),
             "ANPR_MATCHER_PORT": str(ports["matcher"]),
             "ANPR_NOTIFY_PORT": str(free_port()),
+            "ANPR_ARCHIVE_PORT": str(ports["archive"]),
         }
     )
     log = tmp_path / "run.log"

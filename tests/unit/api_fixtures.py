@@ -21,12 +21,13 @@ from anpr.clock import ms_to_rfc3339, now_ms
 from anpr.hits import derive_hit_id
 from anpr.topics import Topics
 from api.app import create_app
+from api.archive.sqlite_reads import SqliteReadStore
 from api.service import ApiService
 from api.settings import ApiSettings
 from api.store.sqlite import SqliteStore
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef0123456789"
-ROLES = ("operator", "supervisor", "admin", "auditor", "manager")
+ROLES = ("operator", "supervisor", "admin", "auditor", "manager", "investigator")
 _ids = itertools.count(1)
 
 
@@ -162,7 +163,7 @@ async def running_api(**settings: Any) -> AsyncIterator[ApiHarness]:
     topics = Topics.from_prefix(config.topic_prefix)
     bus = LocalBus(None, topics.specs(config))
     await bus.start()
-    app = create_app(config, bus, store=SqliteStore(None))
+    app = create_app(config, bus, store=SqliteStore(None), reads=SqliteReadStore(None))
     service: ApiService = app.state.service
     try:
         async with app.router.lifespan_context(app):

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from api.archive.settings import ArchiveSettings
 from api.settings import ApiSettings
 from ingest.settings import GatewaySettings
 from matcher.settings import MatcherSettings
@@ -57,7 +58,7 @@ def test_dockerfile_is_a_slim_multi_stage_non_root_image() -> None:
     (user,) = [args for op, args in instructions if op == "USER"]
     assert user.split(":")[0] not in {"0", "root"}
     (expose,) = [args for op, args in instructions if op == "EXPOSE"]
-    assert set(expose.split()) == {"8080", "8000", "9102"}
+    assert set(expose.split()) == {"8080", "8000", "9102", "9103"}
     assert ("ENTRYPOINT", '["anpr"]') in instructions
     assert not any(op == "HEALTHCHECK" for op, _ in instructions)
     env = " ".join(args for op, args in instructions if op == "ENV")
@@ -81,7 +82,7 @@ def test_compose_runs_every_role_against_the_compose_kafka() -> None:
     assert services["kafka"]["image"] == "apache/kafka:4.1.1"
     assert "broker,controller" in services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"]
     roles = [s["command"][0] for s in anpr_services().values()]
-    assert sorted(roles) == ["api", "ingest", "ingest", "matcher", "matcher"]
+    assert sorted(roles) == ["api", "api", "ingest", "ingest", "matcher", "matcher"]
     known = {
         f"ANPR_{name.upper()}"
         for cls in (GatewaySettings, MatcherSettings, ApiSettings)
@@ -93,6 +94,8 @@ def test_compose_runs_every_role_against_the_compose_kafka() -> None:
         assert env["ANPR_KAFKA_BOOTSTRAP"] == "kafka:9092"
         assert env["ANPR_HOST"] == "0.0.0.0"  # noqa: S104 - containers listen on every interface
         assert service["depends_on"]["kafka"]["condition"] == "service_healthy"
+        if service["command"] == ["api"]:
+            assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
         assert f":{ROLES[service['command'][0]]}/readyz" in " ".join(service["healthcheck"]["test"])
 
 
@@ -134,7 +137,17 @@ def test_mounted_files_exist() -> None:
                 assert (COMPOSE_DIR / source).exists(), (name, source)
 
 
-def test_the_api_keeps_its_store_on_a_volume() -> None:
-    api = compose()["services"]["api"]
-    data_dir = api["environment"]["ANPR_DATA_DIR"]
-    assert any(v.endswith(f":{data_dir}") and not v.startswith(".") for v in api["volumes"])
+def test_the_api_replicas_and_the_archive_share_the_compose_postgres() -> None:
+    services = compose()["services"]
+    assert services["postgres"]["image"].startswith("postgres:")
+    assert any(v.endswith(":/var/lib/postgresql/data") for v in services["postgres"]["volumes"])
+    users = [s for s in services.values() if s.get("command") in (["api"], ["archive"])]
+    assert sorted(s["command"][0] for s in users) == ["api", "api", "archive"]
+    urls = {s["environment"]["ANPR_DATABASE_URL"] for s in users}
+    assert len(urls) == 1
+    (url,) = urls
+    assert url.startswith("postgresql://anpr_app:") and url.endswith("@postgres:5432/anpr")
+    known = {f"ANPR_{name.upper()}" for name in ArchiveSettings.model_fields}
+    archive = services["archive"]
+    assert set(archive["environment"]) <= known
+    assert ":9104/readyz" in " ".join(archive["healthcheck"]["test"])

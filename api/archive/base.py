@@ -1,0 +1,80 @@
+"""What the read archive needs from a database: `ReadStore`, with SQLite and PostgreSQL behind it.
+
+Reads are inserted idempotently on (read_id, camera_id, captured_at): a record delivered twice
+(a replayed batch, a restarted archiver) is stored once. Searches list sightings newest first by
+(captured_at, read_id), strictly after a keyset position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
+
+from api.archive.records import ArchivedRead
+
+# The `ocr` rule of contract section 6: same length, same skeleton, at most 2 positions differ.
+OCR_MAX_DIFFER = 2
+
+
+class PlateMatch(StrEnum):
+    EXACT = "exact"
+    OCR = "ocr"
+
+
+@dataclass(frozen=True, slots=True)
+class ReadQuery:
+    plate_norm: str | None = None
+    match: PlateMatch = PlateMatch.EXACT
+    camera_id: str | None = None
+    since: int | None = None
+    until: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReadKey:
+    """Keyset position: sightings are listed by (captured_at, read_id), newest first."""
+
+    captured_at: int
+    read_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    read_id: str
+    camera_id: str
+    captured_at: int
+    received_at: int
+    plate: str
+    plate_norm: str
+    country: str | None
+    confidence: float | None
+    body: dict[str, Any]
+
+    @property
+    def key(self) -> ReadKey:
+        return ReadKey(self.captured_at, self.read_id)
+
+
+class ReadStore(Protocol):
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def add_reads(self, reads: Sequence[ArchivedRead]) -> int:
+        """Store the reads not stored yet; how many were new."""
+        ...
+
+    async def search(
+        self, query: ReadQuery, *, after: ReadKey | None, limit: int
+    ) -> list[Sighting]:
+        """Newest first by (captured_at, read_id), strictly after `after` when given."""
+        ...
+
+    async def get_read(self, read_id: str) -> Sighting | None: ...
+
+    async def purge_reads(self, *, before: int) -> int:
+        """Apply retention: remove reads captured before `before` (PostgreSQL: whole days, so
+        a day is dropped once all of it is older); how many partitions or rows went."""
+        ...

@@ -1,0 +1,210 @@
+"""The read archive in PostgreSQL: a table partitioned by UTC day of `captured_at`.
+
+Writes: each batch is COPYed into a temporary table, then moved with one
+`INSERT ... SELECT ... ON CONFLICT DO NOTHING`, which makes replays free and counts the new rows.
+COPY cannot skip conflicts itself; the staging table keeps the bulk path and the idempotence.
+The day partitions a batch needs are made first by `anpr_read_partition` (SECURITY DEFINER:
+the app role has no DDL). Retention drops whole days with `anpr_drop_read_partitions`.
+Search: the `plate_norm` and `plate_skeleton` indexes of each partition, newest first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from psycopg_pool import AsyncConnectionPool
+
+from anpr.normalize import skeleton
+from api.archive.base import OCR_MAX_DIFFER, PlateMatch, ReadKey, ReadQuery, Sighting
+from api.archive.records import DAY_MS, ArchivedRead
+from api.store import migrate
+from api.store.postgres import connection, make_pool
+
+_COLUMNS = (
+    "read_id, camera_id, captured_at, received_at, plate, plate_norm, country, confidence, body"
+)
+_STAGE = """
+CREATE TEMPORARY TABLE IF NOT EXISTS reads_stage (
+    captured_at bigint, read_id text, camera_id text, received_at bigint, plate text,
+    plate_norm text, plate_skeleton text, country text, confidence real, body bytea
+) ON COMMIT DELETE ROWS
+"""
+# Batches at least this big are written on `writers` connections in parallel.
+_SPLIT_FROM = 500
+_STAGE_COLUMNS = (
+    "captured_at, read_id, camera_id, received_at, plate, plate_norm, plate_skeleton, country,"
+    " confidence, body"
+)
+
+
+def _sighting(row: tuple[Any, ...]) -> Sighting:
+    read_id, camera_id, captured_at, received_at, plate, plate_norm, country, conf, body = row
+    return Sighting(
+        read_id,
+        camera_id,
+        captured_at,
+        received_at,
+        plate,
+        plate_norm,
+        country,
+        conf,
+        orjson.loads(body),
+    )
+
+
+def _day(day_ms: int) -> Any:
+    return datetime.fromtimestamp(day_ms / 1000, UTC).date()
+
+
+def where_clauses(query: ReadQuery, after: ReadKey | None) -> tuple[list[str], list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if query.plate_norm is not None:
+        if query.match is PlateMatch.OCR:
+            clauses.append(
+                "plate_skeleton = %s AND length(plate_norm) = %s"
+                " AND anpr_positions_differ(plate_norm, %s) <= %s"
+            )
+            params += [
+                skeleton(query.plate_norm),
+                len(query.plate_norm),
+                query.plate_norm,
+                OCR_MAX_DIFFER,
+            ]
+        else:
+            clauses.append("plate_norm = %s")
+            params.append(query.plate_norm)
+    for clause, value in (
+        ("camera_id = %s", query.camera_id),
+        ("captured_at >= %s", query.since),
+        ("captured_at < %s", query.until),
+    ):
+        if value is not None:
+            clauses.append(clause)
+            params.append(value)
+    if after is not None:
+        clauses.append("(captured_at, read_id) < (%s, %s)")
+        params += [after.captured_at, after.read_id]
+    return clauses, params
+
+
+class PostgresReadStore:
+    def __init__(
+        self,
+        url: str,
+        *,
+        migrate_url: str | None = None,
+        migrate_on_start: bool = True,
+        pool_max: int = 4,
+        timeout_s: float = 10.0,
+        writers: int = 2,
+    ) -> None:
+        self._migrate_url = migrate_url or url
+        self._writers = max(1, min(writers, pool_max))
+        self._migrate_on_start = migrate_on_start
+        self._pool: AsyncConnectionPool[Any] = make_pool(
+            url, min_size=1, max_size=pool_max, timeout_s=timeout_s, name="anpr-archive"
+        )
+        self._open = False
+        self._days: set[int] = set()
+
+    async def open(self) -> None:
+        if self._open:
+            return
+        if self._migrate_on_start:
+            await migrate.upgrade(self._migrate_url)
+        await self._pool.open(wait=True)
+        self._open = True
+
+    async def close(self) -> None:
+        if self._open:
+            await self._pool.close()
+            self._open = False
+
+    async def _ensure_days(self, days: set[int]) -> None:
+        missing = sorted(days - self._days)
+        if not missing:
+            return
+        async with connection(self._pool) as conn:
+            for day in missing:
+                await conn.execute("SELECT anpr_read_partition(%s)", (_day(day),))
+        self._days.update(missing)
+
+    async def add_reads(self, reads: Sequence[ArchivedRead]) -> int:
+        if not reads:
+            return 0
+        await self._ensure_days({r.day for r in reads})
+        if len(reads) < _SPLIT_FROM or self._writers < 2:
+            return await self._write(reads)
+        # A big batch goes out on several connections at once, so the server inserts it on as
+        # many cores. Split by read_id: copies of one read always land in the same part, so the
+        # parts' transactions never wait for each other's unique-key locks (no deadlock).
+        parts: list[list[ArchivedRead]] = [[] for _ in range(self._writers)]
+        for r in reads:
+            parts[hash(r.read_id) % self._writers].append(r)
+        counts = await asyncio.gather(*(self._write(p) for p in parts if p))
+        return sum(counts)
+
+    async def _write(self, reads: Sequence[ArchivedRead]) -> int:
+        async with connection(self._pool) as conn, conn.transaction():
+            await conn.execute(_STAGE)
+            async with conn.cursor() as cur:
+                async with cur.copy(f"COPY reads_stage ({_STAGE_COLUMNS}) FROM STDIN") as copy:
+                    for r in reads:
+                        await copy.write_row(
+                            (
+                                r.captured_at,
+                                r.read_id,
+                                r.camera_id,
+                                r.received_at,
+                                r.plate,
+                                r.plate_norm,
+                                r.plate_skeleton,
+                                r.country,
+                                r.confidence,
+                                r.raw,
+                            )
+                        )
+                await cur.execute(
+                    f"INSERT INTO reads ({_STAGE_COLUMNS}) "  # noqa: S608 - constants
+                    f"SELECT {_STAGE_COLUMNS} FROM reads_stage ON CONFLICT DO NOTHING"
+                )
+                inserted: int = cur.rowcount
+                return max(inserted, 0)
+
+    async def search(
+        self, query: ReadQuery, *, after: ReadKey | None, limit: int
+    ) -> list[Sighting]:
+        clauses, params = where_clauses(query, after)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        async with connection(self._pool) as conn:
+            cur = await conn.execute(
+                f"SELECT {_COLUMNS} FROM reads {where} "  # noqa: S608 - clauses are constants
+                "ORDER BY captured_at DESC, read_id DESC LIMIT %s",
+                (*params, limit),
+            )
+            rows = await cur.fetchall()
+        return [_sighting(row) for row in rows]
+
+    async def get_read(self, read_id: str) -> Sighting | None:
+        async with connection(self._pool) as conn:
+            cur = await conn.execute(
+                f"SELECT {_COLUMNS} FROM reads WHERE read_id = %s "  # noqa: S608 - constants
+                "ORDER BY captured_at DESC LIMIT 1",
+                (read_id,),
+            )
+            row = await cur.fetchone()
+        return _sighting(row) if row else None
+
+    async def purge_reads(self, *, before: int) -> int:
+        async with connection(self._pool) as conn:
+            cur = await conn.execute(
+                "SELECT anpr_drop_read_partitions(%s)", (_day(before - before % DAY_MS),)
+            )
+            row = await cur.fetchone()
+        self._days = {d for d in self._days if d + DAY_MS > before}
+        return int(row[0]) if row else 0

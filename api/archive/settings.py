@@ -1,0 +1,17 @@
+"""Settings of the read archive (`anpr archive`), read from `ANPR_*` environment variables.
+
+The database settings are the API's (`api.store.config.DatabaseSettings`): the archive writes
+where the API searches. Reads are kept `ANPR_READ_RETENTION_DAYS` (common setting).
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from api.store.config import DatabaseSettings
+
+
+class ArchiveSettings(DatabaseSettings):
+    archive_port: int = Field(default=9104, ge=1, le=65535)
+    archive_poll_ms: int = Field(default=200, ge=1, le=5000)
+    archive_retention_interval_s: float = Field(default=300.0, gt=0)

@@ -1,0 +1,158 @@
+"""The read archive in the SQLite file (embedded mode): one table, rows deleted by retention.
+
+Its own connection to the API's SQLite file (WAL): the archive and the API may run in one
+process (`anpr run`) or, with a file on a shared disk, in two.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from anpr.normalize import skeleton
+from api.archive.base import OCR_MAX_DIFFER, PlateMatch, ReadKey, ReadQuery, Sighting
+from api.archive.records import ArchivedRead, positions_differ
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS reads (
+    read_id TEXT NOT NULL, camera_id TEXT NOT NULL, captured_at INTEGER NOT NULL,
+    received_at INTEGER NOT NULL, plate TEXT NOT NULL, plate_norm TEXT NOT NULL,
+    plate_skeleton TEXT NOT NULL, country TEXT, confidence REAL, body BLOB NOT NULL,
+    PRIMARY KEY (read_id, camera_id, captured_at)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS reads_plate ON reads (plate_norm, captured_at, read_id);
+CREATE INDEX IF NOT EXISTS reads_skeleton ON reads (plate_skeleton, captured_at, read_id);
+CREATE INDEX IF NOT EXISTS reads_camera ON reads (camera_id, captured_at, read_id);
+CREATE INDEX IF NOT EXISTS reads_time ON reads (captured_at, read_id);
+CREATE INDEX IF NOT EXISTS reads_id ON reads (read_id);
+"""
+_COLUMNS = (
+    "read_id, camera_id, captured_at, received_at, plate, plate_norm, country, confidence, body"
+)
+
+
+def _sighting(row: tuple[Any, ...]) -> Sighting:
+    read_id, camera_id, captured_at, received_at, plate, plate_norm, country, conf, body = row
+    return Sighting(
+        read_id,
+        camera_id,
+        captured_at,
+        received_at,
+        plate,
+        plate_norm,
+        country,
+        conf,
+        orjson.loads(body),
+    )
+
+
+def where_clauses(query: ReadQuery, after: ReadKey | None) -> tuple[list[str], list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if query.plate_norm is not None:
+        if query.match is PlateMatch.OCR:
+            clauses.append("plate_skeleton = ? AND anpr_positions_differ(plate_norm, ?) <= ?")
+            params += [skeleton(query.plate_norm), query.plate_norm, OCR_MAX_DIFFER]
+        else:
+            clauses.append("plate_norm = ?")
+            params.append(query.plate_norm)
+    for clause, value in (
+        ("camera_id = ?", query.camera_id),
+        ("captured_at >= ?", query.since),
+        ("captured_at < ?", query.until),
+    ):
+        if value is not None:
+            clauses.append(clause)
+            params.append(value)
+    if after is not None:
+        clauses.append("(captured_at < ? OR (captured_at = ? AND read_id < ?))")
+        params += [after.captured_at, after.captured_at, after.read_id]
+    return clauses, params
+
+
+class SqliteReadStore:
+    def __init__(self, path: Path | None) -> None:
+        self._path = path
+        self._db: sqlite3.Connection | None = None
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise RuntimeError("the read archive is not open")
+        return self._db
+
+    async def open(self) -> None:
+        if self._db is not None:
+            return
+        if self._path is not None:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(str(self._path) if self._path else ":memory:", isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA busy_timeout=5000")
+        db.create_function("anpr_positions_differ", 2, positions_differ, deterministic=True)
+        db.executescript(SCHEMA)
+        self._db = db
+
+    async def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    async def add_reads(self, reads: Sequence[ArchivedRead]) -> int:
+        db = self.db
+        before = db.total_changes
+        db.execute("BEGIN")
+        try:
+            db.executemany(
+                "INSERT INTO reads (read_id, camera_id, captured_at, received_at, plate,"
+                " plate_norm, plate_skeleton, country, confidence, body)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+                [
+                    (
+                        r.read_id,
+                        r.camera_id,
+                        r.captured_at,
+                        r.received_at,
+                        r.plate,
+                        r.plate_norm,
+                        r.plate_skeleton,
+                        r.country,
+                        r.confidence,
+                        r.raw,
+                    )
+                    for r in reads
+                ],
+            )
+            db.execute("COMMIT")
+        except sqlite3.Error:
+            db.execute("ROLLBACK")
+            raise
+        return db.total_changes - before
+
+    async def search(
+        self, query: ReadQuery, *, after: ReadKey | None, limit: int
+    ) -> list[Sighting]:
+        clauses, params = where_clauses(query, after)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self.db.execute(
+            f"SELECT {_COLUMNS} FROM reads {where} "  # noqa: S608 - clauses are constants
+            "ORDER BY captured_at DESC, read_id DESC LIMIT ?",
+            (*params, limit),
+        ).fetchall()
+        return [_sighting(row) for row in rows]
+
+    async def get_read(self, read_id: str) -> Sighting | None:
+        row = self.db.execute(
+            f"SELECT {_COLUMNS} FROM reads WHERE read_id = ? "  # noqa: S608 - constant columns
+            "ORDER BY captured_at DESC LIMIT 1",
+            (read_id,),
+        ).fetchone()
+        return _sighting(row) if row else None
+
+    async def purge_reads(self, *, before: int) -> int:
+        return self.db.execute("DELETE FROM reads WHERE captured_at < ?", (before,)).rowcount

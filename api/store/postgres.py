@@ -1,0 +1,374 @@
+"""The store on PostgreSQL (`ANPR_DATABASE_URL`): one database shared by every API replica.
+
+psycopg 3 with its async pool. What makes replicas agree:
+- Hits are inserted idempotently on `hit_id`. Each insert batch takes a transaction-level
+  advisory lock first, so `seq` values become visible in increasing order (a reader that sees
+  seq N has seen every committed seq below it): resumable streams and the per-replica tail of
+  new hits (`hits_after_seq`) never skip a hit committed late by another replica.
+- An acknowledgement is one conditional UPDATE (`... AND ack_at IS NULL`): of two replicas
+  acknowledging at once, exactly one wins and the other reports the conflict.
+- `store_id` is stored in the database, so replicas of one database share it.
+The audit table is append-only in the database itself (trigger and grants, migration 0001).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+import psycopg
+from psycopg.types.json import Jsonb, set_json_dumps, set_json_loads
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from api.store import migrate
+from api.store.base import (
+    AckConflict,
+    Acknowledgement,
+    AuditEntry,
+    CameraActivity,
+    HitCounts,
+    HitFilter,
+    HitStatus,
+    NewHit,
+    Outcome,
+    PageKey,
+    StoredAudit,
+    StoredHit,
+    StoreUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+_HIT_COLUMNS = (
+    "seq, hit_id, matched_at, covert, topic_ts, body, ack_outcome, ack_note, ack_by, ack_role, "
+    "ack_at"
+)
+_HITS_LOCK = 0x616E7072_68697473  # "anprhits": orders hit inserts across replicas
+Row = tuple[Any, ...]
+
+
+def _dumps(obj: Any) -> str:
+    return orjson.dumps(obj).decode()
+
+
+async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
+    set_json_dumps(_dumps, conn)
+    set_json_loads(orjson.loads, conn)
+    # No statement waits forever: a lock held by a stuck session or a runaway query becomes a
+    # (retriable) error instead of a consumer or a request that never ends.
+    await conn.execute("SET lock_timeout = '15s'")
+    await conn.execute("SET statement_timeout = '60s'")
+    await conn.execute("SET idle_in_transaction_session_timeout = '60s'")
+
+
+@asynccontextmanager
+async def connection(pool: AsyncConnectionPool[Any]) -> AsyncIterator[Any]:
+    """A pooled connection; an unreachable or failing server becomes `StoreUnavailable`.
+
+    Except while the task is being cancelled: psycopg answers a cancelled query with its own
+    error (the server cancels it too), and turning that into a retriable error would let a
+    retry loop swallow the cancellation and never stop."""
+    try:
+        async with pool.connection() as conn:
+            yield conn
+    except (psycopg.OperationalError, PoolTimeout) as exc:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise asyncio.CancelledError from exc
+        raise StoreUnavailable(f"the database is unavailable: {type(exc).__name__}") from exc
+
+
+def make_pool(url: str, *, min_size: int, max_size: int, timeout_s: float, name: str) -> Any:
+    """An (unopened) async pool of autocommit connections with orjson for jsonb."""
+    return AsyncConnectionPool(
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        timeout=timeout_s,
+        kwargs={"autocommit": True},
+        configure=_configure,
+        open=False,
+        name=name,
+    )
+
+
+def _hit(row: Row) -> StoredHit:
+    seq, hit_id, matched_at, covert, topic_ts, body, outcome, note, by, role, at = row
+    ack = None
+    if at is not None:
+        ack = Acknowledgement(Outcome(outcome), note, by, role, at)
+    return StoredHit(seq, hit_id, matched_at, bool(covert), topic_ts, body, ack)
+
+
+def _where(flt: HitFilter) -> tuple[list[str], list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if flt.since is not None:
+        clauses.append("matched_at >= %s")
+        params.append(flt.since)
+    if flt.until is not None:
+        clauses.append("matched_at < %s")
+        params.append(flt.until)
+    for column, value in (
+        ("camera_id", flt.camera_id),
+        ("list_id", flt.list_id),
+        ("plate_norm", flt.plate_norm),
+    ):
+        if value is not None:
+            clauses.append(f"{column} = %s")
+            params.append(value)
+    if flt.status is HitStatus.NEW:
+        clauses.append("ack_at IS NULL")
+    elif flt.status is HitStatus.ACKNOWLEDGED:
+        clauses.append("ack_at IS NOT NULL")
+    if not flt.include_covert:
+        clauses.append("NOT covert")
+    if flt.test is not None:
+        clauses.append("coalesce((body->>'test')::boolean, false) = %s")
+        params.append(flt.test)
+    return clauses, params
+
+
+class PostgresStore:
+    def __init__(
+        self,
+        url: str,
+        *,
+        migrate_url: str | None = None,
+        migrate_on_start: bool = True,
+        pool_min: int = 1,
+        pool_max: int = 10,
+        timeout_s: float = 10.0,
+    ) -> None:
+        self._migrate_url = migrate_url or url
+        self._migrate_on_start = migrate_on_start
+        self._pool = make_pool(
+            url, min_size=pool_min, max_size=pool_max, timeout_s=timeout_s, name="anpr-api"
+        )
+        self._open = False
+        self._store_id = ""
+
+    @property
+    def store_id(self) -> str:
+        return self._store_id
+
+    @property
+    def pool(self) -> AsyncConnectionPool[Any]:
+        pool: AsyncConnectionPool[Any] = self._pool
+        return pool
+
+    async def open(self) -> None:
+        if self._open:
+            return
+        if self._migrate_on_start:
+            await migrate.upgrade(self._migrate_url)
+        await self.pool.open(wait=True)
+        self._open = True
+        row = await self._one("SELECT value FROM meta WHERE key = 'store_id'")
+        self._store_id = str(row[0])
+
+    async def close(self) -> None:
+        if self._open:
+            await self.pool.close()
+            self._open = False
+
+    async def _one(self, query: Any, params: Sequence[Any] = ()) -> Row:
+        async with connection(self.pool) as conn:
+            cur = await conn.execute(query, params)
+            row = await cur.fetchone()
+        if row is None:
+            raise RuntimeError("the query returned no row")
+        return tuple(row)
+
+    async def _all(self, query: Any, params: Sequence[Any] = ()) -> list[Row]:
+        async with connection(self.pool) as conn:
+            cur = await conn.execute(query, params)
+            return [tuple(r) for r in await cur.fetchall()]
+
+    async def add_hits(self, hits: Sequence[NewHit]) -> list[StoredHit]:
+        if not hits:
+            return []
+        stored: list[StoredHit] = []
+        async with connection(self.pool) as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_HITS_LOCK,))
+            for hit in hits:
+                cur = await conn.execute(
+                    "INSERT INTO hits (hit_id, matched_at, camera_id, list_id, plate_norm, covert,"
+                    " topic_ts, body) VALUES (%s,%s,%s,%s,%s,%s,%s,%s)"
+                    " ON CONFLICT (hit_id) DO NOTHING RETURNING seq",
+                    (
+                        hit.hit_id,
+                        hit.matched_at,
+                        hit.camera_id,
+                        hit.list_id,
+                        hit.plate_norm,
+                        hit.covert,
+                        hit.topic_ts,
+                        Jsonb(hit.body),
+                    ),
+                )
+                row = await cur.fetchone()
+                if row is not None:
+                    stored.append(
+                        StoredHit(
+                            row[0], hit.hit_id, hit.matched_at, hit.covert, hit.topic_ts, hit.body
+                        )
+                    )
+        return stored
+
+    async def get_hit(self, hit_id: str) -> StoredHit | None:
+        rows = await self._all(
+            f"SELECT {_HIT_COLUMNS} FROM hits WHERE hit_id = %s",  # noqa: S608 - constant columns
+            (hit_id,),
+        )
+        return _hit(rows[0]) if rows else None
+
+    async def query_hits(
+        self, flt: HitFilter, *, after: PageKey | None, limit: int
+    ) -> list[StoredHit]:
+        clauses, params = _where(flt)
+        if after is not None:
+            clauses.append("(matched_at, hit_id) < (%s, %s)")
+            params += [after.matched_at, after.hit_id]
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = await self._all(
+            f"SELECT {_HIT_COLUMNS} FROM hits {where} "  # noqa: S608 - clauses are constants
+            "ORDER BY matched_at DESC, hit_id DESC LIMIT %s",
+            (*params, limit),
+        )
+        return [_hit(row) for row in rows]
+
+    async def count_hits(self, flt: HitFilter) -> HitCounts:
+        clauses, params = _where(flt)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        total, acked = await self._one(
+            "SELECT COUNT(*), COUNT(ack_at) FROM hits " + where,  # noqa: S608 - constants
+            params,
+        )
+        return HitCounts(total=total, new=total - acked, acknowledged=acked)
+
+    async def seq_of(self, hit_id: str) -> int | None:
+        rows = await self._all("SELECT seq FROM hits WHERE hit_id = %s", (hit_id,))
+        return int(rows[0][0]) if rows else None
+
+    async def hits_after_seq(
+        self, seq: int, *, include_covert: bool, limit: int
+    ) -> list[StoredHit]:
+        covert = "" if include_covert else " AND NOT covert"
+        rows = await self._all(
+            f"SELECT {_HIT_COLUMNS} FROM hits WHERE seq > %s{covert} ORDER BY seq LIMIT %s",  # noqa: S608
+            (seq, limit),
+        )
+        return [_hit(row) for row in rows]
+
+    async def max_seq(self) -> int:
+        row = await self._one("SELECT COALESCE(MAX(seq), 0) FROM hits")
+        return int(row[0])
+
+    async def acknowledge(self, hit_id: str, ack: Acknowledgement) -> StoredHit | None:
+        rows = await self._all(
+            "UPDATE hits SET ack_outcome=%s, ack_note=%s, ack_by=%s, ack_role=%s, ack_at=%s "  # noqa: S608 - constant columns
+            f"WHERE hit_id=%s AND ack_at IS NULL RETURNING {_HIT_COLUMNS}",
+            (ack.outcome.value, ack.note, ack.by, ack.role, ack.at, hit_id),
+        )
+        if rows:
+            return _hit(rows[0])
+        hit = await self.get_hit(hit_id)
+        if hit is None:
+            return None
+        if hit.ack is not None:
+            raise AckConflict(hit.ack)
+        return hit  # pragma: no cover - the UPDATE above matches every unacknowledged hit
+
+    async def append_audit(self, entry: AuditEntry) -> int:
+        row = await self._one(
+            "INSERT INTO audit (at, actor, role, action, target, reason, detail) "
+            "VALUES (%s,%s,%s,%s,%s,%s,%s) RETURNING seq",
+            (
+                entry.at,
+                entry.actor,
+                entry.role,
+                entry.action,
+                entry.target,
+                entry.reason,
+                Jsonb(entry.detail),
+            ),
+        )
+        return int(row[0])
+
+    async def query_audit(
+        self,
+        *,
+        since: int | None,
+        until: int | None,
+        actor: str | None,
+        before_seq: int | None,
+        limit: int,
+    ) -> list[StoredAudit]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        for clause, value in (
+            ("at >= %s", since),
+            ("at < %s", until),
+            ("actor = %s", actor),
+            ("seq < %s", before_seq),
+        ):
+            if value is not None:
+                clauses.append(clause)
+                params.append(value)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = await self._all(
+            "SELECT seq, at, actor, role, action, target, reason, detail FROM audit "  # noqa: S608
+            f"{where} ORDER BY seq DESC LIMIT %s",
+            (*params, limit),
+        )
+        return [
+            StoredAudit(seq, AuditEntry(at, actor, role, action, target, reason, detail))
+            for seq, at, actor, role, action, target, reason, detail in rows
+        ]
+
+    async def save_activity(self, rows: Sequence[CameraActivity]) -> None:
+        if not rows:
+            return
+        now = max(max(r.last_read_at or 0, r.last_heartbeat_at or 0, r.first_seen) for r in rows)
+        # Replicas see the same reads; keep the earliest first_seen and the latest times.
+        async with connection(self.pool) as conn, conn.cursor() as cur:
+            await cur.executemany(
+                "INSERT INTO camera_activity (camera_id, first_seen, last_read_at,"
+                " last_heartbeat_at, updated_at) VALUES (%s,%s,%s,%s,%s)"
+                " ON CONFLICT (camera_id) DO UPDATE SET"
+                " first_seen = LEAST(camera_activity.first_seen, excluded.first_seen),"
+                " last_read_at = GREATEST(camera_activity.last_read_at, excluded.last_read_at),"
+                " last_heartbeat_at = GREATEST(camera_activity.last_heartbeat_at,"
+                " excluded.last_heartbeat_at),"
+                " updated_at = GREATEST(camera_activity.updated_at, excluded.updated_at)",
+                [
+                    (r.camera_id, r.first_seen, r.last_read_at, r.last_heartbeat_at, now)
+                    for r in rows
+                ],
+            )
+
+    async def load_activity(self) -> list[CameraActivity]:
+        rows = await self._all(
+            "SELECT camera_id, first_seen, last_read_at, last_heartbeat_at FROM camera_activity"
+        )
+        return [CameraActivity(*row) for row in rows]
+
+    async def forget_activity(self, camera_ids: Sequence[str]) -> None:
+        if camera_ids:
+            await self._all(
+                "DELETE FROM camera_activity WHERE camera_id = ANY(%s) RETURNING camera_id",
+                (list(camera_ids),),
+            )
+
+    async def purge(self, *, hits_before: int, activity_before: int) -> dict[str, int]:
+        async with connection(self.pool) as conn:
+            hits = await conn.execute("DELETE FROM hits WHERE matched_at < %s", (hits_before,))
+            activity = await conn.execute(
+                "DELETE FROM camera_activity WHERE updated_at < %s", (activity_before,)
+            )
+            return {"hits": hits.rowcount, "camera_activity": activity.rowcount}

@@ -1,0 +1,174 @@
+"""The read archive's store contract, one suite against SQLite and the real PostgreSQL:
+idempotent writes, exact and OCR-tolerant plate search, filters, keyset pages, retention."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import psycopg
+import pytest
+
+from anpr.normalize import normalize_plate
+from api.archive.base import PlateMatch, ReadQuery, ReadStore
+from api.archive.pg_reads import PostgresReadStore
+from api.archive.records import DAY_MS, ArchivedRead, decode_read
+from api.archive.sqlite_reads import SqliteReadStore
+from tests.support.postgres import PgDatabase
+
+NOW = 1_790_000_000_000  # a fixed instant (2026-09-21) so days are deterministic
+T0 = NOW - NOW % DAY_MS
+
+
+def read(
+    read_id: str, plate: str, captured_at: int, camera_id: str = "cam-1", **extra: Any
+) -> ArchivedRead:
+    value = {
+        "v": 1,
+        "read_id": read_id,
+        "camera_id": camera_id,
+        "integrator_id": "int-1",
+        "captured_at_ms": captured_at,
+        "received_at": captured_at + 300,
+        "plate": plate,
+        "plate_norm": normalize_plate(plate),
+        "confidence": 0.9,
+        **extra,
+    }
+    return decode_read(orjson.dumps(value))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def reads(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ReadStore]:
+    store: ReadStore
+    if request.param == "sqlite":
+        store = SqliteReadStore(tmp_path / "api.sqlite3")
+    else:
+        db: PgDatabase = request.getfixturevalue("pg_database")
+        store = PostgresReadStore(db.url, migrate_url=db.migrate_url)
+    await store.open()
+    yield store
+    await store.close()
+
+
+async def test_writes_are_idempotent(reads: ReadStore) -> None:
+    batch = [read(f"r{i}", "1-ABC-123", T0 + i * 1000) for i in range(5)]
+    assert await reads.add_reads(batch) == 5
+    assert await reads.add_reads([*batch[2:], read("r9", "XYZ1", T0 + 9000)]) == 1
+    found = await reads.search(ReadQuery(), after=None, limit=100)
+    assert [s.read_id for s in found] == ["r9", "r4", "r3", "r2", "r1", "r0"]
+
+
+async def test_exact_and_ocr_search(reads: ReadStore) -> None:
+    await reads.add_reads(
+        [
+            read("exact", "1-ABC-123", T0 + 1000),
+            read("ocr-1", "IABC123", T0 + 2000),  # 1 -> I: one position
+            read("ocr-2", "IABC1Z3", T0 + 3000),  # two positions
+            read("ocr-3", "IA8C1Z3", T0 + 4000),  # three positions: too many
+            read("longer", "1ABC1234", T0 + 5000),
+            read("other", "9XYZ999", T0 + 6000),
+        ]
+    )
+    exact = await reads.search(ReadQuery(plate_norm="1ABC123"), after=None, limit=10)
+    assert [s.read_id for s in exact] == ["exact"]
+    ocr = await reads.search(
+        ReadQuery(plate_norm="1ABC123", match=PlateMatch.OCR), after=None, limit=10
+    )
+    assert [s.read_id for s in ocr] == ["ocr-2", "ocr-1", "exact"]
+    sighting = ocr[1]
+    assert (sighting.plate, sighting.camera_id, sighting.confidence) == ("IABC123", "cam-1", 0.9)
+    assert sighting.captured_at == T0 + 2000
+    assert sighting.body["integrator_id"] == "int-1"
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        pytest.param(ReadQuery(camera_id="cam-2"), ["c2"], id="camera"),
+        pytest.param(ReadQuery(since=T0 + 2000), ["c3", "c2"], id="since"),
+        pytest.param(ReadQuery(until=T0 + 2000), ["c1"], id="until-exclusive"),
+        pytest.param(ReadQuery(plate_norm="AB12345", camera_id="cam-1"), ["c3", "c1"], id="both"),
+    ],
+)
+async def test_filters(reads: ReadStore, query: ReadQuery, expected: list[str]) -> None:
+    await reads.add_reads(
+        [
+            read("c1", "AB12345", T0 + 1000),
+            read("c2", "AB12345", T0 + 2000, camera_id="cam-2"),
+            read("c3", "AB12345", T0 + 3000),
+        ]
+    )
+    assert [s.read_id for s in await reads.search(query, after=None, limit=10)] == expected
+
+
+async def test_keyset_pages_across_days(reads: ReadStore) -> None:
+    # Ties on captured_at are broken by read_id; pages never repeat or skip a read.
+    batch = [read(f"p{i:02d}", "AB12345", T0 - (i // 3) * DAY_MS) for i in range(10)]
+    await reads.add_reads(batch)
+    seen: list[str] = []
+    after = None
+    while True:
+        page = await reads.search(ReadQuery(plate_norm="AB12345"), after=after, limit=4)
+        seen += [s.read_id for s in page]
+        if len(page) < 4:
+            break
+        after = page[-1].key
+    expected = sorted(batch, key=lambda r: (r.captured_at, r.read_id), reverse=True)
+    assert seen == [r.read_id for r in expected]
+
+
+async def test_get_read(reads: ReadStore) -> None:
+    await reads.add_reads([read("one", "AB12345", T0 + 5, direction="receding")])
+    got = await reads.get_read("one")
+    assert got is not None
+    assert got.body["direction"] == "receding"
+    assert await reads.get_read("none") is None
+
+
+async def test_retention_removes_whole_old_days(reads: ReadStore) -> None:
+    await reads.add_reads(
+        [
+            read("d-3", "AB12345", T0 - 3 * DAY_MS + 10),
+            read("d-2", "AB12345", T0 - 2 * DAY_MS + 10),
+            read("d-1-late", "AB12345", T0 - DAY_MS + 20 * 3600 * 1000),
+            read("today", "AB12345", T0 + 10),
+        ]
+    )
+    # Everything captured before T0 - 1 day + 12 h is past retention: days -3 and -2 are gone
+    # entirely; day -1 is partly inside, so it stays until all of it is past.
+    removed = await reads.purge_reads(before=T0 - DAY_MS + 12 * 3600 * 1000)
+    assert removed >= 2
+    left = [s.read_id for s in await reads.search(ReadQuery(), after=None, limit=10)]
+    assert left == ["today", "d-1-late"]
+
+
+async def test_pg_partitions_by_day_and_drops_them(pg_database: PgDatabase) -> None:
+    store = PostgresReadStore(pg_database.url, migrate_url=pg_database.migrate_url)
+    await store.open()
+    try:
+        await store.add_reads([read(f"r{d}", "AB12345", T0 - d * DAY_MS + 1) for d in range(4)])
+        partitions = await _partitions(pg_database)
+        assert len(partitions) == 4
+        assert await store.purge_reads(before=T0 - DAY_MS) == 2
+        assert len(await _partitions(pg_database)) == 2
+        # A dropped day can be written again (its partition is made anew).
+        assert await store.add_reads([read("back", "AB12345", T0 - 3 * DAY_MS + 1)]) == 1
+    finally:
+        await store.close()
+    async with await psycopg.AsyncConnection.connect(pg_database.url, autocommit=True) as app:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            await app.execute(
+                b"CREATE TABLE reads_p20000101 PARTITION OF reads FOR VALUES FROM (0) TO (1)"
+            )
+
+
+async def _partitions(db: PgDatabase) -> list[str]:
+    async with await psycopg.AsyncConnection.connect(db.super_url, autocommit=True) as conn:
+        cur = await conn.execute(
+            b"SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            b"WHERE i.inhparent = 'reads'::regclass ORDER BY 1"
+        )
+        return [str(r[0]) for r in await cur.fetchall()]
