@@ -58,7 +58,7 @@ def test_dockerfile_is_a_slim_multi_stage_non_root_image() -> None:
     (user,) = [args for op, args in instructions if op == "USER"]
     assert user.split(":")[0] not in {"0", "root"}
     (expose,) = [args for op, args in instructions if op == "EXPOSE"]
-    assert set(expose.split()) == {"8080", "8000", "9102", "9103"}
+    assert set(expose.split()) == {"8080", "8000", "9102", "9103", "9104"}
     assert ("ENTRYPOINT", '["anpr"]') in instructions
     assert not any(op == "HEALTHCHECK" for op, _ in instructions)
     env = " ".join(args for op, args in instructions if op == "ENV")

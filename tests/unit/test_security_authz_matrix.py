@@ -33,11 +33,12 @@ ADMIN = frozenset({"admin"})
 AUDITOR = frozenset({"auditor", "admin"})
 PUSHER = frozenset({"integrator", "admin"})
 MANAGER = frozenset({"manager", "admin"})
+INVESTIGATOR = frozenset({"investigator", "supervisor", "admin"})
 # The console's sign-in routes authenticate by the token in their body or by the session cookie
 # they set, never by `Authorization`: whoever calls, no 5xx (their rules are tested in
 # tests/unit/test_api_console.py).
 CONSOLE = frozenset({"console"})
-ROLES = ("integrator", "operator", "supervisor", "admin", "auditor", "manager")
+ROLES = ("integrator", "operator", "supervisor", "admin", "auditor", "manager", "investigator")
 
 # Contract section 2 (roles), 3 (gateway) and 4 (API), route by route.
 EXPECTED: dict[str, dict[tuple[str, str], frozenset[str]]] = {
@@ -83,6 +84,8 @@ EXPECTED: dict[str, dict[tuple[str, str], frozenset[str]]] = {
         ("POST", "/v1/alerts/{alert_id}/acknowledge"): OPERATOR,
         ("GET", "/v1/reports/hits"): SUPERVISOR,
         ("GET", "/v1/rollout"): MANAGER,
+        ("GET", "/v1/reads"): INVESTIGATOR,
+        ("GET", "/v1/reads/{read_id}"): INVESTIGATOR,
         ("GET", "/v1/formats"): ADMIN,
         ("GET", "/v1/formats/{name}"): ADMIN,
         ("PUT", "/v1/formats/{name}"): ADMIN,
