@@ -12,6 +12,7 @@ INGEST_PORT := $(or $(ANPR_INGEST_PORT),8080)
 API_PORT := $(or $(ANPR_API_PORT),8000)
 MATCHER_PORT := $(or $(ANPR_MATCHER_PORT),9102)
 KAFKA_PORT ?= 9092
+PG_PORT ?= 5432
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-dev run test test-unit test-browser lint format bench kafka-up kafka-down kafka-fetch pg-up pg-down pg-fetch clean
@@ -19,7 +20,8 @@ KAFKA_PORT ?= 9092
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}' \
 		| sed -e 's/{INGEST_PORT}/$(INGEST_PORT)/g' -e 's/{API_PORT}/$(API_PORT)/g' \
-		      -e 's/{MATCHER_PORT}/$(MATCHER_PORT)/g' -e 's/{KAFKA_PORT}/$(KAFKA_PORT)/g'
+		      -e 's/{MATCHER_PORT}/$(MATCHER_PORT)/g' -e 's/{KAFKA_PORT}/$(KAFKA_PORT)/g' \
+		      -e 's/{PG_PORT}/$(PG_PORT)/g'
 
 $(RUNTIME_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,7 +52,7 @@ kafka-down: ## stop the local Kafka
 pg-fetch: ## make sure Debian's PostgreSQL server binaries are installed (apt-get when missing)
 	bash deploy/postgres/pg.sh fetch
 
-pg-up: ## start the local PostgreSQL on 127.0.0.1:$${PG_PORT:-5432} (data under .pg/)
+pg-up: ## start the local PostgreSQL on 127.0.0.1:{PG_PORT} (data under .pg/)
 	bash deploy/postgres/pg.sh up
 
 pg-down: ## stop the local PostgreSQL
