@@ -6,7 +6,8 @@ replicas share the database: one transaction first takes a transaction-level adv
 each key of the batch (in a fixed order, so two batches never deadlock), and only then reads which
 hits are placed already and each key's latest alert. A second replica placing a hit of the same
 vehicle waits for the first to commit and then sees its alert, so one pass of a vehicle is never
-two alerts.
+two alerts. `acknowledge_alert` takes the same lock, so a hit never joins an alert just
+acknowledged without being acknowledged with it.
 """
 
 from __future__ import annotations
@@ -243,6 +244,18 @@ class PgAlertsMixin:
     async def acknowledge_alert(self, alert_id: str, ack: Acknowledgement) -> StoredAlert | None:
         values = (ack.outcome.value, ack.note, ack.by, ack.role, ack.at)
         async with connection(self.pool) as conn, conn.transaction():
+            # The key's lock first, as `add_sightings` takes it: a hit being placed in this alert
+            # meanwhile is either in it before the acknowledgement (and acknowledged with it) or
+            # sees the alert closed and opens a new one, never joins it unacknowledged after.
+            cur = await conn.execute(
+                "SELECT plate_norm, list_id, entry_id, covert, test FROM alerts"
+                " WHERE alert_id = %s",
+                (alert_id,),
+            )
+            row = await cur.fetchone()
+            if row is not None:
+                lock = key_lock(AlertKey(row[0], row[1], row[2], bool(row[3]), bool(row[4])))
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
             # One conditional UPDATE: of two replicas acknowledging at once, one wins.
             cur = await conn.execute(
                 "UPDATE alerts SET ack_outcome=%s, ack_note=%s, ack_by=%s, ack_role=%s, ack_at=%s"

@@ -678,3 +678,36 @@ async def test_pg_app_role_purges_audit_only_through_the_function(
         await o.execute(b"SELECT anpr_purge_audit(100)")
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="only moves forward"):
             await o.execute(b"UPDATE audit_retention SET cutoff = 0")
+
+
+async def test_pg_alert_acknowledgement_waits_for_placements_of_its_key(
+    pg_database: PgDatabase,
+) -> None:
+    """A placement in progress (holding the key's lock) finishes before the alert is closed."""
+    from api.store.pg_alerts import key_lock
+
+    store = PostgresStore(pg_database.url, migrate_url=pg_database.migrate_url)
+    await store.open()
+    try:
+        notes = await store.add_sightings([_sighting("h1", 1000)], _window)
+        alert = notes[0].alert
+        async with await psycopg.AsyncConnection.connect(pg_database.url, autocommit=True) as other:
+            await other.execute("SELECT pg_advisory_lock(%s)", (key_lock(alert.key),))
+            task = asyncio.create_task(store.acknowledge_alert(alert.alert_id, ACK))
+            deadline = asyncio.get_running_loop().time() + 10
+            while True:
+                cur = await other.execute(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                )
+                row = await cur.fetchone()
+                if row is not None and row[0] > 0:
+                    break
+                assert asyncio.get_running_loop().time() < deadline, "never waited on the lock"
+                await asyncio.sleep(0.02)
+            assert not task.done()
+            await other.execute("SELECT pg_advisory_unlock(%s)", (key_lock(alert.key),))
+            acked = await asyncio.wait_for(task, 10)
+        assert acked is not None
+        assert acked.ack == ACK
+    finally:
+        await store.close()
