@@ -8,21 +8,20 @@ psycopg 3 with its async pool. What makes replicas agree:
 - An acknowledgement is one conditional UPDATE (`... AND ack_at IS NULL`): of two replicas
   acknowledging at once, exactly one wins and the other reports the conflict.
 - `store_id` is stored in the database, so replicas of one database share it.
-The audit table is append-only in the database itself (trigger and grants, migration 0001).
+The audit table is append-only in the database itself (trigger and grants, migration 0001);
+retention alone removes entries, only those before a cut-off that only moves forward (migration
+0003). Alerts and console sessions, deliveries and the outcome report, and the camera lifecycle
+are the mixins of `api.store.pg_alerts`, `api.store.pg_notifications`, `api.store.pg_lifecycle`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from typing import Any
 
-import orjson
-import psycopg
-from psycopg.types.json import Jsonb, set_json_dumps, set_json_loads
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
 
 from api.store import migrate
 from api.store.base import (
@@ -32,14 +31,18 @@ from api.store.base import (
     CameraActivity,
     HitCounts,
     HitFilter,
-    HitStatus,
     NewHit,
     Outcome,
     PageKey,
     StoredAudit,
     StoredHit,
-    StoreUnavailable,
 )
+from api.store.pg_alerts import PgAlertsMixin
+from api.store.pg_common import Row, hit_where
+from api.store.pg_common import connection as connection  # re-exported (archive, tests)
+from api.store.pg_common import make_pool as make_pool
+from api.store.pg_lifecycle import PgLifecycleMixin
+from api.store.pg_notifications import PgNotificationsMixin
 
 log = logging.getLogger(__name__)
 
@@ -48,52 +51,6 @@ _HIT_COLUMNS = (
     "ack_at"
 )
 _HITS_LOCK = 0x616E7072_68697473  # "anprhits": orders hit inserts across replicas
-Row = tuple[Any, ...]
-
-
-def _dumps(obj: Any) -> str:
-    return orjson.dumps(obj).decode()
-
-
-async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
-    set_json_dumps(_dumps, conn)
-    set_json_loads(orjson.loads, conn)
-    # No statement waits forever: a lock held by a stuck session or a runaway query becomes a
-    # (retriable) error instead of a consumer or a request that never ends.
-    await conn.execute("SET lock_timeout = '15s'")
-    await conn.execute("SET statement_timeout = '60s'")
-    await conn.execute("SET idle_in_transaction_session_timeout = '60s'")
-
-
-@asynccontextmanager
-async def connection(pool: AsyncConnectionPool[Any]) -> AsyncIterator[Any]:
-    """A pooled connection; an unreachable or failing server becomes `StoreUnavailable`.
-
-    Except while the task is being cancelled: psycopg answers a cancelled query with its own
-    error (the server cancels it too), and turning that into a retriable error would let a
-    retry loop swallow the cancellation and never stop."""
-    try:
-        async with pool.connection() as conn:
-            yield conn
-    except (psycopg.OperationalError, PoolTimeout) as exc:
-        task = asyncio.current_task()
-        if task is not None and task.cancelling():
-            raise asyncio.CancelledError from exc
-        raise StoreUnavailable(f"the database is unavailable: {type(exc).__name__}") from exc
-
-
-def make_pool(url: str, *, min_size: int, max_size: int, timeout_s: float, name: str) -> Any:
-    """An (unopened) async pool of autocommit connections with orjson for jsonb."""
-    return AsyncConnectionPool(
-        url,
-        min_size=min_size,
-        max_size=max_size,
-        timeout=timeout_s,
-        kwargs={"autocommit": True},
-        configure=_configure,
-        open=False,
-        name=name,
-    )
 
 
 def _hit(row: Row) -> StoredHit:
@@ -104,36 +61,7 @@ def _hit(row: Row) -> StoredHit:
     return StoredHit(seq, hit_id, matched_at, bool(covert), topic_ts, body, ack)
 
 
-def _where(flt: HitFilter) -> tuple[list[str], list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    if flt.since is not None:
-        clauses.append("matched_at >= %s")
-        params.append(flt.since)
-    if flt.until is not None:
-        clauses.append("matched_at < %s")
-        params.append(flt.until)
-    for column, value in (
-        ("camera_id", flt.camera_id),
-        ("list_id", flt.list_id),
-        ("plate_norm", flt.plate_norm),
-    ):
-        if value is not None:
-            clauses.append(f"{column} = %s")
-            params.append(value)
-    if flt.status is HitStatus.NEW:
-        clauses.append("ack_at IS NULL")
-    elif flt.status is HitStatus.ACKNOWLEDGED:
-        clauses.append("ack_at IS NOT NULL")
-    if not flt.include_covert:
-        clauses.append("NOT covert")
-    if flt.test is not None:
-        clauses.append("coalesce((body->>'test')::boolean, false) = %s")
-        params.append(flt.test)
-    return clauses, params
-
-
-class PostgresStore:
+class PostgresStore(PgAlertsMixin, PgNotificationsMixin, PgLifecycleMixin):
     def __init__(
         self,
         url: str,
@@ -230,7 +158,7 @@ class PostgresStore:
     async def query_hits(
         self, flt: HitFilter, *, after: PageKey | None, limit: int
     ) -> list[StoredHit]:
-        clauses, params = _where(flt)
+        clauses, params = hit_where(flt)
         if after is not None:
             clauses.append("(matched_at, hit_id) < (%s, %s)")
             params += [after.matched_at, after.hit_id]
@@ -243,7 +171,7 @@ class PostgresStore:
         return [_hit(row) for row in rows]
 
     async def count_hits(self, flt: HitFilter) -> HitCounts:
-        clauses, params = _where(flt)
+        clauses, params = hit_where(flt)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         total, acked = await self._one(
             "SELECT COUNT(*), COUNT(ack_at) FROM hits " + where,  # noqa: S608 - constants
@@ -365,10 +293,19 @@ class PostgresStore:
                 (list(camera_ids),),
             )
 
-    async def purge(self, *, hits_before: int, activity_before: int) -> dict[str, int]:
+    async def purge(
+        self, *, hits_before: int, activity_before: int, audit_before: int | None = None
+    ) -> dict[str, int]:
         async with connection(self.pool) as conn:
             hits = await conn.execute("DELETE FROM hits WHERE matched_at < %s", (hits_before,))
             activity = await conn.execute(
                 "DELETE FROM camera_activity WHERE updated_at < %s", (activity_before,)
             )
-            return {"hits": hits.rowcount, "camera_activity": activity.rowcount}
+            removed = {"hits": hits.rowcount, "camera_activity": activity.rowcount}
+            if audit_before is not None:
+                # SECURITY DEFINER (migration 0003): moves the cut-off forward, then deletes the
+                # entries before it; the app role itself still has no DELETE on audit.
+                cur = await conn.execute("SELECT anpr_purge_audit(%s)", (audit_before,))
+                row = await cur.fetchone()
+                removed["audit"] = int(row[0]) if row else 0
+            return removed

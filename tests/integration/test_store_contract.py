@@ -17,7 +17,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from anpr.deliveries import DeliveryOutcome, DeliveryResult
+from api.alerts.grouping import AlertKey, Decision, GroupHit
 from api.store import migrate
+from api.store.alerts import AlertFilter, AlertPageKey, ConsoleSession, NewSighting
 from api.store.base import (
     AckConflict,
     Acknowledgement,
@@ -25,12 +28,14 @@ from api.store.base import (
     CameraActivity,
     HitFilter,
     HitStatus,
+    LifecycleEvent,
     NewHit,
     Outcome,
     PageKey,
     Store,
     StoreUnavailable,
 )
+from api.store.notifications import DeliveryFilter, OutcomeCount, ReportDimension
 from api.store.postgres import PostgresStore, connection
 from api.store.sqlite import SqliteStore
 from tests.support.postgres import PgDatabase
@@ -226,6 +231,304 @@ async def test_camera_activity_and_retention(backend: Backend) -> None:
     assert await store.load_activity() == []
 
 
+async def test_audit_retention_cutoff_only_moves_forward(backend: Backend) -> None:
+    store = await backend.open()
+    for at in (10, 20, 30):
+        await store.append_audit(AuditEntry(at, "a", "admin", "hits.search", "t", None, {}))
+    removed = await store.purge(hits_before=0, activity_before=0, audit_before=25)
+    assert removed["audit"] == 2
+    # An earlier cut-off does not bring the window back, nor delete anything more.
+    again = await store.purge(hits_before=0, activity_before=0, audit_before=5)
+    assert again["audit"] == 0
+    left = await store.query_audit(since=None, until=None, actor=None, before_seq=None, limit=9)
+    assert [a.entry.at for a in left] == [30]
+    with pytest.raises((sqlite3.Error, psycopg.Error)):
+        await backend.raw("DELETE FROM audit")  # entries after the cut-off stay undeletable
+
+
+# -- alerts and console sessions --------------------------------------------------------------
+
+WINDOW_MS = 100
+
+
+def _sighting(
+    hit_id: str, matched_at: int, *, plate: str = "ABC", camera_id: str = "cam", priority: int = 3
+) -> NewSighting:
+    key = AlertKey(plate, "list", "e1", covert=False, test=False)
+    return NewSighting(
+        GroupHit(hit_id, key, matched_at), camera_id, matched_at - 1, priority, {"hit": hit_id}
+    )
+
+
+def _window(list_id: str) -> int:
+    assert list_id == "list"
+    return WINDOW_MS
+
+
+async def test_alerts_group_sightings_within_the_window(backend: Backend) -> None:
+    store = await backend.open()
+    notes = await store.add_sightings(
+        [
+            _sighting("h1", 1000),
+            _sighting("h2", 1080, camera_id="cam-2", priority=2),
+            _sighting("h3", 1170),  # within the window of the latest sighting (sliding)
+            _sighting("x1", 1010, plate="XYZ"),  # another vehicle
+        ],
+        _window,
+    )
+    assert [n.decision for n in notes] == [
+        Decision.OPENED,
+        Decision.JOINED,
+        Decision.JOINED,
+        Decision.OPENED,
+    ]
+    assert notes[3].alert.alert_id != notes[0].alert.alert_id
+    first = notes[2].alert
+    assert notes[0].alert.alert_id == first.alert_id
+    assert (first.sightings, first.opened_at, first.last_seen, first.priority) == (3, 1000, 1170, 2)
+    assert (first.first_hit_id, first.last_hit_id, first.summary) == ("h1", "h3", {"hit": "h3"})
+    # Replayed hits are skipped; a late hit joins without moving the summary.
+    late = await store.add_sightings([_sighting("h2", 1080), _sighting("h0", 990)], _window)
+    assert [(n.sighting.hit_id, n.decision) for n in late] == [("h0", Decision.JOINED)]
+    assert late[0].alert.opened_at == 990
+    assert late[0].alert.summary == {"hit": "h3"}
+    trail = await store.alert_sightings(first.alert_id)
+    assert [s.hit_id for s in trail] == ["h0", "h1", "h2", "h3"]
+    assert [s.opened for s in trail] == [False, True, False, False]
+    assert trail[2].camera_id == "cam-2"
+    assert trail[2].captured_at == 1079
+    replay = await store.alert_notes(["h1", "h3", "nope"])
+    assert set(replay) == {"h1", "h3"}
+    assert replay["h1"].decision is Decision.OPENED
+    assert replay["h3"].decision is Decision.JOINED
+    assert replay["h3"].alert == await store.get_alert(first.alert_id)
+    assert await store.get_alert("nope") is None
+    # Past the window of the latest sighting: a new alert.
+    past = await store.add_sightings([_sighting("h4", 1300)], _window)
+    assert past[0].decision is Decision.OPENED
+    assert past[0].alert.alert_id != first.alert_id
+    assert past[0].alert.sightings == 1
+
+
+async def test_alerts_filter_and_page(backend: Backend) -> None:
+    store = await backend.open()
+    await store.add_sightings(
+        [
+            _sighting("a", 1000, plate="A"),
+            _sighting("b", 2000, plate="B", camera_id="cam-2", priority=1),
+            _sighting("c", 3000, plate="C"),
+        ],
+        _window,
+    )
+    page = await store.query_alerts(AlertFilter(), after=None, limit=2)
+    assert [a.last_hit_id for a in page] == ["c", "b"]
+    rest = await store.query_alerts(
+        AlertFilter(), after=AlertPageKey(page[1].last_seen, page[1].alert_id), limit=5
+    )
+    assert [a.last_hit_id for a in rest] == ["a"]
+    for flt, expected in (
+        (AlertFilter(camera_id="cam-2"), ["b"]),
+        (AlertFilter(min_priority=1), ["b"]),
+        (AlertFilter(since=2000), ["c", "b"]),
+        (AlertFilter(until=2000), ["a"]),
+        (AlertFilter(test=True), []),
+        (AlertFilter(status=HitStatus.ACKNOWLEDGED), []),
+    ):
+        found = await store.query_alerts(flt, after=None, limit=9)
+        assert [a.last_hit_id for a in found] == expected, flt
+
+
+async def test_alert_acknowledgement_conflict_and_new_alert_after(backend: Backend) -> None:
+    store = await backend.open()
+    await store.add_hits([_hit("h1", 1000), _hit("h2", 1050)])
+    notes = await store.add_sightings([_sighting("h1", 1000), _sighting("h2", 1050)], _window)
+    alert_id = notes[0].alert.alert_id
+    acked = await store.acknowledge_alert(alert_id, ACK)
+    assert acked is not None
+    assert acked.ack == ACK
+    assert acked.status is HitStatus.ACKNOWLEDGED
+    for hit_id in ("h1", "h2"):  # the alert's hits are acknowledged with it
+        hit = await store.get_hit(hit_id)
+        assert hit is not None
+        assert hit.ack == ACK
+    with pytest.raises(AckConflict) as info:
+        await store.acknowledge_alert(
+            alert_id, Acknowledgement(Outcome.NO_ACTION, None, "b", "admin", 6)
+        )
+    assert info.value.existing == ACK
+    assert await store.acknowledge_alert("nope", ACK) is None
+    # Within the window, but the alert is closed: the next sighting opens a new one.
+    after = await store.add_sightings([_sighting("h3", 1060)], _window)
+    assert after[0].decision is Decision.OPENED
+    assert after[0].alert.alert_id != alert_id
+    assert after[0].alert.ack is None
+    new = await store.query_alerts(AlertFilter(status=HitStatus.NEW), after=None, limit=9)
+    assert [a.alert_id for a in new] == [after[0].alert.alert_id]
+
+
+async def test_purge_alerts_by_last_sighting(backend: Backend) -> None:
+    store = await backend.open()
+    notes = await store.add_sightings(
+        [_sighting("old", 1000, plate="A"), _sighting("new", 5000, plate="B")], _window
+    )
+    assert await store.purge_alerts(before=2000) == 1
+    assert await store.get_alert(notes[0].alert.alert_id) is None
+    assert await store.alert_sightings(notes[0].alert.alert_id) == []
+    assert await store.get_alert(notes[1].alert.alert_id) is not None
+
+
+async def test_console_sessions_expire(backend: Backend) -> None:
+    store = await backend.open()
+    live = ConsoleSession("s1", "t1", "ann", "operator", "csrf-1", 100, 1000)
+    await store.create_session(live)
+    await store.create_session(ConsoleSession("s2", "t2", "bob", "admin", "csrf-2", 100, 500))
+    assert await store.get_session("s1", now=999) == live
+    assert await store.get_session("s1", now=1000) is None  # expired at expires_at
+    assert await store.get_session("nope", now=0) is None
+    assert await store.purge_sessions(now=500) == 1
+    assert await store.get_session("s2", now=0) is None
+    await store.delete_session("s1")
+    assert await store.get_session("s1", now=0) is None
+    assert await store.purge_sessions(now=10_000) == 0
+
+
+# -- deliveries and the outcome report ---------------------------------------------------------
+
+
+def _delivery(
+    delivery_id: str, finished_at: int, outcome: DeliveryOutcome, *, target: str = "t1"
+) -> DeliveryResult:
+    return DeliveryResult(
+        delivery_id=delivery_id,
+        hit_id=f"hit-{delivery_id}",
+        target_id=target,
+        list_id="list",
+        covert=False,
+        outcome=outcome,
+        attempts=1 if outcome is DeliveryOutcome.DELIVERED else 3,
+        status_code=200 if outcome is DeliveryOutcome.DELIVERED else None,
+        error=None if outcome is DeliveryOutcome.DELIVERED else "timeout",
+        first_attempt_at=finished_at - 5,
+        finished_at=finished_at,
+    )
+
+
+async def test_deliveries_latest_outcome_wins_and_pages(backend: Backend) -> None:
+    store = await backend.open()
+    written = await store.add_deliveries(
+        [
+            _delivery("d1", 100, DeliveryOutcome.FAILED),
+            _delivery("d2", 200, DeliveryOutcome.DELIVERED, target="t2"),
+            _delivery("d3", 300, DeliveryOutcome.DELIVERED),
+        ]
+    )
+    assert written == 3
+    # A redelivery ends later: it replaces the outcome; an older one replayed does not.
+    later = _delivery("d1", 400, DeliveryOutcome.DELIVERED)
+    assert await store.add_deliveries([later, _delivery("d2", 150, DeliveryOutcome.FAILED)]) == 1
+    log = await store.query_deliveries(DeliveryFilter(), before_seq=None, limit=2)
+    assert [d.result.delivery_id for d in log] == ["d3", "d2"]  # d1 keeps its place (seq)
+    rest = await store.query_deliveries(DeliveryFilter(), before_seq=log[1].seq, limit=9)
+    assert [d.result for d in rest] == [later]
+    assert log[1].result.outcome is DeliveryOutcome.DELIVERED
+    for flt, expected in (
+        (DeliveryFilter(target_id="t2"), ["d2"]),
+        (DeliveryFilter(hit_id="hit-d3"), ["d3"]),
+        (DeliveryFilter(outcome="delivered", since=250), ["d3", "d1"]),
+        (DeliveryFilter(until=300), ["d2"]),
+    ):
+        found = await store.query_deliveries(flt, before_seq=None, limit=9)
+        assert [d.result.delivery_id for d in found] == expected, flt
+    assert await store.purge_deliveries(before=350) == 2
+    remaining = await store.query_deliveries(DeliveryFilter(), before_seq=None, limit=9)
+    assert [d.result.delivery_id for d in remaining] == ["d1"]
+
+
+@pytest.mark.parametrize(
+    ("dimension", "flt", "expected"),
+    [
+        pytest.param(
+            ReportDimension.LIST,
+            HitFilter(),
+            {("l1", "confirmed", 1), ("l1", None, 1), ("l2", None, 1)},
+            id="list",
+        ),
+        pytest.param(
+            ReportDimension.CAMERA,
+            HitFilter(include_covert=True),
+            {("c1", "confirmed", 1), ("c1", None, 1), ("c2", None, 2)},
+            id="camera-with-covert",
+        ),
+        pytest.param(
+            ReportDimension.NONE,
+            HitFilter(since=1500),
+            {("", None, 2)},
+            id="none-since",
+        ),
+        pytest.param(
+            ReportDimension.BUCKET,
+            HitFilter(),
+            {("1000", "confirmed", 1), ("1000", None, 1), ("2000", None, 1)},
+            id="bucket",
+        ),
+    ],
+)
+async def test_hit_outcome_counts(
+    backend: Backend,
+    dimension: ReportDimension,
+    flt: HitFilter,
+    expected: set[tuple[str, str | None, int]],
+) -> None:
+    store = await backend.open()
+    await store.add_hits(
+        [
+            _hit("h1", 1000, camera_id="c1", list_id="l1"),
+            _hit("h2", 1600, camera_id="c1", list_id="l1"),
+            _hit("h3", 2100, camera_id="c2", list_id="l2"),
+            _hit("h4", 2200, camera_id="c2", list_id="l3", covert=True),
+        ]
+    )
+    await store.acknowledge("h1", ACK)
+    counts = await store.hit_outcome_counts(flt, dimension=dimension, bucket_ms=1000)
+    assert {(c.key, c.outcome, c.count) for c in counts} == expected
+    assert all(isinstance(c, OutcomeCount) for c in counts)
+
+
+async def test_outcome_counts_need_a_positive_bucket(backend: Backend) -> None:
+    store = await backend.open()
+    with pytest.raises(ValueError, match="bucket_ms"):
+        await store.hit_outcome_counts(HitFilter(), dimension=ReportDimension.BUCKET)
+
+
+# -- camera connection lifecycle ----------------------------------------------------------------
+
+
+async def test_lifecycle_earliest_first_event_wins(backend: Backend) -> None:
+    store = await backend.open()
+    changed = await store.add_lifecycle(
+        [
+            LifecycleEvent("c1", "first_contact", 300, {"n": 1}),
+            LifecycleEvent("c1", "disconnected", 200, {}),
+            LifecycleEvent("c2", "registered", 100, {}),
+        ]
+    )
+    assert changed == 3
+    # Another replica saw the first contact earlier: it wins; a later one changes nothing.
+    assert await store.add_lifecycle([LifecycleEvent("c1", "first_contact", 250, {"n": 2})]) == 1
+    assert await store.add_lifecycle([LifecycleEvent("c1", "first_contact", 900, {"n": 3})]) == 0
+    assert await store.add_lifecycle([LifecycleEvent("c1", "disconnected", 200, {})]) == 1
+    assert await store.add_lifecycle([]) == 0
+    events = await store.load_lifecycle()
+    assert events == [
+        LifecycleEvent("c2", "registered", 100, {}),
+        LifecycleEvent("c1", "disconnected", 200, {}),
+        LifecycleEvent("c1", "disconnected", 200, {}),
+        LifecycleEvent("c1", "first_contact", 250, {"n": 2}),
+    ]
+    await store.forget_lifecycle(["c1"])
+    assert await store.load_lifecycle() == [LifecycleEvent("c2", "registered", 100, {})]
+
+
 # -- PostgreSQL only: what the database itself enforces ------------------------------------------
 
 
@@ -328,3 +631,83 @@ async def test_cancelling_a_retry_loop_stops_it() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(task, 5)
+
+
+async def test_pg_concurrent_sightings_of_one_vehicle_open_one_alert(
+    pg_database: PgDatabase,
+) -> None:
+    """Two replicas place hits of the same vehicle at once: the per-key lock makes one alert."""
+    one = PostgresStore(pg_database.url, migrate_url=pg_database.migrate_url)
+    two = PostgresStore(pg_database.url, migrate_url=pg_database.migrate_url)
+    await one.open()
+    await two.open()
+    try:
+        for round_no in range(10):
+            base = 10_000 * (round_no + 1)
+            plate = f"P{round_no}"
+            results = await asyncio.gather(
+                one.add_sightings([_sighting(f"a{round_no}", base, plate=plate)], _window),
+                two.add_sightings([_sighting(f"b{round_no}", base + 1, plate=plate)], _window),
+            )
+            decisions = sorted(n.decision for notes in results for n in notes)
+            assert decisions == [Decision.JOINED, Decision.OPENED], round_no
+            alerts = {n.alert.alert_id for notes in results for n in notes}
+            assert len(alerts) == 1
+            (alert_id,) = alerts
+            alert = await one.get_alert(alert_id)
+            assert alert is not None
+            assert alert.sightings == 2
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_pg_app_role_purges_audit_only_through_the_function(
+    pg_database: PgDatabase,
+) -> None:
+    store = PostgresStore(pg_database.url, migrate_url=pg_database.migrate_url)
+    await store.open()
+    try:
+        await store.append_audit(AuditEntry(10, "a", "admin", "camera.create", "c", None, {}))
+    finally:
+        await store.close()
+    async with await psycopg.AsyncConnection.connect(pg_database.url, autocommit=True) as app:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
+            await app.execute(b"UPDATE audit_retention SET cutoff = 100")
+    async with await psycopg.AsyncConnection.connect(pg_database.migrate_url, autocommit=True) as o:
+        await o.execute(b"SELECT anpr_purge_audit(100)")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="only moves forward"):
+            await o.execute(b"UPDATE audit_retention SET cutoff = 0")
+
+
+async def test_pg_alert_acknowledgement_waits_for_placements_of_its_key(
+    pg_database: PgDatabase,
+) -> None:
+    """A placement in progress (holding the key's lock) finishes before the alert is closed."""
+    from api.store.pg_alerts import key_lock
+
+    store = PostgresStore(pg_database.url, migrate_url=pg_database.migrate_url)
+    await store.open()
+    try:
+        notes = await store.add_sightings([_sighting("h1", 1000)], _window)
+        alert = notes[0].alert
+        async with await psycopg.AsyncConnection.connect(pg_database.url, autocommit=True) as other:
+            await other.execute("SELECT pg_advisory_lock(%s)", (key_lock(alert.key),))
+            task = asyncio.create_task(store.acknowledge_alert(alert.alert_id, ACK))
+            deadline = asyncio.get_running_loop().time() + 10
+            while True:
+                cur = await other.execute(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                )
+                row = await cur.fetchone()
+                if row is not None and row[0] > 0:
+                    break
+                assert asyncio.get_running_loop().time() < deadline, "never waited on the lock"
+                await asyncio.sleep(0.02)
+            assert not task.done()
+            await other.execute("SELECT pg_advisory_unlock(%s)", (key_lock(alert.key),))
+            acked = await asyncio.wait_for(task, 10)
+        assert acked is not None
+        assert acked.ack == ACK
+    finally:
+        await store.close()

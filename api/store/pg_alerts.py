@@ -1,0 +1,319 @@
+"""Alerts and console sessions on PostgreSQL: the `Store` methods of `api.store.alerts`.
+
+The PostgreSQL twin of `api.store.sqlite_alerts`, with the same behaviour (the contract suite runs
+on both). What differs is how `add_sightings` stays atomic per alert key when several API
+replicas share the database: one transaction first takes a transaction-level advisory lock on
+each key of the batch (in a fixed order, so two batches never deadlock), and only then reads which
+hits are placed already and each key's latest alert. A second replica placing a hit of the same
+vehicle waits for the first to commit and then sees its alert, so one pass of a vehicle is never
+two alerts. `acknowledge_alert` takes the same lock, so a hit never joins an alert just
+acknowledged without being acknowledged with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+from api.alerts.grouping import AlertKey, AlertState, Decision, place
+from api.store.alerts import (
+    AlertFilter,
+    AlertNote,
+    AlertPageKey,
+    ConsoleSession,
+    NewSighting,
+    Sighting,
+    StoredAlert,
+)
+from api.store.base import AckConflict, Acknowledgement, HitStatus, Outcome
+from api.store.pg_common import Row, connection
+
+_ALERT_COLUMNS = (
+    "alert_id, plate_norm, list_id, entry_id, covert, test, priority, opened_at, last_seen, "
+    "sightings, first_hit_id, last_hit_id, summary, ack_outcome, ack_note, ack_by, ack_role, ack_at"
+)
+_SIGHTING_COLUMNS = "hit_id, alert_id, camera_id, captured_at, matched_at, opened"
+
+
+def key_lock(key: AlertKey) -> int:
+    """The advisory lock id of an alert key: 64 bits of its hash, as a signed bigint."""
+    material = "\x1f".join(
+        (
+            "alert",
+            key.plate_norm,
+            key.list_id,
+            key.entry_id,
+            str(int(key.covert)),
+            str(int(key.test)),
+        )
+    )
+    return int.from_bytes(hashlib.sha256(material.encode()).digest()[:8], "big", signed=True)
+
+
+def _alert(row: Row) -> StoredAlert:
+    (alert_id, plate, list_id, entry_id, covert, test, priority, opened, last, count, first,
+     last_hit, summary, outcome, note, by, role, at) = row  # fmt: skip
+    ack = None if at is None else Acknowledgement(Outcome(outcome), note, by, role, at)
+    key = AlertKey(plate, list_id, entry_id, bool(covert), bool(test))
+    return StoredAlert(alert_id, key, priority, opened, last, count, first, last_hit, summary, ack)
+
+
+def _sighting(row: Row) -> Sighting:
+    hit_id, alert_id, camera_id, captured_at, matched_at, opened = row
+    return Sighting(hit_id, alert_id, camera_id, captured_at, matched_at, bool(opened))
+
+
+class PgAlertsMixin:
+    """Mixed into `PostgresStore`, which provides `pool`."""
+
+    @property
+    def pool(self) -> AsyncConnectionPool[Any]:
+        raise NotImplementedError
+
+    async def add_sightings(
+        self, sightings: Sequence[NewSighting], window_ms_of: Callable[[str], int]
+    ) -> list[AlertNote]:
+        if not sightings:
+            return []
+        notes: list[AlertNote] = []
+        async with connection(self.pool) as conn, conn.transaction():
+            for lock in sorted({key_lock(s.hit.key) for s in sightings}):
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
+            cur = await conn.execute(
+                "SELECT hit_id FROM alert_sightings WHERE hit_id = ANY(%s)",
+                ([s.hit.hit_id for s in sightings],),
+            )
+            placed_before = {row[0] for row in await cur.fetchall()}
+            fresh = [s for s in sightings if s.hit.hit_id not in placed_before]
+            by_hit = {s.hit.hit_id: s for s in fresh}
+            # `place` asks for each key's latest alert once, before the batch: read them first.
+            latest: dict[AlertKey, AlertState | None] = {}
+            for key in dict.fromkeys(s.hit.key for s in fresh):
+                cur = await conn.execute(
+                    "SELECT alert_id, opened_at, last_seen, ack_at FROM alerts WHERE"
+                    " plate_norm=%s AND list_id=%s AND entry_id=%s AND covert=%s AND test=%s"
+                    " ORDER BY last_seen DESC, alert_id DESC LIMIT 1",
+                    (key.plate_norm, key.list_id, key.entry_id, key.covert, key.test),
+                )
+                row = await cur.fetchone()
+                latest[key] = (
+                    None
+                    if row is None
+                    else AlertState(row[0], row[1], row[2], acknowledged=row[3] is not None)
+                )
+            for placed in place([s.hit for s in fresh], latest.__getitem__, window_ms_of):
+                new = by_hit[placed.hit.hit_id]
+                hit, key = placed.hit, placed.hit.key
+                summary = Jsonb(new.summary)
+                if placed.decision is Decision.OPENED:
+                    await conn.execute(
+                        "INSERT INTO alerts (alert_id, plate_norm, list_id, entry_id, covert, test,"
+                        " priority, opened_at, last_seen, sightings, first_hit_id, last_hit_id,"
+                        " last_camera_id, summary)"
+                        " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,1,%s,%s,%s,%s)"
+                        " ON CONFLICT (alert_id) DO NOTHING",
+                        (placed.alert_id, key.plate_norm, key.list_id, key.entry_id,
+                         key.covert, key.test, new.priority, hit.matched_at,
+                         hit.matched_at, hit.hit_id, hit.hit_id, new.camera_id, summary),
+                    )  # fmt: skip
+                else:
+                    # The summary follows the most recent sighting; a late one only counts.
+                    await conn.execute(
+                        "UPDATE alerts SET sightings = sightings + 1,"
+                        " priority = LEAST(priority, %(priority)s),"
+                        " opened_at = LEAST(opened_at, %(at)s),"
+                        " last_hit_id = CASE WHEN %(at)s >= last_seen THEN %(hit)s"
+                        " ELSE last_hit_id END,"
+                        " last_camera_id = CASE WHEN %(at)s >= last_seen THEN %(camera)s"
+                        " ELSE last_camera_id END,"
+                        " summary = CASE WHEN %(at)s >= last_seen THEN %(summary)s"
+                        " ELSE summary END,"
+                        " last_seen = GREATEST(last_seen, %(at)s) WHERE alert_id = %(alert)s",
+                        {
+                            "priority": new.priority,
+                            "at": hit.matched_at,
+                            "hit": hit.hit_id,
+                            "camera": new.camera_id,
+                            "summary": summary,
+                            "alert": placed.alert_id,
+                        },
+                    )
+                opened = placed.decision is Decision.OPENED
+                await conn.execute(
+                    "INSERT INTO alert_sightings (hit_id, alert_id, camera_id, captured_at,"
+                    " matched_at, opened) VALUES (%s,%s,%s,%s,%s,%s)"
+                    " ON CONFLICT (hit_id) DO NOTHING",
+                    (hit.hit_id, placed.alert_id, new.camera_id, new.captured_at,
+                     hit.matched_at, opened),
+                )  # fmt: skip
+                cur = await conn.execute(
+                    f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE alert_id = %s",  # noqa: S608
+                    (placed.alert_id,),
+                )
+                row = await cur.fetchone()
+                assert row is not None  # noqa: S101 - written just above, same transaction
+                sighting = Sighting(
+                    hit.hit_id, placed.alert_id, new.camera_id, new.captured_at,
+                    hit.matched_at, opened,
+                )  # fmt: skip
+                notes.append(AlertNote(placed.decision, _alert(tuple(row)), sighting))
+        return notes
+
+    async def _alert_rows(
+        self, query: Any, params: Sequence[Any] | Mapping[str, Any] = ()
+    ) -> list[Row]:
+        async with connection(self.pool) as conn:
+            cur = await conn.execute(query, params)
+            return [tuple(r) for r in await cur.fetchall()]
+
+    async def get_alert(self, alert_id: str) -> StoredAlert | None:
+        rows = await self._alert_rows(
+            f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE alert_id = %s",  # noqa: S608 - constant
+            (alert_id,),
+        )
+        return _alert(rows[0]) if rows else None
+
+    async def query_alerts(
+        self, flt: AlertFilter, *, after: AlertPageKey | None, limit: int
+    ) -> list[StoredAlert]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        for clause, value in (
+            ("last_seen >= %s", flt.since),
+            ("opened_at < %s", flt.until),
+            ("list_id = %s", flt.list_id),
+            ("priority <= %s", flt.min_priority),
+        ):
+            if value is not None:
+                clauses.append(clause)
+                params.append(value)
+        if flt.camera_id is not None:
+            clauses.append(
+                "alert_id IN (SELECT alert_id FROM alert_sightings WHERE camera_id = %s)"
+            )
+            params.append(flt.camera_id)
+        if flt.status is HitStatus.NEW:
+            clauses.append("ack_at IS NULL")
+        elif flt.status is HitStatus.ACKNOWLEDGED:
+            clauses.append("ack_at IS NOT NULL")
+        if not flt.include_covert:
+            clauses.append("NOT covert")
+        if flt.test is not None:
+            clauses.append("test = %s")
+            params.append(flt.test)
+        if after is not None:
+            clauses.append("(last_seen, alert_id) < (%s, %s)")
+            params += [after.last_seen, after.alert_id]
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = await self._alert_rows(
+            f"SELECT {_ALERT_COLUMNS} FROM alerts {where} "  # noqa: S608 - constant clauses
+            "ORDER BY last_seen DESC, alert_id DESC LIMIT %s",
+            (*params, limit),
+        )
+        return [_alert(row) for row in rows]
+
+    async def alert_sightings(self, alert_id: str) -> list[Sighting]:
+        rows = await self._alert_rows(
+            f"SELECT {_SIGHTING_COLUMNS} FROM alert_sightings"  # noqa: S608 - constant columns
+            " WHERE alert_id = %s ORDER BY matched_at, hit_id",
+            (alert_id,),
+        )
+        return [_sighting(row) for row in rows]
+
+    async def alert_notes(self, hit_ids: Sequence[str]) -> Mapping[str, AlertNote]:
+        if not hit_ids:
+            return {}
+        columns = ", ".join(f"a.{c.strip()}" for c in _ALERT_COLUMNS.split(","))
+        rows = await self._alert_rows(
+            "SELECT s.hit_id, s.alert_id, s.camera_id, s.captured_at, s.matched_at, s.opened,"  # noqa: S608 - constant columns
+            f" {columns} FROM alert_sightings s JOIN alerts a ON a.alert_id = s.alert_id"
+            " WHERE s.hit_id = ANY(%s)",
+            (list(hit_ids),),
+        )
+        notes: dict[str, AlertNote] = {}
+        for row in rows:
+            sighting = _sighting(row[:6])
+            decision = Decision.OPENED if sighting.opened else Decision.JOINED
+            notes[sighting.hit_id] = AlertNote(decision, _alert(row[6:]), sighting)
+        return notes
+
+    async def acknowledge_alert(self, alert_id: str, ack: Acknowledgement) -> StoredAlert | None:
+        values = (ack.outcome.value, ack.note, ack.by, ack.role, ack.at)
+        async with connection(self.pool) as conn, conn.transaction():
+            # The key's lock first, as `add_sightings` takes it: a hit being placed in this alert
+            # meanwhile is either in it before the acknowledgement (and acknowledged with it) or
+            # sees the alert closed and opens a new one, never joins it unacknowledged after.
+            cur = await conn.execute(
+                "SELECT plate_norm, list_id, entry_id, covert, test FROM alerts"
+                " WHERE alert_id = %s",
+                (alert_id,),
+            )
+            row = await cur.fetchone()
+            if row is not None:
+                lock = key_lock(AlertKey(row[0], row[1], row[2], bool(row[3]), bool(row[4])))
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
+            # One conditional UPDATE: of two replicas acknowledging at once, one wins.
+            cur = await conn.execute(
+                "UPDATE alerts SET ack_outcome=%s, ack_note=%s, ack_by=%s, ack_role=%s, ack_at=%s"
+                " WHERE alert_id=%s AND ack_at IS NULL",
+                (*values, alert_id),
+            )
+            updated = cur.rowcount
+            if updated:
+                await conn.execute(
+                    "UPDATE hits SET ack_outcome=%s, ack_note=%s, ack_by=%s, ack_role=%s,"
+                    " ack_at=%s WHERE ack_at IS NULL AND hit_id IN"
+                    " (SELECT hit_id FROM alert_sightings WHERE alert_id = %s)",
+                    (*values, alert_id),
+                )
+        alert = await self.get_alert(alert_id)
+        if alert is None:
+            return None
+        if not updated and alert.ack is not None:
+            raise AckConflict(alert.ack)
+        return alert
+
+    async def purge_alerts(self, *, before: int) -> int:
+        """Alerts whose last sighting is older than `before` (hit retention), with their trail."""
+        async with connection(self.pool) as conn, conn.transaction():
+            await conn.execute(
+                "DELETE FROM alert_sightings WHERE alert_id IN"
+                " (SELECT alert_id FROM alerts WHERE last_seen < %s)",
+                (before,),
+            )
+            cur = await conn.execute("DELETE FROM alerts WHERE last_seen < %s", (before,))
+            return int(cur.rowcount)
+
+    # -- console sessions ---------------------------------------------------------------------
+
+    async def create_session(self, session: ConsoleSession) -> None:
+        await self._alert_rows(
+            "INSERT INTO console_sessions (session_hash, token_hash, name, role, csrf_token,"
+            " created_at, expires_at) VALUES (%s,%s,%s,%s,%s,%s,%s) RETURNING session_hash",
+            (session.session_hash, session.token_hash, session.name, session.role,
+             session.csrf_token, session.created_at, session.expires_at),
+        )  # fmt: skip
+
+    async def get_session(self, session_hash: str, *, now: int) -> ConsoleSession | None:
+        rows = await self._alert_rows(
+            "SELECT session_hash, token_hash, name, role, csrf_token, created_at, expires_at"
+            " FROM console_sessions WHERE session_hash = %s AND expires_at > %s",
+            (session_hash, now),
+        )
+        return ConsoleSession(*rows[0]) if rows else None
+
+    async def delete_session(self, session_hash: str) -> None:
+        await self._alert_rows(
+            "DELETE FROM console_sessions WHERE session_hash = %s RETURNING session_hash",
+            (session_hash,),
+        )
+
+    async def purge_sessions(self, *, now: int) -> int:
+        rows = await self._alert_rows(
+            "DELETE FROM console_sessions WHERE expires_at <= %s RETURNING session_hash", (now,)
+        )
+        return len(rows)
