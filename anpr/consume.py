@@ -20,7 +20,8 @@ backoff. This is what brings consumers back after a broker restart, a pause, a c
 move or a session expiry, whatever state aiokafka was left in.
 
 States (the allowed moves): STARTING → REPLAYING → CONSUMING; any → UNASSIGNED (group member
-without partitions) → REPLAYING | CONSUMING; any → STALLED | RECONNECTING → STARTING.
+without partitions) → SPARE (its group moves on: more members than partitions, ready) |
+REPLAYING | CONSUMING; any → STALLED | RECONNECTING → STARTING.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class LoopState(StrEnum):
     REPLAYING = "replaying"
     CONSUMING = "consuming"
     UNASSIGNED = "unassigned"
+    SPARE = "spare"
     STALLED = "stalled"
     RECONNECTING = "reconnecting"
 
@@ -121,7 +123,12 @@ class ConsumerLoop:
 
     @property
     def ready(self) -> bool:
-        return self.caught_up.is_set() and self.state is LoopState.CONSUMING and not self.stalled
+        if self.stalled:
+            return False
+        # A spare member has no partition, hence nothing of its own to catch up on.
+        return self.state is LoopState.SPARE or (
+            self.caught_up.is_set() and self.state is LoopState.CONSUMING
+        )
 
     # -- one consumer's life ----------------------------------------------------------------------
 
@@ -157,8 +164,9 @@ class ConsumerLoop:
         next_commit = 0.0
         while True:
             if not self.caught_up.is_set():
-                if not targets and self._group_id is not None:
-                    # A group consumer learns its partitions only after joining (first polls).
+                if set(targets) != consumer.assignment():
+                    # A group consumer learns its partitions only after joining, and a rebalance
+                    # may move them: catching up is judged on the partitions it has now.
                     targets = await consumer.end_offsets()
                 positions = await consumer.positions()
                 settled = bool(targets) or loop.time() - started > ASSIGNMENT_WAIT_S
@@ -248,10 +256,10 @@ class _Checker:
 
     async def _check_unassigned(self, now: float) -> None:
         owner = self._owner
-        owner.state = LoopState.UNASSIGNED
         owner.lag = 0
         if self._unassigned_since is None:
             self._unassigned_since = now
+            owner.state = LoopState.UNASSIGNED
         progress = await self._consumer.group_progress()
         if progress is not None and (
             progress.lag == 0 or progress.committed != self._group_committed
@@ -260,6 +268,14 @@ class _Checker:
             self._group_committed = progress.committed
         waited = now - self._unassigned_since
         group_stuck = now - self._group_moved > owner.stall_s
+        # A spare member: another member has the partitions and the group moves on. The state
+        # is set once the group's offsets are known, never flipped to and fro around the call.
+        spare = progress is not None and not group_stuck
+        owner.state = LoopState.SPARE if spare else LoopState.UNASSIGNED
+        if spare and progress is not None and progress.lag == 0 and not owner.caught_up.is_set():
+            # Nothing of the group's is waiting and none of it is ours: nothing to catch up on.
+            log.info("%s caught up (a spare member of its group)", owner.name)
+            owner.caught_up.set()
         if (waited > owner.stall_s and group_stuck) or waited > SPARE_REJOIN_S:
             owner.state = LoopState.STALLED
             raise ConsumerStalled(

@@ -67,7 +67,19 @@ async def replica(name: str, bootstrap: str, prefix: str, db: PgDatabase) -> Asy
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
                 service: ApiService = app.state.service
-                await until(lambda: service.ready)
+                try:
+                    await until(lambda: service.ready, timeout_s=90)
+                except AssertionError as exc:
+                    state = (
+                        service.registry_loaded,
+                        service.hotlists.loaded,
+                        service.hits_caught_up,
+                        [
+                            (loop.name, loop.ready, loop.state.value)
+                            for loop in service.runtime.loops
+                        ],
+                    )
+                    raise AssertionError(f"{name} not ready: {state}") from exc
                 yield Replica(name, service, client, app, bus)
     finally:
         await bus.stop()
