@@ -179,6 +179,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
         "ANPR_DATA_DIR": str(tmp / "data"), "ANPR_ADMIN_TOKEN": ADMIN,
         "ANPR_INGEST_PORT": str(ports["ingest"]), "ANPR_API_PORT": str(ports["api"]),
         "ANPR_MATCHER_PORT": str(ports["matcher"]), "ANPR_MATCHER_STATUS_INTERVAL_S": "1",
+        "ANPR_NOTIFY_PORT": str(free_port()), "ANPR_ARCHIVE_PORT": str(free_port()),
     })  # fmt: skip
     log = tmp / "run.log"
     with log.open("wb") as out:

@@ -37,7 +37,7 @@ def embedded_run(
     tmp_path: Path, *, command: str = "run", timeout_s: float = 60, **env_extra: str
 ) -> Iterator[Embedded]:
     """`anpr COMMAND` with free ports, an admin token and its data under `tmp_path`, ready."""
-    ports = {"ingest": free_port(), "api": free_port(), "matcher": free_port()}
+    ports = {name: free_port() for name in ("ingest", "api", "matcher", "notify", "archive")}
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANPR_")}
     env.update(
         {
@@ -46,6 +46,8 @@ def embedded_run(
             "ANPR_INGEST_PORT": str(ports["ingest"]),
             "ANPR_API_PORT": str(ports["api"]),
             "ANPR_MATCHER_PORT": str(ports["matcher"]),
+            "ANPR_NOTIFY_PORT": str(ports["notify"]),
+            "ANPR_ARCHIVE_PORT": str(ports["archive"]),
             **env_extra,
         }
     )
