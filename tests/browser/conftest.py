@@ -168,7 +168,10 @@ def _seed(console: Console) -> None:
     console.wait_for(applied, "the matcher applies every hotlist", timeout_s=20)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running in this thread
+# while it is open, and every async test after it (pytest-asyncio's session loop) would fail
+# with "Runner.run() cannot be called from a running event loop".
+@pytest.fixture(scope="module")
 def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"{CHROMIUM} is missing: run deploy/browser/ensure-chromium.sh (make tools)")
@@ -206,13 +209,13 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
             proc.kill()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(
         executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
