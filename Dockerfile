@@ -30,6 +30,7 @@ COPY ingest ./ingest
 COPY matcher ./matcher
 COPY api ./api
 COPY notify ./notify
+COPY simulator ./simulator
 RUN pip wheel --wheel-dir /wheels .
 
 # ---- runtime: slim Python, the installed wheels, a non-root user ----------------------------

@@ -65,16 +65,39 @@ def test_dockerfile_is_a_slim_multi_stage_non_root_image() -> None:
     assert "ANPR_HOST=0.0.0.0" in env
 
 
-def test_the_image_contains_every_package_of_the_project() -> None:
+def declared_packages() -> set[str]:
+    """The top-level packages `pyproject.toml` ships: its `packages.find` includes, each `name*`
+    (the package and its subpackages)."""
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    include = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
-    packages = {p.rstrip("*") for p in include} - {"benchmarks"}
-    copied = {args.split()[0] for op, args in dockerfile() if op == "COPY" and "--from" not in args}
-    assert packages <= copied
+    include: list[str] = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    assert all(p.endswith("*") and "." not in p for p in include), include
+    return {p.rstrip("*") for p in include}
+
+
+def test_the_image_ships_exactly_the_packages_pyproject_declares() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = declared_packages()
+    assert all((ROOT / name / "__init__.py").is_file() for name in packages), packages
+    # The build stage copies each package and the two files the wheel is built from, no more.
+    copies = [args.split() for op, args in dockerfile() if op == "COPY" and "--from" not in args]
+    sources = {source for *from_, _dest in copies for source in from_}
+    files = {"pyproject.toml", pyproject["project"]["readme"]}
+    assert sources == packages | files
     ignore = (ROOT / ".dockerignore").read_text().splitlines()
     assert ignore[ignore.index("*")] == "*"
     allowed = {line[1:].rstrip("/") for line in ignore if line.startswith("!")}
-    assert packages | {"pyproject.toml", pyproject["project"]["readme"]} <= allowed
+    assert allowed == packages | files
+
+
+def test_the_entry_point_and_the_simulator_are_shipped_and_benchmarks_are_not() -> None:
+    """`anpr` and `anpr simulate` run from the image's package set; the benchmark harness and
+    the tests stay in the checkout (import-linter checks that nothing shipped imports them)."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = declared_packages()
+    (target,) = pyproject["project"]["scripts"].values()
+    assert target.partition(".")[0].partition(":")[0] in packages
+    assert "simulator" in packages
+    assert not packages & {"benchmarks", "tests"}
 
 
 def test_compose_runs_every_role_against_the_compose_kafka() -> None:
