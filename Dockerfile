@@ -30,6 +30,7 @@ COPY ingest ./ingest
 COPY matcher ./matcher
 COPY api ./api
 COPY notify ./notify
+COPY anpr_cli ./anpr_cli
 COPY simulator ./simulator
 RUN pip wheel --wheel-dir /wheels .
 

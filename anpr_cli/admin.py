@@ -147,7 +147,7 @@ async def _admin(args: argparse.Namespace) -> int:
     writer = RegistryWriter(bus, topics.registry)
     try:
         if args.admin_command == "format":
-            from anpr.cli.formats import format_command
+            from anpr_cli.formats import format_command
 
             status = await format_command(args, bus, writer, topics.registry)
             if status == 0 and args.format_command in {"put", "delete"}:

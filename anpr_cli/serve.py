@@ -21,12 +21,12 @@ from anpr.auth import new_token
 from anpr.bus.base import Bus
 from anpr.bus.local import LocalBus
 from anpr.buses import make_bus, start_bus
-from anpr.cli.bus_retention import retention_loop
-from anpr.cli.serving import Endpoint, serve_all
 from anpr.datadir import secure_data_dir
 from anpr.errors import AnprError
 from anpr.settings import CommonSettings
 from anpr.topics import Topics
+from anpr_cli.bus_retention import retention_loop
+from anpr_cli.serving import Endpoint, serve_all
 
 log = logging.getLogger(__name__)
 
