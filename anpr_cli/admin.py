@@ -15,7 +15,7 @@ from typing import Any
 from anpr.audit_wire import AuditRecord, cli_actor, publish_audit
 from anpr.auth import Role, hash_token
 from anpr.bus.base import Bus, Record
-from anpr.buses import make_bus, start_bus
+from anpr.bus.factory import make_bus, start_bus
 from anpr.clock import ms_to_rfc3339
 from anpr.errors import AnprError
 from anpr.follow import replay

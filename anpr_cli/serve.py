@@ -19,8 +19,8 @@ from pydantic import SecretStr, ValidationError
 
 from anpr.auth import new_token
 from anpr.bus.base import Bus
+from anpr.bus.factory import make_bus, start_bus
 from anpr.bus.local import LocalBus
-from anpr.buses import make_bus, start_bus
 from anpr.datadir import secure_data_dir
 from anpr.errors import AnprError
 from anpr.settings import CommonSettings
