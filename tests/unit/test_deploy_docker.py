@@ -6,8 +6,6 @@ file where the compose plugin is installed."""
 from __future__ import annotations
 
 import re
-import tomllib
-from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ from api.archive.settings import ArchiveSettings
 from api.settings import ApiSettings
 from ingest.settings import GatewaySettings
 from matcher.settings import MatcherSettings
+from tests.support.packages import NOT_SHIPPED, declared_packages, pyproject
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_DIR = ROOT / "deploy" / "compose"
@@ -66,27 +65,12 @@ def test_dockerfile_is_a_slim_multi_stage_non_root_image() -> None:
     assert "ANPR_HOST=0.0.0.0" in env
 
 
-def declared_packages() -> set[str]:
-    """The top-level packages the wheel ships: the checkout's packages that `pyproject.toml`'s
-    `packages.find` includes match, as setuptools matches them (fnmatch on the dotted name)."""
-    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    include: list[str] = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
-    found = {
-        d.name
-        for d in ROOT.iterdir()
-        if (d / "__init__.py").is_file() and any(fnmatchcase(d.name, p) for p in include)
-    }
-    assert found, include
-    return found
-
-
 def test_the_image_ships_exactly_the_packages_pyproject_declares() -> None:
-    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     packages = declared_packages()
     # The build stage copies each package and the two files the wheel is built from, no more.
     copies = [args.split() for op, args in dockerfile() if op == "COPY" and "--from" not in args]
     sources = {source for *from_, _dest in copies for source in from_}
-    files = {"pyproject.toml", pyproject["project"]["readme"]}
+    files = {"pyproject.toml", pyproject()["project"]["readme"]}
     assert sources == packages | files
     ignore = (ROOT / ".dockerignore").read_text().splitlines()
     assert ignore[ignore.index("*")] == "*"
@@ -97,12 +81,11 @@ def test_the_image_ships_exactly_the_packages_pyproject_declares() -> None:
 def test_the_entry_point_and_the_simulator_are_shipped_and_benchmarks_are_not() -> None:
     """`anpr` and `anpr simulate` run from the image's package set; the benchmark harness and
     the tests stay in the checkout (import-linter checks that nothing shipped imports them)."""
-    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     packages = declared_packages()
-    (target,) = pyproject["project"]["scripts"].values()
+    (target,) = pyproject()["project"]["scripts"].values()
     assert target.partition(".")[0].partition(":")[0] in packages
     assert "simulator" in packages
-    assert not packages & {"benchmarks", "tests"}
+    assert not packages & NOT_SHIPPED
 
 
 def test_compose_runs_every_role_against_the_compose_kafka() -> None:
