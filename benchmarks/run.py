@@ -38,7 +38,6 @@ from typing import Any
 import httpx
 
 from benchmarks.bench_setup import provision
-from benchmarks.fleet import FleetConfig, make_fleet
 from benchmarks.machine import machine, versions
 from benchmarks.phases import HitLog, PhaseRunner, PhaseSpec, tally_rows
 from benchmarks.plan import Plan, highest_passing, next_step, passes, targets
@@ -53,6 +52,7 @@ from benchmarks.verify import (
     read_ids_on_topic,
     topic_size,
 )
+from simulator.fleet import FleetConfig, make_fleet
 
 RESULTS = ROOT / "benchmarks" / "results"
 T0 = time.perf_counter()
