@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from anpr.bus.base import Bus
 from api.archive.base import ReadStore
+from api.archive.pastmatch import PastMatchConfig
 from api.archive.service import ArchiveService
 from api.archive.settings import ArchiveSettings
 
@@ -24,6 +25,13 @@ def create_app(settings: ArchiveSettings, bus: Bus, *, reads: ReadStore | None =
         reads=reads,
         poll_ms=settings.archive_poll_ms,
         retention_interval_s=settings.archive_retention_interval_s,
+        past_match=PastMatchConfig(
+            hours=settings.past_match_hours,
+            max_candidates=settings.past_match_max_candidates,
+            max_patterns=settings.past_match_max_patterns,
+        )
+        if settings.past_match_enabled
+        else None,
     )
 
     @asynccontextmanager

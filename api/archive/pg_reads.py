@@ -19,7 +19,14 @@ import orjson
 from psycopg_pool import AsyncConnectionPool
 
 from anpr.normalize import skeleton
-from api.archive.base import OCR_MAX_DIFFER, PlateMatch, ReadKey, ReadQuery, Sighting
+from api.archive.base import (
+    OCR_MAX_DIFFER,
+    PastRead,
+    PlateMatch,
+    ReadKey,
+    ReadQuery,
+    Sighting,
+)
 from api.archive.records import DAY_MS, ArchivedRead
 from api.store import migrate
 from api.store.postgres import connection, make_pool
@@ -199,6 +206,34 @@ class PostgresReadStore:
             )
             row = await cur.fetchone()
         return _sighting(row) if row else None
+
+    async def past_candidates(
+        self, skeletons: Sequence[str], *, since: int, until: int, limit: int
+    ) -> list[PastRead]:
+        return await self._past(
+            "plate_skeleton = ANY(%s)", list(skeletons), since=since, until=until, limit=limit
+        )
+
+    async def pattern_candidates(
+        self, likes: Sequence[str], *, since: int, until: int, limit: int
+    ) -> list[PastRead]:
+        return await self._past(
+            "plate_norm LIKE ANY(%s)", list(likes), since=since, until=until, limit=limit
+        )
+
+    async def _past(
+        self, clause: str, values: list[str], *, since: int, until: int, limit: int
+    ) -> list[PastRead]:
+        if not values or limit <= 0:
+            return []
+        async with connection(self._pool) as conn:
+            cur = await conn.execute(
+                f"SELECT plate_skeleton, body FROM reads WHERE {clause}"  # noqa: S608 - constants
+                " AND captured_at >= %s AND captured_at < %s LIMIT %s",
+                (values, since, until, limit),
+            )
+            rows = await cur.fetchall()
+        return [PastRead(row[0], bytes(row[1])) for row in rows]
 
     async def purge_reads(self, *, before: int) -> int:
         async with connection(self._pool) as conn:
