@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass, field
+from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -197,3 +199,33 @@ def test_no_read_at_fuzzy_distance_is_missed(plate: str, at: int, ch: str, edit:
     skel, read_skel = skeleton(plate), skeleton(read)
     if len(read) >= 5 and is_distance_one(skel, read_skel):
         assert read_skel in fuzzy_skeletons(skel)
+
+
+def test_a_lists_window_survives_the_wire_and_later_changes() -> None:
+    from anpr.errors import InvalidRecord
+    from anpr.hotlists import decode_list_config, encode_list_config, plan_put_config
+
+    def put(current: Any, hours: int | None) -> Any:
+        plan = plan_put_config(
+            current,
+            list_id="stolen",
+            name="Stolen",
+            category="stolen",
+            priority=1,
+            match=MatchMode.OCR,
+            covert=False,
+            now_ms=1000,
+            past_match_hours=hours,
+        )
+        return plan.config
+
+    new = put(None, None)
+    assert new.past_match_hours is None
+    assert b"past_match_hours" not in encode_list_config(new)  # older readers see no change
+    six = put(new, 6)
+    assert decode_list_config(encode_list_config(six)).past_match_hours == 6
+    assert put(six, None).past_match_hours == 6  # absent: unchanged
+    bad = orjson.loads(encode_list_config(six))
+    bad["past_match_hours"] = 0
+    with pytest.raises(InvalidRecord, match="past_match_hours"):
+        decode_list_config(orjson.dumps(bad))
