@@ -8,6 +8,7 @@ Reads are inserted idempotently on (read_id, camera_id, captured_at): a record d
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -95,6 +96,12 @@ class ReadStore(Protocol):
     ) -> list[PastRead]:
         """Reads captured in [since, until) whose `plate_norm` is LIKE one of `likes` (a scan of
         the window), at most `limit`."""
+        ...
+
+    def lead(self, name: str) -> AbstractAsyncContextManager[None]:
+        """Entered once this process is the only holder of `name` among the processes on the
+        store (PostgreSQL: a session advisory lock on a held connection; SQLite: at once, one
+        archive per file); left on exit."""
         ...
 
     async def purge_reads(self, *, before: int) -> int:

@@ -15,6 +15,8 @@ topic. Each commit that adds or changes entries of a list at version V makes the
    `end` record. The matcher decides the hits and writes `done` with their count
    (`matcher/replay.py`). A selection the database refuses ends the job `failed`.
 
+With several archivers on one database, the one holding the store's `lead` lock (a PostgreSQL
+advisory lock) runs the jobs; the others follow the same topics and take over when it stops.
 A job already known as `running`, `done` or `failed` is not run again (an archive that restarts
 replays the hotlists topic); one still `pending` is. A job whose window has passed by the time the
 archive sees it (an archive that was down longer than the window, or lists that predate past
@@ -32,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from anpr.bus.base import Message, Record
 from anpr.clock import now_ms
@@ -49,6 +52,7 @@ from api.archive.pastmatch_plan import CandidatePlan, EntryDiff, plan_candidates
 log = logging.getLogger(__name__)
 
 HOUR_MS = 3600 * 1000
+LEAD_LOCK = "anpr-archive-past-match"
 SKELETON_CHUNK = 1000
 PUBLISH_CHUNK = 2000
 
@@ -92,6 +96,35 @@ class Selection:
             self.reads.setdefault(row.raw, set()).update(named)
 
 
+class PastMatchMetrics:
+    """Jobs by how they ended (bounded label), candidates, and the selection's time. No list is
+    named: covert lists are not counted apart."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.jobs = Counter(
+            "anpr_archive_past_match_jobs_total",
+            "Past-match jobs run by the archive, by state left (running, done, failed).",
+            ["state"],
+            registry=registry,
+        )
+        self.candidates = Counter(
+            "anpr_archive_past_match_candidates_total",
+            "Archived reads replayed to the matchers by past-read matching.",
+            registry=registry,
+        )
+        self.truncated = Counter(
+            "anpr_archive_past_match_truncated_total",
+            "Past-match jobs that reached a bound (docs/matching.md).",
+            registry=registry,
+        )
+        self.select_seconds = Histogram(
+            "anpr_archive_past_match_select_seconds",
+            "Time to select the candidate reads of one past-match job.",
+            buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800),
+            registry=registry,
+        )
+
+
 class PastMatcher:
     def __init__(
         self,
@@ -114,6 +147,7 @@ class PastMatcher:
         self.known: dict[str, JobState] = {}
         self.queue: dict[str, Job] = {}
         self.jobs_run = 0
+        self.metrics = PastMatchMetrics(runtime.registry)
         self._wake = asyncio.Event()
         self.hotlists = TopicFollower(
             runtime, [topics.hotlists], self._apply_hotlist, name="archive-hotlists"
@@ -164,14 +198,18 @@ class PastMatcher:
     async def _work(self) -> None:
         await self.hotlists.caught_up.wait()
         await self.jobs.caught_up.wait()
-        while True:
-            while self.queue:
-                job = next(iter(self.queue.values()))
-                if self._due(job):
-                    await self.run(job)  # raises when the bus or database is away: rerun
-                del self.queue[job.job_id]
-            self._wake.clear()
-            await self._wake.wait()
+        # Several archivers may share the reads topic: one of them runs the jobs. The others
+        # keep following, so whichever takes over knows which jobs are left.
+        async with self.store.lead(LEAD_LOCK):
+            log.info("past-match: this archive runs the past-match jobs")
+            while True:
+                while self.queue:
+                    job = next(iter(self.queue.values()))
+                    if self._due(job):
+                        await self.run(job)  # raises when the bus or database is away: rerun
+                    del self.queue[job.job_id]
+                self._wake.clear()
+                await self._wake.wait()
 
     def _due(self, job: Job) -> bool:
         state = self.known.get(job.job_id)
@@ -261,6 +299,7 @@ class PastMatcher:
         await self._state(job, JobState.PENDING)
         await self._archive_caught_up()
         until = self.clock()
+        started = time.perf_counter()
         try:
             selection = await self.select(job, until)
         except (AnprError, OSError, sqlite3.Error, psycopg.Error) as exc:
@@ -268,7 +307,9 @@ class PastMatcher:
                 raise  # the database is away: the supervisor retries the job
             log.warning("past-match job failed: %s", type(exc).__name__)
             await self._state(job, JobState.FAILED, until=until, error=type(exc).__name__)
+            self.metrics.jobs.labels(JobState.FAILED.value).inc()
             return
+        self.metrics.select_seconds.observe(time.perf_counter() - started)
         candidates = len(selection.reads)
         running = self._record(
             job,
@@ -282,6 +323,10 @@ class PastMatcher:
         if candidates:
             await self._publish(job, selection, running)
         self.jobs_run += 1
+        self.metrics.jobs.labels(running["state"]).inc()
+        self.metrics.candidates.inc(candidates)
+        if selection.truncated:
+            self.metrics.truncated.inc()
 
     async def _publish(self, job: Job, selection: Selection, running: PastMatchJobRecord) -> None:
         key = job.job_id.encode()

@@ -11,7 +11,9 @@ Search: the `plate_norm` and `plate_skeleton` indexes of each partition, newest 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+import zlib
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,6 +42,8 @@ CREATE TEMPORARY TABLE IF NOT EXISTS reads_stage (
     plate_norm text, plate_skeleton text, country text, confidence real, body bytea
 ) ON COMMIT DELETE ROWS
 """
+# How often a process that does not hold a `lead` lock tries again.
+_LEAD_RETRY_S = 5.0
 # Batches at least this big are written on `writers` connections in parallel.
 _SPLIT_FROM = 500
 _STAGE_COLUMNS = (
@@ -234,6 +238,21 @@ class PostgresReadStore:
             )
             rows = await cur.fetchall()
         return [PastRead(row[0], bytes(row[1])) for row in rows]
+
+    @contextlib.asynccontextmanager
+    async def lead(self, name: str) -> AsyncIterator[None]:
+        key = zlib.crc32(name.encode())
+        async with connection(self._pool) as conn:
+            while True:
+                cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (key,))
+                row = await cur.fetchone()
+                if row and row[0]:
+                    break
+                await asyncio.sleep(_LEAD_RETRY_S)
+            try:
+                yield
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     async def purge_reads(self, *, before: int) -> int:
         async with connection(self._pool) as conn:

@@ -6,8 +6,9 @@ process (`anpr run`) or, with a file on a shared disk, in two.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -194,6 +195,10 @@ class SqliteReadStore:
             (*values, since, until, limit),
         ).fetchall()
         return [PastRead(row[0], bytes(row[1])) for row in rows]
+
+    @contextlib.asynccontextmanager
+    async def lead(self, name: str) -> AsyncIterator[None]:
+        yield  # one archive per SQLite file
 
     async def purge_reads(self, *, before: int) -> int:
         return self.db.execute("DELETE FROM reads WHERE captured_at < ?", (before,)).rowcount

@@ -221,3 +221,38 @@ async def test_pattern_candidates_scan_the_window(reads: ReadStore) -> None:
         ["AB_CD", "%123"], since=T0 - DAY_MS, until=T0 + DAY_MS, limit=100
     )
     assert _plates(rows) == ["AB9CD", "XAB123"]
+
+
+async def test_one_process_leads_at_a_time(
+    reads: ReadStore, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past-read matching runs in the archive holding the lead; SQLite has one archive."""
+    if isinstance(reads, SqliteReadStore):
+        async with reads.lead("jobs"):
+            return
+    import asyncio
+
+    import api.archive.pg_reads
+
+    monkeypatch.setattr(api.archive.pg_reads, "_LEAD_RETRY_S", 0.05)
+    db: PgDatabase = request.getfixturevalue("pg_database")
+    other = PostgresReadStore(db.url, migrate_on_start=False)
+    await other.open()
+    entered = asyncio.Event()
+    release = asyncio.Event()
+
+    async def second() -> None:
+        async with other.lead("jobs"):
+            entered.set()
+            await release.wait()
+
+    try:
+        async with reads.lead("jobs"):
+            task = asyncio.create_task(second())
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(entered.wait()), 0.5)
+        await asyncio.wait_for(entered.wait(), 10)  # the first left: the second leads
+        release.set()
+        await task
+    finally:
+        await other.close()
