@@ -30,11 +30,9 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
-from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from anpr.bus.base import Message, Record
 from anpr.clock import now_ms
@@ -43,86 +41,26 @@ from anpr.codecs.pastmatch import JobState, PastMatchJobRecord, ReplayRecord, jo
 from anpr.consume import ConsumerLoop
 from anpr.errors import AnprError, InvalidRecord
 from anpr.follow import TopicFollower
-from anpr.hotlists import Entry, HotlistBook, MatchMode, Retain
+from anpr.hotlists import HotlistBook, Retain
 from anpr.runtime import Runtime
 from anpr.topics import Topics
-from api.archive.base import PastRead, ReadStore
-from api.archive.pastmatch_plan import CandidatePlan, EntryDiff, plan_candidates
+from api.archive.base import ReadStore
+from api.archive.pastmatch_model import (
+    HOUR_MS,
+    Job,
+    PastMatchConfig,
+    PastMatchMetrics,
+    Selection,
+)
+from api.archive.pastmatch_plan import EntryDiff, plan_candidates
+
+__all__ = ["Job", "PastMatchConfig", "PastMatcher"]
 
 log = logging.getLogger(__name__)
 
-HOUR_MS = 3600 * 1000
 LEAD_LOCK = "anpr-archive-past-match"
 SKELETON_CHUNK = 1000
 PUBLISH_CHUNK = 2000
-
-
-@dataclass(frozen=True, slots=True)
-class PastMatchConfig:
-    """`ANPR_PAST_MATCH_*` (docs/configuration.md); the bounds are stated in docs/matching.md."""
-
-    hours: int = 24
-    max_candidates: int = 200_000
-    max_patterns: int = 1000
-    archive_wait_s: float = 30.0
-    publish_timeout_s: float = 10.0
-
-
-@dataclass(slots=True)
-class Job:
-    job_id: str
-    list_id: str
-    version: int
-    mode: MatchMode
-    hours: int
-    committed_at: int
-    entries: dict[str, Entry] = field(default_factory=dict)
-
-    @property
-    def since(self) -> int:
-        return self.committed_at - self.hours * HOUR_MS
-
-
-@dataclass(slots=True)
-class Selection:
-    """Candidate reads of a job: raw read -> the entries to try it against."""
-
-    reads: dict[bytes, set[str]] = field(default_factory=dict)
-    truncated: bool = False
-
-    def add(self, rows: list[PastRead], plan: CandidatePlan, *, by_pattern: bool) -> None:
-        for row in rows:
-            named = plan.entries_for(row.plate_skeleton, by_pattern=by_pattern)
-            self.reads.setdefault(row.raw, set()).update(named)
-
-
-class PastMatchMetrics:
-    """Jobs by how they ended (bounded label), candidates, and the selection's time. No list is
-    named: covert lists are not counted apart."""
-
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.jobs = Counter(
-            "anpr_archive_past_match_jobs_total",
-            "Past-match jobs run by the archive, by state left (running, done, failed).",
-            ["state"],
-            registry=registry,
-        )
-        self.candidates = Counter(
-            "anpr_archive_past_match_candidates_total",
-            "Archived reads replayed to the matchers by past-read matching.",
-            registry=registry,
-        )
-        self.truncated = Counter(
-            "anpr_archive_past_match_truncated_total",
-            "Past-match jobs that reached a bound (docs/matching.md).",
-            registry=registry,
-        )
-        self.select_seconds = Histogram(
-            "anpr_archive_past_match_select_seconds",
-            "Time to select the candidate reads of one past-match job.",
-            buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800),
-            registry=registry,
-        )
 
 
 class PastMatcher:
@@ -166,16 +104,14 @@ class PastMatcher:
     def _apply_hotlist(self, record: Record) -> None:
         for committed in self.diff.apply(self.book.apply(record.key, record.value)):
             config = committed.config
+            hours = config.past_match_hours or self.config.hours
+            if record.timestamp_ms + hours * HOUR_MS <= self.clock():
+                continue  # its window has passed (replaying old commits): nothing to queue
             job_id = job_id_of(config.list_id, config.version)
             job = self.queue.get(job_id)
             if job is None:
                 job = self.queue[job_id] = Job(
-                    job_id,
-                    config.list_id,
-                    config.version,
-                    config.match,
-                    config.past_match_hours or self.config.hours,
-                    record.timestamp_ms,
+                    job_id, config.list_id, config.version, config.match, hours, record.timestamp_ms
                 )
             job.entries.update((e.entry_id, e) for e in committed.entries)
         if self.queue:
@@ -189,9 +125,12 @@ class PastMatcher:
             return
         job = PAST_MATCH.decode(record.value)
         try:
-            self.known[job["job_id"]] = JobState(job["state"])
+            state = self.known[job["job_id"]] = JobState(job["state"])
         except ValueError:
             raise InvalidRecord("past-match job: unknown state") from None
+        if state is not JobState.PENDING:
+            # Run (by this archive, or by another one): nothing left to hold for it.
+            self.queue.pop(job["job_id"], None)
 
     # --- the worker ----------------------------------------------------------------------------
 
@@ -207,7 +146,7 @@ class PastMatcher:
                     job = next(iter(self.queue.values()))
                     if self._due(job):
                         await self.run(job)  # raises when the bus or database is away: rerun
-                    del self.queue[job.job_id]
+                    self.queue.pop(job.job_id, None)
                 self._wake.clear()
                 await self._wake.wait()
 
