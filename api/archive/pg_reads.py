@@ -11,7 +11,9 @@ Search: the `plate_norm` and `plate_skeleton` indexes of each partition, newest 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+import zlib
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +21,14 @@ import orjson
 from psycopg_pool import AsyncConnectionPool
 
 from anpr.normalize import skeleton
-from api.archive.base import OCR_MAX_DIFFER, PlateMatch, ReadKey, ReadQuery, Sighting
+from api.archive.base import (
+    OCR_MAX_DIFFER,
+    PastRead,
+    PlateMatch,
+    ReadKey,
+    ReadQuery,
+    Sighting,
+)
 from api.archive.records import DAY_MS, ArchivedRead
 from api.store import migrate
 from api.store.postgres import connection, make_pool
@@ -33,6 +42,8 @@ CREATE TEMPORARY TABLE IF NOT EXISTS reads_stage (
     plate_norm text, plate_skeleton text, country text, confidence real, body bytea
 ) ON COMMIT DELETE ROWS
 """
+# How often a process that does not hold a `lead` lock tries again.
+_LEAD_RETRY_S = 5.0
 # Batches at least this big are written on `writers` connections in parallel.
 _SPLIT_FROM = 500
 _STAGE_COLUMNS = (
@@ -199,6 +210,49 @@ class PostgresReadStore:
             )
             row = await cur.fetchone()
         return _sighting(row) if row else None
+
+    async def past_candidates(
+        self, skeletons: Sequence[str], *, since: int, until: int, limit: int
+    ) -> list[PastRead]:
+        return await self._past(
+            "plate_skeleton = ANY(%s)", list(skeletons), since=since, until=until, limit=limit
+        )
+
+    async def pattern_candidates(
+        self, likes: Sequence[str], *, since: int, until: int, limit: int
+    ) -> list[PastRead]:
+        return await self._past(
+            "plate_norm LIKE ANY(%s)", list(likes), since=since, until=until, limit=limit
+        )
+
+    async def _past(
+        self, clause: str, values: list[str], *, since: int, until: int, limit: int
+    ) -> list[PastRead]:
+        if not values or limit <= 0:
+            return []
+        async with connection(self._pool) as conn:
+            cur = await conn.execute(
+                f"SELECT plate_skeleton, body FROM reads WHERE {clause}"  # noqa: S608 - constants
+                " AND captured_at >= %s AND captured_at < %s LIMIT %s",
+                (values, since, until, limit),
+            )
+            rows = await cur.fetchall()
+        return [PastRead(row[0], bytes(row[1])) for row in rows]
+
+    @contextlib.asynccontextmanager
+    async def lead(self, name: str) -> AsyncIterator[None]:
+        key = zlib.crc32(name.encode())
+        async with connection(self._pool) as conn:
+            while True:
+                cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (key,))
+                row = await cur.fetchone()
+                if row and row[0]:
+                    break
+                await asyncio.sleep(_LEAD_RETRY_S)
+            try:
+                yield
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     async def purge_reads(self, *, before: int) -> int:
         async with connection(self._pool) as conn:
