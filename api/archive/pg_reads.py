@@ -1,8 +1,9 @@
 """The read archive in PostgreSQL: a table partitioned by UTC day of `captured_at`.
 
-Writes: each batch is COPYed into a temporary table, then moved with one
-`INSERT ... SELECT ... ON CONFLICT DO NOTHING`, which makes replays free and counts the new rows.
-COPY cannot skip conflicts itself; the staging table keeps the bulk path and the idempotence.
+Writes: each batch is COPYed straight into the table; a batch holding a read already stored fails
+as a whole (COPY cannot skip conflicts) and is then COPYed into a temporary table and moved with
+one `INSERT ... SELECT ... ON CONFLICT DO NOTHING`, which stores each read once and counts the new
+rows. Replays are rare; the direct COPY does not write every read twice.
 The day partitions a batch needs are made first by `anpr_read_partition` (SECURITY DEFINER:
 the app role has no DDL). Retention drops whole days with `anpr_drop_read_partitions`.
 Search: the `plate_norm` and `plate_skeleton` indexes of each partition, newest first.
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from anpr.normalize import skeleton
@@ -65,6 +67,28 @@ def _sighting(row: tuple[Any, ...]) -> Sighting:
         conf,
         orjson.loads(body),
     )
+
+
+async def _copy(conn: Any, table: str, reads: Sequence[ArchivedRead]) -> None:
+    async with (
+        conn.cursor() as cur,
+        cur.copy(f"COPY {table} ({_STAGE_COLUMNS}) FROM STDIN") as copy,
+    ):
+        for r in reads:
+            await copy.write_row(
+                (
+                    r.captured_at,
+                    r.read_id,
+                    r.camera_id,
+                    r.received_at,
+                    r.plate,
+                    r.plate_norm,
+                    r.plate_skeleton,
+                    r.country,
+                    r.confidence,
+                    r.raw,
+                )
+            )
 
 
 def _day(day_ms: int) -> Any:
@@ -161,26 +185,20 @@ class PostgresReadStore:
         return sum(counts)
 
     async def _write(self, reads: Sequence[ArchivedRead]) -> int:
-        async with connection(self._pool) as conn, conn.transaction():
-            await conn.execute(_STAGE)
-            async with conn.cursor() as cur:
-                async with cur.copy(f"COPY reads_stage ({_STAGE_COLUMNS}) FROM STDIN") as copy:
-                    for r in reads:
-                        await copy.write_row(
-                            (
-                                r.captured_at,
-                                r.read_id,
-                                r.camera_id,
-                                r.received_at,
-                                r.plate,
-                                r.plate_norm,
-                                r.plate_skeleton,
-                                r.country,
-                                r.confidence,
-                                r.raw,
-                            )
-                        )
-                await cur.execute(
+        async with connection(self._pool) as conn:
+            # The common case, reads never seen: one COPY straight into the partitions. A read
+            # already stored (a replayed batch, a restarted archiver) makes COPY fail as a
+            # whole; then, and only then, the batch takes the idempotent staging path.
+            try:
+                async with conn.transaction():
+                    await _copy(conn, "reads", reads)
+                return len(reads)
+            except psycopg.errors.UniqueViolation:
+                pass
+            async with conn.transaction():
+                await conn.execute(_STAGE)
+                await _copy(conn, "reads_stage", reads)
+                cur = await conn.execute(
                     f"INSERT INTO reads ({_STAGE_COLUMNS}) "  # noqa: S608 - constants
                     f"SELECT {_STAGE_COLUMNS} FROM reads_stage ON CONFLICT DO NOTHING"
                 )
