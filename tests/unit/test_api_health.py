@@ -10,6 +10,7 @@ import pytest
 
 from anpr.bus.base import Record
 from anpr.clock import now_ms
+from anpr.errors import IllegalTransition
 from api.health.state import (
     TRANSITIONS,
     CameraMonitor,
@@ -132,8 +133,11 @@ def test_transitions_are_written_down_and_never_return_to_never_seen() -> None:
         assert CameraStatus.NEVER_SEEN not in targets
         assert status not in targets
         for other in CameraStatus:
-            expected = other if other in targets else status
-            assert advance(status, other) is expected
+            if other is status or other in targets:
+                assert advance(status, other) is other
+            else:
+                with pytest.raises(IllegalTransition, match=f"{status} -> {other}"):
+                    advance(status, other)
 
 
 def test_minute_buckets_window_and_late_events() -> None:
