@@ -21,7 +21,8 @@ from api.health.state import (
 from api.health.tracker import HealthTopics, HealthTracker
 from api.health.window import Counter, MinuteBuckets
 from tests.support import records
-from tests.unit.api_fixtures import ApiHarness, make_read, running_api, unique
+from tests.support.factories import recent_read, unique
+from tests.unit.api_fixtures import ApiHarness, running_api
 
 S = 1000
 MIN = 60 * S
@@ -171,7 +172,7 @@ def test_tracker_applies_records_and_sweeps_unregistered_cameras() -> None:
 
     topics = HealthTopics("reads", "heartbeats", "events")
     tracker = HealthTracker(topics, started_at=T0)
-    read = make_read(camera_id="a", received_at=T0 + S, captured_at_ms=T0)
+    read = recent_read(camera_id="a", received_at=T0 + S, captured_at_ms=T0)
     tracker.apply(_record("reads", orjson.dumps(read)), T0 + S)
     tracker.apply(_record("heartbeats", records.heartbeat(camera_id="b", received_at=T0)), T0 + S)
     event = records.gateway_event(camera_id="a", at=T0, rejected=2)
@@ -202,7 +203,7 @@ async def test_health_over_http_from_reads_heartbeats_and_gateway_events(api: Ap
         await api.publish(
             api.topics.reads,
             camera_id,
-            make_read(
+            recent_read(
                 camera_id=camera_id,
                 captured_at_ms=t - 1200,
                 received_at=t,

@@ -22,7 +22,7 @@ from benchmarks.hotlists import CSV_HEADER, Probe, build_lists, plan_lists
 from benchmarks.noise import Misread, NoiseConfig, ReadNoise, compact
 from benchmarks.traffic import Traffic, format_time, stamp
 from matcher.index import HotlistIndex
-from matcher.testing import make_config
+from tests.support.factories import make_config
 
 NOW = 1_795_000_000_000
 
