@@ -86,8 +86,9 @@ async def purge_in_batches(
     params: Sequence[Any] = (),
 ) -> int:
     """Delete the rows of `table` matching `where`, at most `store.purge_batch` per statement;
-    the number deleted. `key` identifies a row (`rowid`, or the primary key of a `WITHOUT ROWID` table,
-    `(a, b)` for a composite one). `table`, `key` and `where` are constants of the caller."""
+    the number deleted. `key` identifies a row (`rowid`, or the primary key of a `WITHOUT ROWID`
+    table, `(a, b)` for a composite one). `table`, `key` and `where` are constants of the
+    caller."""
     sql = (
         f"DELETE FROM {table} WHERE {key} IN "  # noqa: S608 - constants of the caller
         f"(SELECT {key.strip('()')} FROM {table} WHERE {where} LIMIT ?)"
