@@ -15,7 +15,7 @@ from typing import Any, NotRequired, TypedDict
 from anpr.clock import RANGE_MESSAGE, in_range, ms_to_rfc3339, rfc3339_to_ms
 from anpr.countries import normalize_country
 from anpr.errors import AnprError
-from anpr.ids import ID_PATTERN
+from anpr.ids import ID_PATTERN, CameraId, IntegratorId, ReadId
 from anpr.normalize import normalize_plate
 from anpr.shown import MAX_VEHICLE_TEXT, image_problem, shown_text_ok
 
@@ -44,9 +44,9 @@ class ReadRecord(TypedDict):
     """A read as it travels on `anpr.reads.v1` (and inside every hit)."""
 
     v: int
-    read_id: str
-    camera_id: str
-    integrator_id: str
+    read_id: ReadId
+    camera_id: CameraId
+    integrator_id: IntegratorId
     captured_at: str
     captured_at_ms: int
     received_at: int
@@ -87,10 +87,10 @@ class ReadLimits:
         return self.now_ms + FUTURE_TOLERANCE_MS
 
 
-def derive_read_id(camera_id: str, captured_at_ms: int, plate_norm: str) -> str:
+def derive_read_id(camera_id: str, captured_at_ms: int, plate_norm: str) -> ReadId:
     """A stable id for a read sent without one, so a resend maps to the same id."""
     digest = hashlib.sha256(f"{camera_id}\x1f{captured_at_ms}\x1f{plate_norm}".encode()).hexdigest()
-    return "d-" + digest[:32]
+    return ReadId("d-" + digest[:32])
 
 
 def _is_number(value: object) -> bool:
@@ -349,11 +349,11 @@ def validate_read(
     assert plate_norm is not None and captured_ms is not None  # noqa: S101
     record: ReadRecord = {
         "v": 1,
-        "read_id": read_id
+        "read_id": ReadId(read_id)
         if isinstance(read_id, str)
         else derive_read_id(camera_id, captured_ms, plate_norm),
-        "camera_id": camera_id,
-        "integrator_id": integrator_id,
+        "camera_id": CameraId(camera_id),
+        "integrator_id": IntegratorId(integrator_id),
         "captured_at": ms_to_rfc3339(captured_ms),
         "captured_at_ms": captured_ms,
         "received_at": received_at_ms,
