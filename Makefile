@@ -15,7 +15,7 @@ KAFKA_PORT ?= 9092
 PG_PORT ?= 5432
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev run test test-unit test-browser lint format bench kafka-up kafka-down kafka-fetch pg-up pg-down pg-fetch clean
+.PHONY: help install install-dev run test test-unit test-fuzz test-browser lint format bench kafka-up kafka-down kafka-fetch pg-up pg-down pg-fetch clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}' \
@@ -58,12 +58,15 @@ pg-up: ## start the local PostgreSQL on 127.0.0.1:{PG_PORT} (data under .pg/)
 pg-down: ## stop the local PostgreSQL
 	bash deploy/postgres/pg.sh down
 
-test: $(STAMP) kafka-fetch pg-fetch tools ## lint, then every test: unit, the real-broker integration tests, e2e
+test: $(STAMP) kafka-fetch pg-fetch tools ## lint, then every test: unit, fuzz, deploy, the real-broker integration tests, e2e
 	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest
 
-test-unit: $(STAMP) tools ## the tests that need no broker
+test-unit: $(STAMP) ## the tests that need only the venv: no broker, no system package
 	$(BIN)/pytest tests/unit
+
+test-fuzz: $(STAMP) ## the coverage-guided fuzzing session of the vendor parsers (atheris, about 3 min)
+	$(BIN)/pytest tests/fuzz
 
 test-browser: $(STAMP) tools ## the console's browser tests (Debian's Chromium via Playwright)
 	$(BIN)/pytest tests/browser
@@ -92,7 +95,7 @@ tools: ## promtool, prometheus and chromium for the deploy and browser tests (De
 	bash deploy/browser/ensure-chromium.sh
 
 deploy-check: $(STAMP) tools ## the deploy unit tests: Prometheus, Grafana, k8s, Docker/compose, metric names
-	$(BIN)/pytest tests/unit/test_deploy_*.py
+	$(BIN)/pytest tests/deploy tests/unit/test_deploy_*.py
 
 compose-up: ## build the image and start the full stack (Kafka, 2 gateways, 2 matchers, API, Prometheus, Grafana)
 	docker compose -f deploy/compose/compose.yaml up -d --build

@@ -35,3 +35,13 @@ class ConsumerStalled(AnprError):
     it is closed and replaced."""
 
     retriable = True
+
+
+class IllegalTransition(AnprError):
+    """A state machine was asked for a move its written-down transitions do not allow: a bug in
+    the caller, raised instead of ignored so it is seen."""
+
+    def __init__(self, machine: str, current: str, target: str) -> None:
+        super().__init__(f"{machine}: {current} -> {target} is not an allowed transition")
+        self.current = current
+        self.target = target

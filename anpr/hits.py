@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Literal, NotRequired, TypedDict
 
+from anpr.ids import CameraId, EntryId, HitId, ListId, ReadId
 from anpr.reads import ReadRecord
 
 MatchKind = Literal["exact", "ocr", "fuzzy", "pattern"]
@@ -26,10 +27,10 @@ class HitLatency(TypedDict):
 
 class HitRecord(TypedDict):
     v: int
-    hit_id: str
+    hit_id: HitId
     read: ReadRecord
-    list_id: str
-    entry_id: str
+    list_id: ListId
+    entry_id: EntryId
     category: str
     priority: int
     covert: bool
@@ -43,7 +44,9 @@ class HitRecord(TypedDict):
     historical: NotRequired[bool]
 
 
-def derive_hit_id(read_id: str, camera_id: str, list_id: str, entry_id: str) -> str:
+def derive_hit_id(
+    read_id: ReadId, camera_id: CameraId, list_id: ListId, entry_id: EntryId
+) -> HitId:
     """Same (read, camera, list, entry) gives the same hit_id, however often it is processed."""
     key = "\x1f".join((read_id, camera_id, list_id, entry_id)).encode()
-    return "h-" + hashlib.sha256(key).hexdigest()[:32]
+    return HitId("h-" + hashlib.sha256(key).hexdigest()[:32])

@@ -1,4 +1,11 @@
-"""Identifier types shared by every service, so a camera id is never passed where a list id goes."""
+"""Identifier types shared by every service, so a camera id is never passed where a list id goes.
+
+They are given where an id is validated or decoded (`anpr.reads.validate_read`, the hotlist
+parser and wire decoders, `plan_put_config`, `derive_read_id`) and carried by the kernel's records:
+`ReadRecord.read_id`/`camera_id`/`integrator_id`, `HitRecord.hit_id`/`list_id`/`entry_id`,
+`ListConfig.list_id`, `EntrySpec.entry_id`, `Entry.list_id`; `derive_hit_id` takes each one by its
+type, so swapping two of its arguments is a type error. At run time a `NewType` is the plain `str`.
+"""
 
 from __future__ import annotations
 

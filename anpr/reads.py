@@ -14,7 +14,8 @@ from typing import Any, NotRequired, TypedDict
 
 from anpr.clock import RANGE_MESSAGE, in_range, ms_to_rfc3339, rfc3339_to_ms
 from anpr.countries import normalize_country
-from anpr.ids import ID_PATTERN
+from anpr.errors import AnprError
+from anpr.ids import ID_PATTERN, CameraId, IntegratorId, ReadId
 from anpr.normalize import normalize_plate
 from anpr.shown import MAX_VEHICLE_TEXT, image_problem, shown_text_ok
 
@@ -43,9 +44,9 @@ class ReadRecord(TypedDict):
     """A read as it travels on `anpr.reads.v1` (and inside every hit)."""
 
     v: int
-    read_id: str
-    camera_id: str
-    integrator_id: str
+    read_id: ReadId
+    camera_id: CameraId
+    integrator_id: IntegratorId
     captured_at: str
     captured_at_ms: int
     received_at: int
@@ -86,19 +87,28 @@ class ReadLimits:
         return self.now_ms + FUTURE_TOLERANCE_MS
 
 
-def derive_read_id(camera_id: str, captured_at_ms: int, plate_norm: str) -> str:
+def derive_read_id(camera_id: str, captured_at_ms: int, plate_norm: str) -> ReadId:
     """A stable id for a read sent without one, so a resend maps to the same id."""
     digest = hashlib.sha256(f"{camera_id}\x1f{captured_at_ms}\x1f{plate_norm}".encode()).hexdigest()
-    return "d-" + digest[:32]
+    return ReadId("d-" + digest[:32])
 
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def parse_captured_at(value: object) -> int | str:
-    """Epoch milliseconds from RFC 3339 or integer epoch ms, within [MIN_MS, MAX_MS]; a str is
-    the error message. Every time field a client sends goes through here."""
+class BadTime(AnprError):
+    """A time a client sent that is not one; `message` says why (without the field's name, which
+    the caller knows)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def parse_captured_at(value: object) -> int:
+    """Epoch milliseconds from RFC 3339 or integer epoch ms, within [MIN_MS, MAX_MS]; `BadTime`
+    otherwise. Every time field a client sends goes through here."""
     parsed: int | None = None
     if isinstance(value, str):
         parsed = rfc3339_to_ms(value)
@@ -107,10 +117,20 @@ def parse_captured_at(value: object) -> int | str:
     elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
         parsed = int(value)
     if parsed is None:
-        return "must be RFC 3339 with an offset (Z or ±hh:mm), or integer epoch milliseconds"
+        raise BadTime(
+            "must be RFC 3339 with an offset (Z or ±hh:mm), or integer epoch milliseconds"
+        )
     if not in_range(parsed):
-        return RANGE_MESSAGE
+        raise BadTime(RANGE_MESSAGE)
     return parsed
+
+
+def parse_time_or_none(value: object) -> int | None:
+    """`parse_captured_at`, with None for a value that is not a usable time."""
+    try:
+        return parse_captured_at(value)
+    except BadTime:
+        return None
 
 
 def _confidence(value: object, field: str, errors: list[FieldError]) -> float | None:
@@ -301,15 +321,17 @@ def validate_read(
     if "captured_at" not in raw or raw["captured_at"] is None:
         errors.append(FieldError("captured_at", "required"))
     else:
-        parsed = parse_captured_at(raw["captured_at"])
-        if isinstance(parsed, str):
-            errors.append(FieldError("captured_at", parsed))
-        elif parsed > limits.newest_ms:
-            errors.append(FieldError("captured_at", "more than 24 h in the future"))
-        elif parsed < limits.oldest_ms:
-            errors.append(FieldError("captured_at", "older than the read retention"))
+        try:
+            parsed = parse_captured_at(raw["captured_at"])
+        except BadTime as exc:
+            errors.append(FieldError("captured_at", exc.message))
         else:
-            captured_ms = parsed
+            if parsed > limits.newest_ms:
+                errors.append(FieldError("captured_at", "more than 24 h in the future"))
+            elif parsed < limits.oldest_ms:
+                errors.append(FieldError("captured_at", "older than the read retention"))
+            else:
+                captured_ms = parsed
 
     plate = raw.get("plate")
     plate_norm = _plate(plate, "plate", errors)
@@ -327,11 +349,11 @@ def validate_read(
     assert plate_norm is not None and captured_ms is not None  # noqa: S101
     record: ReadRecord = {
         "v": 1,
-        "read_id": read_id
+        "read_id": ReadId(read_id)
         if isinstance(read_id, str)
         else derive_read_id(camera_id, captured_ms, plate_norm),
-        "camera_id": camera_id,
-        "integrator_id": integrator_id,
+        "camera_id": CameraId(camera_id),
+        "integrator_id": IntegratorId(integrator_id),
         "captured_at": ms_to_rfc3339(captured_ms),
         "captured_at_ms": captured_ms,
         "received_at": received_at_ms,

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from anpr.bus.base import Bus, Message
 from anpr.clock import now_ms
-from anpr.errors import InvalidRecord
+from anpr.errors import AnprError, InvalidRecord
 
 WEBHOOK_KIND = "webhook"
 PUBLISH_TIMEOUT_S = 10.0
@@ -44,7 +44,7 @@ def delivery_id(hit_id: str, target_id: str) -> str:
     return "d-" + hashlib.sha256(key).hexdigest()[:32]
 
 
-class UrlRefused(ValueError):
+class UrlRefused(AnprError):
     """A target URL the URL policy does not allow."""
 
 

@@ -33,6 +33,7 @@ from starlette.routing import BaseRoute, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from anpr.auth import Principal
+from anpr.errors import AnprError
 from anpr.openapi_docs import depends_on
 from api.deps import get_principal
 from api.errors import BEARER_CHALLENGE, error_body
@@ -87,7 +88,9 @@ class GuardTable:
         return [(pattern.pattern, guard) for pattern, _, _, guard in self._entries]
 
 
-class BodyTooLarge(HTTPException):
+class BodyTooLarge(AnprError, HTTPException):
+    """A body over the route's bound; an `HTTPException` too, so Starlette answers it as a 413."""
+
     def __init__(self, limit: int) -> None:
         super().__init__(413, f"the body is over this route's limit of {limit} bytes")
 

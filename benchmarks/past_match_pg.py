@@ -42,7 +42,7 @@ from prometheus_client import CollectorRegistry
 from anpr.bus.base import Message, Record
 from anpr.clock import now_ms
 from anpr.codecs.pastmatch import JobState
-from anpr.hotlists import Entry, MatchMode
+from anpr.hotlists import Entry, ListConfig, MatchMode
 from anpr.runtime import Runtime
 from anpr.topics import Topics
 from api.archive.pastmatch import Job, PastMatchConfig, PastMatcher
@@ -53,7 +53,6 @@ from api.store import migrate
 from benchmarks.archive_pg import CAMERAS, LETTERS, Server, plate_of
 from matcher.replay import decode_all, handle_replay
 from matcher.state import MatcherState
-from matcher.testing import make_config
 
 TARGET_READS = 30_000_000
 TARGET_ENTRIES = 10_000
@@ -176,7 +175,18 @@ async def one_job(
     t2 = time.perf_counter()
 
     state = MatcherState()
-    state.index.replace_list(make_config("bench", version=2, epoch=1, match=mode), entries)
+    config = ListConfig(
+        list_id="bench",
+        name="bench",
+        category="bench",
+        priority=3,
+        match=MatchMode(mode),
+        covert=False,
+        version=2,
+        epoch=1,
+        updated_at_ms=now,
+    )
+    state.index.replace_list(config, entries)
     records = [Record(m.topic, 0, i, m.key, m.value, now) for i, m in enumerate(bus.messages)]
     t3 = time.perf_counter()
     hits = 0

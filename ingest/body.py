@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from anpr.errors import AnprError
+
 DIRECT_PARSE_BYTES = 1024 * 1024
 # A read with images is at most 512 KiB; a line of NDJSON above this is refused unparsed.
 MAX_LINE_BYTES = 512 * 1024 + 64 * 1024
@@ -24,7 +26,7 @@ _WHITESPACE = " \t\n\r"
 _LINE = re.compile(rb"[^\r\n]*[^\s][^\r\n]*")
 
 
-class BodyError(Exception):
+class BodyError(AnprError):
     """The body as a whole cannot be read; `status` is the HTTP status to answer."""
 
     def __init__(self, status: int, message: str) -> None:

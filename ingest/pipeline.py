@@ -155,7 +155,7 @@ class IngestPipeline:
                     raw=raw,
                 )
                 continue
-            key = (checked["camera_id"], checked["read_id"])
+            key: DedupKey = (checked["camera_id"], checked["read_id"])
             pending = self._recent.in_flight(key)
             if key in fresh or key in waiting or self._recent.seen(key):
                 self._duplicate(outcome, checked)

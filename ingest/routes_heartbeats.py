@@ -13,7 +13,7 @@ from anpr.codecs import HEARTBEATS
 from anpr.codecs.records import HeartbeatRecord
 from anpr.errors import AnprError
 from anpr.http import JSONBytes
-from anpr.reads import FieldError, parse_captured_at
+from anpr.reads import BadTime, FieldError, parse_captured_at
 from ingest.body import BodyError
 from ingest.deps import Pusher, Service
 from ingest.pipeline import not_yours
@@ -42,13 +42,18 @@ def validate_heartbeat(
     ):
         # The same answer for unregistered and foreign cameras: ids cannot be probed.
         return None, [not_yours(camera_id)], 403
-    sent = parse_captured_at(raw.get("sent_at")) if raw.get("sent_at") is not None else "required"
-    if isinstance(sent, str):
-        errors.append(FieldError("sent_at", sent))
+    sent: int | None = None
+    if raw.get("sent_at") is None:
+        errors.append(FieldError("sent_at", "required"))
+    else:
+        try:
+            sent = parse_captured_at(raw["sent_at"])
+        except BadTime as exc:
+            errors.append(FieldError("sent_at", exc.message))
     cam_status = raw.get("status")
     if cam_status is not None and not isinstance(cam_status, dict):
         errors.append(FieldError("status", "must be an object"))
-    if errors or camera is None or isinstance(sent, str):
+    if errors or camera is None or sent is None:
         return None, errors, status
     record: HeartbeatRecord = {
         "v": 1,

@@ -18,7 +18,7 @@ from anpr.bus.base import Message
 from anpr.clock import now_ms
 from anpr.errors import AnprError
 from anpr.http import JSONBytes
-from anpr.reads import FieldError, parse_captured_at
+from anpr.reads import FieldError, parse_time_or_none
 from anpr.registry import Camera
 from ingest.adapters import Adapter, AdapterError, AdapterResult, PayloadTooLarge
 from ingest.admission import Overloaded
@@ -64,13 +64,12 @@ async def _heartbeats(
         camera = _camera(service, principal, camera_id, beat["vendor_ids"])
         if camera is None or not _owned(principal, camera):
             continue
-        sent = parse_captured_at(beat["sent_at"])
         record = {
             "v": 1,
             "camera_id": camera.camera_id,
             "integrator_id": camera.integrator_id,
             "sent_at": beat["sent_at"],
-            "sent_at_ms": sent if isinstance(sent, int) else None,
+            "sent_at_ms": parse_time_or_none(beat["sent_at"]),
             "received_at": now_ms(),
             "status": beat["status"],
         }

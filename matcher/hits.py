@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from anpr.hits import HitRecord, derive_hit_id
+from anpr.ids import EntryId
 from anpr.reads import ReadRecord
 from matcher.matches import Match
 
@@ -12,12 +13,13 @@ def build_hit(
 ) -> HitRecord:
     """The hit for `match`; `test` is set by the caller for reads of commissioning cameras."""
     config = match.config
+    entry_id = EntryId(match.entry_id)  # the matching core keeps ids as it found them: str
     return {
         "v": 1,
-        "hit_id": derive_hit_id(read["read_id"], read["camera_id"], config.list_id, match.entry_id),
+        "hit_id": derive_hit_id(read["read_id"], read["camera_id"], config.list_id, entry_id),
         "read": read,
         "list_id": config.list_id,
-        "entry_id": match.entry_id,
+        "entry_id": entry_id,
         "category": config.category,
         "priority": match.priority,
         "covert": config.covert,

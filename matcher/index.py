@@ -32,42 +32,16 @@ from anpr.hotlists import (
 )
 from anpr.reads import ReadRecord
 from matcher.fuzzy import MIN_FUZZY_LEN
+from matcher.generation import ListGeneration
 from matcher.lookup import find_matches
 from matcher.matches import Match
 from matcher.ocr import SKELETON_BYTES, plate_of, variant_code
 from matcher.patterns import PatternSet
-from matcher.rules import Meta, meta_of
+from matcher.rules import TOKEN
 from matcher.table import PlateTable
 
 # A retired generation at most this big is purged at once; a bigger one waits for `purge()`.
 PURGE_AT_ONCE = 20_000
-# Distinct metas (conditions + reason/action) shared per list; past this, entries keep their own.
-_MAX_SHARED_METAS = 4096
-
-
-class ListGeneration:
-    """One generation of a list: config, token, entry ids (plates: entry id -> skeleton, bytes)."""
-
-    __slots__ = ("config", "metas", "patterns", "plates", "token")
-
-    def __init__(self, config: ListConfig, token: str) -> None:
-        self.config = config
-        self.token = token
-        self.plates: dict[bytes, bytes] = {}
-        self.patterns: dict[str, tuple[str, Meta]] = {}
-        self.metas: dict[Meta, Meta] = {}
-
-    def __len__(self) -> int:
-        return len(self.plates) + len(self.patterns)
-
-    def meta(self, entry: Entry) -> Meta:
-        meta = meta_of(self.token, entry)
-        shared = self.metas.get(meta)
-        if shared is not None:
-            return shared
-        if len(self.metas) < _MAX_SHARED_METAS:
-            self.metas[meta] = meta
-        return meta
 
 
 class ListBuilder:
@@ -140,7 +114,7 @@ class HotlistIndex:
         out = {entry_id: pattern for entry_id, (pattern, _) in generation.patterns.items()}
         for entry_id, skeleton in generation.plates.items():
             for record_id, code, meta in self._table.records(skeleton):
-                if record_id == entry_id and meta[0] == generation.token:
+                if record_id == entry_id and meta[TOKEN] == generation.token:
                     out[entry_id.decode()] = plate_of(skeleton, code)
         return out
 

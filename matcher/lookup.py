@@ -8,20 +8,16 @@ matches of the entries not matched yet, which makes any plate match win over a c
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from anpr.hits import MatchKind, MatchSource
 from anpr.hotlists import MatchMode
 from anpr.reads import Candidate, ReadRecord
 from matcher.fuzzy import MIN_FUZZY_LEN, is_distance_one
+from matcher.generation import ListGeneration
 from matcher.matches import Match
 from matcher.ocr import SKELETON_BYTES, differing_positions, plate_of, variant_code
 from matcher.patterns import PatternSet
-from matcher.rules import Meta, applies
+from matcher.rules import ACTION, PRIORITY, REASON, TOKEN, Meta, applies
 from matcher.table import Bucket, PlateTable, records_of
-
-if TYPE_CHECKING:
-    from matcher.index import ListGeneration
 
 Found = dict[tuple[str, str], Match]
 _EXACT = MatchMode.EXACT
@@ -39,7 +35,7 @@ def _match(
     distance: int,
 ) -> Match:
     config = generation.config
-    _, _, _, _, _, reason, action, priority = meta
+    reason, action, priority = meta[REASON], meta[ACTION], meta[PRIORITY]
     if priority is None:
         priority = config.priority
     return Match(
@@ -59,7 +55,7 @@ def _same_skeleton(
 ) -> None:
     code = variant_code(ascii_plate)
     for entry_id, entry_code, meta in records_of(bucket):
-        generation = live.get(meta[0])
+        generation = live.get(meta[TOKEN])
         if generation is None:
             continue
         if entry_code == code:
@@ -92,7 +88,7 @@ def _fuzzy(
         if not is_distance_one(skeleton, other):
             continue
         for entry_id, entry_code, meta in table.records(other):
-            generation = live.get(meta[0])
+            generation = live.get(meta[TOKEN])
             if generation is None or generation.config.match is not _FUZZY:
                 continue
             if applies(meta, read.get("country"), zones, read["captured_at_ms"]):
@@ -112,7 +108,7 @@ def _patterns(
 ) -> None:
     for entry in patterns.matches(plate):
         meta = entry.meta
-        generation = live.get(meta[0])
+        generation = live.get(meta[TOKEN])
         if generation is not None and applies(
             meta, read.get("country"), zones, read["captured_at_ms"]
         ):
@@ -143,7 +139,7 @@ def _candidates(
         for entry_id, entry_code, meta in records_of(bucket):
             if entry_code != code:
                 continue
-            generation = live.get(meta[0])
+            generation = live.get(meta[TOKEN])
             if generation is None:
                 continue
             entry = entry_id.decode()

@@ -3,7 +3,7 @@
 `plates` maps a skeleton to its bucket: one record, or a list of records when several entries
 share the skeleton (the same plate on several lists, OCR look-alikes, or two generations of a list
 while one replaces the other). A record is the tuple `(entry_id, variant_code, meta)`, where
-`meta[0]` is the token of the list generation the entry belongs to; with the skeleton key the
+`meta[TOKEN]` is the token of the list generation the entry belongs to; with the skeleton key the
 variant code gives back the entry's plate (`matcher.ocr`). Skeletons and entry ids are ASCII
 bytes, 16 bytes smaller each than str. Exact and OCR matches are both found by looking up the
 read's skeleton, so a plate entry costs one key.
@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from itertools import combinations
 
 from matcher.fuzzy import MIN_FUZZY_LEN, deletions
-from matcher.rules import Meta
+from matcher.rules import TOKEN, Meta
 
 Record = tuple[bytes, int, Meta]
 Bucket = Record | list[Record]
@@ -56,12 +56,12 @@ class PlateTable:
         if bucket is None:
             return False
         if type(bucket) is not list:
-            if bucket[0] == entry_id and bucket[2][0] == token:
+            if bucket[0] == entry_id and bucket[2][TOKEN] == token:
                 del self.plates[skeleton]
                 return True
             return False
         for i, record in enumerate(bucket):
-            if record[0] == entry_id and record[2][0] == token:
+            if record[0] == entry_id and record[2][TOKEN] == token:
                 del bucket[i]
                 if len(bucket) == 1:
                     self.plates[skeleton] = bucket[0]
@@ -81,7 +81,7 @@ class PlateTable:
     def sync_fuzzy(self, skeleton: bytes, is_fuzzy: Callable[[str], bool]) -> None:
         """File or unfile `skeleton` in `neighbours` as its records now require."""
         wanted = len(skeleton) >= MIN_FUZZY_LEN and any(
-            is_fuzzy(record[2][0]) for record in self.records(skeleton)
+            is_fuzzy(record[2][TOKEN]) for record in self.records(skeleton)
         )
         if wanted == self.fuzzy_indexed(skeleton):
             return

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from anpr.clock import ms_to_rfc3339, now_ms
+from tests.support.factories import submitted_read
 from tests.support.kafka import kafka_bootstrap, kafka_broker, kafka_bus, topic_prefix
 from tests.support.postgres import pg_database, pg_server
 
@@ -25,23 +25,6 @@ MakeRead = Callable[..., dict[str, Any]]
 
 @pytest.fixture
 def make_read() -> MakeRead:
-    """A valid submitted read; keyword overrides replace fields, `None` removes one."""
-    counter = iter(range(1_000_000))
-
-    def make(**overrides: Any) -> dict[str, Any]:
-        read: dict[str, Any] = {
-            "read_id": f"r-{next(counter)}",
-            "camera_id": "cam-1",
-            "captured_at": ms_to_rfc3339(now_ms() - 1500),
-            "plate": "1-ABC-123",
-            "country": "BE",
-            "confidence": 0.93,
-        }
-        for key, value in overrides.items():
-            if value is None:
-                read.pop(key, None)
-            else:
-                read[key] = value
-        return read
-
-    return make
+    """A valid submitted read (`tests.support.factories.submitted_read`); keyword overrides
+    replace fields, `None` removes one."""
+    return submitted_read

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from anpr.ids import EntryId, ListId
 from anpr.reads import MAX_PLATE_LEN
 
 PRIORITY_MIN = 1
@@ -64,7 +65,7 @@ class ListConfig:
     vehicle on one entry keep joining the same alert in the API (0: every hit is an alert).
     """
 
-    list_id: str
+    list_id: ListId
     name: str
     category: str
     priority: int
@@ -85,7 +86,7 @@ class EntrySpec:
     `zones` is sorted and empty for "everywhere"; `None` bounds and priority mean "not set".
     """
 
-    entry_id: str
+    entry_id: EntryId
     plate: str | None = None
     pattern: str | None = None
     country: str | None = None
@@ -101,7 +102,7 @@ class EntrySpec:
 class Entry(EntrySpec):
     """An entry of list `list_id` written at list version `version`."""
 
-    list_id: str
+    list_id: ListId
     version: int
 
 

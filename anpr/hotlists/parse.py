@@ -26,7 +26,7 @@ from anpr.hotlists.model import (
     EntrySpec,
     pattern_literals,
 )
-from anpr.ids import ID_PATTERN
+from anpr.ids import ID_PATTERN, EntryId
 from anpr.normalize import normalize_pattern, normalize_plate
 from anpr.reads import FieldError
 
@@ -117,7 +117,7 @@ def finish(
         return errors
     assert isinstance(entry_id, str)  # noqa: S101 - narrowed by the check above
     return EntrySpec(
-        entry_id=entry_id,
+        entry_id=EntryId(entry_id),
         plate=plate,
         pattern=pattern,
         country=country,

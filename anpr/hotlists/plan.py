@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 from anpr.hotlists.model import GROUP_WINDOW_DEFAULT_S, EntrySpec, ListConfig, MatchMode
 from anpr.hotlists.wire import encode_entry, encode_list_config, entry_key, list_key
+from anpr.ids import ListId
 
 Record = tuple[str, bytes | None]
 
@@ -54,7 +55,7 @@ def plan_put_config(
     if group_window_s is None:
         group_window_s = GROUP_WINDOW_DEFAULT_S if current is None else current.group_window_s
     config = ListConfig(
-        list_id=list_id,
+        list_id=ListId(list_id),
         name=name,
         category=category,
         priority=priority,

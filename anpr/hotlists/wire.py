@@ -28,7 +28,7 @@ from anpr.hotlists.model import (
     MatchMode,
     pattern_literals,
 )
-from anpr.ids import ID_PATTERN
+from anpr.ids import ID_PATTERN, EntryId, ListId
 
 WIRE_VERSION = 1
 _PATTERN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789?*")
@@ -172,7 +172,7 @@ def decode_list_config(value: object) -> ListConfig:
     if obj.get("group_window_s") is not None:
         window = _int(obj, "group_window_s", 0, GROUP_WINDOW_MAX_S)
     return ListConfig(
-        list_id=_id(obj, "list_id"),
+        list_id=ListId(_id(obj, "list_id")),
         name=_str(obj, "name"),
         category=_str(obj, "category"),
         priority=_int(obj, "priority", PRIORITY_MIN, PRIORITY_MAX),
@@ -265,8 +265,8 @@ class EntryDecoder:
         if type(version) is not int or version < 1:
             raise InvalidRecord("version must be a positive integer")
         return Entry(
-            list_id=list_id,
-            entry_id=entry_id,
+            list_id=ListId(list_id),
+            entry_id=EntryId(entry_id),
             version=self._share(version),
             plate=plate,
             pattern=pattern,

@@ -83,7 +83,7 @@ class EntryDiff:
                 config = change.config
                 self.configs[config.list_id] = config
                 before = self._prints.get(config.list_id, {})
-                after = {e.entry_id: fingerprint(e) for e in change.entries}
+                after: dict[str, int] = {e.entry_id: fingerprint(e) for e in change.entries}
                 self._prints[config.list_id] = after
                 fresh = [e for e in change.entries if before.get(e.entry_id) != after[e.entry_id]]
                 if fresh:

@@ -11,12 +11,13 @@ from typing import Any
 
 import orjson
 
+from anpr.errors import InvalidRecord
 from anpr.normalize import skeleton
 
 DAY_MS = 24 * 3600 * 1000
 
 
-class BadRead(ValueError):
+class BadRead(InvalidRecord):
     """A record on the reads topic the archive cannot keep; says which field."""
 
 

@@ -24,6 +24,7 @@ from api.archive.base import (
     Sighting,
 )
 from api.archive.records import ArchivedRead, positions_differ
+from api.store.sqlite_thread import SqliteOnThread, purge_in_batches
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS reads (
@@ -84,85 +85,92 @@ def where_clauses(query: ReadQuery, after: ReadKey | None) -> tuple[list[str], l
     return clauses, params
 
 
-class SqliteReadStore:
+class SqliteReadStore(SqliteOnThread):
+    """Every statement runs on the archive's own thread (`api.store.sqlite_thread`); retention
+    deletes in bounded batches."""
+
     def __init__(self, path: Path | None) -> None:
         self._path = path
-        self._db: sqlite3.Connection | None = None
-
-    @property
-    def db(self) -> sqlite3.Connection:
-        if self._db is None:
-            raise RuntimeError("the read archive is not open")
-        return self._db
 
     async def open(self) -> None:
         if self._db is not None:
             return
         if self._path is not None:
             self._path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(str(self._path) if self._path else ":memory:", isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA busy_timeout=5000")
-        db.create_function("anpr_positions_differ", 2, positions_differ, deterministic=True)
-        db.executescript(SCHEMA)
-        self._db = db
+        target = str(self._path) if self._path else ":memory:"
+
+        def connect() -> sqlite3.Connection:
+            db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA busy_timeout=5000")
+            db.create_function("anpr_positions_differ", 2, positions_differ, deterministic=True)
+            db.executescript(SCHEMA)
+            return db
+
+        await self.open_on_thread("anpr-sqlite-archive", connect)
 
     async def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        await self.close_on_thread()
 
     async def add_reads(self, reads: Sequence[ArchivedRead]) -> int:
-        db = self.db
-        before = db.total_changes
-        db.execute("BEGIN")
-        try:
-            db.executemany(
-                "INSERT INTO reads (read_id, camera_id, captured_at, received_at, plate,"
-                " plate_norm, plate_skeleton, country, confidence, body)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
-                [
-                    (
-                        r.read_id,
-                        r.camera_id,
-                        r.captured_at,
-                        r.received_at,
-                        r.plate,
-                        r.plate_norm,
-                        r.plate_skeleton,
-                        r.country,
-                        r.confidence,
-                        r.raw,
-                    )
-                    for r in reads
-                ],
-            )
-            db.execute("COMMIT")
-        except sqlite3.Error:
-            db.execute("ROLLBACK")
-            raise
-        return db.total_changes - before
+        def run(db: sqlite3.Connection) -> int:
+            before = db.total_changes
+            db.execute("BEGIN")
+            try:
+                db.executemany(
+                    "INSERT INTO reads (read_id, camera_id, captured_at, received_at, plate,"
+                    " plate_norm, plate_skeleton, country, confidence, body)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+                    [
+                        (
+                            r.read_id,
+                            r.camera_id,
+                            r.captured_at,
+                            r.received_at,
+                            r.plate,
+                            r.plate_norm,
+                            r.plate_skeleton,
+                            r.country,
+                            r.confidence,
+                            r.raw,
+                        )
+                        for r in reads
+                    ],
+                )
+                db.execute("COMMIT")
+            except sqlite3.Error:
+                db.execute("ROLLBACK")
+                raise
+            return db.total_changes - before
+
+        return await self.sql(run)
 
     async def search(
         self, query: ReadQuery, *, after: ReadKey | None, limit: int
     ) -> list[Sighting]:
-        clauses, params = where_clauses(query, after)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = self.db.execute(
-            f"SELECT {_COLUMNS} FROM reads {where} "  # noqa: S608 - clauses are constants
-            "ORDER BY captured_at DESC, read_id DESC LIMIT ?",
-            (*params, limit),
-        ).fetchall()
-        return [_sighting(row) for row in rows]
+        def run(db: sqlite3.Connection) -> list[Sighting]:
+            clauses, params = where_clauses(query, after)
+            where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+            rows = db.execute(
+                f"SELECT {_COLUMNS} FROM reads {where} "  # noqa: S608 - clauses are constants
+                "ORDER BY captured_at DESC, read_id DESC LIMIT ?",
+                (*params, limit),
+            ).fetchall()
+            return [_sighting(row) for row in rows]
+
+        return await self.sql(run)
 
     async def get_read(self, read_id: str) -> Sighting | None:
-        row = self.db.execute(
-            f"SELECT {_COLUMNS} FROM reads WHERE read_id = ? "  # noqa: S608 - constant columns
-            "ORDER BY captured_at DESC LIMIT 1",
-            (read_id,),
-        ).fetchone()
-        return _sighting(row) if row else None
+        def run(db: sqlite3.Connection) -> Sighting | None:
+            row = db.execute(
+                f"SELECT {_COLUMNS} FROM reads WHERE read_id = ? "  # noqa: S608 - constant columns
+                "ORDER BY captured_at DESC LIMIT 1",
+                (read_id,),
+            ).fetchone()
+            return _sighting(row) if row else None
+
+        return await self.sql(run)
 
     async def past_candidates(
         self, skeletons: Sequence[str], *, since: int, until: int, limit: int
@@ -201,4 +209,10 @@ class SqliteReadStore:
         yield  # one archive per SQLite file
 
     async def purge_reads(self, *, before: int) -> int:
-        return self.db.execute("DELETE FROM reads WHERE captured_at < ?", (before,)).rowcount
+        return await purge_in_batches(
+            self,
+            table="reads",
+            key="(read_id, camera_id, captured_at)",
+            where="captured_at < ?",
+            params=(before,),
+        )

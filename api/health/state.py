@@ -37,6 +37,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from anpr.errors import IllegalTransition
 from api.health.ledger import HourlyLedger, Tally
 from api.health.window import Counter, MinuteBuckets
 
@@ -62,8 +63,12 @@ TRANSITIONS: Mapping[CameraStatus, frozenset[CameraStatus]] = {
 
 
 def advance(current: CameraStatus, target: CameraStatus) -> CameraStatus:
-    """`target` when the move is allowed, else `current`."""
-    return target if target in TRANSITIONS[current] else current
+    """`target` when the move is allowed (staying put is not a move); `IllegalTransition` when
+    it is not, for instance back to `never_seen`: `_classify` never asks for that once a camera
+    has been seen, so such a request is a bug and is raised, not ignored."""
+    if target is current or target in TRANSITIONS[current]:
+        return target
+    raise IllegalTransition("camera status", current.value, target.value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ import binascii
 import orjson
 
 from anpr.clock import MAX_MS, RANGE_MESSAGE
-from anpr.reads import parse_captured_at
+from anpr.reads import BadTime, parse_captured_at
 from api.errors import invalid
 from api.store.base import PageKey
 
@@ -76,10 +76,10 @@ def parse_time(field: str, value: str | None) -> int | None:
         if millis > MAX_MS:
             raise invalid(field, RANGE_MESSAGE)
         return millis
-    parsed = parse_captured_at(value)
-    if isinstance(parsed, str):
-        raise invalid(field, parsed)
-    return parsed
+    try:
+        return parse_captured_at(value)
+    except BadTime as exc:
+        raise invalid(field, exc.message) from exc
 
 
 def check_range(since: int | None, until: int | None) -> None:

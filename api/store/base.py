@@ -165,7 +165,7 @@ class StoreUnavailable(AnprError):
     retriable = True
 
 
-class AckConflict(Exception):
+class AckConflict(AnprError):
     """The hit was already acknowledged; carries the existing acknowledgement."""
 
     def __init__(self, existing: Acknowledgement) -> None:

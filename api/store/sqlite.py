@@ -1,7 +1,7 @@
 """The store on a SQLite file (the default; `path=None` keeps it in memory, for tests).
 
-Statements run on the event loop: each is bounded (indexed lookups, `LIMIT`ed pages, batches of
-consumed hits) so none holds the loop for long. The audit table refuses UPDATE and DELETE with
+Statements run on the store's own thread, never on the event loop (`api.store.sqlite_thread`);
+retention deletes run in bounded batches. The audit table refuses UPDATE and DELETE with
 triggers, so append-only holds even against a mistaken statement.
 """
 
@@ -33,6 +33,7 @@ from api.store.base import (
 from api.store.schema import SCHEMA
 from api.store.sqlite_alerts import ALERTS_SCHEMA, SqliteAlertsMixin
 from api.store.sqlite_notifications import SqliteNotifications
+from api.store.sqlite_thread import purge_in_batches
 
 _HIT_COLUMNS = (
     "seq, hit_id, matched_at, covert, topic_ts, body, ack_outcome, ack_note, ack_by, ack_role, "
@@ -80,17 +81,20 @@ def _where(flt: HitFilter) -> tuple[list[str], list[Any]]:
 hit_where = _where  # also used by `SqliteNotifications`
 
 
+def _get_hit(db: sqlite3.Connection, hit_id: str) -> StoredHit | None:
+    row = db.execute(
+        f"SELECT {_HIT_COLUMNS} FROM hits WHERE hit_id = ?",  # noqa: S608 - constant columns
+        (hit_id,),
+    ).fetchone()
+    return _hit(row) if row else None
+
+
 class SqliteStore(SqliteNotifications, SqliteAlertsMixin):
+    """Every statement runs on the store's own thread (`api.store.sqlite_thread`)."""
+
     def __init__(self, path: Path | None) -> None:
         self._path = path
-        self._db: sqlite3.Connection | None = None
         self._store_id = ""
-
-    @property
-    def db(self) -> sqlite3.Connection:
-        if self._db is None:
-            raise RuntimeError("the store is not open")
-        return self._db
 
     @property
     def store_id(self) -> str:
@@ -101,111 +105,137 @@ class SqliteStore(SqliteNotifications, SqliteAlertsMixin):
             return
         if self._path is not None:
             self._path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(str(self._path) if self._path else ":memory:", isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.executescript(SCHEMA)
-        db.executescript(ALERTS_SCHEMA)
-        db.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES ('store_id', ?)", (uuid.uuid4().hex,)
-        )
-        self._store_id = db.execute("SELECT value FROM meta WHERE key='store_id'").fetchone()[0]
-        self._db = db
+        target = str(self._path) if self._path else ":memory:"
+
+        def connect() -> sqlite3.Connection:
+            # Used from the store's thread only; tests may also look in from the loop's thread.
+            db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(SCHEMA)
+            db.executescript(ALERTS_SCHEMA)
+            db.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('store_id', ?)",
+                (uuid.uuid4().hex,),
+            )
+            self._store_id = db.execute("SELECT value FROM meta WHERE key='store_id'").fetchone()[0]
+            return db
+
+        await self.open_on_thread("anpr-sqlite-store", connect)
 
     async def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        await self.close_on_thread()
 
     async def add_hits(self, hits: Sequence[NewHit]) -> list[StoredHit]:
-        db = self.db
-        stored: list[StoredHit] = []
-        db.execute("BEGIN")
-        try:
-            for hit in hits:
-                row = db.execute(
-                    "INSERT INTO hits (hit_id, matched_at, camera_id, list_id, plate_norm, covert,"
-                    " topic_ts, body) VALUES (?,?,?,?,?,?,?,?)"
-                    " ON CONFLICT (hit_id) DO NOTHING RETURNING seq",
-                    (
-                        hit.hit_id,
-                        hit.matched_at,
-                        hit.camera_id,
-                        hit.list_id,
-                        hit.plate_norm,
-                        int(hit.covert),
-                        hit.topic_ts,
-                        orjson.dumps(hit.body),
-                    ),
-                ).fetchone()
-                if row is not None:
-                    stored.append(
-                        StoredHit(
-                            row[0], hit.hit_id, hit.matched_at, hit.covert, hit.topic_ts, hit.body
+        def run(db: sqlite3.Connection) -> list[StoredHit]:
+            stored: list[StoredHit] = []
+            db.execute("BEGIN")
+            try:
+                for hit in hits:
+                    row = db.execute(
+                        "INSERT INTO hits (hit_id, matched_at, camera_id, list_id, plate_norm,"
+                        " covert, topic_ts, body) VALUES (?,?,?,?,?,?,?,?)"
+                        " ON CONFLICT (hit_id) DO NOTHING RETURNING seq",
+                        (
+                            hit.hit_id,
+                            hit.matched_at,
+                            hit.camera_id,
+                            hit.list_id,
+                            hit.plate_norm,
+                            int(hit.covert),
+                            hit.topic_ts,
+                            orjson.dumps(hit.body),
+                        ),
+                    ).fetchone()
+                    if row is not None:
+                        stored.append(
+                            StoredHit(
+                                row[0],
+                                hit.hit_id,
+                                hit.matched_at,
+                                hit.covert,
+                                hit.topic_ts,
+                                hit.body,
+                            )
                         )
-                    )
-            db.execute("COMMIT")
-        except sqlite3.Error:
-            db.execute("ROLLBACK")
-            raise
-        return stored
+                db.execute("COMMIT")
+            except sqlite3.Error:
+                db.execute("ROLLBACK")
+                raise
+            return stored
+
+        return await self.sql(run)
 
     async def get_hit(self, hit_id: str) -> StoredHit | None:
-        row = self.db.execute(
-            f"SELECT {_HIT_COLUMNS} FROM hits WHERE hit_id = ?",  # noqa: S608 - constant columns
-            (hit_id,),
-        ).fetchone()
-        return _hit(row) if row else None
+        return await self.sql(lambda db: _get_hit(db, hit_id))
 
     async def query_hits(
         self, flt: HitFilter, *, after: PageKey | None, limit: int
     ) -> list[StoredHit]:
-        clauses, params = _where(flt)
-        if after is not None:
-            clauses.append("(matched_at < ? OR (matched_at = ? AND hit_id < ?))")
-            params += [after.matched_at, after.matched_at, after.hit_id]
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = self.db.execute(
-            f"SELECT {_HIT_COLUMNS} FROM hits {where} "  # noqa: S608 - clauses are constants
-            "ORDER BY matched_at DESC, hit_id DESC LIMIT ?",
-            (*params, limit),
-        ).fetchall()
-        return [_hit(row) for row in rows]
+        def run(db: sqlite3.Connection) -> list[StoredHit]:
+            clauses, params = _where(flt)
+            if after is not None:
+                clauses.append("(matched_at < ? OR (matched_at = ? AND hit_id < ?))")
+                params += [after.matched_at, after.matched_at, after.hit_id]
+            where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+            rows = db.execute(
+                f"SELECT {_HIT_COLUMNS} FROM hits {where} "  # noqa: S608 - clauses are constants
+                "ORDER BY matched_at DESC, hit_id DESC LIMIT ?",
+                (*params, limit),
+            ).fetchall()
+            return [_hit(row) for row in rows]
+
+        return await self.sql(run)
 
     async def count_hits(self, flt: HitFilter) -> HitCounts:
-        clauses, params = _where(flt)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        total, acked = self.db.execute(
-            "SELECT COUNT(*), COUNT(ack_at) FROM hits " + where,  # noqa: S608 - constants
-            params,
-        ).fetchone()
-        return HitCounts(total=total, new=total - acked, acknowledged=acked)
+        def run(db: sqlite3.Connection) -> HitCounts:
+            clauses, params = _where(flt)
+            where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+            total, acked = db.execute(
+                "SELECT COUNT(*), COUNT(ack_at) FROM hits " + where,  # noqa: S608 - constants
+                params,
+            ).fetchone()
+            return HitCounts(total=total, new=total - acked, acknowledged=acked)
+
+        return await self.sql(run)
 
     async def seq_of(self, hit_id: str) -> int | None:
-        row = self.db.execute("SELECT seq FROM hits WHERE hit_id = ?", (hit_id,)).fetchone()
-        return int(row[0]) if row else None
+        def run(db: sqlite3.Connection) -> int | None:
+            row = db.execute("SELECT seq FROM hits WHERE hit_id = ?", (hit_id,)).fetchone()
+            return int(row[0]) if row else None
+
+        return await self.sql(run)
 
     async def hits_after_seq(
         self, seq: int, *, include_covert: bool, limit: int
     ) -> list[StoredHit]:
-        covert = "" if include_covert else " AND covert = 0"
-        rows = self.db.execute(
-            f"SELECT {_HIT_COLUMNS} FROM hits WHERE seq > ?{covert} ORDER BY seq LIMIT ?",  # noqa: S608
-            (seq, limit),
-        ).fetchall()
-        return [_hit(row) for row in rows]
+        def run(db: sqlite3.Connection) -> list[StoredHit]:
+            covert = "" if include_covert else " AND covert = 0"
+            rows = db.execute(
+                f"SELECT {_HIT_COLUMNS} FROM hits WHERE seq > ?{covert} ORDER BY seq LIMIT ?",  # noqa: S608
+                (seq, limit),
+            ).fetchall()
+            return [_hit(row) for row in rows]
+
+        return await self.sql(run)
 
     async def max_seq(self) -> int:
-        row = self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM hits").fetchone()
-        return int(row[0])
+        def run(db: sqlite3.Connection) -> int:
+            row = db.execute("SELECT COALESCE(MAX(seq), 0) FROM hits").fetchone()
+            return int(row[0])
+
+        return await self.sql(run)
 
     async def acknowledge(self, hit_id: str, ack: Acknowledgement) -> StoredHit | None:
-        updated = self.db.execute(
-            "UPDATE hits SET ack_outcome=?, ack_note=?, ack_by=?, ack_role=?, ack_at=? "
-            "WHERE hit_id=? AND ack_at IS NULL",
-            (ack.outcome.value, ack.note, ack.by, ack.role, ack.at, hit_id),
-        ).rowcount
-        hit = await self.get_hit(hit_id)
+        def run(db: sqlite3.Connection) -> tuple[int, StoredHit | None]:
+            updated = db.execute(
+                "UPDATE hits SET ack_outcome=?, ack_note=?, ack_by=?, ack_role=?, ack_at=? "
+                "WHERE hit_id=? AND ack_at IS NULL",
+                (ack.outcome.value, ack.note, ack.by, ack.role, ack.at, hit_id),
+            ).rowcount
+            return updated, _get_hit(db, hit_id)
+
+        updated, hit = await self.sql(run)
         if hit is None:
             return None
         if not updated and hit.ack is not None:
@@ -213,20 +243,23 @@ class SqliteStore(SqliteNotifications, SqliteAlertsMixin):
         return hit
 
     async def append_audit(self, entry: AuditEntry) -> int:
-        cursor = self.db.execute(
-            "INSERT INTO audit (at, actor, role, action, target, reason, detail) "
-            "VALUES (?,?,?,?,?,?,?)",
-            (
-                entry.at,
-                entry.actor,
-                entry.role,
-                entry.action,
-                entry.target,
-                entry.reason,
-                orjson.dumps(entry.detail),
-            ),
-        )
-        return int(cursor.lastrowid or 0)
+        def run(db: sqlite3.Connection) -> int:
+            cursor = db.execute(
+                "INSERT INTO audit (at, actor, role, action, target, reason, detail) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (
+                    entry.at,
+                    entry.actor,
+                    entry.role,
+                    entry.action,
+                    entry.target,
+                    entry.reason,
+                    orjson.dumps(entry.detail),
+                ),
+            )
+            return int(cursor.lastrowid or 0)
+
+        return await self.sql(run)
 
     async def query_audit(
         self,
@@ -237,107 +270,146 @@ class SqliteStore(SqliteNotifications, SqliteAlertsMixin):
         before_seq: int | None,
         limit: int,
     ) -> list[StoredAudit]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        for clause, value in (
-            ("at >= ?", since),
-            ("at < ?", until),
-            ("actor = ?", actor),
-            ("seq < ?", before_seq),
-        ):
-            if value is not None:
-                clauses.append(clause)
-                params.append(value)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = self.db.execute(
-            "SELECT seq, at, actor, role, action, target, reason, detail FROM audit "  # noqa: S608
-            f"{where} ORDER BY seq DESC LIMIT ?",
-            (*params, limit),
-        ).fetchall()
-        return [
-            StoredAudit(seq, AuditEntry(at, actor, role, action, target, reason, orjson.loads(d)))
-            for seq, at, actor, role, action, target, reason, d in rows
-        ]
+        def run(db: sqlite3.Connection) -> list[StoredAudit]:
+            clauses: list[str] = []
+            params: list[Any] = []
+            for clause, value in (
+                ("at >= ?", since),
+                ("at < ?", until),
+                ("actor = ?", actor),
+                ("seq < ?", before_seq),
+            ):
+                if value is not None:
+                    clauses.append(clause)
+                    params.append(value)
+            where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+            rows = db.execute(
+                "SELECT seq, at, actor, role, action, target, reason, detail FROM audit "  # noqa: S608
+                f"{where} ORDER BY seq DESC LIMIT ?",
+                (*params, limit),
+            ).fetchall()
+            return [
+                StoredAudit(
+                    seq, AuditEntry(at, actor, role, action, target, reason, orjson.loads(d))
+                )
+                for seq, at, actor, role, action, target, reason, d in rows
+            ]
+
+        return await self.sql(run)
 
     async def save_activity(self, rows: Sequence[CameraActivity]) -> None:
-        if not rows:
-            return
-        now = max(max(r.last_read_at or 0, r.last_heartbeat_at or 0, r.first_seen) for r in rows)
-        self.db.execute("BEGIN")
-        try:
-            self.db.executemany(
-                "INSERT INTO camera_activity (camera_id, first_seen, last_read_at,"
-                " last_heartbeat_at, updated_at) VALUES (?,?,?,?,?)"
-                " ON CONFLICT (camera_id) DO UPDATE SET first_seen=excluded.first_seen,"
-                " last_read_at=excluded.last_read_at,"
-                " last_heartbeat_at=excluded.last_heartbeat_at, updated_at=excluded.updated_at",
-                [
-                    (r.camera_id, r.first_seen, r.last_read_at, r.last_heartbeat_at, now)
-                    for r in rows
-                ],
+        def run(db: sqlite3.Connection) -> None:
+            if not rows:
+                return
+            now = max(
+                max(r.last_read_at or 0, r.last_heartbeat_at or 0, r.first_seen) for r in rows
             )
-            self.db.execute("COMMIT")
-        except sqlite3.Error:
-            self.db.execute("ROLLBACK")
-            raise
+            db.execute("BEGIN")
+            try:
+                db.executemany(
+                    "INSERT INTO camera_activity (camera_id, first_seen, last_read_at,"
+                    " last_heartbeat_at, updated_at) VALUES (?,?,?,?,?)"
+                    " ON CONFLICT (camera_id) DO UPDATE SET first_seen=excluded.first_seen,"
+                    " last_read_at=excluded.last_read_at,"
+                    " last_heartbeat_at=excluded.last_heartbeat_at, updated_at=excluded.updated_at",
+                    [
+                        (r.camera_id, r.first_seen, r.last_read_at, r.last_heartbeat_at, now)
+                        for r in rows
+                    ],
+                )
+                db.execute("COMMIT")
+            except sqlite3.Error:
+                db.execute("ROLLBACK")
+                raise
+
+        return await self.sql(run)
 
     async def load_activity(self) -> list[CameraActivity]:
-        rows = self.db.execute(
-            "SELECT camera_id, first_seen, last_read_at, last_heartbeat_at FROM camera_activity"
-        ).fetchall()
-        return [CameraActivity(*row) for row in rows]
+        def run(db: sqlite3.Connection) -> list[CameraActivity]:
+            rows = db.execute(
+                "SELECT camera_id, first_seen, last_read_at, last_heartbeat_at FROM camera_activity"
+            ).fetchall()
+            return [CameraActivity(*row) for row in rows]
+
+        return await self.sql(run)
 
     async def forget_activity(self, camera_ids: Sequence[str]) -> None:
-        self.db.executemany(
-            "DELETE FROM camera_activity WHERE camera_id = ?", [(c,) for c in camera_ids]
-        )
+        def run(db: sqlite3.Connection) -> None:
+            db.executemany(
+                "DELETE FROM camera_activity WHERE camera_id = ?", [(c,) for c in camera_ids]
+            )
+
+        return await self.sql(run)
 
     async def purge(
         self, *, hits_before: int, activity_before: int, audit_before: int | None = None
     ) -> dict[str, int]:
-        hits = self.db.execute("DELETE FROM hits WHERE matched_at < ?", (hits_before,)).rowcount
-        activity = self.db.execute(
-            "DELETE FROM camera_activity WHERE updated_at < ?", (activity_before,)
-        ).rowcount
+        """In batches of `purge_batch` rows (`purge_in_batches`), so the store answers between."""
+        hits = await purge_in_batches(
+            self, table="hits", key="seq", where="matched_at < ?", params=(hits_before,)
+        )
+        activity = await purge_in_batches(
+            self,
+            table="camera_activity",
+            key="camera_id",
+            where="updated_at < ?",
+            params=(activity_before,),
+        )
         removed = {"hits": hits, "camera_activity": activity}
         if audit_before is not None:
-            self.db.execute(
-                "UPDATE audit_retention SET cutoff = MAX(cutoff, ?) WHERE id = 1", (audit_before,)
+
+            def move_cutoff(db: sqlite3.Connection) -> None:
+                db.execute(
+                    "UPDATE audit_retention SET cutoff = MAX(cutoff, ?) WHERE id = 1",
+                    (audit_before,),
+                )
+
+            await self.sql(move_cutoff)
+            removed["audit"] = await purge_in_batches(
+                self,
+                table="audit",
+                key="seq",
+                where="at < (SELECT cutoff FROM audit_retention WHERE id = 1)",
             )
-            removed["audit"] = self.db.execute(
-                "DELETE FROM audit WHERE at < (SELECT cutoff FROM audit_retention WHERE id = 1)"
-            ).rowcount
         return removed
 
     # -- camera connection lifecycle ---------------------------------------------------------
 
     async def add_lifecycle(self, events: Sequence[LifecycleEvent]) -> int:
-        if not events:
-            return 0
-        db = self.db
-        before = db.total_changes
-        db.execute("BEGIN")
-        try:
-            db.executemany(
-                "INSERT INTO camera_lifecycle (camera_id, kind, at, detail) VALUES (?,?,?,?)"
-                " ON CONFLICT (camera_id, kind) WHERE kind IN ('registered', 'first_contact',"
-                " 'first_valid_read', 'first_heartbeat') DO UPDATE SET at = excluded.at,"
-                " detail = excluded.detail WHERE excluded.at < camera_lifecycle.at",
-                [(e.camera_id, e.kind, e.at, orjson.dumps(e.detail)) for e in events],
-            )
-            db.execute("COMMIT")
-        except sqlite3.Error:
-            db.execute("ROLLBACK")
-            raise
-        return int(db.total_changes - before)
+        def run(db: sqlite3.Connection) -> int:
+            if not events:
+                return 0
+            before = db.total_changes
+            db.execute("BEGIN")
+            try:
+                db.executemany(
+                    "INSERT INTO camera_lifecycle (camera_id, kind, at, detail) VALUES (?,?,?,?)"
+                    " ON CONFLICT (camera_id, kind) WHERE kind IN ('registered', 'first_contact',"
+                    " 'first_valid_read', 'first_heartbeat') DO UPDATE SET at = excluded.at,"
+                    " detail = excluded.detail WHERE excluded.at < camera_lifecycle.at",
+                    [(e.camera_id, e.kind, e.at, orjson.dumps(e.detail)) for e in events],
+                )
+                db.execute("COMMIT")
+            except sqlite3.Error:
+                db.execute("ROLLBACK")
+                raise
+            return int(db.total_changes - before)
+
+        return await self.sql(run)
 
     async def load_lifecycle(self) -> list[LifecycleEvent]:
-        rows = self.db.execute(
-            "SELECT camera_id, kind, at, detail FROM camera_lifecycle ORDER BY at, seq"
-        ).fetchall()
-        return [LifecycleEvent(c, k, at, orjson.loads(d)) for c, k, at, d in rows]
+        def run(db: sqlite3.Connection) -> list[LifecycleEvent]:
+            rows = db.execute(
+                "SELECT camera_id, kind, at, detail FROM camera_lifecycle ORDER BY at, seq"
+            ).fetchall()
+            return [LifecycleEvent(c, k, at, orjson.loads(d)) for c, k, at, d in rows]
+
+        return await self.sql(run)
 
     async def forget_lifecycle(self, camera_ids: Sequence[str]) -> None:
-        self.db.executemany(
-            "DELETE FROM camera_lifecycle WHERE camera_id = ?", [(c,) for c in camera_ids]
-        )
+        def run(db: sqlite3.Connection) -> None:
+            db.executemany(
+                "DELETE FROM camera_lifecycle WHERE camera_id = ?", [(c,) for c in camera_ids]
+            )
+
+        return await self.sql(run)

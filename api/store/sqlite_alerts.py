@@ -24,6 +24,7 @@ from api.store.alerts import (
     StoredAlert,
 )
 from api.store.base import AckConflict, Acknowledgement, HitStatus, Outcome
+from api.store.sqlite_thread import SqliteOnThread, purge_in_batches
 
 ALERTS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts (
@@ -71,12 +72,16 @@ def _sighting(row: tuple[Any, ...]) -> Sighting:
     return Sighting(hit_id, alert_id, camera_id, captured_at, matched_at, bool(opened))
 
 
-class SqliteAlertsMixin:
-    """Mixed into `SqliteStore`, which provides `db`."""
+def _get_alert(db: sqlite3.Connection, alert_id: str) -> StoredAlert | None:
+    row = db.execute(
+        f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE alert_id = ?",  # noqa: S608 - constant
+        (alert_id,),
+    ).fetchone()
+    return _alert(row) if row else None
 
-    @property
-    def db(self) -> sqlite3.Connection:
-        raise NotImplementedError
+
+class SqliteAlertsMixin(SqliteOnThread):
+    """Mixed into `SqliteStore`; every method runs its statements on the store's thread."""
 
     def _latest_alert(self, key: AlertKey) -> AlertState | None:
         row = self.db.execute(
@@ -92,157 +97,171 @@ class SqliteAlertsMixin:
     async def add_sightings(
         self, sightings: Sequence[NewSighting], window_ms_of: Callable[[str], int]
     ) -> list[AlertNote]:
-        db = self.db
-        fresh = [
-            s
-            for s in sightings
-            if db.execute(
-                "SELECT 1 FROM alert_sightings WHERE hit_id=?", (s.hit.hit_id,)
-            ).fetchone()
-            is None
-        ]
-        by_hit = {s.hit.hit_id: s for s in fresh}
-        notes: list[AlertNote] = []
-        db.execute("BEGIN")
-        try:
-            for placed in place([s.hit for s in fresh], self._latest_alert, window_ms_of):
-                new = by_hit[placed.hit.hit_id]
-                hit, key = placed.hit, placed.hit.key
-                summary = orjson.dumps(new.summary)
-                if placed.decision is Decision.OPENED:
+        def run(db: sqlite3.Connection) -> list[AlertNote]:
+            fresh = [
+                s
+                for s in sightings
+                if db.execute(
+                    "SELECT 1 FROM alert_sightings WHERE hit_id=?", (s.hit.hit_id,)
+                ).fetchone()
+                is None
+            ]
+            by_hit = {s.hit.hit_id: s for s in fresh}
+            notes: list[AlertNote] = []
+            db.execute("BEGIN")
+            try:
+                for placed in place([s.hit for s in fresh], self._latest_alert, window_ms_of):
+                    new = by_hit[placed.hit.hit_id]
+                    hit, key = placed.hit, placed.hit.key
+                    summary = orjson.dumps(new.summary)
+                    if placed.decision is Decision.OPENED:
+                        db.execute(
+                            "INSERT INTO alerts (alert_id, plate_norm, list_id, entry_id, covert,"
+                            " test, priority, opened_at, last_seen, sightings, first_hit_id,"
+                            " last_hit_id, last_camera_id, summary)"
+                            " VALUES (?,?,?,?,?,?,?,?,?,1,?,?,?,?)"
+                            " ON CONFLICT (alert_id) DO NOTHING",
+                            (placed.alert_id, key.plate_norm, key.list_id, key.entry_id,
+                             int(key.covert), int(key.test), new.priority, hit.matched_at,
+                             hit.matched_at, hit.hit_id, hit.hit_id, new.camera_id, summary),
+                        )  # fmt: skip
+                    else:
+                        # The summary follows the most recent sighting; a late one only counts.
+                        db.execute(
+                            "UPDATE alerts SET sightings = sightings + 1,"
+                            " priority = min(priority, ?), opened_at = min(opened_at, ?),"
+                            " last_hit_id = CASE WHEN ? >= last_seen THEN ? ELSE last_hit_id END,"
+                            " last_camera_id ="
+                            " CASE WHEN ? >= last_seen THEN ? ELSE last_camera_id END,"
+                            " summary = CASE WHEN ? >= last_seen THEN ? ELSE summary END,"
+                            " last_seen = max(last_seen, ?) WHERE alert_id = ?",
+                            (new.priority, hit.matched_at, hit.matched_at, hit.hit_id,
+                             hit.matched_at, new.camera_id, hit.matched_at, summary,
+                             hit.matched_at, placed.alert_id),
+                        )  # fmt: skip
+                    opened = placed.decision is Decision.OPENED
                     db.execute(
-                        "INSERT INTO alerts (alert_id, plate_norm, list_id, entry_id, covert, test,"
-                        " priority, opened_at, last_seen, sightings, first_hit_id, last_hit_id,"
-                        " last_camera_id, summary) VALUES (?,?,?,?,?,?,?,?,?,1,?,?,?,?)"
-                        " ON CONFLICT (alert_id) DO NOTHING",
-                        (placed.alert_id, key.plate_norm, key.list_id, key.entry_id,
-                         int(key.covert), int(key.test), new.priority, hit.matched_at,
-                         hit.matched_at, hit.hit_id, hit.hit_id, new.camera_id, summary),
+                        "INSERT INTO alert_sightings (hit_id, alert_id, camera_id, captured_at,"
+                        " matched_at, opened) VALUES (?,?,?,?,?,?) ON CONFLICT (hit_id) DO NOTHING",
+                        (hit.hit_id, placed.alert_id, new.camera_id, new.captured_at,
+                         hit.matched_at, int(opened)),
                     )  # fmt: skip
-                else:
-                    # The summary follows the most recent sighting; a late one only counts.
-                    db.execute(
-                        "UPDATE alerts SET sightings = sightings + 1,"
-                        " priority = min(priority, ?), opened_at = min(opened_at, ?),"
-                        " last_hit_id = CASE WHEN ? >= last_seen THEN ? ELSE last_hit_id END,"
-                        " last_camera_id = CASE WHEN ? >= last_seen THEN ? ELSE last_camera_id END,"
-                        " summary = CASE WHEN ? >= last_seen THEN ? ELSE summary END,"
-                        " last_seen = max(last_seen, ?) WHERE alert_id = ?",
-                        (new.priority, hit.matched_at, hit.matched_at, hit.hit_id,
-                         hit.matched_at, new.camera_id, hit.matched_at, summary,
-                         hit.matched_at, placed.alert_id),
+                    alert = _get_alert(db, placed.alert_id)
+                    assert alert is not None  # noqa: S101 - written just above
+                    sighting = Sighting(
+                        hit.hit_id, placed.alert_id, new.camera_id, new.captured_at,
+                        hit.matched_at, opened,
                     )  # fmt: skip
-                opened = placed.decision is Decision.OPENED
-                db.execute(
-                    "INSERT INTO alert_sightings (hit_id, alert_id, camera_id, captured_at,"
-                    " matched_at, opened) VALUES (?,?,?,?,?,?) ON CONFLICT (hit_id) DO NOTHING",
-                    (hit.hit_id, placed.alert_id, new.camera_id, new.captured_at,
-                     hit.matched_at, int(opened)),
-                )  # fmt: skip
-                alert = await self.get_alert(placed.alert_id)
-                assert alert is not None  # noqa: S101 - written just above
-                sighting = Sighting(
-                    hit.hit_id, placed.alert_id, new.camera_id, new.captured_at,
-                    hit.matched_at, opened,
-                )  # fmt: skip
-                notes.append(AlertNote(placed.decision, alert, sighting))
-            db.execute("COMMIT")
-        except sqlite3.Error:
-            db.execute("ROLLBACK")
-            raise
-        return notes
+                    notes.append(AlertNote(placed.decision, alert, sighting))
+                db.execute("COMMIT")
+            except sqlite3.Error:
+                db.execute("ROLLBACK")
+                raise
+            return notes
+
+        return await self.sql(run)
 
     async def get_alert(self, alert_id: str) -> StoredAlert | None:
-        row = self.db.execute(
-            f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE alert_id = ?",  # noqa: S608 - constant
-            (alert_id,),
-        ).fetchone()
-        return _alert(row) if row else None
+        return await self.sql(lambda db: _get_alert(db, alert_id))
 
     async def query_alerts(
         self, flt: AlertFilter, *, after: AlertPageKey | None, limit: int
     ) -> list[StoredAlert]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        for clause, value in (
-            ("last_seen >= ?", flt.since),
-            ("opened_at < ?", flt.until),
-            ("list_id = ?", flt.list_id),
-            ("priority <= ?", flt.min_priority),
-        ):
-            if value is not None:
-                clauses.append(clause)
-                params.append(value)
-        if flt.camera_id is not None:
-            clauses.append("alert_id IN (SELECT alert_id FROM alert_sightings WHERE camera_id = ?)")
-            params.append(flt.camera_id)
-        if flt.status is HitStatus.NEW:
-            clauses.append("ack_at IS NULL")
-        elif flt.status is HitStatus.ACKNOWLEDGED:
-            clauses.append("ack_at IS NOT NULL")
-        if not flt.include_covert:
-            clauses.append("covert = 0")
-        if flt.test is not None:
-            clauses.append("test = ?")
-            params.append(int(flt.test))
-        if after is not None:
-            clauses.append("(last_seen < ? OR (last_seen = ? AND alert_id < ?))")
-            params += [after.last_seen, after.last_seen, after.alert_id]
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = self.db.execute(
-            f"SELECT {_ALERT_COLUMNS} FROM alerts {where} "  # noqa: S608 - constant clauses
-            "ORDER BY last_seen DESC, alert_id DESC LIMIT ?",
-            (*params, limit),
-        ).fetchall()
-        return [_alert(row) for row in rows]
+        def run(db: sqlite3.Connection) -> list[StoredAlert]:
+            clauses: list[str] = []
+            params: list[Any] = []
+            for clause, value in (
+                ("last_seen >= ?", flt.since),
+                ("opened_at < ?", flt.until),
+                ("list_id = ?", flt.list_id),
+                ("priority <= ?", flt.min_priority),
+            ):
+                if value is not None:
+                    clauses.append(clause)
+                    params.append(value)
+            if flt.camera_id is not None:
+                clauses.append(
+                    "alert_id IN (SELECT alert_id FROM alert_sightings WHERE camera_id = ?)"
+                )
+                params.append(flt.camera_id)
+            if flt.status is HitStatus.NEW:
+                clauses.append("ack_at IS NULL")
+            elif flt.status is HitStatus.ACKNOWLEDGED:
+                clauses.append("ack_at IS NOT NULL")
+            if not flt.include_covert:
+                clauses.append("covert = 0")
+            if flt.test is not None:
+                clauses.append("test = ?")
+                params.append(int(flt.test))
+            if after is not None:
+                clauses.append("(last_seen < ? OR (last_seen = ? AND alert_id < ?))")
+                params += [after.last_seen, after.last_seen, after.alert_id]
+            where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+            rows = db.execute(
+                f"SELECT {_ALERT_COLUMNS} FROM alerts {where} "  # noqa: S608 - constant clauses
+                "ORDER BY last_seen DESC, alert_id DESC LIMIT ?",
+                (*params, limit),
+            ).fetchall()
+            return [_alert(row) for row in rows]
+
+        return await self.sql(run)
 
     async def alert_sightings(self, alert_id: str) -> list[Sighting]:
-        rows = self.db.execute(
-            "SELECT hit_id, alert_id, camera_id, captured_at, matched_at, opened"
-            " FROM alert_sightings WHERE alert_id = ? ORDER BY matched_at, hit_id",
-            (alert_id,),
-        ).fetchall()
-        return [_sighting(row) for row in rows]
+        def run(db: sqlite3.Connection) -> list[Sighting]:
+            rows = db.execute(
+                "SELECT hit_id, alert_id, camera_id, captured_at, matched_at, opened"
+                " FROM alert_sightings WHERE alert_id = ? ORDER BY matched_at, hit_id",
+                (alert_id,),
+            ).fetchall()
+            return [_sighting(row) for row in rows]
+
+        return await self.sql(run)
 
     async def alert_notes(self, hit_ids: Sequence[str]) -> Mapping[str, AlertNote]:
-        notes: dict[str, AlertNote] = {}
-        columns = ", ".join(f"a.{c.strip()}" for c in _ALERT_COLUMNS.split(","))
-        for start in range(0, len(hit_ids), 500):
-            chunk = list(hit_ids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            sql = (
-                "SELECT s.hit_id, s.alert_id, s.camera_id, s.captured_at, s.matched_at, s.opened,"  # noqa: S608 - constant columns, placeholders only
-                f" {columns} FROM alert_sightings s JOIN alerts a ON a.alert_id = s.alert_id"
-                f" WHERE s.hit_id IN ({marks})"
-            )
-            rows = self.db.execute(sql, chunk).fetchall()
-            for row in rows:
-                sighting = _sighting(row[:6])
-                decision = Decision.OPENED if sighting.opened else Decision.JOINED
-                notes[sighting.hit_id] = AlertNote(decision, _alert(row[6:]), sighting)
-        return notes
+        def run(db: sqlite3.Connection) -> Mapping[str, AlertNote]:
+            notes: dict[str, AlertNote] = {}
+            columns = ", ".join(f"a.{c.strip()}" for c in _ALERT_COLUMNS.split(","))
+            for start in range(0, len(hit_ids), 500):
+                chunk = list(hit_ids[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                sql = (
+                    "SELECT s.hit_id, s.alert_id, s.camera_id, s.captured_at, s.matched_at,"  # noqa: S608 - constant columns, placeholders only
+                    f" s.opened, {columns} FROM alert_sightings s"
+                    " JOIN alerts a ON a.alert_id = s.alert_id"
+                    f" WHERE s.hit_id IN ({marks})"
+                )
+                rows = db.execute(sql, chunk).fetchall()
+                for row in rows:
+                    sighting = _sighting(row[:6])
+                    decision = Decision.OPENED if sighting.opened else Decision.JOINED
+                    notes[sighting.hit_id] = AlertNote(decision, _alert(row[6:]), sighting)
+            return notes
+
+        return await self.sql(run)
 
     async def acknowledge_alert(self, alert_id: str, ack: Acknowledgement) -> StoredAlert | None:
-        db = self.db
-        db.execute("BEGIN")
-        try:
-            updated = db.execute(
-                "UPDATE alerts SET ack_outcome=?, ack_note=?, ack_by=?, ack_role=?, ack_at=? "
-                "WHERE alert_id=? AND ack_at IS NULL",
-                (ack.outcome.value, ack.note, ack.by, ack.role, ack.at, alert_id),
-            ).rowcount
-            if updated:
-                db.execute(
-                    "UPDATE hits SET ack_outcome=?, ack_note=?, ack_by=?, ack_role=?, ack_at=? "
-                    "WHERE ack_at IS NULL AND hit_id IN "
-                    "(SELECT hit_id FROM alert_sightings WHERE alert_id = ?)",
+        def run(db: sqlite3.Connection) -> tuple[int, StoredAlert | None]:
+            db.execute("BEGIN")
+            try:
+                updated = db.execute(
+                    "UPDATE alerts SET ack_outcome=?, ack_note=?, ack_by=?, ack_role=?, ack_at=? "
+                    "WHERE alert_id=? AND ack_at IS NULL",
                     (ack.outcome.value, ack.note, ack.by, ack.role, ack.at, alert_id),
-                )
-            db.execute("COMMIT")
-        except sqlite3.Error:
-            db.execute("ROLLBACK")
-            raise
-        alert = await self.get_alert(alert_id)
+                ).rowcount
+                if updated:
+                    db.execute(
+                        "UPDATE hits SET ack_outcome=?, ack_note=?, ack_by=?, ack_role=?, ack_at=? "
+                        "WHERE ack_at IS NULL AND hit_id IN "
+                        "(SELECT hit_id FROM alert_sightings WHERE alert_id = ?)",
+                        (ack.outcome.value, ack.note, ack.by, ack.role, ack.at, alert_id),
+                    )
+                db.execute("COMMIT")
+            except sqlite3.Error:
+                db.execute("ROLLBACK")
+                raise
+            return updated, _get_alert(db, alert_id)
+
+        updated, alert = await self.sql(run)
         if alert is None:
             return None
         if not updated and alert.ack is not None:
@@ -250,44 +269,72 @@ class SqliteAlertsMixin:
         return alert
 
     async def purge_alerts(self, *, before: int) -> int:
-        """Alerts whose last sighting is older than `before` (hit retention), with their trail."""
-        db = self.db
-        db.execute("BEGIN")
-        try:
-            db.execute(
-                "DELETE FROM alert_sightings WHERE alert_id IN"
-                " (SELECT alert_id FROM alerts WHERE last_seen < ?)",
-                (before,),
-            )
-            removed = db.execute("DELETE FROM alerts WHERE last_seen < ?", (before,)).rowcount
-            db.execute("COMMIT")
-        except sqlite3.Error:
-            db.execute("ROLLBACK")
-            raise
-        return removed
+        """Alerts whose last sighting is older than `before` (hit retention), with their trail;
+        `purge_batch` alerts per transaction, so the store answers between two."""
+        batch = self.purge_batch
+
+        def one_batch(db: sqlite3.Connection) -> int:
+            db.execute("BEGIN")
+            try:
+                ids = [
+                    row[0]
+                    for row in db.execute(
+                        "SELECT alert_id FROM alerts WHERE last_seen < ? LIMIT ?",
+                        (before, batch),
+                    )
+                ]
+                db.executemany(
+                    "DELETE FROM alert_sightings WHERE alert_id = ?", [(a,) for a in ids]
+                )
+                db.executemany("DELETE FROM alerts WHERE alert_id = ?", [(a,) for a in ids])
+                db.execute("COMMIT")
+            except sqlite3.Error:
+                db.execute("ROLLBACK")
+                raise
+            return len(ids)
+
+        removed = 0
+        while True:
+            deleted = await self.sql(one_batch)
+            removed += deleted
+            if deleted < batch:
+                return removed
 
     # -- console sessions ---------------------------------------------------------------------
 
     async def create_session(self, session: ConsoleSession) -> None:
-        self.db.execute(
-            "INSERT INTO console_sessions (session_hash, token_hash, name, role, csrf_token,"
-            " created_at, expires_at) VALUES (?,?,?,?,?,?,?)",
-            (session.session_hash, session.token_hash, session.name, session.role,
-             session.csrf_token, session.created_at, session.expires_at),
-        )  # fmt: skip
+        def run(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT INTO console_sessions (session_hash, token_hash, name, role, csrf_token,"
+                " created_at, expires_at) VALUES (?,?,?,?,?,?,?)",
+                (session.session_hash, session.token_hash, session.name, session.role,
+                 session.csrf_token, session.created_at, session.expires_at),
+            )  # fmt: skip
+
+        return await self.sql(run)
 
     async def get_session(self, session_hash: str, *, now: int) -> ConsoleSession | None:
-        row = self.db.execute(
-            "SELECT session_hash, token_hash, name, role, csrf_token, created_at, expires_at"
-            " FROM console_sessions WHERE session_hash = ? AND expires_at > ?",
-            (session_hash, now),
-        ).fetchone()
-        return ConsoleSession(*row) if row else None
+        def run(db: sqlite3.Connection) -> ConsoleSession | None:
+            row = db.execute(
+                "SELECT session_hash, token_hash, name, role, csrf_token, created_at, expires_at"
+                " FROM console_sessions WHERE session_hash = ? AND expires_at > ?",
+                (session_hash, now),
+            ).fetchone()
+            return ConsoleSession(*row) if row else None
+
+        return await self.sql(run)
 
     async def delete_session(self, session_hash: str) -> None:
-        self.db.execute("DELETE FROM console_sessions WHERE session_hash = ?", (session_hash,))
+        def run(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM console_sessions WHERE session_hash = ?", (session_hash,))
+
+        return await self.sql(run)
 
     async def purge_sessions(self, *, now: int) -> int:
-        return self.db.execute(
-            "DELETE FROM console_sessions WHERE expires_at <= ?", (now,)
-        ).rowcount
+        return await purge_in_batches(
+            self,
+            table="console_sessions",
+            key="session_hash",
+            where="expires_at <= ?",
+            params=(now,),
+        )

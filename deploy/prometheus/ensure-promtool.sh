@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure `promtool` and `prometheus` are on PATH: the deploy tests run `promtool check
-# config|rules`, `promtool test rules` and a real Prometheus (tests/unit/test_deploy_prometheus.py,
+# config|rules`, `promtool test rules` and a real Prometheus (tests/deploy/test_deploy_prometheus.py,
 # tests/e2e/test_prometheus_scrape.py). Both come from Debian's `prometheus` package, installed
 # here with apt-get when missing (as root; the package's service is not started).
 #

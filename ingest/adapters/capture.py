@@ -10,13 +10,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from anpr.errors import AnprError
+
 MAX_HEAD_BYTES = 64 * 1024
 _REQUEST_LINE = re.compile(rb"\s*([A-Z]{3,10}) (\S{1,8192}) HTTP/(\d(?:\.\d)?)\r?\n")
 _NEXT_MESSAGE = re.compile(rb"\s*(?:HTTP/\d(?:\.\d)? \d{3}|[A-Z]{3,10} \S+ HTTP/\d)")
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,8})[ \t]*(?:;[^\r\n]*)?\r?\n")
 
 
-class CaptureError(ValueError):
+class CaptureError(AnprError):
     """A capture that starts like a request but whose head cannot be read."""
 
 

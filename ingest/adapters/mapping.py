@@ -22,6 +22,7 @@ from defusedxml.ElementTree import fromstring
 
 from anpr.formats import FormatMapping
 from anpr.formats.paths import Path
+from anpr.reads import BadTime
 from ingest.adapters import fields as f
 from ingest.adapters.envelope import (
     INVALID,
@@ -171,9 +172,10 @@ class _Read:
             self.problem("plate", at, "missing or empty: a read needs a plate")
             return
         raw_time, at = self.value("captured_at")
-        when, why = moment(raw_time, self.mapping, self.tz)
-        if when is None:
-            self.problem("captured_at", at, why)
+        try:
+            when = moment(raw_time, self.mapping, self.tz)
+        except BadTime as exc:
+            self.problem("captured_at", at, exc.message)
             return
         read: CanonicalRead = {"captured_at": f.rfc3339(when), "plate": plate}
         self.optional(read)

@@ -1,5 +1,6 @@
 """Values of a declarative mapping's fields: times under `time.format`, countries under
-`country_code`, lanes and picture URLs. Pure; each gives None (or None and why) when unusable.
+`country_code`, lanes and picture URLs. Pure; each gives None when unusable,
+except `moment`, which raises `BadTime` saying why.
 """
 
 from __future__ import annotations
@@ -13,38 +14,41 @@ import pycountry
 from anpr.formats import FormatMapping
 from anpr.formats.paths import Path
 from anpr.formats.spec import CountryCode, TimeFormat
+from anpr.reads import BadTime
 from ingest.adapters import fields as f
 from ingest.adapters.country_codes import ALPHA3_TO_ALPHA2, GROUP_PREFIXES, OTHER_CODES, to_alpha2
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def moment(raw: object, mapping: FormatMapping, tz: tzinfo) -> tuple[datetime | None, str]:
-    """The moment `raw` stands for under `time.format`, or None and why not."""
+def moment(raw: object, mapping: FormatMapping, tz: tzinfo) -> datetime:
+    """The moment `raw` stands for under `time.format`; `BadTime` saying why when it is none."""
     fmt = mapping.time.format
     if raw is None or raw == "":
-        return None, "missing: a read needs the time it was captured"
+        raise BadTime("missing: a read needs the time it was captured")
     seen = shown(raw)
     if fmt in (TimeFormat.EPOCH_S, TimeFormat.EPOCH_MS):
         number = f.number(raw)
         if number is None or number <= 0:
-            return None, f"{seen} is not a number of {fmt.value[6:]} since 1970 (time.format)"
+            raise BadTime(f"{seen} is not a number of {fmt.value[6:]} since 1970 (time.format)")
         ms = round(number * 1000) if fmt is TimeFormat.EPOCH_S else round(number)
         try:
-            return _EPOCH + timedelta(milliseconds=ms), ""
+            return _EPOCH + timedelta(milliseconds=ms)
         except OverflowError:
-            return None, f"{seen} is out of range (time.format {fmt.value})"
+            raise BadTime(f"{seen} is out of range (time.format {fmt.value})") from None
     if not isinstance(raw, str):
-        return None, f"{seen} is not text: time.format {fmt.value} reads a string"
+        raise BadTime(f"{seen} is not text: time.format {fmt.value} reads a string")
     if fmt is TimeFormat.RFC3339:
         found = f.moment(raw, tz) if not raw.strip().lstrip("-").isdigit() else None
-        return (found, "") if found else (None, f"{seen} is not an RFC 3339 time (time.format)")
+        if found is None:
+            raise BadTime(f"{seen} is not an RFC 3339 time (time.format)")
+        return found
     pattern = mapping.time.pattern or ""
     try:
         parsed = datetime.strptime(raw.strip(), pattern)  # noqa: DTZ007 - zone applied below
     except ValueError:
-        return None, f"{seen} does not match {pattern!r} (time.pattern)"
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)), ""
+        raise BadTime(f"{seen} does not match {pattern!r} (time.pattern)") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
 
 
 def country(raw: object, form: CountryCode) -> str | None:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from anpr.errors import AnprError
+
 MAX_PARTS = 32
 MAX_HEADER_BYTES = 8 * 1024
 _BOUNDARY = re.compile(rb"[ -~]{1,200}")
 
 
-class MultipartError(ValueError):
+class MultipartError(AnprError):
     """The body has no part that can be delimited; the message says why."""
 
 

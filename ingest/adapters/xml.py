@@ -17,6 +17,7 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
+from anpr.errors import AnprError
 from ingest.adapters.errors import PayloadTooLarge, UnsafePayload
 
 MAX_XML_BYTES = 4 * 1024 * 1024
@@ -25,7 +26,7 @@ MAX_DEPTH = 32
 XmlValue = str | dict[str, Any] | list[Any]
 
 
-class XmlError(ValueError):
+class XmlError(AnprError):
     """Malformed or too deeply nested XML; the message says where."""
 
 

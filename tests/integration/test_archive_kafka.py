@@ -20,8 +20,8 @@ from anpr.topics import Topics
 from api.archive.records import DAY_MS
 from api.archive.service import ArchiveService
 from api.archive.settings import ArchiveSettings
+from tests.support.factories import recent_read
 from tests.support.postgres import PgDatabase
-from tests.unit.api_fixtures import make_read
 
 pytestmark = pytest.mark.kafka
 
@@ -59,8 +59,8 @@ async def test_every_read_archived_exactly_once_across_a_restart(
     kafka_bus: KafkaBus, kafka_bootstrap: str, topic_prefix: str, pg_database: PgDatabase
 ) -> None:
     config = settings(topic_prefix, pg_database, archive_poll_ms=50)
-    first = [make_read(camera_id=f"cam-{i % 5}") for i in range(300)]
-    second = [make_read(camera_id=f"cam-{i % 5}") for i in range(200)]
+    first = [recent_read(camera_id=f"cam-{i % 5}") for i in range(300)]
+    second = [recent_read(camera_id=f"cam-{i % 5}") for i in range(200)]
     await publish_reads(kafka_bus, topic_prefix, first[:150])
 
     def count_reaches(n: int) -> Callable[[], Awaitable[bool]]:
@@ -100,7 +100,7 @@ async def test_retention_drops_old_partitions(
     clock = [now]
     config = settings(topic_prefix, pg_database, read_retention_days=5)
     ages = [0, 1, 2, 3, 4]
-    reads = [make_read(captured_at_ms=now - d * DAY_MS) for d in ages]
+    reads = [recent_read(captured_at_ms=now - d * DAY_MS) for d in ages]
     archiver = ArchiveService(config, kafka_bus, poll_ms=50, clock=lambda: clock[0])
     await archiver.start()
     try:
@@ -118,7 +118,7 @@ async def test_retention_drops_old_partitions(
         assert reads[0]["read_id"] in left and reads[1]["read_id"] in left
         assert reads[3]["read_id"] not in left and reads[4]["read_id"] not in left
         # A late read past retention is not written at all.
-        await publish_reads(kafka_bus, topic_prefix, [make_read(captured_at_ms=now - 4 * DAY_MS)])
+        await publish_reads(kafka_bus, topic_prefix, [recent_read(captured_at_ms=now - 4 * DAY_MS)])
         expired = archiver.metrics.reads.labels("expired")
 
         async def counted() -> bool:

@@ -15,11 +15,12 @@ import pytest
 
 from anpr.bus.base import Message
 from anpr.bus.kafka import KafkaBus
-from anpr.clock import ms_to_rfc3339, now_ms
+from anpr.clock import now_ms
 from anpr.hits import derive_hit_id
 from anpr.hotlists import MatchMode, parse_entry_list, plan_put_config, plan_replace_entries
 from anpr.registry import CameraSpec, RegistryWriter
 from anpr.topics import Topics
+from tests.support.factories import make_read
 from tests.support.gateway import read_topic, values
 
 HITTING = 300
@@ -49,18 +50,9 @@ async def publish_hotlist(bus: KafkaBus, topics: Topics) -> None:
 
 
 def read(i: int, plate: str) -> dict[str, object]:
-    now = now_ms()
-    return {
-        "v": 1,
-        "read_id": f"r{i}",
-        "camera_id": "cam-1",
-        "integrator_id": "int-1",
-        "captured_at": ms_to_rfc3339(now - 500),
-        "captured_at_ms": now - 500,
-        "received_at": now,
-        "plate": plate,
-        "plate_norm": plate,
-    }
+    return dict(
+        make_read(plate, read_id=f"r{i}", captured_at_ms=now_ms() - 500, received_after_ms=500)
+    )
 
 
 def matcher_process(bootstrap: str, prefix: str, tmp: Path, port: int) -> subprocess.Popen[bytes]:

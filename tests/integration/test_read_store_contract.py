@@ -11,11 +11,12 @@ import orjson
 import psycopg
 import pytest
 
-from anpr.normalize import normalize_plate, skeleton
+from anpr.normalize import skeleton
 from api.archive.base import PlateMatch, ReadQuery, ReadStore
 from api.archive.pg_reads import PostgresReadStore
 from api.archive.records import DAY_MS, ArchivedRead, decode_read
 from api.archive.sqlite_reads import SqliteReadStore
+from tests.support.factories import make_read
 from tests.support.postgres import PgDatabase
 
 NOW = 1_790_000_000_000  # a fixed instant (2026-09-21) so days are deterministic
@@ -25,18 +26,15 @@ T0 = NOW - NOW % DAY_MS
 def read(
     read_id: str, plate: str, captured_at: int, camera_id: str = "cam-1", **extra: Any
 ) -> ArchivedRead:
-    value = {
-        "v": 1,
-        "read_id": read_id,
-        "camera_id": camera_id,
-        "integrator_id": "int-1",
-        "captured_at_ms": captured_at,
-        "received_at": captured_at + 300,
-        "plate": plate,
-        "plate_norm": normalize_plate(plate),
-        "confidence": 0.9,
+    value = make_read(
+        plate,
+        read_id=read_id,
+        camera_id=camera_id,
+        captured_at_ms=captured_at,
+        received_after_ms=300,
+        confidence=0.9,
         **extra,
-    }
+    )
     return decode_read(orjson.dumps(value))
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +16,7 @@ from pydantic import SecretStr
 
 from anpr.bus.base import Message
 from anpr.bus.local import LocalBus
-from anpr.clock import ms_to_rfc3339, now_ms
+from anpr.clock import now_ms
 from anpr.hits import derive_hit_id
 from anpr.topics import Topics
 from api.app import create_app
@@ -25,14 +24,10 @@ from api.archive.sqlite_reads import SqliteReadStore
 from api.service import ApiService
 from api.settings import ApiSettings
 from api.store.sqlite import SqliteStore
+from tests.support.factories import recent_read
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef0123456789"
 ROLES = ("operator", "supervisor", "admin", "auditor", "manager", "investigator")
-_ids = itertools.count(1)
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-u{next(_ids)}"
 
 
 def api_settings(**overrides: Any) -> ApiSettings:
@@ -47,25 +42,6 @@ def api_settings(**overrides: Any) -> ApiSettings:
     return ApiSettings(**values)
 
 
-def make_read(**overrides: Any) -> dict[str, Any]:
-    captured = now_ms() - 2000
-    read: dict[str, Any] = {
-        "v": 1,
-        "read_id": unique("r"),
-        "camera_id": "cam-1",
-        "integrator_id": "int-1",
-        "captured_at": ms_to_rfc3339(captured),
-        "captured_at_ms": captured,
-        "received_at": captured + 500,
-        "plate": "1-ABC-123",
-        "plate_norm": "1ABC123",
-        "country": "BE",
-        "confidence": 0.9,
-    }
-    read.update(overrides)
-    return read
-
-
 def make_hit(
     *,
     camera_id: str = "cam-1",
@@ -77,7 +53,7 @@ def make_hit(
     matched_at: int | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
-    read = make_read(camera_id=camera_id, plate=plate, plate_norm=plate)
+    read = recent_read(camera_id=camera_id, plate=plate, plate_norm=plate)
     hit: dict[str, Any] = {
         "v": 1,
         "hit_id": derive_hit_id(read["read_id"], camera_id, list_id, entry_id),

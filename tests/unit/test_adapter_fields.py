@@ -60,10 +60,19 @@ def test_not_times(value: object) -> None:
     assert f.captured_at(value, UTC) is None
 
 
-def test_dst_gap_and_fold_do_not_raise() -> None:
-    brussels = ZoneInfo("Europe/Brussels")
-    assert f.captured_at("2024-03-31T02:30:00", brussels) is not None
-    assert f.captured_at("2024-10-27T02:30:00", brussels) is not None
+@pytest.mark.parametrize(
+    ("wall_clock", "expected"),
+    [
+        # 02:30 never happens on 2024-03-31 in Brussels (02:00 CET -> 03:00 CEST): it is read
+        # with the offset before the change (fold=0), the instant 01:30Z.
+        pytest.param("2024-03-31T02:30:00", "2024-03-31T02:30:00.000+01:00", id="gap"),
+        # 02:30 happens twice on 2024-10-27 (03:00 CEST -> 02:00 CET): the first one is taken
+        # (fold=0, still CEST), the instant 00:30Z.
+        pytest.param("2024-10-27T02:30:00", "2024-10-27T02:30:00.000+02:00", id="fold"),
+    ],
+)
+def test_dst_gap_and_fold_take_the_offset_before_the_change(wall_clock: str, expected: str) -> None:
+    assert f.captured_at(wall_clock, ZoneInfo("Europe/Brussels")) == expected
 
 
 @pytest.mark.parametrize(

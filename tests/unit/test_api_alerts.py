@@ -12,7 +12,8 @@ import pytest
 from anpr.bus.base import Record
 from anpr.clock import now_ms
 from api.hits.ingest import decode_hit
-from tests.unit.api_fixtures import ApiHarness, SseClient, make_hit, running_api, unique
+from tests.support.factories import unique
+from tests.unit.api_fixtures import ApiHarness, SseClient, make_hit, running_api
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,8 @@ import pytest
 from anpr.bus.base import Message
 from anpr.clock import now_ms
 from tests.support import records
-from tests.unit.api_fixtures import ApiHarness, SseClient, make_hit, make_read, running_api, unique
+from tests.support.factories import recent_read, unique
+from tests.unit.api_fixtures import ApiHarness, SseClient, make_hit, running_api
 
 S = 1000
 MIN = 60 * S
@@ -77,7 +78,7 @@ async def feed(
     span_s = reads * every_s
     for i in range(reads):
         at = start + i * every_s * S
-        read = make_read(camera_id=camera_id, captured_at_ms=at - 600, received_at=at)
+        read = recent_read(camera_id=camera_id, captured_at_ms=at - 600, received_at=at)
         read.update(read_fields)
         messages.append(Message(api.topics.reads, camera_id.encode(), orjson.dumps(read)))
     beats = range(0, span_s, 60) if heartbeats else range(0)

@@ -16,7 +16,7 @@ from api.health.ledger import HourlyLedger, Tally
 from api.health.state import CameraMonitor
 from api.health.tracker import HealthTopics, HealthTracker
 from tests.support import records
-from tests.unit.api_fixtures import make_read
+from tests.support.factories import recent_read
 
 S = 1000
 MIN = 60 * S
@@ -34,7 +34,7 @@ def camera(camera_id: str = "cam", rate: float | None = 120.0) -> Camera:
 def record(topic: str, value: dict[str, Any]) -> Record:
     """A valid record of `topic` with `value`'s fields."""
     if topic == "reads":
-        read = make_read(**value)
+        read = recent_read(**value)
         if "confidence" not in value:
             del read["confidence"]
         raw = orjson.dumps(read)

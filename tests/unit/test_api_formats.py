@@ -3,7 +3,6 @@ registered by an administrator is taken by the gateway with no restart, as a bui
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +13,7 @@ import yaml
 
 from anpr.registry import CameraSpec, RegistryWriter
 from tests.support.gateway import read_topic, running_gateway, values
+from tests.support.wait import until
 from tests.unit.api_fixtures import ApiHarness, running_api
 
 ACME_YAML = """
@@ -129,7 +129,7 @@ async def test_gateway_takes_a_registered_mapping_without_restart(api: ApiHarnes
         assert unknown.status_code == 404
         assert (await put(api, "acme", ACME_YAML)).status_code in (200, 201)
         service = gw.app.state.service
-        await wait_for(lambda: "acme" in service.registry.formats)
+        await until(lambda: "acme" in service.registry.formats)
         response = await gw.client.post("/v1/ingest/acme", json=payload, headers=gw.auth())
         assert response.status_code == 200, response.text
         assert response.json() == {"result": "ok"}
@@ -144,13 +144,6 @@ async def test_gateway_takes_a_registered_mapping_without_restart(api: ApiHarnes
         builtin = await gw.client.post("/v1/ingest/genetec", content=b"{}", headers=gw.auth())
         assert builtin.status_code == 422  # the built-in adapter answered, not a mapping
         await api.client.delete("/v1/formats/acme", headers=api.auth())
-        await wait_for(lambda: "acme" not in service.registry.formats)
+        await until(lambda: "acme" not in service.registry.formats)
         gone = await gw.client.post("/v1/ingest/acme", json=payload, headers=gw.auth())
         assert gone.status_code == 404
-
-
-async def wait_for(predicate: Any, timeout_s: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.01)

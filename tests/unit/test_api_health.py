@@ -10,6 +10,7 @@ import pytest
 
 from anpr.bus.base import Record
 from anpr.clock import now_ms
+from anpr.errors import IllegalTransition
 from api.health.state import (
     TRANSITIONS,
     CameraMonitor,
@@ -20,7 +21,8 @@ from api.health.state import (
 from api.health.tracker import HealthTopics, HealthTracker
 from api.health.window import Counter, MinuteBuckets
 from tests.support import records
-from tests.unit.api_fixtures import ApiHarness, make_read, running_api, unique
+from tests.support.factories import recent_read, unique
+from tests.unit.api_fixtures import ApiHarness, running_api
 
 S = 1000
 MIN = 60 * S
@@ -132,8 +134,11 @@ def test_transitions_are_written_down_and_never_return_to_never_seen() -> None:
         assert CameraStatus.NEVER_SEEN not in targets
         assert status not in targets
         for other in CameraStatus:
-            expected = other if other in targets else status
-            assert advance(status, other) is expected
+            if other is status or other in targets:
+                assert advance(status, other) is other
+            else:
+                with pytest.raises(IllegalTransition, match=f"{status} -> {other}"):
+                    advance(status, other)
 
 
 def test_minute_buckets_window_and_late_events() -> None:
@@ -167,7 +172,7 @@ def test_tracker_applies_records_and_sweeps_unregistered_cameras() -> None:
 
     topics = HealthTopics("reads", "heartbeats", "events")
     tracker = HealthTracker(topics, started_at=T0)
-    read = make_read(camera_id="a", received_at=T0 + S, captured_at_ms=T0)
+    read = recent_read(camera_id="a", received_at=T0 + S, captured_at_ms=T0)
     tracker.apply(_record("reads", orjson.dumps(read)), T0 + S)
     tracker.apply(_record("heartbeats", records.heartbeat(camera_id="b", received_at=T0)), T0 + S)
     event = records.gateway_event(camera_id="a", at=T0, rejected=2)
@@ -198,7 +203,7 @@ async def test_health_over_http_from_reads_heartbeats_and_gateway_events(api: Ap
         await api.publish(
             api.topics.reads,
             camera_id,
-            make_read(
+            recent_read(
                 camera_id=camera_id,
                 captured_at_ms=t - 1200,
                 received_at=t,

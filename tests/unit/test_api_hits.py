@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from anpr.clock import now_ms
-from tests.unit.api_fixtures import ApiHarness, make_hit, running_api, unique
+from tests.support.factories import unique
+from tests.support.wait import until_async
+from tests.unit.api_fixtures import ApiHarness, make_hit, running_api
 
 
 @pytest.fixture(scope="module")
@@ -261,9 +263,14 @@ async def test_replayed_and_malformed_records_are_harmless(api: ApiHarness) -> N
     await api.publish_hits(marker)
     body = await query(api, camera_id=camera)
     assert sorted(h["hit_id"] for h in body["items"]) == sorted([hit["hit_id"], marker["hit_id"]])
-    metrics = (await api.client.get("/metrics")).text
-    topic = api.topics.hits
-    assert f'anpr_invalid_records_total{{process="api",topic="{topic}"}} 3.0' in metrics
+    # The loop counts a batch's poison once the batch is handled, a moment after its hits are
+    # queryable: wait for the count (a replay would make it 6, never 3).
+    want = f'anpr_invalid_records_total{{process="api",topic="{api.topics.hits}"}} 3.0'
+
+    async def counted() -> bool:
+        return want in (await api.client.get("/metrics")).text
+
+    await until_async(counted)
 
 
 async def test_retention_removes_old_hits(api: ApiHarness) -> None:

@@ -12,7 +12,8 @@ import pytest
 
 from anpr.bus.local import LocalBus
 from anpr.clock import now_ms
-from tests.unit.api_fixtures import ApiHarness, running_api, unique
+from tests.support.factories import unique
+from tests.unit.api_fixtures import ApiHarness, running_api
 
 CSV = (
     "entry_id,plate,country,zones,valid_from,valid_until,reason,action\n"

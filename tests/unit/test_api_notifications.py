@@ -12,7 +12,8 @@ import pytest
 from anpr.clock import now_ms
 from anpr.deliveries import DeliveryResult, encode_result
 from anpr.webhooks import delivery_id
-from tests.unit.api_fixtures import ApiHarness, running_api, unique
+from tests.support.factories import unique
+from tests.unit.api_fixtures import ApiHarness, running_api
 
 SECRET = "a-receiver-chosen-secret-0123456789"
 

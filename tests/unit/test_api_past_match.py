@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.unit.api_fixtures import ApiHarness, running_api, unique
+from tests.support.factories import unique
+from tests.unit.api_fixtures import ApiHarness, running_api
 
 
 @pytest.fixture(scope="module")

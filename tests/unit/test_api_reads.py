@@ -12,7 +12,8 @@ import pytest
 from anpr.clock import now_ms
 from anpr.normalize import normalize_plate
 from api.archive.records import decode_read
-from tests.unit.api_fixtures import ApiHarness, make_read, running_api
+from tests.support.factories import recent_read
+from tests.unit.api_fixtures import ApiHarness, running_api
 
 REASON = "case 2026/0042 stolen van"
 
@@ -22,7 +23,7 @@ async def api() -> AsyncIterator[ApiHarness]:
     async with running_api() as harness:
         base = now_ms() - 3600_000
         reads = [
-            make_read(
+            recent_read(
                 read_id=f"s-{i}",
                 plate=plate,
                 plate_norm=normalize_plate(plate),

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.unit.api_fixtures import ApiHarness, running_api, unique
+from tests.support.factories import unique
+from tests.unit.api_fixtures import ApiHarness, running_api
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from anpr.clock import now_ms
-from tests.unit.api_fixtures import ApiHarness, make_hit, running_api, unique
+from tests.support.factories import unique
+from tests.unit.api_fixtures import ApiHarness, make_hit, running_api
 
 DAY_MS = 24 * 3600 * 1000
 

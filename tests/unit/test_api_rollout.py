@@ -13,8 +13,9 @@ from anpr.clock import now_ms
 from api.store.base import LifecycleEvent
 from api.store.sqlite import SqliteStore
 from tests.support import records
+from tests.support.factories import recent_read, unique
 from tests.support.gateway import read_topic, running_gateway, values
-from tests.unit.api_fixtures import ApiHarness, make_read, running_api, unique
+from tests.unit.api_fixtures import ApiHarness, running_api
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +53,7 @@ async def test_a_camera_walked_from_registration_to_live(api: ApiHarness) -> Non
     contact = {"v": 1, "kind": "contact", "camera_id": cam, "caller": "int-1", "at": at,
                "requests": 2, "refused": 0}  # fmt: skip
     await api.publish(api.topics.gateway_events, cam, contact)
-    await api.publish(api.topics.reads, cam, make_read(camera_id=cam, received_at=at + 5))
+    await api.publish(api.topics.reads, cam, recent_read(camera_id=cam, received_at=at + 5))
     await api.publish(
         api.topics.heartbeats, cam, records.heartbeat(camera_id=cam, received_at=at + 9)
     )
@@ -168,7 +169,7 @@ async def test_gateway_refusal_is_a_contact_counted_against_the_caller(api: ApiH
     """int-2 pushes a read and a heartbeat for int-1's camera: both refused (403); the camera
     gets a first contact naming int-2, and no rejection that would degrade its health."""
     async with running_gateway(api.bus) as gw:
-        read = make_read(camera_id="cam-1")
+        read = recent_read(camera_id="cam-1")
         for key in ("v", "integrator_id", "captured_at_ms", "received_at", "plate_norm"):
             read.pop(key)
         refused = await gw.client.post("/v1/reads", json=read, headers=gw.auth(gw.other_token))

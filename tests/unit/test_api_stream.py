@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.unit.api_fixtures import ApiHarness, SseClient, make_hit, running_api, unique
+from tests.support.factories import unique
+from tests.unit.api_fixtures import ApiHarness, SseClient, make_hit, running_api
 
 
 @pytest.fixture(scope="module")

@@ -14,19 +14,17 @@ from api.archive.base import ReadKey
 from api.archive.cursor import decode_read_cursor, encode_read_cursor
 from api.archive.records import DAY_MS, BadRead, decode_read, positions_differ
 from api.errors import ApiError
+from tests.support.factories import make_read
 
-GOOD: dict[str, Any] = {
-    "v": 1,
-    "read_id": "r-1",
-    "camera_id": "cam-1",
-    "integrator_id": "i-1",
-    "captured_at_ms": 1_790_000_123_456,
-    "received_at": 1_790_000_124_000,
-    "plate": "1-ABC-123",
-    "plate_norm": "1ABC123",
-    "country": "BE",
-    "confidence": 0.9,
-}
+GOOD: dict[str, Any] = dict(
+    make_read(
+        "1-ABC-123",
+        captured_at_ms=1_790_000_123_456,
+        received_after_ms=544,
+        country="BE",
+        confidence=0.9,
+    )
+)
 
 
 def test_a_read_keeps_its_bytes_and_gets_its_skeleton_and_day() -> None:

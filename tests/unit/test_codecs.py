@@ -15,7 +15,7 @@ from anpr.codecs import DEADLETTER, GATEWAY_EVENTS, HEARTBEATS, HITS, MATCHER_ST
 from anpr.errors import InvalidRecord
 from matcher.hits import build_hit
 from matcher.index import HotlistIndex
-from matcher.testing import T0, make_config, make_entry, make_read
+from tests.support.factories import T0, make_config, make_entry, make_read
 
 
 def a_hit() -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pytest
@@ -19,6 +19,7 @@ from anpr.topics import Topics
 from ingest.admission import Admission, AdmissionQueue, Overloaded, ShedReason, Ticket
 from tests.conftest import MakeRead
 from tests.support.gateway import read_topic, running_gateway
+from tests.support.wait import until
 
 
 class FakeClock:
@@ -190,13 +191,6 @@ def test_no_started_request_waited_past_the_budget(
     assert all(t.waited_s <= budget_s + 1e-9 for t in starts)
     order = [arrivals.index(t) for t in starts]
     assert order == sorted(order)
-
-
-async def until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
-    """Wait (yielding to the loop) until `condition()` holds."""
-    async with asyncio.timeout(timeout_s):
-        while not condition():  # noqa: ASYNC110 - a plain counter, nothing to wait on
-            await asyncio.sleep(0.001)
 
 
 # --- the asyncio shell --------------------------------------------------------------------------

@@ -88,15 +88,14 @@ async def gw() -> AsyncIterator[GatewayHarness]:
     body=bodies,
     content_type=content_types,
 )
-async def test_no_body_gives_a_500(
+async def test_every_body_is_answered_below_500(
     gw: GatewayHarness, path: str, body: bytes, content_type: str | None
 ) -> None:
     headers = gw.auth()
     if content_type is not None:
         headers["Content-Type"] = content_type
     response = await gw.client.post(path, content=body, headers=headers)
-    assert response.status_code < 500 or response.status_code == 503, response.text
-    assert response.status_code != 503
+    assert response.status_code < 500, response.text
     if response.status_code >= 400 and response.headers.get("content-type", "").startswith(
         "application/json"
     ):
@@ -108,7 +107,7 @@ async def test_no_body_gives_a_500(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(header=st.text(max_size=80))
-async def test_no_authorization_header_gives_a_500(gw: GatewayHarness, header: str) -> None:
+async def test_every_authorization_header_is_answered_4xx(gw: GatewayHarness, header: str) -> None:
     try:
         response = await gw.client.post(
             "/v1/reads", content=b"{}", headers={"Authorization": header}

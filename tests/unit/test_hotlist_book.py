@@ -31,7 +31,7 @@ from anpr.hotlists import (
     plan_upsert_entries,
 )
 from matcher.index import HotlistIndex
-from matcher.testing import make_config
+from tests.support.factories import make_config
 
 
 def entry_record(entry_id: str, version: int, plate: str = "1ABC123", list_id: str = "l") -> Record:

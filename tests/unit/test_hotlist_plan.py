@@ -18,7 +18,7 @@ from anpr.hotlists import (
     plan_upsert_entries,
     stream_replace_entries,
 )
-from matcher.testing import make_config
+from tests.support.factories import make_config
 
 
 def specs(*ids: str) -> list[EntrySpec]:

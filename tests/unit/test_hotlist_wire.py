@@ -21,7 +21,7 @@ from anpr.hotlists import (
     encode_list_config,
     split_key,
 )
-from matcher.testing import make_config
+from tests.support.factories import make_config
 
 GOOD_ENTRY: dict[str, Any] = {
     "v": 1,

@@ -11,7 +11,7 @@ import pytest
 from anpr.bus.base import Record
 from matcher.batch import handle_batch
 from matcher.state import MatcherState
-from matcher.testing import T0, make_config, make_entry, make_read
+from tests.support.factories import T0, make_config, make_entry, make_read
 
 
 def state_with(*plates: str) -> MatcherState:

@@ -9,7 +9,7 @@ from anpr.hits import derive_hit_id
 from matcher.hits import build_hit
 from matcher.index import HotlistIndex
 from matcher.matches import Match
-from matcher.testing import T0, make_config, make_entry, make_read
+from tests.support.factories import T0, make_config, make_entry, make_read
 
 
 def ocr_match(**entry_fields: object) -> Match:

@@ -11,7 +11,7 @@ from matcher.fuzzy import deletions, is_distance_one
 from matcher.index import HotlistIndex
 from matcher.ocr import differing_positions, plate_of, skeleton_of, variant_code
 from matcher.patterns import PatternSet, anchor_of
-from matcher.testing import make_config, make_entry, make_read
+from tests.support.factories import make_config, make_entry, make_read
 
 NOWHERE: frozenset[str] = frozenset()
 

@@ -21,7 +21,7 @@ from anpr.hotlists import Entry, ListConfig, MatchMode
 from anpr.normalize import OCR_CLASSES, skeleton
 from anpr.reads import ReadRecord
 from matcher.index import HotlistIndex
-from matcher.testing import T0, make_config, make_entry, make_read
+from tests.support.factories import T0, make_config, make_entry, make_read
 
 ALPHABET = "0ODQ1I8BAX5"
 COUNTRIES = (None, None, None, "BE", "NL")

@@ -8,7 +8,7 @@ import pytest
 
 from anpr.hotlists import Entry
 from matcher.index import HotlistIndex
-from matcher.testing import T0, make_config, make_entry, make_read
+from tests.support.factories import T0, make_config, make_entry, make_read
 
 MODES = {"x": "exact", "o": "ocr", "f": "fuzzy"}
 Hit = tuple[str, str, str, str, str, str, int]

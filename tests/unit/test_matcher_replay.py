@@ -10,7 +10,7 @@ from anpr.hits import derive_hit_id
 from anpr.hotlists import MatchMode
 from matcher.replay import decode_all, handle_replay
 from matcher.state import MatcherState
-from matcher.testing import make_config, make_entry, make_read
+from tests.support.factories import make_config, make_entry, make_read
 
 JOB = "stolen@7"
 

@@ -1,12 +1,17 @@
 """The matcher service on the in-process bus: ready only once loaded, live hotlist changes take
-effect within a second, a replaced list is swapped whole, commissioning cameras give test hits."""
+effect within a second, a replaced list is swapped whole, commissioning cameras give test hits.
+
+No check waits a fixed time. A hotlist change is known applied when the index shows the list's new
+version; a read is known to give no hit when a marker read sent after it from the same camera
+(same partition, so matched after it) has its hit. Changes of the marker list `M` (on the one
+hotlists partition) likewise prove that the records published before them were consumed."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 import pytest
@@ -14,7 +19,7 @@ from fastapi import FastAPI
 
 from anpr.bus.base import Message
 from anpr.bus.local import LocalBus
-from anpr.clock import ms_to_rfc3339, now_ms
+from anpr.clock import now_ms
 from anpr.hotlists import (
     ListConfig,
     MatchMode,
@@ -30,10 +35,14 @@ from anpr.settings import CommonSettings
 from anpr.topics import Topics
 from matcher.app import create_app
 from matcher.settings import MatcherSettings
+from tests.support.factories import make_read
 from tests.support.gateway import read_topic, values
 from tests.support.wait import until
 
 _ids = itertools.count()
+
+
+MARKER = "MARK01"  # the one entry of list M, which every test leaves alone
 
 
 @dataclass
@@ -41,7 +50,9 @@ class Rig:
     bus: LocalBus
     topics: Topics
     app: FastAPI
-    config: ListConfig
+    config: ListConfig  # of list L, the list under test
+    marker_list: ListConfig | None = None
+    versions: dict[str, int] = field(default_factory=dict)  # as published, per list
 
     async def publish_plan(self, plan: Plan) -> None:
         await self.bus.publish(
@@ -49,28 +60,42 @@ class Rig:
         )
         assert plan.config is not None or not plan.records
         if plan.config is not None:
-            self.config = plan.config
+            self.versions[plan.config.list_id] = plan.config.version
+            if plan.config.list_id == self.config.list_id:
+                self.config = plan.config
+            elif plan.config.list_id == "M":
+                self.marker_list = plan.config
+
+    async def applied(self) -> None:
+        """Until the matcher's index shows every list at the version last published."""
+        index = self.app.state.service.state.index
+        await until(lambda: index.versions() == self.versions, timeout_s=10)
+
+    async def hotlists_consumed(self) -> None:
+        """Until every hotlist record published so far is consumed: a change of list M published
+        after them (one partition) is applied."""
+        await self.publish_plan(_marker_config(self.marker_list))
+        await self.applied()
 
     async def send(self, plate: str, camera: str = "cam-1") -> str:
         read_id = f"r{next(_ids)}"
-        now = now_ms()
-        read = {
-            "v": 1,
-            "read_id": read_id,
-            "camera_id": camera,
-            "integrator_id": "int-1",
-            "captured_at": ms_to_rfc3339(now),
-            "captured_at_ms": now,
-            "received_at": now,
-            "plate": plate,
-            "plate_norm": plate,
-        }
+        read = make_read(
+            plate, read_id=read_id, camera_id=camera, captured_at_ms=now_ms(), received_after_ms=0
+        )
         await self.bus.publish(
             [Message(self.topics.reads, camera.encode(), orjson.dumps(read))], timeout_s=5
         )
         return read_id
 
-    async def hits_for(self, read_id: str, wait_s: float = 1.0) -> list[dict[str, object]]:
+    async def settled_hits_for(
+        self, read_id: str, camera: str = "cam-1"
+    ) -> list[dict[str, object]]:
+        """Every hit `read_id` will ever give: a marker read sent after it has its hit."""
+        assert len(await self.hits_for(await self.send(MARKER, camera))) == 1
+        return await self.hits_for(read_id, wait_s=0)
+
+    async def hits_for(self, read_id: str, wait_s: float = 10.0) -> list[dict[str, object]]:
+        """The hits of `read_id`, waiting up to `wait_s` for the first."""
         deadline = asyncio.get_running_loop().time() + wait_s
         while True:
             hits = [
@@ -80,6 +105,19 @@ class Rig:
             ]  # type: ignore[index]
             if hits or asyncio.get_running_loop().time() > deadline:
                 return hits
+
+
+def _marker_config(current: ListConfig | None) -> Plan:
+    return plan_put_config(
+        current,
+        list_id="M",
+        name="M",
+        category="marker",
+        priority=5,
+        match=MatchMode.EXACT,
+        covert=False,
+        now_ms=now_ms(),
+    )
 
 
 def entries(*plates: str) -> list[object]:
@@ -114,27 +152,40 @@ async def rig() -> AsyncIterator[Rig]:
     rig = Rig(bus, topics, create_app(MatcherSettings(matcher_poll_ms=20), bus), put.config)
     await rig.publish_plan(put)
     await rig.publish_plan(replace)
+    marker = _marker_config(None)
+    assert marker.config is not None
+    await rig.publish_plan(marker)
+    specs, _ = parse_entry_list(entries(MARKER))
+    await rig.publish_plan(
+        plan_replace_entries(marker.config, specs, live_entry_ids=(), now_ms=now_ms())
+    )
     async with rig.app.router.lifespan_context(rig.app):
         service = rig.app.state.service
         await until(lambda: service.ready, timeout_s=10)
+        await rig.applied()
         yield rig
     await bus.stop()
 
 
 async def test_loaded_list_matches_and_reports_its_version(rig: Rig) -> None:
     assert len(await rig.hits_for(await rig.send("AAA111"))) == 1
-    assert await rig.hits_for(await rig.send("ZZZ999"), wait_s=0.3) == []
-    assert rig.app.state.service.state.index.versions() == {"L": rig.config.version}
+    assert await rig.settled_hits_for(await rig.send("ZZZ999")) == []
+    assert rig.app.state.service.state.index.versions()["L"] == rig.config.version
 
 
 async def test_upsert_and_delete_take_effect_within_a_second(rig: Rig) -> None:
+    clock = asyncio.get_running_loop().time
     specs, _ = parse_entry_list(entries("CCC333"))
+    published = clock()
     await rig.publish_plan(plan_upsert_entries(rig.config, specs, now_ms=now_ms()))
-    await asyncio.sleep(0.3)
+    await rig.applied()
+    assert clock() - published < 1.0
     assert len(await rig.hits_for(await rig.send("CCC333"))) == 1
+    published = clock()
     await rig.publish_plan(plan_delete_entry(rig.config, "e-AAA111", now_ms=now_ms()))
-    await asyncio.sleep(0.3)
-    assert await rig.hits_for(await rig.send("AAA111"), wait_s=0.5) == []
+    await rig.applied()
+    assert clock() - published < 1.0
+    assert await rig.settled_hits_for(await rig.send("AAA111")) == []
 
 
 async def test_replacement_is_whole(rig: Rig) -> None:
@@ -148,16 +199,18 @@ async def test_replacement_is_whole(rig: Rig) -> None:
         [Message(rig.topics.hotlists, k.encode(), v) for k, v in plan.records[:commit_at]],
         timeout_s=5,
     )
-    await asyncio.sleep(0.3)
-    assert await rig.hits_for(await rig.send("DDD444"), wait_s=0.3) == []
+    await rig.hotlists_consumed()
+    assert await rig.settled_hits_for(await rig.send("DDD444")) == []
     assert len(await rig.hits_for(await rig.send("BBB222"))) == 1
     await rig.bus.publish(
         [Message(rig.topics.hotlists, k.encode(), v) for k, v in plan.records[commit_at:]],
         timeout_s=5,
     )
-    await asyncio.sleep(0.3)
+    assert plan.config is not None
+    rig.versions["L"] = plan.config.version
+    await rig.applied()
     assert len(await rig.hits_for(await rig.send("DDD444"))) == 1
-    assert await rig.hits_for(await rig.send("BBB222"), wait_s=0.3) == []
+    assert await rig.settled_hits_for(await rig.send("BBB222")) == []
 
 
 async def test_commissioning_camera_gives_test_hits(rig: Rig) -> None:

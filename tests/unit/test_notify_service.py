@@ -22,17 +22,11 @@ from anpr.webhooks import WebhookWriter, delivery_id
 from notify.metrics import NotifyMetrics
 from notify.service import NotifyService
 from notify.settings import NotifySettings
+from tests.support.wait import until
 from tests.unit.api_fixtures import make_hit
 from tests.unit.test_notify_routing import target
 
 AsyncHandler = Callable[[httpx.Request], Awaitable[httpx.Response]]
-
-
-async def until(predicate: Callable[[], bool], timeout_s: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.005)
 
 
 @asynccontextmanager

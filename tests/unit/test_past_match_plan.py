@@ -30,7 +30,7 @@ from api.archive.pastmatch_plan import (
     plan_candidates,
 )
 from matcher.fuzzy import is_distance_one
-from matcher.testing import make_config, make_entry
+from tests.support.factories import make_config, make_entry
 
 CONFIG = make_config("stolen", version=5)
 A = make_entry("a", "AB123CD")

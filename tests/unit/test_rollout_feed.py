@@ -18,7 +18,7 @@ from api.rollout.feed import RolloutFeed
 from api.rollout.report import Stage
 from api.store.base import LifecycleEvent
 from tests.support import records
-from tests.unit.api_fixtures import make_read
+from tests.support.factories import recent_read
 
 TOPICS = HealthTopics("reads", "heartbeats", "gateway-events")
 MIN = 60_000
@@ -52,7 +52,7 @@ class Rig:
         self.feed.observe(rec)
 
     def read(self, camera_id: str, at: int, n: int) -> None:
-        value = make_read(
+        value = recent_read(
             camera_id=camera_id, read_id=f"r{n}", captured_at_ms=at - 400, received_at=at
         )
         self.consume(record(TOPICS.reads, camera_id, value, at), at)

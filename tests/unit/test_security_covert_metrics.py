@@ -4,7 +4,6 @@ per-list series at all."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
@@ -60,25 +59,22 @@ async def test_matcher_metrics_and_readyz_fold_covert_lists(
 ) -> None:
     await _add_list(rig, "covert-ops", covert=True, plates=("COV111", "COV222"))
     await _add_list(rig, "covert-two", covert=True, plates=("COV333",))
-    index = rig.app.state.service.state.index
-    deadline = asyncio.get_running_loop().time() + 3
-    while len(index.configs) < 3:
-        assert asyncio.get_running_loop().time() < deadline
-        await asyncio.sleep(0.02)
+    await rig.applied()
     assert len(await rig.hits_for(await rig.send("COV111"))) == 1
     assert len(await rig.hits_for(await rig.send("COV333"))) == 1
     assert len(await rig.hits_for(await rig.send("AAA111"))) == 1
 
     text = (await client.get("/metrics")).text
     assert "covert-ops" not in text and "covert-two" not in text
-    assert _samples(text, "anpr_matcher_list_entries") == {"L": 2, COVERT_LABEL: 3}
-    assert _samples(text, "anpr_matcher_list_version_applied").keys() == {"L"}
+    # M is the rig's marker list (tests/unit/test_matcher_service.py).
+    assert _samples(text, "anpr_matcher_list_entries") == {"L": 2, "M": 1, COVERT_LABEL: 3}
+    assert _samples(text, "anpr_matcher_list_version_applied").keys() == {"L", "M"}
     hits = _samples(text, "anpr_matcher_hits_total")
     assert hits == {"L": 1, COVERT_LABEL: 2}
 
     ready = (await client.get("/readyz")).text
     assert "covert" not in ready and '"L"' not in ready
-    assert (await client.get("/readyz")).json()["detail"]["lists_loaded"] == 3
+    assert (await client.get("/readyz")).json()["detail"]["lists_loaded"] == 4
 
 
 async def test_api_metrics_never_name_a_covert_list() -> None:

@@ -4,7 +4,8 @@ supervisor resumes after it as usual."""
 
 from __future__ import annotations
 
-from tests.unit.api_fixtures import SseClient, make_hit, running_api, unique
+from tests.support.factories import unique
+from tests.unit.api_fixtures import SseClient, make_hit, running_api
 
 
 async def _first_block(api_app: object, headers: dict[str, str]) -> list[str]:

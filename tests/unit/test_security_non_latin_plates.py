@@ -17,8 +17,8 @@ from anpr.settings import CommonSettings
 from anpr.topics import Topics
 from matcher.hits import build_hit
 from matcher.index import HotlistIndex
-from matcher.testing import T0, make_config, make_entry, make_read
 from tests.conftest import MakeRead
+from tests.support.factories import T0, make_config, make_entry, make_read
 from tests.support.gateway import GatewayHarness, running_gateway
 
 

@@ -28,13 +28,6 @@ from tests.support.gateway import running_gateway
 from tests.unit.api_fixtures import ADMIN_TOKEN, api_settings, running_api
 
 
-async def until(predicate: Callable[[], bool], timeout_s: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.02)
-
-
 def test_an_external_id_claimed_by_two_cameras_resolves_to_neither() -> None:
     view = RegistryView()
     for camera_id in ("cam-a", "cam-b"):

@@ -18,11 +18,11 @@ from anpr.hotlists import Entry, MatchMode, parse_entries_csv
 from anpr.normalize import normalize_plate, skeleton
 from anpr.reads import ReadLimits, validate_read
 from matcher.index import HotlistIndex
-from matcher.testing import make_config
 from simulator.fleet import FleetConfig, TimeFormat, in_zone, make_fleet
 from simulator.hotlists import CSV_HEADER, Probe, build_lists, plan_lists
 from simulator.noise import Misread, NoiseConfig, ReadNoise, compact
 from simulator.traffic import Traffic, format_time, stamp
+from tests.support.factories import make_config
 
 NOW = 1_795_000_000_000
 

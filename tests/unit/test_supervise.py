@@ -122,7 +122,18 @@ async def test_stop_cancels_every_task_and_periodic_steps_run() -> None:
     await sup.stop()
     assert sup.snapshot()["tick"]["state"] == "stopped"
     seen = ticks
-    await asyncio.sleep(0.01)
+    # A barrier, not a fixed wait: a second ticker with the same period steps five times, so
+    # the stopped one would have stepped too had it been left running.
+    other, _ = make()
+    witness = 0
+
+    async def witness_step() -> None:
+        nonlocal witness
+        witness += 1
+
+    other.spawn_periodic("witness", 0.001, witness_step)
+    await until(lambda: witness >= 5)
+    await other.stop()
     assert ticks == seen
 
 

@@ -1,0 +1,107 @@
+"""SQLite off the event loop: one connection, used only from one dedicated thread.
+
+`sqlite3` calls block, and a retention `DELETE` over 180 days of hits or a `COUNT(*)` over them
+holds the caller for seconds. Every statement of the SQLite stores therefore runs on a
+single-thread executor that owns the connection (`SqliteOnThread.sql`):
+
+- the event loop only awaits the result, so a slow statement costs the loop nothing;
+- statements still run one at a time, in the order they were asked for, on one connection, so a
+  transaction (`BEGIN` ... `COMMIT` inside one `sql` call) is as atomic as it was on the loop,
+  and an in-memory database (`path=None`, tests) works as before;
+- a whole method (a batch of inserts with its transaction) is one hop to the thread, not one per
+  statement.
+
+aiosqlite does the same (a thread per connection) but hops once per statement and cursor fetch,
+and its async cursor API would have meant rewriting every query; the stdlib executor keeps each
+method's SQL unchanged inside one function.
+
+Retention deletes run in bounded batches (`purge_in_batches`): each batch is its own hop, so
+queries asked for meanwhile run between two batches instead of waiting for the whole purge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+# Rows deleted per statement by a retention purge: a few milliseconds each on a laptop disk.
+PURGE_BATCH = 5000
+
+
+class SqliteOnThread:
+    """The connection and its thread; mixed into the SQLite stores (`open_on_thread` in `open`)."""
+
+    _db: sqlite3.Connection | None = None
+    _executor: ThreadPoolExecutor | None = None
+    purge_batch: int = PURGE_BATCH  # rows per retention statement; tests make it small
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The connection, for code already running on the store's thread (inside `sql`)."""
+        if self._db is None:
+            raise RuntimeError("the SQLite store is not open")
+        return self._db
+
+    async def open_on_thread(
+        self, name: str, connect: Callable[[], sqlite3.Connection]
+    ) -> sqlite3.Connection:
+        """Start the thread and make the connection on it."""
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        try:
+            db = await asyncio.get_running_loop().run_in_executor(executor, connect)
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
+        self._executor, self._db = executor, db
+        return db
+
+    async def close_on_thread(self) -> None:
+        executor, db = self._executor, self._db
+        if executor is None or db is None:
+            return
+        self._db = None
+        self._executor = None
+        try:
+            await asyncio.get_running_loop().run_in_executor(executor, db.close)
+        finally:
+            executor.shutdown(wait=True)
+
+    async def sql(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work(connection)` on the store's thread and give back its result."""
+        db, executor = self.db, self._executor
+        return await asyncio.get_running_loop().run_in_executor(executor, work, db)
+
+
+async def purge_in_batches(
+    store: SqliteOnThread,
+    *,
+    table: str,
+    key: str,
+    where: str,
+    params: Sequence[Any] = (),
+) -> int:
+    """Delete the rows of `table` matching `where`, at most `store.purge_batch` per statement;
+    the number deleted. `key` identifies a row (`rowid`, or the primary key of a `WITHOUT ROWID`
+    table, `(a, b)` for a composite one). `table`, `key` and `where` are constants of the
+    caller."""
+    sql = (
+        f"DELETE FROM {table} WHERE {key} IN "  # noqa: S608 - constants of the caller
+        f"(SELECT {key.strip('()')} FROM {table} WHERE {where} LIMIT ?)"
+    )
+    batch = store.purge_batch
+    args = (*params, batch)
+
+    def one_batch(db: sqlite3.Connection) -> int:
+        return db.execute(sql, args).rowcount
+
+    removed = 0
+    while True:
+        deleted = await store.sql(one_batch)
+        removed += deleted
+        if deleted < batch:
+            return removed

@@ -1,0 +1,1 @@
+"""Checks of the deploy artefacts that need system tools (promtool: `make tools`)."""
