@@ -23,7 +23,7 @@ from pydantic import SecretStr
 
 from anpr.bus.base import Message
 from anpr.bus.kafka import KafkaBus
-from anpr.clock import ms_to_rfc3339, now_ms
+from anpr.clock import now_ms
 from anpr.hits import derive_hit_id
 from anpr.settings import CommonSettings
 from anpr.topics import Topics
@@ -36,7 +36,8 @@ from api.settings import ApiSettings
 from matcher.app import create_app as create_matcher
 from matcher.service import MatcherService
 from matcher.settings import MatcherSettings
-from tests.unit.api_fixtures import ADMIN_TOKEN, SseClient, make_read
+from tests.support.factories import recent_read
+from tests.unit.api_fixtures import ADMIN_TOKEN, SseClient
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(180)]
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -119,14 +120,7 @@ async def publish_reads(s: Stack, reads: list[dict[str, Any]]) -> None:
 
 
 def read_at(captured: int, plate: str, read_id: str) -> dict[str, Any]:
-    return make_read(
-        read_id=read_id,
-        captured_at=ms_to_rfc3339(captured),
-        captured_at_ms=captured,
-        received_at=captured + 400,
-        plate=plate,
-        plate_norm=plate,
-    )
+    return recent_read(read_id=read_id, captured_at_ms=captured, received_after_ms=400, plate=plate)
 
 
 async def job_of(s: Stack, list_id: str) -> dict[str, Any] | None:
