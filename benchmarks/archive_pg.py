@@ -191,7 +191,9 @@ async def _drop_indexes(conn: psycopg.AsyncConnection[Any]) -> list[str]:
         remake.append(f'ALTER TABLE reads ADD CONSTRAINT "{name}" {definition}')
     for name, definition in indexes:
         await conn.execute(f'DROP INDEX "{name}"')
-        remake.append(definition)
+        # pg_indexes shows a partitioned index as `ON ONLY reads`, which would build it on the
+        # parent alone; without ONLY it is built on every partition.
+        remake.append(definition.replace(" ON ONLY ", " ON ", 1))
     return remake
 
 
