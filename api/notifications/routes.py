@@ -20,10 +20,9 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
 from anpr.webhooks import UrlRefused, WebhookTarget, WebhookWriter, check_url, stamp
-from api.audit import Action
+from api.audit.log import Action
 from api.deps import Admin, Service
 from api.errors import conflict, invalid, not_found
-from api.hits.cursor import check_range, decode_audit_cursor, encode_audit_cursor, parse_time
 from api.notifications.schemas import (
     DeliveryOut,
     DeliveryPage,
@@ -33,8 +32,9 @@ from api.notifications.schemas import (
     WebhookList,
     WebhookOut,
 )
+from api.query import check_range, decode_audit_cursor, encode_audit_cursor, parse_time
 from api.registry_writes import publishing
-from api.schemas.common import error_responses
+from api.responses import error_responses
 from api.service import ApiService
 from api.store.notifications import DeliveryFilter
 

@@ -16,10 +16,10 @@ from pydantic import BaseModel, Field
 
 from api.deps import Service, Supervisor
 from api.errors import invalid
-from api.hits.cursor import check_range, parse_time
 from api.hits.views import sees_covert
+from api.query import check_range, parse_time
 from api.reports.aggregate import BUCKET_MS, GroupBy, GroupCounts, aggregate
-from api.schemas.common import error_responses
+from api.responses import error_responses
 from api.store.base import HitFilter
 
 router = APIRouter(tags=["reports"])

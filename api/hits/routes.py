@@ -13,13 +13,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from anpr.normalize import normalize_plate
-from api.audit import Action
+from api.audit.log import Action
 from api.deps import Operator, Service
 from api.errors import conflict, invalid, not_found
-from api.hits.cursor import check_range, decode_hit_cursor, encode_hit_cursor, parse_time
+from api.hits.schemas import AcknowledgeIn, HitCountsOut, HitOut, HitPage
 from api.hits.views import hit_json, sees_covert, visible
-from api.schemas.common import error_responses
-from api.schemas.hits import AcknowledgeIn, HitCountsOut, HitOut, HitPage
+from api.query import check_range, decode_hit_cursor, encode_hit_cursor, parse_time
+from api.responses import error_responses
 from api.service import ApiService
 from api.store.base import AckConflict, Acknowledgement, HitFilter, HitStatus, PageKey, StoredHit
 

@@ -16,15 +16,15 @@ import orjson
 from fastapi import APIRouter, Query
 
 from anpr.clock import MAX_MS
+from api.alerts.schemas import AlertDetail, AlertOut, AlertPage
 from api.alerts.views import alert_json, sighting_json
-from api.audit import Action
+from api.audit.log import Action
 from api.deps import Operator, Service
 from api.errors import ApiError, invalid, not_found
-from api.hits.cursor import check_range, parse_time
+from api.hits.schemas import AcknowledgeIn
 from api.hits.views import ack_json, hit_json, sees_covert
-from api.schemas.alerts import AlertDetail, AlertOut, AlertPage
-from api.schemas.common import error_responses
-from api.schemas.hits import AcknowledgeIn
+from api.query import check_range, parse_time
+from api.responses import error_responses
 from api.service import ApiService
 from api.store.alerts import AlertFilter, AlertPageKey, StoredAlert
 from api.store.base import AckConflict, Acknowledgement, HitStatus

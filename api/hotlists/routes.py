@@ -20,13 +20,10 @@ from anpr.hotlists import (
     parse_entry_list,
 )
 from anpr.ids import is_valid_id
-from api.audit import Action
+from api.audit.log import Action
 from api.deps import Service, Supervisor
 from api.errors import ApiError, invalid, not_found
-from api.hotlists.upload import UPLOAD_BODY, parse_upload, read_upload
-from api.registry_writes import publishing
-from api.schemas.common import error_responses
-from api.schemas.hotlists import (
+from api.hotlists.schemas import (
     EntriesResult,
     EntryIn,
     ListIn,
@@ -34,6 +31,9 @@ from api.schemas.hotlists import (
     ListPage,
     MatcherApplied,
 )
+from api.hotlists.upload import UPLOAD_BODY, parse_upload, read_upload
+from api.registry_writes import publishing
+from api.responses import error_responses
 from api.service import ApiService
 
 router = APIRouter(tags=["hotlists"])

@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from anpr.clock import ms_to_rfc3339
+from api.audit.schemas import AuditEntryOut, AuditPage
 from api.deps import Auditor, Service
 from api.errors import invalid
-from api.hits.cursor import check_range, decode_audit_cursor, encode_audit_cursor, parse_time
-from api.schemas.audit import AuditEntryOut, AuditPage
-from api.schemas.common import error_responses
+from api.query import check_range, decode_audit_cursor, encode_audit_cursor, parse_time
+from api.responses import error_responses
 
 router = APIRouter(tags=["audit"])
 

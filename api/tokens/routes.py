@@ -18,12 +18,12 @@ from pydantic import BaseModel, Field
 from anpr.auth import Role, hash_token
 from anpr.clock import ms_to_rfc3339
 from anpr.registry import token_id
-from api.audit import Action
+from api.audit.log import Action
+from api.cameras.schemas import IntegratorCreated
 from api.deps import Admin, Service
 from api.errors import conflict, not_found
 from api.registry_writes import publishing
-from api.schemas.common import error_responses
-from api.schemas.registry import IntegratorCreated
+from api.responses import error_responses
 
 router = APIRouter(tags=["administration"])
 

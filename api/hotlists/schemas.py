@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from anpr.hotlists import GROUP_WINDOW_MAX_S, PRIORITY_MAX, PRIORITY_MIN, MatchMode
-from api.schemas.common import FieldErrorOut
+from api.responses import FieldErrorOut
 
 Text = Annotated[str, Field(min_length=1, max_length=1024)]
 

@@ -19,12 +19,12 @@ from anpr.clock import ms_to_rfc3339
 from anpr.normalize import normalize_plate
 from api.archive.base import PlateMatch, ReadQuery, Sighting
 from api.archive.cursor import decode_read_cursor, encode_read_cursor
-from api.audit import Action
+from api.audit.log import Action
 from api.deps import Investigator, Service
 from api.errors import invalid, not_found
-from api.hits.cursor import check_range, parse_time
-from api.schemas.common import error_responses
-from api.schemas.reads import SightingOut, SightingPage
+from api.query import check_range, parse_time
+from api.reads.schemas import SightingOut, SightingPage
+from api.responses import error_responses
 
 router = APIRouter(tags=["reads"])
 
