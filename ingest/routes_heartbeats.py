@@ -12,7 +12,7 @@ from anpr.clock import ms_to_rfc3339, now_ms
 from anpr.codecs import HEARTBEATS
 from anpr.codecs.records import HeartbeatRecord
 from anpr.errors import AnprError
-from anpr.http import JSONBytes
+from anpr.http import JSONBytes, error_body
 from anpr.reads import FieldError, parse_captured_at
 from ingest.body import BodyError
 from ingest.deps import Pusher, Service
@@ -93,7 +93,7 @@ async def post_heartbeat(request: Request, service: Service, principal: Pusher) 
         service.events.contact(named, caller, refused=status == 403)
     if record is None:
         return JSONBytes(
-            {"detail": "heartbeat rejected", "errors": [e.as_dict() for e in errors]},
+            error_body("heartbeat rejected", [e.as_dict() for e in errors]),
             status_code=status,
         )
     camera_id = str(record["camera_id"])

@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from anpr.auth import Principal
 from anpr.errors import AnprError
-from anpr.http import JSONBytes, read_bounded_body
+from anpr.http import JSONBytes, field_error_body, read_bounded_body
 from anpr.reads import FieldError
 from ingest.admission import Overloaded
 from ingest.body import BodyError, split_body
@@ -19,11 +19,7 @@ router = APIRouter()
 
 
 def error(status: int, message: str, field: str = "body", **headers: str) -> JSONBytes:
-    return JSONBytes(
-        {"detail": message, "errors": [{"field": field, "message": message}]},
-        status_code=status,
-        headers=headers or None,
-    )
+    return JSONBytes(field_error_body(message, field), status_code=status, headers=headers or None)
 
 
 async def read_body(request: Request, limit: int) -> bytes:

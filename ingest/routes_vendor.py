@@ -17,7 +17,7 @@ from anpr.auth import Principal, Role
 from anpr.bus.base import Message
 from anpr.clock import now_ms
 from anpr.errors import AnprError
-from anpr.http import JSONBytes
+from anpr.http import JSONBytes, error_body
 from anpr.reads import FieldError, parse_captured_at
 from anpr.registry import Camera
 from ingest.adapters import Adapter, AdapterError, AdapterResult, PayloadTooLarge
@@ -175,14 +175,9 @@ async def _ingest_vendor(
     await _heartbeats(service, principal, result, camera_id)
     if not items:
         if result.problems:
+            errors = [{"field": p["field"], "message": p["message"]} for p in result.problems]
             return JSONBytes(
-                {
-                    "detail": "no read could be taken from the payload",
-                    "errors": [
-                        {"field": p["field"], "message": p["message"]} for p in result.problems
-                    ],
-                },
-                status_code=422,
+                error_body("no read could be taken from the payload", errors), status_code=422
             )
         status, media, payload = result.success_response
         return Response(payload, status_code=status, media_type=media)
