@@ -17,11 +17,11 @@ from api.audit.log import Action
 from api.deps import Operator, Service
 from api.errors import conflict, invalid, not_found
 from api.hits.schemas import AcknowledgeIn, HitCountsOut, HitOut, HitPage
-from api.hits.views import hit_json, sees_covert, visible
-from api.query import check_range, decode_hit_cursor, encode_hit_cursor, parse_time
+from api.hits.views import acknowledgement, hit_json, sees_covert, visible
+from api.query import decode_hit_cursor, encode_hit_cursor, page_size, time_range
 from api.responses import error_responses
 from api.service import ApiService
-from api.store.base import AckConflict, Acknowledgement, HitFilter, HitStatus, PageKey, StoredHit
+from api.store.base import AckConflict, HitFilter, HitStatus, PageKey, StoredHit
 
 router = APIRouter(tags=["hits"])
 
@@ -74,12 +74,8 @@ async def query_hits(
     limit: Annotated[int | None, Query(ge=1)] = None,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> HitPage:
-    settings = service.settings
-    size = settings.page_limit_default if limit is None else limit
-    if size > settings.page_limit_max:
-        raise invalid("limit", f"must be at most {settings.page_limit_max}")
-    start, end = parse_time("since", since), parse_time("until", until)
-    check_range(start, end)
+    size = page_size(limit, service.settings)
+    start, end = time_range(since, until)
     after = decode_hit_cursor(cursor)
     plate_norm = None
     if plate is not None:
@@ -141,8 +137,7 @@ async def count_hits(
     list_id: IdParam = None,
 ) -> HitCountsOut:
     """How many hits (new, acknowledged) match; covert ones count only for supervisors."""
-    start, end = parse_time("since", since), parse_time("until", until)
-    check_range(start, end)
+    start, end = time_range(since, until)
     counts = await service.store.count_hits(
         HitFilter(
             since=start,
@@ -170,13 +165,7 @@ async def acknowledge_hit(
 ) -> HitOut:
     """The operator is the caller's token; a hit is acknowledged once (a second time: 409)."""
     await _visible_hit(service, hit_id, principal)
-    ack = Acknowledgement(
-        outcome=body.outcome,
-        note=body.note,
-        by=principal.name,
-        role=principal.role.value,
-        at=service.clock(),
-    )
+    ack = acknowledgement(body, principal, service.clock())
     try:
         hit = await service.store.acknowledge(hit_id, ack)
     except AckConflict as exc:

@@ -32,7 +32,7 @@ from api.notifications.schemas import (
     WebhookList,
     WebhookOut,
 )
-from api.query import check_range, decode_audit_cursor, encode_audit_cursor, parse_time
+from api.query import decode_audit_cursor, encode_audit_cursor, page_size, time_range
 from api.registry_writes import publishing
 from api.responses import error_responses
 from api.service import ApiService
@@ -188,12 +188,8 @@ async def query_deliveries(
     limit: Annotated[int | None, Query(ge=1)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> DeliveryPage:
-    settings = service.settings
-    size = settings.page_limit_default if limit is None else limit
-    if size > settings.page_limit_max:
-        raise invalid("limit", f"must be at most {settings.page_limit_max}")
-    start, end = parse_time("since", since), parse_time("until", until)
-    check_range(start, end)
+    size = page_size(limit, service.settings)
+    start, end = time_range(since, until)
     rows = await service.store.query_deliveries(
         DeliveryFilter(start, end, target_id, hit_id, outcome),
         before_seq=decode_audit_cursor(cursor),

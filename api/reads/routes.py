@@ -22,7 +22,7 @@ from api.archive.cursor import decode_read_cursor, encode_read_cursor
 from api.audit.log import Action
 from api.deps import Investigator, Service
 from api.errors import invalid, not_found
-from api.query import check_range, parse_time
+from api.query import page_size, time_range
 from api.reads.schemas import SightingOut, SightingPage
 from api.responses import error_responses
 
@@ -78,10 +78,7 @@ async def search_reads(
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> SightingPage:
     why = check_reason(reason)
-    settings = service.settings
-    size = settings.page_limit_default if limit is None else limit
-    if size > settings.page_limit_max:
-        raise invalid("limit", f"must be at most {settings.page_limit_max}")
+    size = page_size(limit, service.settings)
     plate_norm = None
     if plate is not None:
         plate_norm = normalize_plate(plate)
@@ -91,8 +88,7 @@ async def search_reads(
         raise invalid("plate", "a search names a plate or a camera_id")
     if match is PlateMatch.OCR and plate_norm is None:
         raise invalid("match", "match=ocr needs a plate")
-    start, end = parse_time("since", since), parse_time("until", until)
-    check_range(start, end)
+    start, end = time_range(since, until)
     after = decode_read_cursor(cursor)
     detail = {
         "match": match.value,
