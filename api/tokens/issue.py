@@ -7,11 +7,11 @@ from fastapi import APIRouter
 from anpr.auth import Role, hash_token
 from anpr.registry import token_id
 from api.audit.log import Action
-from api.cameras.schemas import IntegratorCreated, IntegratorIn, TokenCreated, TokenIn
 from api.deps import Admin, Service
 from api.errors import conflict
 from api.registry_writes import publishing
 from api.responses import error_responses
+from api.tokens.schemas import IntegratorCreated, IntegratorIn, TokenCreated, TokenIn
 
 router = APIRouter(tags=["administration"])
 
