@@ -12,33 +12,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from anpr.normalize import normalize_plate
 from api.audit.log import Action
 from api.deps import Operator, Service
-from api.errors import conflict, invalid, not_found
+from api.errors import conflict, not_found
 from api.hits.schemas import AcknowledgeIn, HitCountsOut, HitOut, HitPage
+from api.hits.search import MAX_REASON, HitQuery, search_hits
 from api.hits.views import acknowledgement, hit_json, sees_covert, visible
-from api.query import decode_hit_cursor, encode_hit_cursor, page_size, time_range
+from api.query import page_size, time_range
 from api.responses import error_responses
 from api.service import ApiService
-from api.store.base import AckConflict, HitFilter, HitStatus, PageKey, StoredHit
+from api.store.base import AckConflict, HitFilter, HitStatus, StoredHit
 
 router = APIRouter(tags=["hits"])
-
-MAX_REASON = 500
-MIN_REASON = 5
-
-
-def reason_problem(reason: str | None) -> str | None:
-    """Why `reason` cannot justify a plate search: it is audited, so it must say something."""
-    if reason is None or not reason.strip():
-        return "a plate search needs a reason (free text or case reference)"
-    if not reason.isprintable():
-        return "must not contain control characters"
-    if len(reason.strip()) < MIN_REASON:
-        return f"at least {MIN_REASON} printable characters (free text or case reference)"
-    return None
-
 
 Since = Annotated[str | None, Query(description="RFC 3339 with offset, or epoch ms (inclusive).")]
 Until = Annotated[str | None, Query(description="RFC 3339 with offset, or epoch ms (exclusive).")]
@@ -75,54 +60,18 @@ async def query_hits(
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> HitPage:
     size = page_size(limit, service.settings)
-    start, end = time_range(since, until)
-    after = decode_hit_cursor(cursor)
-    plate_norm = None
-    if plate is not None:
-        plate_norm = normalize_plate(plate)
-        if not plate_norm:
-            raise invalid("plate", "has no letters or digits")
-        problem = reason_problem(reason)
-        if problem is not None:
-            raise invalid("reason", problem)
-    flt = HitFilter(
-        since=start,
-        until=end,
+    query = HitQuery(
+        since=since,
+        until=until,
         camera_id=camera_id,
         list_id=list_id,
-        plate_norm=plate_norm,
+        plate=plate,
+        reason=reason,
         status=status,
-        include_covert=sees_covert(principal),
         test=test,
+        cursor=cursor,
     )
-    if plate_norm is not None:
-        await service.audit.record(
-            principal,
-            Action.HITS_SEARCH,
-            plate_norm,
-            reason=(reason or "").strip(),
-            detail={
-                k: v
-                for k, v in {
-                    "since": since,
-                    "until": until,
-                    "camera_id": camera_id,
-                    "list_id": list_id,
-                    "status": status.value if status else None,
-                    "first_page": cursor is None,
-                }.items()
-                if v is not None
-            },
-        )
-    rows = await service.store.query_hits(flt, after=after, limit=size + 1)
-    page = rows[:size]
-    next_cursor = None
-    if len(rows) > size:
-        last = page[-1]
-        next_cursor = encode_hit_cursor(PageKey(last.matched_at, last.hit_id))
-    return HitPage.model_validate(
-        {"items": [hit_json(hit) for hit in page], "next_cursor": next_cursor}
-    )
+    return HitPage.model_validate(await search_hits(service, principal, query, size))
 
 
 @router.get(
