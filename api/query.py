@@ -1,4 +1,5 @@
-"""Query parameters of the listings: page sizes, time bounds and opaque keyset cursors. Pure.
+"""Query parameters of the listings: id filters, page sizes, time bounds and opaque keyset
+cursors. Pure.
 
 A cursor is `[kind, position...]` as JSON in unpadded URL-safe base64; each listing has its kind
 (`h1` hits, `a1` audit entries and deliveries, `al1` alerts), so one listing's cursor is refused
@@ -10,9 +11,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import TypeGuard
+from typing import Annotated, TypeGuard
 
 import orjson
+from fastapi import Query
 
 from anpr.clock import MAX_MS, RANGE_MESSAGE
 from anpr.reads import parse_captured_at
@@ -25,6 +27,9 @@ _HIT_CURSOR = "h1"
 _AUDIT_CURSOR = "a1"
 _ALERT_CURSOR = "al1"
 _MAX_SEQ = 2**62
+
+# An optional id filter of a listing (`camera_id`, `list_id`, `target_id`, `hit_id`).
+IdParam = Annotated[str | None, Query(min_length=1, max_length=128)]
 
 
 def page_size(limit: int | None, settings: ApiSettings) -> int:

@@ -19,15 +19,13 @@ from api.deps import Operator, Service
 from api.errors import ApiError, not_found
 from api.hits.schemas import AcknowledgeIn
 from api.hits.views import ack_json, acknowledgement, hit_json, sees_covert
-from api.query import decode_alert_cursor, encode_alert_cursor, page_size, time_range
+from api.query import IdParam, decode_alert_cursor, encode_alert_cursor, page_size, time_range
 from api.responses import error_responses
 from api.service import ApiService
 from api.store.alerts import AlertFilter, AlertPageKey, StoredAlert
 from api.store.base import AckConflict, HitStatus
 
 router = APIRouter(tags=["alerts"])
-
-IdParam = Annotated[str | None, Query(min_length=1, max_length=128)]
 
 
 async def _visible_alert(service: ApiService, alert_id: str, principal: Operator) -> StoredAlert:

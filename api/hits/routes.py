@@ -18,7 +18,7 @@ from api.errors import conflict, not_found
 from api.hits.schemas import AcknowledgeIn, HitCountsOut, HitOut, HitPage
 from api.hits.search import MAX_REASON, HitQuery, search_hits
 from api.hits.views import acknowledgement, hit_json, sees_covert, visible
-from api.query import page_size, time_range
+from api.query import IdParam, page_size, time_range
 from api.responses import error_responses
 from api.service import ApiService
 from api.store.base import AckConflict, HitFilter, HitStatus, StoredHit
@@ -27,7 +27,6 @@ router = APIRouter(tags=["hits"])
 
 Since = Annotated[str | None, Query(description="RFC 3339 with offset, or epoch ms (inclusive).")]
 Until = Annotated[str | None, Query(description="RFC 3339 with offset, or epoch ms (exclusive).")]
-IdParam = Annotated[str | None, Query(min_length=1, max_length=128)]
 
 
 async def _visible_hit(service: ApiService, hit_id: str, principal: Operator) -> StoredHit:

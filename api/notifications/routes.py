@@ -32,7 +32,7 @@ from api.notifications.schemas import (
     WebhookList,
     WebhookOut,
 )
-from api.query import decode_audit_cursor, encode_audit_cursor, page_size, time_range
+from api.query import IdParam, decode_audit_cursor, encode_audit_cursor, page_size, time_range
 from api.registry_writes import publishing
 from api.responses import error_responses
 from api.service import ApiService
@@ -182,8 +182,8 @@ async def query_deliveries(
     service: Service,
     since: Annotated[str | None, Query(description="finished_at, inclusive")] = None,
     until: Annotated[str | None, Query(description="finished_at, exclusive")] = None,
-    target_id: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
-    hit_id: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    target_id: IdParam = None,
+    hit_id: IdParam = None,
     outcome: Literal["delivered", "failed", "cancelled"] | None = None,
     limit: Annotated[int | None, Query(ge=1)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,

@@ -22,7 +22,7 @@ from api.archive.cursor import decode_read_cursor, encode_read_cursor
 from api.audit.log import Action
 from api.deps import Investigator, Service
 from api.errors import invalid, not_found
-from api.query import page_size, time_range
+from api.query import IdParam, page_size, time_range
 from api.reads.schemas import SightingOut, SightingPage
 from api.responses import error_responses
 
@@ -71,7 +71,7 @@ async def search_reads(
     reason: Reason = None,
     plate: Annotated[str | None, Query(max_length=64)] = None,
     match: PlateMatch = PlateMatch.EXACT,
-    camera_id: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    camera_id: IdParam = None,
     since: Annotated[str | None, Query(description="RFC 3339 or epoch ms (inclusive).")] = None,
     until: Annotated[str | None, Query(description="RFC 3339 or epoch ms (exclusive).")] = None,
     limit: Annotated[int | None, Query(ge=1)] = None,
