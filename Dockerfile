@@ -30,6 +30,8 @@ COPY ingest ./ingest
 COPY matcher ./matcher
 COPY api ./api
 COPY notify ./notify
+COPY anpr_cli ./anpr_cli
+COPY simulator ./simulator
 RUN pip wheel --wheel-dir /wheels .
 
 # ---- runtime: slim Python, the installed wheels, a non-root user ----------------------------

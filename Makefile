@@ -68,10 +68,11 @@ test-unit: $(STAMP) tools ## the tests that need no broker
 test-browser: $(STAMP) tools ## the console's browser tests (Debian's Chromium via Playwright)
 	$(BIN)/pytest tests/browser
 
-lint: $(STAMP) ## ruff format --check, ruff check, mypy strict
+lint: $(STAMP) ## ruff format --check, ruff check, mypy strict, the import-linter layering contracts
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 
 format: $(STAMP) ## apply ruff format and the safe ruff fixes
 	$(BIN)/ruff format .
@@ -81,7 +82,7 @@ bench: $(STAMP) kafka-fetch pg-fetch ## run the benchmarks and write benchmarks/
 	$(BIN)/python -m benchmarks.run
 
 clean: ## remove the virtualenv, caches and local data
-	rm -rf $(VENV) .anpr-data .pg .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .anpr-data .pg .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache
 
 # ---- deploy (Dockerfile, deploy/): see deploy/README.md -------------------------------------
 .PHONY: tools deploy-check compose-up compose-down

@@ -37,7 +37,7 @@ class TopicFollower:
         apply: ApplyOne,
         *,
         name: str,
-        poll_ms: int = 200,
+        poll_ms: int = 1000,
         stall_s: float | None = None,
     ) -> None:
         self._apply = apply

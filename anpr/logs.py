@@ -7,7 +7,7 @@ line with `timestamp` (RFC 3339 UTC), `level`, `logger`, `message`, and `request
 `status` when the record is about a request; a traceback is in `exc_info` on the same line.
 
 uvicorn's per-server lifecycle lines (three of each with `anpr run`) are dropped: the services
-log one start-up banner instead (`anpr/cli/serving.py`).
+log one start-up banner instead (`anpr_cli/serving.py`).
 """
 
 from __future__ import annotations

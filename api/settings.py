@@ -40,7 +40,7 @@ class ApiSettings(DatabaseSettings):
         Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$")]
     ] = Field(default_factory=list)
     # Background work.
-    consumer_poll_ms: int = Field(default=100, ge=1, le=5000)
+    consumer_poll_ms: int = Field(default=1000, ge=1, le=5000)
     health_refresh_s: float = Field(default=10.0, gt=0)
     retention_interval_s: float = Field(default=300.0, gt=0)
     # Webhook targets (`anpr notify`): https only, unless this allows http to loopback hosts.

@@ -48,7 +48,7 @@ from api.archive.records import DAY_MS
 from api.archive.service import ArchiveService
 from api.archive.settings import ArchiveSettings
 from api.store import migrate
-from benchmarks.stats import percentile
+from simulator.stats import percentile
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_SCRIPT = ROOT / "deploy" / "postgres" / "pg.sh"

@@ -8,11 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.fleet import Camera
-from benchmarks.hotlists import Probe, build_lists, plan_lists
-from benchmarks.provision import AdminApi, Credentials, wait_gateway_knows
-from benchmarks.sender import make_client
-from benchmarks.simconfig import save_probes
+from simulator.fleet import Camera
+from simulator.hotlists import Probe, build_lists, plan_lists
+from simulator.provision import AdminApi, Credentials, wait_gateway_knows
+from simulator.sender import make_client
+from simulator.simconfig import save_probes
 
 Say = Callable[[str], None]
 

@@ -21,8 +21,8 @@ from typing import Any
 import httpx
 import orjson
 
-from benchmarks.simulate import event_loop_runner
-from benchmarks.sse import StreamState, follow_hits
+from simulator.simulate import event_loop_runner
+from simulator.sse import StreamState, follow_hits
 
 FLUSH_S = 0.1
 

@@ -45,8 +45,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from anpr.hotlists import Entry, ListConfig, MatchMode
-from benchmarks.plates import PlateGenerator
 from matcher.index import HotlistIndex
+from simulator.plates import PlateGenerator
 
 T0 = 1_767_225_600_000
 CHUNK = 10_000

@@ -19,7 +19,7 @@ import orjson
 
 from benchmarks.procstat import snapshot, usage
 from benchmarks.stack import ROOT, Stack
-from benchmarks.tally import HitTally
+from simulator.tally import HitTally
 
 Say = Callable[[str], None]
 QUIET_S = 1.0

@@ -10,6 +10,7 @@ from typing import Any
 
 P99_BUDGET_MS = 100.0
 ACHIEVED_SHARE = 0.95  # of the offered rate
+IDLE_BUDGET_CORES = 0.1  # broker and services together, no traffic
 LATE_SHARE = 0.01  # of the requests
 STEP_PRECISION = 0.1  # stop the search when the bracket is within 10 %
 PARTS = ("e2e", "steps", "gateway", "core")
@@ -29,6 +30,7 @@ class Plan:
     gateway_connections: int
     hit_share: float
     drain_s: float
+    idle_s: float
     final_drain_s: float
     core_size: int
     core_reads: int
@@ -61,6 +63,7 @@ class Plan:
             gateway_connections=32,
             hit_share=0.02,
             drain_s=15.0 if quick else 30.0,
+            idle_s=10.0 if quick else 30.0,
             final_drain_s=60.0 if quick else 240.0,
             core_size=100_000 if quick else 1_000_000,
             core_reads=20_000 if quick else 50_000,
@@ -115,6 +118,15 @@ def _e2e(results: dict[str, Any], rate: float) -> dict[str, Any] | None:
 
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
+    if "idle" in results:
+        idle = results["idle"]["services_and_broker_cores"]
+        out.append(
+            {
+                "target": f"idle: broker and services ≤ {IDLE_BUDGET_CORES:g} core",
+                "measured": f"{idle:.3f} cores over {results['idle']['wall_s']:g} s",
+                "met": idle <= IDLE_BUDGET_CORES,
+            }
+        )
     for rate, budget in ((12000.0, 100.0), (1000.0, 20.0)):
         run = _e2e(results, rate)
         if run is None:

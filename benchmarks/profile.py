@@ -22,9 +22,9 @@ from collections import Counter
 from pathlib import Path
 
 from benchmarks.bench_setup import provision
-from benchmarks.fleet import FleetConfig, make_fleet
 from benchmarks.phases import HitLog, PhaseRunner, PhaseSpec
 from benchmarks.stack import ROOT, Stack, free_kafka_port
+from simulator.fleet import FleetConfig, make_fleet
 
 SERVICES = ("ingest", "matcher", "api")
 

@@ -38,11 +38,10 @@ from typing import Any
 import httpx
 
 from benchmarks.bench_setup import provision
-from benchmarks.fleet import FleetConfig, make_fleet
 from benchmarks.machine import machine, versions
 from benchmarks.phases import HitLog, PhaseRunner, PhaseSpec, tally_rows
 from benchmarks.plan import Plan, highest_passing, next_step, passes, targets
-from benchmarks.procstat import memory_kib
+from benchmarks.procstat import memory_kib, snapshot, usage
 from benchmarks.report import markdown
 from benchmarks.stack import ROOT, Stack, free_kafka_port
 from benchmarks.verify import (
@@ -53,6 +52,7 @@ from benchmarks.verify import (
     read_ids_on_topic,
     topic_size,
 )
+from simulator.fleet import FleetConfig, make_fleet
 
 RESULTS = ROOT / "benchmarks" / "results"
 T0 = time.perf_counter()
@@ -208,6 +208,9 @@ def run_suite(plan: Plan, args: argparse.Namespace, workdir: Path) -> dict[str, 
             phases.append(result)
             return result
 
+        say(f"idle: CPU of the broker and the services with no traffic for {plan.idle_s:g} s")
+        results["idle"] = measure_idle(stack, plan.idle_s)
+        say(f"idle: {results['idle']['services_and_broker_cores']:.3f} cores")
         say("end to end at fixed offered rates")
         for rate in plan.e2e_rates:
             spec = PhaseSpec(f"e2e-{rate:g}", rate, plan.e2e_batch, plan.e2e_duration_s)
@@ -243,6 +246,21 @@ def run_suite(plan: Plan, args: argparse.Namespace, workdir: Path) -> dict[str, 
     for phase in results["e2e"] + results["steps"] + results["gateway"]:
         phase.pop("summary_for_tally", None)
     return results
+
+
+def measure_idle(stack: Stack, seconds: float) -> dict[str, Any]:
+    """Cores used by the broker and the services while nothing is sent (after a settle)."""
+    time.sleep(min(10.0, seconds / 3))  # the upload's tail: the last commits and status ticks
+    pids = {name: pid for name, pid in stack.pids().items() if name != "listener"}
+    before = snapshot(pids)
+    time.sleep(seconds)
+    used = usage(before, snapshot(pids))
+    cores: dict[str, float] = used["cores"]  # type: ignore[assignment]
+    return {
+        "wall_s": used["wall_s"],
+        "cores": cores,
+        "services_and_broker_cores": round(sum(cores.values()), 3),
+    }
 
 
 def process_facts(

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from anpr.accesslog import AccessLogMiddleware
 from anpr.bus.base import Bus
+from anpr.health_routes import health_router
 from anpr.http import JSONBytes, RequestMetricsMiddleware, error_body, field_error_body
+from anpr.lifespan import service_lifespan
 from anpr.openapi_docs import BASIC, BEARER, install_docs
-from ingest import routes_health, routes_heartbeats, routes_reads, routes_vendor
+from ingest import routes_heartbeats, routes_reads, routes_vendor
 from ingest.deps import get_pusher
 from ingest.service import GatewayService
 from ingest.settings import GatewaySettings
@@ -23,25 +22,29 @@ def create_app(settings: GatewaySettings, bus: Bus) -> FastAPI:
     """The gateway. The caller owns `bus` (started before, stopped after the app)."""
     service = GatewayService(settings, bus)
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await service.start()
-        try:
-            yield
-        finally:
-            await service.stop()
-
     app = FastAPI(
         title="ANPR gateway",
         version="1",
         description="Camera-facing gateway: reads and heartbeats in, durable in Kafka before 2xx.",
-        lifespan=lifespan,
+        lifespan=service_lifespan(service),
         default_response_class=JSONBytes,
         docs_url=None,
         redoc_url=None,
     )
     app.state.service = service
-    app.include_router(routes_health.router)
+    app.include_router(
+        health_router(
+            service.runtime,
+            ready=lambda: service.ready,
+            detail=lambda: {
+                "registry_loaded": service.registry_loaded,
+                "cameras": len(service.registry.cameras),
+            },
+            before_scrape=lambda: service.metrics.registry_ready.set(
+                1 if service.registry_loaded else 0
+            ),
+        )
+    )
     app.include_router(routes_reads.router)
     app.include_router(routes_heartbeats.router)
     app.include_router(routes_vendor.router)

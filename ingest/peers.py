@@ -38,7 +38,7 @@ class PeerReads:
             name="gateway-peer-reads",
             group_id=None,
             from_beginning=False,
-            poll_ms=200,
+            poll_ms=1000,
             start_at_ms=now_ms() - self._warm_ms,
             max_batch=MAX_BATCH,
         )

@@ -29,8 +29,3 @@ class ErrorResponse(BaseModel):
 
 class HeartbeatResponse(BaseModel):
     accepted: int
-
-
-class Health(BaseModel):
-    status: str
-    detail: dict[str, object] = {}

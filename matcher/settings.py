@@ -20,6 +20,6 @@ class MatcherSettings(CommonSettings):
     matcher_group: str = "anpr-matcher"
     matcher_id: str = Field(default_factory=_default_matcher_id)
     matcher_batch_max: int = Field(default=2000, ge=1)
-    matcher_poll_ms: int = Field(default=100, ge=1)
+    matcher_poll_ms: int = Field(default=1000, ge=1)
     matcher_status_interval_s: float = Field(default=5.0, gt=0)
     hit_publish_timeout_s: float = Field(default=10.0, gt=0)

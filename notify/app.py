@@ -3,25 +3,17 @@ deliveries themselves run in the lifespan as a background service."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import httpx
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from pydantic import BaseModel
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 
 from anpr.bus.base import Bus
+from anpr.health_routes import health_router
+from anpr.lifespan import service_lifespan
 from anpr.runtime import Runtime
 from notify.metrics import NotifyMetrics
 from notify.service import NotifyService
 from notify.settings import NotifySettings
-
-
-class Health(BaseModel):
-    status: str
-    detail: dict[str, object] = {}
 
 
 def create_app(
@@ -33,43 +25,15 @@ def create_app(
     runtime = Runtime.for_process("notify", settings, bus, registry)
     service = NotifyService(settings, runtime, NotifyMetrics(registry), client=client)
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        service.start()
-        try:
-            yield
-        finally:
-            await service.stop()
-
-    app = FastAPI(title="ANPR notify", version="1", lifespan=lifespan)
+    app = FastAPI(title="ANPR notify", version="1", lifespan=service_lifespan(service))
     app.state.service = service
 
-    @app.get("/healthz", response_model=Health, responses={503: {"model": Health}})
-    async def healthz() -> Response:
-        alive = runtime.alive
-        return JSONResponse(
-            {"status": "alive" if alive else "failing", "detail": runtime.health()},
-            status_code=200 if alive else 503,
-        )
-
-    @app.get("/readyz", response_model=Health, responses={503: {"model": Health}})
-    async def readyz(request: Request) -> Response:
-        svc: NotifyService = request.app.state.service
-        detail = {
-            "registry_loaded": svc.registry_follower.caught_up.is_set(),
-            "hits_caught_up": svc.hits_loop.caught_up.is_set(),
-            "targets": len(svc.registry.webhooks),
-            "loops": runtime.readiness(),
+    def detail() -> dict[str, object]:
+        return {
+            "registry_loaded": service.registry_follower.caught_up.is_set(),
+            "hits_caught_up": service.hits_loop.caught_up.is_set(),
+            "targets": len(service.registry.webhooks),
         }
-        ok = svc.ready
-        return JSONResponse(
-            {"status": "ready" if ok else "not_ready", "detail": detail},
-            status_code=200 if ok else 503,
-        )
 
-    @app.get("/metrics", response_class=Response)
-    async def metrics(request: Request) -> Response:
-        svc: NotifyService = request.app.state.service
-        return Response(generate_latest(svc.metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
+    app.include_router(health_router(runtime, ready=lambda: service.ready, detail=detail))
     return app

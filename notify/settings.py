@@ -17,7 +17,7 @@ class NotifySettings(CommonSettings):
     notify_port: int = Field(default=9103, ge=1, le=65535)
     # Consumer group on the hits topic; default `<topic prefix>notify`.
     notify_group: str | None = None
-    notify_poll_ms: int = Field(default=100, ge=1, le=5000)
+    notify_poll_ms: int = Field(default=1000, ge=1, le=5000)
     # Deliveries in flight at once, over all targets.
     notify_max_in_flight: int = Field(default=32, ge=1, le=1000)
     notify_timeout_s: float = Field(default=10.0, gt=0, le=120)

@@ -11,8 +11,8 @@ TopicPartition = tuple[str, int]
 # How long a fetch may wait at the broker for records: hot consumers (reads, hits) get an
 # answer as soon as one record is there and wait briefly otherwise; cold followers of
 # compacted and status topics wait long, so that an idle system costs next to nothing.
-HOT_FETCH_WAIT_MS = 100
-COLD_FETCH_WAIT_MS = 500
+HOT_FETCH_WAIT_MS = 500
+COLD_FETCH_WAIT_MS = 2000
 
 
 @dataclass(frozen=True, slots=True)

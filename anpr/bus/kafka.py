@@ -222,6 +222,10 @@ class KafkaConsumer:
             # it up to fetch_wait_ms, so an idle consumer polls a few times a second, not 200.
             fetch_min_bytes=1,
             fetch_max_wait_ms=fetch_wait_ms,
+            # How often aiokafka's background fetcher wakes with nothing to do (default 200 ms:
+            # five wake-ups a second per consumer when idle). It is woken at once by records
+            # consumed and by a new assignment, so this only bounds idle housekeeping.
+            consumer_timeout_ms=1000,
             isolation_level="read_uncommitted",
             request_timeout_ms=int(REQUEST_TIMEOUT_S * 1000) + 5_000,
         )

@@ -42,7 +42,7 @@ class ArchiveService:
         bus: Bus,
         *,
         reads: ReadStore | None = None,
-        poll_ms: int = 200,
+        poll_ms: int = 1000,
         retention_interval_s: float = 300.0,
         clock: Callable[[], int] = now_ms,
     ) -> None:

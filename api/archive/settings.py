@@ -13,5 +13,5 @@ from api.store.config import DatabaseSettings
 
 class ArchiveSettings(DatabaseSettings):
     archive_port: int = Field(default=9104, ge=1, le=65535)
-    archive_poll_ms: int = Field(default=200, ge=1, le=5000)
+    archive_poll_ms: int = Field(default=1000, ge=1, le=5000)
     archive_retention_interval_s: float = Field(default=300.0, gt=0)

@@ -113,6 +113,9 @@ group.initial.rebalance.delay.ms=0
 # consumer group / transaction much faster to set up.
 offsets.topic.num.partitions=1
 transaction.state.log.num.partitions=1
+# The controller appends a no-op record to the metadata log every 500 ms by default, and the
+# broker wakes to apply each one: the largest part of an idle single-node broker's CPU.
+metadata.max.idle.interval.ms=5000
 EOF
 }
 
@@ -140,7 +143,9 @@ up() {
     fi
     # nohup + background: the broker outlives this script; stdout/stderr (JVM errors before log4j
     # is up) go to kafka.out, everything else to server.log via log4j2.properties.
-    nohup "${jvm[@]}" -Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true kafka.Kafka "$CONF" \
+    # Serial GC: on a 2-core machine shared with the services, G1's concurrent threads cost idle
+    # CPU for nothing (measured: 0.039 -> 0.027 cores with no clients).
+    nohup "${jvm[@]}" -Xms256m -Xmx1g -XX:+UseSerialGC -XX:-UsePerfData -Djava.awt.headless=true kafka.Kafka "$CONF" \
       </dev/null >>"$DATA/logs/kafka.out" 2>&1 &
     pid=$!
     echo "$pid" >"$PIDFILE"

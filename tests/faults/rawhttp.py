@@ -4,7 +4,7 @@ httpx costs about a millisecond of CPU per request; on a 2-core machine the load
 then compete with the gateway it overloads. This client does only what the driver needs: POST a
 prepared body on a pool of keep-alive connections and return status, headers and body
 (`Content-Length` answers only, which is what uvicorn sends for JSON). Like
-`benchmarks/rawhttp.py`, which returns no headers (the driver needs `Retry-After`).
+`simulator/rawhttp.py`, which returns no headers (the driver needs `Retry-After`).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 import uvicorn
 
-from anpr.cli.serving import _Server
+from anpr_cli.serving import _Server
 from notify.signing import verify
 
 Scope = dict[str, Any]

@@ -14,11 +14,11 @@ import orjson
 import pytest
 
 from anpr.bus.local import LocalBus
-from anpr.cli import main
-from anpr.cli.formats import check_file, format_command, registry_view
 from anpr.registry import RegistryWriter
 from anpr.settings import CommonSettings
 from anpr.topics import Topics
+from anpr_cli import main
+from anpr_cli.formats import check_file, format_command, registry_view
 
 MAPPINGS = Path(__file__).parents[1] / "fixtures" / "mappings"
 VENDOR = Path(__file__).parents[1] / "fixtures" / "vendor"

@@ -6,7 +6,6 @@ file where the compose plugin is installed."""
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from api.archive.settings import ArchiveSettings
 from api.settings import ApiSettings
 from ingest.settings import GatewaySettings
 from matcher.settings import MatcherSettings
+from tests.support.packages import NOT_SHIPPED, declared_packages, pyproject
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_DIR = ROOT / "deploy" / "compose"
@@ -65,16 +65,27 @@ def test_dockerfile_is_a_slim_multi_stage_non_root_image() -> None:
     assert "ANPR_HOST=0.0.0.0" in env
 
 
-def test_the_image_contains_every_package_of_the_project() -> None:
-    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    include = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
-    packages = {p.rstrip("*") for p in include} - {"benchmarks"}
-    copied = {args.split()[0] for op, args in dockerfile() if op == "COPY" and "--from" not in args}
-    assert packages <= copied
+def test_the_image_ships_exactly_the_packages_pyproject_declares() -> None:
+    packages = declared_packages()
+    # The build stage copies each package and the two files the wheel is built from, no more.
+    copies = [args.split() for op, args in dockerfile() if op == "COPY" and "--from" not in args]
+    sources = {source for *from_, _dest in copies for source in from_}
+    files = {"pyproject.toml", pyproject()["project"]["readme"]}
+    assert sources == packages | files
     ignore = (ROOT / ".dockerignore").read_text().splitlines()
     assert ignore[ignore.index("*")] == "*"
     allowed = {line[1:].rstrip("/") for line in ignore if line.startswith("!")}
-    assert packages | {"pyproject.toml", pyproject["project"]["readme"]} <= allowed
+    assert allowed == packages | files
+
+
+def test_the_entry_point_and_the_simulator_are_shipped_and_benchmarks_are_not() -> None:
+    """`anpr` and `anpr simulate` run from the image's package set; the benchmark harness and
+    the tests stay in the checkout (import-linter checks that nothing shipped imports them)."""
+    packages = declared_packages()
+    (target,) = pyproject()["project"]["scripts"].values()
+    assert target.partition(".")[0].partition(":")[0] in packages
+    assert "simulator" in packages
+    assert not packages & NOT_SHIPPED
 
 
 def test_compose_runs_every_role_against_the_compose_kafka() -> None:

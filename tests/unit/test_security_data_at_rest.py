@@ -17,10 +17,10 @@ import pytest
 
 from anpr.bus.base import Message
 from anpr.bus.local import LocalBus
-from anpr.cli.bus_retention import purge_once
 from anpr.datadir import secure_data_dir
 from anpr.settings import CommonSettings
 from anpr.topics import Topics
+from anpr_cli.bus_retention import purge_once
 from api.store.base import AuditEntry
 from api.store.sqlite import SqliteStore
 from tests.unit.api_fixtures import running_api

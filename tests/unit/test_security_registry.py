@@ -19,9 +19,9 @@ from pydantic import SecretStr
 
 from anpr.audit_wire import AuditRecord, publish_audit
 from anpr.bus.local import LocalBus
-from anpr.cli import main
 from anpr.registry import CameraSpec, RegistryView, camera_key
 from anpr.topics import Topics
+from anpr_cli import main
 from api.app import create_app
 from api.store.sqlite import SqliteStore
 from tests.support.gateway import running_gateway
@@ -178,7 +178,7 @@ async def test_audit_records_on_the_topic_reach_the_audit_log() -> None:
 
 @pytest.fixture
 def cli_in_process() -> Iterator[None]:
-    """`anpr.cli.main` sets the process umask and the root log handler: put them back."""
+    """`anpr_cli.main` sets the process umask and the root log handler: put them back."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     umask = os.umask(0o022)

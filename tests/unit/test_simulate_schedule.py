@@ -10,18 +10,18 @@ from typing import Any
 import orjson
 import pytest
 
-from benchmarks.feed import Feed
-from benchmarks.fleet import FleetConfig, TimeFormat, make_fleet
 from benchmarks.plan import highest_passing, next_step, passes
 from benchmarks.profile import top_functions
-from benchmarks.rawhttp import RawHttpError, _parse
-from benchmarks.schedule import Schedule, SendStats
-from benchmarks.simconfig import SimConfig
-from benchmarks.sse import parse_events
-from benchmarks.stats import percentile, summarize
-from benchmarks.tally import HitTally
-from benchmarks.traffic import PlannedRead, TimeText, Traffic, format_time, stamp
 from benchmarks.verify import Sent, compare_reads, metric_value
+from simulator.feed import Feed
+from simulator.fleet import FleetConfig, TimeFormat, make_fleet
+from simulator.rawhttp import RawHttpError, _parse
+from simulator.schedule import Schedule, SendStats
+from simulator.simconfig import SimConfig
+from simulator.sse import parse_events
+from simulator.stats import percentile, summarize
+from simulator.tally import HitTally
+from simulator.traffic import PlannedRead, TimeText, Traffic, format_time, stamp
 
 # --- schedule ------------------------------------------------------------------------------------
 

@@ -17,12 +17,12 @@ import pytest
 from anpr.hotlists import Entry, MatchMode, parse_entries_csv
 from anpr.normalize import normalize_plate, skeleton
 from anpr.reads import ReadLimits, validate_read
-from benchmarks.fleet import FleetConfig, TimeFormat, in_zone, make_fleet
-from benchmarks.hotlists import CSV_HEADER, Probe, build_lists, plan_lists
-from benchmarks.noise import Misread, NoiseConfig, ReadNoise, compact
-from benchmarks.traffic import Traffic, format_time, stamp
 from matcher.index import HotlistIndex
 from matcher.testing import make_config
+from simulator.fleet import FleetConfig, TimeFormat, in_zone, make_fleet
+from simulator.hotlists import CSV_HEADER, Probe, build_lists, plan_lists
+from simulator.noise import Misread, NoiseConfig, ReadNoise, compact
+from simulator.traffic import Traffic, format_time, stamp
 
 NOW = 1_795_000_000_000
 

@@ -1,5 +1,5 @@
 """`anpr simulate`: simulated cameras pushing reads to a running gateway (see
-`benchmarks.simulate`). With `anpr run` in another terminal, `anpr simulate` alone sets up an
+`simulator.simulate`). With `anpr run` in another terminal, `anpr simulate` alone sets up an
 integrator, 50 cameras and demo hotlists, and hits appear on `GET /v1/hits/stream` within
 seconds.
 """
@@ -77,9 +77,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def simulate_command(args: argparse.Namespace) -> int:
-    from benchmarks.provision import admin_token_from
-    from benchmarks.simconfig import SimConfig
-    from benchmarks.simulate import run_simulation
+    from simulator.provision import admin_token_from
+    from simulator.simconfig import SimConfig
+    from simulator.simulate import run_simulation
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     data_dir = Path(os.environ.get("ANPR_DATA_DIR", ".anpr-data"))

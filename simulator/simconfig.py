@@ -9,10 +9,10 @@ from pathlib import Path
 
 import orjson
 
-from benchmarks.fleet import FleetConfig
-from benchmarks.hotlists import Probe
-from benchmarks.noise import NoiseConfig
-from benchmarks.schedule import Schedule
+from simulator.fleet import FleetConfig
+from simulator.hotlists import Probe
+from simulator.noise import NoiseConfig
+from simulator.schedule import Schedule
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +31,7 @@ class SimConfig:
     duration_s: float = 60.0
     closed_loop: bool = False  # for a throughput ceiling, not for latency
     connections: int = 32
-    client: str = "httpx"  # or "raw": benchmarks.rawhttp, far cheaper per request
+    client: str = "httpx"  # or "raw": simulator.rawhttp, far cheaper per request
     late_ms: float = 10.0
     hit_share: float = 0.02
     noise: NoiseConfig = field(default_factory=NoiseConfig)

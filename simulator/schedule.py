@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmarks.stats import summarize
+from simulator.stats import summarize
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,9 +95,9 @@ def _parser(formats: Sequence[str] = ()) -> argparse.ArgumentParser:
     conv.add_argument("--mapping", default=None, help="try this mapping file (YAML or JSON)")
     conv.add_argument("--camera-tz", default=None, help="the camera's IANA time zone")
 
-    from anpr.cli.db import add_parser as add_db
-    from anpr.cli.report import add_parser as add_report
-    from anpr.cli.simulate import add_parser as add_simulate
+    from anpr_cli.db import add_parser as add_db
+    from anpr_cli.report import add_parser as add_report
+    from anpr_cli.simulate import add_parser as add_simulate
 
     add_simulate(sub)
     add_report(sub)
@@ -107,7 +107,7 @@ def _parser(formats: Sequence[str] = ()) -> argparse.ArgumentParser:
 
 def _service_parsers(sub: Any) -> None:
     """`anpr run|ingest|matcher|api|notify|archive`, each `--help` listing its settings."""
-    from anpr.cli.settings_help import settings_help
+    from anpr_cli.settings_help import settings_help
     from api.archive.settings import ArchiveSettings
     from api.settings import ApiSettings
     from ingest.settings import GatewaySettings
@@ -161,33 +161,33 @@ def _formats() -> list[str]:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command in {"run", "ingest", "matcher", "api", "notify", "archive"}:
-        from anpr.cli.serve import serve_command
+        from anpr_cli.serve import serve_command
 
         return serve_command(args.command)
     if args.command == "admin":
-        from anpr.cli.admin import admin_command
+        from anpr_cli.admin import admin_command
 
         return admin_command(args)
     if args.command == "hotlist":
-        from anpr.cli.hotlist import hotlist_command
+        from anpr_cli.hotlist import hotlist_command
 
         return hotlist_command(args)
     if args.command == "convert":
-        from anpr.cli.convert import convert_command
+        from anpr_cli.convert import convert_command
 
         return convert_command(
             args.format, args.file, mapping=args.mapping, camera_tz=args.camera_tz
         )
     if args.command == "report":
-        from anpr.cli.report import report_command
+        from anpr_cli.report import report_command
 
         return report_command(args)
     if args.command == "db":
-        from anpr.cli.db import db_command
+        from anpr_cli.db import db_command
 
         return db_command(args)
     if args.command == "simulate":
-        from anpr.cli.simulate import simulate_command
+        from anpr_cli.simulate import simulate_command
 
         return simulate_command(args)
     return 2

@@ -15,7 +15,7 @@ from typing import Any
 from anpr.audit_wire import AuditRecord, cli_actor, publish_audit
 from anpr.auth import Role, hash_token
 from anpr.bus.base import Bus, Record
-from anpr.buses import make_bus, start_bus
+from anpr.bus.factory import make_bus, start_bus
 from anpr.clock import ms_to_rfc3339
 from anpr.errors import AnprError
 from anpr.follow import replay
@@ -147,7 +147,7 @@ async def _admin(args: argparse.Namespace) -> int:
     writer = RegistryWriter(bus, topics.registry)
     try:
         if args.admin_command == "format":
-            from anpr.cli.formats import format_command
+            from anpr_cli.formats import format_command
 
             status = await format_command(args, bus, writer, topics.registry)
             if status == 0 and args.format_command in {"put", "delete"}:

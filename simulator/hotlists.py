@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from benchmarks.fleet import ZONES
-from benchmarks.noise import compact
-from benchmarks.plates import PlateGenerator
+from simulator.fleet import ZONES
+from simulator.noise import compact
+from simulator.plates import PlateGenerator
 
 CSV_HEADER = "entry_id,plate,pattern,country,zones,valid_from,valid_until,reason,action"
 DAY_MS = 86_400_000

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmarks.stats import summarize
+from simulator.stats import summarize
 
 HitKey = tuple[str, str, str]  # (read_id, list_id, entry_id)
 MAX_LISTED = 20

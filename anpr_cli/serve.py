@@ -19,14 +19,15 @@ from pydantic import SecretStr, ValidationError
 
 from anpr.auth import new_token
 from anpr.bus.base import Bus
+from anpr.bus.factory import make_bus, start_bus
 from anpr.bus.local import LocalBus
-from anpr.buses import make_bus, start_bus
-from anpr.cli.bus_retention import retention_loop
-from anpr.cli.serving import Endpoint, serve_all
 from anpr.datadir import secure_data_dir
 from anpr.errors import AnprError
 from anpr.settings import CommonSettings
 from anpr.topics import Topics
+from anpr_cli.bus_retention import retention_loop
+from anpr_cli.roles import base_settings, services
+from anpr_cli.serving import Endpoint, serve_all
 
 log = logging.getLogger(__name__)
 
@@ -47,37 +48,13 @@ def dev_admin_token(data_dir: Path) -> str:
 
 
 def _compose(command: str) -> tuple[CommonSettings, Bus, list[Endpoint], str]:
-    from api.app import create_app as create_api
-    from api.archive.app import create_app as create_archive
-    from api.archive.settings import ArchiveSettings
-    from api.settings import ApiSettings
-    from ingest.app import create_app as create_gateway
-    from ingest.settings import GatewaySettings
-    from matcher.app import create_app as create_matcher
-    from matcher.settings import MatcherSettings
-    from notify.app import create_app as create_notify
-    from notify.settings import NotifySettings
-
-    gateway_settings = GatewaySettings()
-    api_settings = ApiSettings()
-    matcher_settings = MatcherSettings()
-    notify_settings = NotifySettings()
-    archive_settings = ArchiveSettings()
-    base: CommonSettings = {
-        "ingest": gateway_settings,
-        "matcher": matcher_settings,
-        "notify": notify_settings,
-        "archive": archive_settings,
-    }.get(command, api_settings)
+    served = services(command)
+    base = base_settings(served)
     secure_data_dir(base.data_dir)
     if command == "run" and base.admin_token is None:
         token = SecretStr(dev_admin_token(base.data_dir))
-        gateway_settings = gateway_settings.model_copy(update={"admin_token": token})
-        api_settings = api_settings.model_copy(update={"admin_token": token})
-        matcher_settings = matcher_settings.model_copy(update={"admin_token": token})
-        notify_settings = notify_settings.model_copy(update={"admin_token": token})
-        archive_settings = archive_settings.model_copy(update={"admin_token": token})
-        base = api_settings
+        served = [service.with_admin_token(token) for service in served]
+        base = base_settings(served)
         print(
             f"Development admin token (stored in {base.data_dir / DEV_TOKEN_FILE}):\n"
             f"    {token.get_secret_value()}\n"
@@ -86,47 +63,7 @@ def _compose(command: str) -> tuple[CommonSettings, Bus, list[Endpoint], str]:
             flush=True,
         )
     bus = make_bus(base, client_id=f"anpr-{command}")
-    host = base.host
-    endpoints: list[Endpoint] = []
-    if command in {"run", "ingest"}:
-        gateway_settings.log_startup("gateway")
-        endpoints.append(
-            Endpoint(
-                create_gateway(gateway_settings, bus), host, gateway_settings.ingest_port, "gateway"
-            )
-        )
-    if command in {"run", "matcher"}:
-        matcher_settings.log_startup("matcher")
-        endpoints.append(
-            Endpoint(
-                create_matcher(matcher_settings, bus),
-                host,
-                matcher_settings.matcher_port,
-                "matcher",
-            )
-        )
-    if command in {"run", "api"}:
-        api_settings.log_startup("api")
-        endpoints.append(
-            Endpoint(create_api(api_settings, bus), host, api_settings.api_port, "api")
-        )
-    if command in {"run", "notify"}:
-        notify_settings.log_startup("notify")
-        endpoints.append(
-            Endpoint(
-                create_notify(notify_settings, bus), host, notify_settings.notify_port, "notify"
-            )
-        )
-    if command in {"run", "archive"}:
-        archive_settings.log_startup("archive")
-        endpoints.append(
-            Endpoint(
-                create_archive(archive_settings, bus),
-                host,
-                archive_settings.archive_port,
-                "archive",
-            )
-        )
+    endpoints = [service.endpoint(bus, base.host) for service in served]
     mode = f"Kafka at {base.kafka_bootstrap}" if base.kafka_mode else "the in-process bus"
     return base, bus, endpoints, mode
 

@@ -21,8 +21,8 @@ from typing import Any
 
 import httpx
 
-from benchmarks.fleet import Camera
-from benchmarks.hotlists import ListPlan
+from simulator.fleet import Camera
+from simulator.hotlists import ListPlan
 
 TOKEN_FILE = "simulate-integrator.json"  # noqa: S105 - a file name
 Say = Callable[[str], None]

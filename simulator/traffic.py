@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from benchmarks.fleet import Camera, TimeFormat, in_zone
-from benchmarks.hotlists import MIN_FUZZY_PLATE, Probe
-from benchmarks.noise import Misread, NoiseConfig, Observation, ReadNoise, compact
-from benchmarks.plates import PlateGenerator
+from simulator.fleet import Camera, TimeFormat, in_zone
+from simulator.hotlists import MIN_FUZZY_PLATE, Probe
+from simulator.noise import Misread, NoiseConfig, Observation, ReadNoise, compact
+from simulator.plates import PlateGenerator
 
 Expected = tuple[str, str]  # (list_id, entry_id)
 BRUSSELS = timezone(timedelta(hours=1))

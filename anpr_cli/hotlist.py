@@ -17,7 +17,7 @@ from pathlib import Path
 
 from anpr.audit_wire import AuditRecord, cli_actor, publish_audit
 from anpr.bus.base import Bus, Message, Record
-from anpr.buses import make_bus, start_bus
+from anpr.bus.factory import make_bus, start_bus
 from anpr.clock import now_ms
 from anpr.follow import replay
 from anpr.hotlists import (

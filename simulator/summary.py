@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.schedule import SendStats
-from benchmarks.stats import summarize
-from benchmarks.tally import HitTally
+from simulator.schedule import SendStats
+from simulator.stats import summarize
+from simulator.tally import HitTally
 
 
 def _ms(value: float | int | None) -> str:

@@ -1,7 +1,7 @@
 """`anpr simulate`: a fleet of cameras pushing realistic reads to a running gateway.
 
 Set-up (with an admin token, through the API): an integrator, its cameras, the demo hotlists.
-Then an open-model load at `rate` reads/s for `duration_s` (see `benchmarks.schedule`), one read
+Then an open-model load at `rate` reads/s for `duration_s` (see `simulator.schedule`), one read
 per request or integrator batches, heartbeats every minute, and, with an admin token, the hit
 stream followed to check that every hit the traffic owes arrives and to time it. Progress every
 few seconds, a summary at the end (and as JSON with `json_out`).
@@ -22,13 +22,13 @@ from typing import Any
 import httpx
 import orjson
 
-from benchmarks.feed import Feed
-from benchmarks.fleet import Camera, FleetConfig, make_fleet
-from benchmarks.hotlists import Probe, build_lists, plan_lists
-from benchmarks.provision import AdminApi, Credentials, SetupError, wait_gateway_knows
-from benchmarks.rawhttp import RawPool
-from benchmarks.schedule import Schedule, SendStats
-from benchmarks.sender import (
+from simulator.feed import Feed
+from simulator.fleet import Camera, FleetConfig, make_fleet
+from simulator.hotlists import Probe, build_lists, plan_lists
+from simulator.provision import AdminApi, Credentials, SetupError, wait_gateway_knows
+from simulator.rawhttp import RawPool
+from simulator.schedule import Schedule, SendStats
+from simulator.sender import (
     Target,
     closed_loop,
     httpx_post,
@@ -36,11 +36,11 @@ from benchmarks.sender import (
     open_loop,
     raw_post,
 )
-from benchmarks.simconfig import SimConfig, load_probes
-from benchmarks.sse import StreamState, follow_hits
-from benchmarks.summary import format_progress, format_summary
-from benchmarks.tally import HitTally
-from benchmarks.traffic import Traffic
+from simulator.simconfig import SimConfig, load_probes
+from simulator.sse import StreamState, follow_hits
+from simulator.summary import format_progress, format_summary
+from simulator.tally import HitTally
+from simulator.traffic import Traffic
 
 POOL_MAX = 50_000
 HEARTBEAT_EVERY_S = 60.0

@@ -1,7 +1,7 @@
 """Sending reads to the gateway over HTTP/1.1 keep-alive connections: httpx (the default of
-`anpr simulate`) or the lean client of `benchmarks.rawhttp` (the benchmark's load generator).
+`anpr simulate`) or the lean client of `simulator.rawhttp` (the benchmark's load generator).
 
-`open_loop` keeps the schedule whatever the server does (see `benchmarks.schedule`): each due
+`open_loop` keeps the schedule whatever the server does (see `simulator.schedule`): each due
 request takes one of `connections` slots; when none is free it waits, is counted late, and its
 latency still runs from its due instant. `closed_loop` is the other model, for a throughput
 ceiling only: `connections` workers each send the next request as soon as the previous answer
@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
-from benchmarks.rawhttp import RawHttpError, RawPool
-from benchmarks.schedule import Schedule, SendStats
+from simulator.rawhttp import RawHttpError, RawPool
+from simulator.schedule import Schedule, SendStats
 
 # (k, due wall-clock ms) -> request body; `None` when there is nothing more to send.
 BodyMaker = Callable[[int, float], bytes | None]

@@ -13,9 +13,9 @@ from typing import Any
 
 import orjson
 
-from benchmarks.fleet import Camera
-from benchmarks.tally import HitTally
-from benchmarks.traffic import PlannedRead, TimeText
+from simulator.fleet import Camera
+from simulator.tally import HitTally
+from simulator.traffic import PlannedRead, TimeText
 
 
 @dataclass(slots=True)
