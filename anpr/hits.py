@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 from anpr.reads import ReadRecord
 
@@ -39,6 +39,8 @@ class HitRecord(TypedDict):
     match: MatchInfo
     matched_at: int
     latency_ms: HitLatency
+    # Set by past-read matching: the read was archived before the entry existed.
+    historical: NotRequired[bool]
 
 
 def derive_hit_id(read_id: str, camera_id: str, list_id: str, entry_id: str) -> str:

@@ -9,6 +9,7 @@ from anpr.settings import CommonSettings
 HEARTBEAT_RETENTION_MS = 24 * 3600 * 1000
 GATEWAY_EVENT_RETENTION_MS = 7 * 24 * 3600 * 1000
 DEADLETTER_RETENTION_MS = 14 * 24 * 3600 * 1000
+REPLAY_RETENTION_MS = 24 * 3600 * 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +28,8 @@ class TopicSpec:
 class Topics:
     """The topics of contract section 5, plus the gateway's per-camera event counts, the
     hotlist versions each matcher has applied, the records set aside as poison, the webhook
-    delivery outcomes of `anpr notify` (for the API's delivery log) and the audit records of CLI
-    writes."""
+    delivery outcomes of `anpr notify` (for the API's delivery log), the audit records of CLI
+    writes, and past-read matching's replayed reads and job states."""
 
     reads: str
     heartbeats: str
@@ -40,6 +41,8 @@ class Topics:
     deadletter: str
     deliveries: str
     audit: str
+    reads_replay: str
+    past_match: str
 
     @classmethod
     def from_prefix(cls, prefix: str) -> Topics:
@@ -54,6 +57,8 @@ class Topics:
             deadletter=f"{prefix}deadletter.v1",
             deliveries=f"{prefix}notify-deliveries.v1",
             audit=f"{prefix}audit.v1",
+            reads_replay=f"{prefix}reads-replay.v1",
+            past_match=f"{prefix}past-match.v1",
         )
 
     def specs(self, settings: CommonSettings) -> list[TopicSpec]:
@@ -78,4 +83,8 @@ class Topics:
             ),
             # Audit records of CLI writes (anpr/audit_wire.py), kept as long as the audit log.
             TopicSpec(self.audit, 1, repl, {"retention.ms": str(settings.audit_retention_ms)}),
+            # Past-read matching (api/archive/pastmatch.py -> matcher/replay.py): archived reads
+            # replayed for new entries, keyed by job; and each job's state, compacted.
+            TopicSpec(self.reads_replay, parts, repl, {"retention.ms": str(REPLAY_RETENTION_MS)}),
+            TopicSpec(self.past_match, 1, repl, dict(compact)),
         ]

@@ -172,6 +172,29 @@ FROM (
 """
 
 
+async def _drop_indexes(conn: psycopg.AsyncConnection[Any]) -> list[str]:
+    """Drop the archive's primary key and indexes; the statements that make them again."""
+    cur = await conn.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+        " WHERE conrelid = 'reads'::regclass AND contype = 'p'"
+    )
+    keys = await cur.fetchall()
+    cur = await conn.execute(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'reads'"
+        " AND indexname NOT IN (SELECT conname FROM pg_constraint"
+        " WHERE conrelid = 'reads'::regclass)"
+    )
+    indexes = await cur.fetchall()
+    remake: list[str] = []
+    for name, definition in keys:
+        await conn.execute(f'ALTER TABLE reads DROP CONSTRAINT "{name}"')
+        remake.append(f'ALTER TABLE reads ADD CONSTRAINT "{name}" {definition}')
+    for name, definition in indexes:
+        await conn.execute(f'DROP INDEX "{name}"')
+        remake.append(definition)
+    return remake
+
+
 async def search_latency(server: Server, rows: int, queries: int) -> dict[str, Any]:
     now = now_ms()
     plates = max(rows // 4, 1)
@@ -184,7 +207,10 @@ async def search_latency(server: Server, rows: int, queries: int) -> dict[str, A
                 (now - d * DAY_MS,),
             )
         started = time.perf_counter()
-        step = 250_000
+        # Generated without the indexes, which are then built over the whole table, as
+        # `pg_restore` does: the same end state, hours faster at tens of millions of rows.
+        indexes = await _drop_indexes(conn)
+        step = 1_000_000
         for lo in range(1, rows + 1, step):
             hi = min(lo + step - 1, rows)
             await conn.execute(
@@ -199,6 +225,10 @@ async def search_latency(server: Server, rows: int, queries: int) -> dict[str, A
                     "hi": hi,
                 },
             )
+        say(f"generated {rows:,} reads in {time.perf_counter() - started:.0f} s; indexing")
+        await conn.execute("SET maintenance_work_mem = '512MB'")
+        for statement in indexes:
+            await conn.execute(statement)
         await conn.execute("VACUUM ANALYZE reads")
         generated = time.perf_counter() - started
         cur = await conn.execute(
@@ -235,9 +265,11 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     random.seed(7)
     with Server(args.port) as server:
         await migrate.upgrade(server.url("anpr_owner"))
-        say(f"writing {args.write_reads} reads through the archive writer ...")
-        write = await write_rate(server, args.write_reads)
-        say(f"write: {write['reads_per_s']} reads/s")
+        write: dict[str, Any] = {}
+        if args.write_reads > 0:
+            say(f"writing {args.write_reads} reads through the archive writer ...")
+            write = await write_rate(server, args.write_reads)
+            say(f"write: {write['reads_per_s']} reads/s")
         say(f"generating {args.search_reads} reads over 30 days, then {args.queries} searches")
         search = await search_latency(server, args.search_reads, args.queries)
         say(f"search: exact p95 {search['exact']['p95_ms']} ms, ocr p95 {search['ocr']['p95_ms']}")

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from benchmarks import hops
 from benchmarks.procstat import snapshot, usage
 from benchmarks.stack import ROOT, Stack
 from simulator.tally import HitTally
@@ -142,6 +143,7 @@ class PhaseRunner:
         # The load generator plans its reads first; measure from the moment it sends.
         sending.wait(timeout=300)
         before = snapshot({**pids, "loadgen": proc.pid})
+        hops_before = hops.scrape(self._metrics_urls())
         _, status, rusage = os.wait4(proc.pid, 0)
         after = snapshot(pids)
         relay.join(timeout=5)
@@ -159,6 +161,7 @@ class PhaseRunner:
         cpu["others_cores"] = round(max(0.0, others), 3)
         cpu["loadgen_peak_rss_mib"] = round(rusage.ru_maxrss / 1024, 1)
         drained = self.drain(summary, drain_timeout_s)
+        by_hop = hops.between(hops_before, hops.scrape(self._metrics_urls()))
         tally = tally_rows(self.hits.rows, summary)
         result = {
             "phase": spec.name,
@@ -171,6 +174,7 @@ class PhaseRunner:
             "hits": tally.report(),
             "drain_s": drained,
             "cpu": cpu,
+            "hops": by_hop,
         }
         lat, e2e = send["latency_ms"], result["hits"]["received_to_stream_ms"]
         self.say(
@@ -182,7 +186,15 @@ class PhaseRunner:
             f"cores {cpu['cores']}, others {cpu['others_cores']}; waited for a CPU (ms/s) "
             f"{cpu['runqueue_wait_ms_per_s']}"
         )
+        if by_hop:
+            self.say(
+                "    hops (mean / p99<= ms): "
+                + "; ".join(f"{h} {v['mean_ms']} / {v['p99_ms_le']}" for h, v in by_hop.items())
+            )
         return result
+
+    def _metrics_urls(self) -> dict[str, str]:
+        return {name: self.stack.url(name) for name in ("ingest", "matcher", "api")}
 
     def _relay(self, proc: subprocess.Popen[bytes], sending: threading.Event) -> None:
         """Pass the load generator's progress on; note when it starts sending."""

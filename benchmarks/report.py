@@ -69,6 +69,40 @@ def _e2e_rows(phases: list[dict[str, Any]]) -> list[str]:
     return rows
 
 
+def _hop_rows(phases: list[dict[str, Any]]) -> list[str]:
+    names: list[str] = []
+    for p in phases:
+        names += [h for h in p.get("hops", {}) if h not in names]
+    if not names:
+        return []
+    rows = [
+        "| run | " + " | ".join(f"{h} mean / p99 ms" for h in names) + " |",
+        "|---|" + "---:|" * len(names),
+    ]
+    for p in phases:
+        hops = p.get("hops", {})
+        cells = [
+            f"{_n(hops[h]['mean_ms'])} / ≤{_n(hops[h]['p99_ms_le'])}" if h in hops else "–"
+            for h in names
+        ]
+        rows.append(f"| {p['phase']} | " + " | ".join(cells) + " |")
+    return rows
+
+
+def _idle(results: dict[str, Any]) -> list[str]:
+    idle = results.get("idle")
+    if not idle:
+        return []
+    per = ", ".join(f"{name} {cores:.3f}" for name, cores in sorted(idle["cores"].items()))
+    return [
+        "## Idle (no traffic)",
+        "",
+        f"{idle['services_and_broker_cores']:.3f} cores for the broker and the services together "
+        f"over {idle['wall_s']:g} s, after the hotlist upload settled: {per}.",
+        "",
+    ]
+
+
 def _targets(results: dict[str, Any]) -> list[str]:
     rows = ["| target | measured | met |", "|---|---|---|"]
     for t in results.get("targets", []):
@@ -126,6 +160,20 @@ def markdown(results: dict[str, Any]) -> str:
         f"**{_n(results['highest_rate_p99_under_100ms'])} reads/s**.",
         "",
     ]
+    hop_rows = _hop_rows(results["e2e"] + results["steps"])
+    if hop_rows:
+        out += [
+            "### Hop by hop (the services' own histograms over each run; p99 is a bucket bound)",
+            "",
+            *hop_rows,
+            "",
+            "Gateway request: parse, validate, dedup, produce with acks=all, answer. Received → "
+            "matched: from the gateway's `received_at` to the matcher's match (produce, fetch, "
+            "decode, match). Hit topic → stream: from the hit record's timestamp to its event "
+            "written to a subscriber (fetch, store, fan-out).",
+            "",
+        ]
+    out += _idle(results)
     hot = results["hotlists"]
     out += [
         "## Hotlists",

@@ -39,6 +39,7 @@ import httpx
 
 from benchmarks.bench_setup import provision
 from benchmarks.machine import machine, versions
+from benchmarks.past_match_pg import in_suite as past_match_in_suite
 from benchmarks.phases import HitLog, PhaseRunner, PhaseSpec, tally_rows
 from benchmarks.plan import Plan, highest_passing, next_step, passes, targets
 from benchmarks.procstat import memory_kib, snapshot, usage
@@ -322,6 +323,8 @@ def main(argv: list[str] | None = None) -> int:
         results["matcher_core"] = matcher_core(plan)
         say("read archive on PostgreSQL: write rate and search latency")
         results["archive_pg"] = archive_pg(plan)
+        say("past-read matching on PostgreSQL: 10k entries against 24 h of reads")
+        results["past_match_pg"] = past_match_in_suite(quick=plan.quick)
     load = [
         p["cpu"]["others_cores"] for p in results["e2e"] + results["steps"] + results["gateway"]
     ]

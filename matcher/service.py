@@ -29,6 +29,7 @@ from anpr.runtime import Runtime
 from anpr.topics import Topics
 from matcher.batch import handle_batch
 from matcher.metrics import MatcherMetrics
+from matcher.replay import ReplayLoop
 from matcher.settings import MatcherSettings
 from matcher.state import MatcherState
 
@@ -82,6 +83,14 @@ class MatcherService:
             commit_interval_s=COMMIT_INTERVAL_S,
             wait_for=self._loaded,
         )
+        # Past-read matching: archived reads replayed for new entries (matcher/replay.py).
+        self.replay = ReplayLoop(
+            settings,
+            runtime,
+            self.state,
+            hotlists_caught_up=self.hotlists.caught_up,
+            wait_for=self._loaded,
+        )
         self._frozen = False
         self.metrics.lag.set_function(lambda: self.reads.lag)
         self.metrics.ready.set_function(lambda: 1 if self.ready else 0)
@@ -125,6 +134,7 @@ class MatcherService:
         self.registry.start()
         self.hotlists.start()
         self.reads.start()
+        self.replay.start()
         self.runtime.supervisor.spawn_periodic(
             "matcher-status", self.settings.matcher_status_interval_s, self._report_status
         )

@@ -10,6 +10,8 @@ uses its codec; nothing else turns a topic's bytes into a record.
 | hits | `HITS` (`anpr.hits.HitRecord`) |
 | matcher status | `MATCHER_STATUS` (`anpr.codecs.records.MatcherStatusRecord`) |
 | dead letters | `DEADLETTER` (`anpr.codecs.records.DeadLetterRecord`) |
+| reads replay (past-read matching) | `REPLAY` (`anpr.codecs.pastmatch.ReplayRecord`) |
+| past-match jobs | `PAST_MATCH` (`anpr.codecs.pastmatch.PastMatchJobRecord`) |
 | registry | `anpr.registry` (`RegistryView.apply` decodes and checks each kind) |
 | hotlists | `anpr.hotlists.wire` (`decode_list_config`, `decode_entry`) |
 | audit (CLI writes) | `anpr.audit_wire.AuditRecord` (`encode`, `decode`) |
@@ -17,6 +19,7 @@ uses its codec; nothing else turns a topic's bytes into a record.
 """
 
 from anpr.codecs.codec import Codec
+from anpr.codecs.pastmatch import PastMatchJobRecord, ReplayRecord
 from anpr.codecs.records import (
     DeadLetterRecord,
     GatewayEventRecord,
@@ -32,6 +35,8 @@ GATEWAY_EVENTS: Codec[GatewayEventRecord] = Codec("gateway event", GatewayEventR
 HITS: Codec[HitRecord] = Codec("hit", HitRecord)
 MATCHER_STATUS: Codec[MatcherStatusRecord] = Codec("matcher status", MatcherStatusRecord)
 DEADLETTER: Codec[DeadLetterRecord] = Codec("dead letter", DeadLetterRecord)
+REPLAY: Codec[ReplayRecord] = Codec("replayed read", ReplayRecord)
+PAST_MATCH: Codec[PastMatchJobRecord] = Codec("past-match job", PastMatchJobRecord)
 
 __all__ = [
     "DEADLETTER",
@@ -39,6 +44,8 @@ __all__ = [
     "HEARTBEATS",
     "HITS",
     "MATCHER_STATUS",
+    "PAST_MATCH",
     "READS",
+    "REPLAY",
     "Codec",
 ]

@@ -24,6 +24,8 @@ WILDCARDS = "?*"
 # Hits of one vehicle on one entry within this many seconds form one alert (0: every hit alerts).
 GROUP_WINDOW_DEFAULT_S = 600
 GROUP_WINDOW_MAX_S = 7 * 24 * 3600
+# The longest past-match window a list may ask for (a month of archived reads).
+PAST_MATCH_HOURS_MAX = 24 * 31
 
 __all__ = [
     "GROUP_WINDOW_DEFAULT_S",
@@ -33,6 +35,7 @@ __all__ = [
     "MAX_ZONES",
     "MAX_ZONE_LEN",
     "MIN_PATTERN_LITERALS",
+    "PAST_MATCH_HOURS_MAX",
     "PRIORITY_MAX",
     "PRIORITY_MIN",
     "WILDCARDS",
@@ -71,6 +74,8 @@ class ListConfig:
     epoch: int
     updated_at_ms: int
     group_window_s: int = GROUP_WINDOW_DEFAULT_S
+    # Hours of archived reads that new entries are matched against (None: ANPR_PAST_MATCH_HOURS).
+    past_match_hours: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -45,6 +45,7 @@ def plan_put_config(
     covert: bool,
     now_ms: int,
     group_window_s: int | None = None,
+    past_match_hours: int | None = None,
 ) -> Plan:
     """Create a list (empty, epoch = its first version) or change its configuration.
 
@@ -63,6 +64,9 @@ def plan_put_config(
         epoch=version if current is None else current.epoch,
         updated_at_ms=now_ms,
         group_window_s=group_window_s,
+        past_match_hours=past_match_hours
+        if past_match_hours is not None or current is None
+        else current.past_match_hours,
     )
     return Plan(config, [(list_key(list_id), encode_list_config(config))])
 

@@ -19,6 +19,7 @@ from anpr.hotlists.model import (
     GROUP_WINDOW_MAX_S,
     MAX_PLATE_LEN,
     MIN_PATTERN_LITERALS,
+    PAST_MATCH_HOURS_MAX,
     PRIORITY_MAX,
     PRIORITY_MIN,
     Entry,
@@ -71,6 +72,9 @@ def config_fields(config: ListConfig) -> dict[str, Any]:
         "epoch": config.epoch,
         "updated_at": config.updated_at_ms,
         "group_window_s": config.group_window_s,
+        **(
+            {} if config.past_match_hours is None else {"past_match_hours": config.past_match_hours}
+        ),
     }
 
 
@@ -178,6 +182,9 @@ def decode_list_config(value: object) -> ListConfig:
         epoch=_int(obj, "epoch", 1, version),
         updated_at_ms=_int(obj, "updated_at"),
         group_window_s=window,
+        past_match_hours=None
+        if obj.get("past_match_hours") is None
+        else _int(obj, "past_match_hours", 1, PAST_MATCH_HOURS_MAX),
     )
 
 

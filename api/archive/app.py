@@ -9,6 +9,7 @@ from anpr.bus.base import Bus
 from anpr.health_routes import health_router
 from anpr.lifespan import service_lifespan
 from api.archive.base import ReadStore
+from api.archive.pastmatch import PastMatchConfig
 from api.archive.service import ArchiveService
 from api.archive.settings import ArchiveSettings
 
@@ -21,6 +22,13 @@ def create_app(settings: ArchiveSettings, bus: Bus, *, reads: ReadStore | None =
         reads=reads,
         poll_ms=settings.archive_poll_ms,
         retention_interval_s=settings.archive_retention_interval_s,
+        past_match=PastMatchConfig(
+            hours=settings.past_match_hours,
+            max_candidates=settings.past_match_max_candidates,
+            max_patterns=settings.past_match_max_patterns,
+        )
+        if settings.past_match_enabled
+        else None,
     )
     app = FastAPI(title="ANPR read archive", version="1", lifespan=service_lifespan(service))
     app.state.service = service

@@ -8,6 +8,7 @@ Reads are inserted idempotently on (read_id, camera_id, captured_at): a record d
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -57,6 +58,15 @@ class Sighting:
         return ReadKey(self.captured_at, self.read_id)
 
 
+@dataclass(frozen=True, slots=True)
+class PastRead:
+    """An archived read as past-read matching replays it: its skeleton and the record as it was
+    on the reads topic."""
+
+    plate_skeleton: str
+    raw: bytes
+
+
 class ReadStore(Protocol):
     async def open(self) -> None: ...
 
@@ -73,6 +83,26 @@ class ReadStore(Protocol):
         ...
 
     async def get_read(self, read_id: str) -> Sighting | None: ...
+
+    async def past_candidates(
+        self, skeletons: Sequence[str], *, since: int, until: int, limit: int
+    ) -> list[PastRead]:
+        """Reads captured in [since, until) whose skeleton is one of `skeletons` (the skeleton
+        index), at most `limit`."""
+        ...
+
+    async def pattern_candidates(
+        self, likes: Sequence[str], *, since: int, until: int, limit: int
+    ) -> list[PastRead]:
+        """Reads captured in [since, until) whose `plate_norm` is LIKE one of `likes` (a scan of
+        the window), at most `limit`."""
+        ...
+
+    def lead(self, name: str) -> AbstractAsyncContextManager[None]:
+        """Entered once this process is the only holder of `name` among the processes on the
+        store (PostgreSQL: a session advisory lock on a held connection; SQLite: at once, one
+        archive per file); left on exit."""
+        ...
 
     async def purge_reads(self, *, before: int) -> int:
         """Apply retention: remove reads captured before `before` (PostgreSQL: whole days, so

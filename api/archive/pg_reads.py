@@ -1,8 +1,9 @@
 """The read archive in PostgreSQL: a table partitioned by UTC day of `captured_at`.
 
-Writes: each batch is COPYed into a temporary table, then moved with one
-`INSERT ... SELECT ... ON CONFLICT DO NOTHING`, which makes replays free and counts the new rows.
-COPY cannot skip conflicts itself; the staging table keeps the bulk path and the idempotence.
+Writes: each batch is COPYed straight into the table; a batch holding a read already stored fails
+as a whole (COPY cannot skip conflicts) and is then COPYed into a temporary table and moved with
+one `INSERT ... SELECT ... ON CONFLICT DO NOTHING`, which stores each read once and counts the new
+rows. Replays are rare; the direct COPY does not write every read twice.
 The day partitions a batch needs are made first by `anpr_read_partition` (SECURITY DEFINER:
 the app role has no DDL). Retention drops whole days with `anpr_drop_read_partitions`.
 Search: the `plate_norm` and `plate_skeleton` indexes of each partition, newest first.
@@ -11,15 +12,25 @@ Search: the `plate_norm` and `plate_skeleton` indexes of each partition, newest 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+import zlib
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from anpr.normalize import skeleton
-from api.archive.base import OCR_MAX_DIFFER, PlateMatch, ReadKey, ReadQuery, Sighting
+from api.archive.base import (
+    OCR_MAX_DIFFER,
+    PastRead,
+    PlateMatch,
+    ReadKey,
+    ReadQuery,
+    Sighting,
+)
 from api.archive.records import DAY_MS, ArchivedRead
 from api.store import migrate
 from api.store.postgres import connection, make_pool
@@ -33,6 +44,8 @@ CREATE TEMPORARY TABLE IF NOT EXISTS reads_stage (
     plate_norm text, plate_skeleton text, country text, confidence real, body bytea
 ) ON COMMIT DELETE ROWS
 """
+# How often a process that does not hold a `lead` lock tries again.
+_LEAD_RETRY_S = 5.0
 # Batches at least this big are written on `writers` connections in parallel.
 _SPLIT_FROM = 500
 _STAGE_COLUMNS = (
@@ -54,6 +67,28 @@ def _sighting(row: tuple[Any, ...]) -> Sighting:
         conf,
         orjson.loads(body),
     )
+
+
+async def _copy(conn: Any, table: str, reads: Sequence[ArchivedRead]) -> None:
+    async with (
+        conn.cursor() as cur,
+        cur.copy(f"COPY {table} ({_STAGE_COLUMNS}) FROM STDIN") as copy,
+    ):
+        for r in reads:
+            await copy.write_row(
+                (
+                    r.captured_at,
+                    r.read_id,
+                    r.camera_id,
+                    r.received_at,
+                    r.plate,
+                    r.plate_norm,
+                    r.plate_skeleton,
+                    r.country,
+                    r.confidence,
+                    r.raw,
+                )
+            )
 
 
 def _day(day_ms: int) -> Any:
@@ -150,26 +185,20 @@ class PostgresReadStore:
         return sum(counts)
 
     async def _write(self, reads: Sequence[ArchivedRead]) -> int:
-        async with connection(self._pool) as conn, conn.transaction():
-            await conn.execute(_STAGE)
-            async with conn.cursor() as cur:
-                async with cur.copy(f"COPY reads_stage ({_STAGE_COLUMNS}) FROM STDIN") as copy:
-                    for r in reads:
-                        await copy.write_row(
-                            (
-                                r.captured_at,
-                                r.read_id,
-                                r.camera_id,
-                                r.received_at,
-                                r.plate,
-                                r.plate_norm,
-                                r.plate_skeleton,
-                                r.country,
-                                r.confidence,
-                                r.raw,
-                            )
-                        )
-                await cur.execute(
+        async with connection(self._pool) as conn:
+            # The common case, reads never seen: one COPY straight into the partitions. A read
+            # already stored (a replayed batch, a restarted archiver) makes COPY fail as a
+            # whole; then, and only then, the batch takes the idempotent staging path.
+            try:
+                async with conn.transaction():
+                    await _copy(conn, "reads", reads)
+                return len(reads)
+            except psycopg.errors.UniqueViolation:
+                pass
+            async with conn.transaction():
+                await conn.execute(_STAGE)
+                await _copy(conn, "reads_stage", reads)
+                cur = await conn.execute(
                     f"INSERT INTO reads ({_STAGE_COLUMNS}) "  # noqa: S608 - constants
                     f"SELECT {_STAGE_COLUMNS} FROM reads_stage ON CONFLICT DO NOTHING"
                 )
@@ -199,6 +228,49 @@ class PostgresReadStore:
             )
             row = await cur.fetchone()
         return _sighting(row) if row else None
+
+    async def past_candidates(
+        self, skeletons: Sequence[str], *, since: int, until: int, limit: int
+    ) -> list[PastRead]:
+        return await self._past(
+            "plate_skeleton = ANY(%s)", list(skeletons), since=since, until=until, limit=limit
+        )
+
+    async def pattern_candidates(
+        self, likes: Sequence[str], *, since: int, until: int, limit: int
+    ) -> list[PastRead]:
+        return await self._past(
+            "plate_norm LIKE ANY(%s)", list(likes), since=since, until=until, limit=limit
+        )
+
+    async def _past(
+        self, clause: str, values: list[str], *, since: int, until: int, limit: int
+    ) -> list[PastRead]:
+        if not values or limit <= 0:
+            return []
+        async with connection(self._pool) as conn:
+            cur = await conn.execute(
+                f"SELECT plate_skeleton, body FROM reads WHERE {clause}"  # noqa: S608 - constants
+                " AND captured_at >= %s AND captured_at < %s LIMIT %s",
+                (values, since, until, limit),
+            )
+            rows = await cur.fetchall()
+        return [PastRead(row[0], bytes(row[1])) for row in rows]
+
+    @contextlib.asynccontextmanager
+    async def lead(self, name: str) -> AsyncIterator[None]:
+        key = zlib.crc32(name.encode())
+        async with connection(self._pool) as conn:
+            while True:
+                cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (key,))
+                row = await cur.fetchone()
+                if row and row[0]:
+                    break
+                await asyncio.sleep(_LEAD_RETRY_S)
+            try:
+                yield
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     async def purge_reads(self, *, before: int) -> int:
         async with connection(self._pool) as conn:

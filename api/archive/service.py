@@ -25,6 +25,7 @@ from anpr.topics import Topics
 from api.archive.base import ReadStore
 from api.archive.factory import make_read_store
 from api.archive.metrics import ArchiveMetrics
+from api.archive.pastmatch import PastMatchConfig, PastMatcher
 from api.archive.records import ArchivedRead, BadRead, decode_read
 from api.store.config import DatabaseSettings
 
@@ -45,6 +46,7 @@ class ArchiveService:
         poll_ms: int = 1000,
         retention_interval_s: float = 300.0,
         clock: Callable[[], int] = now_ms,
+        past_match: PastMatchConfig | None = None,
     ) -> None:
         self.settings = settings
         self.reads = reads or make_read_store(settings)
@@ -60,6 +62,19 @@ class ArchiveService:
             group_id=archive_group_id(settings.topic_prefix),
             from_beginning=True,
             poll_ms=poll_ms,
+        )
+        # Past-read matching of new hotlist entries (None: off).
+        self.past_match = (
+            None
+            if past_match is None
+            else PastMatcher(
+                self.runtime,
+                self.reads,
+                Topics.from_prefix(settings.topic_prefix),
+                past_match,
+                archive=self.loop,
+                clock=clock,
+            )
         )
 
     @property
@@ -112,6 +127,8 @@ class ArchiveService:
             )
         await self.reads.open()
         self.loop.start()
+        if self.past_match is not None:
+            self.past_match.start()
         # Retention: a database that is away (StoreUnavailable, retriable) is retried with a
         # backoff by the supervisor.
         self.runtime.supervisor.spawn_periodic(

@@ -6,15 +6,23 @@ process (`anpr run`) or, with a file on a shared disk, in two.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from anpr.normalize import skeleton
-from api.archive.base import OCR_MAX_DIFFER, PlateMatch, ReadKey, ReadQuery, Sighting
+from api.archive.base import (
+    OCR_MAX_DIFFER,
+    PastRead,
+    PlateMatch,
+    ReadKey,
+    ReadQuery,
+    Sighting,
+)
 from api.archive.records import ArchivedRead, positions_differ
 
 SCHEMA = """
@@ -30,6 +38,8 @@ CREATE INDEX IF NOT EXISTS reads_camera ON reads (camera_id, captured_at, read_i
 CREATE INDEX IF NOT EXISTS reads_time ON reads (captured_at, read_id);
 CREATE INDEX IF NOT EXISTS reads_id ON reads (read_id);
 """
+# SQLite's default limit on host parameters is 999 (older builds): IN lists go in chunks.
+_IN_CHUNK = 500
 _COLUMNS = (
     "read_id, camera_id, captured_at, received_at, plate, plate_norm, country, confidence, body"
 )
@@ -153,6 +163,42 @@ class SqliteReadStore:
             (read_id,),
         ).fetchone()
         return _sighting(row) if row else None
+
+    async def past_candidates(
+        self, skeletons: Sequence[str], *, since: int, until: int, limit: int
+    ) -> list[PastRead]:
+        out: list[PastRead] = []
+        for start in range(0, len(skeletons), _IN_CHUNK):
+            chunk = skeletons[start : start + _IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            out += self._past(f"plate_skeleton IN ({marks})", chunk, since, until, limit - len(out))
+        return out
+
+    async def pattern_candidates(
+        self, likes: Sequence[str], *, since: int, until: int, limit: int
+    ) -> list[PastRead]:
+        out: list[PastRead] = []
+        for start in range(0, len(likes), _IN_CHUNK):
+            chunk = likes[start : start + _IN_CHUNK]
+            clause = " OR ".join("plate_norm LIKE ?" for _ in chunk)
+            out += self._past(f"({clause})", chunk, since, until, limit - len(out))
+        return out
+
+    def _past(
+        self, clause: str, values: Sequence[str], since: int, until: int, limit: int
+    ) -> list[PastRead]:
+        if limit <= 0:
+            return []
+        rows = self.db.execute(
+            f"SELECT plate_skeleton, body FROM reads WHERE {clause}"  # noqa: S608 - constants
+            " AND captured_at >= ? AND captured_at < ? LIMIT ?",
+            (*values, since, until, limit),
+        ).fetchall()
+        return [PastRead(row[0], bytes(row[1])) for row in rows]
+
+    @contextlib.asynccontextmanager
+    async def lead(self, name: str) -> AsyncIterator[None]:
+        yield  # one archive per SQLite file
 
     async def purge_reads(self, *, before: int) -> int:
         return self.db.execute("DELETE FROM reads WHERE captured_at < ?", (before,)).rowcount

@@ -75,6 +75,11 @@ class HitBody(BaseModel):
         description="True for a hit of a camera in state `commissioning`: a test of the "
         "connection, not an alert to act on.",
     )
+    historical: bool = Field(
+        default=False,
+        description="True for a hit of past-read matching: the read was archived before the "
+        "entry it matches was added. Same hit_id as a live match of the same read and entry.",
+    )
     reason: str | None = None
     action: str | None = None
     match: MatchOut

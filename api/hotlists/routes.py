@@ -23,6 +23,7 @@ from anpr.ids import is_valid_id
 from api.audit.log import Action
 from api.deps import Service, Supervisor
 from api.errors import ApiError, invalid, not_found
+from api.hotlists.pastmatch_out import past_match_out
 from api.hotlists.schemas import (
     EntriesResult,
     EntryIn,
@@ -52,6 +53,8 @@ def list_out(service: ApiService, config: ListConfig) -> ListOut:
         version=config.version,
         updated_at=ms_to_rfc3339(config.updated_at_ms),
         entries=hot.book.entry_count(config.list_id),
+        past_match_hours=config.past_match_hours,
+        past_match=past_match_out(hot.past_match.job(config.list_id)),
         matchers=[
             MatcherApplied(
                 matcher_id=status.matcher_id,
@@ -140,6 +143,7 @@ async def put_hotlist(
             match=body.match,
             covert=body.covert,
             group_window_s=body.group_window_s,
+            past_match_hours=body.past_match_hours,
         )
     await _audit(service, principal, Action.HOTLIST_CONFIG, list_id, **body.model_dump(mode="json"))
     return list_out(service, config)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from anpr.hotlists import GROUP_WINDOW_MAX_S, PRIORITY_MAX, PRIORITY_MIN, MatchMode
+from anpr.hotlists import (
+    GROUP_WINDOW_MAX_S,
+    PAST_MATCH_HOURS_MAX,
+    PRIORITY_MAX,
+    PRIORITY_MIN,
+    MatchMode,
+)
 from api.responses import FieldErrorOut
 
 Text = Annotated[str, Field(min_length=1, max_length=1024)]
@@ -27,6 +33,14 @@ class ListIn(BaseModel):
         "last sighting join that alert instead of raising a new one; 0: every hit alerts. "
         "Absent: unchanged (600 for a new list).",
     )
+    past_match_hours: int | None = Field(
+        default=None,
+        ge=1,
+        le=PAST_MATCH_HOURS_MAX,
+        description="Entries added or changed are matched against the archived reads of this "
+        "many hours before the change (past-read matching). Absent: unchanged (for a new list "
+        "ANPR_PAST_MATCH_HOURS of the archive, default 24).",
+    )
 
 
 class MatcherApplied(BaseModel):
@@ -34,6 +48,23 @@ class MatcherApplied(BaseModel):
     applied_version: int | None = Field(description="Null: the matcher has not loaded the list.")
     up_to_date: bool
     at: str = Field(description="When the matcher last reported (RFC 3339 UTC).")
+
+
+class PastMatchOut(BaseModel):
+    job_id: str = Field(description="`<list_id>@<version>`: the list version that added entries.")
+    version: int
+    state: Literal["pending", "running", "done", "failed"] = Field(
+        description="pending: queued or selecting candidates; running: the matchers are trying "
+        "the candidates; done; failed (see `error`)."
+    )
+    entries: int = Field(description="Entries added or changed by that version.")
+    since: str = Field(description="Reads captured from this time (RFC 3339 UTC) ...")
+    until: str = Field(description="... up to this time were searched.")
+    candidates: int = Field(description="Archived reads tried against the entries.")
+    hits: int = Field(description="Historical hits found (a hit raised live is shown once).")
+    truncated: bool = Field(description="A bound was reached (docs/matching.md).")
+    error: str | None = None
+    updated_at: str
 
 
 class ListOut(BaseModel):
@@ -48,6 +79,14 @@ class ListOut(BaseModel):
     updated_at: str
     entries: int | None = Field(description="Live entries.")
     matchers: list[MatcherApplied]
+    past_match_hours: int | None = Field(
+        default=None, description="The list's past-match window; null: the archive's default."
+    )
+    past_match: PastMatchOut | None = Field(
+        default=None,
+        description="The latest past-match job of the list (null: none yet): new or changed "
+        "entries matched against the archived reads.",
+    )
 
 
 class ListPage(BaseModel):

@@ -32,6 +32,7 @@ from anpr.hotlists import (
 from anpr.runtime import Runtime
 from anpr.topics import Topics
 from api.changes import ChangeSignal
+from api.hotlists.pastmatch import PastMatchBook
 from api.hotlists.status import MatcherStatusBook
 from api.metrics import ApiMetrics
 from api.settings import ApiSettings
@@ -64,6 +65,13 @@ class HotlistService:
         self._status_follower = TopicFollower(
             runtime, [settings.matcher_status_topic], self._apply_status, name="api-matcher-status"
         )
+        self.past_match = PastMatchBook()
+        self._past_match_follower = TopicFollower(
+            runtime,
+            [topics.past_match],
+            lambda r: self.past_match.apply(r.key, r.value),
+            name="api-past-match",
+        )
 
     def _apply(self, record: BusRecord) -> None:
         try:
@@ -86,8 +94,10 @@ class HotlistService:
     def start(self) -> None:
         self._follower.start()
         self._status_follower.start()
+        self._past_match_follower.start()
 
     async def stop(self) -> None:
+        await self._past_match_follower.stop()
         await self._status_follower.stop()
         await self._follower.stop()
 
@@ -126,6 +136,7 @@ class HotlistService:
         match: MatchMode,
         covert: bool,
         group_window_s: int | None = None,
+        past_match_hours: int | None = None,
     ) -> ListConfig:
         plan = plan_put_config(
             self.book.config(list_id),
@@ -137,6 +148,7 @@ class HotlistService:
             covert=covert,
             now_ms=self._clock(),
             group_window_s=group_window_s,
+            past_match_hours=past_match_hours,
         )
         return await self._commit(plan)
 

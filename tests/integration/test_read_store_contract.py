@@ -11,7 +11,7 @@ import orjson
 import psycopg
 import pytest
 
-from anpr.normalize import normalize_plate
+from anpr.normalize import normalize_plate, skeleton
 from api.archive.base import PlateMatch, ReadQuery, ReadStore
 from api.archive.pg_reads import PostgresReadStore
 from api.archive.records import DAY_MS, ArchivedRead, decode_read
@@ -172,3 +172,87 @@ async def _partitions(db: PgDatabase) -> list[str]:
             b"WHERE i.inhparent = 'reads'::regclass ORDER BY 1"
         )
         return [str(r[0]) for r in await cur.fetchall()]
+
+
+def _plates(rows: list[Any]) -> list[str]:
+    return sorted(orjson.loads(r.raw)["plate_norm"] for r in rows)
+
+
+async def test_past_candidates_by_skeleton_within_the_window(reads: ReadStore) -> None:
+    await reads.add_reads(
+        [
+            read("a", "AB123CD", T0 + 1000),
+            read("b", "A8123CD", T0 + 2000),  # same skeleton (B/8)
+            read("c", "AB123CE", T0 + 3000),  # another skeleton
+            read("d", "AB123CD", T0 + 10_000),  # outside [since, until)
+            read("e", "AB123CD", T0 - DAY_MS),  # the day before: another partition
+        ]
+    )
+    rows = await reads.past_candidates(
+        [skeleton("AB123CD"), "NOPE"], since=T0, until=T0 + 10_000, limit=100
+    )
+    assert _plates(rows) == ["A8123CD", "AB123CD"]
+    assert {r.plate_skeleton for r in rows} == {skeleton("AB123CD")}
+    across = await reads.past_candidates(
+        [skeleton("AB123CD")], since=T0 - DAY_MS, until=T0 + DAY_MS, limit=100
+    )
+    assert len(across) == 4
+    assert (
+        len(
+            await reads.past_candidates([skeleton("AB123CD")], since=T0, until=T0 + DAY_MS, limit=2)
+        )
+        == 2
+    )
+    assert await reads.past_candidates([], since=T0, until=T0 + DAY_MS, limit=10) == []
+
+
+async def test_pattern_candidates_scan_the_window(reads: ReadStore) -> None:
+    await reads.add_reads(
+        [
+            read("a", "AB123CD", T0 + 1000),
+            read("b", "AB9CD", T0 + 2000),
+            read("c", "XAB123", T0 + 3000),
+            read("d", "AB777", T0 - DAY_MS),
+        ]
+    )
+    rows = await reads.pattern_candidates(["AB%"], since=T0, until=T0 + DAY_MS, limit=100)
+    assert _plates(rows) == ["AB123CD", "AB9CD"]
+    rows = await reads.pattern_candidates(
+        ["AB_CD", "%123"], since=T0 - DAY_MS, until=T0 + DAY_MS, limit=100
+    )
+    assert _plates(rows) == ["AB9CD", "XAB123"]
+
+
+async def test_one_process_leads_at_a_time(
+    reads: ReadStore, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past-read matching runs in the archive holding the lead; SQLite has one archive."""
+    if isinstance(reads, SqliteReadStore):
+        async with reads.lead("jobs"):
+            return
+    import asyncio
+
+    import api.archive.pg_reads
+
+    monkeypatch.setattr(api.archive.pg_reads, "_LEAD_RETRY_S", 0.05)
+    db: PgDatabase = request.getfixturevalue("pg_database")
+    other = PostgresReadStore(db.url, migrate_on_start=False)
+    await other.open()
+    entered = asyncio.Event()
+    release = asyncio.Event()
+
+    async def second() -> None:
+        async with other.lead("jobs"):
+            entered.set()
+            await release.wait()
+
+    try:
+        async with reads.lead("jobs"):
+            task = asyncio.create_task(second())
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(entered.wait()), 0.5)
+        await asyncio.wait_for(entered.wait(), 10)  # the first left: the second leads
+        release.set()
+        await task
+    finally:
+        await other.close()

@@ -1,0 +1,176 @@
+"""The archive's past-match jobs, driven step by step on an in-memory SQLite archive: which
+commits become jobs, which jobs are left to another archive, and what a job publishes."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from types import SimpleNamespace
+from typing import Any
+
+import orjson
+import pytest
+from prometheus_client import CollectorRegistry
+
+from anpr.bus.base import Message, Record
+from anpr.codecs import PAST_MATCH, REPLAY
+from anpr.hotlists import MatchMode, parse_entry_list, plan_put_config, plan_upsert_entries
+from anpr.runtime import Runtime
+from anpr.topics import Topics
+from api.archive.pastmatch import PastMatchConfig, PastMatcher
+from api.archive.records import decode_read
+from api.archive.sqlite_reads import SqliteReadStore
+
+HOUR_MS = 3600 * 1000
+NOW = 1_790_000_000_000
+TOPICS = Topics.from_prefix("t.")
+
+
+class CaptureBus:
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def publish(self, messages: Sequence[Message], *, timeout_s: float) -> None:
+        self.messages.extend(messages)
+
+
+def archived(read_id: str, plate: str, captured: int) -> Any:
+    value = {
+        "v": 1,
+        "read_id": read_id,
+        "camera_id": "cam-1",
+        "integrator_id": "int-1",
+        "captured_at": "",
+        "captured_at_ms": captured,
+        "received_at": captured + 300,
+        "plate": plate,
+        "plate_norm": plate,
+    }
+    return decode_read(orjson.dumps(value))
+
+
+@pytest.fixture
+async def store() -> AsyncIterator[SqliteReadStore]:
+    reads = SqliteReadStore(None)
+    await reads.open()
+    await reads.add_reads(
+        [
+            archived("r1", "AB123CD", NOW - HOUR_MS),
+            archived("r2", "A8123CD", NOW - 2 * HOUR_MS),
+            archived("r3", "XY999ZZ", NOW - HOUR_MS),
+            archived("r4", "AB123CD", NOW - 30 * HOUR_MS),
+        ]
+    )
+    yield reads
+    await reads.close()
+
+
+def matcher(store: SqliteReadStore, **config: Any) -> tuple[PastMatcher, CaptureBus]:
+    bus = CaptureBus()
+    runtime = Runtime("archive", bus, CollectorRegistry(), "t.deadletter.v1")  # type: ignore[arg-type]
+    archive = SimpleNamespace(caught_up=asyncio.Event(), lag=0)
+    archive.caught_up.set()
+    past = PastMatcher(
+        runtime,
+        store,
+        TOPICS,
+        PastMatchConfig(**config),
+        archive=archive,  # type: ignore[arg-type]
+        clock=lambda: NOW,
+    )
+    return past, bus
+
+
+def commit(past: PastMatcher, at: int, entries: list[dict[str, Any]]) -> int:
+    """Feed the hotlist records of a new list with `entries`, as written at `at`."""
+    put = plan_put_config(
+        None,
+        list_id="stolen",
+        name="Stolen",
+        category="stolen",
+        priority=1,
+        match=MatchMode.OCR,
+        covert=False,
+        now_ms=at,
+    )
+    assert put.config is not None
+    specs, errors = parse_entry_list(entries)
+    assert not errors
+    upsert = plan_upsert_entries(put.config, specs, now_ms=at + 1)
+    for key, value in put.records + upsert.records:
+        past._apply_hotlist(Record(TOPICS.hotlists, 0, 0, key.encode(), value, at))
+    assert upsert.config is not None
+    return upsert.config.version
+
+
+async def test_a_commit_becomes_a_job_and_a_job_run_elsewhere_is_dropped(
+    store: SqliteReadStore,
+) -> None:
+    past, _ = matcher(store)
+    version = commit(past, NOW, [{"entry_id": "e1", "plate": "AB123CD"}])
+    assert list(past.queue) == [f"stolen@{version}"]
+    job = {"v": 1, "job_id": f"stolen@{version}", "list_id": "stolen", "version": version}
+    state = {**job, "entries": 1, "since": 0, "until": 0, "candidates": 0, "hits": 0}
+    state |= {"truncated": False, "at": NOW}
+    key = f"stolen@{version}".encode()
+    past._apply_job(
+        Record(TOPICS.past_match, 0, 0, key, orjson.dumps({**state, "state": "pending"}), NOW)
+    )
+    assert list(past.queue) == [f"stolen@{version}"]  # pending: still to run
+    past._apply_job(
+        Record(TOPICS.past_match, 0, 1, key, orjson.dumps({**state, "state": "running"}), NOW)
+    )
+    assert past.queue == {}
+
+
+async def test_a_commit_older_than_its_window_is_not_queued(store: SqliteReadStore) -> None:
+    past, _ = matcher(store)
+    commit(past, NOW - 25 * HOUR_MS, [{"entry_id": "e1", "plate": "AB123CD"}])
+    assert past.queue == {}
+
+
+async def test_a_job_publishes_its_state_then_the_candidates_then_the_end(
+    store: SqliteReadStore,
+) -> None:
+    past, bus = matcher(store)
+    version = commit(past, NOW, [{"entry_id": "e1", "plate": "AB 123 CD"}])
+    await past.run(past.queue[f"stolen@{version}"])
+    states = [PAST_MATCH.decode(m.value) for m in bus.messages if m.topic == TOPICS.past_match]
+    assert [(s["state"], s["candidates"]) for s in states] == [("pending", 0), ("running", 2)]
+    assert states[1]["since"] == NOW - 24 * HOUR_MS
+    replays = [REPLAY.decode(m.value) for m in bus.messages if m.topic == TOPICS.reads_replay]
+    assert [r["kind"] for r in replays] == ["read", "read", "end"]
+    assert sorted(r["read"]["read_id"] for r in replays[:2]) == ["r1", "r2"]  # not r3, not r4
+    assert all(r.get("entries") == ["e1"] for r in replays[:2])
+    assert {m.key for m in bus.messages if m.topic == TOPICS.reads_replay} == {
+        f"stolen@{version}".encode()
+    }
+    end = replays[2].get("job")
+    assert end is not None and end["state"] == "running"
+
+
+async def test_a_job_over_its_bound_is_truncated(store: SqliteReadStore) -> None:
+    past, bus = matcher(store, max_candidates=1)
+    version = commit(past, NOW, [{"entry_id": "e1", "plate": "AB123CD"}])
+    await past.run(past.queue[f"stolen@{version}"])
+    (last,) = [PAST_MATCH.decode(m.value) for m in bus.messages if m.topic == TOPICS.past_match][1:]
+    assert (last["candidates"], last["truncated"]) == (1, True)
+
+
+async def test_a_job_without_candidates_is_done_and_a_refused_search_failed(
+    store: SqliteReadStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    past, bus = matcher(store)
+    version = commit(past, NOW, [{"entry_id": "e1", "plate": "QQ111"}])
+    await past.run(past.queue[f"stolen@{version}"])
+    assert PAST_MATCH.decode(bus.messages[-1].value)["state"] == "done"
+    assert not [m for m in bus.messages if m.topic == TOPICS.reads_replay]
+
+    async def refuse(*args: object, **kwargs: object) -> list[object]:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(store, "past_candidates", refuse)
+    await past.run(past.queue[f"stolen@{version}"])
+    failed = PAST_MATCH.decode(bus.messages[-1].value)
+    assert (failed["state"], failed.get("error")) == ("failed", "OperationalError")
