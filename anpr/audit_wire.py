@@ -3,7 +3,7 @@
 `anpr admin` and `anpr hotlist load` write to the bus directly, not through the API. So that
 their changes are in the audit log like the API's, they publish one record per change on
 `<prefix>audit.v1`; every API replica consumes that topic into its own audit log (see
-`api/audit_ingest.py`). The actor of a CLI write is `cli:<user>@<host>` with role `admin`:
+`api/audit/ingest.py`). The actor of a CLI write is `cli:<user>@<host>` with role `admin`:
 whoever can reach the bus can do what an administrator can.
 
 Delivery is at least once: an API that stops between storing a record and committing its offset

@@ -9,7 +9,7 @@ Every process answers the three the same way (docs/operations.md, Health):
 - `/metrics`: the process's Prometheus registry, after an optional refresh.
 
 The gateway, matcher, notify and archive processes use it; the API keeps its own flat readiness
-body (`api/routes_health.py`), which its OpenAPI schema documents.
+body (`api/health/routes.py`), which its OpenAPI schema documents.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
-"""HTTP helpers shared by the services' apps: an orjson response class, request metrics."""
+"""HTTP helpers shared by the services' apps: the error body, an orjson response class, request
+metrics."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -10,6 +12,17 @@ from prometheus_client import Counter, Gauge, Histogram
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+def error_body(detail: str, errors: Iterable[Mapping[str, str]] = ()) -> dict[str, object]:
+    """The one shape every service answers an error with (contract section 1):
+    `{"detail": ..., "errors": [{"field": ..., "message": ...}]}`; `errors` may be empty."""
+    return {"detail": detail, "errors": [dict(e) for e in errors]}
+
+
+def field_error_body(detail: str, field: str) -> dict[str, object]:
+    """The error body of a rejection with one field at fault, which `detail` explains."""
+    return error_body(detail, [{"field": field, "message": detail}])
 
 
 class JSONBytes(Response):

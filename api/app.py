@@ -13,32 +13,30 @@ from anpr.bus.base import Bus
 from anpr.clock import now_ms
 from anpr.http import RequestMetricsMiddleware
 from anpr.openapi_docs import BEARER, install_docs
-from api import (
-    routes_alerts,
-    routes_audit,
-    routes_cameras,
-    routes_formats,
-    routes_health,
-    routes_hits,
-    routes_hotlists,
-    routes_reads,
-    routes_registry,
-    routes_stream,
-    routes_tokens,
-)
+from api.alerts import routes as routes_alerts
 from api.archive.base import ReadStore
+from api.audit import routes as routes_audit
+from api.cameras import routes as routes_cameras
 from api.commissioning import routes as routes_commissioning
 from api.console import routes as routes_console
 from api.console.sessions import SESSION_COOKIE, cookie_refusal
 from api.deps import get_principal
 from api.errors import install_error_handlers
+from api.formats import routes as routes_formats
 from api.guard import install_guard
+from api.health import routes as routes_health
+from api.hits import routes as routes_hits
+from api.hits import stream_routes as routes_stream
+from api.hotlists import routes as routes_hotlists
 from api.notifications import routes as routes_notifications
+from api.reads import routes as routes_reads
 from api.reports import routes as routes_reports
 from api.rollout import routes as routes_rollout
 from api.service import ApiService
 from api.settings import ApiSettings
 from api.store.base import Store
+from api.tokens import issue as routes_registry
+from api.tokens import routes as routes_tokens
 
 
 def create_app(

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
 from anpr.errors import AnprError
+from anpr.http import error_body
 from api.store.base import StoreUnavailable
 
 BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="anpr-api"'}
@@ -62,10 +63,6 @@ def forbidden(detail: str) -> ApiError:
 
 def unavailable(detail: str, retry_after_s: int) -> ApiError:
     return ApiError(503, detail, headers={"Retry-After": str(retry_after_s)})
-
-
-def error_body(detail: str, errors: Sequence[Mapping[str, str]] = ()) -> dict[str, object]:
-    return {"detail": detail, "errors": [dict(e) for e in errors]}
 
 
 def _field(loc: Sequence[object]) -> str:

@@ -34,9 +34,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from anpr.auth import Principal
 from anpr.errors import AnprError
+from anpr.http import field_error_body
 from anpr.openapi_docs import depends_on
 from api.deps import get_principal
-from api.errors import BEARER_CHALLENGE, error_body
+from api.errors import BEARER_CHALLENGE
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +195,7 @@ def _bounded(receive: Receive, limit: int) -> Receive:
 
 async def _answer(send: Send, status: int, detail: str, headers: dict[str, str] | None) -> None:
     field = {401: "authorization", 503: "registry"}.get(status, "body")
-    body = orjson.dumps(error_body(detail, [{"field": field, "message": detail}]))
+    body = orjson.dumps(field_error_body(detail, field))
     raw_headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),

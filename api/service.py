@@ -30,8 +30,8 @@ from anpr.topics import Topics
 from api.alerts.placer import AlertPlacer
 from api.archive.base import ReadStore
 from api.archive.factory import make_read_store
-from api.audit import AuditLog
-from api.audit_ingest import AuditIngest, audit_group_id
+from api.audit.ingest import AuditIngest, audit_group_id
+from api.audit.log import AuditLog
 from api.changes import ChangeSignal
 from api.health.tracker import HealthTopics, HealthTracker, Sweep
 from api.hits.hub import StreamHub
@@ -92,7 +92,7 @@ class ApiService:
         # Webhook delivery outcomes from `anpr notify` (the delivery log).
         self.delivery_log = DeliveryLog(self.store, self.metrics)
         self.deliveries_loop: ConsumerLoop | None = None
-        self.audit_loop: ConsumerLoop | None = None  # CLI writes (api/audit_ingest.py)
+        self.audit_loop: ConsumerLoop | None = None  # CLI writes (api/audit/ingest.py)
         # Camera health.
         self.health = HealthTracker(
             HealthTopics(self.topics.reads, self.topics.heartbeats, self.topics.gateway_events),

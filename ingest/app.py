@@ -9,7 +9,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from anpr.accesslog import AccessLogMiddleware
 from anpr.bus.base import Bus
 from anpr.health_routes import health_router
-from anpr.http import JSONBytes, RequestMetricsMiddleware
+from anpr.http import JSONBytes, RequestMetricsMiddleware, error_body, field_error_body
 from anpr.lifespan import service_lifespan
 from anpr.openapi_docs import BASIC, BEARER, install_docs
 from ingest import routes_heartbeats, routes_reads, routes_vendor
@@ -56,7 +56,7 @@ def create_app(settings: GatewaySettings, bus: Bus) -> FastAPI:
             exc.status_code, "request"
         )
         return JSONBytes(
-            {"detail": exc.detail, "errors": [{"field": field, "message": str(exc.detail)}]},
+            field_error_body(str(exc.detail), field),
             status_code=exc.status_code,
             headers=exc.headers,
         )
@@ -70,7 +70,7 @@ def create_app(settings: GatewaySettings, bus: Bus) -> FastAPI:
             }
             for e in exc.errors()
         ]
-        return JSONBytes({"detail": "invalid request", "errors": errors}, status_code=422)
+        return JSONBytes(error_body("invalid request", errors), status_code=422)
 
     app.add_middleware(
         RequestMetricsMiddleware,

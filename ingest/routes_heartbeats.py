@@ -12,12 +12,12 @@ from anpr.clock import ms_to_rfc3339, now_ms
 from anpr.codecs import HEARTBEATS
 from anpr.codecs.records import HeartbeatRecord
 from anpr.errors import AnprError
-from anpr.http import JSONBytes
+from anpr.http import JSONBytes, error_body
 from anpr.reads import BadTime, FieldError, parse_captured_at
+from ingest.answers import error, push_responses, rate_limited, read_body, unavailable
 from ingest.body import BodyError
 from ingest.deps import Pusher, Service
 from ingest.pipeline import not_yours
-from ingest.routes_reads import error, rate_limited, read_body, unavailable
 from ingest.schemas import ErrorResponse, HeartbeatResponse
 from ingest.service import GatewayService
 
@@ -72,17 +72,10 @@ def validate_heartbeat(
     "/v1/heartbeats",
     status_code=202,
     response_model=HeartbeatResponse,
-    responses={
-        401: {"model": ErrorResponse},
-        403: {"model": ErrorResponse},
-        413: {"model": ErrorResponse},
-        422: {"model": ErrorResponse},
-        429: {"model": ErrorResponse},
-        503: {"model": ErrorResponse},
-    },
+    responses=push_responses(ErrorResponse),
 )
 async def post_heartbeat(request: Request, service: Service, principal: Pusher) -> Response:
-    limited = rate_limited(service, principal.integrator_id or principal.name, 1.0)
+    limited = rate_limited(service, principal)
     if limited is not None:
         return limited
     try:
@@ -98,7 +91,7 @@ async def post_heartbeat(request: Request, service: Service, principal: Pusher) 
         service.events.contact(named, caller, refused=status == 403)
     if record is None:
         return JSONBytes(
-            {"detail": "heartbeat rejected", "errors": [e.as_dict() for e in errors]},
+            error_body("heartbeat rejected", [e.as_dict() for e in errors]),
             status_code=status,
         )
     camera_id = str(record["camera_id"])

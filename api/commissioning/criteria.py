@@ -16,6 +16,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from api.commissioning.judging import Kind, gate, judge, share_of
 from api.commissioning.model import (
     HOUR_MS,
     CommissioningReport,
@@ -52,34 +53,16 @@ class AcceptanceThresholds:
 DEFAULT_THRESHOLDS = AcceptanceThresholds()
 
 
-def _share(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
-
-
-def _judge(measured: float | None, limit: Limit, *, enough: bool) -> Status:
-    if not enough or measured is None:
-        return Status.INSUFFICIENT_DATA
-    return Status.PASS if limit.holds(measured) else Status.FAIL
-
-
-def _gate(measured: float, limit: Limit) -> Status:
-    """Observation gates are met or not yet met; they never fail."""
-    return Status.PASS if limit.holds(measured) else Status.INSUFFICIENT_DATA
-
-
 Check = Callable[[CommissioningStats, AcceptanceThresholds], Criterion]
 
 
 def observation_window(s: CommissioningStats, t: AcceptanceThresholds) -> Criterion:
     hours = round(s.window_ms / HOUR_MS, 2)
     limit = Limit(min=t.min_window_ms / HOUR_MS)
-    return Criterion(
-        id="observation_window",
-        title="Observation window",
-        status=_gate(hours, limit),
-        measured=hours,
-        unit="h",
-        threshold=limit,
+    return Kind("observation_window", "Observation window", "h").of(
+        gate(hours, limit),
+        hours,
+        limit,
         samples=s.reads,
         detail=f"observed for {hours:g} h; at least {limit.min:g} h are needed to judge",
     )
@@ -87,13 +70,10 @@ def observation_window(s: CommissioningStats, t: AcceptanceThresholds) -> Criter
 
 def sample_size(s: CommissioningStats, t: AcceptanceThresholds) -> Criterion:
     limit = Limit(min=t.min_reads)
-    return Criterion(
-        id="sample_size",
-        title="Reads observed",
-        status=_gate(s.reads, limit),
-        measured=s.reads,
-        unit="reads",
-        threshold=limit,
+    return Kind("sample_size", "Reads observed", "reads").of(
+        gate(s.reads, limit),
+        s.reads,
+        limit,
         samples=s.reads,
         detail=f"{s.reads} reads accepted; at least {t.min_reads} are needed to judge",
     )
@@ -101,15 +81,12 @@ def sample_size(s: CommissioningStats, t: AcceptanceThresholds) -> Criterion:
 
 def valid_reads(s: CommissioningStats, t: AcceptanceThresholds) -> Criterion:
     attempts = s.reads + s.rejected
-    share = _share(s.reads, attempts)
+    share = share_of(s.reads, attempts)
     limit = Limit(min=t.min_valid_share)
-    return Criterion(
-        id="valid_reads",
-        title="Share of valid reads",
-        status=_judge(share, limit, enough=attempts >= t.min_reads),
-        measured=share,
-        unit="share",
-        threshold=limit,
+    return Kind("valid_reads", "Share of valid reads", "share").judged(
+        share,
+        limit,
+        enough=attempts >= t.min_reads,
         samples=attempts,
         detail=f"{s.reads} accepted, {s.rejected} rejected by the gateway; `rejected.<reason>` "
         "names the field at fault",
@@ -125,13 +102,10 @@ def clock_skew(s: CommissioningStats, t: AcceptanceThresholds) -> Criterion:
     skew = abs(s.clock_skew_ms) if s.clock_skew_ms is not None else None
     limit = Limit(max=t.max_clock_skew_ms)
     ahead = s.clock_skew_ms is not None and s.clock_skew_ms < 0
-    return Criterion(
-        id="clock_skew",
-        title="Clock skew",
-        status=_judge(skew, limit, enough=s.skew_samples >= t.min_skew_samples),
-        measured=skew,
-        unit="ms",
-        threshold=limit,
+    return Kind("clock_skew", "Clock skew", "ms").judged(
+        skew,
+        limit,
+        enough=s.skew_samples >= t.min_skew_samples,
         samples=s.skew_samples,
         detail="|median of received_at - captured_at| over the latest reads of the last hour, "
         "transport delay included" + ("; the camera's clock is ahead" if ahead else ""),
@@ -142,13 +116,10 @@ def clock_skew(s: CommissioningStats, t: AcceptanceThresholds) -> Criterion:
 def heartbeat_count(s: CommissioningStats, t: AcceptanceThresholds) -> Criterion:
     expected = s.window_ms / 1000 / t.heartbeat_interval_s
     limit = Limit(min=math.ceil(t.min_heartbeat_coverage * expected))
-    return Criterion(
-        id="heartbeat_count",
-        title="Heartbeats received",
-        status=_judge(s.heartbeats, limit, enough=s.window_ms >= t.min_window_ms),
-        measured=s.heartbeats,
-        unit="heartbeats",
-        threshold=limit,
+    return Kind("heartbeat_count", "Heartbeats received", "heartbeats").judged(
+        s.heartbeats,
+        limit,
+        enough=s.window_ms >= t.min_window_ms,
         samples=s.heartbeats,
         detail=f"one every {t.heartbeat_interval_s} s would be {int(expected)} over the window; "
         f"at least {t.min_heartbeat_coverage:.0%} of that is needed",
@@ -162,16 +133,13 @@ def heartbeat_gaps(s: CommissioningStats, t: AcceptanceThresholds) -> Criterion:
     measured = round(p95, 1) if p95 is not None else None
     limit = Limit(max=t.max_heartbeat_gap_p95_s)
     enough = s.window_ms >= t.min_window_ms
-    status = _judge(measured, limit, enough=enough)
+    status = judge(measured, limit, enough=enough)
     if enough and measured is None:
         status = Status.FAIL  # a whole window without two heartbeats in a row
-    return Criterion(
-        id="heartbeat_gaps",
-        title="Heartbeat regularity (95th percentile gap)",
-        status=status,
-        measured=measured,
-        unit="s",
-        threshold=limit,
+    return Kind("heartbeat_gaps", "Heartbeat regularity (95th percentile gap)", "s").of(
+        status,
+        measured,
+        limit,
         samples=gaps,
         detail=f"{gaps} gaps between heartbeats; expected about {t.heartbeat_interval_s} s each",
         evidence={"median_gap_s": round(median, 1) if median is not None else None},
@@ -179,15 +147,12 @@ def heartbeat_gaps(s: CommissioningStats, t: AcceptanceThresholds) -> Criterion:
 
 
 def confidence_present(s: CommissioningStats, t: AcceptanceThresholds) -> Criterion:
-    share = _share(s.with_confidence, s.reads)
+    share = share_of(s.with_confidence, s.reads)
     limit = Limit(min=t.min_confidence_share)
-    return Criterion(
-        id="confidence_present",
-        title="Reads with a confidence",
-        status=_judge(share, limit, enough=s.reads >= t.min_reads),
-        measured=share,
-        unit="share",
-        threshold=limit,
+    return Kind("confidence_present", "Reads with a confidence", "share").judged(
+        share,
+        limit,
+        enough=s.reads >= t.min_reads,
         samples=s.reads,
         detail=f"{s.with_confidence} of {s.reads} reads carry a confidence",
     )
@@ -197,13 +162,10 @@ def confidence_median(s: CommissioningStats, t: AcceptanceThresholds) -> Criteri
     median = s.confidence.quantile(0.5)
     measured = round(median, 3) if median is not None else None
     limit = Limit(min=t.min_median_confidence)
-    return Criterion(
-        id="confidence_median",
-        title="Median confidence",
-        status=_judge(measured, limit, enough=s.with_confidence >= t.min_confidence_samples),
-        measured=measured,
-        unit="confidence",
-        threshold=limit,
+    return Kind("confidence_median", "Median confidence", "confidence").judged(
+        measured,
+        limit,
+        enough=s.with_confidence >= t.min_confidence_samples,
         samples=s.with_confidence,
         detail="of the reads carrying a confidence (a histogram in tenths, interpolated)",
     )
@@ -213,43 +175,37 @@ def low_confidence(s: CommissioningStats, t: AcceptanceThresholds) -> Criterion:
     share = s.confidence.share_below(t.low_confidence)
     measured = round(share, 4) if share is not None else None
     limit = Limit(max=t.max_low_confidence_share)
-    return Criterion(
-        id="low_confidence",
-        title=f"Reads below confidence {t.low_confidence:g}",
-        status=_judge(measured, limit, enough=s.with_confidence >= t.min_confidence_samples),
-        measured=measured,
-        unit="share",
-        threshold=limit,
+    return Kind("low_confidence", f"Reads below confidence {t.low_confidence:g}", "share").judged(
+        measured,
+        limit,
+        enough=s.with_confidence >= t.min_confidence_samples,
         samples=s.with_confidence,
         detail=f"share of the reads carrying a confidence that are below {t.low_confidence:g}",
     )
 
 
 def images(s: CommissioningStats, t: AcceptanceThresholds) -> Criterion:
-    share = _share(s.with_images, s.reads)
+    share = share_of(s.with_images, s.reads)
     limit = Limit(min=t.min_image_share)
     if t.images_required:
-        status = _judge(share, limit, enough=s.reads >= t.min_reads)
+        status = judge(share, limit, enough=s.reads >= t.min_reads)
     else:
         status = Status.NOT_APPLICABLE
     required = "required" if t.images_required else "not required"
-    return Criterion(
-        id="images",
-        title="Reads with images",
-        status=status,
-        measured=share,
-        unit="share",
-        threshold=limit,
+    return Kind("images", "Reads with images", "share").of(
+        status,
+        share,
+        limit,
         samples=s.reads,
         detail=f"{s.with_images} of {s.reads} reads carry an image ({required})",
     )
 
 
 def read_ids(s: CommissioningStats, t: AcceptanceThresholds) -> Criterion:
-    own = _share(s.own_read_ids, s.reads)
+    own = share_of(s.own_read_ids, s.reads)
     consistency = round(max(own, 1 - own), 4) if own is not None else None
     limit = Limit(min=t.min_read_id_consistency)
-    status = _judge(consistency, limit, enough=s.reads >= t.min_reads)
+    status = judge(consistency, limit, enough=s.reads >= t.min_reads)
     if own is None:
         detail = "no reads yet"
     elif status is Status.FAIL:
@@ -264,35 +220,30 @@ def read_ids(s: CommissioningStats, t: AcceptanceThresholds) -> Criterion:
             "the camera sends no read_id: ids are derived from (camera, captured_at, plate), so "
             "a resend with the same captured_at and plate is recognised"
         )
-    return Criterion(
-        id="read_ids",
-        title="Stable read_ids on resend",
-        status=status,
-        measured=consistency,
-        unit="share",
-        threshold=limit,
+    return Kind("read_ids", "Stable read_ids on resend", "share").of(
+        status,
+        consistency,
+        limit,
         samples=s.reads,
         detail=detail,
         evidence={
             "own_read_id_share": own,
             "duplicates": s.duplicates,
-            "duplicate_ratio": _share(s.duplicates, s.reads + s.duplicates),
+            "duplicate_ratio": share_of(s.duplicates, s.reads + s.duplicates),
         },
     )
 
 
 def read_rate(s: CommissioningStats, t: AcceptanceThresholds) -> Criterion:
+    kind = Kind("read_rate", "Read rate", "reads/h")
     expected = s.expected_reads_per_hour
     hours = s.window_ms / HOUR_MS
     rate = round(s.reads / hours, 1) if hours > 0 else None
     if not expected:
-        return Criterion(
-            id="read_rate",
-            title="Read rate",
-            status=Status.NOT_APPLICABLE,
-            measured=rate,
-            unit="reads/h",
-            threshold=Limit(),
+        return kind.of(
+            Status.NOT_APPLICABLE,
+            rate,
+            Limit(),
             samples=s.reads,
             detail="the camera is registered without expected_reads_per_hour",
         )
@@ -300,13 +251,10 @@ def read_rate(s: CommissioningStats, t: AcceptanceThresholds) -> Criterion:
         min=round(expected * (1 - t.rate_tolerance), 1),
         max=round(expected * (1 + t.rate_tolerance), 1),
     )
-    return Criterion(
-        id="read_rate",
-        title="Read rate",
-        status=_judge(rate, limit, enough=s.window_ms >= t.min_window_ms),
-        measured=rate,
-        unit="reads/h",
-        threshold=limit,
+    return kind.judged(
+        rate,
+        limit,
+        enough=s.window_ms >= t.min_window_ms,
         samples=s.reads,
         detail=f"accepted reads per hour over the window; registered: {expected:g} an hour",
         evidence={"expected_reads_per_hour": expected},

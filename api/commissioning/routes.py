@@ -19,10 +19,10 @@ from anpr.registry import Camera
 from api.commissioning.criteria import DEFAULT_THRESHOLDS
 from api.commissioning.gather import MAX_HOURS, assess
 from api.commissioning.model import HOUR_MS, CommissioningReport, CommissioningStats, Criterion
+from api.commissioning.schemas import CommissioningReportOut
 from api.deps import Operator, Service
 from api.errors import not_found
-from api.schemas.commissioning import CommissioningReportOut
-from api.schemas.common import error_responses
+from api.responses import error_responses
 
 router = APIRouter(tags=["cameras"])
 

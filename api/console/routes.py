@@ -18,11 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import RedirectResponse
 
 from anpr.clock import ms_to_rfc3339
-from api.audit import Action
+from api.audit.log import Action
 from api.console import sessions
 from api.deps import Service
 from api.errors import not_found, unauthorized
-from api.schemas.common import error_responses
+from api.responses import error_responses
 from api.service import ApiService
 
 router = APIRouter(tags=["console"])

@@ -36,8 +36,8 @@ from anpr.deadletter import Poison
 from anpr.errors import InvalidRecord
 from api.alerts.placer import AlertPlacer
 from api.hits.hub import StreamHub
+from api.hits.schemas import HitBody
 from api.metrics import ApiMetrics
-from api.schemas.hits import HitBody
 from api.store.base import NewHit, Store
 
 log = logging.getLogger(__name__)

@@ -11,6 +11,7 @@ from typing import Any
 
 from anpr.auth import Principal, Role
 from anpr.clock import ms_to_rfc3339
+from api.hits.schemas import AcknowledgeIn
 from api.store.base import Acknowledgement, StoredHit
 
 
@@ -20,6 +21,13 @@ def sees_covert(principal: Principal) -> bool:
 
 def visible(hit: StoredHit, principal: Principal) -> bool:
     return not hit.covert or sees_covert(principal)
+
+
+def acknowledgement(body: AcknowledgeIn, principal: Principal, at: int) -> Acknowledgement:
+    """What the caller acknowledges (a hit, or an alert with its hits) and who they are."""
+    return Acknowledgement(
+        outcome=body.outcome, note=body.note, by=principal.name, role=principal.role.value, at=at
+    )
 
 
 def ack_json(ack: Acknowledgement | None) -> dict[str, Any] | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from anpr.clock import ms_to_rfc3339
 from anpr.codecs.pastmatch import PastMatchJobRecord
-from api.schemas.hotlists import PastMatchOut
+from api.hotlists.schemas import PastMatchOut
 
 
 def past_match_out(job: PastMatchJobRecord | None) -> PastMatchOut | None:

@@ -20,10 +20,9 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
 from anpr.webhooks import UrlRefused, WebhookTarget, WebhookWriter, check_url, stamp
-from api.audit import Action
+from api.audit.log import Action
 from api.deps import Admin, Service
 from api.errors import conflict, invalid, not_found
-from api.hits.cursor import check_range, decode_audit_cursor, encode_audit_cursor, parse_time
 from api.notifications.schemas import (
     DeliveryOut,
     DeliveryPage,
@@ -33,8 +32,9 @@ from api.notifications.schemas import (
     WebhookList,
     WebhookOut,
 )
+from api.query import IdParam, decode_audit_cursor, encode_audit_cursor, page_size, time_range
 from api.registry_writes import publishing
-from api.schemas.common import error_responses
+from api.responses import error_responses
 from api.service import ApiService
 from api.store.notifications import DeliveryFilter
 
@@ -182,18 +182,14 @@ async def query_deliveries(
     service: Service,
     since: Annotated[str | None, Query(description="finished_at, inclusive")] = None,
     until: Annotated[str | None, Query(description="finished_at, exclusive")] = None,
-    target_id: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
-    hit_id: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    target_id: IdParam = None,
+    hit_id: IdParam = None,
     outcome: Literal["delivered", "failed", "cancelled"] | None = None,
     limit: Annotated[int | None, Query(ge=1)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> DeliveryPage:
-    settings = service.settings
-    size = settings.page_limit_default if limit is None else limit
-    if size > settings.page_limit_max:
-        raise invalid("limit", f"must be at most {settings.page_limit_max}")
-    start, end = parse_time("since", since), parse_time("until", until)
-    check_range(start, end)
+    size = page_size(limit, service.settings)
+    start, end = time_range(since, until)
     rows = await service.store.query_deliveries(
         DeliveryFilter(start, end, target_id, hit_id, outcome),
         before_seq=decode_audit_cursor(cursor),

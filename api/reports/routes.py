@@ -16,10 +16,10 @@ from pydantic import BaseModel, Field
 
 from api.deps import Service, Supervisor
 from api.errors import invalid
-from api.hits.cursor import check_range, parse_time
 from api.hits.views import sees_covert
+from api.query import time_range
 from api.reports.aggregate import BUCKET_MS, GroupBy, GroupCounts, aggregate
-from api.schemas.common import error_responses
+from api.responses import error_responses
 from api.store.base import HitFilter
 
 router = APIRouter(tags=["reports"])
@@ -73,8 +73,7 @@ async def hit_report(
     timezone: Annotated[str, Query(max_length=64, description="Days for group_by=day.")] = "UTC",
     test: Literal["false", "true", "all"] = "false",
 ) -> HitReport:
-    start, end = parse_time("since", since), parse_time("until", until)
-    check_range(start, end)
+    start, end = time_range(since, until)
     zone = _zone(timezone)
     flt = HitFilter(
         since=start,

@@ -188,7 +188,7 @@ def to_html(report: RolloutReport) -> str:
 
 
 def to_json(report: RolloutReport) -> dict[str, Any]:
-    """The report as `api.schemas.rollout.RolloutOut` takes it (times as RFC 3339)."""
+    """The report as `api.rollout.schemas.RolloutOut` takes it (times as RFC 3339)."""
 
     def grp(g: Group) -> dict[str, Any]:
         return {

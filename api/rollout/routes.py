@@ -13,9 +13,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from api.deps import Manager, Service
+from api.responses import error_responses
 from api.rollout.render import to_csv, to_html, to_json, to_markdown
-from api.schemas.common import error_responses
-from api.schemas.rollout import RolloutOut
+from api.rollout.schemas import RolloutOut
 
 router = APIRouter(tags=["rollout"])
 

@@ -48,13 +48,17 @@ class VendorAdapter:
         camera_tz: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> AdapterResult:
-        tz = f.zone(camera_tz)
+        tz = self.zone(camera_tz)
         out = Collector(self.success_response)
         lowered = {k.lower(): v for k, v in (headers or {}).items()}
         envelope = self.open(body, content_type, out)
         if envelope is not None:
             self.walk(envelope, Context(tz, lowered, envelope.pictures), out)
         return out.result
+
+    def zone(self, camera_tz: str | None) -> tzinfo:
+        """The zone of times without an offset: the camera's (UTC when it has none)."""
+        return f.zone(camera_tz)
 
     def open(self, body: bytes, content_type: str | None, out: Collector) -> Envelope | None:
         return open_envelope(body, content_type, out)

@@ -12,7 +12,6 @@ DTD, no entity, no external reference) and its tags lose their namespaces before
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import tzinfo
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
@@ -24,19 +23,18 @@ from anpr.formats import FormatMapping
 from anpr.formats.paths import Path
 from anpr.reads import BadTime
 from ingest.adapters import fields as f
+from ingest.adapters.base import Context, VendorAdapter
 from ingest.adapters.envelope import (
     INVALID,
     MAX_RECORDS,
     Envelope,
     json_type,
     load_json,
-    open_envelope,
     records,
 )
 from ingest.adapters.errors import PayloadTooLarge, UnsafePayload
 from ingest.adapters.mapping_values import country, first, lane, moment, shown, url
 from ingest.adapters.result import (
-    AdapterResult,
     CandidateIn,
     CanonicalRead,
     Collector,
@@ -48,8 +46,9 @@ from ingest.adapters.xml import MAX_XML_BYTES, local_name
 Record = tuple[Any, str]  # a read record (JSON object or XML element) and where it is
 
 
-class MappingAdapter:
-    """The gateway's adapter for one registered mapping."""
+class MappingAdapter(VendorAdapter):
+    """The gateway's adapter for one registered mapping: `VendorAdapter` opens the body, the
+    mapping's paths walk it."""
 
     def __init__(self, mapping: FormatMapping) -> None:
         self.mapping = mapping
@@ -60,21 +59,13 @@ class MappingAdapter:
         )
         self._paths: dict[str, Path] = mapping.compiled()
 
-    def parse(
-        self,
-        body: bytes,
-        content_type: str | None,
-        *,
-        camera_tz: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> AdapterResult:
-        """`headers` are accepted like every adapter's; a mapping names no header (yet)."""
+    def zone(self, camera_tz: str | None) -> tzinfo:
+        """The mapping's `time.zone`: a fixed zone, or `camera` for the camera's."""
         zone = self.mapping.time.zone
-        tz = f.zone(camera_tz if zone == "camera" else zone)
-        out = Collector(self.success_response)
-        envelope = open_envelope(body, content_type, out)
-        if envelope is None:
-            return out.result
+        return f.zone(camera_tz if zone == "camera" else zone)
+
+    def walk(self, envelope: Envelope, ctx: Context, out: Collector) -> None:
+        """Request headers reach `ctx` like every adapter's; a mapping names no header (yet)."""
         if self.mapping.body == "json":
             document = load_json(envelope, out)
             found = [] if document is INVALID else self._json_reads(document, out)
@@ -83,12 +74,11 @@ class MappingAdapter:
             document = wrapper
             found = [] if wrapper is None else self._xml_reads(wrapper, out)
         for record, where in found[:MAX_RECORDS]:
-            _Read(self, document, record, where, tz, out).take()
+            _Read(self, document, record, where, ctx.tz, out).take()
         if len(found) > MAX_RECORDS:
             out.problem("reads", f"{len(found)} reads in one payload; only {MAX_RECORDS} taken")
         if not found and not out.result.problems:
             out.notice("reads", f"no read at {self.mapping.reads or 'the document'}")
-        return out.result
 
     def _json_reads(self, document: Any, out: Collector) -> list[Record]:
         path = self._paths.get("reads")

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from anpr.auth import Principal, Role
-from api.audit import Action
-from api.hits.cursor import decode_hit_cursor, encode_hit_cursor
+from api.audit.log import Action
+from api.query import decode_hit_cursor, encode_hit_cursor
 from api.store.base import (
     PageKey,
 )

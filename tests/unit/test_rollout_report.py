@@ -17,7 +17,7 @@ from api.rollout.lifecycle import MAX_REPEATED, Kind, LifecycleBook
 from api.rollout.reasons import Reason
 from api.rollout.render import to_csv, to_html, to_json, to_markdown
 from api.rollout.report import DAY_MS, CameraFacts, RolloutReport, Stage, build, position
-from api.schemas.rollout import RolloutOut
+from api.rollout.schemas import RolloutOut
 from tests.unit.test_api_commissioning_criteria import HOUR, NOW, conf_hist, gap_hist, make_stats
 
 # Day 0 is Monday 2026-01-05 00:00 UTC (ISO week 2026-W02): weeks start on multiples of 7 days.

@@ -22,7 +22,7 @@ from anpr.hotlists import parse_entries_csv, parse_entry_obj
 from anpr.reads import FieldError, ReadLimits, validate_read
 from anpr.registry import CameraSpec, RegistryView, camera_key
 from api.errors import ApiError
-from api.hits.cursor import parse_time
+from api.query import parse_time
 from ingest.routes_heartbeats import validate_heartbeat
 from tests.unit.api_fixtures import running_api
 

@@ -8,55 +8,24 @@ naming who did). Covert alerts do not exist for operators, exactly like covert h
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Query
 
-from anpr.clock import MAX_MS
+from api.alerts.schemas import AlertDetail, AlertOut, AlertPage
 from api.alerts.views import alert_json, sighting_json
-from api.audit import Action
+from api.audit.log import Action
 from api.deps import Operator, Service
-from api.errors import ApiError, invalid, not_found
-from api.hits.cursor import check_range, parse_time
-from api.hits.views import ack_json, hit_json, sees_covert
-from api.schemas.alerts import AlertDetail, AlertOut, AlertPage
-from api.schemas.common import error_responses
-from api.schemas.hits import AcknowledgeIn
+from api.errors import ApiError, not_found
+from api.hits.schemas import AcknowledgeIn
+from api.hits.views import ack_json, acknowledgement, hit_json, sees_covert
+from api.query import IdParam, decode_alert_cursor, encode_alert_cursor, page_size, time_range
+from api.responses import error_responses
 from api.service import ApiService
 from api.store.alerts import AlertFilter, AlertPageKey, StoredAlert
-from api.store.base import AckConflict, Acknowledgement, HitStatus
+from api.store.base import AckConflict, HitStatus
 
 router = APIRouter(tags=["alerts"])
-
-_CURSOR = "al1"
-IdParam = Annotated[str | None, Query(min_length=1, max_length=128)]
-
-
-def _encode_cursor(key: AlertPageKey) -> str:
-    raw = orjson.dumps([_CURSOR, key.last_seen, key.alert_id])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str | None) -> AlertPageKey | None:
-    if cursor is None:
-        return None
-    try:
-        payload = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError):
-        payload = None
-    if (
-        not isinstance(payload, list)
-        or len(payload) != 3
-        or payload[0] != _CURSOR
-        or type(payload[1]) is not int
-        or not -MAX_MS <= payload[1] <= MAX_MS
-        or not isinstance(payload[2], str)
-    ):
-        raise invalid("cursor", "not a cursor this API returned")
-    return AlertPageKey(payload[1], payload[2])
 
 
 async def _visible_alert(service: ApiService, alert_id: str, principal: Operator) -> StoredAlert:
@@ -82,12 +51,8 @@ async def list_alerts(
     limit: Annotated[int | None, Query(ge=1)] = None,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> AlertPage:
-    settings = service.settings
-    size = settings.page_limit_default if limit is None else limit
-    if size > settings.page_limit_max:
-        raise invalid("limit", f"must be at most {settings.page_limit_max}")
-    start, end = parse_time("since", since), parse_time("until", until)
-    check_range(start, end)
+    size = page_size(limit, service.settings)
+    start, end = time_range(since, until)
     flt = AlertFilter(
         since=start,
         until=end,
@@ -98,11 +63,11 @@ async def list_alerts(
         test=test,
         min_priority=max_priority,
     )
-    rows = await service.store.query_alerts(flt, after=_decode_cursor(cursor), limit=size + 1)
+    rows = await service.store.query_alerts(flt, after=decode_alert_cursor(cursor), limit=size + 1)
     page = rows[:size]
     next_cursor = None
     if len(rows) > size:
-        next_cursor = _encode_cursor(AlertPageKey(page[-1].last_seen, page[-1].alert_id))
+        next_cursor = encode_alert_cursor(AlertPageKey(page[-1].last_seen, page[-1].alert_id))
     return AlertPage.model_validate(
         {"items": [alert_json(a) for a in page], "next_cursor": next_cursor}
     )
@@ -138,13 +103,7 @@ async def acknowledge_alert(
     """Acknowledges the alert and its hits not yet acknowledged; the next sighting of the
     vehicle opens a new alert. A second acknowledgement is 409 and names who was first."""
     await _visible_alert(service, alert_id, principal)
-    ack = Acknowledgement(
-        outcome=body.outcome,
-        note=body.note,
-        by=principal.name,
-        role=principal.role.value,
-        at=service.clock(),
-    )
+    ack = acknowledgement(body, principal, service.clock())
     try:
         alert = await service.store.acknowledge_alert(alert_id, ack)
     except AckConflict as exc:

@@ -7,11 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from anpr.clock import ms_to_rfc3339
+from api.audit.schemas import AuditEntryOut, AuditPage
 from api.deps import Auditor, Service
-from api.errors import invalid
-from api.hits.cursor import check_range, decode_audit_cursor, encode_audit_cursor, parse_time
-from api.schemas.audit import AuditEntryOut, AuditPage
-from api.schemas.common import error_responses
+from api.query import decode_audit_cursor, encode_audit_cursor, page_size, time_range
+from api.responses import error_responses
 
 router = APIRouter(tags=["audit"])
 
@@ -26,12 +25,8 @@ async def query_audit(
     limit: Annotated[int | None, Query(ge=1)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> AuditPage:
-    settings = service.settings
-    size = settings.page_limit_default if limit is None else limit
-    if size > settings.page_limit_max:
-        raise invalid("limit", f"must be at most {settings.page_limit_max}")
-    start, end = parse_time("since", since), parse_time("until", until)
-    check_range(start, end)
+    size = page_size(limit, service.settings)
+    start, end = time_range(since, until)
     rows = await service.store.query_audit(
         since=start, until=end, actor=actor, before_seq=decode_audit_cursor(cursor), limit=size + 1
     )

@@ -6,12 +6,12 @@ from fastapi import APIRouter
 
 from anpr.auth import Role, hash_token
 from anpr.registry import token_id
-from api.audit import Action
+from api.audit.log import Action
 from api.deps import Admin, Service
 from api.errors import conflict
 from api.registry_writes import publishing
-from api.schemas.common import error_responses
-from api.schemas.registry import IntegratorCreated, IntegratorIn, TokenCreated, TokenIn
+from api.responses import error_responses
+from api.tokens.schemas import IntegratorCreated, IntegratorIn, TokenCreated, TokenIn
 
 router = APIRouter(tags=["administration"])
 

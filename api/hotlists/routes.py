@@ -20,14 +20,11 @@ from anpr.hotlists import (
     parse_entry_list,
 )
 from anpr.ids import is_valid_id
-from api.audit import Action
+from api.audit.log import Action
 from api.deps import Service, Supervisor
 from api.errors import ApiError, invalid, not_found
 from api.hotlists.pastmatch_out import past_match_out
-from api.hotlists.upload import UPLOAD_BODY, parse_upload, read_upload
-from api.registry_writes import publishing
-from api.schemas.common import error_responses
-from api.schemas.hotlists import (
+from api.hotlists.schemas import (
     EntriesResult,
     EntryIn,
     ListIn,
@@ -35,6 +32,9 @@ from api.schemas.hotlists import (
     ListPage,
     MatcherApplied,
 )
+from api.hotlists.upload import UPLOAD_BODY, parse_upload, read_upload
+from api.registry_writes import publishing
+from api.responses import error_responses
 from api.service import ApiService
 
 router = APIRouter(tags=["hotlists"])

@@ -1,41 +1,14 @@
-"""Integrators, tokens and cameras as administrators create and read them (contract section 2)."""
+"""Cameras as administrators register and change them and operators read them (contract
+sections 2 and 4)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from anpr.registry import CameraSpec, CameraState, GeoPoint
-
-# Anchored: `anpr.registry.IdStr` is not (pydantic patterns search), see `check_ids`.
-IdStr = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,128}$")]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-
-
-class IntegratorIn(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    integrator_id: IdStr
-    name: Name
-
-
-class IntegratorCreated(BaseModel):
-    integrator_id: str
-    token: str = Field(description="Shown once; only its hash is stored.")
-
-
-class TokenIn(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    role: Literal["operator", "supervisor", "admin", "auditor", "manager", "investigator"] = Field(
-        description="Integrator tokens come with `POST /v1/integrators`."
-    )
-    name: Name
-
-
-class TokenCreated(BaseModel):
-    token: str = Field(description="Shown once; only its hash is stored.")
-    role: str
-    name: str
+from api.fields import IdStr, Name
 
 
 class CameraHealthOut(BaseModel):

@@ -1,8 +1,6 @@
 """The rollout report as JSON (`GET /v1/rollout`): counts, durations and reasons; no plate, no hit.
 Each field's meaning is documented in docs/connection-standard.md ("The rollout report")."""
 
-from __future__ import annotations
-
 from pydantic import BaseModel, Field
 
 
@@ -31,6 +29,12 @@ class WeekOut(BaseModel):
 
 
 class GroupOut(BaseModel):
+    # Another model is also named GroupOut, so the OpenAPI document names this one by its module
+    # path: pinned to the path clients know, so that moving the module renames no component.
+    # (Set in the body, the module is fixed before pydantic builds the schema; annotations are
+    # therefore evaluated at once, without `from __future__ import annotations`.)
+    __module__ = "api.schemas.rollout"
+
     integrator_id: str | None = Field(description="None for the whole network.")
     name: str
     cameras: int

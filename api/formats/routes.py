@@ -13,12 +13,12 @@ from fastapi import APIRouter, Request, Response
 from anpr.formats import BUILTIN_FORMATS, FormatMapping, describe, validate_mapping
 from anpr.formats.load import MAX_MAPPING_BYTES, MappingFileError, load_mapping_text
 from anpr.http import read_bounded_body
-from api.audit import Action
+from api.audit.log import Action
 from api.deps import Admin, Service
 from api.errors import ApiError, invalid, not_found
+from api.formats.schemas import FormatList, FormatOut
 from api.registry_writes import publishing
-from api.schemas.common import error_responses
-from api.schemas.formats import FormatList, FormatOut
+from api.responses import error_responses
 
 router = APIRouter(tags=["administration"])
 

@@ -1,13 +1,17 @@
 """Sightings: archived reads as an investigator sees them (`GET /v1/reads`)."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 
 class SightingOut(BaseModel):
+    # Another model is also named SightingOut, so the OpenAPI document names this one by its module
+    # path: pinned to the path clients know, so that moving the module renames no component.
+    # (Set in the body, the module is fixed before pydantic builds the schema; annotations are
+    # therefore evaluated at once, without `from __future__ import annotations`.)
+    __module__ = "api.schemas.reads"
+
     read_id: str
     camera_id: str
     captured_at: str = Field(description="RFC 3339, UTC.")

@@ -13,31 +13,18 @@ The bootstrap admin token (`ANPR_ADMIN_TOKEN`) is not in the registry: change th
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field
 
 from anpr.auth import Role, hash_token
 from anpr.clock import ms_to_rfc3339
 from anpr.registry import token_id
-from api.audit import Action
+from api.audit.log import Action
 from api.deps import Admin, Service
 from api.errors import conflict, not_found
 from api.registry_writes import publishing
-from api.schemas.common import error_responses
-from api.schemas.registry import IntegratorCreated
+from api.responses import error_responses
+from api.tokens.schemas import IntegratorCreated, TokenList, TokenOut
 
 router = APIRouter(tags=["administration"])
-
-
-class TokenOut(BaseModel):
-    token_id: str = Field(description="First 16 hex digits of the token's SHA-256.")
-    role: str
-    name: str
-    integrator_id: str | None
-    created_at: str | None
-
-
-class TokenList(BaseModel):
-    items: list[TokenOut]
 
 
 @router.get("/v1/tokens", response_model=TokenList, responses=error_responses(401, 403))

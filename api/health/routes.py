@@ -7,7 +7,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import JSONResponse, Response
 
 from api.deps import Service
-from api.schemas.common import Alive, Readiness
+from api.health.schemas import Alive, Readiness
 
 router = APIRouter(tags=["operations"])
 

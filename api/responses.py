@@ -1,4 +1,4 @@
-"""Models shared by every resource: the error body, health and readiness, pages."""
+"""The error body as the OpenAPI document describes it, and the `responses=` of a route."""
 
 from __future__ import annotations
 
@@ -15,21 +15,6 @@ class FieldErrorOut(BaseModel):
 class ErrorResponse(BaseModel):
     detail: str
     errors: list[FieldErrorOut] = []
-
-
-class Alive(BaseModel):
-    status: str
-    # Every supervised task: state, restarts, recent crashes, last error.
-    tasks: dict[str, dict[str, object]] = {}
-
-
-class Readiness(BaseModel):
-    status: str
-    registry_loaded: bool
-    hotlists_loaded: bool
-    hits_caught_up: bool
-    # Every consumer loop: state, caught up, lag, stalled, consumers made.
-    loops: dict[str, dict[str, object]] = {}
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, object]]:

@@ -12,37 +12,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from anpr.normalize import normalize_plate
-from api.audit import Action
+from api.audit.log import Action
 from api.deps import Operator, Service
-from api.errors import conflict, invalid, not_found
-from api.hits.cursor import check_range, decode_hit_cursor, encode_hit_cursor, parse_time
-from api.hits.views import hit_json, sees_covert, visible
-from api.schemas.common import error_responses
-from api.schemas.hits import AcknowledgeIn, HitCountsOut, HitOut, HitPage
+from api.errors import conflict, not_found
+from api.hits.schemas import AcknowledgeIn, HitCountsOut, HitOut, HitPage
+from api.hits.search import MAX_REASON, HitQuery, search_hits
+from api.hits.views import acknowledgement, hit_json, sees_covert, visible
+from api.query import IdParam, page_size, time_range
+from api.responses import error_responses
 from api.service import ApiService
-from api.store.base import AckConflict, Acknowledgement, HitFilter, HitStatus, PageKey, StoredHit
+from api.store.base import AckConflict, HitFilter, HitStatus, StoredHit
 
 router = APIRouter(tags=["hits"])
 
-MAX_REASON = 500
-MIN_REASON = 5
-
-
-def reason_problem(reason: str | None) -> str | None:
-    """Why `reason` cannot justify a plate search: it is audited, so it must say something."""
-    if reason is None or not reason.strip():
-        return "a plate search needs a reason (free text or case reference)"
-    if not reason.isprintable():
-        return "must not contain control characters"
-    if len(reason.strip()) < MIN_REASON:
-        return f"at least {MIN_REASON} printable characters (free text or case reference)"
-    return None
-
-
 Since = Annotated[str | None, Query(description="RFC 3339 with offset, or epoch ms (inclusive).")]
 Until = Annotated[str | None, Query(description="RFC 3339 with offset, or epoch ms (exclusive).")]
-IdParam = Annotated[str | None, Query(min_length=1, max_length=128)]
 
 
 async def _visible_hit(service: ApiService, hit_id: str, principal: Operator) -> StoredHit:
@@ -74,59 +58,19 @@ async def query_hits(
     limit: Annotated[int | None, Query(ge=1)] = None,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> HitPage:
-    settings = service.settings
-    size = settings.page_limit_default if limit is None else limit
-    if size > settings.page_limit_max:
-        raise invalid("limit", f"must be at most {settings.page_limit_max}")
-    start, end = parse_time("since", since), parse_time("until", until)
-    check_range(start, end)
-    after = decode_hit_cursor(cursor)
-    plate_norm = None
-    if plate is not None:
-        plate_norm = normalize_plate(plate)
-        if not plate_norm:
-            raise invalid("plate", "has no letters or digits")
-        problem = reason_problem(reason)
-        if problem is not None:
-            raise invalid("reason", problem)
-    flt = HitFilter(
-        since=start,
-        until=end,
+    size = page_size(limit, service.settings)
+    query = HitQuery(
+        since=since,
+        until=until,
         camera_id=camera_id,
         list_id=list_id,
-        plate_norm=plate_norm,
+        plate=plate,
+        reason=reason,
         status=status,
-        include_covert=sees_covert(principal),
         test=test,
+        cursor=cursor,
     )
-    if plate_norm is not None:
-        await service.audit.record(
-            principal,
-            Action.HITS_SEARCH,
-            plate_norm,
-            reason=(reason or "").strip(),
-            detail={
-                k: v
-                for k, v in {
-                    "since": since,
-                    "until": until,
-                    "camera_id": camera_id,
-                    "list_id": list_id,
-                    "status": status.value if status else None,
-                    "first_page": cursor is None,
-                }.items()
-                if v is not None
-            },
-        )
-    rows = await service.store.query_hits(flt, after=after, limit=size + 1)
-    page = rows[:size]
-    next_cursor = None
-    if len(rows) > size:
-        last = page[-1]
-        next_cursor = encode_hit_cursor(PageKey(last.matched_at, last.hit_id))
-    return HitPage.model_validate(
-        {"items": [hit_json(hit) for hit in page], "next_cursor": next_cursor}
-    )
+    return HitPage.model_validate(await search_hits(service, principal, query, size))
 
 
 @router.get(
@@ -141,8 +85,7 @@ async def count_hits(
     list_id: IdParam = None,
 ) -> HitCountsOut:
     """How many hits (new, acknowledged) match; covert ones count only for supervisors."""
-    start, end = parse_time("since", since), parse_time("until", until)
-    check_range(start, end)
+    start, end = time_range(since, until)
     counts = await service.store.count_hits(
         HitFilter(
             since=start,
@@ -170,13 +113,7 @@ async def acknowledge_hit(
 ) -> HitOut:
     """The operator is the caller's token; a hit is acknowledged once (a second time: 409)."""
     await _visible_hit(service, hit_id, principal)
-    ack = Acknowledgement(
-        outcome=body.outcome,
-        note=body.note,
-        by=principal.name,
-        role=principal.role.value,
-        at=service.clock(),
-    )
+    ack = acknowledgement(body, principal, service.clock())
     try:
         hit = await service.store.acknowledge(hit_id, ack)
     except AckConflict as exc:

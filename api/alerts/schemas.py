@@ -1,10 +1,8 @@
 """Alerts as the control room sees them: one per vehicle (plate, list, entry) and its trail."""
 
-from __future__ import annotations
-
 from pydantic import BaseModel, Field
 
-from api.schemas.hits import AcknowledgementOut, HitOut
+from api.hits.schemas import AcknowledgementOut, HitOut
 from api.store.base import HitStatus
 
 
@@ -33,6 +31,12 @@ class AlertOut(BaseModel):
 
 
 class SightingOut(BaseModel):
+    # Another model is also named SightingOut, so the OpenAPI document names this one by its module
+    # path: pinned to the path clients know, so that moving the module renames no component.
+    # (Set in the body, the module is fixed before pydantic builds the schema; annotations are
+    # therefore evaluated at once, without `from __future__ import annotations`.)
+    __module__ = "api.schemas.alerts"
+
     hit_id: str
     camera_id: str
     camera_name: str | None

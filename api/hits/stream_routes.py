@@ -9,9 +9,9 @@ from fastapi import APIRouter, Header, Query
 from starlette.responses import StreamingResponse
 
 from api.deps import Operator, Service
+from api.hits.schemas import StreamEvent
 from api.hits.stream import HitStream
-from api.schemas.common import error_responses
-from api.schemas.hits import StreamEvent
+from api.responses import error_responses
 
 router = APIRouter(tags=["hits"])
 

@@ -11,14 +11,14 @@ from fastapi import APIRouter, Response
 from anpr.clock import ms_to_rfc3339
 from anpr.ids import is_valid_id
 from anpr.registry import Camera, CameraSpec, CameraState, validate_camera
-from api.audit import Action
+from api.audit.log import Action
+from api.cameras.schemas import CameraHealthOut, CameraList, CameraOut, CameraPatch
 from api.commissioning.gather import assess
 from api.deps import Admin, Operator, Service
 from api.errors import ApiError, conflict, invalid, not_found
 from api.health.state import HealthReport
 from api.registry_writes import publishing
-from api.schemas.common import error_responses
-from api.schemas.registry import CameraHealthOut, CameraList, CameraOut, CameraPatch
+from api.responses import error_responses
 from api.service import ApiService
 
 router = APIRouter(tags=["cameras"])

@@ -13,7 +13,7 @@ from anpr.hotlists import (
     PRIORITY_MIN,
     MatchMode,
 )
-from api.schemas.common import FieldErrorOut
+from api.responses import FieldErrorOut
 
 Text = Annotated[str, Field(min_length=1, max_length=1024)]
 

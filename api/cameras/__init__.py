@@ -1,0 +1,1 @@
+"""Cameras: registration, their health and their listing (routes and models)."""

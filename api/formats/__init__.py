@@ -1,0 +1,1 @@
+"""Vendor formats: the adapters the gateway offers and their per-format settings."""

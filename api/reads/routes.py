@@ -1,0 +1,73 @@
+"""Investigative search of the read archive (investigator, supervisor, admin; contract section 7).
+
+`GET /v1/reads?plate=&match=exact|ocr&camera_id=&since=&until=&reason=&limit=&cursor=` lists
+sightings newest first by (captured_at, read_id) with keyset pages; `GET /v1/reads/{read_id}`
+shows one. Every request, each page included, needs a `reason` (at least 5 printable
+characters: a case reference or free text) and is written to the audit log, with the reason,
+before anything is answered. A search names a `plate` or a `camera_id` (or both): the archive is
+not browsed whole. `match=ocr` also finds reads whose plate has the same OCR skeleton and differs
+in at most 2 positions (the `ocr` rule of contract section 6). Times bound `captured_at`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.archive.base import PlateMatch
+from api.audit.log import Action
+from api.deps import Investigator, Service
+from api.errors import not_found
+from api.query import IdParam
+from api.reads.schemas import SightingOut, SightingPage
+from api.reads.search import MAX_REASON, ReadSearch, check_reason, search_archive, sighting_json
+from api.responses import error_responses
+
+router = APIRouter(tags=["reads"])
+
+Reason = Annotated[
+    str | None,
+    Query(max_length=MAX_REASON, description="Why (case reference or free text); audited."),
+]
+
+
+@router.get("/v1/reads", response_model=SightingPage, responses=error_responses(401, 403, 422))
+async def search_reads(
+    principal: Investigator,
+    service: Service,
+    reason: Reason = None,
+    plate: Annotated[str | None, Query(max_length=64)] = None,
+    match: PlateMatch = PlateMatch.EXACT,
+    camera_id: IdParam = None,
+    since: Annotated[str | None, Query(description="RFC 3339 or epoch ms (inclusive).")] = None,
+    until: Annotated[str | None, Query(description="RFC 3339 or epoch ms (exclusive).")] = None,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+) -> SightingPage:
+    search = ReadSearch(
+        reason=reason,
+        plate=plate,
+        match=match,
+        camera_id=camera_id,
+        since=since,
+        until=until,
+        cursor=cursor,
+    )
+    return SightingPage.model_validate(await search_archive(service, principal, search, limit))
+
+
+@router.get(
+    "/v1/reads/{read_id}", response_model=SightingOut, responses=error_responses(401, 403, 404, 422)
+)
+async def get_read(
+    read_id: str, principal: Investigator, service: Service, reason: Reason = None
+) -> SightingOut:
+    why = check_reason(reason)
+    if len(read_id) > 128:
+        raise not_found(f"read {read_id!r}")
+    await service.audit.record(principal, Action.READ_VIEW, read_id, reason=why)
+    found = await service.reads.get_read(read_id)
+    if found is None:
+        raise not_found(f"read {read_id!r}")
+    return SightingOut.model_validate(sighting_json(found))

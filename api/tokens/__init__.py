@@ -1,0 +1,1 @@
+"""Integrators and tokens: issue, list, revoke and rotate (admin)."""
