@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from anpr.ids import ID_PATTERN
 from anpr.normalize import normalize_plate
 from anpr.reads import MAX_CANDIDATES
+from anpr.shown import MAX_VEHICLE_TEXT, shown_text_ok
 from ingest.adapters.country_codes import region_to_alpha2
 from ingest.adapters.errors import AdapterError
 from ingest.adapters.result import CandidateIn, LocationIn
@@ -81,14 +82,21 @@ def text(value: object, *, max_len: int = 256) -> str | None:
         stripped = value.strip()
         return stripped if 0 < len(stripped) <= max_len else None
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
+        digits = str(value)
+        return digits if len(digits) <= max_len else None
     return None
 
 
 def label(value: object) -> str | None:
-    """Like `text`, but vendor placeholders (`-`, `unknown`, `N/A`) mean no value."""
-    found = text(value, max_len=64)
-    if found is None or found.lower() in _PLACEHOLDERS:
+    """Like `text`, but vendor placeholders (`-`, `unknown`, `N/A`) mean no value, and a label
+    the gateway would refuse (too long, control characters) is left out, not sent on
+    to fail the whole read: a vehicle's colour is never worth losing its plate."""
+    found = text(value, max_len=MAX_VEHICLE_TEXT)
+    if (
+        found is None
+        or found.lower() in _PLACEHOLDERS
+        or not shown_text_ok(found, MAX_VEHICLE_TEXT)
+    ):
         return None
     return found
 

@@ -266,3 +266,21 @@ def test_lane_url_and_pictures() -> None:
     assert f.http_url("ftp://x") is None and f.http_url("IMAGE_URL") is None
     assert f.pictures(plate_jpeg_b64=None, overview_url="") is None
     assert f.pictures(plate_jpeg_b64="a", overview_url=None) == {"plate_jpeg_b64": "a"}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param(" red ", "red", id="trimmed"),
+        pytest.param("N/A", None, id="placeholder"),
+        pytest.param("red\x00", None, id="control-character"),
+        pytest.param("r" * 65, None, id="too-long"),
+        pytest.param(42, "42", id="integer"),
+        pytest.param(10**70, None, id="integer-too-long"),
+    ],
+)
+def test_vehicle_labels_the_gateway_would_refuse_are_left_out(
+    value: object, expected: str | None
+) -> None:
+    assert f.label(value) == expected
+    assert f.vehicle(color=value) == (None if expected is None else {"color": expected})
