@@ -174,6 +174,7 @@ class IngestPipeline:
         if fresh:
             await self._publish(fresh)
             outcome.accepted = len(fresh)
+            self._events.accepted(list(fresh.values()))
             per_camera: Counter[tuple[str, str]] = Counter()
             non_latin: Counter[tuple[str, str]] = Counter()
             for record in fresh.values():
