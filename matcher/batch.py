@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from anpr.bus.base import Record
+from anpr.bus.batch import values_of
 from anpr.codecs import READS
 from anpr.deadletter import Poison
 from anpr.errors import InvalidRecord
@@ -35,9 +36,9 @@ def handle_batch(
     """Match every read of the batch; poison records are returned, never raised."""
     result = BatchResult()
     index = state.index
-    for record in records:
+    for i, value in enumerate(values_of(records)):
         try:
-            read = READS.decode(record.value)
+            read = READS.decode(value)
             camera_id = read["camera_id"]
             matches = index.match(read, state.camera_zones(camera_id))
             hits = (
@@ -51,10 +52,12 @@ def handle_batch(
                 else ()
             )
         except InvalidRecord as exc:
-            result.poison.append(Poison(record, str(exc)))
+            result.poison.append(Poison(records[i], str(exc)))
             continue
         except Exception as exc:  # noqa: BLE001 - the poison policy: one read never stops the rest
-            result.poison.append(Poison(record, f"matching failed: {type(exc).__name__}: {exc}"))
+            result.poison.append(
+                Poison(records[i], f"matching failed: {type(exc).__name__}: {exc}")
+            )
             continue
         result.hits.extend(hits)
         result.matched += 1
