@@ -2,6 +2,7 @@
 
     python -m benchmarks.matcher_kafka --bootstrap 127.0.0.1:9092 [--reads 200000]
         [--entries 1000000] [--rounds 2] [--consumers matcher,plain] [--json out.json]
+        [--baseline DIR --consumers matcher,plain,baseline]
 
 Reads are preloaded once on a fresh topic (1 % of them plates of the list, no OCR candidates,
 so an exact lookup finds every hit). Then each consumer runs in a fresh process of its own, in
@@ -288,6 +289,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--consumers", default="matcher,plain")
     parser.add_argument("--json")
+    parser.add_argument(
+        "--baseline",
+        help="a checkout of an earlier commit (with this module copied in): its matcher runs "
+        "as the contestant `baseline` (name it in --consumers)",
+    )
     parser.add_argument("--worker", dest="consumer")
     parser.add_argument("--topic")
     parser.add_argument("--hits-topic")
@@ -306,11 +312,13 @@ def main(argv: list[str] | None = None) -> int:
     for n in range(args.rounds):
         row: dict[str, Any] = {}
         for name in consumers:
+            worker = "matcher" if name == "baseline" else name
             out = subprocess.run(  # noqa: S603 - our own module, our own arguments
-                [sys.executable, "-m", "benchmarks.matcher_kafka", "--worker", name,
+                [sys.executable, "-m", "benchmarks.matcher_kafka", "--worker", worker,
                  "--bootstrap", args.bootstrap, "--topic", topic, "--hits-topic", hits_topics[name],
                  "--reads", str(args.reads), "--entries", str(args.entries)],
                 capture_output=True, text=True, check=True,
+                cwd=args.baseline if name == "baseline" else None,
             )  # fmt: skip
             result = json.loads(out.stdout.strip().splitlines()[-1])
             say(f"round {n + 1} {name}: {result}")
@@ -318,6 +326,10 @@ def main(argv: list[str] | None = None) -> int:
         row["same_hits"] = all(r["hits"] == expected for r in row.values() if isinstance(r, dict))
         if "matcher" in row and "plain" in row:
             row["ratio"] = round(row["matcher"]["reads_per_s"] / row["plain"]["reads_per_s"], 2)
+        if "baseline" in row and "plain" in row:
+            row["baseline_ratio"] = round(
+                row["baseline"]["reads_per_s"] / row["plain"]["reads_per_s"], 2
+            )
         rounds.append(row)
     summary = {
         "topic": topic,

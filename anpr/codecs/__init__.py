@@ -4,7 +4,7 @@ uses its codec; nothing else turns a topic's bytes into a record.
 
 | topic | codec |
 |---|---|
-| reads | `READS` (`anpr.reads.ReadRecord`) |
+| reads | `READS` (`anpr.reads.ReadRecord`); the matcher's fast view: `anpr.codecs.readview` |
 | heartbeats | `HEARTBEATS` (`anpr.codecs.records.HeartbeatRecord`) |
 | gateway events | `GATEWAY_EVENTS` (`anpr.codecs.records.GatewayEventRecord`) |
 | hits | `HITS` (`anpr.hits.HitRecord`) |
