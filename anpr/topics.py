@@ -9,6 +9,7 @@ from anpr.settings import CommonSettings
 HEARTBEAT_RETENTION_MS = 24 * 3600 * 1000
 GATEWAY_EVENT_RETENTION_MS = 7 * 24 * 3600 * 1000
 DEADLETTER_RETENTION_MS = 14 * 24 * 3600 * 1000
+DEDUP_KEYS_RETENTION_MS = 24 * 3600 * 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +28,8 @@ class TopicSpec:
 class Topics:
     """The topics of contract section 5, plus the gateway's per-camera event counts, the
     hotlist versions each matcher has applied, the records set aside as poison, the webhook
-    delivery outcomes of `anpr notify` (for the API's delivery log) and the audit records of CLI
-    writes."""
+    delivery outcomes of `anpr notify` (for the API's delivery log), the audit records of CLI
+    writes and the keys of the reads each gateway published (for the others' dedup)."""
 
     reads: str
     heartbeats: str
@@ -40,6 +41,7 @@ class Topics:
     deadletter: str
     deliveries: str
     audit: str
+    dedup_keys: str
 
     @classmethod
     def from_prefix(cls, prefix: str) -> Topics:
@@ -54,6 +56,7 @@ class Topics:
             deadletter=f"{prefix}deadletter.v1",
             deliveries=f"{prefix}notify-deliveries.v1",
             audit=f"{prefix}audit.v1",
+            dedup_keys=f"{prefix}dedup-keys.v1",
         )
 
     def specs(self, settings: CommonSettings) -> list[TopicSpec]:
@@ -78,4 +81,7 @@ class Topics:
             ),
             # Audit records of CLI writes (anpr/audit_wire.py), kept as long as the audit log.
             TopicSpec(self.audit, 1, repl, {"retention.ms": str(settings.audit_retention_ms)}),
+            # The (camera_id, read_id) keys of each publish of reads, for the other gateways'
+            # duplicate memory (ingest/peers.py): read back at most `dedup_warm_s` at start.
+            TopicSpec(self.dedup_keys, parts, repl, {"retention.ms": str(DEDUP_KEYS_RETENTION_MS)}),
         ]

@@ -10,6 +10,7 @@ uses its codec; nothing else turns a topic's bytes into a record.
 | hits | `HITS` (`anpr.hits.HitRecord`) |
 | matcher status | `MATCHER_STATUS` (`anpr.codecs.records.MatcherStatusRecord`) |
 | dead letters | `DEADLETTER` (`anpr.codecs.records.DeadLetterRecord`) |
+| dedup keys | `DEDUP_KEYS` (`anpr.codecs.records.DedupKeysRecord`) |
 | registry | `anpr.registry` (`RegistryView.apply` decodes and checks each kind) |
 | hotlists | `anpr.hotlists.wire` (`decode_list_config`, `decode_entry`) |
 | audit (CLI writes) | `anpr.audit_wire.AuditRecord` (`encode`, `decode`) |
@@ -19,6 +20,7 @@ uses its codec; nothing else turns a topic's bytes into a record.
 from anpr.codecs.codec import Codec
 from anpr.codecs.records import (
     DeadLetterRecord,
+    DedupKeysRecord,
     GatewayEventRecord,
     HeartbeatRecord,
     MatcherStatusRecord,
@@ -32,9 +34,11 @@ GATEWAY_EVENTS: Codec[GatewayEventRecord] = Codec("gateway event", GatewayEventR
 HITS: Codec[HitRecord] = Codec("hit", HitRecord)
 MATCHER_STATUS: Codec[MatcherStatusRecord] = Codec("matcher status", MatcherStatusRecord)
 DEADLETTER: Codec[DeadLetterRecord] = Codec("dead letter", DeadLetterRecord)
+DEDUP_KEYS: Codec[DedupKeysRecord] = Codec("dedup keys", DedupKeysRecord)
 
 __all__ = [
     "DEADLETTER",
+    "DEDUP_KEYS",
     "GATEWAY_EVENTS",
     "HEARTBEATS",
     "HITS",

@@ -83,3 +83,12 @@ class DeadLetterRecord(TypedDict):
     error: str
     process: str
     at: int
+
+
+class DedupKeysRecord(TypedDict):
+    """`anpr.dedup-keys.v1`: the `(camera_id, read_id)` keys of the reads one gateway publish
+    made durable, published with them, so the other gateways learn them without reading the
+    reads topic (`ingest/peers.py`)."""
+
+    v: int
+    keys: list[tuple[str, str]]
