@@ -33,6 +33,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from enum import StrEnum
 
 from anpr.bus.base import HOT_FETCH_WAIT_MS, Bus, Consumer, Record, TopicPartition
+from anpr.bus.batch import next_offsets
 from anpr.deadletter import Poison
 from anpr.errors import ConsumerStalled
 from anpr.runtime import Runtime
@@ -197,8 +198,7 @@ class ConsumerLoop:
             self._busy_since = None
         self.records_handled += len(records)
         if self._group_id is None:
-            for record in records:
-                self._resume_at[(record.topic, record.partition)] = record.offset + 1
+            self._resume_at.update(next_offsets(records))
 
     async def _handle_isolated(self, records: Sequence[Record]) -> list[Poison]:
         try:

@@ -10,6 +10,7 @@ HEARTBEAT_RETENTION_MS = 24 * 3600 * 1000
 GATEWAY_EVENT_RETENTION_MS = 7 * 24 * 3600 * 1000
 DEADLETTER_RETENTION_MS = 14 * 24 * 3600 * 1000
 REPLAY_RETENTION_MS = 24 * 3600 * 1000
+DEDUP_KEYS_RETENTION_MS = 24 * 3600 * 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +30,8 @@ class Topics:
     """The topics of contract section 5, plus the gateway's per-camera event counts, the
     hotlist versions each matcher has applied, the records set aside as poison, the webhook
     delivery outcomes of `anpr notify` (for the API's delivery log), the audit records of CLI
-    writes, and past-read matching's replayed reads and job states."""
+    writes, past-read matching's replayed reads and job states, and the keys of the reads each
+    gateway published (for the others' dedup)."""
 
     reads: str
     heartbeats: str
@@ -43,6 +45,7 @@ class Topics:
     audit: str
     reads_replay: str
     past_match: str
+    dedup_keys: str
 
     @classmethod
     def from_prefix(cls, prefix: str) -> Topics:
@@ -59,6 +62,7 @@ class Topics:
             audit=f"{prefix}audit.v1",
             reads_replay=f"{prefix}reads-replay.v1",
             past_match=f"{prefix}past-match.v1",
+            dedup_keys=f"{prefix}dedup-keys.v1",
         )
 
     def specs(self, settings: CommonSettings) -> list[TopicSpec]:
@@ -87,4 +91,7 @@ class Topics:
             # replayed for new entries, keyed by job; and each job's state, compacted.
             TopicSpec(self.reads_replay, parts, repl, {"retention.ms": str(REPLAY_RETENTION_MS)}),
             TopicSpec(self.past_match, 1, repl, dict(compact)),
+            # The (camera_id, read_id) keys of each publish of reads, for the other gateways'
+            # duplicate memory (ingest/peers.py): read back at most `dedup_warm_s` at start.
+            TopicSpec(self.dedup_keys, parts, repl, {"retention.ms": str(DEDUP_KEYS_RETENTION_MS)}),
         ]

@@ -3,8 +3,9 @@
 Consumers (see each module for its offsets): the registry and hotlists topics are replayed from
 the start and followed (`TopicFollower`, no group); hits go through the group of the store
 (private with SQLite, shared by the replicas of one PostgreSQL database; `api.hits.ingest`), and
-streams are fed from the store; reads, heartbeats and gateway events are followed from the
-latest offset without a group (`api.health.tracker`).
+streams are fed from the store; heartbeats and gateway events (the gateways' per-camera
+aggregates: the reads topic is not decoded) are followed from the latest offset without a group
+(`api.health.tracker`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Callable, Sequence
 from prometheus_client import CollectorRegistry
 
 from anpr.auth import Principal, Role, hash_token, parse_authorization, same_token
-from anpr.bus.base import Bus, Record
+from anpr.bus.base import COLD_FETCH_WAIT_MS, Bus, Record
 from anpr.clock import now_ms
 from anpr.consume import ConsumerLoop
 from anpr.deadletter import Poison
@@ -95,22 +96,24 @@ class ApiService:
         self.audit_loop: ConsumerLoop | None = None  # CLI writes (api/audit/ingest.py)
         # Camera health.
         self.health = HealthTracker(
-            HealthTopics(self.topics.reads, self.topics.heartbeats, self.topics.gateway_events),
+            HealthTopics(self.topics.heartbeats, self.topics.gateway_events),
             started_at=clock(),
         )
         self.health_loop = ConsumerLoop(
             self.runtime,
-            [self.topics.reads, self.topics.heartbeats, self.topics.gateway_events],
+            [self.topics.heartbeats, self.topics.gateway_events],
             self._handle_health,
             name="api-health",
             group_id=None,
             from_beginning=False,
             poll_ms=max(settings.consumer_poll_ms, 200),
+            # The gateways' per-second aggregates, not every read: a cold follower.
+            fetch_wait_ms=COLD_FETCH_WAIT_MS,
         )
         self.rollout = RolloutFeed(
             self.registry,
             self.health,
-            HealthTopics(self.topics.reads, self.topics.heartbeats, self.topics.gateway_events),
+            HealthTopics(self.topics.heartbeats, self.topics.gateway_events),
             self.metrics,
             stuck_after_days=settings.rollout_stuck_days,
             weeks=settings.rollout_weeks,

@@ -1,23 +1,28 @@
-"""Per-camera counts of rejected and duplicate reads, published for the API's camera health,
-and first contacts (`"kind": "contact"`: a request naming a registered camera, with its caller
-and how many were refused) for the API's rollout report. Contact records carry no `rejected`
-count, so camera health is never degraded by what another caller sent.
+"""Per-camera aggregates for the API's camera health, and first contacts for its rollout report,
+published on the gateway's own topic (gateway events).
 
-Counts are aggregated in memory and flushed every few seconds (a supervised periodic task) to
-the gateway-events topic, off the request path: losing a few seconds of these counts on a crash
-is acceptable, slowing the camera's acknowledgement is not. Counts that could not be published
-are kept for the next flush.
+- counts records (no `kind`): per camera and minute, the reads this gateway accepted (count,
+  first and last seen, confidence, images, own read ids, a clock-skew sketch) and the reads it
+  rejected or dropped as duplicates (`ingest.camerastats`). The API's health tracker sums the
+  records of every gateway and never decodes the reads topic;
+- `"kind": "contact"`: requests naming a registered camera from one caller (`requests`, how
+  many were `refused`), for the rollout report; never counted against the camera's health.
+
+Everything is aggregated in memory and flushed every second (a supervised periodic task), off
+the request path: losing a second of these counts on a crash is acceptable, slowing the
+camera's acknowledgement is not. Counts that could not be published are kept for the next flush.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import Counter, defaultdict
 
 from anpr.bus.base import Bus, Message
 from anpr.clock import now_ms
 from anpr.codecs import GATEWAY_EVENTS
 from anpr.errors import AnprError
+from anpr.reads import ReadRecord
+from ingest.camerastats import AggregateKey, CameraAggregates, CameraCounts
 
 log = logging.getLogger(__name__)
 
@@ -29,17 +34,18 @@ class GatewayEvents:
     def __init__(self, bus: Bus, topic: str) -> None:
         self._bus = bus
         self._topic = topic
-        self._rejected: defaultdict[str, Counter[str]] = defaultdict(Counter)
-        self._duplicates: Counter[str] = Counter()
-        self._details: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        self._counts = CameraAggregates()
         # First contact for the rollout report, counted against the caller (never against the
         # camera's health).
         self._contacts: Contacts = {}
 
+    def accepted(self, reads: list[ReadRecord]) -> None:
+        """Reads made durable on the reads topic."""
+        self._counts.add_reads(reads)
+
     def rejected(self, camera_id: str, reason: str, detail: str | None = None) -> None:
-        self._rejected[camera_id][reason] += 1
-        if detail is not None:
-            self._details[camera_id][detail] += 1
+        at = now_ms()
+        self._counts.at(camera_id, at).add_rejected(at, reason, detail)
 
     def contact(self, camera_id: str, caller: str, *, refused: bool) -> None:
         """A request named a registered camera (accepted, rejected or refused)."""
@@ -50,33 +56,19 @@ class GatewayEvents:
         entry[2] += int(refused)
 
     def duplicate(self, camera_id: str) -> None:
-        self._duplicates[camera_id] += 1
+        at = now_ms()
+        self._counts.at(camera_id, at).add_duplicate(at)
 
     def _messages(
-        self,
-        rejected: defaultdict[str, Counter[str]],
-        duplicates: Counter[str],
-        details: defaultdict[str, Counter[str]],
-        contacts: Contacts,
+        self, counts: dict[AggregateKey, CameraCounts], contacts: Contacts
     ) -> list[Message]:
-        at = now_ms()
-        counts = [
+        aggregates = [
             Message(
                 self._topic,
                 camera_id.encode(),
-                GATEWAY_EVENTS.encode(
-                    {
-                        "v": 1,
-                        "camera_id": camera_id,
-                        "at": at,
-                        "rejected": sum(rejected[camera_id].values()),
-                        "rejected_by_reason": dict(rejected[camera_id]),
-                        "duplicates": duplicates[camera_id],
-                        "rejected_by_detail": dict(details[camera_id]),
-                    }
-                ),
+                GATEWAY_EVENTS.encode({"v": 1, "camera_id": camera_id, **found.fields()}),  # type: ignore[typeddict-item]
             )
-            for camera_id in sorted(set(rejected) | set(duplicates))
+            for (camera_id, _), found in sorted(counts.items())
         ]
         firsts = [
             Message(
@@ -96,41 +88,23 @@ class GatewayEvents:
             )
             for (camera_id, caller), (first, requests, refused) in sorted(contacts.items())
         ]
-        return counts + firsts
+        return aggregates + firsts
 
     async def flush(self) -> None:
         """Publish what was gathered since the last flush; on failure it is kept and the error
         raised (the supervisor retries)."""
-        if not (self._rejected or self._duplicates or self._contacts):
+        if not (self._counts or self._contacts):
             return
-        rejected, duplicates, details, contacts = (
-            self._rejected,
-            self._duplicates,
-            self._details,
-            self._contacts,
-        )
-        self._rejected, self._duplicates = defaultdict(Counter), Counter()
-        self._details, self._contacts = defaultdict(Counter), {}
+        counts = self._counts.take()
+        contacts, self._contacts = self._contacts, {}
         try:
-            await self._bus.publish(
-                self._messages(rejected, duplicates, details, contacts), timeout_s=10.0
-            )
+            await self._bus.publish(self._messages(counts, contacts), timeout_s=10.0)
         except BaseException:
-            self._restore(rejected, duplicates, details, contacts)
+            self._restore(counts, contacts)
             raise
 
-    def _restore(
-        self,
-        rejected: defaultdict[str, Counter[str]],
-        duplicates: Counter[str],
-        details: defaultdict[str, Counter[str]],
-        contacts: Contacts,
-    ) -> None:
-        for camera_id, reasons in rejected.items():
-            self._rejected[camera_id].update(reasons)
-        for camera_id, words in details.items():
-            self._details[camera_id].update(words)
-        self._duplicates.update(duplicates)
+    def _restore(self, counts: dict[AggregateKey, CameraCounts], contacts: Contacts) -> None:
+        self._counts.restore(counts)
         for key, (first, requests, refused) in contacts.items():
             now = self._contacts.get(key)
             if now is None:

@@ -1,36 +1,48 @@
 """Learning the reads other gateways (and earlier publishes of this one) made durable.
 
-Every gateway follows the `read_id` headers of the reads topic into its duplicate memory, so a
-camera's resend is recognised even when it reaches another replica, or when an earlier attempt
-was answered 503 but its records reached Kafka after all. On start it reads back the last
-`dedup_warm_s` seconds. The header is read, never the value: this costs little per read.
+Every publish of reads carries, in the same produce call, one small record on the dedup-keys
+topic with the `(camera_id, read_id)` keys of its reads (`anpr.codecs.records.DedupKeysRecord`).
+Every gateway follows that topic into its duplicate memory, so a camera's resend is recognised
+even when it reaches another replica, or when an earlier attempt was answered 503 but its
+records reached Kafka after all. On start it reads back the last `dedup_warm_s` seconds.
+
+Following the reads topic itself (its `read_id` headers) cost every gateway the fetch and
+unpacking of every read of every gateway: 22 % of a gateway's time under batched load in
+py-spy (docs/performance.md). The keys topic carries one record per publish (per request of up
+to a few hundred reads), a few dozen bytes a read.
 
 The loop is the kernel's `ConsumerLoop` without a group, starting at `now - dedup_warm_s`: it is
-supervised and replaced when it stalls, resuming where it was.
+supervised and replaced when it stalls, resuming where it was. A record that cannot be decoded
+is set aside as poison.
 
 What stays open is a resend that arrives at another replica within the few milliseconds before
-that replica has seen the first copy; downstream, hit_ids are deterministic, so even then no
-hit is shown twice.
+that replica has seen the first copy, and reads whose keys record was not acknowledged (the
+request was answered 503, the camera resends); downstream, hit_ids are deterministic, so even
+then no hit is shown twice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from anpr.bus.base import Record
+from anpr.bus.base import COLD_FETCH_WAIT_MS, Record
+from anpr.bus.batch import values_of
 from anpr.clock import now_ms
+from anpr.codecs import DEDUP_KEYS
 from anpr.consume import ConsumerLoop
+from anpr.deadletter import Poison
+from anpr.errors import InvalidRecord
 from anpr.runtime import Runtime
 from ingest.dedup import RecentReads
 
-MAX_BATCH = 10_000
+MAX_BATCH = 2_000
 
 
 class PeerReads:
     def __init__(self, runtime: Runtime, topic: str, recent: RecentReads, *, warm_s: float) -> None:
         self._recent = recent
         self._warm_ms = int(warm_s * 1000)
-        self.learned = 0
+        self.learned = 0  # keys
         self.loop = ConsumerLoop(
             runtime,
             [topic],
@@ -41,6 +53,7 @@ class PeerReads:
             poll_ms=1000,
             start_at_ms=now_ms() - self._warm_ms,
             max_batch=MAX_BATCH,
+            fetch_wait_ms=COLD_FETCH_WAIT_MS,
         )
 
     def start(self) -> None:
@@ -49,10 +62,16 @@ class PeerReads:
     async def stop(self) -> None:
         await self.loop.stop()
 
-    async def _learn(self, records: Sequence[Record]) -> None:
+    async def _learn(self, records: Sequence[Record]) -> list[Poison]:
         add = self._recent.add
-        for record in records:
-            read_id = dict(record.headers).get("read_id")
-            if read_id is not None and record.key is not None:
-                add((record.key.decode(), read_id.decode()))
-        self.learned += len(records)
+        poison: list[Poison] = []
+        for i, value in enumerate(values_of(records)):
+            try:
+                keys = DEDUP_KEYS.decode(value)["keys"]
+            except InvalidRecord as exc:
+                poison.append(Poison(records[i], str(exc)))
+                continue
+            for camera_id, read_id in keys:
+                add((camera_id, read_id))
+            self.learned += len(keys)
+        return poison

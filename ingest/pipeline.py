@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from anpr.auth import Principal, Role
 from anpr.bus.base import Bus, Message
 from anpr.clock import now_ms
-from anpr.codecs import READS
+from anpr.codecs import DEDUP_KEYS, READS
 from anpr.reads import FieldError, ReadLimits, ReadRecord, validate_read
 from anpr.registry import RegistryView
 from ingest.dedup import DedupKey, RecentReads
@@ -84,6 +84,7 @@ class IngestPipeline:
         events: GatewayEvents,
         retention_ms: int,
         publish_timeout_s: float,
+        dedup_topic: str | None = None,
     ) -> None:
         self._bus = bus
         self._topic = topic
@@ -93,6 +94,7 @@ class IngestPipeline:
         self._events = events
         self._retention_ms = retention_ms
         self._timeout = publish_timeout_s
+        self._dedup_topic = dedup_topic
 
     def _check_camera(self, principal: Principal, raw: object) -> tuple[str, FieldError | None]:
         """The integrator the read belongs to, or why the caller may not push it.
@@ -174,6 +176,7 @@ class IngestPipeline:
         if fresh:
             await self._publish(fresh)
             outcome.accepted = len(fresh)
+            self._events.accepted(list(fresh.values()))
             per_camera: Counter[tuple[str, str]] = Counter()
             non_latin: Counter[tuple[str, str]] = Counter()
             for record in fresh.values():
@@ -201,6 +204,11 @@ class IngestPipeline:
             )
             for record in fresh.values()
         ]
+        if self._dedup_topic is not None:
+            # The keys for the other gateways' duplicate memory, in one small record.
+            first = next(iter(fresh))[0]
+            keys = DEDUP_KEYS.encode({"v": 1, "keys": list(fresh)})
+            messages.append(Message(self._dedup_topic, first.encode(), keys))
         started = time.perf_counter()
         published = False
         try:

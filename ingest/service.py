@@ -44,7 +44,7 @@ class GatewayService:
             rate_per_s=settings.rate_limit_per_s, burst=settings.rate_limit_burst
         )
         self.peers = PeerReads(
-            self.runtime, self.topics.reads, self.recent, warm_s=settings.dedup_warm_s
+            self.runtime, self.topics.dedup_keys, self.recent, warm_s=settings.dedup_warm_s
         )
         self.events = GatewayEvents(bus, self.topics.gateway_events)
         self.pipeline = IngestPipeline(
@@ -56,6 +56,7 @@ class GatewayService:
             events=self.events,
             retention_ms=settings.read_retention_ms,
             publish_timeout_s=settings.publish_timeout_s,
+            dedup_topic=self.topics.dedup_keys,
         )
         self.admission = Admission(
             AdmissionQueue(

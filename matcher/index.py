@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
+from anpr.codecs.readview import ReadView
 from anpr.hotlists import (
     EntriesChanged,
     Entry,
@@ -33,7 +34,7 @@ from anpr.hotlists import (
 from anpr.reads import ReadRecord
 from matcher.fuzzy import MIN_FUZZY_LEN
 from matcher.generation import ListGeneration
-from matcher.lookup import find_matches
+from matcher.lookup import find_matches, find_matches_of
 from matcher.matches import Match
 from matcher.ocr import SKELETON_BYTES, plate_of, variant_code
 from matcher.patterns import PatternSet
@@ -293,3 +294,16 @@ class HotlistIndex:
     def match(self, read: ReadRecord, camera_zones: frozenset[str]) -> list[Match]:
         """Every applicable hit of `read` seen by a camera in `camera_zones`, one per entry."""
         return find_matches(self._table, self._live, self._patterns, read, camera_zones)
+
+    def match_view(self, read: ReadView, camera_zones: frozenset[str]) -> list[Match]:
+        """`match` of a read decoded as the matcher's view (`anpr.codecs.readview`)."""
+        return find_matches_of(
+            self._table,
+            self._live,
+            self._patterns,
+            read.plate_norm,
+            read.candidates,
+            read.country,
+            read.captured_at_ms,
+            camera_zones,
+        )

@@ -8,6 +8,8 @@ matches of the entries not matched yet, which makes any plate match win over a c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from anpr.hits import MatchKind, MatchSource
 from anpr.hotlists import MatchMode
 from anpr.reads import Candidate, ReadRecord
@@ -50,7 +52,8 @@ def _same_skeleton(
     plate: str,
     ascii_plate: bytes,
     skeleton: bytes,
-    read: ReadRecord,
+    country: str | None,
+    captured_at: int,
     zones: frozenset[str],
 ) -> None:
     code = variant_code(ascii_plate)
@@ -68,7 +71,7 @@ def _same_skeleton(
             if distance > 2:
                 continue
             kind, entry_plate = "ocr", plate_of(skeleton, entry_code)
-        if applies(meta, read.get("country"), zones, read["captured_at_ms"]):
+        if applies(meta, country, zones, captured_at):
             entry = entry_id.decode()
             found[(generation.config.list_id, entry)] = _match(
                 generation, meta, entry, kind, "plate", plate, entry_plate, distance
@@ -81,7 +84,8 @@ def _fuzzy(
     live: dict[str, ListGeneration],
     plate: str,
     skeleton: bytes,
-    read: ReadRecord,
+    country: str | None,
+    captured_at: int,
     zones: frozenset[str],
 ) -> None:
     for other in table.fuzzy_neighbours(skeleton):
@@ -91,7 +95,7 @@ def _fuzzy(
             generation = live.get(meta[TOKEN])
             if generation is None or generation.config.match is not _FUZZY:
                 continue
-            if applies(meta, read.get("country"), zones, read["captured_at_ms"]):
+            if applies(meta, country, zones, captured_at):
                 entry_plate, entry = plate_of(other, entry_code), entry_id.decode()
                 found[(generation.config.list_id, entry)] = _match(
                     generation, meta, entry, "fuzzy", "plate", plate, entry_plate, 1
@@ -103,15 +107,14 @@ def _patterns(
     patterns: PatternSet,
     live: dict[str, ListGeneration],
     plate: str,
-    read: ReadRecord,
+    country: str | None,
+    captured_at: int,
     zones: frozenset[str],
 ) -> None:
     for entry in patterns.matches(plate):
         meta = entry.meta
         generation = live.get(meta[TOKEN])
-        if generation is not None and applies(
-            meta, read.get("country"), zones, read["captured_at_ms"]
-        ):
+        if generation is not None and applies(meta, country, zones, captured_at):
             found[(generation.config.list_id, entry.entry_id)] = _match(
                 generation, meta, entry.entry_id, "pattern", "plate", plate, entry.pattern, 0
             )
@@ -121,9 +124,10 @@ def _candidates(
     found: Found,
     table: PlateTable,
     live: dict[str, ListGeneration],
-    candidates: list[Candidate],
+    candidates: Sequence[Candidate],
     plate: str,
-    read: ReadRecord,
+    country: str | None,
+    captured_at: int,
     zones: frozenset[str],
 ) -> None:
     plates = table.plates
@@ -144,9 +148,7 @@ def _candidates(
                 continue
             entry = entry_id.decode()
             key = (generation.config.list_id, entry)
-            if key not in found and applies(
-                meta, read.get("country"), zones, read["captured_at_ms"]
-            ):
+            if key not in found and applies(meta, country, zones, captured_at):
                 found[key] = _match(
                     generation, meta, entry, "exact", "candidate", alternative, alternative, 0
                 )
@@ -160,17 +162,40 @@ def find_matches(
     zones: frozenset[str],
 ) -> list[Match]:
     """Every applicable match of `read`, one per (list, entry)."""
-    plate = read["plate_norm"]
+    return find_matches_of(
+        table,
+        live,
+        patterns,
+        read["plate_norm"],
+        read.get("candidates"),
+        read.get("country"),
+        read["captured_at_ms"],
+        zones,
+    )
+
+
+def find_matches_of(
+    table: PlateTable,
+    live: dict[str, ListGeneration],
+    patterns: PatternSet,
+    plate: str,
+    candidates: Sequence[Candidate] | None,
+    country: str | None,
+    captured_at: int,
+    zones: frozenset[str],
+) -> list[Match]:
+    """Every applicable match of a read given by the fields matching looks at."""
     ascii_plate = plate.encode()
     skeleton = ascii_plate.translate(SKELETON_BYTES)
     found: Found = {}
     bucket = table.plates.get(skeleton)
     if bucket is not None:
-        _same_skeleton(found, bucket, live, plate, ascii_plate, skeleton, read, zones)
+        _same_skeleton(
+            found, bucket, live, plate, ascii_plate, skeleton, country, captured_at, zones
+        )
     if table.neighbours and len(plate) >= MIN_FUZZY_LEN:
-        _fuzzy(found, table, live, plate, skeleton, read, zones)
-    _patterns(found, patterns, live, plate, read, zones)
-    candidates = read.get("candidates")
+        _fuzzy(found, table, live, plate, skeleton, country, captured_at, zones)
+    _patterns(found, patterns, live, plate, country, captured_at, zones)
     if candidates:
-        _candidates(found, table, live, candidates, plate, read, zones)
+        _candidates(found, table, live, candidates, plate, country, captured_at, zones)
     return list(found.values()) if found else []

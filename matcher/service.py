@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 
 from anpr.bus.base import Message, Record
+from anpr.bus.batch import oldest_timestamp_ms
 from anpr.clock import now_ms
 from anpr.codecs import HITS, MATCHER_STATUS
 from anpr.codecs.records import MatcherStatusRecord
@@ -161,7 +162,7 @@ class MatcherService:
     async def _process(self, records: Sequence[Record]) -> list[Poison]:
         started = time.perf_counter()
         now = now_ms()
-        oldest = min(r.timestamp_ms for r in records)
+        oldest = oldest_timestamp_ms(records)
         self.metrics.oldest_unmatched_age.set(max(0, now - oldest) / 1000)
         result = handle_batch(
             records, self.state, now_ms=now, budget_ms=self.settings.match_budget_ms

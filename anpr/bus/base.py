@@ -60,8 +60,9 @@ class Consumer(Protocol):
 
     async def stop(self) -> None: ...
 
-    async def getmany(self, *, timeout_ms: int, max_records: int) -> list[Record]:
-        """Up to `max_records` records, waiting at most `timeout_ms` when none are ready."""
+    async def getmany(self, *, timeout_ms: int, max_records: int) -> Sequence[Record]:
+        """Up to `max_records` records, waiting at most `timeout_ms` when none are ready (may be
+        an `anpr.bus.batch.RecordBatch`: read values with `values_of`)."""
         ...
 
     async def commit(self) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
+import operator
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
@@ -15,6 +17,7 @@ from aiokafka.partitioner import DefaultPartitioner
 
 from anpr.bus.base import HOT_FETCH_WAIT_MS, GroupProgress, Message, Record
 from anpr.bus.base import TopicPartition as TP
+from anpr.bus.batch import RecordBatch
 from anpr.errors import BusError, BusUnavailable
 from anpr.topics import TopicSpec
 
@@ -300,16 +303,17 @@ class KafkaConsumer:
         closing.add_done_callback(_ABANDONED.discard)
         await asyncio.wait({closing}, timeout=STOP_TIMEOUT_S)
 
-    async def getmany(self, *, timeout_ms: int, max_records: int) -> list[Record]:
+    async def getmany(self, *, timeout_ms: int, max_records: int) -> Sequence[Record]:
         async with _consumer_call("fetch", timeout_ms / 1000 + REQUEST_TIMEOUT_S):
             batches = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
+        if not batches:
+            return ()
         if len(batches) == 1:
             (records,) = batches.values()
-            return _records(records)
-        out: list[Record] = []
-        for records in batches.values():
-            out.extend(_records(records))
-        return out
+        else:
+            records = list(itertools.chain.from_iterable(batches.values()))
+        # aiokafka's records as they are: a `Record` is made only of one that is asked for.
+        return RecordBatch(records, _record, _timestamp)
 
     async def commit(self) -> None:
         if self._group is not None:
@@ -364,8 +368,8 @@ async def _consumer_call(what: str, timeout_s: float) -> AsyncIterator[None]:
         raise BusUnavailable(str(exc)) from exc
 
 
-def _records(raws: Sequence[Any]) -> list[Record]:
-    return [
-        Record(r.topic, r.partition, r.offset, r.key, r.value, r.timestamp, r.headers or ())
-        for r in raws
-    ]
+def _record(r: Any) -> Record:
+    return Record(r.topic, r.partition, r.offset, r.key, r.value, r.timestamp, r.headers or ())
+
+
+_timestamp = operator.attrgetter("timestamp")

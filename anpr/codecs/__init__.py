@@ -4,7 +4,7 @@ uses its codec; nothing else turns a topic's bytes into a record.
 
 | topic | codec |
 |---|---|
-| reads | `READS` (`anpr.reads.ReadRecord`) |
+| reads | `READS` (`anpr.reads.ReadRecord`); the matcher's fast view: `anpr.codecs.readview` |
 | heartbeats | `HEARTBEATS` (`anpr.codecs.records.HeartbeatRecord`) |
 | gateway events | `GATEWAY_EVENTS` (`anpr.codecs.records.GatewayEventRecord`) |
 | hits | `HITS` (`anpr.hits.HitRecord`) |
@@ -12,6 +12,7 @@ uses its codec; nothing else turns a topic's bytes into a record.
 | dead letters | `DEADLETTER` (`anpr.codecs.records.DeadLetterRecord`) |
 | reads replay (past-read matching) | `REPLAY` (`anpr.codecs.pastmatch.ReplayRecord`) |
 | past-match jobs | `PAST_MATCH` (`anpr.codecs.pastmatch.PastMatchJobRecord`) |
+| dedup keys | `DEDUP_KEYS` (`anpr.codecs.records.DedupKeysRecord`) |
 | registry | `anpr.registry` (`RegistryView.apply` decodes and checks each kind) |
 | hotlists | `anpr.hotlists.wire` (`decode_list_config`, `decode_entry`) |
 | audit (CLI writes) | `anpr.audit_wire.AuditRecord` (`encode`, `decode`) |
@@ -22,6 +23,7 @@ from anpr.codecs.codec import Codec
 from anpr.codecs.pastmatch import PastMatchJobRecord, ReplayRecord
 from anpr.codecs.records import (
     DeadLetterRecord,
+    DedupKeysRecord,
     GatewayEventRecord,
     HeartbeatRecord,
     MatcherStatusRecord,
@@ -37,9 +39,11 @@ MATCHER_STATUS: Codec[MatcherStatusRecord] = Codec("matcher status", MatcherStat
 DEADLETTER: Codec[DeadLetterRecord] = Codec("dead letter", DeadLetterRecord)
 REPLAY: Codec[ReplayRecord] = Codec("replayed read", ReplayRecord)
 PAST_MATCH: Codec[PastMatchJobRecord] = Codec("past-match job", PastMatchJobRecord)
+DEDUP_KEYS: Codec[DedupKeysRecord] = Codec("dedup keys", DedupKeysRecord)
 
 __all__ = [
     "DEADLETTER",
+    "DEDUP_KEYS",
     "GATEWAY_EVENTS",
     "HEARTBEATS",
     "HITS",

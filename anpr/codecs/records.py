@@ -22,9 +22,14 @@ class HeartbeatRecord(TypedDict):
 
 class GatewayEventRecord(TypedDict):
     """`anpr.gateway-events.v1`, key camera_id. Two kinds:
-    - counts (no `kind`): a gateway's counts of one camera's rejected and duplicate reads since
-      its previous record, with the rejections by field (`rejected_by_reason`) and by bounded
-      wording (`rejected_by_detail`, e.g. "captured_at without offset");
+    - counts (no `kind`): a gateway's aggregate of one camera since its previous record, every
+      count in the minute of `at` (`ingest.camerastats`): the reads it accepted (`reads`,
+      `first_at`/`last_at` received_at, `with_confidence`, `low_confidence` below 0.5,
+      `confidence_bins` in tenths, `with_images`, `own_read_ids`, `skews`: received_at -
+      captured_at of the last reads, at most 64), and the reads it rejected, with the
+      rejections by field (`rejected_by_reason`) and by bounded wording (`rejected_by_detail`,
+      e.g. "captured_at without offset"), and dropped as `duplicates`. The API sums the records
+      of every gateway for camera health;
     - `"kind": "contact"`: requests naming the camera from one caller since the previous
       record (`requests`, how many were `refused`), for the rollout report; never counted
       against the camera's health."""
@@ -37,6 +42,15 @@ class GatewayEventRecord(TypedDict):
     rejected_by_reason: NotRequired[dict[str, int]]
     rejected_by_detail: NotRequired[dict[str, int]]
     duplicates: NotRequired[int]
+    reads: NotRequired[int]
+    first_at: NotRequired[int]
+    last_at: NotRequired[int]
+    with_confidence: NotRequired[int]
+    low_confidence: NotRequired[int]
+    confidence_bins: NotRequired[list[int]]
+    with_images: NotRequired[int]
+    own_read_ids: NotRequired[int]
+    skews: NotRequired[list[int]]
     caller: NotRequired[str]
     requests: NotRequired[int]
     refused: NotRequired[int]
@@ -69,3 +83,12 @@ class DeadLetterRecord(TypedDict):
     error: str
     process: str
     at: int
+
+
+class DedupKeysRecord(TypedDict):
+    """`anpr.dedup-keys.v1`: the `(camera_id, read_id)` keys of the reads one gateway publish
+    made durable, published with them, so the other gateways learn them without reading the
+    reads topic (`ingest/peers.py`)."""
+
+    v: int
+    keys: list[tuple[str, str]]

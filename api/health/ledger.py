@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from array import array
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -140,6 +140,32 @@ class HourlyLedger:
             data[base + Tally.WITH_IMAGES] += 1
         if own_read_id:
             data[base + Tally.OWN_READ_ID] += 1
+
+    def add_reads(
+        self,
+        at_ms: int,
+        now_ms: int,
+        *,
+        reads: int,
+        first_at_ms: int,
+        confidence_bins: Sequence[int],
+        with_images: int,
+        own_read_ids: int,
+    ) -> None:
+        """A gateway's aggregate of reads from `first_at_ms` to `at_ms`, all in one hour
+        (`ingest.camerastats`): confidence in tenths."""
+        base = self._slot(at_ms, now_ms) if reads > 0 else None
+        if base is None:
+            return
+        if first_at_ms < at_ms and self.first_at is not None and first_at_ms < self.first_at:
+            self.first_at = first_at_ms
+        data = self._data
+        data[base + Tally.READS] += min(reads, MAX_ADD)
+        data[base + Tally.WITH_CONFIDENCE] += min(sum(confidence_bins), MAX_ADD)
+        for i, n in enumerate(confidence_bins[:_CONF_BINS]):
+            data[base + _CONF_BASE + i] += min(n, MAX_ADD)
+        data[base + Tally.WITH_IMAGES] += min(with_images, MAX_ADD)
+        data[base + Tally.OWN_READ_ID] += min(own_read_ids, MAX_ADD)
 
     def add_heartbeat(self, at_ms: int, now_ms: int, *, gap_ms: int | None) -> None:
         """A heartbeat and, when the one before it is known, the gap since that one."""

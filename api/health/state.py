@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import statistics
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -111,6 +111,22 @@ class HealthReport:
     duplicate_ratio: float | None
 
 
+@dataclass(frozen=True, slots=True)
+class ReadAggregate:
+    """A gateway's counts of one camera's accepted reads in one minute (see the gateway-events
+    record, `anpr.codecs.records.GatewayEventRecord`)."""
+
+    reads: int
+    first_at: int
+    last_at: int
+    with_confidence: int = 0
+    low_confidence: int = 0
+    confidence_bins: Sequence[int] = ()
+    with_images: int = 0
+    own_read_ids: int = 0
+    skews: Sequence[int] = ()
+
+
 def _ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
@@ -178,6 +194,31 @@ class CameraMonitor:
                 self._buckets.add(received_at, Counter.LOW_CONFIDENCE, now)
         if captured_at is not None:
             self._skews.append((received_at, received_at - captured_at))
+
+    def observe_reads(self, agg: ReadAggregate, now: int) -> None:
+        """A gateway's aggregate of this camera's reads, all in the minute of `agg.last_at`."""
+        if agg.reads <= 0:
+            return
+        self._seen(agg.first_at)
+        at = agg.last_at
+        self.ledger.add_reads(
+            at,
+            now,
+            reads=agg.reads,
+            first_at_ms=agg.first_at,
+            confidence_bins=agg.confidence_bins,
+            with_images=agg.with_images,
+            own_read_ids=agg.own_read_ids,
+        )
+        if self.last_read_at is None or at > self.last_read_at:
+            self.last_read_at = at
+        buckets = self._buckets
+        buckets.add(at, Counter.READS, now, agg.reads)
+        if agg.with_confidence > 0:
+            buckets.add(at, Counter.WITH_CONFIDENCE, now, agg.with_confidence)
+        if agg.low_confidence > 0:
+            buckets.add(at, Counter.LOW_CONFIDENCE, now, agg.low_confidence)
+        self._skews.extend((at, skew) for skew in agg.skews)
 
     def observe_heartbeat(self, *, received_at: int, now: int | None = None) -> None:
         """`now` defaults to `received_at`. The gap since the previous heartbeat is evidence

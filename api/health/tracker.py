@@ -1,9 +1,12 @@
 """Every camera's monitor, fed one batch of records at a time. Pure apart from the clock passed in.
 
-Fed from `anpr.reads.v1`, `anpr.heartbeats.v1` and `anpr.gateway-events.v1`, consumed without a
-group from the latest offset (the Bus interface has no seek-by-time): each replica watches every
-camera, the counters fill over the first hour after start-up, and the last read and heartbeat
-times survive restarts through `CameraActivity` rows saved in the store.
+Fed from `anpr.heartbeats.v1` and `anpr.gateway-events.v1`, consumed without a group from the
+latest offset: each replica watches every camera, the counters fill over the first hour after
+start-up, and the last read and heartbeat times survive restarts through `CameraActivity` rows
+saved in the store. The reads topic is not decoded here: every gateway publishes, each second,
+per-camera aggregates of the reads it accepted, rejected and dropped as duplicates (counts
+records of the gateway-events topic, `ingest.camerastats`), and the tracker adds up the
+records of all gateways.
 
 Monitors exist for registered cameras only: records for other ids are counted and dropped by
 `sweep`, so memory is bounded by the registry (~9 KB a camera: the last hour in minute buckets
@@ -17,7 +20,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from anpr.bus.base import Record
-from anpr.codecs import GATEWAY_EVENTS, HEARTBEATS, READS
+from anpr.codecs import GATEWAY_EVENTS, HEARTBEATS
+from anpr.codecs.records import GatewayEventRecord
 from anpr.errors import InvalidRecord
 from anpr.registry import Camera
 from api.health.state import (
@@ -25,17 +29,17 @@ from api.health.state import (
     CameraMonitor,
     CameraStatus,
     HealthReport,
+    ReadAggregate,
     Thresholds,
 )
 from api.store.base import CameraActivity
 
-# `anpr.reads.derive_read_id` ids: a read the camera sent without a `read_id` of its own.
-DERIVED_PREFIX = "d-"
+# The most skew samples one record may add (the monitor keeps the last 64 anyway).
+SKEW_SAMPLES = 64
 
 
 @dataclass(frozen=True, slots=True)
 class HealthTopics:
-    reads: str
     heartbeats: str
     gateway_events: str
 
@@ -69,32 +73,25 @@ class HealthTracker:
     def apply(self, record: Record, now: int) -> None:
         """Apply one record (decoded with its topic's codec); `InvalidRecord` when it cannot be
         read (nothing changes)."""
-        if record.topic == self._topics.reads:
-            read = READS.decode(record.value)
-            read_id = read["read_id"]
-            self.monitor(read["camera_id"]).observe_read(
-                received_at=read["received_at"],
-                captured_at=read["captured_at_ms"],
-                confidence=read.get("confidence"),
-                now=now,
-                has_images=bool(read.get("images")),
-                own_read_id=not read_id.startswith(DERIVED_PREFIX),
-            )
-        elif record.topic == self._topics.heartbeats:
-            beat = HEARTBEATS.decode(record.value)
-            self.monitor(beat["camera_id"]).observe_heartbeat(
-                received_at=beat["received_at"], now=now
-            )
-        elif record.topic == self._topics.gateway_events:
+        if record.topic == self._topics.gateway_events:
             event = GATEWAY_EVENTS.decode(record.value)
             if event.get("kind", "counts") != "counts":
                 return  # first contacts are the rollout report's, never the camera's health
-            self.monitor(event["camera_id"]).observe_gateway(
+            monitor = self.monitor(event["camera_id"])
+            reads = read_aggregate(event)
+            if reads is not None:
+                monitor.observe_reads(reads, now)
+            monitor.observe_gateway(
                 at=event["at"],
                 rejected=max(0, event.get("rejected", 0)),
                 duplicates=max(0, event.get("duplicates", 0)),
                 now=now,
                 rejected_by_reason=event.get("rejected_by_reason", {}),
+            )
+        elif record.topic == self._topics.heartbeats:
+            beat = HEARTBEATS.decode(record.value)
+            self.monitor(beat["camera_id"]).observe_heartbeat(
+                received_at=beat["received_at"], now=now
             )
         else:
             raise InvalidRecord(f"unexpected topic {record.topic}")
@@ -138,3 +135,33 @@ class HealthTracker:
                 last_read_at=row.last_read_at,
                 last_heartbeat_at=row.last_heartbeat_at,
             )
+
+
+def read_aggregate(event: GatewayEventRecord) -> ReadAggregate | None:
+    """The reads part of a counts record; None when it has none. `InvalidRecord` when its
+    counts are negative or its times out of order (nothing is applied then)."""
+    reads = event.get("reads", 0)
+    if reads <= 0:
+        return None
+    first_at = event.get("first_at", event["at"])
+    last_at = event.get("last_at", event["at"])
+    counts = (
+        event.get("with_confidence", 0),
+        event.get("low_confidence", 0),
+        event.get("with_images", 0),
+        event.get("own_read_ids", 0),
+        *event.get("confidence_bins", ()),
+    )
+    if first_at > last_at or any(n < 0 for n in counts):
+        raise InvalidRecord("gateway event: negative counts or first_at after last_at")
+    return ReadAggregate(
+        reads=reads,
+        first_at=first_at,
+        last_at=last_at,
+        with_confidence=event.get("with_confidence", 0),
+        low_confidence=event.get("low_confidence", 0),
+        confidence_bins=event.get("confidence_bins", ()),
+        with_images=event.get("with_images", 0),
+        own_read_ids=event.get("own_read_ids", 0),
+        skews=event.get("skews", ())[-SKEW_SAMPLES:],
+    )

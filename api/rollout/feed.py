@@ -1,7 +1,8 @@
 """The rollout's I/O shell in the API: what the API already consumes, turned into lifecycle events.
 
 - registry records (the API's registry follower): `registered`, `moved_live`/`moved_commissioning`;
-- reads and heartbeats (the health loop): `first_valid_read`, `first_heartbeat`;
+- heartbeats and the gateways' read aggregates (the health loop): `first_valid_read`,
+  `first_heartbeat`;
 - gateway events: `"kind": "contact"` records give `first_contact` (refusals are tallied
   against the caller), `rejected_by_detail` the wording of rejected reads;
 - the periodic health refresh: commissioning verdicts of cameras in commissioning, and
@@ -17,7 +18,7 @@ import math
 
 from anpr.bus.base import Record
 from anpr.clock import ms_to_rfc3339
-from anpr.codecs import GATEWAY_EVENTS, HEARTBEATS, READS
+from anpr.codecs import GATEWAY_EVENTS, HEARTBEATS
 from anpr.registry import Camera, CameraState, RegistryView
 from api.commissioning.gather import assess
 from api.commissioning.model import Verdict
@@ -89,12 +90,9 @@ class RolloutFeed:
         self.book.on_camera(camera, stamp)
 
     def observe(self, record: Record) -> None:
-        """A record of the reads, heartbeats or gateway-events topic, decoded with its topic's
-        codec (the health tracker applied it first and raised on anything unreadable)."""
-        if record.topic == self.topics.reads:
-            read = READS.decode(record.value)
-            self.book.on_read(read["camera_id"], read["received_at"])
-        elif record.topic == self.topics.heartbeats:
+        """A record of the heartbeats or gateway-events topic, decoded with its topic's codec
+        (the health tracker applied it first and raised on anything unreadable)."""
+        if record.topic == self.topics.heartbeats:
             beat = HEARTBEATS.decode(record.value)
             self.book.on_heartbeat(beat["camera_id"], beat["received_at"])
         elif record.topic == self.topics.gateway_events:
@@ -108,6 +106,8 @@ class RolloutFeed:
                     requests=max(0, event.get("requests", 0)),
                 )
             else:
+                if event.get("reads", 0) > 0:
+                    self.book.on_read(event["camera_id"], event.get("first_at", event["at"]))
                 details = event.get("rejected_by_detail", {})
                 counts = {k: n for k, n in details.items() if n > 0}
                 if counts:

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import orjson
 import pytest
 
 from anpr.bus.base import Message
@@ -76,11 +75,15 @@ async def feed(
     same span, and one gateway event with `rejected`; waits until the API has applied them."""
     messages = []
     span_s = reads * every_s
+    batch = []
     for i in range(reads):
         at = start + i * every_s * S
         read = recent_read(camera_id=camera_id, captured_at_ms=at - 600, received_at=at)
         read.update(read_fields)
-        messages.append(Message(api.topics.reads, camera_id.encode(), orjson.dumps(read)))
+        batch.append(read)
+    # As the gateway reports them: per-camera aggregates on the gateway-events topic.
+    for cam, value in records.read_aggregates(batch):
+        messages.append(Message(api.topics.gateway_events, cam.encode(), value))
     beats = range(0, span_s, 60) if heartbeats else range(0)
     for second in beats:
         beat = records.heartbeat(camera_id=camera_id, received_at=start + second * S)

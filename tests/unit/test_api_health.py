@@ -1,5 +1,5 @@
 """Camera health: the pure state machine on a fake clock, the minute buckets, the tracker fed
-with records, and the health object over HTTP from reads, heartbeats and gateway events."""
+with records, and the health object over HTTP from heartbeats and the gateways' aggregates."""
 
 from __future__ import annotations
 
@@ -170,17 +170,24 @@ def test_tracker_applies_records_and_sweeps_unregistered_cameras() -> None:
     from anpr.errors import InvalidRecord
     from anpr.registry import Camera, CameraState
 
-    topics = HealthTopics("reads", "heartbeats", "events")
+    topics = HealthTopics("heartbeats", "events")
     tracker = HealthTracker(topics, started_at=T0)
     read = recent_read(camera_id="a", received_at=T0 + S, captured_at_ms=T0)
-    tracker.apply(_record("reads", orjson.dumps(read)), T0 + S)
+    ((_, aggregate),) = records.read_aggregates([read])
+    tracker.apply(_record("events", aggregate), T0 + S)
     tracker.apply(_record("heartbeats", records.heartbeat(camera_id="b", received_at=T0)), T0 + S)
     event = records.gateway_event(camera_id="a", at=T0, rejected=2)
     tracker.apply(_record("events", event), T0 + S)
-    wrong_type = orjson.dumps({**read, "received_at": "soon"})
-    for bad in (None, b"[]", b"{oops", b'{"camera_id": 5}', wrong_type):
+    counts = orjson.loads(aggregate)
+    wrong_type = orjson.dumps({**counts, "reads": "many"})
+    negative = orjson.dumps({**counts, "low_confidence": -1})
+    backwards = orjson.dumps({**counts, "first_at": counts["last_at"] + 1})
+    for bad in (None, b"[]", b"{oops", b'{"camera_id": 5}', wrong_type, negative, backwards):
         with pytest.raises(InvalidRecord):
-            tracker.apply(_record("reads", bad), T0)
+            tracker.apply(_record("events", bad), T0 + S)
+    with pytest.raises(InvalidRecord):
+        tracker.apply(_record("reads", orjson.dumps(read)), T0 + S)  # not followed any more
+    assert tracker.monitor("a").last_read_at == T0 + S
     camera = Camera("a", "i", "A", frozenset(), "UTC", CameraState.LIVE, None, (), {})
     sweep = tracker.sweep([camera], T0 + 2 * S)
     assert sweep.by_status[CameraStatus.ONLINE] == 1
@@ -195,21 +202,23 @@ async def api() -> AsyncIterator[ApiHarness]:
         yield harness
 
 
-async def test_health_over_http_from_reads_heartbeats_and_gateway_events(api: ApiHarness) -> None:
+async def test_health_over_http_from_heartbeats_and_gateway_aggregates(api: ApiHarness) -> None:
     camera_id = unique("cam")
     await api.register_camera(camera_id, expected_reads_per_hour=3600)
     t = now_ms()
-    for i in range(10):
-        await api.publish(
-            api.topics.reads,
-            camera_id,
-            recent_read(
-                camera_id=camera_id,
-                captured_at_ms=t - 1200,
-                received_at=t,
-                confidence=0.3 if i < 2 else 0.95,
-            ),
+    reads = [
+        recent_read(
+            camera_id=camera_id,
+            captured_at_ms=t - 1200,
+            received_at=t,
+            confidence=0.3 if i < 2 else 0.95,
         )
+        for i in range(10)
+    ]
+    # Two gateways took five reads each: the API adds up their aggregates.
+    for half in (reads[:5], reads[5:]):
+        ((_, aggregate),) = records.read_aggregates(half)
+        await api.publish(api.topics.gateway_events, camera_id, aggregate)
     await api.publish(
         api.topics.heartbeats, camera_id, records.heartbeat(camera_id=camera_id, received_at=t)
     )
@@ -267,7 +276,7 @@ async def test_camera_activity_survives_a_restart(api: ApiHarness) -> None:
     await api.service.save_activity()
     rows = {row.camera_id: row for row in await api.service.store.load_activity()}
     assert rows[camera_id].last_heartbeat_at == t
-    fresh = HealthTracker(HealthTopics("r", "h", "g"), started_at=t)
+    fresh = HealthTracker(HealthTopics("h", "g"), started_at=t)
     fresh.restore(list(rows.values()))
     report = fresh.report(api.service.registry.cameras[camera_id], t + 20 * MIN)
     assert report.status is CameraStatus.OFFLINE

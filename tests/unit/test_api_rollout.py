@@ -48,12 +48,15 @@ async def test_a_camera_walked_from_registration_to_live(api: ApiHarness) -> Non
     cam = unique("cam")
     await api.register_camera(cam, state="commissioning")
     await api.until(lambda: kinds(api, cam) == ["registered", "moved_commissioning"])
-    # The gateway's contact record, a read and a heartbeat, as they arrive on their topics.
+    # The gateway's contact record, its aggregate of a read, a heartbeat, as they arrive.
     at = now_ms()
     contact = {"v": 1, "kind": "contact", "camera_id": cam, "caller": "int-1", "at": at,
                "requests": 2, "refused": 0}  # fmt: skip
     await api.publish(api.topics.gateway_events, cam, contact)
-    await api.publish(api.topics.reads, cam, recent_read(camera_id=cam, received_at=at + 5))
+    ((_, aggregate),) = records.read_aggregates([recent_read(camera_id=cam, received_at=at + 5)])
+    await api.publish(api.topics.gateway_events, cam, aggregate)
+    # Two topics are not consumed in a fixed order: the heartbeat comes once the read is seen.
+    await api.until(lambda: "first_valid_read" in kinds(api, cam))
     await api.publish(
         api.topics.heartbeats, cam, records.heartbeat(camera_id=cam, received_at=at + 9)
     )

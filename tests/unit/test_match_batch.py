@@ -97,3 +97,40 @@ def test_good_batch_counts_latency_and_overruns() -> None:
 def test_empty_batch() -> None:
     result = handle_batch([], state_with("1ABC123"), now_ms=T0, budget_ms=250)
     assert (result.hits, result.matched, result.poison) == ([], 0, [])
+
+
+def test_a_wrong_field_matching_does_not_read_is_poison_only_when_the_read_hits() -> None:
+    """The view decode checks the fields matching reads; the whole read is checked before it
+    goes into a hit, so nothing malformed reaches the hits topic."""
+    state = state_with("1ABC123")
+    records = [
+        record(read_bytes("1ABC123", "hit", lane="left"), 0),
+        record(read_bytes("9ZZZ999", "miss", lane="left"), 1),
+        record(read_bytes("1ABC123", "good"), 2),
+    ]
+    result = handle_batch(records, state, now_ms=T0 + 1000, budget_ms=250)
+    assert [h["read"]["read_id"] for h in result.hits] == ["good"]
+    assert [p.record.offset for p in result.poison] == [0]
+    assert "lane" in result.poison[0].error
+    assert result.matched == 2
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"country": "GB"},
+        {"candidates": [{"plate": "1ABC 123", "plate_norm": "1ABC123"}]},
+        {"plate_norm": "1ABC128", "candidates": [{"plate": "x", "plate_norm": "1ABC123"}]},
+    ],
+    ids=["plain", "country", "candidate same", "candidate differs"],
+)
+def test_the_view_finds_what_the_whole_read_finds(overrides: dict[str, Any]) -> None:
+    from anpr.codecs.readview import decode_read_view
+
+    state = state_with("1ABC123", "1ABC128")
+    read = {**make_read("1ABC123", read_id="r"), **overrides}
+    view = decode_read_view(orjson.dumps(read))
+    zones = frozenset({"z1"})
+    assert state.index.match_view(view, zones) == state.index.match(read, zones)  # type: ignore[arg-type]
+    assert state.index.match(read, zones)  # type: ignore[arg-type]

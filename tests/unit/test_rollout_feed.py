@@ -20,7 +20,7 @@ from api.store.base import LifecycleEvent
 from tests.support import records
 from tests.support.factories import recent_read
 
-TOPICS = HealthTopics("reads", "heartbeats", "gateway-events")
+TOPICS = HealthTopics("heartbeats", "gateway-events")
 MIN = 60_000
 T0 = 1_780_000_000_000
 _offsets = itertools.count()
@@ -55,7 +55,10 @@ class Rig:
         value = recent_read(
             camera_id=camera_id, read_id=f"r{n}", captured_at_ms=at - 400, received_at=at
         )
-        self.consume(record(TOPICS.reads, camera_id, value, at), at)
+        # As the gateway reports it: a per-camera aggregate on the gateway-events topic.
+        ((_, raw),) = records.read_aggregates([value])
+        rec = Record(TOPICS.gateway_events, 0, next(_offsets), camera_id.encode(), raw, at)
+        self.consume(rec, at)
 
     def heartbeat(self, camera_id: str, at: int) -> None:
         raw = records.heartbeat(camera_id=camera_id, received_at=at)

@@ -1,0 +1,241 @@
+"""The gateway behind uvicorn (httptools, uvloop) and behind granian, on single-read requests.
+
+    python -m benchmarks.http_stack --bootstrap 127.0.0.1:9092 [--seconds 15]
+        [--connections 32] [--rounds 2] [--batch 1] [--json out.json]
+        [--servers uvicorn,granian,baseline --baseline DIR] [--py-spy DIR]
+
+The same gateway app (`ingest.app.create_app` on a `KafkaBus`: auth, validation, dedup, publish
+with acks=all, answered after the ack) is served by each server in turn (A B A B ...), one
+process and one worker each, and loaded for `--seconds` by a closed loop of `--connections`
+keep-alive connections (`benchmarks.rawhttp`) posting `--batch` reads per request, each with a
+fresh read_id. Per server and round: requests/s, reads/s, and requests per CPU second of the
+server process (from /proc: the fairer figure when other work shares the cores, as the load
+generator does here). Progress to stderr, the summary (JSON) to stdout or `--json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import orjson
+from fastapi import FastAPI
+
+from anpr.buses import make_bus, start_bus
+from anpr.clock import ms_to_rfc3339, now_ms
+from anpr.registry import CameraSpec, RegistryWriter
+from anpr.topics import Topics
+from benchmarks.procstat import cpu_seconds
+from benchmarks.rawhttp import RawPool
+from benchmarks.stack import free_port
+
+SERVERS = {
+    "uvicorn": [
+        "-m", "uvicorn", "benchmarks.http_stack:app", "--factory", "--http", "httptools",
+        "--loop", "uvloop", "--no-access-log", "--log-level", "warning", "--host", "127.0.0.1",
+        "--port", "{port}",
+    ],
+    "granian": [
+        "-m", "granian", "--interface", "asgi", "--factory", "--loop", "uvloop", "--workers",
+        "1", "--no-access-log", "--log-level", "warning", "--host", "127.0.0.1", "--port",
+        "{port}", "benchmarks.http_stack:app",
+    ],
+}  # fmt: skip
+
+
+def app() -> FastAPI:
+    """The gateway on Kafka, from `ANPR_*` settings; the bus started in the lifespan."""
+    from ingest.app import create_app
+    from ingest.settings import GatewaySettings
+
+    settings = GatewaySettings()
+    bus = make_bus(settings, client_id="bench-gateway")
+    gateway = create_app(settings, bus)
+    inner = gateway.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(application: FastAPI) -> AsyncIterator[Any]:
+        await start_bus(bus)
+        try:
+            async with inner(application) as state:
+                yield state
+        finally:
+            await bus.stop()
+
+    gateway.router.lifespan_context = lifespan
+    return gateway
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+async def provision(bootstrap: str, prefix: str) -> str:
+    """An integrator and its camera on fresh topics; the integrator's token."""
+    from anpr.settings import CommonSettings
+
+    settings = CommonSettings(kafka_bootstrap=bootstrap, topic_prefix=prefix)
+    bus = make_bus(settings, client_id="bench-provision")
+    await start_bus(bus)
+    try:
+        writer = RegistryWriter(bus, Topics.from_prefix(prefix).registry)
+        token = await writer.create_integrator("int-1", "Integrator One")
+        await writer.put_camera(CameraSpec(camera_id="cam-1", integrator_id="int-1", name="One"))
+    finally:
+        await bus.stop()
+    return token
+
+
+def body(n: int, batch: int, run: str) -> bytes:
+    at = now_ms()
+    reads = [
+        {
+            "read_id": f"{run}-{n}-{i}",
+            "camera_id": "cam-1",
+            "captured_at": ms_to_rfc3339(at),
+            "plate": "AB12 CDE",
+            "country": "GB",
+            "confidence": 0.93,
+        }
+        for i in range(batch)
+    ]
+    return orjson.dumps(reads[0] if batch == 1 else reads)
+
+
+async def load(port: int, token: str, args: argparse.Namespace, run: str) -> dict[str, int]:
+    pool = RawPool(f"http://127.0.0.1:{port}", args.connections, timeout_s=30)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    counts = {"ok": 0, "other": 0}
+    deadline = time.monotonic() + args.seconds
+    serial = iter(range(10**9))
+
+    async def worker() -> None:
+        while time.monotonic() < deadline:
+            status, _ = await pool.post("/v1/reads", body(next(serial), args.batch, run), headers)
+            counts["ok" if status == 202 else "other"] += 1
+
+    await asyncio.gather(*(worker() for _ in range(args.connections)))
+    pool.close()
+    return counts
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and its children (granian serves from a worker process)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                with open(f"/proc/{entry}/stat") as stat:
+                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(parent, []).append(int(entry))
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += cpu_seconds(current) or 0.0
+        todo.extend(children.get(current, ()))
+    return total
+
+
+def wait_ready(port: int, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"the gateway on port {port} did not get ready")
+
+
+def one(name: str, token: str, env: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
+    port = free_port()
+    server_args = SERVERS["uvicorn" if name == "baseline" else name]
+    command = [sys.executable, *(a.replace("{port}", str(port)) for a in server_args)]
+    if args.py_spy:
+        out = f"{args.py_spy}/{name}-{port}.txt"
+        command = ["py-spy", "record", "-r", "100", "--format", "raw", "-o", out, "--subprocesses",
+                   "--", *command]  # fmt: skip
+    cwd = args.baseline if name == "baseline" else None
+    server = subprocess.Popen(command, env=env, cwd=cwd)  # noqa: S603 - our own command line
+    try:
+        wait_ready(port)
+        cpu0 = tree_cpu_seconds(server.pid)
+        started = time.monotonic()
+        counts = asyncio.run(load(port, token, args, uuid.uuid4().hex[:8]))
+        elapsed = time.monotonic() - started
+        cpu = tree_cpu_seconds(server.pid) - cpu0
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    requests = counts["ok"]
+    return {
+        "server": name,
+        "requests_per_s": round(requests / elapsed),
+        "reads_per_s": round(requests * args.batch / elapsed),
+        "server_cpu_s": round(cpu, 2),
+        "requests_per_cpu_s": round(requests / cpu) if cpu else None,
+        "not_202": counts["other"],
+        "load_average_1m": os.getloadavg()[0],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bootstrap", default=os.environ.get("ANPR_KAFKA_BOOTSTRAP", ""))
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--servers", default="uvicorn,granian")
+    parser.add_argument("--json")
+    parser.add_argument("--py-spy", help="a directory: each server is sampled by py-spy there")
+    parser.add_argument(
+        "--baseline",
+        help="a checkout of an earlier commit (with this module copied in): its gateway under "
+        "uvicorn is the server `baseline` (name it in --servers)",
+    )
+    args = parser.parse_args(argv)
+    prefix = f"bench-{uuid.uuid4().hex[:8]}."
+    token = asyncio.run(provision(args.bootstrap, prefix))
+    env = {**os.environ, "ANPR_KAFKA_BOOTSTRAP": args.bootstrap, "ANPR_TOPIC_PREFIX": prefix,
+           "ANPR_RATE_LIMIT_PER_S": "1000000", "ANPR_RATE_LIMIT_BURST": "1000000"}  # fmt: skip
+    servers = args.servers.split(",")
+    rounds = []
+    for n in range(args.rounds):
+        row = {}
+        for name in servers:
+            row[name] = one(name, token, env, args)
+            say(f"round {n + 1}: {row[name]}")
+        rounds.append(row)
+    summary: dict[str, Any] = {
+        "batch": args.batch,
+        "connections": args.connections,
+        "seconds": args.seconds,
+        "rounds": rounds,
+        "median_requests_per_s": {
+            s: statistics.median(r[s]["requests_per_s"] for r in rounds) for s in servers
+        },
+        "median_requests_per_cpu_s": {
+            s: statistics.median(r[s]["requests_per_cpu_s"] or 0 for r in rounds) for s in servers
+        },
+    }
+    text = json.dumps(summary, indent=2)
+    if args.json:
+        with open(args.json, "w") as out:
+            out.write(text + "\n")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,357 @@
+"""The matcher through Kafka against a plain aiokafka loop, timed from offset 0 to lag 0.
+
+    python -m benchmarks.matcher_kafka --bootstrap 127.0.0.1:9092 [--reads 200000]
+        [--entries 1000000] [--rounds 2] [--consumers matcher,plain] [--json out.json]
+        [--baseline DIR --consumers matcher,plain,baseline]
+
+Reads are preloaded once on a fresh topic (1 % of them plates of the list, no OCR candidates,
+so an exact lookup finds every hit). Then each consumer runs in a fresh process of its own, in
+turn (A B A B ...), with a new consumer group, and is timed until every preloaded read was
+handled and its hits acknowledged (lag 0): from its first fetched batch (`reads_per_s`; the
+group join, a few seconds that do not depend on the consumer, is left out) and from the moment
+its consumer is made (`seconds`):
+
+- `matcher`: the project's read path as `anpr matcher` runs it: `KafkaBus`, the kernel's
+  `ConsumerLoop` (commits every 0.5 s), `MatcherService._process` (`matcher.batch`: typed
+  decode, the `HotlistIndex`, hit records, metrics) and the hits published with acks=all;
+- `plain`: the peer: an `AIOKafkaConsumer` getmany loop, `orjson.loads`, a dict lookup on
+  `plate_norm`, a small hit `orjson.dumps`-ed and sent with an idempotent acks=all producer,
+  a commit per batch.
+
+Both load one exact list of `--entries` plates first (not timed) and must produce the same
+number of hits; a round where they differ is reported as failed. Reads/s are per round and
+the ratio matcher/plain is taken round by round (the machine is shared: compare ratios).
+Progress goes to stderr; the summary (JSON) to stdout or `--json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from anpr.bus.base import Message, Record
+from anpr.clock import ms_to_rfc3339, now_ms
+from anpr.deadletter import Poison
+
+LETTERS = "ABCDEFGHJKLMNPRSTVWXYZ"
+DIGITS = "0123456789"
+HIT_RATE = 0.01
+PARTITIONS = 2
+
+
+def plates(n: int, seed: int) -> list[str]:
+    """`n` distinct normalized plates, the same for a seed."""
+    rng = random.Random(seed)
+    out: set[str] = set()
+    while len(out) < n:
+        out.add(
+            "".join(rng.choice(DIGITS) for _ in range(1))
+            + "".join(rng.choice(LETTERS) for _ in range(3))
+            + "".join(rng.choice(DIGITS) for _ in range(3))
+        )
+    return sorted(out)
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+# -- preload ---------------------------------------------------------------------------------------
+
+
+async def preload(
+    bootstrap: str, topic: str, hits_topics: list[str], reads: int, entries: int
+) -> int:
+    """Create the topics and write `reads` reads; the number of reads that are on the list."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [NewTopic(topic, PARTITIONS, 1)] + [NewTopic(t, PARTITIONS, 1) for t in hits_topics]
+        )
+    finally:
+        await admin.close()
+    listed = plates(entries, seed=1)
+    rng = random.Random(2)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, linger_ms=20, max_batch_size=512 * 1024, acks=1
+    )
+    await producer.start()
+    expected = 0
+    base = now_ms() - 60_000
+    try:
+        pending = []
+        for i in range(reads):
+            hit = rng.random() < HIT_RATE
+            plate = rng.choice(listed) if hit else f"X{rng.randrange(10**7):07d}"
+            expected += hit
+            captured = base + i
+            camera_id = f"cam-{i % 200:03d}"
+            read = {
+                "v": 1,
+                "read_id": f"r-{i:09d}",
+                "camera_id": camera_id,
+                "integrator_id": "int-1",
+                "captured_at": ms_to_rfc3339(captured),
+                "captured_at_ms": captured,
+                "received_at": captured + 40,
+                "plate": plate,
+                "plate_norm": plate,
+                "country": "GB",
+                "confidence": 0.91,
+                "direction": "towards",
+                "lane": 1,
+                "location": {"lat": 51.5, "lon": -0.12},
+            }
+            pending.append(await producer.send(topic, orjson.dumps(read), key=camera_id.encode()))
+            if len(pending) >= 20_000:
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    return expected
+
+
+# -- the contestants (each in a process of its own) ------------------------------------------------
+
+
+async def run_plain(
+    bootstrap: str, topic: str, hits_topic: str, reads: int, entries: int
+) -> dict[str, Any]:
+    listed = {plate: f"E{i:08d}" for i, plate in enumerate(plates(entries, seed=1))}
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
+                                linger_ms=2)  # fmt: skip
+    await producer.start()
+    started = time.perf_counter()
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"plain-{uuid.uuid4().hex}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+    )
+    await consumer.start()
+    seen = hits = 0
+    first: float | None = None
+    try:
+        while seen < reads:
+            batches = await consumer.getmany(timeout_ms=100, max_records=2000)
+            if batches and first is None:
+                first = time.perf_counter()
+            futures = []
+            for records in batches.values():
+                for record in records:
+                    read = orjson.loads(record.value)
+                    entry = listed.get(read["plate_norm"])
+                    if entry is not None:
+                        hit = {"read_id": read["read_id"], "entry_id": entry,
+                               "camera_id": read["camera_id"], "plate": read["plate"]}  # fmt: skip
+                        futures.append(await producer.send(hits_topic, orjson.dumps(hit)))
+                seen += len(records)
+            if futures:
+                await asyncio.gather(*futures)
+                hits += len(futures)
+            if batches:
+                await consumer.commit()
+        ended = time.perf_counter()
+    finally:
+        await consumer.stop()
+        await producer.stop()
+    return timing(seen, hits, started, first, ended)
+
+
+async def run_matcher(
+    bootstrap: str, topic: str, hits_topic: str, reads: int, entries: int
+) -> dict[str, Any]:
+    from prometheus_client import CollectorRegistry
+
+    from anpr.bus.kafka import KafkaBus
+    from anpr.hotlists import Entry, ListConfig, MatchMode
+    from anpr.runtime import Runtime
+    from matcher.metrics import MatcherMetrics
+    from matcher.service import MatcherService
+    from matcher.settings import MatcherSettings
+
+    prefix = topic.removesuffix("reads.v1")
+    settings = MatcherSettings(
+        kafka_bootstrap=bootstrap,
+        topic_prefix=prefix,
+        matcher_group=f"matcher-{uuid.uuid4().hex}",
+    )
+    bus = KafkaBus(bootstrap, [], client_id="bench-matcher")
+    await bus.start()
+    registry = CollectorRegistry()
+    service = MatcherService(settings, Runtime.for_process("matcher", settings, bus, registry),
+                             MatcherMetrics(registry))  # fmt: skip
+    service.topics = dataclasses.replace(service.topics, hits=hits_topic)
+    published = [0]
+    publish = bus.publish
+
+    async def counting(messages: Sequence[Message], *, timeout_s: float) -> None:
+        await publish(messages, timeout_s=timeout_s)
+        published[0] += sum(m.topic == hits_topic for m in messages)
+
+    bus.publish = counting  # type: ignore[method-assign]
+    config = ListConfig(list_id="national", name="national", category="stolen", priority=3,
+                        match=MatchMode.EXACT, covert=False, version=1, epoch=1,
+                        updated_at_ms=now_ms())  # fmt: skip
+    builder = service.state.index.begin_replace(config)
+    batch: list[Entry] = []
+    for i, plate in enumerate(plates(entries, seed=1)):
+        batch.append(Entry(list_id="national", entry_id=f"E{i:08d}", version=1, plate=plate))
+        if len(batch) == 10_000:
+            builder.add(batch)
+            batch = []
+    builder.add(batch)
+    service.state.index.install(builder)
+    service.registry.caught_up.set()
+    service.hotlists.caught_up.set()
+    first: list[float] = []
+    handle = service.reads._handle  # benchmark only: note when the first batch comes in
+
+    async def noting(records: Sequence[Record]) -> Sequence[Poison] | None:
+        if not first:
+            first.append(time.perf_counter())
+        return await handle(records)
+
+    service.reads._handle = noting
+    started = time.perf_counter()
+    service.reads.start()
+    try:
+        while service.reads.records_handled < reads:  # noqa: ASYNC110 - polls a counter
+            await asyncio.sleep(0.01)
+        ended = time.perf_counter()
+    finally:
+        await service.runtime.stop()
+        await bus.stop()
+    return timing(service.reads.records_handled, published[0], started, first[0], ended)
+
+
+def timing(
+    reads: int, hits: int, started: float, first: float | None, ended: float
+) -> dict[str, Any]:
+    """From the consumer made (group join included) and from the first batch to lag 0."""
+    first = started if first is None else first
+    return {
+        "reads": reads,
+        "hits": hits,
+        "seconds": round(ended - started, 3),
+        "seconds_from_first": round(ended - first, 3),
+        "reads_per_s": round(reads / (ended - first)),
+    }
+
+
+RUNNERS = {"plain": run_plain, "matcher": run_matcher}
+
+
+def contestant(args: argparse.Namespace) -> int:
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+    result = asyncio.run(
+        RUNNERS[args.consumer](
+            args.bootstrap, args.topic, args.hits_topic, args.reads, args.entries
+        )
+    )
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    result["consumer"] = args.consumer
+    result["cpu_s_total"] = round(cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime, 2)
+    print(json.dumps(result))
+    return 0
+
+
+# -- the driver ------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--bootstrap", default=os.environ.get("ANPR_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+    )
+    parser.add_argument("--reads", type=int, default=200_000)
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--consumers", default="matcher,plain")
+    parser.add_argument("--json")
+    parser.add_argument(
+        "--baseline",
+        help="a checkout of an earlier commit (with this module copied in): its matcher runs "
+        "as the contestant `baseline` (name it in --consumers)",
+    )
+    parser.add_argument("--worker", dest="consumer")
+    parser.add_argument("--topic")
+    parser.add_argument("--hits-topic")
+    args = parser.parse_args(argv)
+    if args.consumer:
+        return contestant(args)
+    consumers = args.consumers.split(",")
+    prefix = f"bench-{uuid.uuid4().hex[:8]}."
+    topic = f"{prefix}reads.v1"
+    hits_topics = {c: f"{prefix}hits-{c}.v1" for c in consumers}
+    say(f"preloading {args.reads:,} reads on {topic}")
+    expected = asyncio.run(
+        preload(args.bootstrap, topic, list(hits_topics.values()), args.reads, args.entries)
+    )
+    rounds: list[dict[str, Any]] = []
+    for n in range(args.rounds):
+        row: dict[str, Any] = {}
+        for name in consumers:
+            worker = "matcher" if name == "baseline" else name
+            out = subprocess.run(  # noqa: S603 - our own module, our own arguments
+                [sys.executable, "-m", "benchmarks.matcher_kafka", "--worker", worker,
+                 "--bootstrap", args.bootstrap, "--topic", topic, "--hits-topic", hits_topics[name],
+                 "--reads", str(args.reads), "--entries", str(args.entries)],
+                capture_output=True, text=True, check=True,
+                cwd=args.baseline if name == "baseline" else None,
+            )  # fmt: skip
+            result = json.loads(out.stdout.strip().splitlines()[-1])
+            say(f"round {n + 1} {name}: {result}")
+            row[name] = result
+        row["same_hits"] = all(r["hits"] == expected for r in row.values() if isinstance(r, dict))
+        if "matcher" in row and "plain" in row:
+            row["ratio"] = round(row["matcher"]["reads_per_s"] / row["plain"]["reads_per_s"], 2)
+        if "baseline" in row and "plain" in row:
+            row["baseline_ratio"] = round(
+                row["baseline"]["reads_per_s"] / row["plain"]["reads_per_s"], 2
+            )
+        rounds.append(row)
+    summary = {
+        "topic": topic,
+        "hits_topics": hits_topics,
+        "reads": args.reads,
+        "entries": args.entries,
+        "expected_hits": expected,
+        "rounds": rounds,
+    }
+    if rounds:
+        summary["median_reads_per_s"] = {
+            c: statistics.median(r[c]["reads_per_s"] for r in rounds) for c in consumers
+        }
+    if rounds and all("ratio" in r for r in rounds):
+        summary["median_ratio"] = statistics.median(r["ratio"] for r in rounds)
+    text = json.dumps(summary, indent=2)
+    if args.json:
+        with open(args.json, "w") as out_file:
+            out_file.write(text + "\n")
+    print(text)
+    return 0 if all(r["same_hits"] for r in rounds) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
