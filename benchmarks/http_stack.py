@@ -11,6 +11,10 @@ keep-alive connections (`benchmarks.rawhttp`) posting `--batch` reads per reques
 fresh read_id. Per server and round: requests/s, reads/s, and requests per CPU second of the
 server process (from /proc: the fairer figure when other work shares the cores, as the load
 generator does here). Progress to stderr, the summary (JSON) to stdout or `--json`.
+
+`--gateways 1,2` (scale-out): instead, N gateway processes under uvicorn (each its own port,
+the same Kafka and topics) with the `--connections` spread round-robin over them, N=1 and N=2
+in turn per round; reads/s per run and the ratio 2/1 per round.
 """
 
 from __future__ import annotations
@@ -32,13 +36,14 @@ import httpx
 import orjson
 from fastapi import FastAPI
 
-from anpr.buses import make_bus, start_bus
+from anpr.bus.factory import make_bus, start_bus
 from anpr.clock import ms_to_rfc3339, now_ms
 from anpr.registry import CameraSpec, RegistryWriter
 from anpr.topics import Topics
 from benchmarks.procstat import cpu_seconds
-from benchmarks.rawhttp import RawPool
+from benchmarks.scaleout import scale_ratios
 from benchmarks.stack import free_port
+from simulator.rawhttp import RawPool
 
 SERVERS = {
     "uvicorn": [
@@ -113,20 +118,27 @@ def body(n: int, batch: int, run: str) -> bytes:
     return orjson.dumps(reads[0] if batch == 1 else reads)
 
 
-async def load(port: int, token: str, args: argparse.Namespace, run: str) -> dict[str, int]:
-    pool = RawPool(f"http://127.0.0.1:{port}", args.connections, timeout_s=30)
+async def load(
+    port: int | list[int], token: str, args: argparse.Namespace, run: str
+) -> dict[str, int]:
+    ports = port if isinstance(port, list) else [port]
+    share = [len(range(i, args.connections, len(ports))) for i in range(len(ports))]
+    pools = [
+        RawPool(f"http://127.0.0.1:{p}", n, timeout_s=30) for p, n in zip(ports, share, strict=True)
+    ]
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     counts = {"ok": 0, "other": 0}
     deadline = time.monotonic() + args.seconds
     serial = iter(range(10**9))
 
-    async def worker() -> None:
+    async def worker(pool: RawPool) -> None:
         while time.monotonic() < deadline:
             status, _ = await pool.post("/v1/reads", body(next(serial), args.batch, run), headers)
             counts["ok" if status == 202 else "other"] += 1
 
-    await asyncio.gather(*(worker() for _ in range(args.connections)))
-    pool.close()
+    await asyncio.gather(*(worker(pools[i % len(pools)]) for i in range(args.connections)))
+    for pool in pools:
+        pool.close()
     return counts
 
 
@@ -189,6 +201,67 @@ def one(name: str, token: str, env: dict[str, str], args: argparse.Namespace) ->
     }
 
 
+def many(count: int, token: str, env: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
+    """`count` gateways under uvicorn, each its own port, loaded together."""
+    ports = [free_port() for _ in range(count)]
+    servers = [
+        subprocess.Popen(  # noqa: S603 - our own command line
+            [sys.executable, *(a.replace("{port}", str(p)) for a in SERVERS["uvicorn"])], env=env
+        )
+        for p in ports
+    ]
+    try:
+        for p in ports:
+            wait_ready(p)
+        cpu0 = sum(tree_cpu_seconds(s.pid) for s in servers)
+        started = time.monotonic()
+        counts = asyncio.run(load(ports, token, args, uuid.uuid4().hex[:8]))
+        elapsed = time.monotonic() - started
+        cpu = sum(tree_cpu_seconds(s.pid) for s in servers) - cpu0
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(timeout=30)
+    requests = counts["ok"]
+    return {
+        "gateways": count,
+        "requests_per_s": round(requests / elapsed),
+        "reads_per_s": round(requests * args.batch / elapsed),
+        "servers_cpu_s": round(cpu, 2),
+        "not_202": counts["other"],
+        "load_average_1m": os.getloadavg()[0],
+    }
+
+
+def main_gateways(args: argparse.Namespace, token: str, env: dict[str, str]) -> int:
+    counts = [int(n) for n in args.gateways.split(",")]
+    rounds: list[dict[str, Any]] = []
+    for n in range(args.rounds):
+        row: dict[str, Any] = {}
+        for count in counts:
+            row[str(count)] = many(count, token, env, args)
+            say(f"round {n + 1}, {count} gateway(s): {row[str(count)]}")
+        rounds.append(row)
+    summary: dict[str, Any] = {
+        "batch": args.batch,
+        "connections": args.connections,
+        "seconds": args.seconds,
+        "rounds": rounds,
+        "median_reads_per_s": {
+            str(c): statistics.median(r[str(c)]["reads_per_s"] for r in rounds) for c in counts
+        },
+        **scale_ratios(rounds, base=str(counts[0]), scaled=str(counts[-1])),
+    }
+    text = json.dumps(summary, indent=2)
+    if args.json:
+        with open(args.json, "w") as out:
+            out.write(text + "\n")
+    print(text)
+    failed = any(r[str(c)]["not_202"] for r in rounds for c in counts)
+    return 1 if failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bootstrap", default=os.environ.get("ANPR_KAFKA_BOOTSTRAP", ""))
@@ -198,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--servers", default="uvicorn,granian")
     parser.add_argument("--json")
+    parser.add_argument("--gateways", help="e.g. 1,2: N gateways under uvicorn (scale-out)")
     parser.add_argument("--py-spy", help="a directory: each server is sampled by py-spy there")
     parser.add_argument(
         "--baseline",
@@ -209,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
     token = asyncio.run(provision(args.bootstrap, prefix))
     env = {**os.environ, "ANPR_KAFKA_BOOTSTRAP": args.bootstrap, "ANPR_TOPIC_PREFIX": prefix,
            "ANPR_RATE_LIMIT_PER_S": "1000000", "ANPR_RATE_LIMIT_BURST": "1000000"}  # fmt: skip
+    if args.gateways:
+        return main_gateways(args, token, env)
     servers = args.servers.split(",")
     rounds = []
     for n in range(args.rounds):

@@ -22,12 +22,19 @@ Both load one exact list of `--entries` plates first (not timed) and must produc
 number of hits; a round where they differ is reported as failed. Reads/s are per round and
 the ratio matcher/plain is taken round by round (the machine is shared: compare ratios).
 Progress goes to stderr; the summary (JSON) to stdout or `--json`.
+
+`--instances 1,2` (scale-out): instead, groups of 1 and of 2 `matcher` processes, all members
+of one fresh consumer group per run, share the preloaded topic (`PARTITIONS` partitions, split
+by the group). They load their lists, then start together; a run is timed from the first
+fetched batch of any member until the members' handled reads and hits are complete (the
+group's committed lag is then checked to be 0). Reads/s per run, the ratio 2/1 per round.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import json
 import os
@@ -42,12 +49,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from anpr.bus.base import Message, Record
 from anpr.clock import ms_to_rfc3339, now_ms
+from anpr.consume import ConsumerLoop
 from anpr.deadletter import Poison
+from benchmarks.scaleout import scale_ratios
 
 LETTERS = "ABCDEFGHJKLMNPRSTVWXYZ"
 DIGITS = "0123456789"
@@ -179,8 +188,14 @@ async def run_plain(
 
 
 async def run_matcher(
-    bootstrap: str, topic: str, hits_topic: str, reads: int, entries: int
+    bootstrap: str,
+    topic: str,
+    hits_topic: str,
+    reads: int,
+    entries: int,
+    group: str | None = None,
 ) -> dict[str, Any]:
+    """The matcher alone (`group` None) or as one member of a shared group (`member_loop`)."""
     from prometheus_client import CollectorRegistry
 
     from anpr.bus.kafka import KafkaBus
@@ -194,7 +209,7 @@ async def run_matcher(
     settings = MatcherSettings(
         kafka_bootstrap=bootstrap,
         topic_prefix=prefix,
-        matcher_group=f"matcher-{uuid.uuid4().hex}",
+        matcher_group=group or f"matcher-{uuid.uuid4().hex}",
     )
     bus = KafkaBus(bootstrap, [], client_id="bench-matcher")
     await bus.start()
@@ -225,17 +240,28 @@ async def run_matcher(
     service.registry.caught_up.set()
     service.hotlists.caught_up.set()
     first: list[float] = []
+    last = [0.0]  # wall clock: compared across the processes of a group
+    clock = time.time if group else time.perf_counter
     handle = service.reads._handle  # benchmark only: note when the first batch comes in
 
     async def noting(records: Sequence[Record]) -> Sequence[Poison] | None:
         if not first:
-            first.append(time.perf_counter())
-        return await handle(records)
+            first.append(clock())
+        out = await handle(records)
+        last[0] = clock()
+        return out
 
     service.reads._handle = noting
-    started = time.perf_counter()
+    if group:
+        print(json.dumps({"ready": True}), flush=True)
+        await asyncio.to_thread(sys.stdin.readline)  # "go": every member loaded its list
+    started = clock()
     service.reads.start()
     try:
+        if group:
+            await member_loop(service.reads, published)
+            return {"reads": service.reads.records_handled, "hits": published[0],
+                    "first": first[0] if first else None, "last": last[0]}  # fmt: skip
         while service.reads.records_handled < reads:  # noqa: ASYNC110 - polls a counter
             await asyncio.sleep(0.01)
         ended = time.perf_counter()
@@ -243,6 +269,18 @@ async def run_matcher(
         await service.runtime.stop()
         await bus.stop()
     return timing(service.reads.records_handled, published[0], started, first[0], ended)
+
+
+async def member_loop(reads: ConsumerLoop, published: list[int]) -> None:
+    """Report progress on stdout until the driver says "stop" on stdin."""
+    stop = asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    shown = (-1, -1)
+    while not stop.done():
+        now = (reads.records_handled, published[0])
+        if now != shown:
+            print(json.dumps({"handled": now[0], "hits": now[1]}), flush=True)
+            shown = now
+        await asyncio.sleep(0.02)
 
 
 def timing(
@@ -264,16 +302,156 @@ RUNNERS = {"plain": run_plain, "matcher": run_matcher}
 
 def contestant(args: argparse.Namespace) -> int:
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
-    result = asyncio.run(
-        RUNNERS[args.consumer](
-            args.bootstrap, args.topic, args.hits_topic, args.reads, args.entries
+    if args.group:
+        result = asyncio.run(
+            run_matcher(args.bootstrap, args.topic, args.hits_topic, args.reads, args.entries,
+                        group=args.group)
+        )  # fmt: skip
+    else:
+        result = asyncio.run(
+            RUNNERS[args.consumer](
+                args.bootstrap, args.topic, args.hits_topic, args.reads, args.entries
+            )
         )
-    )
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     result["consumer"] = args.consumer
     result["cpu_s_total"] = round(cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime, 2)
-    print(json.dumps(result))
+    print(json.dumps({"final": result} if args.group else result), flush=True)
     return 0
+
+
+# -- N matchers in one group ----------------------------------------------------------------------
+
+
+async def group_lag(bootstrap: str, topic: str, group: str) -> int:
+    """Reads on `topic` not yet committed by `group`."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await admin.start()
+    await consumer.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+        parts = consumer.partitions_for_topic(topic) or set()
+        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in parts])
+        return sum(
+            end - (committed[tp].offset if tp in committed else 0) for tp, end in ends.items()
+        )
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+async def run_group(
+    args: argparse.Namespace, n: int, topic: str, hits_topic: str, expected: int
+) -> dict[str, Any]:
+    """`n` matcher processes in one fresh group, from the first batch of any to lag 0."""
+    group = f"matchers-{uuid.uuid4().hex}"
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "benchmarks.matcher_kafka", "--worker", "matcher",
+            "--group", group, "--bootstrap", args.bootstrap, "--topic", topic,
+            "--hits-topic", hits_topic, "--reads", str(args.reads), "--entries", str(args.entries),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        )
+        for _ in range(n)
+    ]  # fmt: skip
+    progress = [{"handled": 0, "hits": 0} for _ in procs]
+    finals: list[dict[str, Any]] = [{} for _ in procs]
+    complete = asyncio.Event()
+
+    async def follow(i: int, proc: asyncio.subprocess.Process) -> None:
+        assert proc.stdout is not None  # noqa: S101
+        while line := await proc.stdout.readline():
+            message = json.loads(line)
+            if "final" in message:
+                finals[i] = message["final"]
+                return
+            if "handled" in message:
+                progress[i] = message
+                if sum(p["handled"] for p in progress) >= args.reads and (
+                    sum(p["hits"] for p in progress) >= expected
+                ):
+                    complete.set()
+
+    try:
+        for proc in procs:  # every member has loaded its list
+            assert proc.stdout is not None  # noqa: S101
+            json.loads(await proc.stdout.readline())
+        for proc in procs:
+            assert proc.stdin is not None  # noqa: S101
+            proc.stdin.write(b"go\n")
+        followers = asyncio.gather(*(follow(i, p) for i, p in enumerate(procs)))
+        await asyncio.wait_for(complete.wait(), timeout=300)
+        deadline = time.monotonic() + 30
+        lag = await group_lag(args.bootstrap, topic, group)
+        while lag > 0 and time.monotonic() < deadline:  # commits come every 0.5 s
+            await asyncio.sleep(0.1)
+            lag = await group_lag(args.bootstrap, topic, group)
+        for proc in procs:
+            assert proc.stdin is not None  # noqa: S101
+            proc.stdin.write(b"stop\n")
+        await asyncio.wait_for(followers, timeout=60)
+    finally:
+        for proc in procs:
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.terminate()
+            await proc.wait()
+    firsts = [f["first"] for f in finals if f.get("first") is not None]
+    seconds = max(f["last"] for f in finals) - min(firsts)
+    return {
+        "instances": n,
+        "reads": sum(f["reads"] for f in finals),
+        "hits": sum(f["hits"] for f in finals),
+        "lag": lag,
+        "per_instance_reads": [f["reads"] for f in finals],
+        # the first member may finish before a late one joins: then no split was measured
+        "every_instance_worked": all(f["reads"] > 0 for f in finals),
+        "seconds_from_first": round(seconds, 3),
+        "reads_per_s": round(args.reads / seconds),
+        "cpu_s_total": round(sum(f["cpu_s_total"] for f in finals), 2),
+    }
+
+
+def main_group(args: argparse.Namespace) -> int:
+    """`--instances 1,2`: the same preloaded topic consumed by groups of 1 and of 2 matchers."""
+    counts = [int(n) for n in args.instances.split(",")]
+    prefix = f"bench-{uuid.uuid4().hex[:8]}."
+    topic = f"{prefix}reads.v1"
+    hits_topic = f"{prefix}hits-matcher.v1"
+    say(f"preloading {args.reads:,} reads on {topic} ({PARTITIONS} partitions)")
+    expected = asyncio.run(preload(args.bootstrap, topic, [hits_topic], args.reads, args.entries))
+    rounds: list[dict[str, Any]] = []
+    for n in range(args.rounds):
+        row: dict[str, Any] = {}
+        for count in counts:
+            result = asyncio.run(run_group(args, count, topic, hits_topic, expected))
+            say(f"round {n + 1} {count} matcher(s): {result}")
+            row[str(count)] = result
+        # a redelivery after a rebalance may count a read twice, never fewer
+        row["complete"] = all(
+            r["hits"] >= expected and r["reads"] >= args.reads and r["lag"] == 0
+            for r in row.values() if isinstance(r, dict)
+        )  # fmt: skip
+        rounds.append(row)
+    summary: dict[str, Any] = {
+        "topic": topic,
+        "partitions": PARTITIONS,
+        "reads": args.reads,
+        "entries": args.entries,
+        "expected_hits": expected,
+        "rounds": rounds,
+        "median_reads_per_s": {
+            str(c): statistics.median(r[str(c)]["reads_per_s"] for r in rounds) for c in counts
+        },
+        **scale_ratios(rounds, base=str(counts[0]), scaled=str(counts[-1])),
+    }
+    text = json.dumps(summary, indent=2)
+    if args.json:
+        with open(args.json, "w") as out_file:
+            out_file.write(text + "\n")
+    print(text)
+    return 0 if all(r["complete"] for r in rounds) else 1
 
 
 # -- the driver ------------------------------------------------------------------------------------
@@ -294,12 +472,19 @@ def main(argv: list[str] | None = None) -> int:
         help="a checkout of an earlier commit (with this module copied in): its matcher runs "
         "as the contestant `baseline` (name it in --consumers)",
     )
+    parser.add_argument(
+        "--instances",
+        help="e.g. 1,2: matcher processes in one consumer group, timed together (scale-out)",
+    )
     parser.add_argument("--worker", dest="consumer")
+    parser.add_argument("--group", help="(worker) a member of this shared group")
     parser.add_argument("--topic")
     parser.add_argument("--hits-topic")
     args = parser.parse_args(argv)
     if args.consumer:
         return contestant(args)
+    if args.instances:
+        return main_group(args)
     consumers = args.consumers.split(",")
     prefix = f"bench-{uuid.uuid4().hex[:8]}."
     topic = f"{prefix}reads.v1"

@@ -13,7 +13,7 @@ ACHIEVED_SHARE = 0.95  # of the offered rate
 IDLE_BUDGET_CORES = 0.1  # broker and services together, no traffic
 LATE_SHARE = 0.01  # of the requests
 STEP_PRECISION = 0.1  # stop the search when the bracket is within 10 %
-PARTS = ("e2e", "steps", "gateway", "core")
+PARTS = ("e2e", "steps", "gateway", "core", "scaleout")
 
 
 @dataclass(frozen=True, slots=True)
