@@ -7,7 +7,7 @@
 The same gateway app (`ingest.app.create_app` on a `KafkaBus`: auth, validation, dedup, publish
 with acks=all, answered after the ack) is served by each server in turn (A B A B ...), one
 process and one worker each, and loaded for `--seconds` by a closed loop of `--connections`
-keep-alive connections (`benchmarks.rawhttp`) posting `--batch` reads per request, each with a
+keep-alive connections (`simulator.rawhttp`) posting `--batch` reads per request, each with a
 fresh read_id. Per server and round: requests/s, reads/s, and requests per CPU second of the
 server process (from /proc: the fairer figure when other work shares the cores, as the load
 generator does here). Progress to stderr, the summary (JSON) to stdout or `--json`.

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from anpr.hotlists import Entry, ListConfig, MatchMode
+from anpr.ids import EntryId, ListId
 from matcher.index import HotlistIndex
 from simulator.plates import PlateGenerator
 
@@ -153,8 +154,8 @@ def make_entries(
         pattern = plates.pattern_from(plate) if n < spec.patterns else None
         chunk.append(
             Entry(
-                list_id=spec.list_id,
-                entry_id=f"E{n:08d}",
+                list_id=ListId(spec.list_id),
+                entry_id=EntryId(f"E{n:08d}"),
                 version=1,
                 plate=None if pattern else plate,
                 pattern=pattern,
@@ -192,7 +193,7 @@ def build(
         count = remaining if i == len(specs) - 1 else spec.count(size)
         remaining -= count
         config = ListConfig(
-            list_id=spec.list_id,
+            list_id=ListId(spec.list_id),
             name=spec.list_id,
             category=spec.list_id,
             priority=2 if spec.match is MatchMode.FUZZY else 3,

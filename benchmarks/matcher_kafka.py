@@ -56,6 +56,7 @@ from anpr.bus.base import Message, Record
 from anpr.clock import ms_to_rfc3339, now_ms
 from anpr.consume import ConsumerLoop
 from anpr.deadletter import Poison
+from anpr.ids import EntryId, ListId
 from benchmarks.scaleout import scale_ratios
 
 LETTERS = "ABCDEFGHJKLMNPRSTVWXYZ"
@@ -225,13 +226,15 @@ async def run_matcher(
         published[0] += sum(m.topic == hits_topic for m in messages)
 
     bus.publish = counting  # type: ignore[method-assign]
-    config = ListConfig(list_id="national", name="national", category="stolen", priority=3,
+    config = ListConfig(list_id=ListId("national"), name="national", category="stolen", priority=3,
                         match=MatchMode.EXACT, covert=False, version=1, epoch=1,
                         updated_at_ms=now_ms())  # fmt: skip
     builder = service.state.index.begin_replace(config)
     batch: list[Entry] = []
     for i, plate in enumerate(plates(entries, seed=1)):
-        batch.append(Entry(list_id="national", entry_id=f"E{i:08d}", version=1, plate=plate))
+        batch.append(
+            Entry(list_id=ListId("national"), entry_id=EntryId(f"E{i:08d}"), version=1, plate=plate)
+        )
         if len(batch) == 10_000:
             builder.add(batch)
             batch = []

@@ -43,6 +43,7 @@ from anpr.bus.base import Message, Record
 from anpr.clock import now_ms
 from anpr.codecs.pastmatch import JobState
 from anpr.hotlists import Entry, ListConfig, MatchMode
+from anpr.ids import EntryId, ListId
 from anpr.runtime import Runtime
 from anpr.topics import Topics
 from api.archive.pastmatch import Job, PastMatchConfig, PastMatcher
@@ -141,10 +142,11 @@ async def archived_plates(server: Server, count: int) -> list[str]:
 
 def entries_of(list_id: str, plates: list[str], patterns: list[str]) -> list[Entry]:
     out = [
-        Entry(entry_id=f"e{i}", list_id=list_id, version=2, plate=p) for i, p in enumerate(plates)
+        Entry(entry_id=EntryId(f"e{i}"), list_id=ListId(list_id), version=2, plate=p)
+        for i, p in enumerate(plates)
     ]
     out += [
-        Entry(entry_id=f"p{i}", list_id=list_id, version=2, pattern=p)
+        Entry(entry_id=EntryId(f"p{i}"), list_id=ListId(list_id), version=2, pattern=p)
         for i, p in enumerate(patterns)
     ]
     return out
@@ -175,8 +177,8 @@ async def one_job(
     t2 = time.perf_counter()
 
     state = MatcherState()
-    config = ListConfig(
-        list_id="bench",
+    list_config = ListConfig(
+        list_id=ListId("bench"),
         name="bench",
         category="bench",
         priority=3,
@@ -186,7 +188,7 @@ async def one_job(
         epoch=1,
         updated_at_ms=now,
     )
-    state.index.replace_list(config, entries)
+    state.index.replace_list(list_config, entries)
     records = [Record(m.topic, 0, i, m.key, m.value, now) for i, m in enumerate(bus.messages)]
     t3 = time.perf_counter()
     hits = 0
