@@ -52,6 +52,7 @@ from api.archive.pg_reads import PostgresReadStore
 from api.archive.records import DAY_MS
 from api.store import migrate
 from benchmarks.archive_pg import CAMERAS, LETTERS, Server, plate_of
+from benchmarks.subrun import run_module
 from matcher.replay import decode_all, handle_replay
 from matcher.state import MatcherState
 
@@ -272,20 +273,11 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
 
 def in_suite(*, quick: bool) -> dict[str, Any]:
     """For `make bench` (benchmarks.run): this module in a subprocess, its JSON back."""
-    import subprocess
-    import tempfile
-
-    sizes = ["100000", "2000", "100"] if quick else ["1000000", "10000", "500"]
-    with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        command = [sys.executable, "-m", "benchmarks.past_match_pg", "--reads", sizes[0]]
-        command += ["--entries", sizes[1], "--fuzzy-entries", sizes[2], "--json", out.name]
-        root = Path(__file__).resolve().parents[1]
-        done = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)  # noqa: S603
-        if done.returncode != 0:
-            return {"error": f"exit {done.returncode}: {done.stderr.strip()[-500:]}"}
-        data: dict[str, Any] = json.loads(Path(out.name).read_text())
-        data["command"] = " ".join(command[1:-2])
-        return data
+    reads, entries, fuzzy = ["100000", "2000", "100"] if quick else ["1000000", "10000", "500"]
+    return run_module(
+        "benchmarks.past_match_pg",
+        ["--reads", reads, "--entries", entries, "--fuzzy-entries", fuzzy],
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

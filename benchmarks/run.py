@@ -46,6 +46,7 @@ from benchmarks.procstat import memory_kib, snapshot, usage
 from benchmarks.report import markdown
 from benchmarks.scaleout import scaleout
 from benchmarks.stack import ROOT, Stack, free_kafka_port
+from benchmarks.subrun import run_module
 from benchmarks.verify import (
     Sent,
     api_hit_count,
@@ -66,29 +67,16 @@ def say(text: str) -> None:
 
 def matcher_core(plan: Plan) -> dict[str, Any]:
     """`benchmarks.matcher_core` at the plan's size, in its own process (one core)."""
-    with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        command = [sys.executable, "-m", "benchmarks.matcher_core", "--sizes", str(plan.core_size)]
-        command += ["--scenarios", "all", "--reads", str(plan.core_reads), "--json", out.name]
-        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)  # noqa: S603
-        if done.returncode != 0:
-            return {"error": f"exit {done.returncode}: {done.stderr.strip()[-500:]}"}
-        data: dict[str, Any] = json.loads(Path(out.name).read_text())
-        data["command"] = " ".join(command[1:-2])
-        return data
+    args = ["--sizes", str(plan.core_size), "--scenarios", "all", "--reads", str(plan.core_reads)]
+    return run_module("benchmarks.matcher_core", args)
 
 
 def archive_pg(plan: Plan) -> dict[str, Any]:
     """`benchmarks.archive_pg` (own PostgreSQL on ANPR_BENCH_PG_PORT, default 15433)."""
     sizes = ["20000", "100000"] if plan.quick else ["200000", "2000000"]
-    with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        command = [sys.executable, "-m", "benchmarks.archive_pg", "--write-reads", sizes[0]]
-        command += ["--search-reads", sizes[1], "--json", out.name]
-        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)  # noqa: S603
-        if done.returncode != 0:
-            return {"error": f"exit {done.returncode}: {done.stderr.strip()[-500:]}"}
-        data: dict[str, Any] = json.loads(Path(out.name).read_text())
-        data["command"] = " ".join(command[1:-2])
-        return data
+    return run_module(
+        "benchmarks.archive_pg", ["--write-reads", sizes[0], "--search-reads", sizes[1]]
+    )
 
 
 def final_checks(

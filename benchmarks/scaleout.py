@@ -8,16 +8,11 @@ broker, each in its own process writing JSON, for `make bench` (part `scaleout`)
 
 from __future__ import annotations
 
-import json
 import statistics
-import subprocess
-import sys
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.subrun import run_module
 
 
 def scale_ratios(
@@ -38,28 +33,17 @@ def scale_ratios(
     }
 
 
-def _module(module: str, args: list[str]) -> dict[str, Any]:
-    with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        command = [sys.executable, "-m", module, *args, "--json", out.name]
-        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)  # noqa: S603
-        if done.returncode != 0:
-            return {"error": f"exit {done.returncode}: {done.stderr.strip()[-500:]}"}
-        data: dict[str, Any] = json.loads(Path(out.name).read_text())
-        data["command"] = " ".join(["python", *command[1:-2]])
-        return data
-
-
 def scaleout(bootstrap: str, quick: bool) -> dict[str, Any]:
     """Both modules at small sizes (2-3 minutes in all)."""
     reads = "300000" if quick else "600000"  # long enough that the join is not the run
-    matcher = _module(
+    matcher = run_module(
         "benchmarks.matcher_kafka",
         ["--bootstrap", bootstrap, "--instances", "1,2", "--rounds", "2", "--reads", reads,
          "--entries", "20000"],
     )  # fmt: skip
     seconds = "5"
     gateway = {
-        f"batch{batch}": _module(
+        f"batch{batch}": run_module(
             "benchmarks.http_stack",
             [
                 "--bootstrap",
