@@ -46,7 +46,7 @@ class KafkaBus:
         specs: Sequence[TopicSpec],
         *,
         client_id: str = "anpr",
-        linger_ms: int = 2,
+        linger_ms: int = 0,
     ) -> None:
         self._bootstrap = bootstrap
         self._specs = list(specs)
@@ -130,8 +130,13 @@ class KafkaBus:
         producer = self._producer
         if producer is None:
             raise BusUnavailable("the Kafka producer is not started")
-        async with _mapped("Kafka did not take the records", timeout_s):
-            await self._send_all(producer, messages)
+        # Not `_mapped`: a generator-based context manager costs more than the rest of a
+        # single-read publish (py-spy, benchmarks.http_stack).
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._send_all(producer, messages)
+        except (TimeoutError, KafkaError) as exc:
+            raise _bus_error("Kafka did not take the records", timeout_s, exc) from exc
 
     @staticmethod
     async def _send_all(producer: AIOKafkaProducer, messages: Sequence[Message]) -> None:
@@ -163,22 +168,25 @@ class KafkaBus:
         )
 
 
+def _bus_error(what: str, timeout_s: float, exc: BaseException) -> BusError | BusUnavailable:
+    """The project's error for aiokafka's `exc` (or a timeout): a timeout and every error Kafka
+    marks retriable (a broker away, a coordinator moving, a leader election) are
+    `BusUnavailable`; anything else is `BusError`."""
+    if isinstance(exc, TimeoutError):
+        return BusUnavailable(f"{what}: no answer within {timeout_s} s")
+    if getattr(exc, "retriable", False) or getattr(exc, "invalid_metadata", False):
+        return BusUnavailable(f"{what}: {exc!r}")
+    return BusError(f"{what}: {exc!r}")
+
+
 @contextlib.asynccontextmanager
 async def _mapped(what: str, timeout_s: float) -> AsyncIterator[None]:
-    """The one place aiokafka's errors become the project's: bounded in time, `retriable` set.
-
-    A timeout and every error Kafka marks retriable (a broker away, a coordinator moving, a
-    leader election) are `BusUnavailable`; anything else is `BusError`.
-    """
+    """The one place aiokafka's errors become the project's (`_bus_error`), bounded in time."""
     try:
         async with asyncio.timeout(timeout_s):
             yield
-    except TimeoutError as exc:
-        raise BusUnavailable(f"{what}: no answer within {timeout_s} s") from exc
-    except KafkaError as exc:
-        if getattr(exc, "retriable", False) or getattr(exc, "invalid_metadata", False):
-            raise BusUnavailable(f"{what}: {exc!r}") from exc
-        raise BusError(f"{what}: {exc!r}") from exc
+    except (TimeoutError, KafkaError) as exc:
+        raise _bus_error(what, timeout_s, exc) from exc
 
 
 class KafkaConsumer:
