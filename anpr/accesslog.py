@@ -1,4 +1,5 @@
-"""An access log of the requests that went wrong (4xx and 5xx), for every app, and request ids.
+"""An access log of the requests that went wrong (4xx and 5xx), request ids and request metrics,
+for every app.
 
 Each request gets an id: the caller's `X-Request-ID` when it is a short token of safe characters,
 else a new random one. It is answered in `X-Request-ID`, set in the logging context (so every log
@@ -14,6 +15,7 @@ import re
 import secrets
 import time
 
+from prometheus_client import Counter, Gauge, Histogram
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -31,8 +33,28 @@ def request_id_of(headers: Headers) -> str:
 
 
 class AccessLogMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    """Request ids, the access log of failures and, when given, the request metrics, in one
+    pure-ASGI layer (each layer wraps every `send`: one layer instead of two saved a tenth of
+    the gateway's framework cost per single-read request).
+
+    Metrics: requests counted by route template and status and timed (`seconds`), and those in
+    flight (`in_flight`). The label is the route template, never the raw path: paths carry ids
+    and would explode the label set. A request is observed once, when its last body chunk is
+    sent (or it fails), so a streamed response is timed to its end.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        requests: Counter | None = None,
+        seconds: Histogram | None = None,
+        in_flight: Gauge | None = None,
+    ) -> None:
         self.app = app
+        self.requests = requests
+        self.seconds = seconds
+        self.in_flight = in_flight
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -42,20 +64,39 @@ class AccessLogMiddleware:
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
+        observed = False
+
+        def observe() -> None:
+            nonlocal observed
+            if observed:
+                return
+            observed = True
+            if self.requests is not None and self.seconds is not None:
+                template = getattr(scope.get("route"), "path", None) or "unmatched"
+                self.requests.labels(template, str(status)).inc()
+                self.seconds.labels(template).observe(time.perf_counter() - started)
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
-            if message["type"] == "http.response.start":
+            kind = message["type"]
+            if kind == "http.response.start":
                 status = message["status"]
                 message["headers"] = [
                     *message.get("headers", []),
                     (b"x-request-id", request_id.encode()),
                 ]
             await send(message)
+            if kind == "http.response.body" and not message.get("more_body"):
+                observe()
 
+        if self.in_flight is not None:
+            self.in_flight.inc()
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            if self.in_flight is not None:
+                self.in_flight.dec()
+            observe()
             if status >= 400:
                 route = getattr(scope.get("route"), "path", None) or "unmatched"
                 log.log(

@@ -1,17 +1,19 @@
-"""HTTP helpers shared by the services' apps: the error body, an orjson response class, request
-metrics."""
+"""HTTP helpers shared by the services' apps: the error body, an orjson response class, a bounded
+body read."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
-from prometheus_client import Counter, Gauge, Histogram
+from fastapi.telemetry import TelemetryConfig
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# FastAPI's own OpenTelemetry layer, off: the services export Prometheus metrics
+# (`anpr.accesslog`), and with it on FastAPI asks per request whether a provider is configured.
+NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 
 def error_body(detail: str, errors: Iterable[Mapping[str, str]] = ()) -> dict[str, object]:
@@ -32,62 +34,6 @@ class JSONBytes(Response):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
-
-
-class RequestMetricsMiddleware:
-    """ASGI middleware counting requests by route template and status, timing them, and (when
-    given a gauge) counting those in flight. Shared by the services' apps.
-
-    The label is the route template, never the raw path: paths carry ids and would explode the
-    label set. A request is observed once, when its last body chunk is sent (or it fails).
-    """
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        requests: Counter,
-        seconds: Histogram,
-        in_flight: Gauge | None = None,
-    ) -> None:
-        self.app = app
-        self.requests = requests
-        self.seconds = seconds
-        self.in_flight = in_flight
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        status = 500
-        started = time.perf_counter()
-        observed = False
-
-        def observe() -> None:
-            nonlocal observed
-            if observed:
-                return
-            observed = True
-            template = getattr(scope.get("route"), "path", None) or "unmatched"
-            self.requests.labels(template, str(status)).inc()
-            self.seconds.labels(template).observe(time.perf_counter() - started)
-
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-            if message["type"] == "http.response.body" and not message.get("more_body"):
-                observe()
-
-        if self.in_flight is not None:
-            self.in_flight.inc()
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            if self.in_flight is not None:
-                self.in_flight.dec()
-            observe()
 
 
 async def read_bounded_body(request: Request, limit: int) -> bytes | None:

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from anpr.accesslog import AccessLogMiddleware
 from anpr.bus.base import Bus
 from anpr.clock import now_ms
-from anpr.http import RequestMetricsMiddleware
+from anpr.http import NO_TELEMETRY
 from anpr.openapi_docs import BEARER, install_docs
 from api.alerts import routes as routes_alerts
 from api.archive.base import ReadStore
@@ -71,6 +71,7 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        telemetry=NO_TELEMETRY,
     )
     app.state.service = service
     app.include_router(routes_health.router)
@@ -103,10 +104,9 @@ def create_app(
         },
         cookie=(SESSION_COOKIE, partial(cookie_refusal, service)),
     )
-    app.add_middleware(
-        RequestMetricsMiddleware,
+    app.add_middleware(  # outermost: request id, 4xx/5xx access log, request metrics
+        AccessLogMiddleware,
         requests=service.metrics.requests,
         seconds=service.metrics.request_seconds,
     )
-    app.add_middleware(AccessLogMiddleware)  # outermost: request id, 4xx/5xx access log
     return app

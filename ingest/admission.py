@@ -26,8 +26,7 @@ import asyncio
 import math
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -162,23 +161,17 @@ class Admission:
         self._cap = retry_after_cap_s
         self._wakers: dict[Ticket, asyncio.Future[bool]] = {}
 
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[Ticket]:
-        """Hold a slot for the body; raises `Overloaded` instead when the request is shed."""
-        queue = self.queue
-        ticket = queue.arrive()
-        if ticket is None:
-            raise Overloaded(ShedReason.ESTIMATE, queue.retry_after(self._cap))
-        if ticket.started is None:
-            await self._wait_turn(ticket)
-        try:
-            yield ticket
-        finally:
-            started, expired = queue.finish(ticket)
-            for other in started:
-                self._wake(other, True)
-            for other in expired:
-                self._wake(other, False)
+    def slot(self) -> Slot:
+        """Hold a slot for the body (`async with admission.slot() as ticket:`); entering raises
+        `Overloaded` instead when the request is shed."""
+        return Slot(self)
+
+    def _release(self, ticket: Ticket) -> None:
+        started, expired = self.queue.finish(ticket)
+        for other in started:
+            self._wake(other, True)
+        for other in expired:
+            self._wake(other, False)
 
     async def _wait_turn(self, ticket: Ticket) -> None:
         waker = asyncio.get_running_loop().create_future()
@@ -218,3 +211,28 @@ class Admission:
         waker = self._wakers.get(ticket)
         if waker is not None and not waker.done():
             waker.set_result(got_slot)
+
+
+class Slot:
+    """The context manager of `Admission.slot`: a class, because a generator-based one cost
+    more per single-read request than the admission itself (py-spy, benchmarks.http_stack)."""
+
+    __slots__ = ("_admission", "_ticket")
+
+    def __init__(self, admission: Admission) -> None:
+        self._admission = admission
+        self._ticket: Ticket | None = None
+
+    async def __aenter__(self) -> Ticket:
+        admission = self._admission
+        ticket = admission.queue.arrive()
+        if ticket is None:
+            raise Overloaded(ShedReason.ESTIMATE, admission.queue.retry_after(admission._cap))
+        if ticket.started is None:
+            await admission._wait_turn(ticket)
+        self._ticket = ticket
+        return ticket
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._ticket is not None:
+            self._admission._release(self._ticket)

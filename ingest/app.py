@@ -9,7 +9,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from anpr.accesslog import AccessLogMiddleware
 from anpr.bus.base import Bus
 from anpr.health_routes import health_router
-from anpr.http import JSONBytes, RequestMetricsMiddleware, error_body, field_error_body
+from anpr.http import NO_TELEMETRY, JSONBytes, error_body, field_error_body
 from anpr.lifespan import service_lifespan
 from anpr.openapi_docs import BASIC, BEARER, install_docs
 from ingest import routes_heartbeats, routes_reads, routes_vendor
@@ -30,8 +30,13 @@ def create_app(settings: GatewaySettings, bus: Bus) -> FastAPI:
         default_response_class=JSONBytes,
         docs_url=None,
         redoc_url=None,
+        telemetry=NO_TELEMETRY,
     )
     app.state.service = service
+    # The push routes first: a router tries its routes in order, and they take the traffic.
+    app.include_router(routes_reads.router)
+    app.include_router(routes_heartbeats.router)
+    app.include_router(routes_vendor.router)
     app.include_router(
         health_router(
             service.runtime,
@@ -45,9 +50,6 @@ def create_app(settings: GatewaySettings, bus: Bus) -> FastAPI:
             ),
         )
     )
-    app.include_router(routes_reads.router)
-    app.include_router(routes_heartbeats.router)
-    app.include_router(routes_vendor.router)
     install_docs(app, schemes={"bearer": BEARER, "basic": BASIC}, marker=get_pusher)
 
     @app.exception_handler(StarletteHTTPException)
@@ -72,11 +74,10 @@ def create_app(settings: GatewaySettings, bus: Bus) -> FastAPI:
         ]
         return JSONBytes(error_body("invalid request", errors), status_code=422)
 
-    app.add_middleware(
-        RequestMetricsMiddleware,
+    app.add_middleware(  # outermost: request id, 4xx/5xx access log, request metrics
+        AccessLogMiddleware,
         requests=service.metrics.requests,
         seconds=service.metrics.request_seconds,
         in_flight=service.metrics.in_flight,
     )
-    app.add_middleware(AccessLogMiddleware)  # outermost: request id, 4xx/5xx access log
     return app

@@ -23,8 +23,9 @@ async def get_service(request: Request) -> GatewayService:
 Service = Annotated[GatewayService, Depends(get_service)]
 
 
-async def get_pusher(request: Request, service: Service) -> Principal:
-    """An integrator (or an admin) allowed to push reads and heartbeats."""
+def pusher(request: Request, service: GatewayService) -> Principal:
+    """An integrator (or an admin) allowed to push reads and heartbeats; raises the 503, 401 or
+    403 otherwise."""
     if not service.registry_loaded:
         # Before the registry is loaded no integrator token is known: a 401 would tell a camera
         # its (valid) credentials are wrong, a 503 tells it to come back.
@@ -39,6 +40,12 @@ async def get_pusher(request: Request, service: Service) -> Principal:
     if not (principal.role is Role.INTEGRATOR or principal.role is Role.ADMIN):
         raise HTTPException(403, f"role {principal.role.value} may not push reads")
     return principal
+
+
+async def get_pusher(request: Request, service: Service) -> Principal:
+    """The dependency form of `pusher`: it documents the push routes' security in OpenAPI (the
+    push routes themselves are served by `ingest.pushroute.PushRoute`, which calls `pusher`)."""
+    return pusher(request, service)
 
 
 Pusher = Annotated[Principal, Depends(get_pusher)]

@@ -18,10 +18,11 @@ from ingest.answers import error, push_responses, rate_limited, read_body, unava
 from ingest.body import BodyError
 from ingest.deps import Pusher, Service
 from ingest.pipeline import not_yours
+from ingest.pushroute import PushRoute
 from ingest.schemas import ErrorResponse, HeartbeatResponse
 from ingest.service import GatewayService
 
-router = APIRouter()
+router = APIRouter(route_class=PushRoute)
 MAX_HEARTBEAT_BYTES = 64 * 1024
 
 

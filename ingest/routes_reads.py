@@ -12,10 +12,11 @@ from anpr.reads import FieldError
 from ingest.answers import admitted, error, push_responses, read_body, unavailable
 from ingest.body import BodyError, split_body
 from ingest.deps import Pusher, Service
+from ingest.pushroute import PushRoute
 from ingest.schemas import IngestResponse
 from ingest.service import GatewayService
 
-router = APIRouter()
+router = APIRouter(route_class=PushRoute)
 
 
 @router.post(

@@ -17,11 +17,12 @@ from ingest.adapters import Adapter, AdapterError, PayloadTooLarge
 from ingest.answers import admitted, error, push_responses, read_body, unavailable
 from ingest.body import BodyError
 from ingest.deps import Pusher, Service
+from ingest.pushroute import PushRoute
 from ingest.schemas import ErrorResponse, IngestResponse
 from ingest.service import GatewayService
 from ingest.vendor import Answer, VendorPush, parse_push, take_in
 
-router = APIRouter()
+router = APIRouter(route_class=PushRoute)
 
 
 @router.post(
