@@ -56,6 +56,12 @@ SERVERS = {
         "1", "--no-access-log", "--log-level", "warning", "--host", "127.0.0.1", "--port",
         "{port}", "benchmarks.http_stack:app",
     ],
+    # the peer: a minimal FastAPI + aiokafka endpoint (benchmarks.peer_gateway)
+    "minimal": [
+        "-m", "uvicorn", "benchmarks.peer_gateway:app", "--factory", "--http", "httptools",
+        "--loop", "uvloop", "--no-access-log", "--log-level", "warning", "--host", "127.0.0.1",
+        "--port", "{port}",
+    ],
 }  # fmt: skip
 
 
@@ -173,20 +179,27 @@ def one(name: str, token: str, env: dict[str, str], args: argparse.Namespace) ->
     port = free_port()
     server_args = SERVERS["uvicorn" if name == "baseline" else name]
     command = [sys.executable, *(a.replace("{port}", str(port)) for a in server_args)]
-    if args.py_spy:
-        out = f"{args.py_spy}/{name}-{port}.txt"
-        command = ["py-spy", "record", "-r", "100", "--format", "raw", "-o", out, "--subprocesses",
-                   "--", *command]  # fmt: skip
     cwd = args.baseline if name == "baseline" else None
     server = subprocess.Popen(command, env=env, cwd=cwd)  # noqa: S603 - our own command line
+    spy: subprocess.Popen[bytes] | None = None
     try:
         wait_ready(port)
+        if args.py_spy:
+            # attached once ready, so the profile holds the loaded phase only, not the import
+            spy = subprocess.Popen(  # noqa: S603 - our own command line
+                [os.path.join(os.path.dirname(sys.executable), "py-spy"), "record", "-r", "200",
+                 "--format", "raw", "--subprocesses",
+                 "-o", f"{args.py_spy}/{name}-{port}.txt", "-d", str(int(args.seconds)),
+                 "--pid", str(server.pid)]  # fmt: skip
+            )
         cpu0 = tree_cpu_seconds(server.pid)
         started = time.monotonic()
         counts = asyncio.run(load(port, token, args, uuid.uuid4().hex[:8]))
         elapsed = time.monotonic() - started
         cpu = tree_cpu_seconds(server.pid) - cpu0
     finally:
+        if spy is not None:
+            spy.wait(timeout=60)
         server.terminate()
         server.wait(timeout=30)
     requests = counts["ok"]
