@@ -84,6 +84,37 @@ async def test_published_records_come_back_in_order_per_key_with_headers(
     assert all(r.topic == topics.reads for r in records)
 
 
+async def test_a_key_keeps_its_partition_in_small_and_large_publishes(
+    bus_and_topics: tuple[Bus, Topics],
+) -> None:
+    """A large publish goes out in batches of its own, a small one through the shared ones
+    (`anpr.bus.kafka.OWN_BATCH_MIN`): a camera's reads must land on one partition either way,
+    in the order published."""
+    bus, topics = bus_and_topics
+    small = [Message(topics.reads, f"cam-{i}".encode(), f"s{i}".encode()) for i in range(6)]
+    large = [
+        Message(topics.reads, f"cam-{i % 6}".encode(), f"l{i}".encode(), (("n", b"%d" % i),))
+        for i in range(60)
+    ]
+    await bus.publish(small, timeout_s=30)
+    await bus.publish(large, timeout_s=30)
+    consumer = bus.consumer([topics.reads], group_id=None, from_beginning=True)
+    await consumer.start()
+    try:
+        records = await drain(consumer, len(small) + len(large))
+    finally:
+        await consumer.stop()
+    for i in range(6):
+        mine = sorted((r for r in records if r.key == f"cam-{i}".encode()), key=lambda r: r.offset)
+        assert len({r.partition for r in mine}) == 1
+        assert [r.value for r in mine] == [f"s{i}".encode()] + [
+            m.value for m in large if m.key == f"cam-{i}".encode()
+        ]
+    assert {(r.value, tuple(r.headers)) for r in records if (r.value or b"").startswith(b"l")} == {
+        (m.value, m.headers) for m in large
+    }
+
+
 async def test_a_tombstone_is_the_last_word_on_its_key(bus_and_topics: tuple[Bus, Topics]) -> None:
     # LocalBus compacts as it writes, Kafka later: a reader may or may not see the replaced
     # value, but the last record of the key is the tombstone, whose value is None.
