@@ -186,12 +186,11 @@ def one(name: str, token: str, env: dict[str, str], args: argparse.Namespace) ->
         wait_ready(port)
         if args.py_spy:
             # attached once ready, so the profile holds the loaded phase only, not the import
-            spy = subprocess.Popen(  # noqa: S603 - our own command line
-                [os.path.join(os.path.dirname(sys.executable), "py-spy"), "record", "-r", "200",
-                 "--format", "raw", "--subprocesses",
-                 "-o", f"{args.py_spy}/{name}-{port}.txt", "-d", str(int(args.seconds)),
-                 "--pid", str(server.pid)]  # fmt: skip
-            )
+            py_spy = os.path.join(os.path.dirname(sys.executable), "py-spy")
+            spy_command = [py_spy, "record", "-r", "200", "--format", "raw", "--subprocesses",
+                           "-o", f"{args.py_spy}/{name}-{port}.txt", "-d", str(int(args.seconds)),
+                           "--pid", str(server.pid)]  # fmt: skip
+            spy = subprocess.Popen(spy_command)  # noqa: S603 - our own command line
         cpu0 = tree_cpu_seconds(server.pid)
         started = time.monotonic()
         counts = asyncio.run(load(port, token, args, uuid.uuid4().hex[:8]))

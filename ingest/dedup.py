@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 DedupKey = tuple[str, str]  # (camera_id, read_id)
 
@@ -40,20 +40,29 @@ class RecentReads:
     def in_flight(self, key: DedupKey) -> asyncio.Future[bool] | None:
         return self._in_flight.get(key)
 
-    def begin(self, key: DedupKey) -> None:
-        self._in_flight[key] = asyncio.get_running_loop().create_future()
+    def begin(self, keys: Iterable[DedupKey]) -> None:
+        """`keys` are being published now, by one publish: they share one outcome (a future)."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        in_flight = self._in_flight
+        for key in keys:
+            in_flight[key] = future
 
-    def finish(self, key: DedupKey, *, published: bool) -> None:
-        future = self._in_flight.pop(key, None)
+    def finish(self, keys: Iterable[DedupKey], *, published: bool) -> None:
+        """The publish of `keys` ended; those waiting on them learn whether it stored them."""
+        in_flight = self._in_flight
+        futures = {id(f): f for f in (in_flight.pop(key, None) for key in keys) if f is not None}
         if published:
-            self.add(key)
-        if future is not None and not future.done():
-            future.set_result(published)
+            self.add(keys)
+        for future in futures.values():
+            if not future.done():
+                future.set_result(published)
 
-    def add(self, key: DedupKey) -> None:
+    def add(self, keys: Iterable[DedupKey]) -> None:
         now = self._clock()
-        self._seen[key] = now
-        self._seen.move_to_end(key)
+        seen = self._seen
+        for key in keys:
+            seen[key] = now
+            seen.move_to_end(key)
         self._expire(now)
 
     def _expire(self, now: float) -> None:

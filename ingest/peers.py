@@ -63,7 +63,6 @@ class PeerReads:
         await self.loop.stop()
 
     async def _learn(self, records: Sequence[Record]) -> list[Poison]:
-        add = self._recent.add
         poison: list[Poison] = []
         for i, value in enumerate(values_of(records)):
             try:
@@ -71,7 +70,6 @@ class PeerReads:
             except InvalidRecord as exc:
                 poison.append(Poison(records[i], str(exc)))
                 continue
-            for camera_id, read_id in keys:
-                add((camera_id, read_id))
+            self._recent.add((camera_id, read_id) for camera_id, read_id in keys)
             self.learned += len(keys)
         return poison

@@ -193,8 +193,7 @@ class IngestPipeline:
         return outcome
 
     async def _publish(self, fresh: dict[DedupKey, ReadRecord]) -> None:
-        for key in fresh:
-            self._recent.begin(key)
+        self._recent.begin(fresh)
         messages = [
             Message(
                 self._topic,
@@ -215,8 +214,7 @@ class IngestPipeline:
             await self._bus.publish(messages, timeout_s=self._timeout)
             published = True
         finally:
-            for key in fresh:
-                self._recent.finish(key, published=published)
+            self._recent.finish(fresh, published=published)
             if published:
                 self._metrics.produce_seconds.observe(time.perf_counter() - started)
 

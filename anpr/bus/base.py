@@ -27,9 +27,11 @@ class GroupProgress:
         return max(0, self.end - self.committed)
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
-    """A record to publish. `value=None` is a tombstone on a compacted topic."""
+class Message(NamedTuple):
+    """A record to publish. `value=None` is a tombstone on a compacted topic.
+
+    A named tuple, as `Record` is: the gateway makes one per read, and a frozen dataclass's
+    `__init__` cost more than building the read's bytes."""
 
     topic: str
     key: bytes

@@ -35,6 +35,7 @@ REQUEST_TIMEOUT_S = 10.0
 # A publish of fewer messages than this joins the producer's shared batches (send()), so
 # concurrent small requests share produce requests; more are built into batches of their own.
 OWN_BATCH_MIN = 16
+KEY_CACHE_MAX = 100_000
 
 
 class KafkaBus:
@@ -54,6 +55,7 @@ class KafkaBus:
         self._linger_ms = linger_ms
         self._producer: AIOKafkaProducer | None = None
         self._partitioner = DefaultPartitioner()
+        self._key_index: dict[tuple[bytes, int], int] = {}
 
     @property
     def bootstrap(self) -> str:
@@ -150,6 +152,18 @@ class KafkaBus:
             futures = await self._send_batches(producer, messages)
         await asyncio.gather(*futures)
 
+    def _partition_of(self, key: bytes, partitions: list[int]) -> int:
+        """The partition the producer's default partitioner gives `key`, remembered: the keys
+        are camera ids, a few thousand, and the partitioner is murmur2 in pure Python."""
+        slot = (key, len(partitions))
+        index = self._key_index.get(slot)
+        if index is None:
+            if len(self._key_index) >= KEY_CACHE_MAX:
+                self._key_index.clear()
+            index = partitions.index(self._partitioner(key, partitions, partitions))
+            self._key_index[slot] = index
+        return partitions[index]
+
     async def _send_batches(
         self, producer: AIOKafkaProducer, messages: Sequence[Message]
     ) -> list[asyncio.Future[Any]]:
@@ -163,8 +177,11 @@ class KafkaBus:
         for m in messages:
             known = partitions.get(m.topic)
             if known is None:
-                known = partitions[m.topic] = sorted(await producer.partitions_for(m.topic))
-            partition = self._partitioner(m.key, known, known)
+                cached = producer.client.cluster.partitions_for_topic(m.topic)
+                known = partitions[m.topic] = sorted(
+                    cached if cached else await producer.partitions_for(m.topic)
+                )
+            partition = self._partition_of(m.key, known)
             slot = (m.topic, partition)
             batch = open_batches.get(slot)
             if batch is None:
