@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp
 
 from anpr.accesslog import AccessLogMiddleware
 from anpr.bus.base import Bus
@@ -14,15 +16,27 @@ from anpr.lifespan import service_lifespan
 from anpr.openapi_docs import BASIC, BEARER, install_docs
 from ingest import routes_heartbeats, routes_reads, routes_vendor
 from ingest.deps import get_pusher
+from ingest.direct import GatewayApp
 from ingest.service import GatewayService
 from ingest.settings import GatewaySettings
+
+
+def http_error_response(exc: StarletteHTTPException) -> JSONBytes:
+    """The gateway's answer to an `HTTPException`: the one error body, the field at fault
+    named from the status."""
+    field = {401: "authorization", 403: "authorization", 503: "registry"}.get(
+        exc.status_code, "request"
+    )
+    return JSONBytes(
+        field_error_body(str(exc.detail), field), status_code=exc.status_code, headers=exc.headers
+    )
 
 
 def create_app(settings: GatewaySettings, bus: Bus) -> FastAPI:
     """The gateway. The caller owns `bus` (started before, stopped after the app)."""
     service = GatewayService(settings, bus)
 
-    app = FastAPI(
+    app = GatewayApp(
         title="ANPR gateway",
         version="1",
         description="Camera-facing gateway: reads and heartbeats in, durable in Kafka before 2xx.",
@@ -54,14 +68,7 @@ def create_app(settings: GatewaySettings, bus: Bus) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONBytes:
-        field = {401: "authorization", 403: "authorization", 503: "registry"}.get(
-            exc.status_code, "request"
-        )
-        return JSONBytes(
-            field_error_body(str(exc.detail), field),
-            status_code=exc.status_code,
-            headers=exc.headers,
-        )
+        return http_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONBytes:
@@ -74,10 +81,24 @@ def create_app(settings: GatewaySettings, bus: Bus) -> FastAPI:
         ]
         return JSONBytes(error_body("invalid request", errors), status_code=422)
 
-    app.add_middleware(  # outermost: request id, 4xx/5xx access log, request metrics
-        AccessLogMiddleware,
-        requests=service.metrics.requests,
-        seconds=service.metrics.request_seconds,
-        in_flight=service.metrics.in_flight,
+    def observed(inner: ASGIApp) -> ASGIApp:
+        """Request id, 4xx/5xx access log and request metrics, around `inner`."""
+        return AccessLogMiddleware(
+            inner,
+            requests=service.metrics.requests,
+            seconds=service.metrics.request_seconds,
+            in_flight=service.metrics.in_flight,
+        )
+
+    app.add_middleware(observed)  # outermost
+    app.serve_directly(
+        [
+            route
+            for router in (routes_reads.router, routes_heartbeats.router, routes_vendor.router)
+            for route in router.routes
+            if isinstance(route, APIRoute)
+        ],
+        wrap=observed,
+        http_error=http_error_response,
     )
     return app
