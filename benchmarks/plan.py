@@ -8,12 +8,14 @@ import argparse
 from dataclasses import dataclass
 from typing import Any
 
+from benchmarks.peers import peer_targets
+
 P99_BUDGET_MS = 100.0
 ACHIEVED_SHARE = 0.95  # of the offered rate
 IDLE_BUDGET_CORES = 0.1  # broker and services together, no traffic
 LATE_SHARE = 0.01  # of the requests
 STEP_PRECISION = 0.1  # stop the search when the bracket is within 10 %
-PARTS = ("e2e", "steps", "gateway", "core", "scaleout")
+PARTS = ("e2e", "steps", "gateway", "core", "scaleout", "peers")
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,4 +157,4 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                     "met": achieved >= 30_000,
                 }
             )
-    return out
+    return out + peer_targets(results.get("peers"))

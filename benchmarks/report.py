@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from benchmarks.peers import peers_section
 from benchmarks.scaleout import scaleout_section
 
 SERVICES = ("ingest", "matcher", "api", "kafka", "listener", "loadgen")
@@ -202,6 +203,7 @@ def markdown(results: dict[str, Any]) -> str:
         out += ["## Matcher core alone", "", f"not measured: {core.get('error')}", ""]
     out += archive_section(results.get("archive_pg"))
     out += scaleout_section(results.get("scaleout"))
+    out += peers_section(results.get("peers"))
     out += ["## Processes (RSS, mean cores over the end-to-end phases)", ""]
     out += [
         "| process | peak RSS MiB | RSS after the hotlist upload MiB | RSS at the end MiB "

@@ -40,6 +40,7 @@ import httpx
 from benchmarks.bench_setup import provision
 from benchmarks.machine import machine, versions
 from benchmarks.past_match_pg import in_suite as past_match_in_suite
+from benchmarks.peers import peers
 from benchmarks.phases import HitLog, PhaseRunner, PhaseSpec, tally_rows
 from benchmarks.plan import Plan, highest_passing, next_step, passes, targets
 from benchmarks.procstat import memory_kib, snapshot, usage
@@ -226,6 +227,9 @@ def run_suite(plan: Plan, args: argparse.Namespace, workdir: Path) -> dict[str, 
         if "scaleout" in plan.parts:
             say("scale-out: 2 matchers and 2 gateways against 1 of each (benchmarks.scaleout)")
             results["scaleout"] = scaleout(stack.bootstrap, plan.quick)
+        if "peers" in plan.parts:
+            say("peers side by side: minimal FastAPI+aiokafka gateway, plain aiokafka matcher")
+            results["peers"] = peers(stack.bootstrap, plan.quick)
         sent = [Sent.of(p["summary_for_tally"]) for p in phases]
         results["verification"] = final_checks(stack, hits, sent, phases, plan)
         results["processes"] = process_facts(stack, listener, phases)
@@ -288,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--partitions", type=int, default=6, help="of the reads/hits topics")
     parser.add_argument("--kafka-port", type=int, default=19900, help="first port tried")
     parser.add_argument("--e2e-batch", type=int, help="reads per request end to end (100)")
-    parser.add_argument("--parts", help="of e2e,steps,gateway,core,scaleout (all)")
+    parser.add_argument("--parts", help="of e2e,steps,gateway,core,scaleout,peers (all)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, data)")
     parser.add_argument("--out-dir", type=Path, default=RESULTS)
     args = parser.parse_args(argv)

@@ -1,0 +1,169 @@
+"""The issue's peers, side by side with this project in one run, for `make bench` (part `peers`).
+
+- The gateway against a minimal FastAPI + aiokafka endpoint (`benchmarks.peer_gateway`), each
+  under uvicorn, A B A B: `benchmarks.http_stack --servers uvicorn,minimal`, single reads (32
+  connections) and batches of 100 (8 connections). Compared per server CPU second, the fair
+  figure when the load generator shares the cores.
+- The matcher against a plain aiokafka consume→lookup→produce loop on one exact list:
+  `benchmarks.matcher_kafka --consumers matcher,plain`.
+
+Each module runs in its own process and writes JSON (`benchmarks.subrun`). The Kafka Streams
+and Go peers of the issue are not built here (no JVM or Go build in the harness): their targets
+are reported as not measured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from benchmarks.subrun import run_module
+
+SINGLE_PER_CORE_TARGET = 3_000
+BATCH_TARGET = 30_000
+MATCHER_OVER_PLAIN_TARGET = 1.5
+
+
+def peers(bootstrap: str, quick: bool) -> dict[str, Any]:
+    seconds = "5" if quick else "10"
+    gateway = {
+        f"batch{batch}": run_module(
+            "benchmarks.http_stack",
+            [
+                "--bootstrap",
+                bootstrap,
+                "--servers",
+                "uvicorn,minimal",
+                "--rounds",
+                "2",
+                "--batch",
+                str(batch),
+                "--connections",
+                conns,
+                "--seconds",
+                seconds,
+            ],
+        )
+        for batch, conns in ((1, "32"), (100, "8"))
+    }
+    matcher = run_module(
+        "benchmarks.matcher_kafka",
+        ["--bootstrap", bootstrap, "--consumers", "matcher,plain", "--rounds", "2",
+         "--reads", "100000" if quick else "200000",
+         "--entries", "100000" if quick else "1000000"],
+    )  # fmt: skip
+    return {"gateway": gateway, "matcher": matcher}
+
+
+def _median(values: Iterable[float]) -> float | None:
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def _ratio(part: dict[str, Any], key: str, ours: str, peer: str) -> float | None:
+    """The median over rounds of ours/peer for `key`."""
+    ratio = _median(
+        row[ours][key] / row[peer][key]
+        for row in part.get("rounds", [])
+        if row.get(ours, {}).get(key) and row.get(peer, {}).get(key)
+    )
+    return None if ratio is None else round(ratio, 2)
+
+
+def peer_targets(found: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The peers' targets, each met or not (or not measured)."""
+    if not found:
+        return []
+    out: list[dict[str, Any]] = []
+    single = found["gateway"].get("batch1", {})
+    batch = found["gateway"].get("batch100", {})
+    for label, part, key in (
+        ("single reads, requests per server CPU-s", single, "requests_per_cpu_s"),
+        ("batches of 100, reads/s", batch, "reads_per_s"),
+    ):
+        ratio = _ratio(part, key, "uvicorn", "minimal")
+        out.append(
+            {
+                "target": f"gateway ≥ a minimal FastAPI + aiokafka endpoint ({label})",
+                "measured": "not measured" if ratio is None else f"{ratio:.2f}× the peer",
+                "met": ratio is not None and ratio >= 1.0,
+            }
+        )
+    per_core = single.get("median_requests_per_cpu_s", {}).get("uvicorn")
+    out.append(
+        {
+            "target": f"gateway ≥ {SINGLE_PER_CORE_TARGET:,} single-read requests/s per core",
+            "measured": "not measured" if per_core is None else f"{per_core:,} per server CPU-s",
+            "met": per_core is not None and per_core >= SINGLE_PER_CORE_TARGET,
+        }
+    )
+    reads = _median(r["uvicorn"]["reads_per_s"] for r in batch.get("rounds", []))
+    out.append(
+        {
+            "target": f"gateway ≥ {BATCH_TARGET:,} reads/s in batches of 100, alone on the broker",
+            "measured": "not measured" if reads is None else f"{reads:,.0f} reads/s",
+            "met": reads is not None and reads >= BATCH_TARGET,
+        }
+    )
+    matcher = found.get("matcher", {})
+    ratio = matcher.get("median_ratio")
+    entries = matcher.get("entries")
+    out.append(
+        {
+            "target": f"matcher ≥ {MATCHER_OVER_PLAIN_TARGET}× a plain aiokafka loop "
+            f"(exact list of {entries:,} entries)"
+            if entries
+            else f"matcher ≥ {MATCHER_OVER_PLAIN_TARGET}× a plain aiokafka loop",
+            "measured": "not measured" if ratio is None else f"{ratio:.2f}× the plain loop",
+            "met": ratio is not None and ratio >= MATCHER_OVER_PLAIN_TARGET,
+        }
+    )
+    out.append(
+        {
+            "target": "matcher ≥ a Kafka Streams app",
+            "measured": "not measured (no Kafka Streams peer in the harness)",
+            "met": False,
+        }
+    )
+    return out
+
+
+def peers_section(found: dict[str, Any] | None) -> list[str]:
+    """The report's table of the peers, round by round."""
+    if not found:
+        return []
+    out = ["## Peers, side by side in this run (benchmarks.peers)", ""]
+    out += ["| what | round | this project | peer | ratio |", "|---|---:|---:|---:|---:|"]
+    for label, part, key in (
+        ("gateway vs minimal FastAPI+aiokafka, single reads, requests per server CPU-s",
+         found["gateway"].get("batch1", {}), "requests_per_cpu_s"),
+        ("gateway vs minimal FastAPI+aiokafka, batches of 100, reads/s",
+         found["gateway"].get("batch100", {}), "reads_per_s"),
+    ):  # fmt: skip
+        if "error" in part:
+            out.append(f"| {label} | | not measured: {part['error'][-200:]} | | |")
+        for n, row in enumerate(part.get("rounds", []), 1):
+            ours, peer = row["uvicorn"][key], row["minimal"][key]
+            out.append(f"| {label} | {n} | {ours:,} | {peer:,} | {ours / peer:.2f} |")
+    matcher = found.get("matcher", {})
+    if "error" in matcher:
+        out.append(f"| matcher vs plain loop | | not measured: {matcher['error'][-200:]} | | |")
+    for n, row in enumerate(matcher.get("rounds", []), 1):
+        ours, peer = row["matcher"]["reads_per_s"], row["plain"]["reads_per_s"]
+        same = "" if row.get("same_hits") else " (hits differ: failed)"
+        out.append(
+            f"| matcher vs plain aiokafka loop, {matcher.get('entries', 0):,}-entry exact list, "
+            f"reads/s{same} | {n} | {ours:,} | {peer:,} | {ours / peer:.2f} |"
+        )
+    out += [
+        "",
+        "Ratios are taken round by round (A B A B on the same machine); compare ratios, not "
+        "absolute rates. Commands: `python -m benchmarks.http_stack --servers uvicorn,minimal "
+        "--rounds 2 --batch 1 --connections 32` (and `--batch 100 --connections 8`), "
+        "`python -m benchmarks.matcher_kafka --consumers matcher,plain --rounds 2`.",
+        "",
+    ]
+    return out

@@ -1,0 +1,67 @@
+"""The peers part of `make bench`: targets judged from the rounds, ratio by ratio."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmarks.peers import peer_targets, peers_section
+
+
+def stack_round(ours: int, peer: int, key: str) -> dict[str, Any]:
+    return {"uvicorn": {key: ours}, "minimal": {key: peer}}
+
+
+FOUND: dict[str, Any] = {
+    "gateway": {
+        "batch1": {
+            "rounds": [
+                stack_round(1500, 2000, "requests_per_cpu_s"),
+                stack_round(1600, 2000, "requests_per_cpu_s"),
+            ],
+            "median_requests_per_cpu_s": {"uvicorn": 1550, "minimal": 2000},
+        },
+        "batch100": {
+            "rounds": [
+                stack_round(26_000, 25_000, "reads_per_s"),
+                stack_round(32_000, 25_000, "reads_per_s"),
+            ]
+        },
+    },
+    "matcher": {
+        "entries": 1_000_000,
+        "rounds": [{"matcher": {"reads_per_s": 60_000}, "plain": {"reads_per_s": 40_000}}],
+        "median_ratio": 1.5,
+    },
+}
+
+
+def test_each_target_is_judged_from_the_median_of_the_round_ratios() -> None:
+    judged = {t["target"]: (t["measured"], t["met"]) for t in peer_targets(FOUND)}
+    single = (
+        "gateway ≥ a minimal FastAPI + aiokafka endpoint (single reads, requests per server CPU-s)"
+    )
+    assert judged[single] == ("0.78× the peer", False)
+    batches = "gateway ≥ a minimal FastAPI + aiokafka endpoint (batches of 100, reads/s)"
+    assert judged[batches] == ("1.16× the peer", True)
+    assert judged["gateway ≥ 3,000 single-read requests/s per core"] == (
+        "1,550 per server CPU-s",
+        False,
+    )
+    assert judged["gateway ≥ 30,000 reads/s in batches of 100, alone on the broker"] == (
+        "29,000 reads/s",
+        False,
+    )
+    matcher = "matcher ≥ 1.5× a plain aiokafka loop (exact list of 1,000,000 entries)"
+    assert judged[matcher] == ("1.50× the plain loop", True)
+    assert judged["matcher ≥ a Kafka Streams app"][1] is False
+
+
+def test_a_part_that_failed_is_not_measured_and_not_met() -> None:
+    failed: dict[str, Any] = {"gateway": {"batch1": {"error": "exit 1: boom"}}, "matcher": {}}
+    judged = peer_targets(failed)
+    assert judged and not any(t["met"] for t in judged)
+    assert any("not measured: exit 1: boom" in line for line in peers_section(failed))
+
+
+def test_nothing_measured_gives_no_targets() -> None:
+    assert peer_targets(None) == []
