@@ -32,6 +32,9 @@ class CommonSettings(BaseSettings):
     data_dir: Path = Path(".anpr-data")
     admin_token: SecretStr | None = None
     kafka_bootstrap: str | None = None
+    # How long the producer holds a record for others to join its batch. aiokafka sends one
+    # produce request per broker at a time, so records batch while one is in flight anyway.
+    kafka_linger_ms: int = Field(default=0, ge=0, le=1000)
     topic_prefix: str = "anpr."
     topic_partitions: int = Field(default=6, ge=1, le=1024)
     topic_replication: int = Field(default=1, ge=1, le=7)

@@ -151,6 +151,7 @@ def run_suite(plan: Plan, args: argparse.Namespace, workdir: Path) -> dict[str, 
         "ANPR_TOPIC_PARTITIONS": str(args.partitions),
         "ANPR_RATE_LIMIT_PER_S": "1000000",  # one integrator sends everything
         "ANPR_RATE_LIMIT_BURST": "1000000",
+        **dict(kv.split("=", 1) for kv in args.service_env or ()),
     }
     stack = Stack(workdir, free_kafka_port(args.kafka_port), settings=settings)
     results["settings"] = {**settings, "kafka_port": str(stack.kafka_port)}
@@ -293,6 +294,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kafka-port", type=int, default=19900, help="first port tried")
     parser.add_argument("--e2e-batch", type=int, help="reads per request end to end (100)")
     parser.add_argument("--parts", help="of e2e,steps,gateway,core,scaleout,peers (all)")
+    parser.add_argument(
+        "--service-env",
+        action="append",
+        metavar="ANPR_X=V",
+        help="a setting for the services (repeatable), e.g. ANPR_KAFKA_LINGER_MS=2",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, data)")
     parser.add_argument("--out-dir", type=Path, default=RESULTS)
     args = parser.parse_args(argv)

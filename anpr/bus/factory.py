@@ -21,7 +21,12 @@ LOCAL_BUS_FILE = "bus.sqlite3"
 def make_bus(settings: CommonSettings, *, client_id: str) -> Bus:
     specs = Topics.from_prefix(settings.topic_prefix).specs(settings)
     if settings.kafka_bootstrap:
-        return KafkaBus(settings.kafka_bootstrap, specs, client_id=client_id)
+        return KafkaBus(
+            settings.kafka_bootstrap,
+            specs,
+            client_id=client_id,
+            linger_ms=settings.kafka_linger_ms,
+        )
     secure_data_dir(settings.data_dir)
     return LocalBus(settings.data_dir / LOCAL_BUS_FILE, specs)
 
