@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
 )
 
-from tests.e2e.conftest import free_port
+from tests.support.ports import free_port
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from anpr.clock import ms_to_rfc3339, now_ms
-from tests.e2e.conftest import free_port
+from tests.support.ports import free_port
 
 
 def poll(check: Callable[[], Any], what: str, log: Path, timeout_s: float = 40) -> Any:

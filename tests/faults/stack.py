@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from tests.support.ports import free_port
 
 ADMIN = "faults-admin-" + "k" * 40
 LIST_ID = "faults-stolen"
@@ -32,12 +33,6 @@ MATCHERS = ("matcher-a", "matcher-b")
 
 class StackError(AssertionError):
     """The stack did not reach the state a test waits for within its deadline."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def bearer(token: str) -> dict[str, str]:

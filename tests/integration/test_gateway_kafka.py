@@ -17,6 +17,7 @@ from anpr.topics import Topics
 from tests.conftest import MakeRead
 from tests.support.gateway import read_topic, running_gateway, values
 from tests.support.kafka import Broker
+from tests.support.ports import free_port_pair
 
 
 async def test_accepted_reads_are_on_the_topic_exactly_once(
@@ -98,7 +99,7 @@ async def test_topics_are_created_with_their_policies(
 async def test_stopped_broker_gives_503_never_2xx(
     tmp_path: Path, make_read: MakeRead, kafka_broker: Broker
 ) -> None:
-    broker = Broker(kafka_broker.port + 10, tmp_path / "kafka-doomed")
+    broker = Broker(free_port_pair(), tmp_path / "kafka-doomed")
     broker.up()
     prefix = "doomed."
     settings = CommonSettings(kafka_bootstrap=broker.bootstrap, topic_prefix=prefix)

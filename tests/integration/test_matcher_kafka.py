@@ -22,6 +22,7 @@ from anpr.registry import CameraSpec, RegistryWriter
 from anpr.topics import Topics
 from tests.support.factories import make_read
 from tests.support.gateway import read_topic, values
+from tests.support.ports import free_port
 
 HITTING = 300
 MISSING = 300
@@ -91,12 +92,15 @@ async def test_killed_matcher_restarts_without_losing_hits(
     expected = {derive_hit_id(f"r{i}", "cam-1", "stolen", f"e{i}") for i in range(HITTING)}
     expected.add(derive_hit_id("r90000", "cam-1", "stolen", "e0"))
 
-    first = matcher_process(kafka_bootstrap, topic_prefix, tmp_path, 19300)
+    first_port, second_port = free_port(), free_port()
+    first = matcher_process(kafka_bootstrap, topic_prefix, tmp_path, first_port)
     try:
         # Kill it with SIGKILL once it has produced some but not all hits.
         seen: list[object] = []
         for _ in range(120):
-            assert first.poll() is None, (tmp_path / "matcher-19300.log").read_text()[-3000:]
+            assert first.poll() is None, (tmp_path / f"matcher-{first_port}.log").read_text()[
+                -3000:
+            ]
             seen = await read_topic(kafka_bus, topics.hits, timeout_s=0.5)
             if seen:
                 break
@@ -104,7 +108,7 @@ async def test_killed_matcher_restarts_without_losing_hits(
         first.wait(timeout=10)
         killed_after = len(seen)
         assert killed_after > 0
-        second = matcher_process(kafka_bootstrap, topic_prefix, tmp_path, 19301)
+        second = matcher_process(kafka_bootstrap, topic_prefix, tmp_path, second_port)
         try:
             hits = values(
                 await read_topic(kafka_bus, topics.hits, expect=len(expected), timeout_s=90)
@@ -116,7 +120,7 @@ async def test_killed_matcher_restarts_without_losing_hits(
         if first.poll() is None:
             first.kill()
     ids = [h["hit_id"] for h in hits]
-    assert set(ids) == expected, (tmp_path / "matcher-19301.log").read_text()[-3000:]
+    assert set(ids) == expected, (tmp_path / f"matcher-{second_port}.log").read_text()[-3000:]
     ocr = next(h for h in hits if h["read"]["read_id"] == "r90000")
     assert ocr["match"]["kind"] == "ocr"
     assert ocr["latency_ms"]["ingest_to_match"] >= 0

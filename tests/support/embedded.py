@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.e2e.conftest import free_port
+from tests.support.ports import free_port
 
 ADMIN = "embedded-admin-" + "q" * 40
 

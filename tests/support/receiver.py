@@ -4,7 +4,6 @@ the test's event loop (uvicorn), that verifies signatures and dedupes on the del
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -16,17 +15,11 @@ import uvicorn
 
 from anpr_cli.serving import _Server
 from notify.signing import verify
+from tests.support.ports import free_port
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

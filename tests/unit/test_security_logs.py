@@ -19,7 +19,7 @@ from fastapi import FastAPI, Request
 
 from anpr.httptimeouts import http_protocol
 from anpr.logs import JsonFormatter, TextFormatter, configure_logging
-from tests.e2e.conftest import free_port
+from tests.support.ports import free_port
 from tests.unit.api_fixtures import running_api
 
 
