@@ -87,9 +87,9 @@ async def test_published_records_come_back_in_order_per_key_with_headers(
 async def test_a_key_keeps_its_partition_in_small_and_large_publishes(
     bus_and_topics: tuple[Bus, Topics],
 ) -> None:
-    """A large publish goes out in batches of its own, a small one through the shared ones
-    (`anpr.bus.kafka.OWN_BATCH_MIN`): a camera's reads must land on one partition either way,
-    in the order published."""
+    """The Kafka bus picks each record's partition itself (the producer's default partitioner,
+    remembered per key): a camera's reads must land on one partition in small and large
+    publishes alike, in the order published."""
     bus, topics = bus_and_topics
     small = [Message(topics.reads, f"cam-{i}".encode(), f"s{i}".encode()) for i in range(6)]
     large = [
