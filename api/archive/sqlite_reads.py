@@ -116,7 +116,7 @@ class SqliteReadStore(SqliteOnThread):
     async def add_reads(self, reads: Sequence[ArchivedRead]) -> int:
         def run(db: sqlite3.Connection) -> int:
             before = db.total_changes
-            db.execute("BEGIN")
+            db.execute("BEGIN IMMEDIATE")
             try:
                 db.executemany(
                     "INSERT INTO reads (read_id, camera_id, captured_at, received_at, plate,"

@@ -129,7 +129,7 @@ class SqliteStore(SqliteNotifications, SqliteAlertsMixin):
     async def add_hits(self, hits: Sequence[NewHit]) -> list[StoredHit]:
         def run(db: sqlite3.Connection) -> list[StoredHit]:
             stored: list[StoredHit] = []
-            db.execute("BEGIN")
+            db.execute("BEGIN IMMEDIATE")
             try:
                 for hit in hits:
                     row = db.execute(
@@ -304,7 +304,7 @@ class SqliteStore(SqliteNotifications, SqliteAlertsMixin):
             now = max(
                 max(r.last_read_at or 0, r.last_heartbeat_at or 0, r.first_seen) for r in rows
             )
-            db.execute("BEGIN")
+            db.execute("BEGIN IMMEDIATE")
             try:
                 db.executemany(
                     "INSERT INTO camera_activity (camera_id, first_seen, last_read_at,"
@@ -380,7 +380,7 @@ class SqliteStore(SqliteNotifications, SqliteAlertsMixin):
             if not events:
                 return 0
             before = db.total_changes
-            db.execute("BEGIN")
+            db.execute("BEGIN IMMEDIATE")
             try:
                 db.executemany(
                     "INSERT INTO camera_lifecycle (camera_id, kind, at, detail) VALUES (?,?,?,?)"

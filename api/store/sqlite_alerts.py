@@ -108,7 +108,7 @@ class SqliteAlertsMixin(SqliteOnThread):
             ]
             by_hit = {s.hit.hit_id: s for s in fresh}
             notes: list[AlertNote] = []
-            db.execute("BEGIN")
+            db.execute("BEGIN IMMEDIATE")
             try:
                 for placed in place([s.hit for s in fresh], self._latest_alert, window_ms_of):
                     new = by_hit[placed.hit.hit_id]
@@ -241,7 +241,7 @@ class SqliteAlertsMixin(SqliteOnThread):
 
     async def acknowledge_alert(self, alert_id: str, ack: Acknowledgement) -> StoredAlert | None:
         def run(db: sqlite3.Connection) -> tuple[int, StoredAlert | None]:
-            db.execute("BEGIN")
+            db.execute("BEGIN IMMEDIATE")
             try:
                 updated = db.execute(
                     "UPDATE alerts SET ack_outcome=?, ack_note=?, ack_by=?, ack_role=?, ack_at=? "
@@ -274,7 +274,7 @@ class SqliteAlertsMixin(SqliteOnThread):
         batch = self.purge_batch
 
         def one_batch(db: sqlite3.Connection) -> int:
-            db.execute("BEGIN")
+            db.execute("BEGIN IMMEDIATE")
             try:
                 ids = [
                     row[0]

@@ -54,7 +54,7 @@ class SqliteNotifications(SqliteOnThread):
                 )
                 for r in results
             ]
-            db.execute("BEGIN")
+            db.execute("BEGIN IMMEDIATE")
             try:
                 # A redelivery after a restart ends with a new outcome under the same id: keep the
                 # latest; the row keeps its seq (its place in the log).

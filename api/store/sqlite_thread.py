@@ -15,6 +15,12 @@ aiosqlite does the same (a thread per connection) but hops once per statement an
 and its async cursor API would have meant rewriting every query; the stdlib executor keeps each
 method's SQL unchanged inside one function.
 
+Write transactions start with `BEGIN IMMEDIATE`: the stores of one file (hits, alerts,
+notifications) each have their own connection, and a deferred `BEGIN` that reads, then writes
+after another connection committed, fails at once with "database is locked" (SQLite cannot wait
+for a snapshot that is already stale); taking the write lock first makes it wait on the busy
+timeout instead.
+
 Retention deletes run in bounded batches (`purge_in_batches`): each batch is its own hop, so
 queries asked for meanwhile run between two batches instead of waiting for the whole purge.
 """
@@ -26,6 +32,8 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
+
+from api.store.base import StoreUnavailable
 
 T = TypeVar("T")
 
@@ -72,9 +80,26 @@ class SqliteOnThread:
             executor.shutdown(wait=True)
 
     async def sql(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `work(connection)` on the store's thread and give back its result."""
+        """Run `work(connection)` on the store's thread and give back its result.
+
+        The database busy or locked past the busy timeout (another connection on the same file
+        holding the write lock) is `StoreUnavailable`, retriable: a consumer redoes its batch,
+        a request gets a 503, instead of a hit being set aside as if its record were bad."""
         db, executor = self.db, self._executor
-        return await asyncio.get_running_loop().run_in_executor(executor, work, db)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(executor, work, db)
+        except sqlite3.OperationalError as exc:
+            if _is_contention(exc):
+                raise StoreUnavailable(f"the SQLite database is busy: {exc}") from exc
+            raise
+
+
+def _is_contention(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return (code & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    text = str(exc)
+    return "database is locked" in text or "database is busy" in text
 
 
 async def purge_in_batches(

@@ -7,13 +7,14 @@ import asyncio
 import sqlite3
 import threading
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from api.archive.records import ArchivedRead
 from api.archive.sqlite_reads import SqliteReadStore
 from api.store.alerts import ConsoleSession
-from api.store.base import AuditEntry, NewHit
+from api.store.base import AuditEntry, NewHit, StoreUnavailable
 from api.store.sqlite import SqliteStore
 
 T0 = 1_750_000_000_000
@@ -117,3 +118,41 @@ async def test_a_closed_store_refuses_statements(store: SqliteStore) -> None:
         await store.get_hit("h1")
     await store.open()
     assert await store.get_hit("h1") is None
+
+
+async def test_a_store_waits_for_another_connections_write_lock(tmp_path: Path) -> None:
+    """The hits, alerts and notifications stores share one file through their own connections:
+    a write transaction (`BEGIN IMMEDIATE`) waits for another connection's write lock instead
+    of failing with "database is locked" (which set a hit aside as poison in the embedded run)."""
+    path = tmp_path / "api.sqlite3"
+    store = SqliteStore(path)
+    await store.open()
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO meta (key, value) VALUES ('held', 'x')")
+        adding = asyncio.ensure_future(store.add_hits([_hit(1, T0)]))
+        await asyncio.sleep(0)  # the insert is now waiting on the thread, not failing
+        assert not adding.done()
+        other.execute("COMMIT")
+        assert [h.hit_id for h in await adding] == ["h1"]
+    finally:
+        other.close()
+        await store.close()
+
+
+async def test_a_database_locked_past_the_busy_timeout_is_retriable(tmp_path: Path) -> None:
+    path = tmp_path / "api.sqlite3"
+    store = SqliteStore(path)
+    await store.open()
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        await store.sql(lambda db: db.execute("PRAGMA busy_timeout=50"))
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(StoreUnavailable, match="busy") as raised:
+            await store.add_hits([_hit(2, T0)])
+        assert raised.value.retriable
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+        await store.close()
