@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from api.alerts.placer import new_sighting
 from api.archive.records import ArchivedRead
 from api.archive.sqlite_reads import SqliteReadStore
 from api.store.alerts import ConsoleSession
@@ -120,27 +121,6 @@ async def test_a_closed_store_refuses_statements(store: SqliteStore) -> None:
     assert await store.get_hit("h1") is None
 
 
-async def test_a_store_waits_for_another_connections_write_lock(tmp_path: Path) -> None:
-    """The hits, alerts and notifications stores share one file through their own connections:
-    a write transaction (`BEGIN IMMEDIATE`) waits for another connection's write lock instead
-    of failing with "database is locked" (which set a hit aside as poison in the embedded run)."""
-    path = tmp_path / "api.sqlite3"
-    store = SqliteStore(path)
-    await store.open()
-    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    try:
-        other.execute("BEGIN IMMEDIATE")
-        other.execute("INSERT INTO meta (key, value) VALUES ('held', 'x')")
-        adding = asyncio.ensure_future(store.add_hits([_hit(1, T0)]))
-        await asyncio.sleep(0)  # the insert is now waiting on the thread, not failing
-        assert not adding.done()
-        other.execute("COMMIT")
-        assert [h.hit_id for h in await adding] == ["h1"]
-    finally:
-        other.close()
-        await store.close()
-
-
 async def test_a_database_locked_past_the_busy_timeout_is_retriable(tmp_path: Path) -> None:
     path = tmp_path / "api.sqlite3"
     store = SqliteStore(path)
@@ -155,4 +135,39 @@ async def test_a_database_locked_past_the_busy_timeout_is_retriable(tmp_path: Pa
     finally:
         other.execute("ROLLBACK")
         other.close()
+        await store.close()
+
+
+async def test_two_connections_on_one_file_write_at_once_without_locking_errors(
+    tmp_path: Path,
+) -> None:
+    """The API's store and the read archive share `api.sqlite3` in embedded mode, each with its
+    own connection. Placing alerts reads and then writes in one transaction; with a deferred
+    `BEGIN`, a commit of the archive between the two failed it at once with "database is
+    locked" (a hit was set aside as poison). `BEGIN IMMEDIATE` makes it wait instead."""
+    path = tmp_path / "api.sqlite3"
+    store, reads = SqliteStore(path), SqliteReadStore(path)
+    await store.open()
+    await reads.open()
+    rounds = 300
+
+    async def hits_and_alerts() -> None:
+        for n in range(rounds):
+            hit = _hit(n, T0 + n)
+            await store.add_hits([hit])
+            await store.add_sightings([new_sighting(hit)], lambda _: 60_000)
+
+    async def archive() -> None:
+        for n in range(rounds):
+            row = ArchivedRead(
+                f"r{n}", "cam-1", T0 + n, T0 + n, "AB12CDE", "AB12CDE", "AB12CDE",
+                None, None, {}, b"{}",
+            )  # fmt: skip
+            await reads.add_reads([row])
+
+    try:
+        await asyncio.gather(hits_and_alerts(), archive())
+        assert await store.max_seq() == rounds
+    finally:
+        await reads.close()
         await store.close()
