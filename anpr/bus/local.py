@@ -19,6 +19,7 @@ import orjson
 
 from anpr.bus.base import HOT_FETCH_WAIT_MS, GroupProgress, Message, Record, TopicPartition
 from anpr.errors import BusError
+from anpr.sqlite_wal import connect_wal
 from anpr.topics import TopicSpec
 
 _SCHEMA = """
@@ -53,10 +54,7 @@ class LocalBus:
             return
         if self._path is not None:
             self._path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(str(self._path) if self._path else ":memory:", isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA busy_timeout=10000")
+        db = connect_wal(str(self._path) if self._path else ":memory:", busy_timeout_s=10.0)
         db.executescript(_SCHEMA)
         self._db = db
 

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from anpr.normalize import skeleton
+from anpr.sqlite_wal import connect_wal
 from api.archive.base import (
     OCR_MAX_DIFFER,
     PastRead,
@@ -100,10 +101,7 @@ class SqliteReadStore(SqliteOnThread):
         target = str(self._path) if self._path else ":memory:"
 
         def connect() -> sqlite3.Connection:
-            db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA busy_timeout=5000")
+            db = connect_wal(target, check_same_thread=False)
             db.create_function("anpr_positions_differ", 2, positions_differ, deterministic=True)
             db.executescript(SCHEMA)
             return db

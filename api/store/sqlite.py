@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from anpr.sqlite_wal import connect_wal
 from api.store.base import (
     AckConflict,
     Acknowledgement,
@@ -109,9 +110,7 @@ class SqliteStore(SqliteNotifications, SqliteAlertsMixin):
 
         def connect() -> sqlite3.Connection:
             # Used from the store's thread only; tests may also look in from the loop's thread.
-            db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
+            db = connect_wal(target, check_same_thread=False)
             db.executescript(SCHEMA)
             db.executescript(ALERTS_SCHEMA)
             db.execute(

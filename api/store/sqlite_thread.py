@@ -33,6 +33,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from anpr.sqlite_wal import is_contention
 from api.store.base import StoreUnavailable
 
 T = TypeVar("T")
@@ -89,17 +90,9 @@ class SqliteOnThread:
         try:
             return await asyncio.get_running_loop().run_in_executor(executor, work, db)
         except sqlite3.OperationalError as exc:
-            if _is_contention(exc):
+            if is_contention(exc):
                 raise StoreUnavailable(f"the SQLite database is busy: {exc}") from exc
             raise
-
-
-def _is_contention(exc: sqlite3.OperationalError) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None:
-        return (code & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-    text = str(exc)
-    return "database is locked" in text or "database is busy" in text
 
 
 async def purge_in_batches(

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from anpr.sqlite_wal import connect_wal
 from api.alerts.placer import new_sighting
 from api.archive.records import ArchivedRead
 from api.archive.sqlite_reads import SqliteReadStore
@@ -171,3 +172,32 @@ async def test_two_connections_on_one_file_write_at_once_without_locking_errors(
     finally:
         await reads.close()
         await store.close()
+
+
+async def test_the_hit_store_and_the_archive_open_one_new_file_at_once(tmp_path: Path) -> None:
+    # `anpr run` opens api.sqlite3 from both at start-up. Switching a file to WAL while another
+    # connection switches it fails at once with "database is locked" (no busy handler): a
+    # quarter of these rounds failed the API's start-up before `connect_wal` retried it.
+    for round_no in range(60):
+        path = tmp_path / f"round{round_no}" / "api.sqlite3"
+        hits, reads = SqliteStore(path), SqliteReadStore(path)
+        try:
+            await asyncio.gather(hits.open(), reads.open())
+            assert await hits.add_hits([_hit(1, T0)])
+        finally:
+            await hits.close()
+            await reads.close()
+
+
+def test_wal_switch_gives_up_after_the_busy_timeout(tmp_path: Path) -> None:
+    path = tmp_path / "held.sqlite3"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            connect_wal(str(path), busy_timeout_s=0.2)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    connect_wal(str(path), busy_timeout_s=0.2).close()
