@@ -209,7 +209,9 @@ class ConsumerLoop:
             if getattr(exc, "retriable", False):
                 raise  # the bus is away: the batch is redone by the next consumer
             if len(records) == 1:
-                return [Poison(records[0], f"handling failed: {type(exc).__name__}: {exc}")]
+                return [
+                    Poison(records[0], f"handling failed: {type(exc).__name__}: {exc}", failed=True)
+                ]
             log.warning(
                 "%s: a batch of %d failed; handling it record by record",
                 self.name,

@@ -2,7 +2,10 @@
 
 A record that fails to decode, or whose handling raises, must never stop a consumer loop nor
 the other records of its batch. Each one is:
-- counted in `anpr_invalid_records_total{process,topic}`;
+- counted in `anpr_invalid_records_total{process,topic}`, and a record that decoded but whose
+  handling raised (`Poison.failed`: a fault of this process, a bug or an error not mapped to a
+  retriable one, not of the record) also in `anpr_records_handling_failed_total{process,topic}`,
+  which pages: on the reads or hits topic such a record may be a missed alert;
 - logged with topic, partition, offset and the error (never the value: it may hold a plate);
 - copied with its error to `anpr.deadletter.v1` (14 days' retention), so that it can be
   inspected and replayed once the cause is fixed;
@@ -35,10 +38,11 @@ MAX_ERROR_CHARS = 1000
 
 @dataclass(frozen=True, slots=True)
 class Poison:
-    """A record set aside, and why."""
+    """A record set aside, and why; `failed`: the record decoded, its handling raised."""
 
     record: Record
     error: str
+    failed: bool = False
 
 
 def _b64(data: bytes | None) -> str | None:
@@ -53,6 +57,13 @@ class DeadLetters:
         self.invalid = Counter(
             "anpr_invalid_records_total",
             "Records that could not be decoded or handled, set aside on the dead-letter topic.",
+            ["process", "topic"],
+            registry=registry,
+        )
+        self.failed = Counter(
+            "anpr_records_handling_failed_total",
+            "Records that decoded but whose handling raised, set aside on the dead-letter topic "
+            "(also in anpr_invalid_records_total).",
             ["process", "topic"],
             registry=registry,
         )
@@ -81,8 +92,11 @@ class DeadLetters:
         for poison in poisons:
             record = poison.record
             self.invalid.labels(self._process, record.topic).inc()
+            if poison.failed:
+                self.failed.labels(self._process, record.topic).inc()
             log.error(
-                "poison record set aside: topic=%s partition=%d offset=%d error=%s",
+                "%s set aside: topic=%s partition=%d offset=%d error=%s",
+                "record whose handling failed" if poison.failed else "poison record",
                 record.topic,
                 record.partition,
                 record.offset,

@@ -57,7 +57,7 @@ def handle_batch(
             continue
         except Exception as exc:  # noqa: BLE001 - the poison policy: one read never stops the rest
             result.poison.append(
-                Poison(records[i], f"matching failed: {type(exc).__name__}: {exc}")
+                Poison(records[i], f"matching failed: {type(exc).__name__}: {exc}", failed=True)
             )
             continue
         latencies.append(now_ms - view.received_at)

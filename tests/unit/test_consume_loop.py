@@ -95,6 +95,10 @@ async def test_poison_is_set_aside_and_the_group_commits_past_it(bus: LocalBus) 
         "anpr_invalid_records_total", {"process": "test", "topic": TOPICS.reads}
     )
     assert invalid == 1
+    failed = runtime.registry.get_sample_value(
+        "anpr_records_handling_failed_total", {"process": "test", "topic": TOPICS.reads}
+    )
+    assert not failed  # an undecodable record is the record's fault: no page
     await runtime.stop()
 
 
@@ -116,6 +120,9 @@ async def test_a_handler_that_raises_is_retried_record_by_record(bus: LocalBus) 
     await until(lambda: sorted(handled) == [b"1", b"3"])
     await until(lambda: len(dead_letters(bus)) == 1)
     assert "TypeError: unexpected shape" in dead_letters(bus)[0]["error"]
+    labels = {"process": "test", "topic": TOPICS.hits}
+    assert runtime.registry.get_sample_value("anpr_records_handling_failed_total", labels) == 1
+    assert runtime.registry.get_sample_value("anpr_invalid_records_total", labels) == 1
     await put(bus, TOPICS.hits, b"4")
     await until(lambda: b"4" in handled)
     assert runtime.supervisor.snapshot()["hits"]["restarts"] == 0

@@ -57,6 +57,7 @@ def test_a_poison_read_never_stops_the_hits_of_its_batch(case: str) -> None:
     assert result.matched == 2
     assert [p.record.offset for p in result.poison] == [1]
     assert result.poison[0].error  # says why
+    assert not result.poison[0].failed  # the record's fault, not the matcher's
 
 
 def test_a_read_whose_matching_raises_is_poison_and_the_rest_match(
@@ -81,6 +82,7 @@ def test_a_read_whose_matching_raises_is_poison_and_the_rest_match(
     (poison,) = result.poison
     assert poison.record.offset == 1
     assert "TypeError" in poison.error
+    assert poison.failed  # the record is fine: counted apart, it pages
 
 
 def test_good_batch_counts_latency_and_overruns() -> None:
