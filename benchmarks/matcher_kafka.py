@@ -1,7 +1,7 @@
 """The matcher through Kafka against a plain aiokafka loop, timed from offset 0 to lag 0.
 
     python -m benchmarks.matcher_kafka --bootstrap 127.0.0.1:9092 [--reads 200000]
-        [--entries 1000000] [--rounds 2] [--consumers matcher,plain] [--json out.json]
+        [--entries 1000000] [--rounds 2] [--consumers matcher,plain,kstreams] [--json out.json]
         [--baseline DIR --consumers matcher,plain,baseline]
 
 Reads are preloaded once on a fresh topic (1 % of them plates of the list, no OCR candidates,
@@ -16,7 +16,10 @@ its consumer is made (`seconds`):
   decode, the `HotlistIndex`, hit records, metrics) and the hits published with acks=all;
 - `plain`: the peer: an `AIOKafkaConsumer` getmany loop, `orjson.loads`, a dict lookup on
   `plate_norm`, a small hit `orjson.dumps`-ed and sent with an idempotent acks=all producer,
-  a commit per batch.
+  a commit per batch;
+- `kstreams`: the issue's other peer, a Kafka Streams app (`benchmarks/kstreams/ExactMatch.java`,
+  one stream thread, commits every 0.5 s, Jackson for the JSON, a HashMap lookup, the same hit
+  written acks=all with idempotence), run with `java` (`benchmarks.kstreams_peer`).
 
 Both load one exact list of `--entries` plates first (not timed) and must produce the same
 number of hits; a round where they differ is reported as failed. Reads/s are per round and
@@ -43,9 +46,11 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -300,7 +305,32 @@ def timing(
     }
 
 
-RUNNERS = {"plain": run_plain, "matcher": run_matcher}
+async def run_kstreams(
+    bootstrap: str, topic: str, hits_topic: str, reads: int, entries: int
+) -> dict[str, Any]:
+    """The Kafka Streams peer in a JVM of its own; it times itself like the others."""
+    from benchmarks import kstreams_peer
+
+    with tempfile.TemporaryDirectory(prefix="kstreams-") as tmp:
+        list_file = Path(tmp) / "list.csv"
+        list_file.write_text(
+            "".join(f"{plate},E{i:08d}\n" for i, plate in enumerate(plates(entries, seed=1)))
+        )
+        argv = kstreams_peer.command(
+            bootstrap=bootstrap, topic=topic, hits_topic=hits_topic, reads=reads,
+            list_file=list_file, state_dir=Path(tmp) / "state",
+        )  # fmt: skip
+        proc = await asyncio.create_subprocess_exec(
+            *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        out, err = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"the Kafka Streams peer exited {proc.returncode}: {err[-800:]!r}")
+    result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+    return result
+
+
+RUNNERS = {"plain": run_plain, "matcher": run_matcher, "kstreams": run_kstreams}
 
 
 def contestant(args: argparse.Namespace) -> int:
@@ -317,8 +347,10 @@ def contestant(args: argparse.Namespace) -> int:
             )
         )
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)  # the JVM of `kstreams`
     result["consumer"] = args.consumer
-    result["cpu_s_total"] = round(cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime, 2)
+    own = cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime
+    result["cpu_s_total"] = round(own + kids.ru_utime + kids.ru_stime, 2)
     print(json.dumps({"final": result} if args.group else result), flush=True)
     return 0
 
@@ -514,6 +546,10 @@ def main(argv: list[str] | None = None) -> int:
         row["same_hits"] = all(r["hits"] == expected for r in row.values() if isinstance(r, dict))
         if "matcher" in row and "plain" in row:
             row["ratio"] = round(row["matcher"]["reads_per_s"] / row["plain"]["reads_per_s"], 2)
+        if "matcher" in row and "kstreams" in row:
+            row["kstreams_ratio"] = round(
+                row["matcher"]["reads_per_s"] / row["kstreams"]["reads_per_s"], 2
+            )
         if "baseline" in row and "plain" in row:
             row["baseline_ratio"] = round(
                 row["baseline"]["reads_per_s"] / row["plain"]["reads_per_s"], 2
@@ -533,6 +569,8 @@ def main(argv: list[str] | None = None) -> int:
         }
     if rounds and all("ratio" in r for r in rounds):
         summary["median_ratio"] = statistics.median(r["ratio"] for r in rounds)
+    if rounds and all("kstreams_ratio" in r for r in rounds):
+        summary["median_kstreams_ratio"] = statistics.median(r["kstreams_ratio"] for r in rounds)
     text = json.dumps(summary, indent=2)
     if args.json:
         with open(args.json, "w") as out_file:

@@ -29,8 +29,16 @@ FOUND: dict[str, Any] = {
     },
     "matcher": {
         "entries": 1_000_000,
-        "rounds": [{"matcher": {"reads_per_s": 60_000}, "plain": {"reads_per_s": 40_000}}],
+        "rounds": [
+            {
+                "matcher": {"reads_per_s": 60_000},
+                "plain": {"reads_per_s": 40_000},
+                "kstreams": {"reads_per_s": 75_000},
+                "same_hits": True,
+            }
+        ],
         "median_ratio": 1.5,
+        "median_kstreams_ratio": 0.8,
     },
 }
 
@@ -53,7 +61,20 @@ def test_each_target_is_judged_from_the_median_of_the_round_ratios() -> None:
     )
     matcher = "matcher ≥ 1.5× a plain aiokafka loop (exact list of 1,000,000 entries)"
     assert judged[matcher] == ("1.50× the plain loop", True)
-    assert judged["matcher ≥ a Kafka Streams app"][1] is False
+    assert judged["matcher ≥ a Kafka Streams app"] == ("0.80× the Streams app", False)
+    faster = {**FOUND, "matcher": {**FOUND["matcher"], "median_kstreams_ratio": 1.02}}
+    judged = {t["target"]: (t["measured"], t["met"]) for t in peer_targets(faster)}
+    assert judged["matcher ≥ a Kafka Streams app"] == ("1.02× the Streams app", True)
+
+
+def test_the_report_shows_each_matcher_peer_round_by_round() -> None:
+    rows = [line for line in peers_section(FOUND) if line.startswith("| matcher vs")]
+    assert rows == [
+        "| matcher vs plain aiokafka loop, 1,000,000-entry exact list, reads/s | 1 | 60,000 "
+        "| 40,000 | 1.50 |",
+        "| matcher vs Kafka Streams app, 1,000,000-entry exact list, reads/s | 1 | 60,000 "
+        "| 75,000 | 0.80 |",
+    ]
 
 
 def test_a_part_that_failed_is_not_measured_and_not_met() -> None:
