@@ -116,7 +116,7 @@ class PhaseRunner:
     def command(self, spec: PhaseSpec, out: Path) -> list[str]:
         cmd = [
             sys.executable, "-m", "anpr", "simulate", "--no-setup", "--no-watch",
-            "--token", self.token, "--integrator", self.integrator_id,
+            f"--token={self.token}", "--integrator", self.integrator_id,
             "--gateway", self.stack.url("ingest"), "--api", self.stack.url("api"),
             "--cameras", str(self.cameras), "--seed", str(self.seed),
             "--hit-share", str(self.hit_share), "--probes-file", str(self.probes_file),
