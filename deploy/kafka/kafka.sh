@@ -9,6 +9,7 @@
 #   KAFKA_CONTROLLER_PORT       controller port (default KAFKA_PORT+1)
 #   KAFKA_DATA_DIR=<repo>/.kafka  config, storage, logs and pid file of this broker
 #   KAFKA_START_TIMEOUT=90      seconds `up` waits for the broker to answer
+#   KAFKA_GC_OPTS="-XX:+UseSerialGC"  the broker JVM's collector (its pauses: <data>/logs/gc.log)
 #   ANPR_KAFKA_CACHE=~/.cache/anpr-kafka  where the jars are cached
 #   KAFKA_PYTHON=<repo>/.venv/bin/python  interpreter with aiokafka, used for the readiness probe
 # Brokers with different KAFKA_DATA_DIR and ports can run side by side.
@@ -145,7 +146,9 @@ up() {
     # is up) go to kafka.out, everything else to server.log via log4j2.properties.
     # Serial GC: on a 2-core machine shared with the services, G1's concurrent threads cost idle
     # CPU for nothing (measured: 0.039 -> 0.027 cores with no clients).
-    nohup "${jvm[@]}" -Xms256m -Xmx1g -XX:+UseSerialGC -XX:-UsePerfData -Djava.awt.headless=true kafka.Kafka "$CONF" \
+    local gc; read -r -a gc <<<"${KAFKA_GC_OPTS:--XX:+UseSerialGC}"
+    nohup "${jvm[@]}" -Xms256m -Xmx1g "${gc[@]}" -XX:-UsePerfData -Djava.awt.headless=true \
+      -Xlog:gc:file="$DATA/logs/gc.log":uptime:filecount=2,filesize=10m kafka.Kafka "$CONF" \
       </dev/null >>"$DATA/logs/kafka.out" 2>&1 &
     pid=$!
     echo "$pid" >"$PIDFILE"
