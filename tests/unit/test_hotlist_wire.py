@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import tracemalloc
 from typing import Any
 
 import orjson
@@ -217,3 +218,18 @@ def test_decoding_arbitrary_bytes_raises_only_invalid_record(value: bytes) -> No
     for decode in (decode_entry, decode_list_config):
         with contextlib.suppress(InvalidRecord):
             decode(value)
+
+
+def test_encoded_entries_held_by_an_upload_cost_their_length_not_a_buffer() -> None:
+    # An upload holds every entry's record until it is published. orjson 3.12+ returns its
+    # 4 KiB working buffer as the bytes: 1M entries took 4.4 GB in the API before the copy.
+    specs = [EntrySpec(entry_id=f"E{i:08d}", plate=f"AB{i:05d}") for i in range(2000)]
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        held = [encode_entry(spec, list_id="stolen", version=7) for spec in specs]
+        per_entry = (tracemalloc.get_traced_memory()[0] - before) / len(held)
+    finally:
+        tracemalloc.stop()
+    assert decode_entry(held[0]).entry_id == "E00000000"
+    assert per_entry < 400, per_entry
