@@ -537,16 +537,23 @@ def main(argv: list[str] | None = None) -> int:
                 [sys.executable, "-m", "benchmarks.matcher_kafka", "--worker", worker,
                  "--bootstrap", args.bootstrap, "--topic", topic, "--hits-topic", hits_topics[name],
                  "--reads", str(args.reads), "--entries", str(args.entries)],
-                capture_output=True, text=True, check=True,
+                capture_output=True, text=True, check=name != "kstreams",
                 cwd=args.baseline if name == "baseline" else None,
             )  # fmt: skip
+            if out.returncode != 0:
+                # The JVM peer (no Java, no Maven Central): not measured, the rest still is.
+                last = (out.stderr.strip().splitlines() or [""])[-1]
+                row[name] = {"error": f"exit {out.returncode}: {last[-300:]}"}
+                say(f"round {n + 1} {name}: failed: {row[name]['error']}")
+                continue
             result = json.loads(out.stdout.strip().splitlines()[-1])
             say(f"round {n + 1} {name}: {result}")
             row[name] = result
-        row["same_hits"] = all(r["hits"] == expected for r in row.values() if isinstance(r, dict))
-        if "matcher" in row and "plain" in row:
+        ran = [r for r in row.values() if isinstance(r, dict) and "hits" in r]
+        row["same_hits"] = all(r["hits"] == expected for r in ran)
+        if "hits" in row.get("matcher", {}) and "hits" in row.get("plain", {}):
             row["ratio"] = round(row["matcher"]["reads_per_s"] / row["plain"]["reads_per_s"], 2)
-        if "matcher" in row and "kstreams" in row:
+        if "hits" in row.get("matcher", {}) and "hits" in row.get("kstreams", {}):
             row["kstreams_ratio"] = round(
                 row["matcher"]["reads_per_s"] / row["kstreams"]["reads_per_s"], 2
             )
@@ -565,7 +572,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     if rounds:
         summary["median_reads_per_s"] = {
-            c: statistics.median(r[c]["reads_per_s"] for r in rounds) for c in consumers
+            c: statistics.median(r[c]["reads_per_s"] for r in rounds)
+            for c in consumers
+            if all("reads_per_s" in r[c] for r in rounds)
         }
     if rounds and all("ratio" in r for r in rounds):
         summary["median_ratio"] = statistics.median(r["ratio"] for r in rounds)

@@ -169,6 +169,10 @@ def peers_section(found: dict[str, Any] | None) -> list[str]:
         for peer_name, label in MATCHER_PEERS:
             if peer_name not in row:
                 continue
+            if "error" in row[peer_name]:
+                why = row[peer_name]["error"][-200:]
+                out.append(f"| matcher vs {label} | {n} | not measured: {why} | | |")
+                continue
             ours, peer = row["matcher"]["reads_per_s"], row[peer_name]["reads_per_s"]
             out.append(
                 f"| matcher vs {label}, {matcher.get('entries', 0):,}-entry exact list, "

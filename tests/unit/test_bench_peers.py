@@ -116,3 +116,27 @@ def test_a_part_that_failed_is_not_measured_and_not_met() -> None:
 
 def test_nothing_measured_gives_no_targets() -> None:
     assert peer_targets(None) == []
+
+
+def test_a_peer_that_could_not_run_is_not_measured_and_the_other_still_is() -> None:
+    found = {
+        **FOUND,
+        "matcher": {
+            "entries": 1_000_000,
+            "rounds": [
+                {
+                    "matcher": {"reads_per_s": 60_000},
+                    "plain": {"reads_per_s": 50_000},
+                    "kstreams": {"error": "exit 1: java is not on PATH"},
+                }
+            ],
+        },
+    }
+    judged = {t["target"]: (t["measured"], t["met"]) for t in peer_targets(found)}
+    assert judged["matcher ≥ a Kafka Streams app"] == ("not measured", False)
+    plain = "matcher ≥ 1.5× a plain aiokafka loop (exact list of 1,000,000 entries)"
+    assert judged[plain] == ("1.20× the plain loop (median; rounds 1.20)", False)
+    rows = [line for line in peers_section(found) if line.startswith("| matcher vs")]
+    assert rows[1] == (
+        "| matcher vs Kafka Streams app | 1 | not measured: exit 1: java is not on PATH | | |"
+    )
