@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
+from anpr.heldjson import dumps_held
 from anpr.webhooks import WebhookTarget, delivery_id
 
 IMAGE_BYTES_FIELDS = ("plate_jpeg_b64", "overview_jpeg_b64")
@@ -108,4 +108,4 @@ def payload(hit: dict[str, Any], target: WebhookTarget) -> tuple[str, bytes]:
         "target_id": target.target_id,
         "hit": hit_for_target(hit, target),
     }
-    return did, orjson.dumps(body)
+    return did, dumps_held(body)  # held until delivered or the retry window ends
