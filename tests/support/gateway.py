@@ -14,7 +14,9 @@ import orjson
 from pydantic import SecretStr
 
 from anpr.bus.base import Bus, Record
+from anpr.bus.local import LocalBus
 from anpr.registry import CameraSpec, RegistryWriter
+from anpr.settings import CommonSettings
 from anpr.topics import Topics
 from ingest.app import create_app
 from ingest.settings import GatewaySettings
@@ -89,3 +91,15 @@ async def running_gateway(
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
             yield GatewayHarness(client, bus, topics, token, other, app)
+
+
+@asynccontextmanager
+async def gateway_on_local_bus(**settings: Any) -> AsyncIterator[GatewayHarness]:
+    """`running_gateway` on a fresh in-memory `LocalBus`, stopped afterwards."""
+    bus = LocalBus(None, Topics.from_prefix("anpr.").specs(CommonSettings()))
+    await bus.start()
+    try:
+        async with running_gateway(bus, **settings) as harness:
+            yield harness
+    finally:
+        await bus.stop()

@@ -10,20 +10,14 @@ import pytest
 from prometheus_client import Counter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from anpr.bus.local import LocalBus
-from anpr.settings import CommonSettings
-from anpr.topics import Topics
 from tests.conftest import MakeRead
-from tests.support.gateway import GatewayHarness, running_gateway
+from tests.support.gateway import GatewayHarness, gateway_on_local_bus
 
 
 @pytest.fixture
 async def gw() -> AsyncIterator[GatewayHarness]:
-    bus = LocalBus(None, Topics.from_prefix("anpr.").specs(CommonSettings()))
-    await bus.start()
-    async with running_gateway(bus) as harness:
+    async with gateway_on_local_bus() as harness:
         yield harness
-    await bus.stop()
 
 
 def counted(counter: Counter, route: str, status: str) -> float:

@@ -16,7 +16,13 @@ from anpr.errors import BusUnavailable
 from anpr.settings import CommonSettings
 from anpr.topics import Topics
 from tests.conftest import MakeRead
-from tests.support.gateway import GatewayHarness, read_topic, running_gateway, values
+from tests.support.gateway import (
+    GatewayHarness,
+    gateway_on_local_bus,
+    read_topic,
+    running_gateway,
+    values,
+)
 
 
 def local_bus() -> LocalBus:
@@ -25,11 +31,8 @@ def local_bus() -> LocalBus:
 
 @pytest.fixture
 async def gw() -> AsyncIterator[GatewayHarness]:
-    bus = local_bus()
-    await bus.start()
-    async with running_gateway(bus) as harness:
+    async with gateway_on_local_bus() as harness:
         yield harness
-    await bus.stop()
 
 
 async def reads_on_topic(gw: GatewayHarness) -> list[dict[str, object]]:

@@ -11,15 +11,12 @@ from collections.abc import AsyncIterator
 import pytest
 from prometheus_client import generate_latest
 
-from anpr.bus.local import LocalBus
 from anpr.normalize import normalize_pattern, normalize_plate
-from anpr.settings import CommonSettings
-from anpr.topics import Topics
 from matcher.hits import build_hit
 from matcher.index import HotlistIndex
 from tests.conftest import MakeRead
 from tests.support.factories import T0, make_config, make_entry, make_read
-from tests.support.gateway import GatewayHarness, running_gateway
+from tests.support.gateway import GatewayHarness, gateway_on_local_bus
 
 
 def _index() -> HotlistIndex:
@@ -70,11 +67,8 @@ def test_entries_of_round_trips_thai_plates() -> None:
 
 @pytest.fixture
 async def gw() -> AsyncIterator[GatewayHarness]:
-    bus = LocalBus(None, Topics.from_prefix("anpr.").specs(CommonSettings()))
-    await bus.start()
-    async with running_gateway(bus) as harness:
+    async with gateway_on_local_bus() as harness:
         yield harness
-    await bus.stop()
 
 
 async def test_the_gateway_keeps_and_counts_non_latin_reads(
