@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry, Gauge
 
 from anpr.bus.base import Bus
 from anpr.deadletter import DeadLetters
+from anpr.looplag import LoopLagWatch
 from anpr.settings import CommonSettings
 from anpr.supervise import RestartPolicy, Supervisor
 from anpr.topics import Topics
@@ -88,6 +89,7 @@ class Runtime:
             self.bus, self.deadletter_topic, process=self.process, registry=self.registry
         )
         self._loop_metrics = LoopMetrics(self.registry, self.process)
+        self.loop_lag = LoopLagWatch(self.process, self.registry)
 
     @classmethod
     def for_process(
@@ -103,6 +105,10 @@ class Runtime:
                 max_crashes=settings.task_max_crashes, window_s=settings.task_crash_window_s
             ),
         )
+
+    def watch_event_loop(self) -> None:
+        """Start measuring the event loop's lag (`anpr.looplag`); once, from the service's start."""
+        self.supervisor.spawn("event-loop-lag", self.loop_lag.run)
 
     def add_loop(self, loop: ConsumerLoop) -> None:
         if loop not in self.loops:

@@ -181,6 +181,7 @@ class ApiService:
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def start(self) -> None:
+        self.runtime.watch_event_loop()
         await self.store.open()
         await self.reads.open()
         self.health.restore(await self.store.load_activity())

@@ -9,6 +9,8 @@
 - matching one batch (CPU): `anpr_matcher_batch_seconds` (matcher);
 - hit on the topic -> written to a stream (fetch, store, fan-out):
   `anpr_api_hit_delivery_seconds` (api).
+- each process's event-loop lag (how late a 200 ms timer woke: the time other work held the
+  loop, which every hop of that process waited out): `anpr_event_loop_lag_seconds`.
 
 Quantiles are read off the bucket counts (the upper bound of the bucket holding the quantile),
 as Prometheus' `histogram_quantile` would, without its interpolation; the mean is exact.
@@ -30,6 +32,9 @@ HOPS: tuple[tuple[str, str, str, dict[str, str]], ...] = (
     ("received -> matched", "matcher", "anpr_matcher_ingest_to_match_seconds", {}),
     ("match batch (CPU)", "matcher", "anpr_matcher_batch_seconds", {}),
     ("hit topic -> stream", "api", "anpr_api_hit_delivery_seconds", {}),
+    ("gateway loop lag", "ingest", "anpr_event_loop_lag_seconds", {}),
+    ("matcher loop lag", "matcher", "anpr_event_loop_lag_seconds", {}),
+    ("API loop lag", "api", "anpr_event_loop_lag_seconds", {}),
 )
 
 

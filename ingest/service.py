@@ -82,6 +82,7 @@ class GatewayService:
         return self.registry_loaded and self.runtime.loops_ready
 
     async def start(self) -> None:
+        self.runtime.watch_event_loop()
         self.follower.start()
         self.runtime.supervisor.spawn_periodic(
             "gateway-events", self.settings.events_flush_s, self.events.flush

@@ -132,6 +132,7 @@ class MatcherService:
     # --- lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> None:
+        self.runtime.watch_event_loop()
         self.registry.start()
         self.hotlists.start()
         self.reads.start()

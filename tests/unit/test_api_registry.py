@@ -23,7 +23,7 @@ async def api() -> AsyncIterator[ApiHarness]:
 async def test_healthz_readyz_metrics_need_no_auth(api: ApiHarness) -> None:
     alive = (await api.client.get("/healthz")).json()
     assert alive["status"] == "alive"
-    assert {"api-hits", "api-registry", "api-retention"} <= set(alive["tasks"])
+    assert {"api-hits", "api-registry", "api-retention", "event-loop-lag"} <= set(alive["tasks"])
     assert all(task["state"] == "running" for task in alive["tasks"].values())
     ready = await api.client.get("/readyz")
     assert ready.status_code == 200
