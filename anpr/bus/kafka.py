@@ -18,6 +18,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from anpr.bus.base import HOT_FETCH_WAIT_MS, GroupProgress, Message, Record
 from anpr.bus.base import TopicPartition as TP
 from anpr.bus.batch import RecordBatch
+from anpr.bus.produce_batches import PartitionBatches
 from anpr.errors import BusError, BusUnavailable
 from anpr.topics import TopicSpec
 
@@ -51,6 +52,7 @@ class KafkaBus:
         self._client_id = client_id
         self._linger_ms = linger_ms
         self._producer: AIOKafkaProducer | None = None
+        self._batches: PartitionBatches | None = None
         self._partitioner = DefaultPartitioner()
         self._key_index: dict[tuple[bytes, int], int] = {}
 
@@ -78,10 +80,14 @@ class KafkaBus:
                     await producer.stop()
             raise
         self._producer = producer
+        self._batches = PartitionBatches(producer)
 
     async def stop(self) -> None:
         if self._producer is not None:
             producer, self._producer = self._producer, None
+            if self._batches is not None:
+                batches, self._batches = self._batches, None
+                await batches.close(STOP_TIMEOUT_S)
             # A producer with unacknowledged records waits for them on stop; with the cluster
             # gone that would be forever. Those records were never acknowledged to anyone.
             stopping = asyncio.ensure_future(producer.stop())
@@ -126,26 +132,26 @@ class KafkaBus:
         log.info("created topics %s", [spec.name for spec in missing])
 
     async def publish(self, messages: Sequence[Message], *, timeout_s: float) -> None:
-        producer = self._producer
-        if producer is None:
+        producer, batches = self._producer, self._batches
+        if producer is None or batches is None:
             raise BusUnavailable("the Kafka producer is not started")
         # Not `_mapped`: a generator-based context manager costs more than the rest of a
         # single-read publish (py-spy, benchmarks.http_stack).
         try:
             async with asyncio.timeout(timeout_s):
-                await self._send_all(producer, messages)
+                await self._send_all(producer, batches, messages)
         except (TimeoutError, KafkaError) as exc:
             raise _bus_error("Kafka did not take the records", timeout_s, exc) from exc
 
-    async def _send_all(self, producer: AIOKafkaProducer, messages: Sequence[Message]) -> None:
-        """Every message through `send()`, so concurrent publishes share one record batch per
-        partition. (Batches of a publish's own, `send_batch`, cost less Python but serialised
-        concurrent requests: aiokafka drains one batch per partition per produce request, and
-        the end-to-end benchmark at 5,000 reads/s fell from 4,986-4,999 to 4,498 reads/s with
-        produce waits of 200 ms.) The partition is the producer's default partitioner's,
-        remembered per key."""
+    async def _send_all(
+        self, producer: AIOKafkaProducer, batches: PartitionBatches, messages: Sequence[Message]
+    ) -> None:
+        """Every message into its partition's shared batch (`anpr.bus.produce_batches`), then
+        wait until each batch that holds one is acknowledged. The partition is the producer's
+        default partitioner's, remembered per key. Waiting with `asyncio.wait` leaves a batch's
+        delivery alone when this publish times out: other publishes share it."""
         partitions: dict[str, list[int]] = {}
-        futures = []
+        pending: set[asyncio.Future[None]] = set()
         for m in messages:
             known = partitions.get(m.topic)
             if known is None:
@@ -153,16 +159,12 @@ class KafkaBus:
                 known = partitions[m.topic] = sorted(
                     cached if cached else await producer.partitions_for(m.topic)
                 )
-            futures.append(
-                await producer.send(
-                    m.topic,
-                    value=m.value,
-                    key=m.key,
-                    partition=self._partition_of(m.key, known),
-                    headers=list(m.headers) or None,
-                )
+            pending.add(
+                batches.add(m.topic, self._partition_of(m.key, known), m.key, m.value, m.headers)
             )
-        await asyncio.gather(*futures)
+        await asyncio.wait(pending)
+        for delivered in pending:
+            delivered.result()
 
     def _partition_of(self, key: bytes, partitions: list[int]) -> int:
         """The partition the producer's default partitioner gives `key`, remembered: the keys

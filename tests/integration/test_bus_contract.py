@@ -16,6 +16,7 @@ from anpr.bus.base import Bus, Consumer, Message, Record
 from anpr.bus.kafka import KafkaBus
 from anpr.bus.local import LocalBus
 from anpr.clock import now_ms
+from anpr.errors import BusUnavailable
 from anpr.settings import CommonSettings
 from anpr.topics import Topics
 from tests.support.wait import until
@@ -201,3 +202,89 @@ async def test_a_consumer_can_start_at_a_time(bus_and_topics: tuple[Bus, Topics]
         assert [r.value for r in await drain(consumer, 1)] == [b"new"]
     finally:
         await consumer.stop()
+
+
+async def test_concurrent_publishes_are_each_acknowledged_with_every_record_once_in_order(
+    bus_and_topics: tuple[Bus, Topics],
+) -> None:
+    """Concurrent publishes share record batches on the Kafka bus (`produce_batches`): each
+    publish returns once its own records are acknowledged; every record lands once, a key's
+    records in the order each publish gave them, stamped with the time they were published. A
+    record larger than a batch goes out among small ones."""
+    bus, topics = bus_and_topics
+    big = b"B" * (300 * 1024)  # over the producer's 256 KiB batch size
+
+    def publish_of(n: int) -> list[Message]:
+        return [
+            Message(
+                topics.reads,
+                f"cam-{i % 5}".encode(),
+                big if (n, i) == (7, 3) else b"%d/%d" % (n, i),
+            )
+            for i in range(20)
+        ]
+
+    sent = [publish_of(n) for n in range(40)]
+    before = now_ms()
+    await asyncio.gather(*(bus.publish(messages, timeout_s=30) for messages in sent))
+    consumer = bus.consumer([topics.reads], group_id=None, from_beginning=True)
+    await consumer.start()
+    try:
+        records = await drain(consumer, 40 * 20)
+    finally:
+        await consumer.stop()
+    assert sorted(r.value or b"" for r in records) == sorted(
+        m.value or b"" for ms in sent for m in ms
+    )
+    assert all(before - 1000 <= r.timestamp_ms <= now_ms() + 1000 for r in records)
+    for key in (f"cam-{k}".encode() for k in range(5)):
+        mine = sorted((r for r in records if r.key == key), key=lambda r: r.offset)
+        assert len({r.partition for r in mine}) == 1
+        for messages in sent:
+            own = {m.value for m in messages if m.key == key}
+            assert [r.value for r in mine if r.value in own] == [
+                m.value for m in messages if m.key == key
+            ]
+
+
+@pytest.mark.kafka
+async def test_publishes_cut_short_by_a_stop_fail_retriably_and_the_acknowledged_are_kept(
+    kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    """A gateway stopping while requests publish: each publish is either acknowledged (its
+    records are on the topic) or fails as a broker away would (503, resent), never hangs."""
+    topics = Topics.from_prefix(topic_prefix)
+    settings = CommonSettings(
+        kafka_bootstrap=kafka_bootstrap, topic_prefix=topic_prefix, topic_partitions=3
+    )
+    bus = KafkaBus(kafka_bootstrap, topics.specs(settings), client_id="anpr-test")
+    await bus.start()
+    await bus.ensure_topics()
+    sent = [
+        [Message(topics.reads, f"cam-{i % 3}".encode(), b"%d/%d" % (n, i)) for i in range(50)]
+        for n in range(100)
+    ]
+    await bus.publish([Message(topics.reads, b"cam-0", b"first")], timeout_s=30)
+    publishes = [asyncio.ensure_future(bus.publish(ms, timeout_s=30)) for ms in sent]
+    await asyncio.sleep(0)  # one turn: the publishes queue their records, none is sent yet
+    await asyncio.wait_for(bus.stop(), timeout=30)
+    outcomes = await asyncio.wait_for(asyncio.gather(*publishes, return_exceptions=True), 30)
+    assert all(o is None or isinstance(o, BusUnavailable) for o in outcomes), outcomes
+    with pytest.raises(BusUnavailable):
+        await bus.publish(sent[0], timeout_s=5)
+
+    reader = KafkaBus(kafka_bootstrap, topics.specs(settings), client_id="anpr-test")
+    await reader.start()
+    consumer = reader.consumer([topics.reads], group_id=None, from_beginning=True)
+    await consumer.start()
+    try:
+        acknowledged = {
+            m.value for ms, o in zip(sent, outcomes, strict=True) if o is None for m in ms
+        }
+        ends = await consumer.end_offsets()
+        on_topic = [r.value for r in await drain(consumer, sum(ends.values()))]
+        assert acknowledged <= set(on_topic)
+        assert len(on_topic) == len(set(on_topic)), "a record twice"
+    finally:
+        await consumer.stop()
+        await reader.stop()
