@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaConnectionError
+from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
 
 TP = tuple[str, int]
 _NO_HEADERS: list[tuple[str, bytes]] = []  # read, never changed, by the builders
@@ -109,7 +109,12 @@ class PartitionBatches:
                         batch.builder, topic, partition=partition
                     )
                 except BaseException as exc:
-                    error = exc if isinstance(exc, Exception) else _stopped()
+                    if isinstance(exc, KafkaTimeoutError):
+                        # The partition's previous batch was not taken within the request
+                        # timeout: the broker is away, which the caller answers 503 for.
+                        error: Exception = _stopped(f"no produce slot for {tp}: {exc!r}")
+                    else:
+                        error = exc if isinstance(exc, Exception) else _stopped()
                     for failed in (batch, *queue):
                         if not failed.delivered.done():
                             failed.delivered.set_exception(error)
