@@ -9,7 +9,7 @@
 - matching one batch (CPU): `anpr_matcher_batch_seconds` (matcher);
 - hit on the topic -> written to a stream (fetch, store, fan-out):
   `anpr_api_hit_delivery_seconds` (api).
-- each process's event-loop lag (how late a 200 ms timer woke: the time other work held the
+- each process's event-loop lag (how late a 500 ms timer woke: the time other work held the
   loop, which every hop of that process waited out): `anpr_event_loop_lag_seconds`.
 
 Quantiles are read off the bucket counts (the upper bound of the bucket holding the quantile),

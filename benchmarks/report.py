@@ -173,7 +173,7 @@ def markdown(results: dict[str, Any]) -> str:
             "Gateway request: parse, validate, dedup, produce with acks=all, answer. Received → "
             "matched: from the gateway's `received_at` to the matcher's match (produce, fetch, "
             "decode, match). Hit topic → stream: from the hit record's timestamp to its event "
-            "written to a subscriber (fetch, store, fan-out). Loop lag: how late a 200 ms timer "
+            "written to a subscriber (fetch, store, fan-out). Loop lag: how late a 500 ms timer "
             "woke on the process's event loop (time other work, or the wait for a CPU, held it).",
             "",
         ]
