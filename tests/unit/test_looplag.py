@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry
 from anpr.bus.local import LocalBus
 from anpr.looplag import LoopLagWatch
 from anpr.runtime import Runtime
+from tests.support.wait import until
 
 
 def _bucket(registry: CollectorRegistry, le: str) -> float:
@@ -21,25 +22,17 @@ def _bucket(registry: CollectorRegistry, le: str) -> float:
     return value or 0.0
 
 
-async def _wait_for(condition: object, timeout_s: float = 5.0) -> None:
-    assert callable(condition)
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
-
-
 async def test_a_blocked_loop_is_measured_as_lag() -> None:
     registry = CollectorRegistry()
     watch = LoopLagWatch("gateway", registry, interval_s=0.01)
     task = asyncio.create_task(watch.run())
     try:
         count = "anpr_event_loop_lag_seconds_count"
-        await _wait_for(lambda: (registry.get_sample_value(count, {"process": "gateway"}) or 0) > 0)
+        await until(lambda: (registry.get_sample_value(count, {"process": "gateway"}) or 0) > 0)
         # The watch is asleep on its timer now. Block the loop, as a synchronous encode or a
         # store call on it would.
         time.sleep(0.3)  # noqa: ASYNC251 - holding the loop is the point
-        await _wait_for(lambda: watch.worst_s >= 0.29)
+        await until(lambda: watch.worst_s >= 0.29)
         assert _bucket(registry, "+Inf") - _bucket(registry, "0.25") >= 1
     finally:
         task.cancel()
