@@ -3,35 +3,41 @@
 The matcher handles tens of thousands of reads a second and reads only each record's value (and
 the oldest timestamp of the batch); making a `Record` of every client record first was 12 % of
 its time in a py-spy profile (docs/performance.md). `RecordBatch` keeps the client's records,
-hands out their values in one list comprehension (`values_of`), and wraps a record only when
-it is indexed or iterated: the consume loop's bookkeeping without a group, a poison record set
-aside. Handlers take any `Sequence[Record]` (the consume loop retries a failed batch record by
-record with plain lists), so they use `values_of` and `oldest_timestamp_ms`, which take the
-fast path for a `RecordBatch` and the ordinary one otherwise.
+partition by partition as the client returned them, hands out their values in one list
+comprehension (`values_of`), and wraps a record only when it is indexed or iterated: the consume
+loop's bookkeeping without a group, a poison record set aside. Handlers take any
+`Sequence[Record]` (the consume loop retries a failed batch record by record with plain lists),
+so they use `values_of` and `oldest_timestamp_ms`, which take the fast path for a `RecordBatch`
+and the ordinary one otherwise.
+
+A client record needs `offset`, `key`, `value`, `timestamp` (epoch ms) and `headers`: aiokafka's
+unpacked records (`anpr.bus.client_records`) and its `ConsumerRecord`s both have them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import itertools
+import operator
+from bisect import bisect_right
+from collections.abc import Iterator, Sequence
 from typing import Any, overload
 
-from anpr.bus.base import Record
+from anpr.bus.base import Record, TopicPartition
+
+_timestamp = operator.attrgetter("timestamp")
 
 
 class RecordBatch(Sequence[Record]):
-    __slots__ = ("_raw", "_timestamp", "_wrap")
+    __slots__ = ("_ends", "_parts", "_raw")
 
-    def __init__(
-        self,
-        raw: Sequence[Any],
-        wrap: Callable[[Any], Record],
-        timestamp: Callable[[Any], int],
-    ) -> None:
-        """`raw`: the client's records, each with a `value`; `wrap` makes a `Record` of one;
-        `timestamp` reads one's timestamp in epoch ms."""
-        self._raw = raw
-        self._wrap = wrap
-        self._timestamp = timestamp
+    def __init__(self, parts: Sequence[tuple[TopicPartition, Sequence[Any]]]) -> None:
+        """`parts`: per partition, its client records in offset order (none empty)."""
+        self._parts = parts
+        if len(parts) == 1:
+            self._raw: Sequence[Any] = parts[0][1]
+        else:
+            self._raw = list(itertools.chain.from_iterable(records for _, records in parts))
+        self._ends = list(itertools.accumulate(len(records) for _, records in parts))
 
     def __len__(self) -> int:
         return len(self._raw)
@@ -44,21 +50,33 @@ class RecordBatch(Sequence[Record]):
 
     def __getitem__(self, index: int | slice) -> Record | Sequence[Record]:
         if isinstance(index, slice):
-            return [self._wrap(raw) for raw in self._raw[index]]
-        return self._wrap(self._raw[index])
+            return [self[i] for i in range(*index.indices(len(self._raw)))]
+        if index < 0:
+            index += len(self._raw)
+        if not 0 <= index < len(self._raw):
+            raise IndexError(index)
+        (topic, partition), _ = self._parts[bisect_right(self._ends, index)]
+        return _wrap(topic, partition, self._raw[index])
 
     def __iter__(self) -> Iterator[Record]:
-        return map(self._wrap, self._raw)
+        for (topic, partition), records in self._parts:
+            for raw in records:
+                yield _wrap(topic, partition, raw)
 
     def values(self) -> list[bytes | None]:
         return [raw.value for raw in self._raw]
 
-    def next_offsets(self) -> dict[tuple[str, int], int]:
+    def next_offsets(self) -> dict[TopicPartition, int]:
         """Per partition, the offset after the last record of the batch."""
-        return {(raw.topic, raw.partition): raw.offset + 1 for raw in self._raw}
+        return {tp: records[-1].offset + 1 for tp, records in self._parts}
 
     def oldest_timestamp_ms(self) -> int:
-        return min(map(self._timestamp, self._raw))
+        return int(min(map(_timestamp, self._raw)))
+
+
+def _wrap(topic: str, partition: int, raw: Any) -> Record:
+    return Record(topic, partition, raw.offset, raw.key, raw.value, raw.timestamp,
+                  tuple(raw.headers or ()))  # fmt: skip
 
 
 def values_of(records: Sequence[Record]) -> list[bytes | None]:
@@ -75,7 +93,7 @@ def oldest_timestamp_ms(records: Sequence[Record]) -> int:
     return min(record.timestamp_ms for record in records)
 
 
-def next_offsets(records: Sequence[Record]) -> dict[tuple[str, int], int]:
+def next_offsets(records: Sequence[Record]) -> dict[TopicPartition, int]:
     """Per partition, the offset after the last record of the batch (records of a partition
     come in offset order)."""
     if isinstance(records, RecordBatch):

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
-import operator
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
@@ -18,6 +16,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from anpr.bus.base import HOT_FETCH_WAIT_MS, GroupProgress, Message, Record
 from anpr.bus.base import TopicPartition as TP
 from anpr.bus.batch import RecordBatch
+from anpr.bus.client_records import KEEP_VALUE, install
 from anpr.bus.produce_batches import PartitionBatches
 from anpr.errors import BusError, BusUnavailable
 from anpr.topics import TopicSpec
@@ -273,6 +272,7 @@ class KafkaConsumer:
         self._start_at_ms = start_at_ms
         self._resume_at = dict(resume_at or {})
         subscribed = self._topics if group_id is not None else []
+        install()
         self._consumer = AIOKafkaConsumer(
             *subscribed,
             bootstrap_servers=bootstrap,
@@ -290,6 +290,8 @@ class KafkaConsumer:
             # consumed and by a new assignment, so this only bounds idle housekeeping.
             consumer_timeout_ms=1000,
             isolation_level="read_uncommitted",
+            # Marks the consumer for `client_records`: unpacked records, no ConsumerRecord each.
+            value_deserializer=KEEP_VALUE,
             request_timeout_ms=int(REQUEST_TIMEOUT_S * 1000) + 5_000,
         )
 
@@ -368,12 +370,9 @@ class KafkaConsumer:
             batches = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
         if not batches:
             return ()
-        if len(batches) == 1:
-            (records,) = batches.values()
-        else:
-            records = list(itertools.chain.from_iterable(batches.values()))
-        # aiokafka's records as they are: a `Record` is made only of one that is asked for.
-        return RecordBatch(records, _record, _timestamp)
+        # The client's records as they are: a `Record` is made only of one that is asked for.
+        return RecordBatch([((tp.topic, tp.partition), records) for tp, records in batches.items()
+                            if records])  # fmt: skip
 
     async def commit(self) -> None:
         if self._group is not None:
@@ -426,10 +425,3 @@ async def _consumer_call(what: str, timeout_s: float) -> AsyncIterator[None]:
             yield
     except BusError as exc:
         raise BusUnavailable(str(exc)) from exc
-
-
-def _record(r: Any) -> Record:
-    return Record(r.topic, r.partition, r.offset, r.key, r.value, r.timestamp, r.headers or ())
-
-
-_timestamp = operator.attrgetter("timestamp")
