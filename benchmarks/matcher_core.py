@@ -174,13 +174,19 @@ def make_entries(
 
 
 def build(
-    size: int, scenario: str, seed: int, *, trace: bool = False
+    size: int,
+    scenario: str,
+    seed: int,
+    *,
+    trace: bool = False,
+    index: HotlistIndex | None = None,
 ) -> tuple[HotlistIndex, list[str], dict[str, Any]]:
+    """The scenario's lists of `size` entries in all, in a new index or added to `index`."""
     specs = SCENARIOS[scenario]
     plates = PlateGenerator(seed)
     sample: list[str] = []
     keep = max(1000, min(20_000, size // 50)) / size
-    index = HotlistIndex()
+    index = HotlistIndex() if index is None else index
     progress = Progress(f"building {size:,} entries ({scenario})", size)
     gc.collect()
     rss_before = rss_bytes()

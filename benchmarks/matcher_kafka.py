@@ -1,7 +1,7 @@
 """The matcher through Kafka against a plain aiokafka loop, timed from offset 0 to lag 0.
 
     python -m benchmarks.matcher_kafka --bootstrap 127.0.0.1:9092 [--reads 200000]
-        [--entries 1000000] [--rounds 2] [--consumers matcher,plain,kstreams] [--json out.json]
+        [--entries 1000000] [--rounds 2] [--consumers matcher,plain,kstreams,mix] [--json out.json]
         [--baseline DIR --consumers matcher,plain,baseline]
 
 Reads are preloaded once on a fresh topic (1 % of them plates of the list, no OCR candidates,
@@ -17,6 +17,10 @@ its consumer is made (`seconds`):
 - `plain`: the peer: an `AIOKafkaConsumer` getmany loop, `orjson.loads`, a dict lookup on
   `plate_norm`, a small hit `orjson.dumps`-ed and sent with an idempotent acks=all producer,
   a commit per batch;
+- `mix`: the matcher as `matcher`, with lists of every mode loaded besides the exact list
+  (`benchmarks.matcher_core`'s scenario `all`: `--entries` more entries in exact, OCR, fuzzy,
+  pattern and zone lists), so every read is also looked up by OCR skeleton, fuzzy neighbours
+  and patterns; only the exact list's hits are counted against the others';
 - `kstreams`: the issue's other peer, a Kafka Streams app (`benchmarks/kstreams/ExactMatch.java`,
   one stream thread, commits every 0.5 s, Jackson for the JSON, a HashMap lookup, the same hit
   written acks=all with idempotence), run with `java` (`benchmarks.kstreams_peer`).
@@ -39,6 +43,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import json
 import os
 import random
@@ -49,7 +54,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -160,8 +165,7 @@ async def run_plain(
         bootstrap_servers=bootstrap,
         group_id=f"plain-{uuid.uuid4().hex}",
         enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_partition_fetch_bytes=4 * 1024 * 1024,
+        auto_offset_reset="earliest",  # fetch sizes: aiokafka's defaults
     )
     await consumer.start()
     seen = hits = 0
@@ -200,8 +204,14 @@ async def run_matcher(
     reads: int,
     entries: int,
     group: str | None = None,
+    *,
+    mix: bool = False,
 ) -> dict[str, Any]:
-    """The matcher alone (`group` None) or as one member of a shared group (`member_loop`)."""
+    """The matcher alone (`group` None) or as one member of a shared group (`member_loop`).
+
+    `mix`: the lists of every mode (`benchmarks.matcher_core`'s scenario `all`, `entries`
+    entries: exact, OCR, fuzzy, patterns, zone lists) are loaded besides the exact list, and
+    only the exact list's hits are counted (the others have no peer to compare with)."""
     from prometheus_client import CollectorRegistry
 
     from anpr.bus.kafka import KafkaBus
@@ -228,7 +238,14 @@ async def run_matcher(
 
     async def counting(messages: Sequence[Message], *, timeout_s: float) -> None:
         await publish(messages, timeout_s=timeout_s)
-        published[0] += sum(m.topic == hits_topic for m in messages)
+        hits = [m for m in messages if m.topic == hits_topic]
+        if mix:
+            other[0] += len(hits)
+            hits = [m for m in hits if orjson.loads(m.value or b"{}")["list_id"] == "national"]
+            other[0] -= len(hits)
+        published[0] += len(hits)
+
+    other = [0]  # `mix`: the hits of the other lists
 
     bus.publish = counting  # type: ignore[method-assign]
     config = ListConfig(list_id=ListId("national"), name="national", category="stolen", priority=3,
@@ -245,6 +262,10 @@ async def run_matcher(
             batch = []
     builder.add(batch)
     service.state.index.install(builder)
+    if mix:
+        from benchmarks.matcher_core import build
+
+        build(entries, "all", seed=3, index=service.state.index)
     service.registry.caught_up.set()
     service.hotlists.caught_up.set()
     first: list[float] = []
@@ -276,7 +297,11 @@ async def run_matcher(
     finally:
         await service.runtime.stop()
         await bus.stop()
-    return timing(service.reads.records_handled, published[0], started, first[0], ended)
+    result = timing(service.reads.records_handled, published[0], started, first[0], ended)
+    if mix:
+        result["entries"] = len(service.state.index)
+        result["other_hits"] = other[0]
+    return result
 
 
 async def member_loop(reads: ConsumerLoop, published: list[int]) -> None:
@@ -330,7 +355,12 @@ async def run_kstreams(
     return result
 
 
-RUNNERS = {"plain": run_plain, "matcher": run_matcher, "kstreams": run_kstreams}
+RUNNERS: dict[str, Callable[[str, str, str, int, int], Coroutine[Any, Any, dict[str, Any]]]] = {
+    "plain": run_plain,
+    "matcher": run_matcher,
+    "kstreams": run_kstreams,
+    "mix": functools.partial(run_matcher, mix=True),
+}
 
 
 def contestant(args: argparse.Namespace) -> int:
@@ -557,6 +587,8 @@ def main(argv: list[str] | None = None) -> int:
             row["kstreams_ratio"] = round(
                 row["matcher"]["reads_per_s"] / row["kstreams"]["reads_per_s"], 2
             )
+        if "hits" in row.get("mix", {}) and "hits" in row.get("plain", {}):
+            row["mix_ratio"] = round(row["mix"]["reads_per_s"] / row["plain"]["reads_per_s"], 2)
         if "baseline" in row and "plain" in row:
             row["baseline_ratio"] = round(
                 row["baseline"]["reads_per_s"] / row["plain"]["reads_per_s"], 2
@@ -578,6 +610,8 @@ def main(argv: list[str] | None = None) -> int:
         }
     if rounds and all("ratio" in r for r in rounds):
         summary["median_ratio"] = statistics.median(r["ratio"] for r in rounds)
+    if rounds and all("mix_ratio" in r for r in rounds):
+        summary["median_mix_ratio"] = statistics.median(r["mix_ratio"] for r in rounds)
     if rounds and all("kstreams_ratio" in r for r in rounds):
         summary["median_kstreams_ratio"] = statistics.median(r["kstreams_ratio"] for r in rounds)
     text = json.dumps(summary, indent=2)

@@ -5,8 +5,9 @@
   connections) and batches of 100 (8 connections). Compared per server CPU second, the fair
   figure when the load generator shares the cores.
 - The matcher against a plain aiokafka consume→lookup→produce loop and a Kafka Streams app on
-  one exact list: `benchmarks.matcher_kafka --consumers matcher,plain,kstreams` (the Streams
-  app's jars come from Maven Central, `benchmarks.kstreams_peer`).
+  one exact list, and the matcher with lists of every mode against the same plain loop:
+  `benchmarks.matcher_kafka --consumers matcher,plain,kstreams,mix` (the Streams app's jars
+  come from Maven Central, `benchmarks.kstreams_peer`).
 
 Each module runs in its own process and writes JSON (`benchmarks.subrun`). The Go gateway peer
 of the issue is not built here: it has no target of its own.
@@ -49,7 +50,7 @@ def peers(bootstrap: str, quick: bool) -> dict[str, Any]:
     }
     matcher = run_module(
         "benchmarks.matcher_kafka",
-        ["--bootstrap", bootstrap, "--consumers", "matcher,plain,kstreams", "--rounds", "2",
+        ["--bootstrap", bootstrap, "--consumers", "matcher,plain,kstreams,mix", "--rounds", "2",
          "--reads", "100000" if quick else "500000",
          "--entries", "100000" if quick else "1000000"],
     )  # fmt: skip
@@ -141,6 +142,14 @@ def peer_targets(found: dict[str, Any] | None) -> list[dict[str, Any]]:
             "the Streams app",
         )
     )
+    out.append(
+        _judged(
+            "matcher with lists of every mode ≥ the plain aiokafka loop",
+            _round_ratios(matcher, "reads_per_s", "mix", "plain"),
+            1.0,
+            "the plain loop",
+        )
+    )
     return out
 
 
@@ -178,14 +187,22 @@ def peers_section(found: dict[str, Any] | None) -> list[str]:
                 f"| matcher vs {label}, {matcher.get('entries', 0):,}-entry exact list, "
                 f"reads/s{same} | {n} | {ours:,} | {peer:,} | {ours / peer:.2f} |"
             )
+        mix, plain = row.get("mix", {}), row.get("plain", {})
+        if "reads_per_s" in mix and "reads_per_s" in plain:
+            ours, peer = mix["reads_per_s"], plain["reads_per_s"]
+            out.append(
+                f"| matcher with lists of every mode ({mix.get('entries', 0):,} entries) vs "
+                f"plain aiokafka loop (the exact list), reads/s{same} | {n} | {ours:,} | "
+                f"{peer:,} | {ours / peer:.2f} |"
+            )
     out += [
         "",
         "Ratios are taken round by round (A B A B on the same machine); compare ratios, not "
         "absolute rates. Commands: `python -m benchmarks.http_stack --servers uvicorn,minimal "
         "--rounds 2 --batch 1 --connections 32` (and `--batch 100 --connections 8`), "
-        "`python -m benchmarks.matcher_kafka --consumers matcher,plain,kstreams --rounds 2` (the "
-        "Streams app is a JVM: its first seconds run before the JIT has compiled the hot path, "
-        "so on a short preloaded topic it is measured partly warm).",
+        "`python -m benchmarks.matcher_kafka --consumers matcher,plain,kstreams,mix --rounds 2` "
+        "(the Streams app is a JVM: its first seconds run before the JIT has compiled the hot "
+        "path, so on a short preloaded topic it is measured partly warm).",
         "",
     ]
     return out
