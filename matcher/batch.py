@@ -62,5 +62,6 @@ def handle_batch(
             continue
         latencies.append(now_ms - view.received_at)
     result.matched = len(latencies)
-    result.overruns = sum(latency > budget_ms for latency in latencies)
+    if latencies and max(latencies) > budget_ms:
+        result.overruns = sum(latency > budget_ms for latency in latencies)
     return result
