@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry, Gauge
 
 from anpr.bus.base import Bus
 from anpr.deadletter import DeadLetters
+from anpr.gcpauses import GcPauseCollector
 from anpr.looplag import LoopLagWatch
 from anpr.settings import CommonSettings
 from anpr.supervise import RestartPolicy, Supervisor
@@ -90,6 +91,7 @@ class Runtime:
         )
         self._loop_metrics = LoopMetrics(self.registry, self.process)
         self.loop_lag = LoopLagWatch(self.process, self.registry)
+        GcPauseCollector(self.process, self.registry)
 
     @classmethod
     def for_process(

@@ -11,6 +11,8 @@
   `anpr_api_hit_delivery_seconds` (api).
 - each process's event-loop lag (how late a 500 ms timer woke: the time other work held the
   loop, which every hop of that process waited out): `anpr_event_loop_lag_seconds`.
+- each process's full garbage collections (the pause; "–" when there was none):
+  `anpr_gc_pause_seconds{generation="2"}`.
 
 Quantiles are read off the bucket counts (the upper bound of the bucket holding the quantile),
 as Prometheus' `histogram_quantile` would, without its interpolation; the mean is exact.
@@ -35,6 +37,9 @@ HOPS: tuple[tuple[str, str, str, dict[str, str]], ...] = (
     ("gateway loop lag", "ingest", "anpr_event_loop_lag_seconds", {}),
     ("matcher loop lag", "matcher", "anpr_event_loop_lag_seconds", {}),
     ("API loop lag", "api", "anpr_event_loop_lag_seconds", {}),
+    ("gateway full GC", "ingest", "anpr_gc_pause_seconds", {"generation": "2"}),
+    ("matcher full GC", "matcher", "anpr_gc_pause_seconds", {"generation": "2"}),
+    ("API full GC", "api", "anpr_gc_pause_seconds", {"generation": "2"}),
 )
 
 

@@ -174,7 +174,8 @@ def markdown(results: dict[str, Any]) -> str:
             "matched: from the gateway's `received_at` to the matcher's match (produce, fetch, "
             "decode, match). Hit topic → stream: from the hit record's timestamp to its event "
             "written to a subscriber (fetch, store, fan-out). Loop lag: how late a 500 ms timer "
-            "woke on the process's event loop (time other work, or the wait for a CPU, held it).",
+            "woke on the process's event loop (time other work, or the wait for a CPU, held it). "
+            "Full GC: the pauses of the garbage collector's full collections (– when none ran).",
             "",
         ]
     out += _idle(results)

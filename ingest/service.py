@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry
 from anpr.auth import Principal, Role, hash_token, parse_authorization, same_token
 from anpr.bus.base import Bus, Record
 from anpr.follow import TopicFollower
+from anpr.gcpolicy import freeze_long_lived
 from anpr.registry import RegistryView
 from anpr.runtime import Runtime
 from anpr.topics import Topics
@@ -67,6 +68,7 @@ class GatewayService:
         )
         admin = settings.admin_token.get_secret_value() if settings.admin_token else None
         self._admin_token = admin
+        self._frozen = False
 
     def _apply_registry(self, record: Record) -> None:
         self.registry.apply(record.key, record.value)
@@ -85,10 +87,18 @@ class GatewayService:
         self.runtime.watch_event_loop()
         self.follower.start()
         self.runtime.supervisor.spawn_periodic(
-            "gateway-events", self.settings.events_flush_s, self.events.flush
+            "gateway-events", self.settings.events_flush_s, self._every_flush
         )
         if self.settings.dedup_follow_topic:
             self.peers.start()
+
+    async def _every_flush(self) -> None:
+        if not self._frozen and self.registry_loaded:
+            # Without this each full collection walked the framework's and the registry's
+            # objects: 55-210 ms pauses at 1,000 reads/s, the largest part of the p99.
+            freeze_long_lived("loading the registry")
+            self._frozen = True
+        await self.events.flush()
 
     async def stop(self) -> None:
         await self.runtime.stop()

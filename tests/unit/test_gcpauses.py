@@ -1,0 +1,76 @@
+"""Garbage-collection pauses as a histogram per generation, and the gateway's freeze after load."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from anpr.gcpauses import GcPauseCollector, GcPauses, process_pauses
+from tests.support.gateway import gateway_on_local_bus
+from tests.support.wait import until
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _sample(registry: CollectorRegistry, suffix: str, **labels: str) -> float | None:
+    return registry.get_sample_value(f"anpr_gc_pause_seconds{suffix}", labels)
+
+
+def test_a_pause_is_counted_in_its_generation_and_bucket() -> None:
+    clock, registry = Clock(), CollectorRegistry()
+    pauses = GcPauses(clock)
+    GcPauseCollector("gateway", registry, pauses)
+    pauses.hook("start", {"generation": 2})
+    clock.now += 0.03
+    pauses.hook("stop", {"generation": 2, "collected": 0, "uncollectable": 0})
+    full = {"process": "gateway", "generation": "2"}
+    assert _sample(registry, "_bucket", le="0.025", **full) == 0
+    assert _sample(registry, "_bucket", le="0.05", **full) == 1
+    assert _sample(registry, "_bucket", le="+Inf", **full) == 1
+    assert _sample(registry, "_sum", **full) == pytest.approx(0.03)
+    assert _sample(registry, "_count", process="gateway", generation="0") == 0
+
+
+def test_a_pause_equal_to_a_bound_is_in_that_bound() -> None:
+    registry = CollectorRegistry()
+    pauses = GcPauses()
+    GcPauseCollector("matcher", registry, pauses)
+    pauses.add(1, 0.01)
+    pauses.add(1, 5.0)
+    young = {"process": "matcher", "generation": "1"}
+    assert _sample(registry, "_bucket", le="0.005", **young) == 0
+    assert _sample(registry, "_bucket", le="0.01", **young) == 1
+    assert _sample(registry, "_bucket", le="1.0", **young) == 1
+    assert _sample(registry, "_count", **young) == 2
+
+
+def test_the_process_hook_records_real_collections_once() -> None:
+    pauses = process_pauses()
+    assert process_pauses() is pauses
+    assert gc.callbacks.count(pauses.hook) == 1
+    before = sum(pauses.counts[2])
+    gc.collect()
+    assert sum(pauses.counts[2]) == before + 1
+
+
+@pytest.fixture
+def unfrozen() -> Iterator[None]:
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
+
+
+@pytest.mark.usefixtures("unfrozen")
+async def test_the_gateway_freezes_its_objects_once_the_registry_is_loaded() -> None:
+    assert gc.get_freeze_count() == 0
+    async with gateway_on_local_bus(events_flush_s=0.05):
+        await until(lambda: gc.get_freeze_count() > 0)
