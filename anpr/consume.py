@@ -180,7 +180,12 @@ class ConsumerLoop:
                     self.caught_up.set()
                     if consumer.assignment():
                         self.state = LoopState.CONSUMING
-            records = await consumer.getmany(timeout_ms=self._poll_ms, max_records=self._max_batch)
+            # Caught up, an empty poll can wait as long as the broker holds the fetch: records
+            # end both waits at once, and a cold follower then wakes half as often when idle.
+            wait_ms = self._poll_ms
+            if self.caught_up.is_set():
+                wait_ms = max(wait_ms, self._fetch_wait_ms)
+            records = await consumer.getmany(timeout_ms=wait_ms, max_records=self._max_batch)
             if records:
                 await self._handle_batch(records)
                 if self._group_id is not None and time.monotonic() >= next_commit:

@@ -47,6 +47,8 @@ from api.store.config import make_store
 
 log = logging.getLogger(__name__)
 
+PRIVATE_STORE_TAIL_MS = 5000
+
 BOOTSTRAP_ADMIN = "bootstrap-admin"
 
 
@@ -204,9 +206,12 @@ class ApiService:
             [self.topics.deliveries],
             self.delivery_log.handle_batch,
             name="api-deliveries",
+            # Delivery outcomes and audit events are read by people, not raised to them: cold.
+            # A record still ends the broker's wait at once, so neither waits for the bound.
             group_id=deliveries_group_id(self.settings.topic_prefix, self.store.store_id),
             from_beginning=True,
             poll_ms=max(self.settings.consumer_poll_ms, 200),
+            fetch_wait_ms=COLD_FETCH_WAIT_MS,
         )
         self.deliveries_loop.start()
         self.audit_loop = ConsumerLoop(
@@ -217,6 +222,7 @@ class ApiService:
             group_id=audit_group_id(self.settings.topic_prefix, self.store.store_id),
             from_beginning=True,
             poll_ms=max(self.settings.consumer_poll_ms, 200),
+            fetch_wait_ms=COLD_FETCH_WAIT_MS,
         )
         self.audit_loop.start()
         self.health_loop.start()
@@ -225,10 +231,13 @@ class ApiService:
             "api-health-refresh", self.settings.health_refresh_s, self._refresh
         )
         supervisor.spawn_periodic("api-retention", self.settings.retention_interval_s, self._retain)
-        # Hits another replica stored in a shared store reach this replica's streams.
-        supervisor.spawn_periodic(
-            "api-stream-tail", self.settings.stream_poll_ms / 1000, self._stream_tail
-        )
+        # Hits another replica stored in a shared store reach this replica's streams. A store
+        # of its own holds only what this replica streams right after storing it: there the
+        # tail is a slow safety net (a batch that failed after its insert), not a poll.
+        tail_ms = self.settings.stream_poll_ms
+        if not self.store.shared:
+            tail_ms = max(tail_ms, PRIVATE_STORE_TAIL_MS)
+        supervisor.spawn_periodic("api-stream-tail", tail_ms / 1000, self._stream_tail)
         log.info("api started; hit store %s", self.store.store_id)
 
     async def stop(self) -> None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from prometheus_client import Counter
 
-from anpr.bus.base import Message, Record
+from anpr.bus.base import COLD_FETCH_WAIT_MS, Message, Record
 from anpr.clock import now_ms
 from anpr.codecs import HITS, PAST_MATCH, REPLAY
 from anpr.codecs.pastmatch import JobState, PastMatchJobRecord, ReplayRecord
@@ -149,6 +149,8 @@ class ReplayLoop:
             group_id=f"{settings.matcher_group}-replay",
             from_beginning=True,
             poll_ms=settings.matcher_poll_ms,
+            # Past-read matching is background work that nobody waits on record by record.
+            fetch_wait_ms=COLD_FETCH_WAIT_MS,
             max_batch=settings.matcher_batch_max,
             wait_for=wait_for,
         )

@@ -85,6 +85,10 @@ class PostgresStore(PgAlertsMixin, PgNotificationsMixin, PgLifecycleMixin):
         return self._store_id
 
     @property
+    def shared(self) -> bool:
+        return True
+
+    @property
     def pool(self) -> AsyncConnectionPool[Any]:
         pool: AsyncConnectionPool[Any] = self._pool
         return pool

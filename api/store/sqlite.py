@@ -101,6 +101,10 @@ class SqliteStore(SqliteNotifications, SqliteAlertsMixin):
     def store_id(self) -> str:
         return self._store_id
 
+    @property
+    def shared(self) -> bool:
+        return False
+
     async def open(self) -> None:
         if self._db is not None:
             return
