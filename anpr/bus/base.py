@@ -10,9 +10,11 @@ TopicPartition = tuple[str, int]
 
 # How long a fetch may wait at the broker for records: hot consumers (reads, hits) get an
 # answer as soon as one record is there and wait briefly otherwise; cold followers of
-# compacted and status topics wait long, so that an idle system costs next to nothing.
+# compacted and status topics wait long, so that an idle system costs next to nothing
+# (5 s, was 2 s; with the loops made cold alongside it, an idle broker and services went from
+# 0.109-0.117 to 0.078-0.083 cores in `benchmarks.run --parts e2e` runs).
 HOT_FETCH_WAIT_MS = 500
-COLD_FETCH_WAIT_MS = 2000
+COLD_FETCH_WAIT_MS = 5000
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@
 #   KAFKA_DATA_DIR=<repo>/.kafka  config, storage, logs and pid file of this broker
 #   KAFKA_START_TIMEOUT=90      seconds `up` waits for the broker to answer
 #   KAFKA_GC_OPTS="-XX:+UseSerialGC"  the broker JVM's collector (its pauses: <data>/logs/gc.log)
+#   KAFKA_EXTRA_CONFIG="k=v k=v"  broker settings added to (and overriding) the written config
 #   ANPR_KAFKA_CACHE=~/.cache/anpr-kafka  where the jars are cached
 #   KAFKA_PYTHON=<repo>/.venv/bin/python  interpreter with aiokafka, used for the readiness probe
 # Brokers with different KAFKA_DATA_DIR and ports can run side by side.
@@ -118,6 +119,11 @@ transaction.state.log.num.partitions=1
 # broker wakes to apply each one: the largest part of an idle single-node broker's CPU.
 metadata.max.idle.interval.ms=5000
 EOF
+  local kv
+  for kv in ${KAFKA_EXTRA_CONFIG:-}; do
+    [[ "$kv" == *=* ]] || die "KAFKA_EXTRA_CONFIG: '$kv' is not key=value"
+    printf '%s\n' "$kv" >>"$CONF"
+  done
 }
 
 up() {
