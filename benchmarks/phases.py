@@ -134,6 +134,9 @@ class PhaseRunner:
         pids = {**self.stack.pids(), **self.extra_pids}
         mode = "closed loop" if spec.closed_loop else f"{spec.rate:,.0f} reads/s offered"
         self.say(f"  {spec.name}: {mode}, {spec.batch}/request, {spec.duration_s:g} s")
+        # Scraped before the load starts: rendering /metrics holds each service's event loop,
+        # and done at the first send it ran alongside the phase's first batches.
+        hops_before = hops.scrape(self._metrics_urls())
         proc = subprocess.Popen(  # noqa: S603
             self.command(spec, out), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
@@ -143,7 +146,6 @@ class PhaseRunner:
         # The load generator plans its reads first; measure from the moment it sends.
         sending.wait(timeout=300)
         before = snapshot({**pids, "loadgen": proc.pid})
-        hops_before = hops.scrape(self._metrics_urls())
         _, status, rusage = os.wait4(proc.pid, 0)
         after = snapshot(pids)
         relay.join(timeout=5)
