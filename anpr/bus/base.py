@@ -12,7 +12,7 @@ TopicPartition = tuple[str, int]
 # answer as soon as one record is there and wait briefly otherwise; cold followers of
 # compacted and status topics wait long, so that an idle system costs next to nothing
 # (5 s, was 2 s; with the loops made cold alongside it, an idle broker and services went from
-# 0.109-0.117 to 0.078-0.083 cores in `benchmarks.run --parts e2e` runs).
+# 0.105-0.127 to 0.078-0.083 cores: benchmarks/results/2026-11-30-gc-idle.md).
 HOT_FETCH_WAIT_MS = 500
 COLD_FETCH_WAIT_MS = 5000
 
