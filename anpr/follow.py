@@ -19,6 +19,7 @@ from anpr.bus.base import COLD_FETCH_WAIT_MS, Bus, Record
 from anpr.consume import ConsumerLoop
 from anpr.deadletter import Poison
 from anpr.errors import InvalidRecord
+from anpr.gcpolicy import freeze_arrivals
 from anpr.runtime import Runtime
 
 # An apply may be async: a matcher builds a replaced 10M-entry list in chunks, yielding to the
@@ -39,9 +40,14 @@ class TopicFollower:
         name: str,
         poll_ms: int = 1000,
         stall_s: float | None = None,
+        freeze_every: int = 0,
     ) -> None:
+        """`freeze_every`: freeze what is alive after that many records (`freeze_arrivals`), for
+        topics whose records build large state in bulk (the hotlists); 0: never."""
         self._apply = apply
         self.records_applied = 0
+        self._freeze_every = freeze_every
+        self._since_freeze = 0
         self.loop = ConsumerLoop(
             runtime,
             topics,
@@ -71,6 +77,10 @@ class TopicFollower:
             except InvalidRecord as exc:
                 poisons.append(Poison(record, str(exc)))
         self.records_applied += len(records)
+        self._since_freeze += len(records)
+        if self._freeze_every and self._since_freeze >= self._freeze_every:
+            freeze_arrivals()
+            self._since_freeze = 0
         return poisons
 
 

@@ -36,6 +36,9 @@ from matcher.state import MatcherState
 
 log = logging.getLogger(__name__)
 
+# An upload of 1M entries is folded record by record: 50 pause-free freezes (anpr.gcpolicy).
+FREEZE_EVERY_RECORDS = 20_000
+
 PURGE_BUDGET = 20_000
 COMMIT_INTERVAL_S = 0.5
 # A 10M-entry list replacement is applied by the hotlists follower for minutes while matching
@@ -68,6 +71,7 @@ class MatcherService:
             self._apply_hotlist,
             name="matcher-hotlists",
             stall_s=max(HOTLIST_STALL_S, runtime.stall_s),
+            freeze_every=FREEZE_EVERY_RECORDS,
         )
         self.registry = TopicFollower(
             runtime, [self.topics.registry], self._apply_registry, name="matcher-registry"

@@ -40,6 +40,7 @@ from api.settings import ApiSettings
 log = logging.getLogger(__name__)
 
 PUBLISH_CHUNK = 5000
+FREEZE_EVERY_RECORDS = 20_000  # folding an upload: see anpr.gcpolicy.freeze_arrivals
 
 
 class HotlistService:
@@ -61,7 +62,13 @@ class HotlistService:
         self.matchers = MatcherStatusBook()
         self.changed = ChangeSignal()
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._follower = TopicFollower(runtime, [topics.hotlists], self._apply, name="api-hotlists")
+        self._follower = TopicFollower(
+            runtime,
+            [topics.hotlists],
+            self._apply,
+            name="api-hotlists",
+            freeze_every=FREEZE_EVERY_RECORDS,  # a bulk upload: no growing full collections
+        )
         self._status_follower = TopicFollower(
             runtime, [settings.matcher_status_topic], self._apply_status, name="api-matcher-status"
         )

@@ -1,14 +1,21 @@
-"""Garbage-collection pauses as a histogram per generation, and the gateway's freeze after load."""
+"""Garbage-collection pauses as a histogram per generation; the freezes after load and in bulk."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import Iterator
 
 import pytest
 from prometheus_client import CollectorRegistry
 
+from anpr.bus.base import Message
+from anpr.bus.local import LocalBus
+from anpr.follow import TopicFollower
 from anpr.gcpauses import GcPauseCollector, GcPauses, process_pauses
+from anpr.runtime import Runtime
+from anpr.settings import CommonSettings
+from anpr.topics import Topics
 from tests.support.gateway import gateway_on_local_bus
 from tests.support.wait import until
 
@@ -74,3 +81,35 @@ async def test_the_gateway_freezes_its_objects_once_the_registry_is_loaded() -> 
     assert gc.get_freeze_count() == 0
     async with gateway_on_local_bus(events_flush_s=0.05):
         await until(lambda: gc.get_freeze_count() > 0)
+
+
+@pytest.mark.usefixtures("unfrozen")
+@pytest.mark.parametrize(("freeze_every", "frozen"), [(10, True), (0, False), (100, False)])
+async def test_a_follower_freezes_what_it_built_every_so_many_records(
+    freeze_every: int, frozen: bool
+) -> None:
+    bus = LocalBus(None, Topics.from_prefix("t.").specs(CommonSettings()))
+    await bus.start()
+    topic = Topics.from_prefix("t.").hotlists
+    runtime = Runtime(
+        process="test", bus=bus, registry=CollectorRegistry(), deadletter_topic="t.deadletter"
+    )
+    kept: list[dict[str, bytes]] = []
+    try:
+        await bus.publish([Message(topic, b"k%d" % i, b"v%d" % i) for i in range(30)], timeout_s=1)
+        follower = TopicFollower(
+            runtime,
+            [topic],
+            lambda r: kept.append({"value": r.value or b""}),
+            name="hotlists",
+            poll_ms=20,
+            freeze_every=freeze_every,
+        )
+        follower.start()
+        await asyncio.wait_for(follower.caught_up.wait(), 5)
+        assert len(kept) == 30
+        # What the records built is frozen (no full collection walks it) or not.
+        assert (gc.get_freeze_count() > 0) is frozen
+    finally:
+        await runtime.stop()
+        await bus.stop()
