@@ -24,7 +24,7 @@ from anpr.consume import ConsumerLoop
 from anpr.deadletter import Poison
 from anpr.errors import AnprError
 from anpr.follow import TopicFollower
-from anpr.gcpolicy import freeze_long_lived
+from anpr.gcpolicy import BULK_FREEZE_RECORDS, freeze_long_lived
 from anpr.hotlists import ListConfigChanged, ListReplaced
 from anpr.runtime import Runtime
 from anpr.topics import Topics
@@ -35,9 +35,6 @@ from matcher.settings import MatcherSettings
 from matcher.state import MatcherState
 
 log = logging.getLogger(__name__)
-
-# An upload of 1M entries is folded record by record: 50 pause-free freezes (anpr.gcpolicy).
-FREEZE_EVERY_RECORDS = 20_000
 
 PURGE_BUDGET = 20_000
 COMMIT_INTERVAL_S = 0.5
@@ -71,7 +68,7 @@ class MatcherService:
             self._apply_hotlist,
             name="matcher-hotlists",
             stall_s=max(HOTLIST_STALL_S, runtime.stall_s),
-            freeze_every=FREEZE_EVERY_RECORDS,
+            freeze_every=BULK_FREEZE_RECORDS,
         )
         self.registry = TopicFollower(
             runtime, [self.topics.registry], self._apply_registry, name="matcher-registry"

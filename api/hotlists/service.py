@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from anpr.bus.base import Message
 from anpr.bus.base import Record as BusRecord
 from anpr.follow import TopicFollower
+from anpr.gcpolicy import BULK_FREEZE_RECORDS
 from anpr.hotlists import (
     EntrySpec,
     HotlistBook,
@@ -40,7 +41,6 @@ from api.settings import ApiSettings
 log = logging.getLogger(__name__)
 
 PUBLISH_CHUNK = 5000
-FREEZE_EVERY_RECORDS = 20_000  # folding an upload: see anpr.gcpolicy.freeze_arrivals
 
 
 class HotlistService:
@@ -67,7 +67,7 @@ class HotlistService:
             [topics.hotlists],
             self._apply,
             name="api-hotlists",
-            freeze_every=FREEZE_EVERY_RECORDS,  # a bulk upload: no growing full collections
+            freeze_every=BULK_FREEZE_RECORDS,  # a bulk upload: no growing full collections
         )
         self._status_follower = TopicFollower(
             runtime, [settings.matcher_status_topic], self._apply_status, name="api-matcher-status"
