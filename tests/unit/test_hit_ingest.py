@@ -1,0 +1,92 @@
+"""The API's hits step on a store of its own: hits go to the streams as stored, with their alert
+notes as the store holds them, without being read back; a batch stored earlier but never
+streamed (it failed after its insert) is still streamed, once, by the next batch."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import pytest
+from prometheus_client import CollectorRegistry
+
+from anpr.bus.base import Record
+from anpr.hotlists import HotlistBook
+from api.alerts.placer import AlertPlacer
+from api.hits.hub import StreamHub, StreamItem, Subscription
+from api.hits.ingest import HitIngest, decode_hit
+from api.metrics import ApiMetrics
+from api.store.sqlite import SqliteStore
+from tests.unit.api_fixtures import make_hit
+
+
+@dataclass
+class Step:
+    store: SqliteStore
+    ingest: HitIngest
+    sub: Subscription
+    statements: list[str]
+
+    def streamed(self) -> list[StreamItem]:
+        items = []
+        while not self.sub.queue.empty():
+            items.append(self.sub.queue.get_nowait())
+        return items
+
+
+@pytest.fixture
+async def step() -> AsyncIterator[Step]:
+    store = SqliteStore(None)
+    await store.open()
+    metrics = ApiMetrics(CollectorRegistry())
+    hub = StreamHub(metrics, queue_size=100)
+    loaded = asyncio.Event()
+    loaded.set()
+    placer = AlertPlacer(store, HotlistBook(), loaded, metrics)
+    ingest = HitIngest(store, hub, metrics, placer)
+    await ingest.start()
+    statements: list[str] = []
+    store.db.set_trace_callback(statements.append)
+    yield Step(store, ingest, hub.subscribe(who="test", include_covert=True), statements)
+    await store.close()
+
+
+def record(hit: dict[str, Any], offset: int) -> Record:
+    return Record("hits", 0, offset, hit["hit_id"].encode(), orjson.dumps(hit), hit["matched_at"])
+
+
+async def test_stored_hits_are_streamed_without_reading_them_back(step: Step) -> None:
+    twice = [make_hit(plate="1ABC123", entry_id="e-1") for _ in range(2)]
+    other = make_hit(plate="9XYZ999", entry_id="e-2")
+    poison = await step.ingest.handle_batch([record(h, n) for n, h in enumerate([*twice, other])])
+
+    assert poison == []
+    read_back = [s for s in step.statements if "WHERE seq >" in s or "s.hit_id IN" in s]
+    assert read_back == []
+    items = step.streamed()
+    assert [i.hit.hit_id for i in items] == [h["hit_id"] for h in [*twice, other]]
+    # The hits and the notes are the ones a replay (Last-Event-ID) reads from the store: both
+    # sightings of the shared alert show it with its two sightings, not one then two.
+    assert [i.hit for i in items] == await step.store.hits_after_seq(
+        0, include_covert=True, limit=10
+    )
+    notes = await step.store.alert_notes([i.hit.hit_id for i in items])
+    assert [i.note for i in items] == [notes[i.hit.hit_id] for i in items]
+    assert [i.note.alert.sightings for i in items if i.note] == [2, 2, 1]
+
+
+async def test_a_batch_stored_but_never_streamed_is_streamed_by_the_next(step: Step) -> None:
+    first, second = make_hit(entry_id="e-1"), make_hit(entry_id="e-2")
+    # A batch that failed after its insert: stored, never streamed, offset not committed.
+    await step.store.add_hits([decode_hit(record(first, 0))])
+
+    await step.ingest.handle_batch([record(first, 0), record(second, 1)])
+
+    items = step.streamed()
+    assert [i.hit.hit_id for i in items] == [first["hit_id"], second["hit_id"]]
+    assert all(i.note is not None for i in items)
+    await step.ingest.handle_batch([record(first, 0), record(second, 1)])  # redelivered
+    assert step.streamed() == []
