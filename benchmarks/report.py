@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from benchmarks.broker_floor import section as broker_floor_section
 from benchmarks.peers import peers_section
 from benchmarks.scaleout import scaleout_section
 
@@ -179,6 +180,7 @@ def markdown(results: dict[str, Any]) -> str:
             "",
         ]
     out += _idle(results)
+    out += broker_floor_section(results.get("broker_floor"))
     hot = results["hotlists"]
     out += [
         "## Hotlists",

@@ -5,7 +5,8 @@
 Starts a local Kafka broker (own port from 19900, temp data dir) and `anpr ingest`, `anpr
 matcher` and `anpr api` as separate processes, sets them up through the API (an integrator, its
 cameras, 1M hotlist entries of every mode, timed), follows the hit stream in a listener process,
-then runs the load generator (`anpr simulate`, its own process) for:
+measures the CPU of the idle system and the broker's own latency for one record at a time
+(`benchmarks.broker_floor`), then runs the load generator (`anpr simulate`, its own process) for:
 
 1. end to end at fixed offered rates: latency from a read's `received_at` to its hit on the SSE
    stream (and from the read's due send instant), every owed hit checked;
@@ -203,6 +204,9 @@ def run_suite(plan: Plan, args: argparse.Namespace, workdir: Path) -> dict[str, 
         say(f"idle: CPU of the broker and the services with no traffic for {plan.idle_s:g} s")
         results["idle"] = measure_idle(stack, plan.idle_s)
         say(f"idle: {results['idle']['services_and_broker_cores']:.3f} cores")
+        say("broker floor: one record at a time through Kafka (benchmarks.broker_floor)")
+        floor_args = ["--bootstrap", stack.bootstrap, "--sends", "100" if plan.quick else "300"]
+        results["broker_floor"] = run_module("benchmarks.broker_floor", floor_args)
         say("end to end at fixed offered rates")
         for rate in plan.e2e_rates:
             spec = PhaseSpec(f"e2e-{rate:g}", rate, plan.e2e_batch, plan.e2e_duration_s)
