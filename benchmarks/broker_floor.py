@@ -5,7 +5,7 @@
 
 Each record (300 bytes, about a read) is produced as the services produce (aiokafka, acks=all,
 idempotent, no linger) on a fresh two-partition topic, and fetched by a consumer waiting at the
-broker as the hot consumers do (`fetch_min_bytes=1`, fetch wait 500 ms). Per record: from `send`
+broker as the hot consumers do (`fetch_min_bytes=1`, `HOT_FETCH_WAIT_MS`). Per record: from `send`
 to the broker's acknowledgement (`ack`), and to the consumer holding it (`fetched`). One record
 is in flight at a time, sent every 1/`rate` s.
 
@@ -27,11 +27,11 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from anpr.bus.base import HOT_FETCH_WAIT_MS
 from simulator.stats import summarize
 
 RECORD_BYTES = 300
 PARTITIONS = 2
-FETCH_WAIT_MS = 500  # anpr.bus.base.HOT_FETCH_WAIT_MS
 
 
 async def measure(bootstrap: str, sends: int, rate: float) -> dict[str, Any]:
@@ -49,7 +49,7 @@ async def measure(bootstrap: str, sends: int, rate: float) -> dict[str, Any]:
         bootstrap_servers=bootstrap,
         enable_auto_commit=False,
         fetch_min_bytes=1,
-        fetch_max_wait_ms=FETCH_WAIT_MS,
+        fetch_max_wait_ms=HOT_FETCH_WAIT_MS,
     )
     await producer.start()
     await consumer.start()
