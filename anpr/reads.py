@@ -1,7 +1,9 @@
 """The canonical read: its wire form on `anpr.reads.v1`, its validation and its derived id.
 
-Validation is hand-written over the dicts orjson gives, because it runs for every read on the
-gateway's hot path and each error must name the field the camera got wrong.
+Validation runs for every read on the gateway's hot path and each error must name the field the
+camera got wrong. A read in the expected shape is checked by msgspec (`anpr.readshape`) and
+then only for what a type cannot say; any other read goes through the hand-written validator
+over the dicts orjson gives, which names every wrong field.
 """
 
 from __future__ import annotations
@@ -17,11 +19,19 @@ from anpr.countries import normalize_country
 from anpr.errors import AnprError
 from anpr.ids import ID_PATTERN, CameraId, IntegratorId, ReadId
 from anpr.normalize import normalize_plate
+from anpr.readshape import (
+    IMAGE_KEYS,
+    MAX_CANDIDATES,
+    MAX_LANE,
+    VEHICLE_KEYS,
+    ImagesShape,
+    ReadShape,
+    VehicleShape,
+    submitted_read,
+)
 from anpr.shown import MAX_VEHICLE_TEXT, image_problem, shown_text_ok
 
 MAX_PLATE_LEN = 16
-MAX_CANDIDATES = 10
-MAX_LANE = 32
 MAX_READ_WITH_IMAGES_BYTES = 512 * 1024
 FUTURE_TOLERANCE_MS = 24 * 3600 * 1000
 DIRECTIONS = frozenset({"approaching", "receding", "unknown"})
@@ -304,6 +314,116 @@ def validate_read(
     raw: object, *, integrator_id: str, received_at_ms: int, limits: ReadLimits
 ) -> ReadRecord | list[FieldError]:
     """Turn one submitted read into its canonical wire form, or name every field that is wrong."""
+    shaped = submitted_read(raw)
+    if shaped is not None:
+        record = _accept_shaped(shaped, integrator_id, received_at_ms, limits)
+        if record is not None:
+            return record
+    return _validate_by_hand(
+        raw, integrator_id=integrator_id, received_at_ms=received_at_ms, limits=limits
+    )
+
+
+def _given_texts(
+    shaped: VehicleShape | ImagesShape, keys: tuple[tuple[str, str], ...], *, shown: bool
+) -> dict[str, str] | None:
+    """The texts sent, by their wire names; None when `shown` and one cannot be shown."""
+    texts: dict[str, str] = {}
+    for wire, attribute in keys:
+        text = getattr(shaped, attribute)
+        if text is not None:
+            if shown and not shown_text_ok(text, MAX_VEHICLE_TEXT):
+                return None
+            texts[wire] = text
+    return texts
+
+
+def _norm_or_none(plate: str) -> str | None:
+    norm = normalize_plate(plate)
+    return norm if 1 <= len(norm) <= MAX_PLATE_LEN else None
+
+
+def _accept_shaped(
+    read: ReadShape, integrator_id: str, received_at_ms: int, limits: ReadLimits
+) -> ReadRecord | None:
+    """The record `_validate_by_hand` would give for this well-typed read, or None when a check
+    beyond its types fails (the hand-written validator then names the field)."""
+    captured = read.captured_at
+    if type(captured) is str:
+        captured_ms = rfc3339_to_ms(captured)
+    elif type(captured) is float:
+        captured_ms = int(captured) if captured.is_integer() else None
+    else:
+        captured_ms = int(captured)
+    if (
+        captured_ms is None
+        or not in_range(captured_ms)
+        or not limits.oldest_ms <= captured_ms <= limits.newest_ms
+    ):
+        return None
+    plate_norm = _norm_or_none(read.plate)
+    if plate_norm is None:
+        return None
+    record: ReadRecord = {
+        "v": 1,
+        "read_id": ReadId(read.read_id)
+        if read.read_id is not None
+        else derive_read_id(read.camera_id, captured_ms, plate_norm),
+        "camera_id": CameraId(read.camera_id),
+        "integrator_id": IntegratorId(integrator_id),
+        "captured_at": ms_to_rfc3339(captured_ms),
+        "captured_at_ms": captured_ms,
+        "received_at": received_at_ms,
+        "plate": read.plate,
+        "plate_norm": plate_norm,
+    }
+    if read.country is not None:
+        country = normalize_country(read.country)
+        if country is None:
+            return None
+        record["country"] = country
+    if read.confidence is not None:
+        record["confidence"] = read.confidence
+    if read.candidates:
+        candidates: list[Candidate] = []
+        for shaped in read.candidates:
+            norm = _norm_or_none(shaped.plate)
+            if norm is None:
+                return None
+            candidate: Candidate = {"plate": shaped.plate, "plate_norm": norm}
+            if shaped.confidence is not None:
+                candidate["confidence"] = shaped.confidence
+            candidates.append(candidate)
+        record["candidates"] = candidates
+    if read.direction is not None:
+        record["direction"] = read.direction
+    if read.lane is not None:
+        record["lane"] = read.lane
+    if read.vehicle is not None:
+        vehicle = _given_texts(read.vehicle, VEHICLE_KEYS, shown=True)
+        if vehicle is None:
+            return None
+        if vehicle:
+            record["vehicle"] = vehicle
+    if read.images is not None:
+        images = _given_texts(read.images, IMAGE_KEYS, shown=False)
+        if images is None:
+            return None
+        if images:
+            if sum(len(text) for text in images.values()) > MAX_READ_WITH_IMAGES_BYTES:
+                return None
+            if any(image_problem(key, text) is not None for key, text in images.items()):
+                return None
+            record["images"] = images
+    if read.location is not None:
+        record["location"] = Location(lat=read.location.lat, lon=read.location.lon)
+    return record
+
+
+def _validate_by_hand(
+    raw: object, *, integrator_id: str, received_at_ms: int, limits: ReadLimits
+) -> ReadRecord | list[FieldError]:
+    """The validator for reads outside the expected shape: names every field that is wrong."""
     if not isinstance(raw, dict):
         return [FieldError("read", "must be a JSON object")]
     errors: list[FieldError] = []

@@ -1,7 +1,7 @@
 """The gateway behind uvicorn (httptools, uvloop) and behind granian, on single-read requests.
 
     python -m benchmarks.http_stack --bootstrap 127.0.0.1:9092 [--seconds 15]
-        [--connections 32] [--rounds 2] [--batch 1] [--json out.json]
+        [--connections 32] [--rounds 2] [--batch 1] [--reads simple|rich] [--json out.json]
         [--servers uvicorn,granian,baseline --baseline DIR] [--py-spy DIR]
 
 The same gateway app (`ingest.app.create_app` on a `KafkaBus`: auth, validation, dedup, publish
@@ -108,7 +108,17 @@ async def provision(bootstrap: str, prefix: str) -> str:
     return token
 
 
-def body(n: int, batch: int, run: str) -> bytes:
+# What `anpr simulate` sends besides these (`simulator/traffic.py`): `--reads rich`.
+RICH_FIELDS: dict[str, object] = {
+    "candidates": [{"plate": "AB12 COE", "confidence": 0.61}],
+    "direction": "approaching",
+    "lane": 2,
+    "vehicle": {"make": "Ford", "model": "Focus", "color": "blue"},
+    "location": {"lat": 51.5072, "lon": -0.1276},
+}
+
+
+def body(n: int, batch: int, run: str, *, rich: bool = False) -> bytes:
     at = now_ms()
     reads = [
         {
@@ -118,6 +128,7 @@ def body(n: int, batch: int, run: str) -> bytes:
             "plate": "AB12 CDE",
             "country": "GB",
             "confidence": 0.93,
+            **(RICH_FIELDS if rich else {}),
         }
         for i in range(batch)
     ]
@@ -136,10 +147,12 @@ async def load(
     counts = {"ok": 0, "other": 0}
     deadline = time.monotonic() + args.seconds
     serial = iter(range(10**9))
+    rich = args.reads == "rich"
 
     async def worker(pool: RawPool) -> None:
         while time.monotonic() < deadline:
-            status, _ = await pool.post("/v1/reads", body(next(serial), args.batch, run), headers)
+            payload = body(next(serial), args.batch, run, rich=rich)
+            status, _ = await pool.post("/v1/reads", payload, headers)
             counts["ok" if status == 202 else "other"] += 1
 
     await asyncio.gather(*(worker(pools[i % len(pools)]) for i in range(args.connections)))
@@ -280,6 +293,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument(
+        "--reads", choices=("simple", "rich"), default="simple",
+        help="rich: with candidates, direction, lane, vehicle and location, as simulated cameras",
+    )  # fmt: skip
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--servers", default="uvicorn,granian")
     parser.add_argument("--json")

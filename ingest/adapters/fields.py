@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from anpr.ids import ID_PATTERN
 from anpr.normalize import normalize_plate
-from anpr.reads import MAX_CANDIDATES
+from anpr.readshape import MAX_CANDIDATES
 from anpr.shown import MAX_VEHICLE_TEXT, shown_text_ok
 from ingest.adapters.country_codes import region_to_alpha2
 from ingest.adapters.errors import AdapterError

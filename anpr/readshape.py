@@ -1,0 +1,94 @@
+"""The shape of a submitted read, as msgspec `Struct`s: every field's type and range checked by
+one C call, for the gateway's fast path.
+
+`anpr.reads.validate_read` first converts a submitted read with `submitted_read`. When the
+read fits this shape (nearly every read a camera sends), what is left to check in Python is
+what a type cannot say: the plate once normalized, the country code, the time window, the
+vehicle text and the images. A read that does not fit, or fails one of those checks, goes
+through the hand-written validator, which names every wrong field. So the shape only decides
+how fast a good read is accepted, never what is accepted or what an error says; the
+differential test (`tests/unit/test_read_shape.py`) holds the two paths to the same answers.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+from anpr.ids import ID_PATTERN
+
+MAX_CANDIDATES = 10
+MAX_LANE = 32
+
+# `fullmatch`, not `search`: `$` would also let one trailing newline through.
+_Id = Annotated[str, msgspec.Meta(pattern=rf"\A(?:{ID_PATTERN.pattern})\Z")]
+_Confidence = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
+
+
+class CandidateShape(msgspec.Struct, gc=False):
+    plate: str
+    confidence: _Confidence | None = None
+
+
+class LocationShape(msgspec.Struct, gc=False):
+    lat: Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
+    lon: Annotated[float, msgspec.Meta(ge=-180.0, le=180.0)]
+
+
+class VehicleShape(msgspec.Struct, gc=False):
+    make: str | None = None
+    model: str | None = None
+    color: str | None = None
+    class_: str | None = msgspec.field(default=None, name="class")
+
+
+# (wire name, attribute), in the order the record holds them.
+VEHICLE_KEYS = (("make", "make"), ("model", "model"), ("color", "color"), ("class", "class_"))
+
+
+class ImagesShape(msgspec.Struct, gc=False):
+    plate_jpeg_b64: str | None = None
+    overview_jpeg_b64: str | None = None
+    plate_url: str | None = None
+    overview_url: str | None = None
+
+
+IMAGE_KEYS = tuple((name, name) for name in ImagesShape.__struct_fields__)
+
+
+class ReadShape(msgspec.Struct, gc=False):
+    camera_id: _Id
+    captured_at: str | int | float
+    plate: str
+    read_id: _Id | None = None
+    country: str | None = None
+    confidence: _Confidence | None = None
+    candidates: Annotated[list[CandidateShape], msgspec.Meta(max_length=MAX_CANDIDATES)] | None = (
+        None
+    )
+    direction: Literal["approaching", "receding", "unknown"] | None = None
+    lane: Annotated[int, msgspec.Meta(ge=0, le=MAX_LANE)] | None = None
+    vehicle: VehicleShape | None = None
+    images: ImagesShape | None = None
+    location: LocationShape | None = None
+
+
+# msgspec converts a tuple to a list and an int subclass to an int; the hand-written validator
+# refuses both, so a read holding one goes its way.
+_EXACT_TYPES = (("candidates", list), ("lane", int))
+
+
+def submitted_read(raw: object) -> ReadShape | None:
+    """`raw` in the read's shape, or None when it does not fit (the validator then says why)."""
+    if type(raw) is not dict:
+        return None
+    try:
+        read = msgspec.convert(raw, ReadShape)
+    except msgspec.ValidationError:
+        return None
+    for key, exact in _EXACT_TYPES:
+        value = raw.get(key)
+        if value is not None and type(value) is not exact:
+            return None
+    return read
