@@ -27,6 +27,7 @@ from anpr.readshape import (
     ImagesShape,
     ReadShape,
     VehicleShape,
+    as_sent,
     submitted_read,
 )
 from anpr.shown import MAX_VEHICLE_TEXT, image_problem, shown_text_ok
@@ -319,6 +320,8 @@ def validate_read(
         record = _accept_shaped(shaped, integrator_id, received_at_ms, limits)
         if record is not None:
             return record
+        if raw is shaped:
+            raw = as_sent(shaped)
     return _validate_by_hand(
         raw, integrator_id=integrator_id, received_at_ms=received_at_ms, limits=limits
     )

@@ -1,6 +1,11 @@
 """The shape of a submitted read, as msgspec `Struct`s: every field's type and range checked by
 one C call, for the gateway's fast path.
 
+A JSON body whose reads all fit is decoded straight into these (`decode_reads`); a read that
+came as a dict (a body that did not fit, NDJSON, a vendor adapter's output) is converted
+(`submitted_read`). Unknown fields are refused by the shape, so a read carrying any takes the
+hand-written validator, which ignores them, as before.
+
 `anpr.reads.validate_read` first converts a submitted read with `submitted_read`. When the
 read fits this shape (nearly every read a camera sends), what is left to check in Python is
 what a type cannot say: the plate once normalized, the country code, the time window, the
@@ -12,7 +17,7 @@ differential test (`tests/unit/test_read_shape.py`) holds the two paths to the s
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -26,17 +31,17 @@ _Id = Annotated[str, msgspec.Meta(pattern=rf"\A(?:{ID_PATTERN.pattern})\Z")]
 _Confidence = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
 
 
-class CandidateShape(msgspec.Struct, gc=False):
+class CandidateShape(msgspec.Struct, gc=False, forbid_unknown_fields=True):
     plate: str
     confidence: _Confidence | None = None
 
 
-class LocationShape(msgspec.Struct, gc=False):
+class LocationShape(msgspec.Struct, gc=False, forbid_unknown_fields=True):
     lat: Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
     lon: Annotated[float, msgspec.Meta(ge=-180.0, le=180.0)]
 
 
-class VehicleShape(msgspec.Struct, gc=False):
+class VehicleShape(msgspec.Struct, gc=False, forbid_unknown_fields=True):
     make: str | None = None
     model: str | None = None
     color: str | None = None
@@ -47,7 +52,7 @@ class VehicleShape(msgspec.Struct, gc=False):
 VEHICLE_KEYS = (("make", "make"), ("model", "model"), ("color", "color"), ("class", "class_"))
 
 
-class ImagesShape(msgspec.Struct, gc=False):
+class ImagesShape(msgspec.Struct, gc=False, forbid_unknown_fields=True):
     plate_jpeg_b64: str | None = None
     overview_jpeg_b64: str | None = None
     plate_url: str | None = None
@@ -57,7 +62,7 @@ class ImagesShape(msgspec.Struct, gc=False):
 IMAGE_KEYS = tuple((name, name) for name in ImagesShape.__struct_fields__)
 
 
-class ReadShape(msgspec.Struct, gc=False):
+class ReadShape(msgspec.Struct, gc=False, forbid_unknown_fields=True):
     camera_id: _Id
     captured_at: str | int | float
     plate: str
@@ -79,8 +84,33 @@ class ReadShape(msgspec.Struct, gc=False):
 _EXACT_TYPES = (("candidates", list), ("lane", int))
 
 
+_BODY = msgspec.json.Decoder(list[ReadShape] | ReadShape)
+
+
+def decode_reads(body: bytes) -> list[ReadShape] | None:
+    """The reads of a JSON body (one object or an array) when every one fits the shape, straight
+    from the bytes; None otherwise, and the body is parsed into dicts as any other.
+
+    msgspec checks the UTF-8 and the numbers of every value it keeps, and with unknown fields
+    refused it keeps every value: so it accepts no body that orjson refuses."""
+    try:
+        decoded = _BODY.decode(body)
+    except msgspec.DecodeError:
+        return None
+    return decoded if isinstance(decoded, list) else [decoded]
+
+
+def as_sent(read: ReadShape) -> dict[str, Any]:
+    """The read as the dict orjson would have given (absent fields as null), for the
+    hand-written validator to name what is wrong."""
+    fields: dict[str, Any] = msgspec.to_builtins(read)
+    return fields
+
+
 def submitted_read(raw: object) -> ReadShape | None:
     """`raw` in the read's shape, or None when it does not fit (the validator then says why)."""
+    if type(raw) is ReadShape:
+        return raw
     if type(raw) is not dict:
         return None
     try:

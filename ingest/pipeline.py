@@ -15,6 +15,7 @@ from anpr.bus.base import Bus, Message
 from anpr.clock import now_ms
 from anpr.codecs import DEDUP_KEYS, READS
 from anpr.reads import FieldError, ReadLimits, ReadRecord, validate_read
+from anpr.readshape import ReadShape, as_sent
 from anpr.registry import RegistryView
 from ingest.dedup import DedupKey, RecentReads
 from ingest.events import GatewayEvents
@@ -96,12 +97,13 @@ class IngestPipeline:
         self._timeout = publish_timeout_s
         self._dedup_topic = dedup_topic
 
-    def _check_camera(self, principal: Principal, raw: object) -> tuple[str, FieldError | None]:
+    def _check_camera(
+        self, principal: Principal, camera_id: object
+    ) -> tuple[str, FieldError | None]:
         """The integrator the read belongs to, or why the caller may not push it.
 
         An unregistered camera and another integrator's camera get the same answer, so camera
         ids cannot be probed (issue 11, item 3)."""
-        camera_id = raw.get("camera_id") if isinstance(raw, dict) else None
         if not isinstance(camera_id, str):
             return "", None  # validate_read names the missing camera_id
         camera = self._registry.cameras.get(camera_id)
@@ -129,14 +131,13 @@ class IngestPipeline:
             if index in broken:
                 self._reject(outcome, index, None, [broken[index]], "", caller)
                 continue
-            integrator_id, camera_error = self._check_camera(principal, raw)
-            named = raw.get("camera_id") if isinstance(raw, dict) else None
+            named, raw_id = sent_ids(raw)
+            integrator_id, camera_error = self._check_camera(principal, named)
             if isinstance(named, str) and named in self._registry.cameras:
                 self._events.contact(named, caller, refused=camera_error is not None)
             checked = validate_read(
                 raw, integrator_id=integrator_id, received_at_ms=received, limits=limits
             )
-            raw_id = raw.get("read_id") if isinstance(raw, dict) else None
             read_id = raw_id if isinstance(raw_id, str) else None
             if camera_error is not None or isinstance(checked, list):
                 errors = [camera_error] if camera_error else []
@@ -144,8 +145,7 @@ class IngestPipeline:
                     errors.extend(e for e in checked if e.field != "camera_id" or not camera_error)
                 # A read for the caller's own camera counts against that camera; any other
                 # (unregistered, foreign, no camera_id) only against the caller.
-                raw_camera = raw.get("camera_id") if isinstance(raw, dict) else None
-                own = str(raw_camera) if camera_error is None and integrator_id else ""
+                own = str(named) if camera_error is None and integrator_id else ""
                 self._reject(
                     outcome,
                     index,
@@ -154,7 +154,7 @@ class IngestPipeline:
                     own,
                     caller,
                     forbidden=camera_error is not None,
-                    raw=raw,
+                    raw=as_sent(raw) if isinstance(raw, ReadShape) else raw,
                 )
                 continue
             key: DedupKey = (checked["camera_id"], checked["read_id"])
@@ -245,6 +245,15 @@ class IngestPipeline:
         ).inc()
         if camera_id:
             self._events.rejected(camera_id, reason, detail_of(errors, raw))
+
+
+def sent_ids(raw: object) -> tuple[object, object]:
+    """The `camera_id` and `read_id` a submitted read names (each None when it has none)."""
+    if type(raw) is ReadShape:
+        return raw.camera_id, raw.read_id
+    if isinstance(raw, dict):
+        return raw.get("camera_id"), raw.get("read_id")
+    return None, None
 
 
 def not_yours(camera_id: str) -> FieldError:

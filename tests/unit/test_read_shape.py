@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from anpr.clock import ms_to_rfc3339
 from anpr.reads import ReadLimits, _validate_by_hand, validate_read
-from anpr.readshape import submitted_read
+from anpr.readshape import ReadShape, decode_reads, submitted_read
+from ingest.body import split_body
 
 NOW = 1_795_247_470_000
 LIMITS = ReadLimits(now_ms=NOW, retention_ms=30 * 86_400_000)
@@ -123,9 +124,15 @@ GOOD: dict[str, Any] = {
     "candidates": [{"plate": "AB12 COE", "confidence": 0.6}, {"plate": "AB12 C0E"}],
     "direction": "approaching",
     "lane": 2,
-    "vehicle": {"make": "Ford", "class": "car", "trim": 5},
+    "vehicle": {"make": "Ford", "class": "car"},
     "images": {"plate_jpeg_b64": JPEG, "plate_url": "https://cam.example/p.jpg"},
-    "location": {"lat": 51, "lon": -0.1276, "alt": 3},
+    "location": {"lat": 51, "lon": -0.1276},
+}
+# Fields the shape does not know (ignored by the validator): such a read takes its way.
+WITH_UNKNOWN = {
+    **GOOD,
+    "vehicle": {"make": "Ford", "trim": 5},
+    "location": {"lat": 1, "lon": 2, "alt": 3},
 }
 
 # Mostly good reads, one or two fields from `reads`: most of these take the typed path.
@@ -139,6 +146,7 @@ near_good = reads.flatmap(
 @settings(max_examples=1000, deadline=None)
 @given(st.one_of(reads, near_good))
 @example(GOOD)
+@example(WITH_UNKNOWN)
 @example({**GOOD, "candidates": [], "vehicle": {}, "images": {}})
 @example({**GOOD, "lane": Lane.TWO})
 @example({**GOOD, "candidates": ({"plate": "AB1"},)})
@@ -166,6 +174,7 @@ def test_values_the_hand_written_validator_refuses_do_not_fit_the_shape() -> Non
     assert submitted_read({**GOOD, "camera_id": "cam-1\n"}) is None
     assert submitted_read({**GOOD, "confidence": True}) is None
     assert submitted_read([GOOD]) is None
+    assert submitted_read(WITH_UNKNOWN) is None
 
 
 def test_a_retention_reaching_before_1970_still_refuses_times_before_it() -> None:
@@ -175,3 +184,61 @@ def test_a_retention_reaching_before_1970_still_refuses_times_before_it() -> Non
     fast = validate_read(raw, **kwargs)
     assert fast == _validate_by_hand(raw, **kwargs)
     assert isinstance(fast, list) and [e.field for e in fast] == ["captured_at"]
+
+
+def checked(items: list[object]) -> bytes:
+    kwargs: dict[str, Any] = {"integrator_id": "int-1", "received_at_ms": NOW, "limits": LIMITS}
+    results = [validate_read(item, **kwargs) for item in items]
+    return orjson.dumps(results, default=lambda e: e.as_dict())
+
+
+def json_read(read: dict[str, Any]) -> bool:
+    """Whether orjson can write it (not an integer over 64 bits, for one)."""
+    try:
+        orjson.dumps(read)
+    except orjson.JSONEncodeError:
+        return False
+    return True
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(reads, near_good).filter(json_read), min_size=1, max_size=4))
+def test_a_body_decoded_straight_into_shapes_answers_as_one_parsed_by_orjson(
+    batch: list[dict[str, Any]],
+) -> None:
+    body = orjson.dumps(batch)
+    split = split_body(body, "application/json", max_items=1000)
+    assert checked(split.items) == checked(orjson.loads(body))
+
+
+def test_a_body_of_good_reads_is_decoded_straight_into_shapes() -> None:
+    split = split_body(orjson.dumps([GOOD, {**GOOD, "read_id": "r-2"}]), None, max_items=10)
+    assert [type(item) for item in split.items] == [ReadShape, ReadShape]
+    single = split_body(orjson.dumps(GOOD), "application/json", max_items=10)
+    assert [type(item) for item in single.items] == [ReadShape]
+
+
+BODIES_ORJSON_REFUSES = [
+    b'[{"camera_id":"cam-1","captured_at":1,"plate":"AB1","vehicle":{"make":"\xff"}}]',
+    b'[{"camera_id":"cam-1","captured_at":1,"plate":"AB1","vehicle":{"make":1e400}}]',
+    b'[{"camera_id":"cam-1","captured_at":1e400,"plate":"AB1"}]',
+    b'[{"camera_id":"cam-1","captured_at":1,"plate":"AB1","note":"\xff"}]',
+    b'[{"camera_id":"cam-1","captured_at":1,"plate":"AB1","note":1e400}]',
+]
+
+
+def test_no_body_orjson_refuses_is_decoded_into_shapes() -> None:
+    for body in BODIES_ORJSON_REFUSES:
+        try:
+            orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            raise AssertionError(f"orjson took {body!r}")
+        assert decode_reads(body) is None
+
+
+def test_a_read_with_a_field_the_shape_does_not_know_is_parsed_as_before() -> None:
+    body = orjson.dumps([GOOD, {**GOOD, "read_id": "r-2", "note": "x"}])
+    assert decode_reads(body) is None
+    assert [type(item) for item in split_body(body, None, max_items=10).items] == [dict, dict]
