@@ -115,8 +115,13 @@ class PlateTable:
         """
         keys = list(map(bytes, combinations(skeleton, len(skeleton) - 1)))
         keys.append(skeleton)
+        neighbours = self.neighbours
+        # Nine reads in ten find nothing: one pass in C (the keys view costs no memory) instead
+        # of a Python loop over every key.
+        if neighbours.keys().isdisjoint(keys):
+            return []
         found: list[bytes] = []
-        for held in map(self.neighbours.get, keys):
+        for held in map(neighbours.get, keys):
             if held is not None:
                 if type(held) is list:
                     found.extend(held)
