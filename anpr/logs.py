@@ -8,6 +8,11 @@ line with `timestamp` (RFC 3339 UTC), `level`, `logger`, `message`, and `request
 
 uvicorn's per-server lifecycle lines (three of each with `anpr run`) are dropped: the services
 log one start-up banner instead (`anpr_cli/serving.py`).
+
+aiokafka logs some failures it retries by itself at ERROR, such as `Failed fetch offsets ...
+NotLeaderForPartitionError` while a starting broker elects its leaders. Those with a retriable
+Kafka error are logged at WARNING: ops read ERROR as something to act on, and a failure that
+lasts is reported by the consumer loops' own stall detection (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
+from aiokafka.errors import KafkaError
 
 LogFormat = Literal["json", "text"]
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -38,6 +44,8 @@ _UVICORN_NOISE = (
     "Shutting down",
 )
 _LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "aiokafka", "kafka")
+# aiokafka's ERROR lines for failures it retries itself (the error is the last argument).
+_AIOKAFKA_RETRIED = ("Failed fetch offsets from %s: %s",)
 
 
 class JsonFormatter(logging.Formatter):
@@ -96,6 +104,21 @@ class _DropUvicornLifecycle(logging.Filter):
         )
 
 
+class _RetriedKafkaErrorsAsWarnings(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (
+            record.levelno == logging.ERROR
+            and record.name.startswith("aiokafka")
+            and record.msg in _AIOKAFKA_RETRIED
+            and isinstance(record.args, tuple)
+            and record.args
+            and isinstance(record.args[-1], KafkaError)
+            and record.args[-1].retriable
+        ):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def configure_logging(level: str = "INFO", fmt: LogFormat = "text") -> None:
     """Set up the root logger once for the process (replacing earlier handlers)."""
     numeric = logging.getLevelName(level.upper())
@@ -104,6 +127,7 @@ def configure_logging(level: str = "INFO", fmt: LogFormat = "text") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     handler.addFilter(_DropUvicornLifecycle())
+    handler.addFilter(_RetriedKafkaErrorsAsWarnings())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

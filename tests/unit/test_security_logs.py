@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 import orjson
 import pytest
 import uvicorn
+from aiokafka.errors import NotLeaderForPartitionError, TopicAuthorizationFailedError
 from fastapi import FastAPI, Request
 
 from anpr.httptimeouts import http_protocol
@@ -207,3 +208,24 @@ async def test_oversize_headers_are_refused(timed_server: int) -> None:
         await writer.drain()
     assert (await _read_all(reader, 3)).startswith(b"HTTP/1.1 400")
     writer.close()
+
+
+@pytest.mark.parametrize(
+    ("error", "level"),
+    [(NotLeaderForPartitionError(), "WARNING"), (TopicAuthorizationFailedError(), "ERROR")],
+    ids=["retried", "not-retriable"],
+)
+def test_kafka_errors_aiokafka_retries_itself_are_warnings(
+    error: Exception, level: str, restore_logging: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("INFO", "json")
+    logging.getLogger("aiokafka.consumer.fetcher").error(
+        "Failed fetch offsets from %s: %s", 1, error
+    )
+    logging.getLogger("anpr.x").error("Failed fetch offsets from %s: %s", 1, error)
+    lines = [orjson.loads(x) for x in capsys.readouterr().err.strip().splitlines()]
+    assert [(x["logger"], x["level"]) for x in lines] == [
+        ("aiokafka.consumer.fetcher", level),
+        ("anpr.x", "ERROR"),
+    ]
+    assert lines[0]["message"].startswith("Failed fetch offsets from 1: ")
