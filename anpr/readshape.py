@@ -3,16 +3,15 @@ one C call, for the gateway's fast path.
 
 A JSON body whose reads all fit is decoded straight into these (`decode_reads`); a read that
 came as a dict (a body that did not fit, NDJSON, a vendor adapter's output) is converted
-(`submitted_read`). Unknown fields are refused by the shape, so a read carrying any takes the
-hand-written validator, which ignores them, as before.
+(`submitted_read`). `anpr.reads.validate_read` then checks in Python only what a type cannot
+say: the plate once normalized, the country code, the time window, the vehicle text and the
+images. A read that does not fit, or fails one of those checks, goes through the hand-written
+validator, which names every wrong field. Unknown fields are refused by the shape, so a read
+carrying any goes that way too (the validator ignores them, as before).
 
-`anpr.reads.validate_read` first converts a submitted read with `submitted_read`. When the
-read fits this shape (nearly every read a camera sends), what is left to check in Python is
-what a type cannot say: the plate once normalized, the country code, the time window, the
-vehicle text and the images. A read that does not fit, or fails one of those checks, goes
-through the hand-written validator, which names every wrong field. So the shape only decides
-how fast a good read is accepted, never what is accepted or what an error says; the
-differential test (`tests/unit/test_read_shape.py`) holds the two paths to the same answers.
+So the shape only decides how fast a good read is accepted, never what is accepted or what an
+error says: the differential tests (`tests/unit/test_read_shape.py`) hold the two paths to the
+same answers.
 """
 
 from __future__ import annotations
