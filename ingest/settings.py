@@ -22,6 +22,6 @@ class GatewaySettings(CommonSettings):
     dedup_window_s: float = Field(default=6 * 3600.0, gt=0)
     dedup_max_entries: int = Field(default=2_000_000, ge=1000)
     events_flush_s: float = Field(default=1.0, gt=0)
-    # Follow the reads topic's read_id headers so resends to other replicas are duplicates too.
+    # Follow the dedup-keys topic so resends to other replicas are duplicates too.
     dedup_follow_topic: bool = True
     dedup_warm_s: float = Field(default=600.0, ge=0)
