@@ -19,6 +19,12 @@ What stays open is a resend that arrives at another replica within the few milli
 that replica has seen the first copy, and reads whose keys record was not acknowledged (the
 request was answered 503, the camera resends); downstream, hit_ids are deterministic, so even
 then no hit is shown twice.
+
+Also open, the other way round: the keys record and the reads are on different partitions,
+acknowledged separately. If the keys record lands and the reads never do (their partition's
+leader away longer than aiokafka keeps a batch), the request is answered 503, the resend is
+taken for a duplicate, and that read is lost. It needs a partial broker failure of some tens of
+seconds; Kafka transactions would make the pair atomic. Not seen in the fault tests (one broker).
 """
 
 from __future__ import annotations
