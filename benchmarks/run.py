@@ -17,7 +17,9 @@ measures the CPU of the idle system and the broker's own latency for one record 
 Then it checks that nothing was lost (every accepted read_id once on the reads topic, every owed
 hit exactly once on the stream, the API holding every streamed hit), stops everything, runs
 `benchmarks.matcher_core` at a smaller size, and writes `benchmarks/results/<date>-<host>.json`
-and `.md` (the Markdown is printed too). Exit status 1 for a failed run.
+and `.md` (the Markdown is printed too; `-quick`, or `-partial-<time>` for a run with fewer
+parts or other rates, sizes or settings, so it never replaces the day's full run). Exit status 1
+for a failed run.
 """
 
 from __future__ import annotations
@@ -288,6 +290,23 @@ def process_facts(
     return out
 
 
+# Options that make a run something other than `make bench`: its file must not replace that.
+_PARTIAL_OPTIONS = ("--parts", "--rates", "--duration", "--hotlist-entries", "--e2e-batch",
+                    "--partitions", "--service-env")  # fmt: skip
+
+
+def result_stem(started_at: datetime, host: str, quick: bool, argv: list[str]) -> str:
+    """`<date>-<host>` for a full run (`make bench`); a quick or partial run gets a suffix, and a
+    partial one its start time too, so a short measurement never overwrites the day's full
+    results."""
+    stem = f"{started_at:%Y-%m-%d}-{host}"
+    if quick:
+        return f"{stem}-quick"
+    if any(arg.split("=", 1)[0] in _PARTIAL_OPTIONS for arg in argv):
+        return f"{stem}-partial-{started_at:%H%M%S}"
+    return stem
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a ~2-minute smoke run")
@@ -339,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     results["targets"] = targets(results)
     results["elapsed_s"] = round(time.perf_counter() - T0, 1)
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"{started_at:%Y-%m-%d}-{socket.gethostname()}{'-quick' if plan.quick else ''}"
+    stem = result_stem(started_at, socket.gethostname(), plan.quick, argv or sys.argv[1:])
     (args.out_dir / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
     text = markdown(results)
     (args.out_dir / f"{stem}.md").write_text(text)
