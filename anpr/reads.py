@@ -20,6 +20,7 @@ from anpr.errors import AnprError
 from anpr.ids import ID_PATTERN, CameraId, IntegratorId, ReadId
 from anpr.normalize import normalize_plate
 from anpr.readshape import (
+    DIRECTIONS,
     IMAGE_KEYS,
     MAX_CANDIDATES,
     MAX_LANE,
@@ -35,9 +36,9 @@ from anpr.shown import MAX_VEHICLE_TEXT, image_problem, shown_text_ok
 MAX_PLATE_LEN = 16
 MAX_READ_WITH_IMAGES_BYTES = 512 * 1024
 FUTURE_TOLERANCE_MS = 24 * 3600 * 1000
-DIRECTIONS = frozenset({"approaching", "receding", "unknown"})
-VEHICLE_FIELDS = ("make", "model", "color", "class")
-IMAGE_FIELDS = ("plate_jpeg_b64", "overview_jpeg_b64", "plate_url", "overview_url")
+# The typed path's shapes and the hand-written validator read the same vocabularies.
+VEHICLE_FIELDS = tuple(wire for wire, _ in VEHICLE_KEYS)
+IMAGE_FIELDS = tuple(wire for wire, _ in IMAGE_KEYS)
 
 
 class Candidate(TypedDict):

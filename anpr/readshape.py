@@ -16,7 +16,7 @@ same answers.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import msgspec
 
@@ -28,6 +28,8 @@ MAX_LANE = 32
 # `fullmatch`, not `search`: `$` would also let one trailing newline through.
 _Id = Annotated[str, msgspec.Meta(pattern=rf"\A(?:{ID_PATTERN.pattern})\Z")]
 _Confidence = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
+Direction = Literal["approaching", "receding", "unknown"]
+DIRECTIONS = frozenset(get_args(Direction))
 
 
 class CandidateShape(msgspec.Struct, gc=False, forbid_unknown_fields=True):
@@ -71,7 +73,7 @@ class ReadShape(msgspec.Struct, gc=False, forbid_unknown_fields=True):
     candidates: Annotated[list[CandidateShape], msgspec.Meta(max_length=MAX_CANDIDATES)] | None = (
         None
     )
-    direction: Literal["approaching", "receding", "unknown"] | None = None
+    direction: Direction | None = None
     lane: Annotated[int, msgspec.Meta(ge=0, le=MAX_LANE)] | None = None
     vehicle: VehicleShape | None = None
     images: ImagesShape | None = None
