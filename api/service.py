@@ -36,7 +36,7 @@ from api.audit.log import AuditLog
 from api.changes import ChangeSignal
 from api.health.tracker import HealthTopics, HealthTracker, Sweep
 from api.hits.hub import StreamHub
-from api.hits.ingest import HitIngest, hits_group_id
+from api.hits.ingest import COMMIT_INTERVAL_S, HitIngest, hits_group_id
 from api.hotlists.service import HotlistService
 from api.metrics import ApiMetrics
 from api.notifications.log import DeliveryLog, deliveries_group_id
@@ -199,6 +199,7 @@ class ApiService:
             group_id=hits_group_id(self.settings.topic_prefix, self.store.store_id),
             from_beginning=True,
             poll_ms=self.settings.consumer_poll_ms,
+            commit_interval_s=COMMIT_INTERVAL_S,
         )
         self.hits_loop.start()
         self.deliveries_loop = ConsumerLoop(

@@ -239,3 +239,41 @@ async def test_a_failing_group_consumer_is_replaced_and_resumes_from_the_commit(
     assert flaky.made == 2
     assert runtime.supervisor.healthy
     await runtime.stop()
+
+
+async def test_a_commit_interval_defers_commits_under_load_and_commits_when_records_stop(
+    bus: LocalBus,
+) -> None:
+    seen: list[bytes] = []
+    commits: list[int] = []
+    original = LocalConsumer.commit
+
+    async def counted(self: LocalConsumer) -> None:
+        commits.append(1)
+        await original(self)
+
+    async def handle(records: Sequence[Record]) -> None:
+        seen.extend(r.value for r in records if r.value is not None)
+        # Each burst arrives while the one before is handled: under load, within the interval.
+        if len(seen) == 2:
+            await put(bus, TOPICS.reads, b"c", b"d")
+        elif len(seen) == 4:
+            await put(bus, TOPICS.reads, b"e", b"f")
+
+    def committed() -> int:
+        return int((bus.db.execute("SELECT off FROM group_offsets").fetchone() or [0])[0])
+
+    runtime = runtime_on(bus)
+    loop = ConsumerLoop(
+        runtime, [TOPICS.reads], handle, name="reads", group_id="g", from_beginning=True,
+        poll_ms=20, commit_interval_s=3600.0,
+    )  # fmt: skip
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(LocalConsumer, "commit", counted)
+        loop.start()
+        await put(bus, TOPICS.reads, b"a", b"b")
+        await until(lambda: seen == [b"a", b"b", b"c", b"d", b"e", b"f"])
+        # The first batch commits; the next two, within the hour, once a poll comes back empty.
+        await until(lambda: committed() == 6)
+        assert len(commits) == 2
+        await runtime.stop()
