@@ -36,6 +36,8 @@ class Plan:
     final_drain_s: float
     core_size: int
     core_reads: int
+    warmup_s: float = 0.0
+    warmup_rate: float = 5000.0
     parts: tuple[str, ...] = PARTS
     seed: int = 2026
 
@@ -49,6 +51,7 @@ class Plan:
         entries = getattr(args, "hotlist_entries", None) or (20_000 if quick else 1_000_000)
         chosen: str | None = getattr(args, "parts", None)
         parts = tuple(chosen.split(",")) if chosen else PARTS
+        warmup = getattr(args, "warmup", None)
         unknown = set(parts) - set(PARTS)
         if unknown:
             raise SystemExit(f"unknown parts {sorted(unknown)}; choose from {','.join(PARTS)}")
@@ -69,6 +72,7 @@ class Plan:
             final_drain_s=60.0 if quick else 240.0,
             core_size=100_000 if quick else 1_000_000,
             core_reads=20_000 if quick else 50_000,
+            warmup_s=warmup if warmup is not None else (0.0 if quick else 30.0),
             parts=parts,
         )
 

@@ -23,6 +23,7 @@ def test_a_full_run_is_named_by_day_and_host() -> None:
         ["--rates", "5000", "--parts", "e2e", "--hotlist-entries", "100000", "--duration", "30"],
         ["--parts=peers"],
         ["--service-env", "ANPR_KAFKA_LINGER_MS=2"],
+        ["--warmup", "0"],
     ],
 )
 def test_a_partial_run_gets_its_own_name(argv: list[str]) -> None:
