@@ -138,11 +138,11 @@ class ApiService:
         poison: list[Poison] = []
         for record in records:
             try:
-                self.health.apply(record, now)
+                decoded = self.health.apply(record, now)
             except InvalidRecord as exc:
                 poison.append(Poison(record, str(exc)))
                 continue
-            self.rollout.observe(record)
+            self.rollout.observe(record.topic, decoded)
         self.metrics.records_consumed.labels("health").inc(len(records))
         await self.rollout.flush(self.store)
         return poison

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from anpr.bus.base import Record
 from anpr.codecs import GATEWAY_EVENTS, HEARTBEATS
-from anpr.codecs.records import GatewayEventRecord
+from anpr.codecs.records import GatewayEventRecord, HeartbeatRecord
 from anpr.errors import InvalidRecord
 from anpr.registry import Camera
 from api.health.state import (
@@ -70,13 +70,14 @@ class HealthTracker:
             self.monitors[camera_id] = mon
         return mon
 
-    def apply(self, record: Record, now: int) -> None:
-        """Apply one record (decoded with its topic's codec); `InvalidRecord` when it cannot be
-        read (nothing changes)."""
+    def apply(self, record: Record, now: int) -> GatewayEventRecord | HeartbeatRecord:
+        """Apply one record, decoded with its topic's codec, and give it back decoded (the
+        rollout feed reads the same records); `InvalidRecord` when it cannot be read (nothing
+        changes)."""
         if record.topic == self._topics.gateway_events:
             event = GATEWAY_EVENTS.decode(record.value)
             if event.get("kind", "counts") != "counts":
-                return  # first contacts are the rollout report's, never the camera's health
+                return event  # first contacts are the rollout report's, never the camera's health
             monitor = self.monitor(event["camera_id"])
             reads = read_aggregate(event)
             if reads is not None:
@@ -88,13 +89,14 @@ class HealthTracker:
                 now=now,
                 rejected_by_reason=event.get("rejected_by_reason", {}),
             )
-        elif record.topic == self._topics.heartbeats:
+            return event
+        if record.topic == self._topics.heartbeats:
             beat = HEARTBEATS.decode(record.value)
             self.monitor(beat["camera_id"]).observe_heartbeat(
                 received_at=beat["received_at"], now=now
             )
-        else:
-            raise InvalidRecord(f"unexpected topic {record.topic}")
+            return beat
+        raise InvalidRecord(f"unexpected topic {record.topic}")
 
     def report(self, camera: Camera, now: int) -> HealthReport:
         mon = self.monitor(camera.camera_id)

@@ -15,10 +15,11 @@ refresh. Gauges of cameras by stage and integrator are set from the report at ea
 from __future__ import annotations
 
 import math
+from typing import cast
 
 from anpr.bus.base import Record
 from anpr.clock import ms_to_rfc3339
-from anpr.codecs import GATEWAY_EVENTS, HEARTBEATS
+from anpr.codecs.records import GatewayEventRecord, HeartbeatRecord
 from anpr.registry import Camera, CameraState, RegistryView
 from api.commissioning.gather import assess
 from api.commissioning.model import Verdict
@@ -89,14 +90,14 @@ class RolloutFeed:
         stamp = _int(camera.record.get("updated_at")) or record.timestamp_ms
         self.book.on_camera(camera, stamp)
 
-    def observe(self, record: Record) -> None:
-        """A record of the heartbeats or gateway-events topic, decoded with its topic's codec
-        (the health tracker applied it first and raised on anything unreadable)."""
-        if record.topic == self.topics.heartbeats:
-            beat = HEARTBEATS.decode(record.value)
+    def observe(self, topic: str, decoded: GatewayEventRecord | HeartbeatRecord) -> None:
+        """A record of the heartbeats or gateway-events topic, as the health tracker decoded
+        it (it applied the record first and raised on anything unreadable)."""
+        if topic == self.topics.heartbeats:
+            beat = cast(HeartbeatRecord, decoded)
             self.book.on_heartbeat(beat["camera_id"], beat["received_at"])
-        elif record.topic == self.topics.gateway_events:
-            event = GATEWAY_EVENTS.decode(record.value)
+        elif topic == self.topics.gateway_events:
+            event = cast(GatewayEventRecord, decoded)
             if event.get("kind") == "contact":
                 self.book.on_contact(
                     event["camera_id"],

@@ -48,8 +48,7 @@ class Rig:
         self.feed.on_registry(rec)
 
     def consume(self, rec: Record, now: int) -> None:
-        self.health.apply(rec, now)
-        self.feed.observe(rec)
+        self.feed.observe(rec.topic, self.health.apply(rec, now))
 
     def read(self, camera_id: str, at: int, n: int) -> None:
         value = recent_read(
