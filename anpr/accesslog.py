@@ -2,34 +2,43 @@
 for every app.
 
 Each request gets an id: the caller's `X-Request-ID` when it is a short token of safe characters,
-else a new random one. It is answered in `X-Request-ID`, set in the logging context (so every log
-line written while handling the request carries it) and logged with the failures. A failure is
-logged as `METHOD ROUTE STATUS` with the route *template*: never the raw path or the query string
-(which may hold a plate), never a header (which may hold a token).
+else a new one, unique to the process: a random prefix drawn at start and a counter (an id is a
+handle for the logs, not a secret, and `secrets.token_hex` per request was a system call). It is
+answered in `X-Request-ID`, set in the logging context (so every log line written while handling
+the request carries it) and logged with the failures. A failure is logged as `METHOD ROUTE
+STATUS` with the route *template*: never the raw path or the query string (which may hold a
+plate), never a header (which may hold a token).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import secrets
 import time
+from collections.abc import Iterable
 
 from prometheus_client import Counter, Gauge, Histogram
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from anpr.logs import request_id_var
 
 log = logging.getLogger("anpr.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_ID_PREFIX = secrets.token_hex(4)
+_ID_COUNTER = itertools.count()
 
 
-def request_id_of(headers: Headers) -> str:
-    given = headers.get("x-request-id")
-    if given and _SAFE_ID.match(given):
-        return given
-    return secrets.token_hex(8)
+def request_id_of(headers: Iterable[tuple[bytes, bytes]]) -> str:
+    """The caller's id, when safe, from the request's raw ASGI headers; else a new one."""
+    for name, value in headers:
+        if name == b"x-request-id":
+            given = value.decode("latin-1")
+            if _SAFE_ID.match(given):
+                return given
+            break
+    return f"{_ID_PREFIX}{next(_ID_COUNTER) & 0xFFFFFFFF:08x}"
 
 
 class AccessLogMiddleware:
@@ -60,7 +69,7 @@ class AccessLogMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = request_id_of(Headers(scope=scope))
+        request_id = request_id_of(scope["headers"])
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500

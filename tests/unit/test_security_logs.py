@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import sys
 from collections.abc import AsyncIterator
 
@@ -18,6 +19,7 @@ import uvicorn
 from aiokafka.errors import NotLeaderForPartitionError, TopicAuthorizationFailedError
 from fastapi import FastAPI, Request
 
+from anpr.accesslog import request_id_of
 from anpr.httptimeouts import http_protocol
 from anpr.logs import JsonFormatter, TextFormatter, configure_logging
 from tests.support.ports import free_port
@@ -229,3 +231,11 @@ def test_kafka_errors_aiokafka_retries_itself_are_warnings(
         ("anpr.x", "ERROR"),
     ]
     assert lines[0]["message"].startswith("Failed fetch offsets from 1: ")
+
+
+def test_request_ids_are_the_callers_when_safe_else_new_and_distinct() -> None:
+    assert request_id_of([(b"host", b"x"), (b"x-request-id", b"req-42")]) == "req-42"
+    made = {request_id_of([(b"x-request-id", b"bad id; drop table")]) for _ in range(1000)}
+    made |= {request_id_of([]) for _ in range(1000)}
+    assert len(made) == 2000
+    assert all(re.fullmatch(r"[0-9a-f]{16}", rid) for rid in made)
