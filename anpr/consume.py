@@ -55,6 +55,10 @@ SPARE_REJOIN_S = 300.0
 # With a group and no partition assigned yet, how long to wait before calling an empty
 # assignment caught up (the topic may really have no partitions with records for us).
 ASSIGNMENT_WAIT_S = 3.0
+# The commit interval of the busy group loops (the matcher's reads, the API's hits, the archive):
+# a commit is a broker write and a round trip the loop waits for (6.5-7 ms here), and their
+# handlers are idempotent, so a crash redoes at most this much.
+BUSY_COMMIT_INTERVAL_S = 0.5
 
 
 class LoopState(StrEnum):

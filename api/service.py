@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry
 from anpr.auth import Principal, Role, hash_token, parse_authorization, same_token
 from anpr.bus.base import COLD_FETCH_WAIT_MS, Bus, Record
 from anpr.clock import now_ms
-from anpr.consume import ConsumerLoop
+from anpr.consume import BUSY_COMMIT_INTERVAL_S, ConsumerLoop
 from anpr.deadletter import Poison
 from anpr.errors import InvalidRecord
 from anpr.follow import TopicFollower
@@ -36,7 +36,7 @@ from api.audit.log import AuditLog
 from api.changes import ChangeSignal
 from api.health.tracker import HealthTopics, HealthTracker, Sweep
 from api.hits.hub import StreamHub
-from api.hits.ingest import COMMIT_INTERVAL_S, HitIngest, hits_group_id
+from api.hits.ingest import HitIngest, hits_group_id
 from api.hotlists.service import HotlistService
 from api.metrics import ApiMetrics
 from api.notifications.log import DeliveryLog, deliveries_group_id
@@ -199,7 +199,7 @@ class ApiService:
             group_id=hits_group_id(self.settings.topic_prefix, self.store.store_id),
             from_beginning=True,
             poll_ms=self.settings.consumer_poll_ms,
-            commit_interval_s=COMMIT_INTERVAL_S,
+            commit_interval_s=BUSY_COMMIT_INTERVAL_S,
         )
         self.hits_loop.start()
         self.deliveries_loop = ConsumerLoop(

@@ -20,7 +20,7 @@ from anpr.bus.batch import oldest_timestamp_ms
 from anpr.clock import now_ms
 from anpr.codecs import HITS, MATCHER_STATUS
 from anpr.codecs.records import MatcherStatusRecord
-from anpr.consume import ConsumerLoop
+from anpr.consume import BUSY_COMMIT_INTERVAL_S, ConsumerLoop
 from anpr.deadletter import Poison
 from anpr.errors import AnprError
 from anpr.follow import TopicFollower
@@ -37,7 +37,6 @@ from matcher.state import MatcherState
 log = logging.getLogger(__name__)
 
 PURGE_BUDGET = 20_000
-COMMIT_INTERVAL_S = 0.5
 # A 10M-entry list replacement is applied by the hotlists follower for minutes while matching
 # goes on: that follower is stalled only when it makes no progress for far longer.
 HOTLIST_STALL_S = 900.0
@@ -82,7 +81,7 @@ class MatcherService:
             from_beginning=True,
             poll_ms=settings.matcher_poll_ms,
             max_batch=settings.matcher_batch_max,
-            commit_interval_s=COMMIT_INTERVAL_S,
+            commit_interval_s=BUSY_COMMIT_INTERVAL_S,
             wait_for=self._loaded,
         )
         # Past-read matching: archived reads replayed for new entries (matcher/replay.py).

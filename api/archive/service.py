@@ -2,14 +2,13 @@
 
 Group `<prefix>archive`: its own, so the archive neither takes reads from nor gives reads to any
 other consumer; several archivers share the work by partition. A batch is written, then its
-offsets committed (`ConsumerLoop`), at most every `COMMIT_INTERVAL_S` under load and at once when
-the reads stop: a commit is a broker write the loop waits for (6.5-7 ms here,
+offsets committed (`ConsumerLoop`), at most every `BUSY_COMMIT_INTERVAL_S` (0.5 s) under load
+and at once when the reads stop: a commit is a broker write the loop waits for (6.5-7 ms here,
 `benchmarks.commit_cost`), which once per batch of 2,000 at 24,000 reads/s would be 8 % of the
-writer's time (computed, not measured through Kafka). A crash re-delivers what was
-not committed, and the insert is idempotent on (read_id, camera_id, captured_at), so every read
-is archived exactly once. A read already
-older than the retention when it arrives is not written (it would be dropped at once). Retention
-runs every `ANPR_ARCHIVE_RETENTION_INTERVAL_S`.
+writer's time (computed, not measured through Kafka). A crash re-delivers what was not
+committed, and the insert is idempotent on (read_id, camera_id, captured_at), so every read is
+archived exactly once. A read already older than the retention when it arrives is not written
+(it would be dropped at once). Retention runs every `ANPR_ARCHIVE_RETENTION_INTERVAL_S`.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from prometheus_client import CollectorRegistry
 
 from anpr.bus.base import Bus, Record
 from anpr.clock import now_ms
-from anpr.consume import ConsumerLoop
+from anpr.consume import BUSY_COMMIT_INTERVAL_S, ConsumerLoop
 from anpr.deadletter import Poison
 from anpr.runtime import Runtime
 from anpr.topics import Topics
@@ -34,9 +33,6 @@ from api.archive.records import ArchivedRead, BadRead, decode_read
 from api.store.config import DatabaseSettings
 
 log = logging.getLogger(__name__)
-
-
-COMMIT_INTERVAL_S = 0.5
 
 
 def archive_group_id(topic_prefix: str) -> str:
@@ -69,7 +65,7 @@ class ArchiveService:
             group_id=archive_group_id(settings.topic_prefix),
             from_beginning=True,
             poll_ms=poll_ms,
-            commit_interval_s=COMMIT_INTERVAL_S,
+            commit_interval_s=BUSY_COMMIT_INTERVAL_S,
         )
         # Past-read matching of new hotlist entries (None: off).
         self.past_match = (

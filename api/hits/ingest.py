@@ -10,11 +10,11 @@ per batch, not four); otherwise `publish_new` reads them back from the store.
 Records that are not hits are returned as poison for the loop to set aside.
 
 Offsets: the hits are consumed with the consumer group of the store: `<prefix>api.<store_id>`,
-committed after a batch is stored, at most every `COMMIT_INTERVAL_S` under load and at once when
-the hits stop. A commit is a write to the broker's offsets log and a round trip the loop waits
-for: here 1.5-2.7 ms of the broker's CPU (two to four one-record produces) and 6.5-7 ms of
-waiting (`benchmarks.commit_cost`), once per batch before. A replica that stops redoes at most
-that last half second.
+committed after a batch is stored, at most every `BUSY_COMMIT_INTERVAL_S` (0.5 s) under load
+and at once when the hits stop. A commit is a write to the broker's offsets log and a round
+trip the loop waits for: here 1.5-2.7 ms of the broker's CPU (two to four one-record produces)
+and 6.5-7 ms of waiting (`benchmarks.commit_cost`), once per batch before. A replica that stops
+redoes at most that last half second.
 - SQLite (embedded, one replica per file): the group is private to the replica's store. A
   replica restarted on the same store resumes where it stopped; a new or wiped store gets a new
   store_id, hence a new group, and replays the whole topic (hit retention) into it.
@@ -70,9 +70,6 @@ def decode_hit(record: Record) -> NewHit:
         topic_ts=record.timestamp_ms,
         body=data,
     )
-
-
-COMMIT_INTERVAL_S = 0.5
 
 
 def hits_group_id(topic_prefix: str, store_id: str) -> str:
