@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from anpr.hits import MatchKind, MatchSource
 from anpr.hotlists import MatchMode
 from anpr.reads import Candidate, ReadRecord
-from matcher.fuzzy import MIN_FUZZY_LEN, is_distance_one
+from matcher.fuzzy import MIN_FUZZY_LEN, skeletons_at_distance_one
 from matcher.generation import ListGeneration
 from matcher.matches import Match
 from matcher.ocr import SKELETON_BYTES, differing_positions, plate_of, variant_code
@@ -89,7 +89,7 @@ def _fuzzy(
     zones: frozenset[str],
 ) -> None:
     for other in table.fuzzy_neighbours(skeleton):
-        if not is_distance_one(skeleton, other):
+        if not skeletons_at_distance_one(skeleton, other):
             continue
         for entry_id, entry_code, meta in table.records(other):
             generation = live.get(meta[TOKEN])

@@ -14,8 +14,7 @@ mapping table, and a short bytes object is 16 bytes smaller than the same str.
 Plates of other scripts (contract section 6 keeps Thai, Arabic, Chinese... letters) are UTF-8:
 every byte of a non-ASCII character is its own position in no OCR class (variant digit 0). Two
 plates with the same skeleton still differ only at OCR-class positions, so exact and `ocr`
-matching are unchanged; `fuzzy` compares the UTF-8 bytes of the skeletons, so a substitution
-between two non-Latin characters whose encodings differ in one byte is found, others are not.
+matching are unchanged. `fuzzy` counts characters, not bytes (`matcher.fuzzy`).
 """
 
 from __future__ import annotations

@@ -9,21 +9,26 @@ bytes, 16 bytes smaller each than str. Exact and OCR matches are both found by l
 read's skeleton, so a plate entry costs one key.
 
 Fuzzy matching needs more, so only skeletons (of five or more characters) with a record of a fuzzy
-list pay for it: `neighbours` files each such skeleton under itself and under each of its
-single-character deletions (a key holds one skeleton, or a list when several share it). A read
-then needs L + 1 lookups, one per deletion of its skeleton and one for the skeleton itself.
+list pay for it: `neighbours` files each such skeleton under its four segment keys
+(`matcher.fuzzy`) for reads one character shorter, as long and one longer (a key holds one
+skeleton, or a list when several share it). A read then needs four lookups, in the tables of its
+own length.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from itertools import combinations
 
-from matcher.fuzzy import MIN_FUZZY_LEN, deletions
+from matcher.fuzzy import MIN_FUZZY_LEN, cuts, fuzzy_length, skeleton_keys
 from matcher.rules import TOKEN, Meta
 
 Record = tuple[bytes, int, Meta]
 Bucket = Record | list[Record]
+Held = bytes | list[bytes]
+KeyTable = dict[bytes, Held]
+# A read length's three cuts and its four key tables, table i for the keys without segment i.
+Filed = tuple[tuple[int, int, int], tuple[KeyTable, KeyTable, KeyTable, KeyTable]]
+_NOTHING = (None, None, None, None)
 
 
 def records_of(bucket: Bucket) -> list[Record] | tuple[Record]:
@@ -35,7 +40,7 @@ class PlateTable:
 
     def __init__(self) -> None:
         self.plates: dict[bytes, Bucket] = {}
-        self.neighbours: dict[bytes, bytes | list[bytes]] = {}
+        self.neighbours: dict[int, Filed] = {}  # read length -> where fuzzy skeletons are filed
 
     def __len__(self) -> int:
         return sum(1 if type(b) is not list else len(b) for b in self.plates.values())
@@ -74,57 +79,82 @@ class PlateTable:
             yield from records_of(bucket)
 
     def fuzzy_indexed(self, skeleton: bytes) -> bool:
-        """Whether `skeleton` is filed in `neighbours` (it then files itself under itself)."""
-        held = self.neighbours.get(skeleton)
+        """Whether `skeleton` is filed in `neighbours`."""
+        length = fuzzy_length(skeleton)
+        filed = self.neighbours.get(length)
+        if filed is None:
+            return False
+        held = filed[1][-1].get(skeleton_keys(skeleton, length)[-1])
         return held == skeleton or (type(held) is list and skeleton in held)
 
     def sync_fuzzy(self, skeleton: bytes, is_fuzzy: Callable[[str], bool]) -> None:
         """File or unfile `skeleton` in `neighbours` as its records now require."""
-        wanted = len(skeleton) >= MIN_FUZZY_LEN and any(
+        n = fuzzy_length(skeleton)
+        wanted = n >= MIN_FUZZY_LEN and any(
             is_fuzzy(record[2][TOKEN]) for record in self.records(skeleton)
         )
         if wanted == self.fuzzy_indexed(skeleton):
             return
-        table = self.neighbours
-        keys = {skeleton, *deletions(skeleton)}
-        if wanted:
-            for key in keys:
+        for length in (n - 1, n, n + 1):
+            if length < MIN_FUZZY_LEN:
+                continue
+            keys = skeleton_keys(skeleton, length)
+            if wanted:
+                filed = self.neighbours.get(length)
+                if filed is None:
+                    filed = self.neighbours[length] = (cuts(length), ({}, {}, {}, {}))
+                for table, key in zip(filed[1], keys, strict=True):
+                    held = table.get(key)
+                    if held is None:
+                        table[key] = skeleton
+                    elif type(held) is list:
+                        held.append(skeleton)
+                    else:
+                        table[key] = [held, skeleton]  # type: ignore[list-item]
+                continue
+            filed = self.neighbours[length]
+            for table, key in zip(filed[1], keys, strict=True):
                 held = table.get(key)
-                if held is None:
-                    table[key] = skeleton
-                elif type(held) is list:
-                    held.append(skeleton)
-                else:
-                    table[key] = [held, skeleton]  # type: ignore[list-item]
-            return
-        for key in keys:
-            held = table.get(key)
-            if type(held) is list:
-                held.remove(skeleton)
-                if len(held) == 1:
-                    table[key] = held[0]
-            elif held == skeleton:
-                del table[key]
+                if type(held) is list:
+                    held.remove(skeleton)
+                    if len(held) == 1:
+                        table[key] = held[0]
+                elif held == skeleton:
+                    del table[key]
+            if not filed[1][-1]:
+                del self.neighbours[length]
 
     def fuzzy_neighbours(self, skeleton: bytes) -> list[bytes]:
         """Fuzzy skeletons that may be at edit distance one from `skeleton` (to be verified).
 
-        Looking up the read's skeleton finds the ones it is a deletion of (one longer); looking up
-        its deletions finds the ones sharing a deletion (a substitution) and the ones equal to a
-        deletion (one shorter). May repeat a skeleton, or give the read's own.
+        May repeat a skeleton, or give the read's own.
         """
-        keys = list(map(bytes, combinations(skeleton, len(skeleton) - 1)))
-        keys.append(skeleton)
-        neighbours = self.neighbours
-        # Nine reads in ten find nothing: one pass in C (the keys view costs no memory) instead
-        # of a Python loop over every key.
-        if neighbours.keys().isdisjoint(keys):
+        found: tuple[Held | None, ...]
+        if skeleton.isascii():
+            filed = self.neighbours.get(len(skeleton))
+            if filed is None:
+                return []
+            (a, b, c), (without_0, without_1, without_2, without_3) = filed
+            found = (
+                without_0.get(skeleton[a:]),
+                without_1.get(skeleton[:a] + skeleton[b:]),
+                without_2.get(skeleton[:b] + skeleton[c:]),
+                without_3.get(skeleton[:c]),
+            )
+        else:
+            length = fuzzy_length(skeleton)
+            filed = self.neighbours.get(length)
+            if filed is None:
+                return []
+            keys = skeleton_keys(skeleton, length)
+            found = tuple(table.get(key) for table, key in zip(filed[1], keys, strict=True))
+        if found == _NOTHING:
             return []
-        found: list[bytes] = []
-        for held in map(neighbours.get, keys):
+        out: list[bytes] = []
+        for held in found:
             if held is not None:
                 if type(held) is list:
-                    found.extend(held)
+                    out.extend(held)
                 else:
-                    found.append(held)  # type: ignore[arg-type]
-        return found
+                    out.append(held)  # type: ignore[arg-type]
+        return out

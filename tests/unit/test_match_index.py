@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from anpr.hotlists import EntriesChanged, ListConfigChanged, ListRemoved, ListReplaced, MatchMode
-from matcher.fuzzy import deletions, is_distance_one
+from matcher.fuzzy import is_distance_one, segment_keys
 from matcher.index import HotlistIndex
 from matcher.ocr import differing_positions, plate_of, skeleton_of, variant_code
 from matcher.patterns import PatternSet, anchor_of
@@ -208,8 +208,28 @@ def levenshtein(a: str, b: str) -> int:
 @given(st.text("ABC", max_size=7), st.text("ABC", max_size=7))
 def test_is_distance_one(a: str, b: str) -> None:
     assert is_distance_one(a, b) == (levenshtein(a, b) == 1)
-    if levenshtein(a, b) <= 1 and a != b:
-        assert {a, *deletions(a)} & {b, *deletions(b)}
+
+
+@given(
+    st.text("ABกع", min_size=5, max_size=12),
+    st.sampled_from(("same", "replace", "insert", "delete")),
+    st.integers(min_value=0, max_value=12),
+    st.sampled_from("ABCกع"),
+)
+def test_a_string_at_distance_one_shares_a_segment_key(
+    read: str, edit: str, at: int, letter: str
+) -> None:
+    i = at % (len(read) + 1)
+    entry = {
+        "same": read,
+        "replace": read[:i] + letter + read[i + 1 :],
+        "insert": read[:i] + letter + read[i:],
+        "delete": read[:i] + read[i + 1 :],
+    }[edit]
+    assert levenshtein(read, entry) <= 1
+    mine, its = segment_keys(read, len(read)), segment_keys(entry, len(read))
+    assert [len(key) for key in mine] == [len(key) for key in its]
+    assert any(a == b for a, b in zip(mine, its, strict=True)), (read, entry, mine, its)
 
 
 def test_match_mode_values() -> None:

@@ -2,7 +2,8 @@
 
 Contract section 6 (amended) keeps Thai, Arabic, Chinese... letters, so `กข 1234` is `กข1234`
 and can never hit a `1234` entry. The matcher stores skeletons as UTF-8 bytes: exact, OCR and
-pattern matching must hold for such plates too, and the gateway counts non-Latin reads."""
+pattern matching must hold for such plates too, fuzzy distances count characters, not bytes, and
+the gateway counts non-Latin reads."""
 
 from __future__ import annotations
 
@@ -44,7 +45,8 @@ def _index() -> HotlistIndex:
         pytest.param("กง 5678", {("t2", "fuzzy")}, id="thai-fuzzy-substitution-one-byte"),
         pytest.param("ขข 99", {("t3", "pattern")}, id="thai-pattern"),
         pytest.param("1234", {("l1", "exact")}, id="latin-read-never-hits-thai-entry"),
-        pytest.param("ก 1234", set(), id="thai-read-never-hits-latin-entry"),
+        pytest.param("ก 1234", {("t1", "fuzzy")}, id="thai-read-hits-no-latin-entry-but-a-thai-one-deletion-away"),
+        pytest.param("กع 1234", {("t1", "fuzzy")}, id="fuzzy-substitution-across-scripts"),
         pytest.param("ขก 1234", set(), id="order-matters"),
     ],
 )
