@@ -17,7 +17,7 @@ from matcher.fuzzy import MIN_FUZZY_LEN, skeletons_at_distance_one
 from matcher.generation import ListGeneration
 from matcher.matches import Match
 from matcher.ocr import SKELETON_BYTES, differing_positions, plate_of, variant_code
-from matcher.patterns import PatternSet
+from matcher.patterns import PatternEntry, PatternSet
 from matcher.rules import ACTION, PRIORITY, REASON, TOKEN, Meta, applies
 from matcher.table import Bucket, PlateTable, records_of
 
@@ -81,6 +81,7 @@ def _same_skeleton(
 def _fuzzy(
     found: Found,
     table: PlateTable,
+    neighbours: list[bytes],
     live: dict[str, ListGeneration],
     plate: str,
     skeleton: bytes,
@@ -88,7 +89,7 @@ def _fuzzy(
     captured_at: int,
     zones: frozenset[str],
 ) -> None:
-    for other in table.fuzzy_neighbours(skeleton):
+    for other in neighbours:
         if not skeletons_at_distance_one(skeleton, other):
             continue
         for entry_id, entry_code, meta in table.records(other):
@@ -104,14 +105,14 @@ def _fuzzy(
 
 def _patterns(
     found: Found,
-    patterns: PatternSet,
+    entries: list[PatternEntry],
     live: dict[str, ListGeneration],
     plate: str,
     country: str | None,
     captured_at: int,
     zones: frozenset[str],
 ) -> None:
-    for entry in patterns.matches(plate):
+    for entry in entries:
         meta = entry.meta
         generation = live.get(meta[TOKEN])
         if generation is not None and applies(meta, country, zones, captured_at):
@@ -193,9 +194,14 @@ def find_matches_of(
         _same_skeleton(
             found, bucket, live, plate, ascii_plate, skeleton, country, captured_at, zones
         )
+    # Most reads have no fuzzy neighbour and match no pattern: no call for them.
     if table.neighbours and len(plate) >= MIN_FUZZY_LEN:
-        _fuzzy(found, table, live, plate, skeleton, country, captured_at, zones)
-    _patterns(found, patterns, live, plate, country, captured_at, zones)
+        neighbours = table.fuzzy_neighbours(skeleton)
+        if neighbours:
+            _fuzzy(found, table, neighbours, live, plate, skeleton, country, captured_at, zones)
+    pattern_entries = patterns.matches(plate)
+    if pattern_entries:
+        _patterns(found, pattern_entries, live, plate, country, captured_at, zones)
     if candidates:
         _candidates(found, table, live, candidates, plate, country, captured_at, zones)
     return list(found.values()) if found else []

@@ -82,9 +82,11 @@ class PatternSet:
         automaton = self._rebuild() if self._stale else self._automaton
         if automaton is None:
             return []
-        return [
-            entry
-            for _, filed in automaton.iter(plate)
-            for entry in filed
-            if entry.regex.fullmatch(plate) is not None
-        ]
+        # A loop, not a comprehension: most reads find no anchor, and a comprehension is a
+        # function call of its own (Python 3.11).
+        out: list[PatternEntry] = []
+        for _, filed in automaton.iter(plate):
+            for entry in filed:
+                if entry.regex.fullmatch(plate) is not None:
+                    out.append(entry)
+        return out
