@@ -18,10 +18,12 @@ own length.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 from matcher.fuzzy import MIN_FUZZY_LEN, cuts, fuzzy_length, skeleton_keys
 from matcher.rules import TOKEN, Meta
 
+T = TypeVar("T")
 Record = tuple[bytes, int, Meta]
 Bucket = Record | list[Record]
 Held = bytes | list[bytes]
@@ -29,6 +31,17 @@ KeyTable = dict[bytes, Held]
 # A read length's three cuts and its four key tables, table i for the keys without segment i.
 Filed = tuple[tuple[int, int, int], tuple[KeyTable, KeyTable, KeyTable, KeyTable]]
 _NOTHING = (None, None, None, None)
+
+
+def _file(table: dict[bytes, T | list[T]], key: bytes, value: T) -> None:
+    """File `value` under `key`: alone, or in a list once the key holds more than one."""
+    held = table.get(key)
+    if held is None:
+        table[key] = value
+    elif type(held) is list:
+        held.append(value)
+    else:
+        table[key] = [held, value]  # type: ignore[list-item]
 
 
 def records_of(bucket: Bucket) -> list[Record] | tuple[Record]:
@@ -46,14 +59,7 @@ class PlateTable:
         return sum(1 if type(b) is not list else len(b) for b in self.plates.values())
 
     def add(self, skeleton: bytes, record: Record) -> None:
-        plates = self.plates
-        bucket = plates.get(skeleton)
-        if bucket is None:
-            plates[skeleton] = record
-        elif type(bucket) is list:
-            bucket.append(record)
-        else:
-            plates[skeleton] = [bucket, record]  # type: ignore[list-item]
+        _file(self.plates, skeleton, record)
 
     def remove(self, skeleton: bytes, token: str, entry_id: bytes) -> bool:
         """Remove the record of entry `entry_id` of list generation `token`."""
@@ -104,13 +110,7 @@ class PlateTable:
                 if filed is None:
                     filed = self.neighbours[length] = (cuts(length), ({}, {}, {}, {}))
                 for table, key in zip(filed[1], keys, strict=True):
-                    held = table.get(key)
-                    if held is None:
-                        table[key] = skeleton
-                    elif type(held) is list:
-                        held.append(skeleton)
-                    else:
-                        table[key] = [held, skeleton]  # type: ignore[list-item]
+                    _file(table, key, skeleton)
                 continue
             filed = self.neighbours[length]
             for table, key in zip(filed[1], keys, strict=True):
