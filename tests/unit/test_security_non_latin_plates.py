@@ -45,7 +45,11 @@ def _index() -> HotlistIndex:
         pytest.param("กง 5678", {("t2", "fuzzy")}, id="thai-fuzzy-substitution-one-byte"),
         pytest.param("ขข 99", {("t3", "pattern")}, id="thai-pattern"),
         pytest.param("1234", {("l1", "exact")}, id="latin-read-never-hits-thai-entry"),
-        pytest.param("ก 1234", {("t1", "fuzzy")}, id="thai-read-hits-no-latin-entry-but-a-thai-one-deletion-away"),
+        pytest.param(
+            "ก 1234",
+            {("t1", "fuzzy")},
+            id="thai-read-hits-no-latin-entry-but-a-thai-one-deletion-away",
+        ),
         pytest.param("กع 1234", {("t1", "fuzzy")}, id="fuzzy-substitution-across-scripts"),
         pytest.param("ขก 1234", set(), id="order-matters"),
     ],
