@@ -19,10 +19,10 @@ import secrets
 import time
 from collections.abc import Iterable
 
-from prometheus_client import Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from anpr.logs import request_id_var
+from anpr.loopmetrics import LoopCounter, LoopGauge, LoopHistogram
 
 log = logging.getLogger("anpr.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -47,8 +47,9 @@ class AccessLogMiddleware:
     the gateway's framework cost per single-read request).
 
     Metrics: requests counted by route template and status and timed (`seconds`), and those in
-    flight (`in_flight`). The label is the route template, never the raw path: paths carry ids
-    and would explode the label set. A request is observed once, when its last body chunk is
+    flight (`in_flight`), as `anpr.loopmetrics` (no lock per update: this runs on the loop).
+    The label is the route template, never the raw path: paths carry ids and would explode the
+    label set. A request is observed once, when its last body chunk is
     sent (or it fails), so a streamed response is timed to its end.
     """
 
@@ -56,9 +57,9 @@ class AccessLogMiddleware:
         self,
         app: ASGIApp,
         *,
-        requests: Counter | None = None,
-        seconds: Histogram | None = None,
-        in_flight: Gauge | None = None,
+        requests: LoopCounter | None = None,
+        seconds: LoopHistogram | None = None,
+        in_flight: LoopGauge | None = None,
     ) -> None:
         self.app = app
         self.requests = requests

@@ -9,19 +9,22 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from anpr.loopmetrics import LoopCounter, LoopHistogram
+
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 class ApiMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
-        self.requests = Counter(
+        # Updated by the access log on the event loop: no lock per request.
+        self.requests = LoopCounter(
             "anpr_api_requests_total",
             "HTTP requests by route template and status code.",
             ["route", "status"],
             registry=registry,
         )
-        self.request_seconds = Histogram(
+        self.request_seconds = LoopHistogram(
             "anpr_api_request_seconds",
             "HTTP request latency by route template (streams: until the response started).",
             ["route"],

@@ -1,9 +1,14 @@
 """Prometheus metrics of the gateway. camera_id labels are bounded by the registry: reads for
-unregistered cameras are counted under `camera_id="unregistered"`."""
+unregistered cameras are counted under `camera_id="unregistered"`.
+
+What every accepted request updates is kept by `anpr.loopmetrics` (no lock per update; the
+gateway updates metrics from its event loop only); the rest stays on prometheus_client."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from anpr.loopmetrics import LoopCounter, LoopGauge, LoopHistogram
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 UNREGISTERED = "unregistered"
@@ -12,13 +17,13 @@ UNREGISTERED = "unregistered"
 class GatewayMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
-        self.reads_accepted = Counter(
+        self.reads_accepted = LoopCounter(
             "anpr_gateway_reads_accepted_total",
             "Reads acknowledged by Kafka and answered as accepted.",
             ["camera_id", "integrator_id"],
             registry=registry,
         )
-        self.reads_non_latin = Counter(
+        self.reads_non_latin = LoopCounter(
             "anpr_gateway_reads_non_latin_total",
             "Accepted reads whose normalized plate has letters or digits outside A-Z 0-9 "
             "(Thai, Arabic, Chinese, ...: kept as themselves, contract section 6).",
@@ -43,20 +48,20 @@ class GatewayMetrics:
             ["camera_id", "integrator_id"],
             registry=registry,
         )
-        self.requests = Counter(
+        self.requests = LoopCounter(
             "anpr_gateway_requests_total",
             "HTTP requests by route and status code.",
             ["route", "status"],
             registry=registry,
         )
-        self.request_seconds = Histogram(
+        self.request_seconds = LoopHistogram(
             "anpr_gateway_request_seconds",
             "HTTP request latency by route.",
             ["route"],
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
-        self.produce_seconds = Histogram(
+        self.produce_seconds = LoopHistogram(
             "anpr_gateway_kafka_produce_seconds",
             "Time from handing a request's records to the bus to their acknowledgement.",
             buckets=LATENCY_BUCKETS,
@@ -75,18 +80,18 @@ class GatewayMetrics:
             ["reason"],
             registry=registry,
         )
-        self.queue_wait_seconds = Histogram(
+        self.queue_wait_seconds = LoopHistogram(
             "anpr_gateway_queue_wait_seconds",
             "Time an admitted request waited for an ingest slot.",
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
-        self.in_flight = Gauge(
+        self.in_flight = LoopGauge(
             "anpr_gateway_requests_in_flight",
             "HTTP requests being handled now.",
             registry=registry,
         )
-        self.dedup_entries = Gauge(
+        self.dedup_entries = LoopGauge(
             "anpr_gateway_dedup_entries",
             "read_ids remembered for duplicate detection.",
             registry=registry,

@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from prometheus_client import Counter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from anpr.loopmetrics import LoopCounter
 from tests.conftest import MakeRead
 from tests.support.gateway import GatewayHarness, gateway_on_local_bus
 
@@ -20,7 +20,7 @@ async def gw() -> AsyncIterator[GatewayHarness]:
         yield harness
 
 
-def counted(counter: Counter, route: str, status: str) -> float:
+def counted(counter: LoopCounter, route: str, status: str) -> float:
     for metric in counter.collect():
         for sample in metric.samples:
             if sample.name.endswith("_total") and sample.labels == {
