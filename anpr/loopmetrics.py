@@ -20,6 +20,7 @@ import math
 import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
+from typing import Generic, TypeVar
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
@@ -60,17 +61,37 @@ class Buckets:
         self.sum += value
 
 
-class _Family(Collector):
+Child = TypeVar("Child", Value, Buckets)
+
+
+class _Family(Collector, Generic[Child]):
+    """A metric family and its series, one per tuple of label values, made by `new_child`."""
+
     def __init__(
-        self, name: str, documentation: str, labelnames: Sequence[str], registry: CollectorRegistry
+        self,
+        name: str,
+        documentation: str,
+        labelnames: Sequence[str],
+        registry: CollectorRegistry,
+        new_child: Callable[[], Child],
     ) -> None:
         self._name = name
         self._doc = documentation
         self._labelnames = tuple(labelnames)
+        self._new_child: Callable[[], Child] = new_child
+        self._children: dict[tuple[str, ...], Child] = {} if labelnames else {(): new_child()}
         registry.register(self)
 
+    def labels(self, *values: str) -> Child:
+        child = self._children.get(values)
+        if child is None:
+            if len(values) != len(self._labelnames):
+                raise ValueError(f"{self._name}: labels {self._labelnames}, got {values!r}")
+            child = self._children[values] = self._new_child()
+        return child
 
-class LoopCounter(_Family):
+
+class LoopCounter(_Family[Value]):
     """A counter; `name` may end in `_total`, as with prometheus_client."""
 
     def __init__(
@@ -81,16 +102,7 @@ class LoopCounter(_Family):
         *,
         registry: CollectorRegistry,
     ) -> None:
-        super().__init__(name.removesuffix("_total"), documentation, labelnames, registry)
-        self._children: dict[tuple[str, ...], Value] = {} if labelnames else {(): Value()}
-
-    def labels(self, *values: str) -> Value:
-        child = self._children.get(values)
-        if child is None:
-            if len(values) != len(self._labelnames):
-                raise ValueError(f"{self._name}: labels {self._labelnames}, got {values!r}")
-            child = self._children[values] = Value()
-        return child
+        super().__init__(name.removesuffix("_total"), documentation, labelnames, registry, Value)
 
     def inc(self, amount: float = 1.0) -> None:
         self._children[()].value += amount
@@ -102,12 +114,14 @@ class LoopCounter(_Family):
         yield family
 
 
-class LoopGauge(_Family):
+class LoopGauge(Collector):
     """A gauge without labels."""
 
     def __init__(self, name: str, documentation: str, *, registry: CollectorRegistry) -> None:
-        super().__init__(name, documentation, (), registry)
+        self._name = name
+        self._doc = documentation
         self._value = 0.0
+        registry.register(self)
 
     def inc(self, amount: float = 1.0) -> None:
         self._value += amount
@@ -122,7 +136,7 @@ class LoopGauge(_Family):
         yield GaugeMetricFamily(self._name, self._doc, value=self._value)
 
 
-class LoopHistogram(_Family):
+class LoopHistogram(_Family[Buckets]):
     """A histogram, with or without labels."""
 
     def __init__(
@@ -134,19 +148,9 @@ class LoopHistogram(_Family):
         buckets: Sequence[float],
         registry: CollectorRegistry,
     ) -> None:
-        super().__init__(name, documentation, labelnames, registry)
-        self._bounds = sorted(float(b) for b in buckets if b != math.inf)
-        self._children: dict[tuple[str, ...], Buckets] = {}
-        if not labelnames:
-            self._children[()] = Buckets(self._bounds)
-
-    def labels(self, *values: str) -> Buckets:
-        child = self._children.get(values)
-        if child is None:
-            if len(values) != len(self._labelnames):
-                raise ValueError(f"{self._name}: labels {self._labelnames}, got {values!r}")
-            child = self._children[values] = Buckets(self._bounds)
-        return child
+        bounds = sorted(float(b) for b in buckets if b != math.inf)
+        self._bounds = bounds
+        super().__init__(name, documentation, labelnames, registry, lambda: Buckets(bounds))
 
     def observe(self, value: float) -> None:
         self._children[()].observe(value)

@@ -43,14 +43,9 @@ def segment_keys(text: AnyStr, length: int) -> tuple[AnyStr, AnyStr, AnyStr, Any
     return text[a + shift :], text[:a] + text[b + shift :], text[:b] + text[c + shift :], text[:c]
 
 
-def skeleton_text(skeleton: bytes) -> bytes | str:
-    """The skeleton as a sequence of characters: itself when ASCII, else decoded."""
-    return skeleton if skeleton.isascii() else skeleton.decode()
-
-
 def fuzzy_length(skeleton: bytes) -> int:
-    """The number of characters of a skeleton (its UTF-8 bytes counted as characters)."""
-    return len(skeleton_text(skeleton))
+    """The number of characters of a skeleton (not of its UTF-8 bytes)."""
+    return len(skeleton) if skeleton.isascii() else len(skeleton.decode())
 
 
 def skeleton_keys(skeleton: bytes, length: int) -> tuple[bytes, ...]:
@@ -65,11 +60,6 @@ def skeletons_at_distance_one(a: bytes, b: bytes) -> bool:
     if a.isascii() and b.isascii():
         return is_distance_one(a, b)
     return is_distance_one(a.decode(), b.decode())
-
-
-def deletions(text: AnyStr) -> list[AnyStr]:
-    """Every string obtained by removing one character (repeats included)."""
-    return [text[:i] + text[i + 1 :] for i in range(len(text))]
 
 
 def is_distance_one(a: AnyStr, b: AnyStr) -> bool:
