@@ -131,7 +131,12 @@ def scenario_factory(
 ) -> Callable[..., Any]:
     @asynccontextmanager
     async def make(
-        bootstrap: str, *, rate: float = 100, batch: int = 1, **env: str
+        bootstrap: str,
+        *,
+        rate: float = 100,
+        batch: int = 1,
+        max_in_flight: int = 256,
+        **env: str,
     ) -> AsyncIterator[Scenario]:
         prefix = f"f{uuid.uuid4().hex[:8]}."
         stack = Stack.create(bootstrap, prefix, tmp_path, **env)
@@ -151,6 +156,7 @@ def scenario_factory(
                 run=prefix.rstrip("."),
                 rate=rate,
                 batch=batch,
+                max_in_flight=max_in_flight,
             )
             # The gateway learns the cameras from the registry topic: wait until it accepts.
             deadline = time.monotonic() + 30
