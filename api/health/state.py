@@ -267,12 +267,12 @@ class CameraMonitor:
 
     def evaluate(self, now: int) -> HealthReport:
         """The report at `now`; moves `status` when the evidence calls for an allowed move."""
-        b = self._buckets
-        reads_1h = b.total(now, 60, Counter.READS)
-        with_conf = b.total(now, 60, Counter.WITH_CONFIDENCE)
-        low_conf = b.total(now, 60, Counter.LOW_CONFIDENCE)
-        rejected = b.total(now, 60, Counter.REJECTED)
-        duplicates = b.total(now, 60, Counter.DUPLICATES)
+        hour = self._buckets.totals(now, 60)
+        reads_1h = hour[Counter.READS]
+        with_conf = hour[Counter.WITH_CONFIDENCE]
+        low_conf = hour[Counter.LOW_CONFIDENCE]
+        rejected = hour[Counter.REJECTED]
+        duplicates = hour[Counter.DUPLICATES]
         skew, skew_n = self.clock_skew(now)
         low_ratio = _ratio(low_conf, with_conf)
         target, reasons = self._classify(
@@ -288,7 +288,7 @@ class CameraMonitor:
             reasons=reasons if self.status is target else (),
             last_read_at=self.last_read_at,
             last_heartbeat_at=self.last_heartbeat_at,
-            reads_last_5m=b.total(now, 5, Counter.READS),
+            reads_last_5m=self._buckets.total(now, 5, Counter.READS),
             reads_last_1h=reads_1h,
             clock_skew_ms=skew,
             low_confidence_ratio=low_ratio,

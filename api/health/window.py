@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from array import array
 from enum import IntEnum
+from itertools import compress
 
 MINUTE_MS = 60_000
 SLOTS = 60
@@ -47,6 +48,18 @@ class MinuteBuckets:
         current = now_ms // MINUTE_MS
         if current - SLOTS < minute <= current:
             self._data[self._slot(minute) + counter] += n
+
+    def totals(self, now_ms: int, minutes: int) -> list[int]:
+        """Every counter summed over the current minute and the `minutes - 1` before it,
+        indexed by `Counter` (index 0 unused).
+
+        One pass for all counters, in C: the health sweep evaluates every camera, 10,000 of
+        them in a national network, on the API's event loop."""
+        current = now_ms // MINUTE_MS
+        first = current - min(minutes, SLOTS) + 1
+        data = self._data
+        inside = [first <= minute <= current for minute in data[0::_WIDTH]]
+        return [0, *(sum(compress(data[c::_WIDTH], inside)) for c in range(1, _WIDTH))]
 
     def total(self, now_ms: int, minutes: int, counter: Counter) -> int:
         """Sum over the current minute and the `minutes - 1` before it."""

@@ -96,9 +96,15 @@ class LifecycleBook:
         return out
 
     def _add(self, camera_id: str, kind: Kind, at: int, **detail: Any) -> None:
-        life = self.lives.setdefault(camera_id, CameraLife())
+        life = self.lives.get(camera_id)
+        if life is None:
+            life = self.lives[camera_id] = CameraLife()
+        # Called for every camera's aggregates every second: an event already known is
+        # settled here, before anything is built.
+        known = life.first(kind) if kind in ONCE_KINDS else None
+        if known is not None and at >= known.at:
+            return
         event = LifecycleEvent(camera_id, kind.value, at, detail)
-        known = life.first(kind) if kind.value in ONCE_KINDS else None
         if known is None:
             life.events.append(event)
             _trim(life)
@@ -106,10 +112,9 @@ class LifecycleBook:
             return
         # Topics are consumed side by side: a contact record may arrive after the read it
         # preceded. The earliest observation is the first one.
-        if at < known.at:
-            life.events[life.events.index(known)] = event
-            life.events.sort(key=lambda e: e.at)
-            self.pending.append(event)
+        life.events[life.events.index(known)] = event
+        life.events.sort(key=lambda e: e.at)
+        self.pending.append(event)
 
     # -- what was observed ------------------------------------------------------------------
 

@@ -39,6 +39,7 @@ class Stage(StrEnum):
 
 
 STAGES = tuple(Stage)
+_ORDER = {stage: n for n, stage in enumerate(STAGES)}
 TIMED = (Stage.REGISTERED, Stage.CONTACTED, Stage.READING, Stage.COMMISSIONED, Stage.SILENT)
 
 
@@ -79,7 +80,7 @@ def position(events: Sequence[LifecycleEvent]) -> Position:
         silence = last(Kind.WENT_SILENT, Kind.CAME_BACK)
         if silence is not None and silence.kind == Kind.WENT_SILENT:
             entries[Stage.SILENT] = max(silence.at, entries[Stage.LIVE])
-    stage = max(entries, key=STAGES.index)
+    stage = max(entries, key=_ORDER.__getitem__)
     return Position(stage, entries[stage], entries)
 
 
@@ -168,7 +169,8 @@ def stay_ms(pos: Position, stage: Stage, now: int) -> int | None:
         return None
     if pos.stage is stage:
         return max(0, now - entered)
-    later = [at for s, at in pos.entries.items() if STAGES.index(s) > STAGES.index(stage)]
+    order = _ORDER[stage]
+    later = [at for s, at in pos.entries.items() if _ORDER[s] > order]
     return max(0, min(later) - entered) if later else None
 
 

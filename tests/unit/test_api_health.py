@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from anpr.bus.base import Record
 from anpr.clock import now_ms
@@ -153,6 +155,27 @@ def test_minute_buckets_window_and_late_events() -> None:
     assert buckets.total(now, 5, Counter.READS) == 4
     assert buckets.total(now, 60, Counter.READS) == 6
     assert buckets.total(now + 61 * MIN, 60, Counter.READS) == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    adds=st.lists(
+        st.tuples(st.integers(-70, 3), st.sampled_from(list(Counter)), st.integers(1, 5)),
+        max_size=80,
+    ),
+    later=st.integers(0, 70),
+    minutes=st.sampled_from([1, 5, 60, 90]),
+)
+def test_all_totals_at_once_are_each_total(
+    adds: list[tuple[int, Counter, int]], later: int, minutes: int
+) -> None:
+    buckets = MinuteBuckets()
+    now = T0 + 90 * MIN
+    for offset, counter, n in adds:
+        buckets.add(now + offset * MIN + 7 * S, counter, now, n)
+    at = now + later * MIN
+    totals = buckets.totals(at, minutes)
+    assert totals[1:] == [buckets.total(at, minutes, counter) for counter in Counter]
 
 
 def test_thresholds_scale_with_expected_rate() -> None:
