@@ -37,5 +37,5 @@ async def readyz(service: Service) -> Response:
     responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},
 )
 async def metrics(service: Service) -> Response:
-    service.refresh_health_metrics()  # forgotten cameras' rows go at the next periodic save
+    await service.refresh_health_metrics()  # forgotten cameras' rows go at the next periodic save
     return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -15,7 +15,6 @@ and the commissioning ledger of the last 24 hours).
 
 from __future__ import annotations
 
-from collections import Counter as Tally
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
@@ -44,14 +43,27 @@ class HealthTopics:
     gateway_events: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Sweep:
-    by_status: dict[CameraStatus, int]
-    last_seen_age_s: dict[str, float]
+    """Every registered camera's status at one time, filled camera by camera (`add`)."""
+
+    now: int
     forgotten: list[str]
+    by_status: dict[CameraStatus, int] = field(
+        default_factory=lambda: dict.fromkeys(CameraStatus, 0)
+    )
+    last_seen_age_s: dict[str, float] = field(default_factory=dict)
     # camera_id -> (status, lifecycle state) and clock skew in ms (None: too few reads).
     status_of: dict[str, tuple[CameraStatus, str]] = field(default_factory=dict)
     clock_skew_ms: dict[str, int | None] = field(default_factory=dict)
+
+    def add(self, camera: Camera, report: HealthReport) -> None:
+        self.by_status[report.status] += 1
+        self.status_of[camera.camera_id] = (report.status, camera.state.value)
+        self.clock_skew_ms[camera.camera_id] = report.clock_skew_ms
+        last = max(report.last_read_at or 0, report.last_heartbeat_at or 0)
+        if last:
+            self.last_seen_age_s[camera.camera_id] = max(0.0, (self.now - last) / 1000)
 
 
 class HealthTracker:
@@ -105,23 +117,19 @@ class HealthTracker:
 
     def sweep(self, cameras: Collection[Camera], now: int) -> Sweep:
         """Evaluate every registered camera; forget monitors of cameras no longer registered."""
+        sweep = self.begin_sweep(cameras, now)
+        for camera in cameras:
+            sweep.add(camera, self.report(camera, now))
+        return sweep
+
+    def begin_sweep(self, cameras: Collection[Camera], now: int) -> Sweep:
+        """A sweep to fill camera by camera (the API's is cut into slices, `anpr.timeslice`);
+        monitors of cameras no longer registered are forgotten now."""
         registered = {camera.camera_id for camera in cameras}
         forgotten = [cid for cid in self.monitors if cid not in registered]
         for cid in forgotten:
             del self.monitors[cid]
-        by_status: Tally[CameraStatus] = Tally({status: 0 for status in CameraStatus})
-        ages: dict[str, float] = {}
-        status_of: dict[str, tuple[CameraStatus, str]] = {}
-        skews: dict[str, int | None] = {}
-        for camera in cameras:
-            report = self.report(camera, now)
-            by_status[report.status] += 1
-            status_of[camera.camera_id] = (report.status, camera.state.value)
-            skews[camera.camera_id] = report.clock_skew_ms
-            last = max(report.last_read_at or 0, report.last_heartbeat_at or 0)
-            if last:
-                ages[camera.camera_id] = max(0.0, (now - last) / 1000)
-        return Sweep(dict(by_status), ages, forgotten, status_of, skews)
+        return Sweep(now, forgotten)
 
     def activity(self) -> list[CameraActivity]:
         return [

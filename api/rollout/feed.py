@@ -15,6 +15,7 @@ refresh. Gauges of cameras by stage and integrator are set from the report at ea
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from typing import cast
 
 from anpr.bus.base import Record
@@ -23,6 +24,7 @@ from anpr.codecs.records import GatewayEventRecord, HeartbeatRecord
 from anpr.registry import Camera, CameraState, RegistryView
 from api.commissioning.gather import assess
 from api.commissioning.model import Verdict
+from api.health.state import CameraStatus
 from api.health.tracker import HealthTopics, HealthTracker
 from api.metrics import ApiMetrics
 from api.rollout import reasons
@@ -114,29 +116,38 @@ class RolloutFeed:
                 if counts:
                     self.book.on_rejected(event["camera_id"], counts)
 
-    def evaluate(self, now: int) -> None:
+    def evaluate(self, now: int, statuses: Mapping[str, CameraStatus] | None = None) -> None:
         """Periodic: silence from health statuses, verdicts of cameras in commissioning; the
         events of cameras no longer registered (deleted while this replica was down) dropped.
+        `statuses`: each camera's health status now, when a sweep just evaluated them.
         Call it only once the registry is loaded."""
+        self.forget_deleted()
+        for camera in list(self.registry.cameras.values()):
+            self.evaluate_camera(camera, now, (statuses or {}).get(camera.camera_id))
+
+    def forget_deleted(self) -> None:
         for camera_id in [c for c in self.book.lives if c not in self.registry.cameras]:
             self.book.on_deleted(camera_id)
             self._forget.append(camera_id)
-        for camera in self.registry.cameras.values():
-            if camera.camera_id in self.book.lives:
-                status = self.health.report(camera, now).status.value
-                self.book.on_status(camera.camera_id, now, status)
-            if camera.state is not CameraState.COMMISSIONING:
-                continue
-            life = self.book.lives.get(camera.camera_id)
-            if life is None or not life.events:
-                continue
-            _, report = assess(self.health, camera, now)
-            if report.verdict is Verdict.PASS:
-                self.book.on_verdict(camera.camera_id, now, passed=True)
-            elif report.verdict is Verdict.FAIL:
-                found = reasons.failures(report, life.rejected_details)
-                listed = [{"code": r.code, "text": r.text} for r in found]
-                self.book.on_verdict(camera.camera_id, now, passed=False, reasons=listed)
+
+    def evaluate_camera(self, camera: Camera, now: int, status: CameraStatus | None = None) -> None:
+        """`evaluate` for one camera (the API cuts the loop into slices, `anpr.timeslice`)."""
+        if camera.camera_id in self.book.lives:
+            if status is None:
+                status = self.health.report(camera, now).status
+            self.book.on_status(camera.camera_id, now, status.value)
+        if camera.state is not CameraState.COMMISSIONING:
+            return
+        life = self.book.lives.get(camera.camera_id)
+        if life is None or not life.events:
+            return
+        _, report = assess(self.health, camera, now)
+        if report.verdict is Verdict.PASS:
+            self.book.on_verdict(camera.camera_id, now, passed=True)
+        elif report.verdict is Verdict.FAIL:
+            found = reasons.failures(report, life.rejected_details)
+            listed = [{"code": r.code, "text": r.text} for r in found]
+            self.book.on_verdict(camera.camera_id, now, passed=False, reasons=listed)
 
     # -- the report ----------------------------------------------------------------------------
 
@@ -163,29 +174,39 @@ class RolloutFeed:
             return Reason("silent", f"no read or heartbeat{since}")
         return None
 
+    def cameras_in_order(self) -> list[Camera]:
+        return sorted(self.registry.cameras.values(), key=lambda c: c.camera_id)
+
+    def fact(self, camera: Camera, now: int) -> CameraFacts | None:
+        """Where the camera stands and why; None before its first event."""
+        life = self.book.lives.get(camera.camera_id)
+        if life is None or not life.events:
+            return None
+        pos = position(life.events)
+        reason = self.blocking(camera, life, pos.stage, now)
+        return CameraFacts(camera.camera_id, camera.integrator_id, pos, reason)
+
     def facts(self, now: int) -> list[CameraFacts]:
-        out = []
-        for camera in sorted(self.registry.cameras.values(), key=lambda c: c.camera_id):
-            life = self.book.lives.get(camera.camera_id)
-            if life is None or not life.events:
-                continue
-            pos = position(life.events)
-            reason = self.blocking(camera, life, pos.stage, now)
-            out.append(CameraFacts(camera.camera_id, camera.integrator_id, pos, reason))
-        return out
+        return [f for c in self.cameras_in_order() if (f := self.fact(c, now)) is not None]
 
     def report(self, now: int) -> RolloutReport:
-        names = {i: g.name or i for i, g in self.registry.integrators.items()}
+        return self.build_report(self.facts(now), self.integrator_names(), now)
+
+    def integrator_names(self) -> dict[str, str]:
+        return {i: g.name or i for i, g in self.registry.integrators.items()}
+
+    def build_report(
+        self, facts: Sequence[CameraFacts], names: Mapping[str, str], now: int
+    ) -> RolloutReport:
+        """Pure (it reads only its arguments): the API runs it on a worker thread."""
         return build(
-            self.facts(now),
-            names,
-            now=now,
-            stuck_after_days=self.stuck_after_days,
-            weeks=self.weeks,
+            facts, names, now=now, stuck_after_days=self.stuck_after_days, weeks=self.weeks
         )
 
     def update_metrics(self, now: int) -> None:
-        report = self.report(now)
+        self.set_metrics(self.report(now))
+
+    def set_metrics(self, report: RolloutReport) -> None:
         self.metrics.rollout_cameras.clear()
         self.metrics.rollout_stuck.clear()
         for group in report.integrators:

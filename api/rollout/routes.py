@@ -39,8 +39,7 @@ async def get_rollout(
     format: Annotated[Literal["json", "md", "csv", "html"], Query()] = "json",
     table: Annotated[Literal["integrators", "stuck", "weeks", "reasons"], Query()] = "integrators",
 ) -> RolloutOut | Response:
-    await service.refresh_rollout()
-    report = service.rollout.report(service.clock())
+    report = await service.refresh_rollout() or service.rollout.report(service.clock())
     if format == "md":
         return Response(to_markdown(report), media_type=TEXT["md"])
     if format == "csv":
