@@ -1,0 +1,275 @@
+"""Camera health at national scale in the API: what following the gateways' aggregates costs,
+and how long that work holds the event loop that the hits are streamed from.
+
+In one process, in the embedded mode (in-memory bus, SQLite), with the API's real app: N
+cameras registered, then a second of warm-up and S seconds in each of which a gateway publishes
+what it publishes every second (`ingest.events`: a counts record and a contact record for each
+camera that sent reads).
+Measured, for each N:
+- the API's CPU per second of aggregates, and per record;
+- the longest the event loop was held while it applied them: a task asks to wake every
+  millisecond and the largest lateness is kept (`anpr.looplag` does the same every 500 ms);
+- the gateway's side: its once-a-second flush of those records (`GatewayEvents.flush`, on the
+  gateway's own loop, which answers the cameras), in wall time;
+- the longest garbage collection over the whole measure (a hold no slicing can cut);
+- a health sweep (`refresh_health_metrics`: the periodic refresh every 10 s, and every scrape of
+  `/metrics`) and a rollout refresh (every 60 s, and `GET /v1/rollout`): wall time and longest
+  hold.
+
+A hit fetched while the loop is held waits that long before it is streamed, so the longest hold
+is the figure to keep small. `python -m benchmarks.health_scale --cameras 200,2000,10000`
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import inspect
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from pydantic import SecretStr
+
+from anpr.bus.local import LocalBus
+from anpr.clock import now_ms
+from anpr.reads import ReadRecord
+from anpr.registry import CameraSpec, RegistryWriter
+from anpr.topics import Topics
+from api.app import create_app
+from api.archive.sqlite_reads import SqliteReadStore
+from api.service import ApiService
+from api.settings import ApiSettings
+from api.store.sqlite import SqliteStore
+from ingest.events import GatewayEvents
+
+INTEGRATOR = "int-1"
+
+
+class GcWatch:
+    """The longest garbage collection since `reset` (a hold the loop cannot slice)."""
+
+    def __init__(self) -> None:
+        self.longest_s = 0.0
+        self._started = 0.0
+        gc.callbacks.append(self._hook)
+
+    def _hook(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.longest_s = max(self.longest_s, time.perf_counter() - self._started)
+
+    def close(self) -> None:
+        gc.callbacks.remove(self._hook)
+
+
+Span = tuple[float, float]
+
+
+class HoldProbe:
+    """Every time the loop ran a 1 ms timer late: the spans it was held (perf_counter times).
+
+    It runs from `start` to `stop`, so it is armed before any work it should see is queued.
+    The gateway's flush runs on this same loop here (on its own process in a deployment): its
+    spans are passed to `longest` to be taken out."""
+
+    def __init__(self) -> None:
+        self.spans: list[Span] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        clock = time.perf_counter
+        while True:
+            due = clock() + 0.001
+            await asyncio.sleep(0.001)
+            woke = clock()
+            if woke - due > 0.0005:
+                self.spans.append((due, woke))
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+        await asyncio.sleep(0.002)  # armed: its timer is waiting
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def longest(self, within: Span, excluded: Sequence[Span] = ()) -> float:
+        """The longest hold, in ms, among the spans that overlap `within`, less `excluded`."""
+        longest = 0.0
+        for start, end in self.spans:
+            if end < within[0] or start > within[1]:
+                continue
+            held = end - start
+            for a, b in excluded:
+                held -= max(0.0, min(b, end) - max(a, start))
+            longest = max(longest, held)
+        return longest * 1000
+
+
+@dataclass
+class Row:
+    cameras: int
+    records_per_s: int
+    api_cpu_ms_per_s: float
+    us_per_record: float
+    longest_hold_ms: float
+    sweep_ms: float
+    sweep_hold_ms: float
+    rollout_ms: float
+    rollout_hold_ms: float
+    gateway_flush_ms: float
+    longest_gc_ms: float
+
+
+@asynccontextmanager
+async def running_api() -> AsyncIterator[tuple[ApiService, LocalBus, Topics]]:
+    settings = ApiSettings(
+        admin_token=SecretStr("bench-admin-token-0123456789"),
+        consumer_poll_ms=50,
+        health_refresh_s=3600.0,  # sweeps are timed here, not left to the timer
+        retention_interval_s=3600.0,
+        rollout_refresh_s=3600.0,
+    )
+    topics = Topics.from_prefix(settings.topic_prefix)
+    bus = LocalBus(None, topics.specs(settings))
+    await bus.start()
+    app = create_app(settings, bus, store=SqliteStore(None), reads=SqliteReadStore(None))
+    try:
+        async with app.router.lifespan_context(app):
+            yield app.state.service, bus, topics
+    finally:
+        await bus.stop()
+
+
+async def until(predicate: Callable[[], bool], timeout_s: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not reached")
+        await asyncio.sleep(0.002)
+
+
+async def timed(probe: HoldProbe, call: Callable[[], object]) -> tuple[float, float]:
+    """Wall ms of `call` (awaited when it returns an awaitable) and the longest hold meanwhile."""
+    started = time.perf_counter()
+    result = call()
+    if inspect.isawaitable(result):
+        await result
+    ended = time.perf_counter()
+    await asyncio.sleep(0.003)  # the probe wakes: a call that never yielded is a hold too
+    return (ended - started) * 1000, probe.longest((started, ended))
+
+
+def one_read(camera_id: str, second: int, at: int) -> ReadRecord:
+    read: dict[str, Any] = {
+        "read_id": f"{camera_id}-{second}",
+        "camera_id": camera_id,
+        "integrator_id": INTEGRATOR,
+        "received_at": at,
+        "captured_at_ms": at - 400,
+        "confidence": 0.9,
+    }
+    return read  # type: ignore[return-value]
+
+
+async def measure(cameras: int, seconds: int) -> Row:
+    async with running_api() as (service, bus, topics):
+        writer = RegistryWriter(bus, topics.registry)
+        await writer.create_integrator(INTEGRATOR, "Integrator one")
+        ids = [f"cam-{n:05d}" for n in range(cameras)]
+        for camera_id in ids:
+            spec = CameraSpec(
+                camera_id=camera_id,
+                integrator_id=INTEGRATOR,
+                name=camera_id,
+                expected_reads_per_hour=3600,
+            )
+            await writer.put_camera(spec)
+        await until(lambda: len(service.registry.cameras) >= cameras and service.ready)
+        events = GatewayEvents(bus, topics.gateway_events)
+        consumed = service.metrics.records_consumed.labels("health")
+        probe = HoldProbe()
+        await probe.start()
+        collections = GcWatch()
+        cpu = 0.0
+        longest = 0.0
+        flush_ms = 0.0
+        # Second 0 is the warm-up: every camera's first aggregate makes its monitor and its
+        # first_contact and first_valid_read events (stored). Steady state is measured after.
+        for second in range(seconds + 1):
+            at = now_ms()
+            before = consumed._value.get()
+            flushed = time.perf_counter()
+            events.accepted([one_read(camera_id, second, at) for camera_id in ids])
+            for camera_id in ids:
+                events.contact(camera_id, INTEGRATOR, refused=False)
+            await events.flush()
+            gateway = (flushed, time.perf_counter())
+            started = time.process_time()
+            target = before + 2 * cameras
+            await until(lambda: bool(consumed._value.get() >= target))  # noqa: B023
+            used = time.process_time() - started
+            done = time.perf_counter()
+            await asyncio.sleep(0.003)
+            if not second:
+                collections.longest_s = 0.0
+                continue
+            cpu += used
+            flush_ms = max(flush_ms, (gateway[1] - gateway[0]) * 1000)
+            longest = max(longest, probe.longest((gateway[0], done), [gateway]))
+        records = 2 * cameras
+        sweep_ms, sweep_hold = await timed(probe, service.refresh_health_metrics)
+        refresh: Callable[[], Awaitable[object]] = service.refresh_rollout
+        rollout_ms, rollout_hold = await timed(probe, refresh)
+        await probe.stop()
+        collections.close()
+        return Row(
+            cameras=cameras,
+            records_per_s=records,
+            api_cpu_ms_per_s=round(cpu / seconds * 1000, 1),
+            us_per_record=round(cpu / seconds / records * 1e6, 2),
+            longest_hold_ms=round(longest, 1),
+            sweep_ms=round(sweep_ms, 1),
+            sweep_hold_ms=round(sweep_hold, 1),
+            rollout_ms=round(rollout_ms, 1),
+            rollout_hold_ms=round(rollout_hold, 1),
+            gateway_flush_ms=round(flush_ms, 1),
+            longest_gc_ms=round(collections.longest_s * 1000, 1),
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cameras", default="200,2000,10000")
+    parser.add_argument(
+        "--seconds", type=int, default=5, help="of aggregates measured per camera count"
+    )
+    parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+    args = parser.parse_args()
+    rows = [asyncio.run(measure(int(n), args.seconds)) for n in args.cameras.split(",")]
+    if args.json:
+        print(json.dumps([asdict(row) for row in rows], indent=2))
+        return
+    print(
+        "| cameras | records/s | API CPU ms per s | µs per record | longest hold ms "
+        "| sweep ms | sweep hold ms | rollout refresh ms | rollout hold ms | gateway flush ms "
+        "| longest GC ms |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(
+            f"| {r.cameras:,} | {r.records_per_s:,} | {r.api_cpu_ms_per_s} | {r.us_per_record} "
+            f"| {r.longest_hold_ms} | {r.sweep_ms} | {r.sweep_hold_ms} | {r.rollout_ms} "
+            f"| {r.rollout_hold_ms} | {r.gateway_flush_ms} | {r.longest_gc_ms} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
