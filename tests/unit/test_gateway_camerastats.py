@@ -17,6 +17,7 @@ from anpr.settings import CommonSettings
 from anpr.topics import Topics
 from api.health.state import CameraMonitor
 from api.health.tracker import HealthTopics, HealthTracker
+from ingest import events as events_module
 from ingest.camerastats import SKEW_SAMPLES
 from ingest.events import GatewayEvents
 from tests.conftest import MakeRead
@@ -119,6 +120,43 @@ async def test_counts_not_published_are_kept_for_the_next_flush() -> None:
     assert not events._counts  # everything was published
     await events.flush()  # nothing new: nothing published
     assert len(bus.published) == len(decoded)
+
+
+class FailsOnce:
+    """Takes the first publish, refuses the second, takes the rest."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.published: list[Message] = []
+
+    async def publish(self, messages: Sequence[Message], *, timeout_s: float) -> None:
+        self.calls += 1
+        if self.calls == 2:
+            raise BusUnavailable("broker away")
+        self.published.extend(messages)
+
+
+async def test_a_flush_in_parts_publishes_each_count_once_through_a_failure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(events_module, "FLUSH_PART", 2)
+    bus = FailsOnce()
+    events = GatewayEvents(bus, "events")  # type: ignore[arg-type]
+    cameras = [f"cam-{n}" for n in range(5)]
+    for n, camera_id in enumerate(cameras):
+        events.accepted([topic_read(camera_id=camera_id, read_id=f"r-{k}") for k in range(n + 1)])
+        events.contact(camera_id, "int-1", refused=False)
+    with pytest.raises(BusUnavailable):
+        await events.flush()  # part 1 published, part 2 refused, the rest kept
+    assert len(bus.published) == 2
+    await events.flush()
+    decoded = [orjson.loads(m.value or b"") for m in bus.published]
+    counts = {r["camera_id"]: r["reads"] for r in decoded if r.get("kind") is None}
+    contacts = sorted(r["camera_id"] for r in decoded if r.get("kind") == "contact")
+    assert counts == {camera_id: n + 1 for n, camera_id in enumerate(cameras)}
+    assert len([r for r in decoded if r.get("kind") is None]) == len(cameras)  # none twice
+    assert contacts == cameras
+    assert bus.calls == 2 + 5  # then 3 cameras' counts in 2 parts, 5 contacts in 3
 
 
 def test_tracker_sees_the_same_health_from_aggregates_as_from_reads() -> None:
