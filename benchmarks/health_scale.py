@@ -10,7 +10,8 @@ Measured, for each N:
 - the longest the event loop was held while it applied them: a task asks to wake every
   millisecond and the largest lateness is kept (`anpr.looplag` does the same every 500 ms);
 - the gateway's side: its once-a-second flush of those records (`GatewayEvents.flush`, on the
-  gateway's own loop, which answers the cameras), in wall time;
+  gateway's own loop, which answers the cameras), in wall time; with `--bootstrap`, also on a
+  real broker, with its CPU and the longest hold;
 - the longest garbage collection over the whole measure (a hold no slicing can cut);
 - a health sweep (`refresh_health_metrics`: the periodic refresh every 10 s, and every scrape of
   `/metrics`) and a rollout refresh (every 60 s, and `GET /v1/rollout`): wall time and longest
@@ -35,6 +36,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from anpr.bus.kafka import KafkaBus
 from anpr.bus.local import LocalBus
 from anpr.clock import now_ms
 from anpr.reads import ReadRecord
@@ -46,6 +48,7 @@ from api.service import ApiService
 from api.settings import ApiSettings
 from api.store.sqlite import SqliteStore
 from ingest.events import GatewayEvents
+from ingest.settings import GatewaySettings
 
 INTEGRATOR = "int-1"
 
@@ -245,17 +248,70 @@ async def measure(cameras: int, seconds: int) -> Row:
         )
 
 
+@dataclass
+class FlushRow:
+    cameras: int
+    records: int
+    wall_ms: float
+    cpu_ms: float
+    longest_hold_ms: float
+
+
+async def gateway_flush(bootstrap: str, cameras: int, rounds: int) -> FlushRow:
+    """The gateway's once-a-second flush on a real broker: the slowest of `rounds` (after one
+    to warm the producer up), its CPU, and the longest hold of the loop while it ran."""
+    settings = GatewaySettings(kafka_bootstrap=bootstrap)
+    topics = Topics.from_prefix(f"health-scale-{now_ms()}-")
+    bus = KafkaBus(bootstrap, topics.specs(settings))
+    await bus.start()
+    probe = HoldProbe()
+    try:
+        await bus.ensure_topics()
+        events = GatewayEvents(bus, topics.gateway_events)
+        ids = [f"cam-{n:05d}" for n in range(cameras)]
+        await probe.start()
+        wall = cpu = hold = 0.0
+        for second in range(rounds + 1):
+            at = now_ms()
+            events.accepted([one_read(camera_id, second, at) for camera_id in ids])
+            for camera_id in ids:
+                events.contact(camera_id, INTEGRATOR, refused=False)
+            await asyncio.sleep(0.005)  # the probe is armed again after that
+            started, used = time.perf_counter(), time.process_time()
+            await events.flush()
+            ended, used = time.perf_counter(), time.process_time() - used
+            await asyncio.sleep(0.005)
+            if second:
+                wall = max(wall, (ended - started) * 1000)
+                cpu = max(cpu, used * 1000)
+                hold = max(hold, probe.longest((started, ended)))
+        return FlushRow(cameras, 2 * cameras, round(wall, 1), round(cpu, 1), round(hold, 1))
+    finally:
+        await probe.stop()
+        await bus.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cameras", default="200,2000,10000")
     parser.add_argument(
         "--seconds", type=int, default=5, help="of aggregates measured per camera count"
     )
+    parser.add_argument(
+        "--bootstrap", help="also time the gateway's flush on this broker (e.g. 127.0.0.1:9092)"
+    )
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = parser.parse_args()
-    rows = [asyncio.run(measure(int(n), args.seconds)) for n in args.cameras.split(",")]
+    counts = [int(n) for n in args.cameras.split(",")]
+    rows = [asyncio.run(measure(n, args.seconds)) for n in counts]
+    flushes = [
+        asyncio.run(gateway_flush(args.bootstrap, n, args.seconds))
+        for n in (counts if args.bootstrap else [])
+    ]
     if args.json:
-        print(json.dumps([asdict(row) for row in rows], indent=2))
+        print(
+            json.dumps({"api": [asdict(r) for r in rows], "gateway": [asdict(f) for f in flushes]})
+        )
         return
     print(
         "| cameras | records/s | API CPU ms per s | µs per record | longest hold ms "
@@ -269,6 +325,15 @@ def main() -> None:
             f"| {r.longest_hold_ms} | {r.sweep_ms} | {r.sweep_hold_ms} | {r.rollout_ms} "
             f"| {r.rollout_hold_ms} | {r.gateway_flush_ms} | {r.longest_gc_ms} |"
         )
+    if flushes:
+        print(f"\nThe gateway's flush on the broker at {args.bootstrap} (slowest of the rounds):\n")
+        print("| cameras | records | wall ms | CPU ms | longest hold ms |")
+        print("|---:|---:|---:|---:|---:|")
+        for f in flushes:
+            print(
+                f"| {f.cameras:,} | {f.records:,} | {f.wall_ms} | {f.cpu_ms} "
+                f"| {f.longest_hold_ms} |"
+            )
 
 
 if __name__ == "__main__":
