@@ -10,8 +10,11 @@ custom-collector interface as ordinary counters, gauges and histograms, so scrap
 alert rules and dashboards see the same series, `_created` included (the gateway's alert on its
 first 500 reads it).
 
-Not thread-safe, by design: update them only from the event loop's thread (the request path,
-the consumer loops). A metric updated from a worker thread stays on prometheus_client.
+Not thread-safe for updates, by design: update them only from the event loop's thread (the
+request path, the consumer loops). A metric updated from a worker thread stays on
+prometheus_client. Reading is safe from a scrape's worker thread: the series are read from a
+snapshot, and a histogram read between two of its updates may show a count one ahead of its
+sum, as prometheus_client's own histograms may.
 """
 
 from __future__ import annotations
@@ -82,6 +85,11 @@ class _Family(Collector, Generic[Child]):
         self._children: dict[tuple[str, ...], Child] = {} if labelnames else {(): new_child()}
         registry.register(self)
 
+    def series(self) -> list[tuple[tuple[str, ...], Child]]:
+        """A snapshot of the series: scrapes run on a worker thread (`anpr.health_routes`)
+        while the loop may add one; `list()` of a dict's items is one step under the GIL."""
+        return list(self._children.items())
+
     def labels(self, *values: str) -> Child:
         child = self._children.get(values)
         if child is None:
@@ -109,7 +117,7 @@ class LoopCounter(_Family[Value]):
 
     def collect(self) -> Iterator[CounterMetricFamily]:
         family = CounterMetricFamily(self._name, self._doc, labels=self._labelnames)
-        for values, child in self._children.items():
+        for values, child in self.series():
             family.add_metric(values, child.value, created=child.created)
         yield family
 
@@ -158,7 +166,7 @@ class LoopHistogram(_Family[Buckets]):
     def collect(self) -> Iterator[HistogramMetricFamily]:
         family = HistogramMetricFamily(self._name, self._doc, labels=self._labelnames)
         les = [_le(b) for b in self._bounds] + ["+Inf"]
-        for values, child in self._children.items():
+        for values, child in self.series():
             cumulative, buckets = 0, []
             for le, count in zip(les, child.counts, strict=True):
                 cumulative += count

@@ -143,9 +143,9 @@ class Supervisor:
     @property
     def healthy(self) -> bool:
         now = self._clock()
-        return all(
-            self._recent_crashes(s, now) <= self.policy.max_crashes for s in self.status.values()
-        )
+        # A snapshot: `/metrics` reads this on a worker thread (`anpr.health_routes`).
+        statuses = list(self.status.values())
+        return all(self._recent_crashes(s, now) <= self.policy.max_crashes for s in statuses)
 
     def _recent_crashes(self, status: TaskStatus, now: float) -> int:
         while status.crashes and now - status.crashes[0] > self.policy.window_s:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.responses import JSONResponse, Response
 
+from anpr.health_routes import exposition
 from api.deps import Service
 from api.health.schemas import Alive, Readiness
 
@@ -38,4 +39,5 @@ async def readyz(service: Service) -> Response:
 )
 async def metrics(service: Service) -> Response:
     await service.refresh_health_metrics()  # forgotten cameras' rows go at the next periodic save
-    return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    body = await exposition(service.metrics.registry)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

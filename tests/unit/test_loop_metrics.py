@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from hypothesis import given
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from anpr.health_routes import exposition as on_a_thread
 from anpr.loopmetrics import LoopCounter, LoopGauge, LoopHistogram
 
 BUCKETS = (0.001, 0.0025, 0.01, 0.1, 1.0, 10.0)
@@ -79,3 +81,28 @@ def test_wrong_number_of_label_values_is_refused() -> None:
         assert "route" in str(exc)
     else:
         raise AssertionError("one label value for two labels was accepted")
+
+
+async def test_a_scrape_on_a_worker_thread_while_the_loop_adds_series() -> None:
+    """`/metrics` writes the exposition on a thread (`anpr.health_routes.exposition`) while the
+    event loop keeps adding series (a camera's first read): the scrape reads a snapshot."""
+    registry = CollectorRegistry()
+    reads = LoopCounter("reads_total", "Reads.", ["camera_id"], registry=registry)
+    latency = LoopHistogram("latency", "Latency.", ["camera_id"], buckets=(0.1,), registry=registry)
+    scrapes = [asyncio.create_task(on_a_thread(registry)) for _ in range(8)]
+    for added in range(20_000):
+        reads.labels(f"cam-{added}").inc()
+        latency.labels(f"cam-{added}").observe(0.05)
+        if added % 100 == 0:
+            await asyncio.sleep(0)
+    texts = [(await s).decode() for s in scrapes]  # none raised
+    assert all(text.count("reads_total{") <= 20_000 for text in texts)
+    assert (await on_a_thread(registry)).decode().count("reads_total{") == 20_000
+
+
+def test_series_is_a_snapshot() -> None:
+    reads = LoopCounter("reads_total", "Reads.", ["camera_id"], registry=CollectorRegistry())
+    reads.labels("a").inc()
+    before = reads.series()
+    reads.labels("b").inc()
+    assert [values for values, _ in before] == [("a",)]
