@@ -4,7 +4,8 @@ The API streams hits from the same event loop that folds the gateways' per-camer
 (two records a camera a second: 20,000 a second at 10,000 cameras) and that evaluates every
 camera's status for the health gauges. Done in one go, that work held the loop for 10-20 ms a
 second at 200 cameras and about a second at 10,000, and every hit fetched meanwhile waited for
-it: it was the tail of the end-to-end p99 at 1,000 reads/s (`make bench`).
+it (`benchmarks.health_scale`; at `make bench`'s 200 cameras it made no measurable difference
+to the end-to-end p99, which the waits for a CPU set there).
 
 `sliced` hands the loop back once a slice of `SLICE_S` of work is spent, so a hit waits at most
 about one slice. The work itself is unchanged; only when the loop may run something else is.

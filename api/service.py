@@ -117,7 +117,7 @@ class ApiService:
             # The gateways' per-second aggregates, not every read: a cold follower.
             fetch_wait_ms=COLD_FETCH_WAIT_MS,
             # Taking a batch out of the client is not sliced (`anpr.timeslice`): smaller
-            # batches bound that hold (about 10 ms for 2,000 records on the embedded bus).
+            # batches bound that hold (tens of ms for 2,000 records on the embedded bus).
             max_batch=HEALTH_BATCH,
         )
         self.rollout = RolloutFeed(
