@@ -143,8 +143,25 @@ class ApiMetrics:
             ["kind"],
             registry=registry,
         )
+        self.store_checkpoint_seconds = Histogram(
+            "anpr_api_store_checkpoint_seconds",
+            "WAL checkpoints of the SQLite store, run beside its writes (none on PostgreSQL).",
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.store_checkpoint_failures = Counter(
+            "anpr_api_store_checkpoint_failures_total",
+            "WAL checkpoints of the SQLite store that failed (the next write retries).",
+            registry=registry,
+        )
         self.ready = Gauge(
             "anpr_api_ready",
             "1 once the registry and hotlists are replayed and the hit store has caught up.",
             registry=registry,
         )
+
+    def observe_checkpoint(self, seconds: float, failed: bool) -> None:
+        """A checkpoint of the SQLite store's WAL ended (on the checkpoint's own thread)."""
+        self.store_checkpoint_seconds.observe(seconds)
+        if failed:
+            self.store_checkpoint_failures.inc()

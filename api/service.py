@@ -75,7 +75,9 @@ class ApiService:
         self.runtime = Runtime.for_process("api", settings, bus, self.metrics.registry)
         self._camera_status_shown: dict[str, tuple[str, str, str]] = {}
         self._frozen = False
-        self.store: Store = store or make_store(settings)
+        self.store: Store = store or make_store(
+            settings, on_checkpoint=self.metrics.observe_checkpoint
+        )
         # The read archive, searched here and written by `api.archive` (`anpr archive`).
         self.reads: ReadStore = reads or make_read_store(settings)
         self.audit = AuditLog(self.store, self.metrics, clock)

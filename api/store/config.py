@@ -8,6 +8,7 @@ owner) when set, else as `ANPR_DATABASE_URL`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
@@ -53,8 +54,11 @@ class DatabaseSettings(CommonSettings):
         return url.get_secret_value() if url else None
 
 
-def make_store(settings: DatabaseSettings) -> Store:
-    """The control-room store the settings select (not opened yet)."""
+def make_store(
+    settings: DatabaseSettings, *, on_checkpoint: Callable[[float, bool], None] | None = None
+) -> Store:
+    """The control-room store the settings select (not opened yet); `on_checkpoint(seconds,
+    failed)` hears of every WAL checkpoint of the SQLite file."""
     if settings.database_url is not None:
         from api.store.postgres import PostgresStore
 
@@ -68,4 +72,4 @@ def make_store(settings: DatabaseSettings) -> Store:
         )
     from api.store.sqlite import SqliteStore
 
-    return SqliteStore(settings.db_path)
+    return SqliteStore(settings.db_path, on_checkpoint=on_checkpoint)

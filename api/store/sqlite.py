@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from anpr.sqlite_wal import connect_wal
+from anpr.sqlite_wal import SideCheckpoints, connect_wal
 from api.store.base import (
     AckConflict,
     Acknowledgement,
@@ -93,8 +93,11 @@ def _get_hit(db: sqlite3.Connection, hit_id: str) -> StoredHit | None:
 class SqliteStore(SqliteNotifications, SqliteAlertsMixin):
     """Every statement runs on the store's own thread (`api.store.sqlite_thread`)."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(
+        self, path: Path | None, *, on_checkpoint: Callable[[float, bool], None] | None = None
+    ) -> None:
         self._path = path
+        self._on_checkpoint = on_checkpoint
         self._store_id = ""
 
     @property
@@ -124,7 +127,10 @@ class SqliteStore(SqliteNotifications, SqliteAlertsMixin):
             self._store_id = db.execute("SELECT value FROM meta WHERE key='store_id'").fetchone()[0]
             return db
 
-        await self.open_on_thread("anpr-sqlite-store", connect)
+        checkpoints = None
+        if self._path is not None:
+            checkpoints = SideCheckpoints(target, observe=self._on_checkpoint)
+        await self.open_on_thread("anpr-sqlite-store", connect, checkpoints)
 
     async def close(self) -> None:
         await self.close_on_thread()

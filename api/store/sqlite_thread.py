@@ -21,6 +21,9 @@ after another connection committed, fails at once with "database is locked" (SQL
 for a snapshot that is already stale); taking the write lock first makes it wait on the busy
 timeout instead.
 
+A store on a file checkpoints its WAL on the side (`anpr.sqlite_wal.SideCheckpoints`, nudged
+after every `sql` call): the commits that store hits never wait for a checkpoint's syncs.
+
 Retention deletes run in bounded batches (`purge_in_batches`): each batch is its own hop, so
 queries asked for meanwhile run between two batches instead of waiting for the whole purge.
 """
@@ -33,7 +36,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from anpr.sqlite_wal import is_contention
+from anpr.sqlite_wal import SideCheckpoints, is_contention
 from api.store.base import StoreUnavailable
 
 T = TypeVar("T")
@@ -47,6 +50,7 @@ class SqliteOnThread:
 
     _db: sqlite3.Connection | None = None
     _executor: ThreadPoolExecutor | None = None
+    _checkpoints: SideCheckpoints | None = None
     purge_batch: int = PURGE_BATCH  # rows per retention statement; tests make it small
 
     @property
@@ -57,26 +61,42 @@ class SqliteOnThread:
         return self._db
 
     async def open_on_thread(
-        self, name: str, connect: Callable[[], sqlite3.Connection]
+        self,
+        name: str,
+        connect: Callable[[], sqlite3.Connection],
+        checkpoints: SideCheckpoints | None = None,
     ) -> sqlite3.Connection:
-        """Start the thread and make the connection on it."""
+        """Start the thread and make the connection on it (`checkpoints`: for a file)."""
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+
+        def connect_writer() -> sqlite3.Connection:
+            db = connect()
+            if checkpoints is not None:
+                checkpoints.writer_pragmas(db)
+            return db
+
         try:
-            db = await asyncio.get_running_loop().run_in_executor(executor, connect)
+            db = await asyncio.get_running_loop().run_in_executor(executor, connect_writer)
         except BaseException:
             executor.shutdown(wait=False)
+            if checkpoints is not None:
+                checkpoints.close()
             raise
-        self._executor, self._db = executor, db
+        self._executor, self._db, self._checkpoints = executor, db, checkpoints
         return db
 
     async def close_on_thread(self) -> None:
-        executor, db = self._executor, self._db
+        executor, db, checkpoints = self._executor, self._db, self._checkpoints
         if executor is None or db is None:
             return
         self._db = None
         self._executor = None
+        self._checkpoints = None
+        loop = asyncio.get_running_loop()
         try:
-            await asyncio.get_running_loop().run_in_executor(executor, db.close)
+            if checkpoints is not None:
+                await loop.run_in_executor(None, checkpoints.close)
+            await loop.run_in_executor(executor, db.close)
         finally:
             executor.shutdown(wait=True)
 
@@ -93,6 +113,9 @@ class SqliteOnThread:
             if is_contention(exc):
                 raise StoreUnavailable(f"the SQLite database is busy: {exc}") from exc
             raise
+        finally:
+            if self._checkpoints is not None:
+                self._checkpoints.nudge()
 
 
 async def purge_in_batches(
