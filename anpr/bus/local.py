@@ -4,6 +4,11 @@ It keeps Kafka's semantics that the services rely on (ordered log per topic, off
 positions per group, compaction by key, tombstones) so the services run unchanged on it. Every
 topic has a single partition. The log lives in SQLite so registrations, hotlists and unmatched
 reads survive a restart of `anpr run`.
+
+Statements run on the event loop: a publish is one short transaction. Its WAL is checkpointed
+on the side (`anpr.sqlite_wal.SideCheckpoints`), not inside a publish's commit: a checkpoint
+syncs both files and held the loop 7-13 ms in about one publish of ten (batches of 100 reads;
+p90 of a publish 7.4 ms before, a throwaway timing).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import orjson
 
 from anpr.bus.base import HOT_FETCH_WAIT_MS, GroupProgress, Message, Record, TopicPartition
 from anpr.errors import BusError
-from anpr.sqlite_wal import connect_wal
+from anpr.sqlite_wal import SideCheckpoints, connect_wal
 from anpr.topics import TopicSpec
 
 _SCHEMA = """
@@ -41,6 +46,7 @@ class LocalBus:
         self._path = path
         self._specs = {spec.name: spec for spec in specs}
         self._db: sqlite3.Connection | None = None
+        self._checkpoints: SideCheckpoints | None = None
         self._published = asyncio.Event()
 
     @property
@@ -56,9 +62,15 @@ class LocalBus:
             self._path.parent.mkdir(parents=True, exist_ok=True)
         db = connect_wal(str(self._path) if self._path else ":memory:", busy_timeout_s=10.0)
         db.executescript(_SCHEMA)
+        if self._path is not None:
+            self._checkpoints = SideCheckpoints(str(self._path), name="anpr-bus-checkpoint")
+            self._checkpoints.writer_pragmas(db)
         self._db = db
 
     async def stop(self) -> None:
+        if self._checkpoints is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self._checkpoints.close)
+            self._checkpoints = None
         if self._db is not None:
             self._db.close()
             self._db = None
@@ -96,6 +108,8 @@ class LocalBus:
         except sqlite3.Error as exc:
             db.execute("ROLLBACK")
             raise BusError(f"local bus write failed: {exc}") from exc
+        if self._checkpoints is not None:
+            self._checkpoints.nudge()
         published, self._published = self._published, asyncio.Event()
         published.set()
 

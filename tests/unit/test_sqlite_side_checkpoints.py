@@ -6,13 +6,17 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
+from anpr.bus.base import Message
+from anpr.bus.local import LocalBus
 from anpr.sqlite_wal import SideCheckpoints, connect_wal
 from api.store.base import NewHit
 from api.store.sqlite import SqliteStore
+from tests.support.wait import until
 
 PAGE = 4096
 
@@ -72,21 +76,38 @@ def test_the_writer_only_appends_and_a_nudge_checkpoints_on_the_side(tmp_path: P
     db.close()
 
 
-def test_one_checkpoint_per_interval(tmp_path: Path) -> None:
+def test_one_checkpoint_per_interval_and_one_after_the_last_write(tmp_path: Path) -> None:
     target = tmp_path / "c.sqlite3"
     heard = Heard()
-    side = SideCheckpoints(str(target), interval_s=3600, observe=heard)
+    side = SideCheckpoints(str(target), interval_s=0.3, observe=heard)
     db = connect_wal(str(target))
     side.writer_pragmas(db)
     _write_pages(db, 2)
     side.nudge()
     heard.wait_for(1)
-    side.nudge()
-    side.nudge()
-    side.close()  # waits for anything started
-    assert len(heard.reports) == 1
+    first_done = time.monotonic()
+    _write_pages(db, 40)  # more writes, each nudging, within the interval
+    for _ in range(5):
+        side.nudge()
+    heard.wait_for(2)  # the writes within the interval are copied once, at its end
+    assert time.monotonic() - first_done >= 0.3 - heard.reports[0][0]
+    assert target.stat().st_size > 1900 * PAGE
+    side.close()
+    assert len(heard.reports) == 2
     side.nudge()  # closed: nothing more starts
     db.close()
+
+
+def test_closing_does_not_wait_out_the_interval(tmp_path: Path) -> None:
+    heard = Heard()
+    side = SideCheckpoints(str(tmp_path / "e.sqlite3"), interval_s=3600, observe=heard)
+    side.nudge()
+    heard.wait_for(1)
+    side.nudge()  # due in an hour
+    started = time.monotonic()
+    side.close()
+    assert time.monotonic() - started < 5
+    assert len(heard.reports) == 1
 
 
 def test_a_failed_checkpoint_is_reported_logged_and_retried(
@@ -120,3 +141,21 @@ async def test_the_hit_store_checkpoints_on_the_side(tmp_path: Path) -> None:
     stored = await reopened.hits_after_seq(0, include_covert=True, limit=10)
     await reopened.close()
     assert [h.hit_id for h in stored] == ["h1"]
+
+
+async def test_the_local_bus_checkpoints_on_the_side(tmp_path: Path) -> None:
+    path = tmp_path / "bus.sqlite3"
+    bus = LocalBus(path, [])
+    await bus.start()
+    # ~3,000 pages of WAL: three times SQLite's own threshold, under the writer's bound.
+    for batch in range(30):
+        await bus.publish(
+            [Message("t", f"k{batch}-{i}".encode(), b"x" * (PAGE - 200)) for i in range(100)],
+            timeout_s=1.0,
+        )
+    assert bus.db.execute("PRAGMA wal_autocheckpoint").fetchone() == (10_000,)
+    # Only a checkpoint copies the WAL into the file, and the writer does not at this size.
+    await until(lambda: path.stat().st_size > 2000 * PAGE)
+    assert any(t.name.startswith("anpr-bus-checkpoint") for t in threading.enumerate())
+    await bus.stop()
+    assert not any(t.name.startswith("anpr-bus-checkpoint") for t in threading.enumerate())
