@@ -42,8 +42,13 @@ CREATE TABLE IF NOT EXISTS group_offsets (
 class LocalBus:
     """A single-process bus on SQLite (`path=None` keeps it in memory, for tests)."""
 
-    def __init__(self, path: Path | None, specs: Sequence[TopicSpec]) -> None:
+    def __init__(
+        self, path: Path | None, specs: Sequence[TopicSpec], *, side_checkpoints: bool = True
+    ) -> None:
+        """`side_checkpoints=False` leaves SQLite to checkpoint inside commits (for comparison
+        in `benchmarks.sqlite_commits`)."""
         self._path = path
+        self._side_checkpoints = side_checkpoints
         self._specs = {spec.name: spec for spec in specs}
         self._db: sqlite3.Connection | None = None
         self._checkpoints: SideCheckpoints | None = None
@@ -62,7 +67,7 @@ class LocalBus:
             self._path.parent.mkdir(parents=True, exist_ok=True)
         db = connect_wal(str(self._path) if self._path else ":memory:", busy_timeout_s=10.0)
         db.executescript(_SCHEMA)
-        if self._path is not None:
+        if self._path is not None and self._side_checkpoints:
             self._checkpoints = SideCheckpoints(str(self._path), name="anpr-bus-checkpoint")
             self._checkpoints.writer_pragmas(db)
         self._db = db

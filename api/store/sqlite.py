@@ -94,10 +94,17 @@ class SqliteStore(SqliteNotifications, SqliteAlertsMixin):
     """Every statement runs on the store's own thread (`api.store.sqlite_thread`)."""
 
     def __init__(
-        self, path: Path | None, *, on_checkpoint: Callable[[float, bool], None] | None = None
+        self,
+        path: Path | None,
+        *,
+        on_checkpoint: Callable[[float, bool], None] | None = None,
+        side_checkpoints: bool = True,
     ) -> None:
+        """`side_checkpoints=False` leaves SQLite to checkpoint inside commits (for comparison
+        in `benchmarks.sqlite_commits`)."""
         self._path = path
         self._on_checkpoint = on_checkpoint
+        self._side_checkpoints = side_checkpoints
         self._store_id = ""
 
     @property
@@ -128,7 +135,7 @@ class SqliteStore(SqliteNotifications, SqliteAlertsMixin):
             return db
 
         checkpoints = None
-        if self._path is not None:
+        if self._path is not None and self._side_checkpoints:
             checkpoints = SideCheckpoints(target, observe=self._on_checkpoint)
         await self.open_on_thread("anpr-sqlite-store", connect, checkpoints)
 
