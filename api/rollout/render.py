@@ -46,10 +46,12 @@ def integrator_rows(report: RolloutReport) -> Table:
     return head, rows
 
 
+STUCK_HEAD = ("camera_id", "integrator_id", "stage", "since", "days", "reason_code", "reason")
+
+
 def stuck_rows(report: RolloutReport) -> Table:
-    head = ["camera_id", "integrator_id", "stage", "since", "days", "reason_code", "reason"]
     rows = [_stuck(s) for s in report.overall.stuck]
-    return head, rows
+    return list(STUCK_HEAD), rows
 
 
 def _stuck(s: StuckCamera) -> list[Any]:
@@ -207,7 +209,7 @@ def to_json(report: RolloutReport) -> dict[str, Any]:
                 }
                 for s in g.stages
             ],
-            "stuck": [dict(zip(stuck_rows(report)[0], _stuck(s), strict=True)) for s in g.stuck],
+            "stuck": [dict(zip(STUCK_HEAD, _stuck(s), strict=True)) for s in g.stuck],
             "weeks": [
                 {"week": w.week, "starts": _date(w.starts), "connected": w.connected}
                 for w in g.weeks

@@ -4,6 +4,7 @@ records (a refused request is a first contact, never a rejection of the camera).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -193,3 +194,28 @@ async def test_gateway_refusal_is_a_contact_counted_against_the_caller(api: ApiH
     contact = api.service.rollout.book.lives["cam-1"].events[kinds(api, "cam-1").index(
         "first_contact")]  # fmt: skip
     assert contact.detail == {"caller": "int-2", "refused": True}
+
+
+async def test_the_report_is_rendered_off_the_event_loop(
+    api: ApiHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api.rollout import routes
+
+    threads: dict[str, str] = {}
+
+    def recorded(name: str, render: Any) -> Any:
+        def run(*args: Any) -> Any:
+            threads[name] = threading.current_thread().name
+            return render(*args)
+
+        return run
+
+    for name in ("to_json", "to_markdown", "to_csv", "to_html"):
+        monkeypatch.setattr(routes, name, recorded(name, getattr(routes, name)))
+    body = (await rollout(api)).json()
+    assert "overall" in body and "integrators" in body
+    for fmt in ("md", "csv", "html"):
+        assert (await rollout(api, format=fmt)).status_code == 200
+    loop_thread = threading.current_thread().name
+    assert set(threads) == {"to_json", "to_markdown", "to_csv", "to_html"}
+    assert loop_thread not in threads.values()

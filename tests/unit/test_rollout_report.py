@@ -362,3 +362,31 @@ def test_a_flapping_camera_keeps_a_bounded_history_in_memory() -> None:
     assert life.events[-1].kind == "came_back" and life.events[-1].at == day(100.5)
     assert position(life.events).stage is Stage.LIVE
     assert position(life.events).entries[Stage.REGISTERED] == day(0)
+
+
+def test_json_renders_each_stuck_camera_once_per_group(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Linear in the stuck cameras: the JSON once built every stuck row again for each stuck
+    camera, and 10,000 stuck cameras (a rollout's first weeks) held the API's loop 4 minutes."""
+    from api.rollout import render
+    from api.store.base import LifecycleEvent
+
+    now = day(NOW_DAY)
+    facts = [
+        CameraFacts(
+            f"cam-{n:04d}",
+            f"int-{n % 3}",
+            position([LifecycleEvent(f"cam-{n:04d}", Kind.REGISTERED, day(10 + n % 20), {})]),
+            reasons.NO_CONTACT,
+        )
+        for n in range(300)
+    ]
+    report = build(facts, {}, now=now, stuck_after_days=14)
+    assert len(report.overall.stuck) == 300
+    rendered: list[str] = []
+    real = render._stuck
+    monkeypatch.setattr(render, "_stuck", lambda s: rendered.append(s.camera_id) or real(s))
+    body = to_json(report)
+    assert len(rendered) == 600  # the overall list and the camera's integrator's
+    assert sorted(r["camera_id"] for r in body["overall"]["stuck"]) == sorted(
+        f.camera_id for f in facts
+    )
