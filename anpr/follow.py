@@ -41,10 +41,14 @@ class TopicFollower:
         poll_ms: int = 1000,
         stall_s: float | None = None,
         freeze_every: int = 0,
+        after_batch: Callable[[], None] | None = None,
     ) -> None:
         """`freeze_every`: freeze what is alive after that many records (`freeze_arrivals`), for
-        topics whose records build large state in bulk (the hotlists); 0: never."""
+        topics whose records build large state in bulk (the hotlists); 0: never.
+        `after_batch`: called once each batch is applied, for what sums up the whole state
+        (metrics): once per batch, not once per record."""
         self._apply = apply
+        self._after_batch = after_batch
         self.records_applied = 0
         self._freeze_every = freeze_every
         self._since_freeze = 0
@@ -76,6 +80,8 @@ class TopicFollower:
                     await result
             except InvalidRecord as exc:
                 poisons.append(Poison(record, str(exc)))
+        if self._after_batch is not None:
+            self._after_batch()
         self.records_applied += len(records)
         self._since_freeze += len(records)
         if self._freeze_every and self._since_freeze >= self._freeze_every:

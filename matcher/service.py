@@ -25,7 +25,7 @@ from anpr.deadletter import Poison
 from anpr.errors import AnprError
 from anpr.follow import TopicFollower
 from anpr.gcpolicy import BULK_FREEZE_RECORDS, freeze_long_lived
-from anpr.hotlists import ListConfigChanged, ListReplaced
+from anpr.hotlists import ListReplaced
 from anpr.runtime import Runtime
 from anpr.topics import Topics
 from matcher.batch import handle_batch
@@ -68,7 +68,9 @@ class MatcherService:
             name="matcher-hotlists",
             stall_s=max(HOTLIST_STALL_S, runtime.stall_s),
             freeze_every=BULK_FREEZE_RECORDS,
+            after_batch=self._list_metrics,
         )
+        self._lists_changed = False
         self.registry = TopicFollower(
             runtime, [self.topics.registry], self._apply_registry, name="matcher-registry"
         )
@@ -119,15 +121,15 @@ class MatcherService:
                     freeze_long_lived(f"replacing list {change.config.list_id}")
             else:
                 self.state.apply_change(change)
-            self._list_metrics(
-                change.config.list_id
-                if isinstance(change, ListReplaced | ListConfigChanged)
-                else change.list_id
-            )
+            self._lists_changed = True
 
-    def _list_metrics(self, list_id: str) -> None:
-        # Every list at once: covert lists are summed under one label (matcher/metrics.py).
-        self.metrics.update_lists(self.state.index)
+    def _list_metrics(self) -> None:
+        """After a batch of hotlist records: every list's gauges at once (covert lists are summed
+        under one label, matcher/metrics.py). Once per batch: per record, a replay of a
+        million entry tombstones over 100 lists took about 10 minutes (600 µs a record)."""
+        if self._lists_changed:
+            self._lists_changed = False
+            self.metrics.update_lists(self.state.index)
 
     # --- lifecycle -----------------------------------------------------------------------------
 
