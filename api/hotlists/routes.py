@@ -221,7 +221,7 @@ async def upsert_entries(
 ) -> EntriesResult:
     """Add entries or overwrite them by entry_id (`rejected[].line` is the 1-based item)."""
     _existing(service, list_id)
-    specs, rejected = parse_entry_list(entries)
+    specs, rejected = await asyncio.to_thread(parse_entry_list, entries)  # up to 100,000
     hot = service.hotlists
     async with hot.lock(list_id):
         current = _existing(service, list_id)

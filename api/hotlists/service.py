@@ -159,8 +159,13 @@ class HotlistService:
         )
         return await self._commit(plan)
 
+    # Plans of many entries are made on a worker thread (pure: they read only their arguments,
+    # the live entry ids copied on the loop first): 1.7 s for a 1M-entry replacement, which the
+    # loop that streams hits must not wait out.
+
     async def replace(self, current: ListConfig, entries: Sequence[EntrySpec]) -> ListConfig:
-        plan = plan_replace_entries(
+        plan = await asyncio.to_thread(
+            plan_replace_entries,
             current,
             entries,
             live_entry_ids=list(self.book.entry_ids(current.list_id)),
@@ -169,12 +174,15 @@ class HotlistService:
         return await self._commit(plan)
 
     async def upsert(self, current: ListConfig, entries: Sequence[EntrySpec]) -> ListConfig:
-        return await self._commit(plan_upsert_entries(current, entries, now_ms=self._clock()))
+        plan = await asyncio.to_thread(plan_upsert_entries, current, entries, now_ms=self._clock())
+        return await self._commit(plan)
 
     async def delete_entry(self, current: ListConfig, entry_id: str) -> ListConfig:
         return await self._commit(plan_delete_entry(current, entry_id, now_ms=self._clock()))
 
     async def delete_list(self, current: ListConfig) -> None:
-        plan = plan_delete_list(current, live_entry_ids=list(self.book.entry_ids(current.list_id)))
+        plan = await asyncio.to_thread(
+            plan_delete_list, current, live_entry_ids=list(self.book.entry_ids(current.list_id))
+        )
         await self._publish(plan)
         await self._visible(lambda: self.book.config(current.list_id) is None)

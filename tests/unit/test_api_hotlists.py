@@ -4,6 +4,7 @@ errors, upserts, deletions, matcher status, roles and audit. Writes go through t
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -279,3 +280,42 @@ async def test_hotlist_changes_are_audited(api: ApiHarness) -> None:
     assert mine[2]["detail"]["entries"] == 2
     assert mine[2]["detail"]["rejected"] == 2
     assert all(e["actor"] == "supervisor-1" for e in mine)
+
+
+async def test_large_writes_are_planned_off_the_event_loop(
+    api: ApiHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api.hotlists import routes, service
+
+    threads: dict[str, str] = {}
+
+    def recorded(module: Any, name: str) -> None:
+        real = getattr(module, name)
+
+        def run(*args: Any, **kwargs: Any) -> Any:
+            threads[name] = threading.current_thread().name
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, run)
+
+    for name in ("plan_replace_entries", "plan_upsert_entries", "plan_delete_list"):
+        recorded(service, name)
+    recorded(routes, "parse_entry_list")
+    list_id, _ = await create_list(api)
+    replaced = await upload(api, list_id, CSV, "text/csv")
+    assert replaced.status_code == 200, replaced.text
+    upserted = await api.client.post(
+        f"/v1/hotlists/{list_id}/entries",
+        json=[{"entry_id": "e9", "plate": "NEW999"}],
+        headers=api.auth("supervisor"),
+    )
+    assert upserted.status_code == 200, upserted.text
+    deleted = await api.client.delete(f"/v1/hotlists/{list_id}", headers=api.auth("supervisor"))
+    assert deleted.status_code in (200, 204), deleted.text
+    assert set(threads) == {
+        "plan_replace_entries",
+        "plan_upsert_entries",
+        "plan_delete_list",
+        "parse_entry_list",
+    }
+    assert threading.current_thread().name not in threads.values()
