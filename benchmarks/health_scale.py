@@ -18,7 +18,10 @@ Measured, for each N:
   and longest hold of the second scrape of each;
 - a health sweep (`refresh_health_metrics`: the periodic refresh every 10 s, and every scrape of
   `/metrics`) and a rollout refresh (every 60 s, and `GET /v1/rollout`): wall time and longest
-  hold.
+  hold;
+- `GET /v1/cameras` (every camera with its health) and `GET /v1/rollout` (the JSON report; the
+  cameras are fresh here, so none is on its stuck lists: `benchmarks.rollout_render` renders
+  those): wall time and longest hold.
 
 A hit fetched while the loop is held waits that long before it is streamed, so the longest hold
 is the figure to keep small. `python -m benchmarks.health_scale --cameras 200,2000,10000`
@@ -60,6 +63,7 @@ from ingest.metrics import GatewayMetrics
 from ingest.settings import GatewaySettings
 
 INTEGRATOR = "int-1"
+ADMIN_TOKEN = "bench-admin-token-0123456789"  # noqa: S105 - an in-process benchmark's own
 
 
 class GcWatch:
@@ -142,12 +146,16 @@ class Row:
     scrape_hold_ms: float
     gateway_scrape_ms: float
     gateway_scrape_hold_ms: float
+    camera_list_ms: float
+    camera_list_hold_ms: float
+    rollout_get_ms: float
+    rollout_get_hold_ms: float
 
 
 @asynccontextmanager
 async def running_api() -> AsyncIterator[tuple[ApiService, LocalBus, Topics, httpx.AsyncClient]]:
     settings = ApiSettings(
-        admin_token=SecretStr("bench-admin-token-0123456789"),
+        admin_token=SecretStr(ADMIN_TOKEN),
         consumer_poll_ms=50,
         health_refresh_s=3600.0,  # sweeps are timed here, not left to the timer
         retention_interval_s=3600.0,
@@ -276,6 +284,9 @@ async def measure(cameras: int, seconds: int) -> Row:
         scrape = gateway_scrape(ids, bus)
         await scrape()
         gateway_ms, gateway_hold = await timed(probe, scrape)
+        admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        list_ms, list_hold = await timed(probe, lambda: client.get("/v1/cameras", headers=admin))
+        get_ms, get_hold = await timed(probe, lambda: client.get("/v1/rollout", headers=admin))
         await probe.stop()
         collections.close()
         return Row(
@@ -294,6 +305,10 @@ async def measure(cameras: int, seconds: int) -> Row:
             scrape_hold_ms=round(scrape_hold, 1),
             gateway_scrape_ms=round(gateway_ms, 1),
             gateway_scrape_hold_ms=round(gateway_hold, 1),
+            camera_list_ms=round(list_ms, 1),
+            camera_list_hold_ms=round(list_hold, 1),
+            rollout_get_ms=round(get_ms, 1),
+            rollout_get_hold_ms=round(get_hold, 1),
         )
 
 
@@ -366,16 +381,18 @@ def main() -> None:
         "| cameras | records/s | API CPU ms per s | µs per record | longest hold ms "
         "| sweep ms | sweep hold ms | rollout refresh ms | rollout hold ms | gateway flush ms "
         "| longest GC ms | API scrape ms | API scrape hold ms | gateway scrape ms "
-        "| gateway scrape hold ms |"
+        "| gateway scrape hold ms | camera list ms | camera list hold ms | rollout GET ms "
+        "| rollout GET hold ms |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|" + "---:|" * 19)
     for r in rows:
         print(
             f"| {r.cameras:,} | {r.records_per_s:,} | {r.api_cpu_ms_per_s} | {r.us_per_record} "
             f"| {r.longest_hold_ms} | {r.sweep_ms} | {r.sweep_hold_ms} | {r.rollout_ms} "
             f"| {r.rollout_hold_ms} | {r.gateway_flush_ms} | {r.longest_gc_ms} "
             f"| {r.scrape_ms} | {r.scrape_hold_ms} | {r.gateway_scrape_ms} "
-            f"| {r.gateway_scrape_hold_ms} |"
+            f"| {r.gateway_scrape_hold_ms} | {r.camera_list_ms} | {r.camera_list_hold_ms} "
+            f"| {r.rollout_get_ms} | {r.rollout_get_hold_ms} |"
         )
     if flushes:
         print(f"\nThe gateway's flush on the broker at {args.bootstrap} (slowest of the rounds):\n")

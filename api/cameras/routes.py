@@ -4,6 +4,7 @@ of the moment in the audit entry (`commissioning_verdict`, `commissioning_summar
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -11,6 +12,7 @@ from fastapi import APIRouter, Response
 from anpr.clock import ms_to_rfc3339
 from anpr.ids import is_valid_id
 from anpr.registry import Camera, CameraSpec, CameraState, validate_camera
+from anpr.timeslice import sliced
 from api.audit.log import Action
 from api.cameras.schemas import CameraHealthOut, CameraList, CameraOut, CameraPatch
 from api.commissioning.gather import assess
@@ -50,14 +52,23 @@ def _spec_fields(camera: Camera) -> dict[str, Any]:
 
 
 def camera_out(service: ApiService, camera: Camera, now: int) -> CameraOut:
+    return _camera_model(camera, service.health.report(camera, now))
+
+
+def _camera_model(camera: Camera, report: HealthReport) -> CameraOut:
+    """Pure: a registry camera (immutable, replaced on update) and a health snapshot."""
     updated = camera.record.get("updated_at")
     return CameraOut.model_validate(
         {
             **_spec_fields(camera),
             "updated_at": _time(updated) if isinstance(updated, int) else None,
-            "health": health_out(service.health.report(camera, now)),
+            "health": health_out(report),
         }
     )
+
+
+def _camera_list_json(parts: list[tuple[Camera, HealthReport]]) -> bytes:
+    return CameraList(items=[_camera_model(c, r) for c, r in parts]).model_dump_json().encode()
 
 
 def _camera(service: ApiService, camera_id: str) -> Camera:
@@ -130,10 +141,16 @@ async def create_camera(spec: CameraSpec, principal: Admin, service: Service) ->
 
 
 @router.get("/v1/cameras", response_model=CameraList, responses=error_responses(401, 403))
-async def list_cameras(principal: Operator, service: Service) -> CameraList:
+async def list_cameras(principal: Operator, service: Service) -> CameraList | Response:
+    """Every camera with its health. At 10,000 cameras building this list was 0.3-0.7 s of
+    work on the loop that streams hits: the health reports (which read the monitors the loop
+    updates) are taken in 2 ms slices, and the models and the JSON are made on a worker
+    thread."""
     now = service.clock()
     cameras = sorted(service.registry.cameras.values(), key=lambda c: c.camera_id)
-    return CameraList(items=[camera_out(service, camera, now) for camera in cameras])
+    parts = [(c, service.health.report(c, now)) async for c in sliced(cameras)]
+    body = await asyncio.to_thread(_camera_list_json, parts)
+    return Response(body, media_type="application/json")
 
 
 @router.get(

@@ -3,7 +3,9 @@ cameras), on the in-memory bus."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -393,3 +395,31 @@ async def test_bus_failure_on_a_write_is_503_with_retry_after(
     assert hotlist.status_code == 503
     monkeypatch.undo()
     assert camera_id not in api.service.registry.cameras
+
+
+async def test_camera_list_matches_each_camera_and_is_written_off_the_loop(
+    api: ApiHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api.cameras import routes
+
+    mine = [unique(f"list{n}") for n in range(3)]
+    for camera_id in mine:
+        await api.register_camera(camera_id, zones=["north"])
+    threads: list[str] = []
+    real = routes._camera_list_json
+
+    def recorded(parts: Any) -> bytes:
+        threads.append(threading.current_thread().name)
+        return real(parts)
+
+    monkeypatch.setattr(routes, "_camera_list_json", recorded)
+    listing = await api.client.get("/v1/cameras", headers=api.auth("operator"))
+    assert listing.status_code == 200
+    assert listing.headers["content-type"] == "application/json"
+    items = listing.json()["items"]
+    assert [c["camera_id"] for c in items] == sorted(c["camera_id"] for c in items)
+    listed = {c["camera_id"]: c for c in items}
+    for camera_id in mine:  # never seen: nothing in them changes between the two calls
+        one = await api.client.get(f"/v1/cameras/{camera_id}", headers=api.auth())
+        assert one.json() == listed[camera_id]
+    assert threads and threading.current_thread().name not in threads
