@@ -18,6 +18,7 @@ from api.rollout.reasons import Reason
 from api.rollout.render import to_csv, to_html, to_json, to_markdown
 from api.rollout.report import DAY_MS, CameraFacts, RolloutReport, Stage, build, position
 from api.rollout.schemas import RolloutOut
+from api.store.base import LifecycleEvent
 from tests.unit.test_api_commissioning_criteria import HOUR, NOW, conf_hist, gap_hist, make_stats
 
 # Day 0 is Monday 2026-01-05 00:00 UTC (ISO week 2026-W02): weeks start on multiples of 7 days.
@@ -368,7 +369,6 @@ def test_json_renders_each_stuck_camera_once_per_group(monkeypatch: pytest.Monke
     """Linear in the stuck cameras: the JSON once built every stuck row again for each stuck
     camera, and 10,000 stuck cameras (a rollout's first weeks) held the API's loop 4 minutes."""
     from api.rollout import render
-    from api.store.base import LifecycleEvent
 
     now = day(NOW_DAY)
     facts = [
@@ -390,3 +390,18 @@ def test_json_renders_each_stuck_camera_once_per_group(monkeypatch: pytest.Monke
     assert sorted(r["camera_id"] for r in body["overall"]["stuck"]) == sorted(
         f.camera_id for f in facts
     )
+
+
+def test_restore_keeps_the_latest_repeated_events_of_each_group() -> None:
+    stored = [LifecycleEvent("cam-r", "registered", day(0), {})]
+    for n in range(3 * MAX_REPEATED):  # silent and back, over and over
+        kind = "went_silent" if n % 2 == 0 else "came_back"
+        stored.append(LifecycleEvent("cam-r", kind, day(1 + n / 10), {"n": n}))
+    stored.append(LifecycleEvent("cam-r", "moved_live", day(0.5), {}))
+    book = LifecycleBook()
+    book.restore(reversed(stored))  # the store's order is not the book's
+    life = book.lives["cam-r"]
+    kept = [e.detail["n"] for e in life.events if e.kind in ("went_silent", "came_back")]
+    assert kept == list(range(2 * MAX_REPEATED, 3 * MAX_REPEATED))
+    assert [e.kind for e in life.events[:2]] == ["registered", "moved_live"]
+    assert [e.at for e in life.events] == sorted(e.at for e in life.events)
