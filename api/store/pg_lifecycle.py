@@ -27,18 +27,19 @@ class PgLifecycleMixin:
     async def add_lifecycle(self, events: Sequence[LifecycleEvent]) -> int:
         if not events:
             return 0
-        changed = 0
+        # executemany pipelines the statements (psycopg 3.1+): one round trip for the batch, not
+        # one per event; a rollout's first flush or a network-wide outage makes 10,000 at once.
         async with connection(self.pool) as conn, conn.transaction():
-            for e in events:
-                cur = await conn.execute(
-                    "INSERT INTO camera_lifecycle (camera_id, kind, at, detail)"
-                    " VALUES (%s,%s,%s,%s) ON CONFLICT (camera_id, kind) WHERE kind IN"
-                    " ('registered', 'first_contact', 'first_valid_read', 'first_heartbeat')"
-                    " DO UPDATE SET at = excluded.at, detail = excluded.detail"
-                    " WHERE excluded.at < camera_lifecycle.at",
-                    (e.camera_id, e.kind, e.at, Jsonb(e.detail)),
-                )
-                changed += max(cur.rowcount, 0)
+            cur = conn.cursor()
+            await cur.executemany(
+                "INSERT INTO camera_lifecycle (camera_id, kind, at, detail)"
+                " VALUES (%s,%s,%s,%s) ON CONFLICT (camera_id, kind) WHERE kind IN"
+                " ('registered', 'first_contact', 'first_valid_read', 'first_heartbeat')"
+                " DO UPDATE SET at = excluded.at, detail = excluded.detail"
+                " WHERE excluded.at < camera_lifecycle.at",
+                [(e.camera_id, e.kind, e.at, Jsonb(e.detail)) for e in events],
+            )
+            changed: int = max(cur.rowcount, 0)  # the sum over the batch
         return changed
 
     async def load_lifecycle(self) -> list[LifecycleEvent]:
