@@ -127,22 +127,23 @@ class PostgresStore(PgAlertsMixin, PgNotificationsMixin, PgLifecycleMixin):
         stored: list[StoredHit] = []
         async with connection(self.pool) as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_HITS_LOCK,))
+            # One pipelined executemany (psycopg 3.1+), not a round trip per hit while every
+            # replica waits on the lock: one result set per hit, in order, empty for a hit
+            # already stored.
+            rows = [
+                (h.hit_id, h.matched_at, h.camera_id, h.list_id, h.plate_norm, h.covert,
+                 h.topic_ts, Jsonb(h.body))
+                for h in hits
+            ]  # fmt: skip
+            cur = conn.cursor()
+            await cur.executemany(
+                "INSERT INTO hits (hit_id, matched_at, camera_id, list_id, plate_norm, covert,"
+                " topic_ts, body) VALUES (%s,%s,%s,%s,%s,%s,%s,%s)"
+                " ON CONFLICT (hit_id) DO NOTHING RETURNING seq",
+                rows,
+                returning=True,
+            )
             for hit in hits:
-                cur = await conn.execute(
-                    "INSERT INTO hits (hit_id, matched_at, camera_id, list_id, plate_norm, covert,"
-                    " topic_ts, body) VALUES (%s,%s,%s,%s,%s,%s,%s,%s)"
-                    " ON CONFLICT (hit_id) DO NOTHING RETURNING seq",
-                    (
-                        hit.hit_id,
-                        hit.matched_at,
-                        hit.camera_id,
-                        hit.list_id,
-                        hit.plate_norm,
-                        hit.covert,
-                        hit.topic_ts,
-                        Jsonb(hit.body),
-                    ),
-                )
                 row = await cur.fetchone()
                 if row is not None:
                     stored.append(
@@ -150,6 +151,7 @@ class PostgresStore(PgAlertsMixin, PgNotificationsMixin, PgLifecycleMixin):
                             row[0], hit.hit_id, hit.matched_at, hit.covert, hit.topic_ts, hit.body
                         )
                     )
+                cur.nextset()
         return stored
 
     async def get_hit(self, hit_id: str) -> StoredHit | None:
