@@ -19,7 +19,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from api.alerts.grouping import AlertKey, AlertState, Decision, place
+from api.alerts.grouping import AlertKey, AlertState, Decision, Placement, place
 from api.store.alerts import (
     AlertFilter,
     AlertNote,
@@ -91,77 +91,95 @@ class PgAlertsMixin:
             fresh = [s for s in sightings if s.hit.hit_id not in placed_before]
             by_hit = {s.hit.hit_id: s for s in fresh}
             # `place` asks for each key's latest alert once, before the batch: read them first.
+            # Statements are pipelined (psycopg's pipeline mode): sent in order without waiting
+            # for each answer, so a batch costs a round trip or two, not three or four per hit.
+            keys = list(dict.fromkeys(s.hit.key for s in fresh))
+            async with conn.pipeline():
+                reads = [
+                    await conn.execute(
+                        "SELECT alert_id, opened_at, last_seen, ack_at FROM alerts WHERE"
+                        " plate_norm=%s AND list_id=%s AND entry_id=%s AND covert=%s AND test=%s"
+                        " ORDER BY last_seen DESC, alert_id DESC LIMIT 1",
+                        (key.plate_norm, key.list_id, key.entry_id, key.covert, key.test),
+                    )
+                    for key in keys
+                ]
             latest: dict[AlertKey, AlertState | None] = {}
-            for key in dict.fromkeys(s.hit.key for s in fresh):
-                cur = await conn.execute(
-                    "SELECT alert_id, opened_at, last_seen, ack_at FROM alerts WHERE"
-                    " plate_norm=%s AND list_id=%s AND entry_id=%s AND covert=%s AND test=%s"
-                    " ORDER BY last_seen DESC, alert_id DESC LIMIT 1",
-                    (key.plate_norm, key.list_id, key.entry_id, key.covert, key.test),
-                )
+            for key, cur in zip(keys, reads, strict=True):
                 row = await cur.fetchone()
                 latest[key] = (
                     None
                     if row is None
                     else AlertState(row[0], row[1], row[2], acknowledged=row[3] is not None)
                 )
-            for placed in place([s.hit for s in fresh], latest.__getitem__, window_ms_of):
+            placements = list(place([s.hit for s in fresh], latest.__getitem__, window_ms_of))
+            async with conn.pipeline():
+                after = [await self._write_placement(conn, p, by_hit) for p in placements]
+            for placed, cur in zip(placements, after, strict=True):
                 new = by_hit[placed.hit.hit_id]
-                hit, key = placed.hit, placed.hit.key
-                summary = Jsonb(new.summary)
-                if placed.decision is Decision.OPENED:
-                    await conn.execute(
-                        "INSERT INTO alerts (alert_id, plate_norm, list_id, entry_id, covert, test,"
-                        " priority, opened_at, last_seen, sightings, first_hit_id, last_hit_id,"
-                        " last_camera_id, summary)"
-                        " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,1,%s,%s,%s,%s)"
-                        " ON CONFLICT (alert_id) DO NOTHING",
-                        (placed.alert_id, key.plate_norm, key.list_id, key.entry_id,
-                         key.covert, key.test, new.priority, hit.matched_at,
-                         hit.matched_at, hit.hit_id, hit.hit_id, new.camera_id, summary),
-                    )  # fmt: skip
-                else:
-                    # The summary follows the most recent sighting; a late one only counts.
-                    await conn.execute(
-                        "UPDATE alerts SET sightings = sightings + 1,"
-                        " priority = LEAST(priority, %(priority)s),"
-                        " opened_at = LEAST(opened_at, %(at)s),"
-                        " last_hit_id = CASE WHEN %(at)s >= last_seen THEN %(hit)s"
-                        " ELSE last_hit_id END,"
-                        " last_camera_id = CASE WHEN %(at)s >= last_seen THEN %(camera)s"
-                        " ELSE last_camera_id END,"
-                        " summary = CASE WHEN %(at)s >= last_seen THEN %(summary)s"
-                        " ELSE summary END,"
-                        " last_seen = GREATEST(last_seen, %(at)s) WHERE alert_id = %(alert)s",
-                        {
-                            "priority": new.priority,
-                            "at": hit.matched_at,
-                            "hit": hit.hit_id,
-                            "camera": new.camera_id,
-                            "summary": summary,
-                            "alert": placed.alert_id,
-                        },
-                    )
-                opened = placed.decision is Decision.OPENED
-                await conn.execute(
-                    "INSERT INTO alert_sightings (hit_id, alert_id, camera_id, captured_at,"
-                    " matched_at, opened) VALUES (%s,%s,%s,%s,%s,%s)"
-                    " ON CONFLICT (hit_id) DO NOTHING",
-                    (hit.hit_id, placed.alert_id, new.camera_id, new.captured_at,
-                     hit.matched_at, opened),
-                )  # fmt: skip
-                cur = await conn.execute(
-                    f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE alert_id = %s",  # noqa: S608
-                    (placed.alert_id,),
-                )
+                hit = placed.hit
                 row = await cur.fetchone()
-                assert row is not None  # noqa: S101 - written just above, same transaction
+                assert row is not None  # noqa: S101 - written just before, same transaction
                 sighting = Sighting(
                     hit.hit_id, placed.alert_id, new.camera_id, new.captured_at,
-                    hit.matched_at, opened,
+                    hit.matched_at, placed.decision is Decision.OPENED,
                 )  # fmt: skip
                 notes.append(AlertNote(placed.decision, _alert(tuple(row)), sighting))
         return notes
+
+    @staticmethod
+    async def _write_placement(
+        conn: Any, placed: Placement, by_hit: Mapping[str, NewSighting]
+    ) -> Any:
+        """Queue one hit's placement: its alert opened or joined, its sighting, then a read of
+        the alert as it stands right after it (the cursor, read once the pipeline syncs)."""
+        new = by_hit[placed.hit.hit_id]
+        hit, key = placed.hit, placed.hit.key
+        summary = Jsonb(new.summary)
+        if placed.decision is Decision.OPENED:
+            await conn.execute(
+                "INSERT INTO alerts (alert_id, plate_norm, list_id, entry_id, covert, test,"
+                " priority, opened_at, last_seen, sightings, first_hit_id, last_hit_id,"
+                " last_camera_id, summary)"
+                " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,1,%s,%s,%s,%s)"
+                " ON CONFLICT (alert_id) DO NOTHING",
+                (placed.alert_id, key.plate_norm, key.list_id, key.entry_id,
+                 key.covert, key.test, new.priority, hit.matched_at,
+                 hit.matched_at, hit.hit_id, hit.hit_id, new.camera_id, summary),
+            )  # fmt: skip
+        else:
+            # The summary follows the most recent sighting; a late one only counts.
+            await conn.execute(
+                "UPDATE alerts SET sightings = sightings + 1,"
+                " priority = LEAST(priority, %(priority)s),"
+                " opened_at = LEAST(opened_at, %(at)s),"
+                " last_hit_id = CASE WHEN %(at)s >= last_seen THEN %(hit)s"
+                " ELSE last_hit_id END,"
+                " last_camera_id = CASE WHEN %(at)s >= last_seen THEN %(camera)s"
+                " ELSE last_camera_id END,"
+                " summary = CASE WHEN %(at)s >= last_seen THEN %(summary)s"
+                " ELSE summary END,"
+                " last_seen = GREATEST(last_seen, %(at)s) WHERE alert_id = %(alert)s",
+                {
+                    "priority": new.priority,
+                    "at": hit.matched_at,
+                    "hit": hit.hit_id,
+                    "camera": new.camera_id,
+                    "summary": summary,
+                    "alert": placed.alert_id,
+                },
+            )
+        await conn.execute(
+            "INSERT INTO alert_sightings (hit_id, alert_id, camera_id, captured_at,"
+            " matched_at, opened) VALUES (%s,%s,%s,%s,%s,%s)"
+            " ON CONFLICT (hit_id) DO NOTHING",
+            (hit.hit_id, placed.alert_id, new.camera_id, new.captured_at,
+             hit.matched_at, placed.decision is Decision.OPENED),
+        )  # fmt: skip
+        return await conn.execute(
+            f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE alert_id = %s",  # noqa: S608
+            (placed.alert_id,),
+        )
 
     async def _alert_rows(
         self, query: Any, params: Sequence[Any] | Mapping[str, Any] = ()
