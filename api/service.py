@@ -42,6 +42,7 @@ from api.hotlists.service import HotlistService
 from api.metrics import ApiMetrics
 from api.notifications.log import DeliveryLog, deliveries_group_id
 from api.rollout.feed import RolloutFeed
+from api.rollout.lifecycle import MAX_REPEATED, REPEATING_GROUPS
 from api.rollout.report import RolloutReport
 from api.settings import ApiSettings
 from api.store.base import Store
@@ -373,6 +374,11 @@ class ApiService:
             before=now - self.settings.hit_retention_ms
         )
         removed["console_sessions"] = await self.store.purge_sessions(now=now)
+        # The rollout keeps the latest MAX_REPEATED events of each repeating group per camera:
+        # older ones (a flapping camera's went-silent and came-back) would only pile up.
+        removed["camera_lifecycle"] = await self.store.trim_lifecycle(
+            REPEATING_GROUPS, MAX_REPEATED
+        )
         for table, count in removed.items():
             self.metrics.retention_deleted.labels(table).inc(count)
         return removed

@@ -10,7 +10,7 @@ interface has no method that updates or deletes an audit entry.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
@@ -154,6 +154,10 @@ class LifecycleEvent:
     detail: dict[str, Any]
 
 
+# Cameras per statement when retention trims the lifecycle (`Store.trim_lifecycle`), so the
+# store answers other statements between two.
+TRIM_CAMERAS = 200
+
 ONCE_KINDS = ("registered", "first_contact", "first_valid_read", "first_heartbeat")
 
 
@@ -295,4 +299,9 @@ class Store(NotificationStore, Protocol):
 
     async def forget_lifecycle(self, camera_ids: Sequence[str]) -> None:
         """Drop the events of cameras no longer registered."""
+        ...
+
+    async def trim_lifecycle(self, groups: Sequence[Collection[str]], keep: int) -> int:
+        """Retention: of each camera's events whose kind is in one of `groups`, keep the latest
+        `keep` of each group (by time, then insertion); how many were removed."""
         ...

@@ -7,13 +7,13 @@ event wins, whatever the order replicas observe them in; other kinds are appende
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from api.store.base import LifecycleEvent
+from api.store.base import TRIM_CAMERAS, LifecycleEvent
 from api.store.pg_common import connection
 
 
@@ -56,3 +56,27 @@ class PgLifecycleMixin:
                 await conn.execute(
                     "DELETE FROM camera_lifecycle WHERE camera_id = ANY(%s)", (list(camera_ids),)
                 )
+
+    async def trim_lifecycle(self, groups: Sequence[Collection[str]], keep: int) -> int:
+        kinds = sorted({k for group in groups for k in group})
+        async with connection(self.pool) as conn:
+            cur = await conn.execute(
+                "SELECT camera_id FROM camera_lifecycle WHERE kind = ANY(%s)"
+                " GROUP BY camera_id HAVING count(*) > %s",
+                (kinds, keep),
+            )
+            cameras = [row[0] for row in await cur.fetchall()]
+        case = " ".join(f"WHEN kind = ANY(%s) THEN {n}" for n in range(len(groups)))
+        removed = 0
+        for start in range(0, len(cameras), TRIM_CAMERAS):
+            chunk = cameras[start : start + TRIM_CAMERAS]
+            async with connection(self.pool) as conn:
+                cur = await conn.execute(
+                    "DELETE FROM camera_lifecycle WHERE seq IN (SELECT seq FROM (SELECT seq,"  # noqa: S608
+                    f" row_number() OVER (PARTITION BY camera_id, CASE {case} END"
+                    " ORDER BY at DESC, seq DESC) AS rn FROM camera_lifecycle"
+                    " WHERE camera_id = ANY(%s) AND kind = ANY(%s)) ranked WHERE rn > %s)",
+                    (*[sorted(g) for g in groups], chunk, kinds, keep),
+                )
+                removed += max(cur.rowcount, 0)
+        return removed

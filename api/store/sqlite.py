@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import orjson
 
 from anpr.sqlite_wal import SideCheckpoints, connect_wal
 from api.store.base import (
+    TRIM_CAMERAS,
     AckConflict,
     Acknowledgement,
     AuditEntry,
@@ -429,3 +430,43 @@ class SqliteStore(SqliteNotifications, SqliteAlertsMixin):
             )
 
         return await self.sql(run)
+
+    async def trim_lifecycle(self, groups: Sequence[Collection[str]], keep: int) -> int:
+        kinds = sorted({k for group in groups for k in group})
+        marks = ",".join("?" * len(kinds))
+
+        def over(db: sqlite3.Connection) -> list[str]:
+            return [
+                row[0]
+                for row in db.execute(
+                    f"SELECT camera_id FROM camera_lifecycle WHERE kind IN ({marks})"  # noqa: S608
+                    " GROUP BY camera_id HAVING count(*) > ?",
+                    (*kinds, keep),
+                )
+            ]
+
+        cameras = await self.sql(over)
+        case = " ".join(
+            f"WHEN kind IN ({','.join('?' * len(g))}) THEN {n}" for n, g in enumerate(groups)
+        )
+        case_params = [k for group in groups for k in sorted(group)]
+        removed = 0
+        # A hop per TRIM_CAMERAS cameras, so hits are stored between two.
+        for start in range(0, len(cameras), TRIM_CAMERAS):
+            chunk = cameras[start : start + TRIM_CAMERAS]
+            sql = (
+                "DELETE FROM camera_lifecycle WHERE seq IN (SELECT seq FROM (SELECT seq,"  # noqa: S608
+                f" row_number() OVER (PARTITION BY camera_id, CASE {case} END"
+                " ORDER BY at DESC, seq DESC) AS rn FROM camera_lifecycle"
+                f" WHERE camera_id IN ({','.join('?' * len(chunk))}) AND kind IN ({marks}))"
+                " WHERE rn > ?)"
+            )
+            params = (*case_params, *chunk, *kinds, keep)
+
+            def run(
+                db: sqlite3.Connection, sql: str = sql, params: tuple[Any, ...] = params
+            ) -> int:
+                return db.execute(sql, params).rowcount
+
+            removed += await self.sql(run)
+        return removed

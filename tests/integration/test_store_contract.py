@@ -529,6 +529,34 @@ async def test_lifecycle_earliest_first_event_wins(backend: Backend) -> None:
     assert await store.load_lifecycle() == [LifecycleEvent("c2", "registered", 100, {})]
 
 
+async def test_lifecycle_retention_keeps_the_latest_of_each_repeating_group(
+    backend: Backend,
+) -> None:
+    store = await backend.open()
+    silent = ("went_silent", "came_back")
+    moves = ("moved_live", "moved_commissioning")
+    events = [LifecycleEvent("c1", "registered", 1, {}), LifecycleEvent("c2", "registered", 1, {})]
+    events += [LifecycleEvent("c1", silent[n % 2], 100 + n, {"n": n}) for n in range(30)]
+    events += [LifecycleEvent("c1", moves[n % 2], 50 + n, {"n": n}) for n in range(8)]
+    events += [LifecycleEvent("c2", silent[n % 2], 100 + n, {"n": n}) for n in range(7)]
+    # Two at the same time: the one stored last is the later one.
+    events += [LifecycleEvent("c2", "went_silent", 200, {"n": 98})]
+    events += [LifecycleEvent("c2", "came_back", 200, {"n": 99})]
+    await store.add_lifecycle(events)
+    groups = [frozenset(silent), frozenset(moves)]
+    assert await store.trim_lifecycle(groups, keep=5) == (30 - 5) + (8 - 5) + (9 - 5)
+    kept = await store.load_lifecycle()
+
+    def numbers(camera: str, kinds: tuple[str, ...]) -> list[int]:
+        return [e.detail["n"] for e in kept if e.camera_id == camera and e.kind in kinds]
+
+    assert numbers("c1", silent) == list(range(25, 30))
+    assert numbers("c1", moves) == list(range(3, 8))
+    assert numbers("c2", silent) == [4, 5, 6, 98, 99]
+    assert sum(1 for e in kept if e.kind == "registered") == 2
+    assert await store.trim_lifecycle(groups, keep=5) == 0
+
+
 # -- PostgreSQL only: what the database itself enforces ------------------------------------------
 
 
