@@ -43,21 +43,24 @@ class PgNotificationsMixin:
     async def add_deliveries(self, results: Sequence[DeliveryResult]) -> int:
         if not results:
             return 0
-        written = 0
         async with connection(self.pool) as conn, conn.transaction():
-            for r in results:
-                cur = await conn.execute(
-                    f"INSERT INTO deliveries ({_COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"  # noqa: S608
-                    " ON CONFLICT (delivery_id) DO UPDATE SET outcome=excluded.outcome,"
-                    " attempts=excluded.attempts, status_code=excluded.status_code,"
-                    " error=excluded.error, first_attempt_at=excluded.first_attempt_at,"
-                    " finished_at=excluded.finished_at"
-                    " WHERE excluded.finished_at >= deliveries.finished_at",
+            cur = conn.cursor()
+            # Pipelined (psycopg 3.1+): one round trip for the batch; rowcount is its sum.
+            await cur.executemany(
+                f"INSERT INTO deliveries ({_COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"  # noqa: S608
+                " ON CONFLICT (delivery_id) DO UPDATE SET outcome=excluded.outcome,"
+                " attempts=excluded.attempts, status_code=excluded.status_code,"
+                " error=excluded.error, first_attempt_at=excluded.first_attempt_at,"
+                " finished_at=excluded.finished_at"
+                " WHERE excluded.finished_at >= deliveries.finished_at",
+                [
                     (r.delivery_id, r.hit_id, r.target_id, r.list_id, r.covert,
                      r.outcome.value, r.attempts, r.status_code, r.error,
-                     r.first_attempt_at, r.finished_at),
-                )  # fmt: skip
-                written += max(cur.rowcount, 0)
+                     r.first_attempt_at, r.finished_at)
+                    for r in results
+                ],
+            )  # fmt: skip
+            written: int = max(cur.rowcount, 0)
         return written
 
     async def query_deliveries(
