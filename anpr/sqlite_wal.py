@@ -12,6 +12,7 @@ passed; every later statement waits on the busy timeout as usual.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -123,7 +124,10 @@ class SideCheckpoints:
         if self._closed or (self._running is not None and not self._running.done()):
             return
         delay = max(0.0, self._last + self._interval_s - time.monotonic())
-        self._running = self._executor.submit(self._checkpoint, delay)
+        try:
+            self._running = self._executor.submit(self._checkpoint, delay)
+        except RuntimeError:  # closed meanwhile, from another thread: nothing more starts
+            return
 
     def _checkpoint(self, delay_s: float) -> None:
         if delay_s > 0 and self._closing.wait(delay_s):
@@ -164,7 +168,8 @@ class SideCheckpoints:
         the side connection and its thread."""
         self._closed = True
         self._closing.set()
-        self._executor.submit(self._close_db)
+        with contextlib.suppress(RuntimeError):  # closed before: nothing left to close
+            self._executor.submit(self._close_db)
         self._executor.shutdown(wait=True)
 
     def _close_db(self) -> None:

@@ -73,9 +73,9 @@ class LocalBus:
         self._db = db
 
     async def stop(self) -> None:
-        if self._checkpoints is not None:
-            await asyncio.get_running_loop().run_in_executor(None, self._checkpoints.close)
-            self._checkpoints = None
+        checkpoints, self._checkpoints = self._checkpoints, None  # no nudge from here on
+        if checkpoints is not None:
+            await asyncio.get_running_loop().run_in_executor(None, checkpoints.close)
         if self._db is not None:
             self._db.close()
             self._db = None

@@ -159,3 +159,15 @@ async def test_the_local_bus_checkpoints_on_the_side(tmp_path: Path) -> None:
     assert any(t.name.startswith("anpr-bus-checkpoint") for t in threading.enumerate())
     await bus.stop()
     assert not any(t.name.startswith("anpr-bus-checkpoint") for t in threading.enumerate())
+
+
+def test_a_nudge_racing_a_close_and_a_second_close_do_nothing(tmp_path: Path) -> None:
+    heard = Heard()
+    side = SideCheckpoints(str(tmp_path / "f.sqlite3"), observe=heard)
+    # What a nudge sees when the close, on another thread, shut the executor down between its
+    # check of `closed` and its submit.
+    side._executor.shutdown(wait=True)
+    side.nudge()
+    side.close()
+    side.close()
+    assert heard.reports == []
