@@ -80,9 +80,9 @@ class SideCheckpoints:
 
     SQLite checkpoints from inside the commit that takes the WAL past `wal_autocheckpoint`
     pages: that commit copies the WAL into the database and syncs both files while its caller
-    waits. For the API's hit store that was about once a second at 1,000 reads/s, and it made
-    the p99 of storing a batch of hits 8.6-9.5 ms against 1.8-2.0 ms without it (a throwaway
-    timing of `add_hits` and `add_sightings`, batches of 3 hits). Here the writer's commits
+    waits: 8-13 ms, about one batch of hits in 36 and one embedded-bus publish in 11.
+    `python -m benchmarks.sqlite_commits`: p99 of storing a batch of hits 8.6-9.4 ms inline,
+    1.9-2.0 ms with these; of a bus publish 10.7-11.0 and 2.9-3.0 ms. Here the writer's commits
     only append to the WAL (`writer_pragmas`), and `nudge`, called after the writer's work,
     has a PASSIVE checkpoint follow on the side within `interval_s`: it never blocks the
     writer, and the writer never waits for it.

@@ -7,8 +7,8 @@ reads survive a restart of `anpr run`.
 
 Statements run on the event loop: a publish is one short transaction. Its WAL is checkpointed
 on the side (`anpr.sqlite_wal.SideCheckpoints`), not inside a publish's commit: a checkpoint
-syncs both files and held the loop 7-13 ms in about one publish of ten (batches of 100 reads;
-p90 of a publish 7.4 ms before, a throwaway timing).
+syncs both files and held the loop 8-13 ms in about one publish of eleven (batches of 100
+reads; `benchmarks.sqlite_commits`: p99 of a publish 10.7-11.0 ms inline, 2.9-3.0 aside).
 """
 
 from __future__ import annotations

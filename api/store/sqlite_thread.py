@@ -22,7 +22,8 @@ for a snapshot that is already stale); taking the write lock first makes it wait
 timeout instead.
 
 A store on a file checkpoints its WAL on the side (`anpr.sqlite_wal.SideCheckpoints`, nudged
-after every `sql` call): the commits that store hits never wait for a checkpoint's syncs.
+after every `sql` call that changed a row): the commits that store hits never wait for a
+checkpoint's syncs, and reads start none.
 
 Retention deletes run in bounded batches (`purge_in_batches`): each batch is its own hop, so
 queries asked for meanwhile run between two batches instead of waiting for the whole purge.
@@ -106,16 +107,30 @@ class SqliteOnThread:
         The database busy or locked past the busy timeout (another connection on the same file
         holding the write lock) is `StoreUnavailable`, retriable: a consumer redoes its batch,
         a request gets a 503, instead of a hit being set aside as if its record were bad."""
-        db, executor = self.db, self._executor
+        db, executor, checkpoints = self.db, self._executor, self._checkpoints
+        if checkpoints is None:
+            call: Callable[[sqlite3.Connection], T] = work
+        else:
+            wrote = False
+
+            def call(db: sqlite3.Connection) -> T:
+                # Only a write gives a checkpoint anything to do: reads nudge nothing.
+                nonlocal wrote
+                before = db.total_changes
+                try:
+                    return work(db)
+                finally:
+                    wrote = db.total_changes != before
+
         try:
-            return await asyncio.get_running_loop().run_in_executor(executor, work, db)
+            return await asyncio.get_running_loop().run_in_executor(executor, call, db)
         except sqlite3.OperationalError as exc:
             if is_contention(exc):
                 raise StoreUnavailable(f"the SQLite database is busy: {exc}") from exc
             raise
         finally:
-            if self._checkpoints is not None:
-                self._checkpoints.nudge()
+            if checkpoints is not None and wrote:
+                checkpoints.nudge()
 
 
 async def purge_in_batches(

@@ -171,3 +171,13 @@ def test_a_nudge_racing_a_close_and_a_second_close_do_nothing(tmp_path: Path) ->
     side.close()
     side.close()
     assert heard.reports == []
+
+
+async def test_the_hit_store_starts_no_checkpoint_for_reads(tmp_path: Path) -> None:
+    heard = Heard()
+    store = SqliteStore(tmp_path / "api.sqlite3", on_checkpoint=heard)
+    await store.open()
+    assert await store.get_hit("nope") is None
+    assert await store.max_seq() == 0
+    await store.close()  # waits for a checkpoint already started: none was
+    assert heard.reports == []
