@@ -8,10 +8,12 @@ memory. One step at a time, the client passed in:
 2. hand it to `handle`, which returns the records it could not decode or handle (poison);
    should `handle` itself raise for the whole batch, the batch is handled again record by
    record, so one bad record cannot stop the others;
-3. set the poison records aside (`anpr.deadletter`), then commit (with a group), so a crash
-   re-delivers rather than loses records; handlers are idempotent. With `commit_interval_s`
-   a loop under load commits at most that often (a commit is a broker write and a round trip
-   the loop waits for), and at once when its records stop.
+3. set the poison records aside (`anpr.deadletter`), then commit (with a group) the offsets
+   after the batch, so a crash re-delivers rather than loses records; handlers are idempotent.
+   With `commit_interval_s` a loop under load commits at most that often, and at once when its
+   records stop. A commit is a broker write and a round trip: it runs beside the loop (one at a
+   time, the offsets taken when it starts), so the next batch does not wait for it; a commit
+   that failed ends the consumer at the next step, as a failed poll does.
 
 Between batches it checks its consumer. A consumer that has lag and makes no progress for
 `stall_s`, or a group member left without partitions while its group does not move either, is
@@ -56,8 +58,8 @@ SPARE_REJOIN_S = 300.0
 # assignment caught up (the topic may really have no partitions with records for us).
 ASSIGNMENT_WAIT_S = 3.0
 # The commit interval of the busy group loops (the matcher's reads, the API's hits, the archive):
-# a commit is a broker write and a round trip the loop waits for (6.5-7 ms here), and their
-# handlers are idempotent, so a crash redoes at most this much.
+# a commit is a broker write and a round trip (6.5-7 ms here), and their handlers are
+# idempotent, so a crash redoes at most this much.
 BUSY_COMMIT_INTERVAL_S = 0.5
 
 
@@ -112,6 +114,7 @@ class ConsumerLoop:
         # Without a group: where the current consumer is, so that a replacement resumes there.
         self._resume_at: dict[TopicPartition, int] = {}
         self._busy_since: float | None = None
+        self._committing: asyncio.Task[None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -164,6 +167,7 @@ class ConsumerLoop:
             if self.state is not LoopState.STALLED:
                 self.state = LoopState.RECONNECTING
             self._busy_since = None
+            await self._drop_commit()
             await consumer.stop()
 
     async def _follow(self, consumer: Consumer) -> None:
@@ -173,7 +177,7 @@ class ConsumerLoop:
         targets = await consumer.end_offsets()
         checker = _Checker(self, consumer)
         next_commit = 0.0
-        uncommitted = False
+        handled: dict[TopicPartition, int] = {}  # offsets after the batches not yet committed
         while True:
             if not self.caught_up.is_set():
                 if set(targets) != consumer.assignment():
@@ -195,15 +199,41 @@ class ConsumerLoop:
             records = await consumer.getmany(timeout_ms=wait_ms, max_records=self._max_batch)
             if records:
                 await self._handle_batch(records)
-                uncommitted = self._group_id is not None
+                if self._group_id is not None:
+                    handled.update(next_offsets(records))
                 self.last_progress = time.monotonic()
+            committing = self._commit_running()
             # Under load at most every commit interval; once the records stop, at once, so the
             # group's offsets reach the end and its lag reads 0.
-            if uncommitted and (not records or time.monotonic() >= next_commit):
-                await consumer.commit()
-                uncommitted = False
+            if handled and not committing and (not records or time.monotonic() >= next_commit):
+                self._committing = asyncio.create_task(
+                    consumer.commit(handled), name=f"{self.name} commit"
+                )
+                handled = {}
                 next_commit = time.monotonic() + self._commit_interval_s
             await checker.maybe_check()
+
+    def _commit_running(self) -> bool:
+        """Whether a commit is still on its way; raises what ended one that failed."""
+        task = self._committing
+        if task is None:
+            return False
+        if not task.done():
+            return True
+        self._committing = None
+        task.result()
+        return False
+
+    async def _drop_commit(self) -> None:
+        """The consumer is ending: a commit still on its way is abandoned (its batches are
+        redone by the next consumer), one that ended is collected."""
+        task, self._committing = self._committing, None
+        if task is None:
+            return
+        task.cancel()
+        await asyncio.wait([task])
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.info("%s: a commit failed as its consumer ended: %s", self.name, exc)
 
     async def _handle_batch(self, records: Sequence[Record]) -> None:
         self._busy_since = time.monotonic()

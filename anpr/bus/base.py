@@ -69,8 +69,10 @@ class Consumer(Protocol):
         an `anpr.bus.batch.RecordBatch`: read values with `values_of`)."""
         ...
 
-    async def commit(self) -> None:
-        """Commit the positions after every record returned so far."""
+    async def commit(self, offsets: Mapping[TopicPartition, int] | None = None) -> None:
+        """Commit `offsets` (the next offset to read, per partition; those of partitions no
+        longer assigned are left out), or else the positions after every record returned so
+        far."""
         ...
 
     async def end_offsets(self) -> dict[TopicPartition, int]:

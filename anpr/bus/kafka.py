@@ -380,11 +380,22 @@ class KafkaConsumer:
         return RecordBatch([((tp.topic, tp.partition), records) for tp, records in batches.items()
                             if records])  # fmt: skip
 
-    async def commit(self) -> None:
-        if self._group is not None:
-            # E.g. a rebalance took the partitions: the batch is redone by their new owner.
-            async with _consumer_call("commit", REQUEST_TIMEOUT_S):
-                await self._consumer.commit()
+    async def commit(self, offsets: Mapping[TP, int] | None = None) -> None:
+        if self._group is None:
+            return
+        chosen: dict[TopicPartition, int] | None = None
+        if offsets is not None:
+            assigned = self._consumer.assignment()
+            chosen = {
+                tp: offset
+                for (topic, partition), offset in offsets.items()
+                if (tp := TopicPartition(topic, partition)) in assigned
+            }
+            if not chosen:
+                return
+        # E.g. a rebalance took the partitions: the batch is redone by their new owner.
+        async with _consumer_call("commit", REQUEST_TIMEOUT_S):
+            await self._consumer.commit(chosen)
 
     def assignment(self) -> frozenset[TP]:
         return frozenset((tp.topic, tp.partition) for tp in self._consumer.assignment())

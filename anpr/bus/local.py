@@ -233,13 +233,18 @@ class LocalConsumer:
         await self._bus.wait_published(timeout_ms / 1000)
         return self._fetch(max_records)
 
-    async def commit(self) -> None:
+    async def commit(self, offsets: Mapping[TopicPartition, int] | None = None) -> None:
         if self._group is None:
             return
+        chosen = (
+            self._pos
+            if offsets is None
+            else {topic: off for (topic, _), off in offsets.items() if topic in self._pos}
+        )
         self._bus.db.executemany(
             "INSERT INTO group_offsets (grp, topic, off) VALUES (?,?,?) "
             "ON CONFLICT (grp, topic) DO UPDATE SET off=excluded.off",
-            [(self._group, topic, pos) for topic, pos in self._pos.items()],
+            [(self._group, topic, pos) for topic, pos in chosen.items()],
         )
 
     async def end_offsets(self) -> dict[TopicPartition, int]:

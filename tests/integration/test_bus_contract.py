@@ -168,6 +168,33 @@ async def test_a_group_resumes_after_its_committed_records(
         await again.stop()
 
 
+async def test_a_group_commits_the_offsets_it_is_given_and_skips_partitions_it_lacks(
+    bus_and_topics: tuple[Bus, Topics],
+) -> None:
+    """The consumer loop commits the offsets after the batches it handled, taken before it
+    polls again: records returned later are not committed with them."""
+    bus, topics = bus_and_topics
+    name = group()
+    await bus.publish(
+        [Message(topics.hits, b"k", f"r-{i}".encode()) for i in range(4)], timeout_s=30
+    )
+    first = bus.consumer([topics.hits], group_id=name, from_beginning=True)
+    await first.start()
+    try:
+        records = await drain(first, 4)
+        partition = (topics.hits, records[0].partition)
+        elsewhere = (topics.hits + "-none", 0)
+        await first.commit({partition: records[1].offset + 1, elsewhere: 7})
+    finally:
+        await first.stop()
+    again = bus.consumer([topics.hits], group_id=name, from_beginning=True)
+    await again.start()
+    try:
+        assert [r.value for r in await drain(again, 2)] == [b"r-2", b"r-3"]
+    finally:
+        await again.stop()
+
+
 async def test_positions_reach_the_end_offsets(bus_and_topics: tuple[Bus, Topics]) -> None:
     bus, topics = bus_and_topics
     await bus.publish([Message(topics.reads, b"cam-1", b"x") for _ in range(4)], timeout_s=30)

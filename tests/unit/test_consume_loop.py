@@ -248,9 +248,11 @@ async def test_a_commit_interval_defers_commits_under_load_and_commits_when_reco
     commits: list[int] = []
     original = LocalConsumer.commit
 
-    async def counted(self: LocalConsumer) -> None:
+    async def counted(
+        self: LocalConsumer, offsets: Mapping[TopicPartition, int] | None = None
+    ) -> None:
         commits.append(1)
-        await original(self)
+        await original(self, offsets)
 
     async def handle(records: Sequence[Record]) -> None:
         seen.extend(r.value for r in records if r.value is not None)
@@ -277,3 +279,125 @@ async def test_a_commit_interval_defers_commits_under_load_and_commits_when_reco
         await until(lambda: committed() == 6)
         assert len(commits) == 2
         await runtime.stop()
+
+
+class HeldCommits:
+    """`LocalConsumer.commit` held until released, one gate per call, each call's offsets kept."""
+
+    def __init__(self, *, fail: bool = False) -> None:
+        self.calls: list[dict[TopicPartition, int]] = []
+        self.gates: list[asyncio.Event] = []
+        self.fail = fail
+        self.original = LocalConsumer.commit
+
+    async def commit(
+        self, consumer: LocalConsumer, offsets: Mapping[TopicPartition, int] | None = None
+    ) -> None:
+        self.calls.append(dict(offsets or {}))
+        gate = asyncio.Event()
+        self.gates.append(gate)
+        await gate.wait()
+        if self.fail:
+            raise BusUnavailable("commit refused")
+        await self.original(consumer, offsets)
+
+    def patch(self, patch: pytest.MonkeyPatch) -> None:
+        held = self
+
+        async def commit(
+            self: LocalConsumer, offsets: Mapping[TopicPartition, int] | None = None
+        ) -> None:
+            await held.commit(self, offsets)
+
+        patch.setattr(LocalConsumer, "commit", commit)
+
+
+def committed_offset(bus: LocalBus) -> int:
+    return int((bus.db.execute("SELECT off FROM group_offsets").fetchone() or [0])[0])
+
+
+async def test_the_next_batch_is_handled_while_a_commit_is_on_its_way(bus: LocalBus) -> None:
+    held = HeldCommits()
+    seen: list[bytes] = []
+
+    async def handle(records: Sequence[Record]) -> None:
+        seen.extend(r.value or b"" for r in records)
+
+    runtime = runtime_on(bus)
+    loop = ConsumerLoop(
+        runtime, [TOPICS.reads], handle, name="reads", group_id="g", from_beginning=True,
+        poll_ms=20,
+    )  # fmt: skip
+    with pytest.MonkeyPatch.context() as patch:
+        held.patch(patch)
+        await put(bus, TOPICS.reads, b"a", b"b")
+        loop.start()
+        await until(lambda: len(held.calls) == 1)
+        # The first commit is held: the loop goes on and handles what comes meanwhile.
+        await put(bus, TOPICS.reads, b"c", b"d")
+        await until(lambda: seen == [b"a", b"b", b"c", b"d"])
+        assert len(held.calls) == 1
+        # The held commit carries the offsets taken when it started, not the later batch's.
+        assert held.calls[0] == {(TOPICS.reads, 0): 2}
+        held.gates[0].set()
+        await until(lambda: len(held.calls) == 2)
+        assert held.calls[1] == {(TOPICS.reads, 0): 4}
+        assert committed_offset(bus) == 2
+        held.gates[1].set()
+        await until(lambda: committed_offset(bus) == 4)
+        assert runtime.supervisor.healthy
+        await runtime.stop()
+
+
+async def test_a_failed_commit_ends_the_consumer_and_the_next_one_redoes_from_the_last_commit(
+    bus: LocalBus,
+) -> None:
+    held = HeldCommits(fail=True)
+    seen: list[bytes] = []
+
+    async def handle(records: Sequence[Record]) -> None:
+        seen.extend(r.value or b"" for r in records)
+
+    runtime = runtime_on(bus)
+    loop = ConsumerLoop(
+        runtime, [TOPICS.reads], handle, name="reads", group_id="g", from_beginning=True,
+        poll_ms=20,
+    )  # fmt: skip
+    with pytest.MonkeyPatch.context() as patch:
+        held.patch(patch)
+        await put(bus, TOPICS.reads, b"a", b"b")
+        loop.start()
+        await until(lambda: len(held.calls) == 1)
+        held.fail = True
+        held.gates[0].set()
+        # Nothing was committed, so the next consumer handles the batch again.
+        await until(lambda: loop.consumers_made == 2)
+        await until(lambda: seen == [b"a", b"b", b"a", b"b"])
+        held.fail = False
+        await until(lambda: len(held.calls) == 2)
+        held.gates[1].set()
+        await until(lambda: committed_offset(bus) == 2)
+        await runtime.stop()
+
+
+async def test_stopping_with_a_commit_on_its_way_abandons_it(bus: LocalBus) -> None:
+    held = HeldCommits()
+    runtime = runtime_on(bus)
+
+    async def handle(records: Sequence[Record]) -> None:
+        return None
+
+    loop = ConsumerLoop(
+        runtime, [TOPICS.reads], handle, name="reads", group_id="g", from_beginning=True,
+        poll_ms=20,
+    )  # fmt: skip
+    with pytest.MonkeyPatch.context() as patch:
+        held.patch(patch)
+        await put(bus, TOPICS.reads, b"a")
+        loop.start()
+        await until(lambda: len(held.calls) == 1)
+        pending = {t for t in asyncio.all_tasks() if t.get_name() == "reads commit"}
+        assert len(pending) == 1
+        await runtime.stop()
+        assert all(t.done() for t in pending)
+        assert committed_offset(bus) == 0
