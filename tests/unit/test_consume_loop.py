@@ -262,9 +262,6 @@ async def test_a_commit_interval_defers_commits_under_load_and_commits_when_reco
         elif len(seen) == 4:
             await put(bus, TOPICS.reads, b"e", b"f")
 
-    def committed() -> int:
-        return int((bus.db.execute("SELECT off FROM group_offsets").fetchone() or [0])[0])
-
     runtime = runtime_on(bus)
     loop = ConsumerLoop(
         runtime, [TOPICS.reads], handle, name="reads", group_id="g", from_beginning=True,
@@ -276,7 +273,7 @@ async def test_a_commit_interval_defers_commits_under_load_and_commits_when_reco
         await put(bus, TOPICS.reads, b"a", b"b")
         await until(lambda: seen == [b"a", b"b", b"c", b"d", b"e", b"f"])
         # The first batch commits; the next two, within the hour, once a poll comes back empty.
-        await until(lambda: committed() == 6)
+        await until(lambda: committed_offset(bus) == 6)
         assert len(commits) == 2
         await runtime.stop()
 
@@ -316,8 +313,8 @@ def committed_offset(bus: LocalBus) -> int:
     return int((bus.db.execute("SELECT off FROM group_offsets").fetchone() or [0])[0])
 
 
-async def test_the_next_batch_is_handled_while_a_commit_is_on_its_way(bus: LocalBus) -> None:
-    held = HeldCommits()
+def recording_group_loop(bus: LocalBus) -> tuple[Runtime, ConsumerLoop, list[bytes]]:
+    """A group loop on the reads topic that keeps every value it handles, not started."""
     seen: list[bytes] = []
 
     async def handle(records: Sequence[Record]) -> None:
@@ -328,6 +325,12 @@ async def test_the_next_batch_is_handled_while_a_commit_is_on_its_way(bus: Local
         runtime, [TOPICS.reads], handle, name="reads", group_id="g", from_beginning=True,
         poll_ms=20,
     )  # fmt: skip
+    return runtime, loop, seen
+
+
+async def test_the_next_batch_is_handled_while_a_commit_is_on_its_way(bus: LocalBus) -> None:
+    held = HeldCommits()
+    runtime, loop, seen = recording_group_loop(bus)
     with pytest.MonkeyPatch.context() as patch:
         held.patch(patch)
         await put(bus, TOPICS.reads, b"a", b"b")
@@ -353,16 +356,7 @@ async def test_a_failed_commit_ends_the_consumer_and_the_next_one_redoes_from_th
     bus: LocalBus,
 ) -> None:
     held = HeldCommits(fail=True)
-    seen: list[bytes] = []
-
-    async def handle(records: Sequence[Record]) -> None:
-        seen.extend(r.value or b"" for r in records)
-
-    runtime = runtime_on(bus)
-    loop = ConsumerLoop(
-        runtime, [TOPICS.reads], handle, name="reads", group_id="g", from_beginning=True,
-        poll_ms=20,
-    )  # fmt: skip
+    runtime, loop, seen = recording_group_loop(bus)
     with pytest.MonkeyPatch.context() as patch:
         held.patch(patch)
         await put(bus, TOPICS.reads, b"a", b"b")
@@ -382,15 +376,7 @@ async def test_a_failed_commit_ends_the_consumer_and_the_next_one_redoes_from_th
 
 async def test_stopping_with_a_commit_on_its_way_abandons_it(bus: LocalBus) -> None:
     held = HeldCommits()
-    runtime = runtime_on(bus)
-
-    async def handle(records: Sequence[Record]) -> None:
-        return None
-
-    loop = ConsumerLoop(
-        runtime, [TOPICS.reads], handle, name="reads", group_id="g", from_beginning=True,
-        poll_ms=20,
-    )  # fmt: skip
+    runtime, loop, _ = recording_group_loop(bus)
     with pytest.MonkeyPatch.context() as patch:
         held.patch(patch)
         await put(bus, TOPICS.reads, b"a")
