@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
 
-from anpr.clock import RANGE_MESSAGE, in_range, ms_to_rfc3339, rfc3339_to_ms
+from anpr.clock import RANGE_MESSAGE, in_range, ms_to_rfc3339, rfc3339_to_ms, utc_canonical
 from anpr.countries import normalize_country
 from anpr.errors import AnprError
 from anpr.ids import ID_PATTERN, CameraId, IntegratorId, ReadId
@@ -353,8 +353,13 @@ def _accept_shaped(
     """The record `_validate_by_hand` would give for this well-typed read, or None when a check
     beyond its types fails (the hand-written validator then names the field)."""
     captured = read.captured_at
+    captured_text: str | None = None
     if type(captured) is str:
-        captured_ms = rfc3339_to_ms(captured)
+        canonical = utc_canonical(captured)
+        if canonical is None:
+            captured_ms = rfc3339_to_ms(captured)
+        else:
+            captured_ms, captured_text = canonical
     elif type(captured) is float:
         captured_ms = int(captured) if captured.is_integer() else None
     else:
@@ -375,7 +380,7 @@ def _accept_shaped(
         else derive_read_id(read.camera_id, captured_ms, plate_norm),
         "camera_id": CameraId(read.camera_id),
         "integrator_id": IntegratorId(integrator_id),
-        "captured_at": ms_to_rfc3339(captured_ms),
+        "captured_at": captured_text or ms_to_rfc3339(captured_ms),
         "captured_at_ms": captured_ms,
         "received_at": received_at_ms,
         "plate": read.plate,
