@@ -5,12 +5,13 @@
         [--servers uvicorn,granian,baseline --baseline DIR] [--py-spy DIR]
 
 The same gateway app (`ingest.app.create_app` on a `KafkaBus`: auth, validation, dedup, publish
-with acks=all, answered after the ack) is served by each server in turn (A B A B ...), one
-process and one worker each, and loaded for `--seconds` by a closed loop of `--connections`
-keep-alive connections (`simulator.rawhttp`) posting `--batch` reads per request, each with a
-fresh read_id. Per server and round: requests/s, reads/s, and requests per CPU second of the
-server process (from /proc: the fairer figure when other work shares the cores, as the load
-generator does here). Progress to stderr, the summary (JSON) to stdout or `--json`.
+with acks=all, answered after the ack) is served by each server in turn (A B, then B A:
+`benchmarks.rounds`), one process and one worker each, and loaded for `--seconds` by a closed
+loop of `--connections` keep-alive connections (`simulator.rawhttp`) posting `--batch` reads
+per request, each with a fresh read_id. Per server and round: requests/s, reads/s, and
+requests per CPU second of the server process (from /proc: the fairer figure when other work
+shares the cores, as the load generator does here). Progress to stderr, the summary (JSON) to
+stdout or `--json`.
 
 `--gateways 1,2` (scale-out): instead, N gateway processes under uvicorn (each its own port,
 the same Kafka and topics) with the `--connections` spread round-robin over them, N=1 and N=2
@@ -41,6 +42,7 @@ from anpr.clock import ms_to_rfc3339, now_ms
 from anpr.registry import CameraSpec, RegistryWriter
 from anpr.topics import Topics
 from benchmarks.procstat import cpu_seconds
+from benchmarks.rounds import in_turn
 from benchmarks.scaleout import scale_ratios
 from benchmarks.stack import free_port
 from simulator.rawhttp import RawPool
@@ -264,7 +266,7 @@ def main_gateways(args: argparse.Namespace, token: str, env: dict[str, str]) -> 
     rounds: list[dict[str, Any]] = []
     for n in range(args.rounds):
         row: dict[str, Any] = {}
-        for count in counts:
+        for count in in_turn(counts, n):
             row[str(count)] = many(count, token, env, args)
             say(f"round {n + 1}, {count} gateway(s): {row[str(count)]}")
         rounds.append(row)
@@ -318,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     rounds = []
     for n in range(args.rounds):
         row = {}
-        for name in servers:
+        for name in in_turn(servers, n):
             row[name] = one(name, token, env, args)
             say(f"round {n + 1}: {row[name]}")
         rounds.append(row)

@@ -7,10 +7,10 @@
 
 Reads are preloaded once on a fresh topic (1 % of them plates of the list, no OCR candidates,
 so an exact lookup finds every hit). Then each consumer runs in a fresh process of its own, in
-turn (A B A B ...), with a new consumer group, and is timed until every preloaded read was
-handled and its hits acknowledged (lag 0): from its first fetched batch (`reads_per_s`; the
-group join, a few seconds that do not depend on the consumer, is left out) and from the moment
-its consumer is made (`seconds`):
+turn (A B, then B A: `benchmarks.rounds`), with a new consumer group, and is timed until every
+preloaded read was handled and its hits acknowledged (lag 0): from its first fetched batch
+(`reads_per_s`; the group join, a few seconds that do not depend on the consumer, is left out)
+and from the moment its consumer is made (`seconds`):
 
 - `matcher`: the project's read path as `anpr matcher` runs it: `KafkaBus`, the kernel's
   `ConsumerLoop` (commits every 0.5 s), `MatcherService._process` (`matcher.batch`: typed
@@ -68,6 +68,7 @@ from anpr.clock import ms_to_rfc3339, now_ms
 from anpr.consume import ConsumerLoop
 from anpr.deadletter import Poison
 from anpr.ids import EntryId, ListId
+from benchmarks.rounds import in_turn
 from benchmarks.scaleout import scale_ratios
 
 LETTERS = "ABCDEFGHJKLMNPRSTVWXYZ"
@@ -490,7 +491,7 @@ def main_group(args: argparse.Namespace) -> int:
     rounds: list[dict[str, Any]] = []
     for n in range(args.rounds):
         row: dict[str, Any] = {}
-        for count in counts:
+        for count in in_turn(counts, n):
             result = asyncio.run(run_group(args, count, topic, hits_topic, expected))
             say(f"round {n + 1} {count} matcher(s): {result}")
             row[str(count)] = result
@@ -562,7 +563,7 @@ def main(argv: list[str] | None = None) -> int:
     rounds: list[dict[str, Any]] = []
     for n in range(args.rounds):
         row: dict[str, Any] = {}
-        for name in consumers:
+        for name in in_turn(consumers, n):
             worker = {"baseline": "matcher", "baseline-mix": "mix"}.get(name, name)
             out = subprocess.run(  # noqa: S603 - our own module, our own arguments
                 [sys.executable, "-m", "benchmarks.matcher_kafka", "--worker", worker,

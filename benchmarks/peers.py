@@ -1,7 +1,7 @@
 """The issue's peers, side by side with this project in one run, for `make bench` (part `peers`).
 
 - The gateway against a minimal FastAPI + aiokafka endpoint (`benchmarks.peer_gateway`), each
-  under uvicorn, A B A B: `benchmarks.http_stack --servers uvicorn,minimal`, single reads (32
+  under uvicorn, A B then B A: `benchmarks.http_stack --servers uvicorn,minimal`, single reads (32
   connections) and batches of 100 (8 connections). Compared per server CPU second, the fair
   figure when the load generator shares the cores.
 - The matcher against a plain aiokafka consume→lookup→produce loop and a Kafka Streams app on
@@ -197,7 +197,7 @@ def peers_section(found: dict[str, Any] | None) -> list[str]:
             )
     out += [
         "",
-        "Ratios are taken round by round (A B A B on the same machine); compare ratios, not "
+        "Ratios are taken round by round (A B, then B A, on the same machine); compare ratios, not "
         "absolute rates. Commands: `python -m benchmarks.http_stack --servers uvicorn,minimal "
         "--rounds 2 --batch 1 --connections 32` (and `--batch 100 --connections 8`), "
         "`python -m benchmarks.matcher_kafka --consumers matcher,plain,kstreams,mix --rounds 2` "
