@@ -83,13 +83,16 @@ class PgAlertsMixin:
         async with connection(self.pool) as conn, conn.transaction():
             for lock in sorted({key_lock(s.hit.key) for s in sightings}):
                 await conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
+            # A hit consumed again (a replay, or twice in one batch) is placed once.
+            by_hit: dict[str, NewSighting] = {}
+            for new in sightings:
+                by_hit.setdefault(new.hit.hit_id, new)
             cur = await conn.execute(
-                "SELECT hit_id FROM alert_sightings WHERE hit_id = ANY(%s)",
-                ([s.hit.hit_id for s in sightings],),
+                "SELECT hit_id FROM alert_sightings WHERE hit_id = ANY(%s)", (list(by_hit),)
             )
-            placed_before = {row[0] for row in await cur.fetchall()}
-            fresh = [s for s in sightings if s.hit.hit_id not in placed_before]
-            by_hit = {s.hit.hit_id: s for s in fresh}
+            for (hit_id,) in await cur.fetchall():
+                del by_hit[hit_id]
+            fresh = list(by_hit.values())
             # `place` asks for each key's latest alert once, before the batch: read them first.
             # Statements are pipelined (psycopg's pipeline mode): sent in order without waiting
             # for each answer, so a batch costs a round trip or two, not three or four per hit.

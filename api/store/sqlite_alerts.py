@@ -2,7 +2,8 @@
 
 `add_sightings` reads each key's latest alert, lets `api.alerts.grouping.place` decide, and writes
 the alerts and sightings in one transaction: every statement runs on the one connection, with no
-await in between, so grouping is atomic. A hit already placed (replayed) is skipped.
+await in between, so grouping is atomic. A hit already placed (replayed), or a second copy of one
+in the same batch, is skipped. Each alert is written and read back in one statement (`RETURNING`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from api.alerts.grouping import AlertKey, AlertState, Decision, place
+from api.alerts.grouping import AlertKey, AlertState, Decision, Placement, place
 from api.store.alerts import (
     AlertFilter,
     AlertNote,
@@ -57,6 +58,25 @@ _ALERT_COLUMNS = (
 )
 
 
+# Placing a hit writes its alert and reads it back in one statement (`RETURNING`).
+_OPEN_ALERT = (
+    "INSERT INTO alerts (alert_id, plate_norm, list_id, entry_id, covert, test, priority,"  # noqa: S608 - constant columns
+    " opened_at, last_seen, sightings, first_hit_id, last_hit_id, last_camera_id, summary)"
+    " VALUES (?,?,?,?,?,?,?,?,?,1,?,?,?,?)"
+    f" ON CONFLICT (alert_id) DO NOTHING RETURNING {_ALERT_COLUMNS}"
+)
+# The summary follows the most recent sighting; a late one only counts.
+_JOIN_ALERT = (
+    "UPDATE alerts SET sightings = sightings + 1,"  # noqa: S608 - constant columns
+    " priority = min(priority, ?), opened_at = min(opened_at, ?),"
+    " last_hit_id = CASE WHEN ? >= last_seen THEN ? ELSE last_hit_id END,"
+    " last_camera_id = CASE WHEN ? >= last_seen THEN ? ELSE last_camera_id END,"
+    " summary = CASE WHEN ? >= last_seen THEN ? ELSE summary END,"
+    f" last_seen = max(last_seen, ?) WHERE alert_id = ? RETURNING {_ALERT_COLUMNS}"
+)
+_ALERT_BY_ID = f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE alert_id = ?"  # noqa: S608 - constant
+
+
 def _alert(row: tuple[Any, ...]) -> StoredAlert:
     (alert_id, plate, list_id, entry_id, covert, test, priority, opened, last, count, first,
      last_hit, summary, outcome, note, by, role, at) = row  # fmt: skip
@@ -73,11 +93,53 @@ def _sighting(row: tuple[Any, ...]) -> Sighting:
 
 
 def _get_alert(db: sqlite3.Connection, alert_id: str) -> StoredAlert | None:
-    row = db.execute(
-        f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE alert_id = ?",  # noqa: S608 - constant
-        (alert_id,),
-    ).fetchone()
+    row = db.execute(_ALERT_BY_ID, (alert_id,)).fetchone()
     return _alert(row) if row else None
+
+
+def _not_placed(db: sqlite3.Connection, sightings: Sequence[NewSighting]) -> dict[str, NewSighting]:
+    """The sightings of hits not placed before, each hit once, in order, by hit_id.
+
+    A hit consumed again (a replay, or the same hit twice in one batch) is placed once: placing
+    it again would count its sighting twice.
+    """
+    fresh: dict[str, NewSighting] = {}
+    for sighting in sightings:
+        fresh.setdefault(sighting.hit.hit_id, sighting)
+    ids = list(fresh)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        sql = f"SELECT hit_id FROM alert_sightings WHERE hit_id IN ({marks})"  # noqa: S608 - placeholders only
+        for (hit_id,) in db.execute(sql, chunk):
+            del fresh[hit_id]
+    return fresh
+
+
+def _write_placement(
+    db: sqlite3.Connection, placed: Placement, new: NewSighting
+) -> tuple[Any, ...]:
+    """Open or join the hit's alert; the alert's row as it stands right after."""
+    hit, key = placed.hit, placed.hit.key
+    summary = orjson.dumps(new.summary)
+    if placed.decision is Decision.OPENED:
+        row = db.execute(
+            _OPEN_ALERT,
+            (placed.alert_id, key.plate_norm, key.list_id, key.entry_id,
+             int(key.covert), int(key.test), new.priority, hit.matched_at,
+             hit.matched_at, hit.hit_id, hit.hit_id, new.camera_id, summary),
+        ).fetchone()  # fmt: skip
+    else:
+        row = db.execute(
+            _JOIN_ALERT,
+            (new.priority, hit.matched_at, hit.matched_at, hit.hit_id,
+             hit.matched_at, new.camera_id, hit.matched_at, summary,
+             hit.matched_at, placed.alert_id),
+        ).fetchone()  # fmt: skip
+    if row is None:  # the alert was opened before (its id is derived from the first hit)
+        row = db.execute(_ALERT_BY_ID, (placed.alert_id,)).fetchone()
+    assert row is not None  # noqa: S101 - written or found just above, same transaction
+    return tuple(row)
 
 
 class SqliteAlertsMixin(SqliteOnThread):
@@ -98,47 +160,16 @@ class SqliteAlertsMixin(SqliteOnThread):
         self, sightings: Sequence[NewSighting], window_ms_of: Callable[[str], int]
     ) -> list[AlertNote]:
         def run(db: sqlite3.Connection) -> list[AlertNote]:
-            fresh = [
-                s
-                for s in sightings
-                if db.execute(
-                    "SELECT 1 FROM alert_sightings WHERE hit_id=?", (s.hit.hit_id,)
-                ).fetchone()
-                is None
-            ]
-            by_hit = {s.hit.hit_id: s for s in fresh}
             notes: list[AlertNote] = []
             db.execute("BEGIN IMMEDIATE")
             try:
-                for placed in place([s.hit for s in fresh], self._latest_alert, window_ms_of):
-                    new = by_hit[placed.hit.hit_id]
-                    hit, key = placed.hit, placed.hit.key
-                    summary = orjson.dumps(new.summary)
-                    if placed.decision is Decision.OPENED:
-                        db.execute(
-                            "INSERT INTO alerts (alert_id, plate_norm, list_id, entry_id, covert,"
-                            " test, priority, opened_at, last_seen, sightings, first_hit_id,"
-                            " last_hit_id, last_camera_id, summary)"
-                            " VALUES (?,?,?,?,?,?,?,?,?,1,?,?,?,?)"
-                            " ON CONFLICT (alert_id) DO NOTHING",
-                            (placed.alert_id, key.plate_norm, key.list_id, key.entry_id,
-                             int(key.covert), int(key.test), new.priority, hit.matched_at,
-                             hit.matched_at, hit.hit_id, hit.hit_id, new.camera_id, summary),
-                        )  # fmt: skip
-                    else:
-                        # The summary follows the most recent sighting; a late one only counts.
-                        db.execute(
-                            "UPDATE alerts SET sightings = sightings + 1,"
-                            " priority = min(priority, ?), opened_at = min(opened_at, ?),"
-                            " last_hit_id = CASE WHEN ? >= last_seen THEN ? ELSE last_hit_id END,"
-                            " last_camera_id ="
-                            " CASE WHEN ? >= last_seen THEN ? ELSE last_camera_id END,"
-                            " summary = CASE WHEN ? >= last_seen THEN ? ELSE summary END,"
-                            " last_seen = max(last_seen, ?) WHERE alert_id = ?",
-                            (new.priority, hit.matched_at, hit.matched_at, hit.hit_id,
-                             hit.matched_at, new.camera_id, hit.matched_at, summary,
-                             hit.matched_at, placed.alert_id),
-                        )  # fmt: skip
+                fresh = _not_placed(db, sightings)
+                for placed in place(
+                    [s.hit for s in fresh.values()], self._latest_alert, window_ms_of
+                ):
+                    new = fresh[placed.hit.hit_id]
+                    row = _write_placement(db, placed, new)
+                    hit = placed.hit
                     opened = placed.decision is Decision.OPENED
                     db.execute(
                         "INSERT INTO alert_sightings (hit_id, alert_id, camera_id, captured_at,"
@@ -146,13 +177,11 @@ class SqliteAlertsMixin(SqliteOnThread):
                         (hit.hit_id, placed.alert_id, new.camera_id, new.captured_at,
                          hit.matched_at, int(opened)),
                     )  # fmt: skip
-                    alert = _get_alert(db, placed.alert_id)
-                    assert alert is not None  # noqa: S101 - written just above
                     sighting = Sighting(
                         hit.hit_id, placed.alert_id, new.camera_id, new.captured_at,
                         hit.matched_at, opened,
                     )  # fmt: skip
-                    notes.append(AlertNote(placed.decision, alert, sighting))
+                    notes.append(AlertNote(placed.decision, _alert(row), sighting))
                 db.execute("COMMIT")
             except sqlite3.Error:
                 db.execute("ROLLBACK")

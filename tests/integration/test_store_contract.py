@@ -310,6 +310,24 @@ async def test_alerts_group_sightings_within_the_window(backend: Backend) -> Non
     assert past[0].alert.sightings == 1
 
 
+async def test_a_hit_twice_in_one_batch_is_one_sighting(backend: Backend) -> None:
+    """A matcher that restarts before committing publishes its hits again, so the API can
+    consume the same hit twice in one batch: it opens the alert once and counts once."""
+    store = await backend.open()
+    notes = await store.add_sightings(
+        [_sighting("h1", 1000), _sighting("h2", 1050), _sighting("h1", 1000)], _window
+    )
+    assert [(n.sighting.hit_id, n.decision) for n in notes] == [
+        ("h1", Decision.OPENED),
+        ("h2", Decision.JOINED),
+    ]
+    alert = await store.get_alert(notes[0].alert.alert_id)
+    assert alert is not None
+    assert alert.sightings == 2
+    trail = await store.alert_sightings(alert.alert_id)
+    assert [(s.hit_id, s.opened) for s in trail] == [("h1", True), ("h2", False)]
+
+
 async def test_alerts_filter_and_page(backend: Backend) -> None:
     store = await backend.open()
     await store.add_sightings(
