@@ -208,6 +208,8 @@ class SseClient:
         self.finished = asyncio.Event()
         self.reading = asyncio.Event()  # cleared: the client does not read (a slow client)
         self.reading.set()
+        self.writes = 0  # body chunks received
+        self.held = asyncio.Event()  # set once a write waits for the client to read
 
     async def _receive(self) -> dict[str, Any]:
         if not self._sent_request:
@@ -221,8 +223,11 @@ class SseClient:
             self.headers = {k.decode(): v.decode() for k, v in message.get("headers", [])}
             self._started.set_result(message["status"])
         elif message["type"] == "http.response.body":
+            if not self.reading.is_set():
+                self.held.set()
             await self.reading.wait()
             if message.get("body"):
+                self.writes += 1
                 await self._chunks.put(message["body"])
             if not message.get("more_body"):
                 self.finished.set()

@@ -131,6 +131,24 @@ async def test_a_slow_client_is_dropped_without_holding_up_others(api: ApiHarnes
     assert "anpr_api_stream_clients_dropped_total 1.0" in metrics
 
 
+async def test_hits_queued_meanwhile_go_out_in_one_write(api: ApiHarness) -> None:
+    camera = unique("cam")
+    first, *queued = [make_hit(camera_id=camera) for _ in range(4)]
+    async with stream(api) as client:
+        await client.next_event()  # retry: advice
+        (sub,) = api.service.hub._subs.values()
+        client.reading.clear()
+        await api.publish_hits(first)
+        await asyncio.wait_for(client.held.wait(), 2.0)  # the stream's write of it waits
+        for hit in queued:  # three batches, queued while the stream waits
+            await api.publish_hits(hit)
+        assert sub.queue.qsize() == 3
+        writes = client.writes
+        client.reading.set()
+        assert [e.id for e in await client.hits(4)] == [h["hit_id"] for h in [first, *queued]]
+        assert client.writes == writes + 2  # the first hit, then the three together
+
+
 @pytest.mark.parametrize(("role", "status"), [("auditor", 403), ("integrator", 403)])
 async def test_stream_roles(api: ApiHarness, role: str, status: int) -> None:
     response = await api.client.get("/v1/hits/stream", headers=api.auth(role))
