@@ -8,7 +8,7 @@ placed in alerts, before the hits are streamed) and the embedded bus (each publi
 event loop). Each is timed per batch, with SQLite's checkpoints inside the commits (`inline`)
 and with `anpr.sqlite_wal.SideCheckpoints` (`side`), rounds alternating, on files in a fresh
 temporary directory each time:
-- store: batches of 3 hits (`add_hits` then `add_sightings`, as `HitIngest` does) every 10 ms;
+- store: batches of 3 hits stored and placed (`add_hits_placed`, as `HitIngest` does) every 10 ms;
 - bus: publishes of 100 reads of about 400 bytes over 200 camera keys every 50 ms (2,000 reads/s).
 Per run: p50 / p90 / p99 / max ms of a batch, batches over 5 ms, the WAL file's size at the end
 and, for `side`, the checkpoints run on the side.
@@ -95,8 +95,8 @@ async def store_run(directory: Path, side: bool, batches: int) -> dict[str, Any]
             hits = [_hit(n + i, at) for i in range(3)]
             n += 3
             started = time.perf_counter()
-            await store.add_hits(hits)
-            await store.add_sightings([new_sighting(h) for h in hits], lambda _: 300_000)
+            sightings = [new_sighting(h) for h in hits]
+            await store.add_hits_placed(hits, sightings, lambda _: 300_000)
             times.append((time.perf_counter() - started) * 1000)
             await asyncio.sleep(STORE_PAUSE_S)
         wal_mib = _mib(directory / "api.sqlite3-wal")

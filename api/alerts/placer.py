@@ -1,7 +1,8 @@
 """From newly consumed hits to alerts: the I/O shell around `api.alerts.grouping`.
 
-Runs in the hits consumer's step, after the hits are stored and before the stream hub sees them,
-so every hit event on a stream is preceded by its `alert` or `sighting` event. Every decoded hit
+Runs in the hits consumer's step, with the hits' insert (`store_and_place`: one transaction on
+SQLite) and before the stream hub sees them, so every hit event on a stream is preceded by its
+`alert` or `sighting` event. Every decoded hit
 of the batch is offered (not only the newly stored ones): a hit stored just before a crash, whose
 offset was not committed, is placed when it is consumed again; one already placed is skipped.
 
@@ -19,7 +20,7 @@ from api.alerts.grouping import AlertKey, GroupHit
 from api.alerts.views import summary_of
 from api.metrics import ApiMetrics
 from api.store.alerts import AlertNote, NewSighting
-from api.store.base import NewHit, Store
+from api.store.base import NewHit, Store, StoredHit
 
 
 def new_sighting(hit: NewHit) -> NewSighting:
@@ -60,12 +61,19 @@ class AlertPlacer:
         window_s = GROUP_WINDOW_DEFAULT_S if config is None else config.group_window_s
         return window_s * 1000
 
-    async def place(self, hits: Sequence[NewHit]) -> Mapping[str, AlertNote]:
-        """The notes of the hits placed now, by hit_id."""
+    async def store_and_place(
+        self, hits: Sequence[NewHit]
+    ) -> tuple[list[StoredHit], Mapping[str, AlertNote]]:
+        """Store the hits (those not stored yet) and place them: the hits newly stored, and the
+        notes of the hits placed now by hit_id. One transaction on SQLite (`add_hits_placed`)."""
         if not hits:
-            return {}
+            return [], {}
         await self._loaded.wait()
-        notes = await self._store.add_sightings([new_sighting(h) for h in hits], self.window_ms)
+        sightings = [new_sighting(h) for h in hits]
+        stored, notes = await self._store.add_hits_placed(hits, sightings, self.window_ms)
+        return stored, self._counted(notes)
+
+    def _counted(self, notes: Sequence[AlertNote]) -> Mapping[str, AlertNote]:
         for note in notes:
             self._metrics.alert_sightings.labels(note.decision.value).inc()
         return {note.sighting.hit_id: note for note in notes}

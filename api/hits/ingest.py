@@ -2,7 +2,8 @@
 
 `decode_hit` is pure: the kernel's hits codec checks the record, and the API keeps it in the
 shape its responses show (`HitBody`). `HitIngest.handle_batch` does one step: decode, store
-idempotently on hit_id, place the hits in alerts (`api.alerts.placer`), then hand the hub every
+idempotently on hit_id and place the hits in alerts (`api.alerts.placer`; one transaction and one
+hop to the store's thread on SQLite), then hand the hub every
 hit the store holds after the last one this replica published, in `seq` order, with what each
 did to its alert (never a hit stored before the replica started). On a store of its own the
 hits just stored are those, and they go to the hub as they are (two hops to the store's thread
@@ -130,10 +131,9 @@ class HitIngest:
         self._metrics.records_consumed.labels("hits").inc(len(records))
         if not hits:
             return poison
-        stored = await self._store.add_hits(hits)
+        stored, notes = await self._alerts.store_and_place(hits)
         self._metrics.hits_stored.inc(len(stored))
         self._metrics.hits_duplicate.inc(len(hits) - len(stored))
-        notes = await self._alerts.place(hits)
         if self._store.shared or not await self._publish_stored(stored, notes):
             await self.publish_new()
         return poison

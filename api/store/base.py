@@ -255,6 +255,16 @@ class Store(NotificationStore, Protocol):
         already placed are skipped. The notes of the hits placed now, in order."""
         ...
 
+    async def add_hits_placed(
+        self,
+        hits: Sequence[NewHit],
+        sightings: Sequence[NewSighting],
+        window_ms_of: Callable[[str], int],
+    ) -> tuple[list[StoredHit], list[AlertNote]]:
+        """`add_hits(hits)`, then `add_sightings(sightings, window_ms_of)`: in one transaction
+        where the store can (SQLite), else one after the other."""
+        ...
+
     async def get_alert(self, alert_id: str) -> StoredAlert | None: ...
 
     async def query_alerts(

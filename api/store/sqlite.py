@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from anpr.sqlite_wal import SideCheckpoints, connect_wal
+from api.store.alerts import AlertNote, NewSighting
 from api.store.base import (
     TRIM_CAMERAS,
     AckConflict,
@@ -33,9 +34,9 @@ from api.store.base import (
     StoredHit,
 )
 from api.store.schema import SCHEMA
-from api.store.sqlite_alerts import ALERTS_SCHEMA, SqliteAlertsMixin
+from api.store.sqlite_alerts import ALERTS_SCHEMA, SqliteAlertsMixin, place_sightings
 from api.store.sqlite_notifications import SqliteNotifications
-from api.store.sqlite_thread import purge_in_batches
+from api.store.sqlite_thread import purge_in_batches, write_transaction
 
 _HIT_COLUMNS = (
     "seq, hit_id, matched_at, covert, topic_ts, body, ack_outcome, ack_note, ack_by, ack_role, "
@@ -89,6 +90,32 @@ def _get_hit(db: sqlite3.Connection, hit_id: str) -> StoredHit | None:
         (hit_id,),
     ).fetchone()
     return _hit(row) if row else None
+
+
+def _insert_hits(db: sqlite3.Connection, hits: Sequence[NewHit]) -> list[StoredHit]:
+    """Insert the hits not stored yet, inside the caller's write transaction."""
+    stored: list[StoredHit] = []
+    for hit in hits:
+        row = db.execute(
+            "INSERT INTO hits (hit_id, matched_at, camera_id, list_id, plate_norm,"
+            " covert, topic_ts, body) VALUES (?,?,?,?,?,?,?,?)"
+            " ON CONFLICT (hit_id) DO NOTHING RETURNING seq",
+            (
+                hit.hit_id,
+                hit.matched_at,
+                hit.camera_id,
+                hit.list_id,
+                hit.plate_norm,
+                int(hit.covert),
+                hit.topic_ts,
+                orjson.dumps(hit.body),
+            ),
+        ).fetchone()
+        if row is not None:
+            stored.append(
+                StoredHit(row[0], hit.hit_id, hit.matched_at, hit.covert, hit.topic_ts, hit.body)
+            )
+    return stored
 
 
 class SqliteStore(SqliteNotifications, SqliteAlertsMixin):
@@ -145,41 +172,25 @@ class SqliteStore(SqliteNotifications, SqliteAlertsMixin):
 
     async def add_hits(self, hits: Sequence[NewHit]) -> list[StoredHit]:
         def run(db: sqlite3.Connection) -> list[StoredHit]:
-            stored: list[StoredHit] = []
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                for hit in hits:
-                    row = db.execute(
-                        "INSERT INTO hits (hit_id, matched_at, camera_id, list_id, plate_norm,"
-                        " covert, topic_ts, body) VALUES (?,?,?,?,?,?,?,?)"
-                        " ON CONFLICT (hit_id) DO NOTHING RETURNING seq",
-                        (
-                            hit.hit_id,
-                            hit.matched_at,
-                            hit.camera_id,
-                            hit.list_id,
-                            hit.plate_norm,
-                            int(hit.covert),
-                            hit.topic_ts,
-                            orjson.dumps(hit.body),
-                        ),
-                    ).fetchone()
-                    if row is not None:
-                        stored.append(
-                            StoredHit(
-                                row[0],
-                                hit.hit_id,
-                                hit.matched_at,
-                                hit.covert,
-                                hit.topic_ts,
-                                hit.body,
-                            )
-                        )
-                db.execute("COMMIT")
-            except sqlite3.Error:
-                db.execute("ROLLBACK")
-                raise
+            with write_transaction(db):
+                stored = _insert_hits(db, hits)
             return stored
+
+        return await self.sql(run)
+
+    async def add_hits_placed(
+        self,
+        hits: Sequence[NewHit],
+        sightings: Sequence[NewSighting],
+        window_ms_of: Callable[[str], int],
+    ) -> tuple[list[StoredHit], list[AlertNote]]:
+        """One transaction, one hop to the store's thread, one commit."""
+
+        def run(db: sqlite3.Connection) -> tuple[list[StoredHit], list[AlertNote]]:
+            with write_transaction(db):
+                stored = _insert_hits(db, hits)
+                notes = place_sightings(db, sightings, window_ms_of)
+            return stored, notes
 
         return await self.sql(run)
 
@@ -321,8 +332,7 @@ class SqliteStore(SqliteNotifications, SqliteAlertsMixin):
             now = max(
                 max(r.last_read_at or 0, r.last_heartbeat_at or 0, r.first_seen) for r in rows
             )
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with write_transaction(db):
                 db.executemany(
                     "INSERT INTO camera_activity (camera_id, first_seen, last_read_at,"
                     " last_heartbeat_at, updated_at) VALUES (?,?,?,?,?)"
@@ -334,10 +344,6 @@ class SqliteStore(SqliteNotifications, SqliteAlertsMixin):
                         for r in rows
                     ],
                 )
-                db.execute("COMMIT")
-            except sqlite3.Error:
-                db.execute("ROLLBACK")
-                raise
 
         return await self.sql(run)
 
@@ -397,8 +403,7 @@ class SqliteStore(SqliteNotifications, SqliteAlertsMixin):
             if not events:
                 return 0
             before = db.total_changes
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with write_transaction(db):
                 db.executemany(
                     "INSERT INTO camera_lifecycle (camera_id, kind, at, detail) VALUES (?,?,?,?)"
                     " ON CONFLICT (camera_id, kind) WHERE kind IN ('registered', 'first_contact',"
@@ -406,10 +411,6 @@ class SqliteStore(SqliteNotifications, SqliteAlertsMixin):
                     " detail = excluded.detail WHERE excluded.at < camera_lifecycle.at",
                     [(e.camera_id, e.kind, e.at, orjson.dumps(e.detail)) for e in events],
                 )
-                db.execute("COMMIT")
-            except sqlite3.Error:
-                db.execute("ROLLBACK")
-                raise
             return int(db.total_changes - before)
 
         return await self.sql(run)

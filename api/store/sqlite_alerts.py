@@ -8,6 +8,7 @@ in the same batch, is skipped. Each alert is written and read back in one statem
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -25,7 +26,7 @@ from api.store.alerts import (
     StoredAlert,
 )
 from api.store.base import AckConflict, Acknowledgement, HitStatus, Outcome
-from api.store.sqlite_thread import SqliteOnThread, purge_in_batches
+from api.store.sqlite_thread import SqliteOnThread, purge_in_batches, write_transaction
 
 ALERTS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts (
@@ -97,6 +98,43 @@ def _get_alert(db: sqlite3.Connection, alert_id: str) -> StoredAlert | None:
     return _alert(row) if row else None
 
 
+def _latest_alert(db: sqlite3.Connection, key: AlertKey) -> AlertState | None:
+    row = db.execute(
+        "SELECT alert_id, opened_at, last_seen, ack_at FROM alerts WHERE plate_norm=? AND"
+        " list_id=? AND entry_id=? AND covert=? AND test=?"
+        " ORDER BY last_seen DESC, alert_id DESC LIMIT 1",
+        (key.plate_norm, key.list_id, key.entry_id, int(key.covert), int(key.test)),
+    ).fetchone()
+    if row is None:
+        return None
+    return AlertState(row[0], row[1], row[2], acknowledged=row[3] is not None)
+
+
+def place_sightings(
+    db: sqlite3.Connection, sightings: Sequence[NewSighting], window_ms_of: Callable[[str], int]
+) -> list[AlertNote]:
+    """`add_sightings` inside the caller's write transaction: the notes of the hits placed now."""
+    notes: list[AlertNote] = []
+    fresh = _not_placed(db, sightings)
+    latest = functools.partial(_latest_alert, db)
+    for placed in place([s.hit for s in fresh.values()], latest, window_ms_of):
+        new = fresh[placed.hit.hit_id]
+        row = _write_placement(db, placed, new)
+        hit = placed.hit
+        opened = placed.decision is Decision.OPENED
+        db.execute(
+            "INSERT INTO alert_sightings (hit_id, alert_id, camera_id, captured_at,"
+            " matched_at, opened) VALUES (?,?,?,?,?,?) ON CONFLICT (hit_id) DO NOTHING",
+            (hit.hit_id, placed.alert_id, new.camera_id, new.captured_at,
+             hit.matched_at, int(opened)),
+        )  # fmt: skip
+        sighting = Sighting(
+            hit.hit_id, placed.alert_id, new.camera_id, new.captured_at, hit.matched_at, opened
+        )
+        notes.append(AlertNote(placed.decision, _alert(row), sighting))
+    return notes
+
+
 def _not_placed(db: sqlite3.Connection, sightings: Sequence[NewSighting]) -> dict[str, NewSighting]:
     """The sightings of hits not placed before, each hit once, in order, by hit_id.
 
@@ -145,47 +183,12 @@ def _write_placement(
 class SqliteAlertsMixin(SqliteOnThread):
     """Mixed into `SqliteStore`; every method runs its statements on the store's thread."""
 
-    def _latest_alert(self, key: AlertKey) -> AlertState | None:
-        row = self.db.execute(
-            "SELECT alert_id, opened_at, last_seen, ack_at FROM alerts WHERE plate_norm=? AND"
-            " list_id=? AND entry_id=? AND covert=? AND test=?"
-            " ORDER BY last_seen DESC, alert_id DESC LIMIT 1",
-            (key.plate_norm, key.list_id, key.entry_id, int(key.covert), int(key.test)),
-        ).fetchone()
-        if row is None:
-            return None
-        return AlertState(row[0], row[1], row[2], acknowledged=row[3] is not None)
-
     async def add_sightings(
         self, sightings: Sequence[NewSighting], window_ms_of: Callable[[str], int]
     ) -> list[AlertNote]:
         def run(db: sqlite3.Connection) -> list[AlertNote]:
-            notes: list[AlertNote] = []
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                fresh = _not_placed(db, sightings)
-                for placed in place(
-                    [s.hit for s in fresh.values()], self._latest_alert, window_ms_of
-                ):
-                    new = fresh[placed.hit.hit_id]
-                    row = _write_placement(db, placed, new)
-                    hit = placed.hit
-                    opened = placed.decision is Decision.OPENED
-                    db.execute(
-                        "INSERT INTO alert_sightings (hit_id, alert_id, camera_id, captured_at,"
-                        " matched_at, opened) VALUES (?,?,?,?,?,?) ON CONFLICT (hit_id) DO NOTHING",
-                        (hit.hit_id, placed.alert_id, new.camera_id, new.captured_at,
-                         hit.matched_at, int(opened)),
-                    )  # fmt: skip
-                    sighting = Sighting(
-                        hit.hit_id, placed.alert_id, new.camera_id, new.captured_at,
-                        hit.matched_at, opened,
-                    )  # fmt: skip
-                    notes.append(AlertNote(placed.decision, _alert(row), sighting))
-                db.execute("COMMIT")
-            except sqlite3.Error:
-                db.execute("ROLLBACK")
-                raise
+            with write_transaction(db):
+                notes = place_sightings(db, sightings, window_ms_of)
             return notes
 
         return await self.sql(run)
@@ -270,8 +273,7 @@ class SqliteAlertsMixin(SqliteOnThread):
 
     async def acknowledge_alert(self, alert_id: str, ack: Acknowledgement) -> StoredAlert | None:
         def run(db: sqlite3.Connection) -> tuple[int, StoredAlert | None]:
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with write_transaction(db):
                 updated = db.execute(
                     "UPDATE alerts SET ack_outcome=?, ack_note=?, ack_by=?, ack_role=?, ack_at=? "
                     "WHERE alert_id=? AND ack_at IS NULL",
@@ -284,10 +286,6 @@ class SqliteAlertsMixin(SqliteOnThread):
                         "(SELECT hit_id FROM alert_sightings WHERE alert_id = ?)",
                         (ack.outcome.value, ack.note, ack.by, ack.role, ack.at, alert_id),
                     )
-                db.execute("COMMIT")
-            except sqlite3.Error:
-                db.execute("ROLLBACK")
-                raise
             return updated, _get_alert(db, alert_id)
 
         updated, alert = await self.sql(run)
@@ -303,8 +301,7 @@ class SqliteAlertsMixin(SqliteOnThread):
         batch = self.purge_batch
 
         def one_batch(db: sqlite3.Connection) -> int:
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with write_transaction(db):
                 ids = [
                     row[0]
                     for row in db.execute(
@@ -316,10 +313,6 @@ class SqliteAlertsMixin(SqliteOnThread):
                     "DELETE FROM alert_sightings WHERE alert_id = ?", [(a,) for a in ids]
                 )
                 db.executemany("DELETE FROM alerts WHERE alert_id = ?", [(a,) for a in ids])
-                db.execute("COMMIT")
-            except sqlite3.Error:
-                db.execute("ROLLBACK")
-                raise
             return len(ids)
 
         removed = 0

@@ -18,7 +18,7 @@ from api.store.notifications import (
     ReportDimension,
     StoredDelivery,
 )
-from api.store.sqlite_thread import SqliteOnThread, purge_in_batches
+from api.store.sqlite_thread import SqliteOnThread, purge_in_batches, write_transaction
 
 _COLUMNS = (
     "delivery_id, hit_id, target_id, list_id, covert, outcome, attempts, status_code, error, "
@@ -54,8 +54,7 @@ class SqliteNotifications(SqliteOnThread):
                 )
                 for r in results
             ]
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with write_transaction(db):
                 # A redelivery after a restart ends with a new outcome under the same id: keep the
                 # latest; the row keeps its seq (its place in the log).
                 before = db.total_changes
@@ -69,10 +68,6 @@ class SqliteNotifications(SqliteOnThread):
                     rows,
                 )
                 written = db.total_changes - before
-                db.execute("COMMIT")
-            except sqlite3.Error:
-                db.execute("ROLLBACK")
-                raise
             return written
 
         return await self.sql(run)

@@ -32,8 +32,9 @@ queries asked for meanwhile run between two batches instead of waiting for the w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -131,6 +132,18 @@ class SqliteOnThread:
         finally:
             if checkpoints is not None and wrote:
                 checkpoints.nudge()
+
+
+@contextlib.contextmanager
+def write_transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """`BEGIN IMMEDIATE`, the block, `COMMIT`; on any error `ROLLBACK`, and the error goes on."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
 
 
 async def purge_in_batches(

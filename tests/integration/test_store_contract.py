@@ -328,6 +328,47 @@ async def test_a_hit_twice_in_one_batch_is_one_sighting(backend: Backend) -> Non
     assert [(s.hit_id, s.opened) for s in trail] == [("h1", True), ("h2", False)]
 
 
+async def test_hits_stored_and_placed_together(backend: Backend) -> None:
+    store = await backend.open()
+    hits = [_hit("h1", 1000), _hit("h2", 1050)]
+    sightings = [_sighting("h1", 1000), _sighting("h2", 1050)]
+    stored, notes = await store.add_hits_placed(hits, sightings, _window)
+    assert [h.hit_id for h in stored] == ["h1", "h2"]
+    assert stored[0].seq < stored[1].seq
+    assert [(n.sighting.hit_id, n.decision) for n in notes] == [
+        ("h1", Decision.OPENED),
+        ("h2", Decision.JOINED),
+    ]
+    assert notes[1].alert.sightings == 2
+    # Consumed again (a replay): nothing stored or placed twice.
+    again, placed = await store.add_hits_placed(hits, sightings, _window)
+    assert (again, placed) == ([], [])
+    assert (await store.count_hits(HitFilter())).total == 2
+    kept = await store.alert_notes(["h1", "h2"])
+    assert kept["h2"].alert.sightings == 2
+
+
+async def test_sqlite_stores_and_places_in_one_transaction(tmp_path: Path) -> None:
+    """A batch whose placing fails leaves no hit stored: the batch is redone whole."""
+    store = SqliteStore(tmp_path / "api.sqlite3")
+    await store.open()
+    try:
+
+        def broken(list_id: str) -> int:
+            raise RuntimeError("no window")
+
+        with pytest.raises(RuntimeError):
+            await store.add_hits_placed([_hit("h1", 1000)], [_sighting("h1", 1000)], broken)
+        assert await store.get_hit("h1") is None
+        stored, notes = await store.add_hits_placed(
+            [_hit("h1", 1000)], [_sighting("h1", 1000)], _window
+        )
+        assert [h.hit_id for h in stored] == ["h1"]
+        assert [n.decision for n in notes] == [Decision.OPENED]
+    finally:
+        await store.close()
+
+
 async def test_alerts_filter_and_page(backend: Backend) -> None:
     store = await backend.open()
     await store.add_sightings(
