@@ -12,6 +12,13 @@ temporary directory each time:
 - bus: publishes of 100 reads of about 400 bytes over 200 camera keys every 50 ms (2,000 reads/s).
 Per run: p50 / p90 / p99 / max ms of a batch, batches over 5 ms, the WAL file's size at the end
 and, for `side`, the checkpoints run on the side.
+
+    python -m benchmarks.sqlite_commits --placing [--hits 11] [--batches 1500] [--rounds 3]
+
+instead times the hit store's two ways of storing and placing a batch of `--hits` hits, with
+checkpoints on the side, rounds alternating the order: `together` (`add_hits_placed`, one
+transaction, as `HitIngest` does) and `apart` (`add_hits`, then `add_sightings`: two hops to
+the store's thread, two commits). Per run also the process CPU per batch.
 """
 
 from __future__ import annotations
@@ -79,7 +86,9 @@ def _summary(times_ms: list[float], wal_mib: float, checkpoints: int | None) -> 
     }
 
 
-async def store_run(directory: Path, side: bool, batches: int) -> dict[str, Any]:
+async def store_run(
+    directory: Path, side: bool, batches: int, *, hits: int = 3, together: bool = True
+) -> dict[str, Any]:
     ran = [0]
 
     def heard(_seconds: float, _failed: bool) -> None:
@@ -89,20 +98,26 @@ async def store_run(directory: Path, side: bool, batches: int) -> dict[str, Any]
     await store.open()
     times: list[float] = []
     n = 0
+    cpu_started = time.process_time()
     try:
         for _ in range(batches):
             at = time.time_ns() // 1_000_000
-            hits = [_hit(n + i, at) for i in range(3)]
-            n += 3
+            batch = [_hit(n + i, at) for i in range(hits)]
+            n += hits
             started = time.perf_counter()
-            sightings = [new_sighting(h) for h in hits]
-            await store.add_hits_placed(hits, sightings, lambda _: 300_000)
+            sightings = [new_sighting(h) for h in batch]
+            if together:
+                await store.add_hits_placed(batch, sightings, lambda _: 300_000)
+            else:
+                await store.add_hits(batch)
+                await store.add_sightings(sightings, lambda _: 300_000)
             times.append((time.perf_counter() - started) * 1000)
             await asyncio.sleep(STORE_PAUSE_S)
+        cpu_ms = (time.process_time() - cpu_started) * 1000 / batches
         wal_mib = _mib(directory / "api.sqlite3-wal")
     finally:
         await store.close()  # waits for a checkpoint under way, so `ran` is complete
-    return _summary(times, wal_mib, ran[0] if side else None)
+    return {**_summary(times, wal_mib, ran[0] if side else None), "cpu_ms": round(cpu_ms, 3)}
 
 
 async def bus_run(directory: Path, side: bool, batches: int) -> dict[str, Any]:
@@ -140,6 +155,26 @@ async def measure(batches: int, rounds: int) -> list[dict[str, Any]]:
     return rows
 
 
+async def measure_placing(batches: int, rounds: int, hits: int) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for round_no in range(1, rounds + 1):
+        order = ("apart", "together") if round_no % 2 else ("together", "apart")
+        for mode in order:
+            with tempfile.TemporaryDirectory(prefix="anpr-sqlite-commits-") as tmp:
+                result = await store_run(
+                    Path(tmp), True, batches, hits=hits, together=mode == "together"
+                )
+            rows.append({"what": f"store {hits} hits", "round": round_no, "placing": mode,
+                         **result})  # fmt: skip
+            r = rows[-1]
+            print(
+                f"| {r['what']} | {round_no} | {mode} | {r['batches']} | {r['p50_ms']} | "
+                f"{r['p90_ms']} | {r['p99_ms']} | {r['max_ms']} | {r['cpu_ms']} |",
+                flush=True,
+            )
+    return rows
+
+
 def _row(r: dict[str, Any]) -> str:
     side = "" if r["side_checkpoints"] is None else str(r["side_checkpoints"])
     return (
@@ -154,7 +189,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, default=1500, help="store batches (bus: 2/5)")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--json", help="write the rows to this file")
+    parser.add_argument("--placing", action="store_true", help="store and place: one way or two")
+    parser.add_argument("--hits", type=int, default=11, help="(--placing) hits per batch")
     args = parser.parse_args(argv)
+    if args.placing:
+        print(
+            "| writer | round | placing | batches | p50 ms | p90 ms | p99 ms | max ms | CPU ms "
+            "|\n|---|---:|---|---:|---:|---:|---:|---:|---:|",
+            flush=True,
+        )
+        rows = asyncio.run(measure_placing(args.batches, args.rounds, args.hits))
+        if args.json:
+            Path(args.json).write_text(json.dumps(rows, indent=2))
+        return 0
     print(
         "| writer | round | checkpoints | batches | p50 ms | p90 ms | p99 ms | max ms "
         "| over 5 ms | WAL MiB | side checkpoints |\n|---|---:|---|---:|---:|---:|---:|---:"

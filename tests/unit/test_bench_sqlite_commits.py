@@ -1,10 +1,11 @@
-"""benchmarks.sqlite_commits: both writers, both checkpoint modes, figures that add up."""
+"""benchmarks.sqlite_commits: both writers, both checkpoint modes, both ways of placing hits,
+figures that add up."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from benchmarks.sqlite_commits import _mib, _summary, measure
+from benchmarks.sqlite_commits import _mib, _summary, measure, measure_placing
 
 
 def test_summary_quantiles_and_slow_batches(tmp_path: Path) -> None:
@@ -36,3 +37,14 @@ async def test_a_short_run_times_both_writers_in_both_modes() -> None:
     assert store_side["side_checkpoints"] >= 1  # the first write starts one
     assert rows[0]["side_checkpoints"] is None
     assert all(0 < r["p50_ms"] <= r["p99_ms"] <= r["max_ms"] for r in rows)
+
+
+async def test_placing_runs_both_ways_in_alternating_order() -> None:
+    rows = await measure_placing(batches=5, rounds=2, hits=4)
+    assert [(r["round"], r["placing"]) for r in rows] == [
+        (1, "apart"),
+        (1, "together"),
+        (2, "together"),
+        (2, "apart"),
+    ]
+    assert all(r["batches"] == 5 and r["cpu_ms"] > 0 for r in rows)
