@@ -2,9 +2,9 @@
 
 Runs in the hits consumer's step, with the hits' insert (`store_and_place`: one transaction on
 SQLite) and before the stream hub sees them, so every hit event on a stream is preceded by its
-`alert` or `sighting` event. Every decoded hit
-of the batch is offered (not only the newly stored ones): a hit stored just before a crash, whose
-offset was not committed, is placed when it is consumed again; one already placed is skipped.
+`alert` or `sighting` event. Every decoded hit of the batch is offered (not only the newly
+stored ones): a hit stored just before a crash, whose offset was not committed, is placed when
+it is consumed again; one already placed is skipped.
 
 A list's window comes from this replica's hotlist book, so placing waits until the book has
 caught up with the hotlists topic; a hit of a list deleted since gets the default window.

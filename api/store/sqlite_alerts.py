@@ -3,7 +3,7 @@
 `add_sightings` reads each key's latest alert, lets `api.alerts.grouping.place` decide, and writes
 the alerts and sightings in one transaction: every statement runs on the one connection, with no
 await in between, so grouping is atomic. A hit already placed (replayed), or a second copy of one
-in the same batch, is skipped. Each alert is written and read back in one statement (`RETURNING`).
+in the same batch, is skipped.
 """
 
 from __future__ import annotations
@@ -59,22 +59,6 @@ _ALERT_COLUMNS = (
 )
 
 
-# Placing a hit writes its alert and reads it back in one statement (`RETURNING`).
-_OPEN_ALERT = (
-    "INSERT INTO alerts (alert_id, plate_norm, list_id, entry_id, covert, test, priority,"  # noqa: S608 - constant columns
-    " opened_at, last_seen, sightings, first_hit_id, last_hit_id, last_camera_id, summary)"
-    " VALUES (?,?,?,?,?,?,?,?,?,1,?,?,?,?)"
-    f" ON CONFLICT (alert_id) DO NOTHING RETURNING {_ALERT_COLUMNS}"
-)
-# The summary follows the most recent sighting; a late one only counts.
-_JOIN_ALERT = (
-    "UPDATE alerts SET sightings = sightings + 1,"  # noqa: S608 - constant columns
-    " priority = min(priority, ?), opened_at = min(opened_at, ?),"
-    " last_hit_id = CASE WHEN ? >= last_seen THEN ? ELSE last_hit_id END,"
-    " last_camera_id = CASE WHEN ? >= last_seen THEN ? ELSE last_camera_id END,"
-    " summary = CASE WHEN ? >= last_seen THEN ? ELSE summary END,"
-    f" last_seen = max(last_seen, ?) WHERE alert_id = ? RETURNING {_ALERT_COLUMNS}"
-)
 _ALERT_BY_ID = f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE alert_id = ?"  # noqa: S608 - constant
 
 
@@ -119,7 +103,7 @@ def place_sightings(
     latest = functools.partial(_latest_alert, db)
     for placed in place([s.hit for s in fresh.values()], latest, window_ms_of):
         new = fresh[placed.hit.hit_id]
-        row = _write_placement(db, placed, new)
+        alert = _write_placement(db, placed, new)
         hit = placed.hit
         opened = placed.decision is Decision.OPENED
         db.execute(
@@ -131,7 +115,7 @@ def place_sightings(
         sighting = Sighting(
             hit.hit_id, placed.alert_id, new.camera_id, new.captured_at, hit.matched_at, opened
         )
-        notes.append(AlertNote(placed.decision, _alert(row), sighting))
+        notes.append(AlertNote(placed.decision, alert, sighting))
     return notes
 
 
@@ -154,30 +138,35 @@ def _not_placed(db: sqlite3.Connection, sightings: Sequence[NewSighting]) -> dic
     return fresh
 
 
-def _write_placement(
-    db: sqlite3.Connection, placed: Placement, new: NewSighting
-) -> tuple[Any, ...]:
-    """Open or join the hit's alert; the alert's row as it stands right after."""
+def _write_placement(db: sqlite3.Connection, placed: Placement, new: NewSighting) -> StoredAlert:
+    """Open or join the hit's alert; the alert as it stands right after."""
     hit, key = placed.hit, placed.hit.key
     summary = orjson.dumps(new.summary)
     if placed.decision is Decision.OPENED:
-        row = db.execute(
-            _OPEN_ALERT,
+        db.execute(
+            "INSERT INTO alerts (alert_id, plate_norm, list_id, entry_id, covert, test, priority,"
+            " opened_at, last_seen, sightings, first_hit_id, last_hit_id, last_camera_id, summary)"
+            " VALUES (?,?,?,?,?,?,?,?,?,1,?,?,?,?) ON CONFLICT (alert_id) DO NOTHING",
             (placed.alert_id, key.plate_norm, key.list_id, key.entry_id,
              int(key.covert), int(key.test), new.priority, hit.matched_at,
              hit.matched_at, hit.hit_id, hit.hit_id, new.camera_id, summary),
-        ).fetchone()  # fmt: skip
+        )  # fmt: skip
     else:
-        row = db.execute(
-            _JOIN_ALERT,
+        # The summary follows the most recent sighting; a late one only counts.
+        db.execute(
+            "UPDATE alerts SET sightings = sightings + 1,"
+            " priority = min(priority, ?), opened_at = min(opened_at, ?),"
+            " last_hit_id = CASE WHEN ? >= last_seen THEN ? ELSE last_hit_id END,"
+            " last_camera_id = CASE WHEN ? >= last_seen THEN ? ELSE last_camera_id END,"
+            " summary = CASE WHEN ? >= last_seen THEN ? ELSE summary END,"
+            " last_seen = max(last_seen, ?) WHERE alert_id = ?",
             (new.priority, hit.matched_at, hit.matched_at, hit.hit_id,
              hit.matched_at, new.camera_id, hit.matched_at, summary,
              hit.matched_at, placed.alert_id),
-        ).fetchone()  # fmt: skip
-    if row is None:  # the alert was opened before (its id is derived from the first hit)
-        row = db.execute(_ALERT_BY_ID, (placed.alert_id,)).fetchone()
-    assert row is not None  # noqa: S101 - written or found just above, same transaction
-    return tuple(row)
+        )  # fmt: skip
+    alert = _get_alert(db, placed.alert_id)
+    assert alert is not None  # noqa: S101 - written just above, same transaction
+    return alert
 
 
 class SqliteAlertsMixin(SqliteOnThread):
