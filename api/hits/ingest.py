@@ -1,13 +1,13 @@
 """From records on the hits topic to stored hits, fanned out to open streams.
 
-`decode_hit` is pure: the kernel's hits codec checks the record, and the API keeps it in the
-shape its responses show (`HitBody`). `HitIngest.handle_batch` does one step: decode, store
-idempotently on hit_id and place the hits in alerts (`api.alerts.placer`; one transaction and one
-hop to the store's thread on SQLite), then hand the hub every
-hit the store holds after the last one this replica published, in `seq` order, with what each
-did to its alert (never a hit stored before the replica started). On a store of its own the
-hits just stored are those, and they go to the hub as they are (two hops to the store's thread
-per batch, not four); otherwise `publish_new` reads them back from the store.
+`decode_hit` is pure: the kernel's hits codec checks the record, and `api.hits.body` puts it in
+the shape the API's responses show (`HitBody`). `HitIngest.handle_batch` does one step: decode,
+store idempotently on hit_id and place the hits in alerts (`api.alerts.placer`; one transaction
+and one hop to the store's thread on SQLite), then hand the hub every hit the store holds after
+the last one this replica published, in `seq` order, with what each did to its alert (never a
+hit stored before the replica started). On a store of its own the hits just stored are those,
+and they go to the hub as they are (two hops to the store's thread per batch, not four);
+otherwise `publish_new` reads them back from the store.
 Records that are not hits are returned as poison for the loop to set aside.
 
 Offsets: the hits are consumed with the consumer group of the store: `<prefix>api.<store_id>`,
@@ -35,15 +35,13 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 
-from pydantic import ValidationError
-
 from anpr.bus.base import Record
 from anpr.codecs import HITS
 from anpr.deadletter import Poison
 from anpr.errors import InvalidRecord
 from api.alerts.placer import AlertPlacer
+from api.hits.body import hit_body
 from api.hits.hub import StreamHub
-from api.hits.schemas import HitBody
 from api.metrics import ApiMetrics
 from api.store.alerts import AlertNote
 from api.store.base import NewHit, Store, StoredHit
@@ -54,22 +52,16 @@ log = logging.getLogger(__name__)
 def decode_hit(record: Record) -> NewHit:
     """The hit to store; `InvalidRecord` when the record is not one."""
     hit = HITS.decode(record.value)
-    try:
-        body = HitBody.model_validate(hit)
-    except ValidationError as exc:
-        raise InvalidRecord(
-            f"hit: {exc.error_count()} errors, first: {exc.errors()[0]['msg']}"
-        ) from None
-    data = body.model_dump(mode="json", exclude_none=False)
+    body = hit_body(hit)
     return NewHit(
-        hit_id=body.hit_id,
-        matched_at=body.matched_at,
-        camera_id=body.read.camera_id,
-        list_id=body.list_id,
-        plate_norm=body.read.plate_norm,
-        covert=body.covert,
+        hit_id=hit["hit_id"],
+        matched_at=hit["matched_at"],
+        camera_id=hit["read"]["camera_id"],
+        list_id=hit["list_id"],
+        plate_norm=hit["read"]["plate_norm"],
+        covert=hit["covert"],
         topic_ts=record.timestamp_ms,
-        body=data,
+        body=body,
     )
 
 

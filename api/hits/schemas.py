@@ -1,7 +1,8 @@
 """Hits as the API shows them: the hit of contract section 5 plus its acknowledgement state.
 
-`HitBody` also validates every record consumed from the hits topic, so what the store holds always
-fits the response model (a malformed record is counted and skipped, never answered as a 500).
+Every record consumed from the hits topic is put in `HitBody`'s shape (`api.hits.body`, held to
+this model by tests), so what the store holds always fits the response model (a malformed record
+is counted and skipped, never answered as a 500).
 """
 
 from __future__ import annotations
