@@ -5,6 +5,7 @@ the step search, and the targets. Pure.
 from __future__ import annotations
 
 import argparse
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,10 @@ ACHIEVED_SHARE = 0.95  # of the offered rate
 IDLE_BUDGET_CORES = 0.1  # broker and services together, no traffic
 LATE_SHARE = 0.01  # of the requests
 STEP_PRECISION = 0.1  # stop the search when the bracket is within 10 %
+# A fixed-rate phase of a full run lasts until it sent this many requests (at least its
+# duration): at 1,000 reads/s in batches of 100 a 20 s phase is 200 requests, and its p99 over
+# hits is then set by the second or third slowest request.
+MIN_PHASE_REQUESTS = 600
 PARTS = ("e2e", "steps", "gateway", "core", "scaleout", "peers")
 
 
@@ -38,6 +43,7 @@ class Plan:
     core_reads: int
     warmup_s: float = 0.0
     warmup_rate: float = 5000.0
+    min_phase_requests: int = 0
     parts: tuple[str, ...] = PARTS
     seed: int = 2026
 
@@ -47,7 +53,8 @@ class Plan:
         rates: tuple[float, ...] = (1000.0, 5000.0) if quick else (1000.0, 5000.0, 12000.0)
         if getattr(args, "rates", None):
             rates = tuple(float(r) for r in args.rates.split(","))
-        duration = getattr(args, "duration", None) or (8.0 if quick else 20.0)
+        given = getattr(args, "duration", None)
+        duration = given or (8.0 if quick else 20.0)
         entries = getattr(args, "hotlist_entries", None) or (20_000 if quick else 1_000_000)
         chosen: str | None = getattr(args, "parts", None)
         parts = tuple(chosen.split(",")) if chosen else PARTS
@@ -74,7 +81,16 @@ class Plan:
             core_reads=20_000 if quick else 50_000,
             warmup_s=warmup if warmup is not None else (0.0 if quick else 30.0),
             parts=parts,
+            # A duration given on the command line is taken as it is.
+            min_phase_requests=0 if quick or given else MIN_PHASE_REQUESTS,
         )
+
+    def e2e_phase_s(self, rate: float) -> float:
+        """How long the fixed-rate phase at `rate` lasts: its duration, or longer to send
+        `min_phase_requests` requests."""
+        requests_per_s = rate / self.e2e_batch
+        needed = self.min_phase_requests / requests_per_s if requests_per_s > 0 else 0.0
+        return max(self.e2e_duration_s, float(math.ceil(needed)))
 
 
 def passes(result: dict[str, Any]) -> bool:

@@ -107,6 +107,12 @@ def _idle(results: dict[str, Any]) -> list[str]:
     ]
 
 
+def _longer(plan: dict[str, Any]) -> str:
+    """The rule that lengthens the low-rate phases, when it applies (older results lack it)."""
+    needed = plan.get("min_phase_requests") or 0
+    return f" (longer where that is under {needed:,} requests)" if needed else ""
+
+
 def _targets(results: dict[str, Any]) -> list[str]:
     rows = ["| target | measured | met |", "|---|---|---|"]
     for t in results.get("targets", []):
@@ -139,7 +145,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"entries in {results['hotlists']['lists']} lists (exact, ocr, fuzzy, patterns, zone "
         f"lists), hit share {plan['hit_share']:.0%} of reads built to hit, "
         f"{results['settings']['ANPR_TOPIC_PARTITIONS']} partitions, "
-        f"e2e {plan['e2e_duration_s']:g} s per rate in batches of {plan['e2e_batch']}, "
+        f"e2e {plan['e2e_duration_s']:g} s per rate in batches of {plan['e2e_batch']}"
+        f"{_longer(plan)}, "
         f"steps {plan['step_duration_s']:g} s, gateway runs {plan['gateway_duration_s']:g} s.",
         "",
         "## Targets",

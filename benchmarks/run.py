@@ -219,7 +219,7 @@ def run_suite(plan: Plan, args: argparse.Namespace, workdir: Path) -> dict[str, 
         results["broker_floor"] = run_module("benchmarks.broker_floor", floor_args)
         say("end to end at fixed offered rates")
         for rate in plan.e2e_rates:
-            spec = PhaseSpec(f"e2e-{rate:g}", rate, plan.e2e_batch, plan.e2e_duration_s)
+            spec = PhaseSpec(f"e2e-{rate:g}", rate, plan.e2e_batch, plan.e2e_phase_s(rate))
             results["e2e"].append(run(spec, plan.drain_s))
         say("step search: highest rate with p99 received->stream <= 100 ms")
         for i in range(plan.steps if "steps" in plan.parts else 0):

@@ -1,5 +1,6 @@
 """`make bench` warms the broker before it measures: the warm-up runs by default in a full run,
-can be turned off, and its figures are reported but never stand for an end-to-end target."""
+can be turned off, and its figures are reported but never stand for an end-to-end target; the
+low-rate phases run long enough for their p99."""
 
 from __future__ import annotations
 
@@ -43,3 +44,12 @@ def test_the_warm_up_stands_for_no_target() -> None:
     (row,) = targets(results)
     assert row["measured"].endswith("p99 45.0 ms")
     assert row["met"] is False
+
+
+def test_a_full_run_gives_each_fixed_rate_enough_requests_for_its_p99() -> None:
+    plan = Plan.make(_args())
+    assert plan.e2e_phase_s(1000.0) == 60.0  # 600 requests of 100 reads
+    assert plan.e2e_phase_s(5000.0) == plan.e2e_duration_s == 20.0
+    assert plan.e2e_phase_s(12000.0) == 20.0
+    assert Plan.make(_args(duration=30.0)).e2e_phase_s(1000.0) == 30.0
+    assert Plan.make(_args(quick=True)).e2e_phase_s(1000.0) == 8.0
