@@ -30,9 +30,26 @@ from anpr.hotlists.model import (
     pattern_literals,
 )
 from anpr.ids import ID_PATTERN, EntryId, ListId
+from anpr.normalize import normalize_pattern, normalize_plate
 
 WIRE_VERSION = 1
 _PATTERN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789?*")
+
+
+def _normal_plate(plate: str) -> bool:
+    """Whether `plate` is its own normal form (contract section 6, amended: letters of other
+    scripts are kept, so `กข1234` is one). Latin plates, nearly all, take the quick check."""
+    if plate.isascii():
+        return plate.isalnum() and plate == plate.upper()
+    return normalize_plate(plate) == plate
+
+
+def _normal_pattern(pattern: str) -> bool:
+    if pattern.isascii():
+        return _PATTERN_CHARS.issuperset(pattern)
+    return normalize_pattern(pattern) == pattern
+
+
 # Reasons, actions and zone sets repeat across the entries of a list; sharing one object per
 # distinct value keeps staging small. The cache stops growing at this size.
 _SHARE_LIMIT = 65536
@@ -228,16 +245,12 @@ class EntryDecoder:
             if pattern is not None:
                 raise InvalidRecord("an entry needs exactly one of plate or pattern")
             if not (
-                type(plate) is str
-                and 1 <= len(plate) <= MAX_PLATE_LEN
-                and plate.isascii()
-                and plate.isalnum()
-                and plate == plate.upper()
+                type(plate) is str and 1 <= len(plate) <= MAX_PLATE_LEN and _normal_plate(plate)
             ):
                 raise InvalidRecord("plate is not a normalized plate")
         elif not (
             type(pattern) is str
-            and _PATTERN_CHARS.issuperset(pattern)
+            and _normal_pattern(pattern)
             and pattern_literals(pattern) >= MIN_PATTERN_LITERALS
         ):
             raise InvalidRecord("an entry needs a plate or a normalized pattern")

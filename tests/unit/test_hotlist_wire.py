@@ -22,6 +22,7 @@ from anpr.hotlists import (
     encode_list_config,
     split_key,
 )
+from anpr.normalize import normalize_pattern, normalize_plate
 from tests.support.factories import make_config
 
 GOOD_ENTRY: dict[str, Any] = {
@@ -88,6 +89,29 @@ def test_entry_round_trip_with_every_field() -> None:
     assert EntrySpec(**{f: getattr(entry, f) for f in EntrySpec.__dataclass_fields__}) == spec
 
 
+@pytest.mark.parametrize(
+    ("plate", "pattern"),
+    [
+        pytest.param("กข1234", None, id="thai-plate"),
+        pytest.param("ب1234", None, id="arabic-plate"),
+        pytest.param("京A12345", None, id="chinese-plate"),
+        pytest.param(None, "ขขค*", id="thai-pattern"),
+        pytest.param(None, "กข?23*", id="thai-pattern-wildcards"),
+    ],
+)
+def test_entries_of_other_scripts_round_trip(plate: str | None, pattern: str | None) -> None:
+    """Contract section 6 (amended) keeps letters of other scripts: the API accepts such an
+    entry, so every consumer of the topic must too, or the matcher never holds it."""
+    raw = plate if plate is not None else pattern
+    assert raw is not None
+    normal = normalize_plate(raw) if plate is not None else normalize_pattern(raw)
+    assert normal == raw
+    spec = EntrySpec(entry_id="e1", plate=plate, pattern=pattern)
+    entry = decode_entry(encode_entry(spec, list_id="thai", version=1))
+    assert (entry.plate, entry.pattern) == (plate, pattern)
+    assert EntryDecoder().decode(encode_entry(spec, list_id="thai", version=1)).plate == plate
+
+
 def test_minimal_entry_leaves_absent_fields_out() -> None:
     wire = orjson.loads(encode_entry(EntrySpec(entry_id="e1", plate="X1"), list_id="l", version=1))
     assert wire == {
@@ -141,6 +165,11 @@ def test_split_key_rejects(key: str | bytes | None) -> None:
         pytest.param({"plate": "1abc123"}, id="plate-not-normalized"),
         pytest.param({"plate": "1-ABC"}, id="plate-separator"),
         pytest.param({"plate": "A" * 17}, id="plate-too-long"),
+        pytest.param({"plate": "กข 1234"}, id="thai-plate-not-normalized"),
+        pytest.param({"plate": "กข" * 9}, id="thai-plate-too-long"),
+        pytest.param({"plate": "АВ12"}, id="cyrillic-look-alikes-not-mapped"),
+        pytest.param({"plate": None, "pattern": "ขข-*"}, id="thai-pattern-not-normalized"),
+        pytest.param({"plate": None, "pattern": "ข*"}, id="thai-pattern-one-literal"),
         pytest.param({"plate": 5}, id="plate-number"),
         pytest.param({"plate": None, "pattern": "AB?"}, id="pattern-two-literals"),
         pytest.param({"plate": None, "pattern": "AB-C*"}, id="pattern-not-normalized"),

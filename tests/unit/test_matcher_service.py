@@ -188,6 +188,20 @@ async def test_upsert_and_delete_take_effect_within_a_second(rig: Rig) -> None:
     assert await rig.settled_hits_for(await rig.send("AAA111")) == []
 
 
+async def test_entries_of_other_scripts_reach_the_index_and_hit(rig: Rig) -> None:
+    """An entry the API accepts for a Thai plate (contract section 6, amended) comes through
+    the hotlists topic into the matcher's index, and a read of that plate hits it."""
+    specs, rejected = parse_entry_list(
+        [{"entry_id": "e-thai", "plate": "กข 1234"}, {"entry_id": "e-thai-p", "pattern": "คค?5*"}]
+    )
+    assert rejected == []
+    await rig.publish_plan(plan_upsert_entries(rig.config, specs, now_ms=now_ms()))
+    await rig.applied()
+    assert [h["entry_id"] for h in await rig.hits_for(await rig.send("กข-1234"))] == ["e-thai"]
+    assert [h["entry_id"] for h in await rig.hits_for(await rig.send("คค 1567"))] == ["e-thai-p"]
+    assert values(await read_topic(rig.bus, rig.topics.deadletter, timeout_s=0.05)) == []
+
+
 async def test_replacement_is_whole(rig: Rig) -> None:
     specs, _ = parse_entry_list(entries("DDD444"))
     plan = plan_replace_entries(
