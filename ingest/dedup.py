@@ -1,7 +1,11 @@
 """Which reads were recently accepted, so a resend is counted as a duplicate, not republished.
 
 A read being published right now by another request is "in flight": a second copy waits for the
-first's outcome instead of racing it, so two concurrent resends never both reach Kafka.
+first's outcome instead of racing it, so two concurrent resends never both reach Kafka. When the
+first copy's publish fails, the copies that waited for it fail the same way (503) instead of
+publishing it themselves: a publish that timed out may still reach Kafka, and the keys record
+it carries then tells every gateway (`ingest.peers`), so the camera's resend is counted as a
+duplicate; a resend of a read that never landed is published.
 """
 
 from __future__ import annotations
@@ -11,7 +15,22 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 
+from anpr.errors import BusUnavailable
+
 DedupKey = tuple[str, str]  # (camera_id, read_id)
+
+
+class CopyNotPublished(BusUnavailable):
+    """Another request was publishing a copy of this read, and its publish failed."""
+
+
+_NOT_STORED = "a copy of a read in it, sent by another request, was not stored"
+
+
+def _retrieve(future: asyncio.Future[bool]) -> None:
+    # Nobody may have waited for a failed publish: its error is known, not lost.
+    if not future.cancelled():
+        future.exception()
 
 
 class RecentReads:
@@ -41,8 +60,10 @@ class RecentReads:
         return self._in_flight.get(key)
 
     def begin(self, keys: Iterable[DedupKey]) -> None:
-        """`keys` are being published now, by one publish: they share one outcome (a future)."""
+        """`keys` are being published now, by one publish: they share one outcome (a future,
+        True once published, `CopyNotPublished` when the publish failed)."""
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        future.add_done_callback(_retrieve)
         in_flight = self._in_flight
         for key in keys:
             in_flight[key] = future
@@ -54,8 +75,12 @@ class RecentReads:
         if published:
             self.add(keys)
         for future in futures.values():
-            if not future.done():
-                future.set_result(published)
+            if future.done():
+                continue
+            if published:
+                future.set_result(True)
+            else:
+                future.set_exception(CopyNotPublished(_NOT_STORED))
 
     def add(self, keys: Iterable[DedupKey]) -> None:
         now = self._clock()

@@ -14,6 +14,7 @@ from anpr.auth import Principal, Role
 from anpr.bus.base import Bus, Message
 from anpr.clock import now_ms
 from anpr.codecs import DEDUP_KEYS, READS
+from anpr.errors import BusUnavailable
 from anpr.reads import FieldError, ReadLimits, ReadRecord, validate_read
 from anpr.readshape import ReadShape, as_sent
 from anpr.registry import RegistryView
@@ -166,15 +167,21 @@ class IngestPipeline:
             else:
                 fresh[key] = checked
 
-        # A copy being published by another request: its outcome decides ours.
-        for key, (record, pending) in waiting.items():
-            if await asyncio.shield(pending):
+        # From here the fresh reads are ours: a copy sent meanwhile waits for this request.
+        self._recent.begin(fresh)
+        published = False
+        try:
+            # A copy being published by another request: this one is its duplicate once it is
+            # stored; if it fails, this request fails as it did.
+            for record, pending in waiting.values():
+                await self._copy_stored(pending)
                 self._duplicate(outcome, record)
-            elif not self._recent.seen(key):
-                fresh[key] = record
-
+            if fresh:
+                await self._publish(fresh)
+                published = True
+        finally:
+            self._recent.finish(fresh, published=published)
         if fresh:
-            await self._publish(fresh)
             outcome.accepted = len(fresh)
             self._events.accepted(list(fresh.values()))
             per_camera: Counter[tuple[str, str]] = Counter()
@@ -192,8 +199,21 @@ class IngestPipeline:
         self._metrics.dedup_entries.set(len(self._recent))
         return outcome
 
+    async def _copy_stored(self, pending: asyncio.Future[bool]) -> None:
+        """Wait for the copy another request is publishing to be stored: `CopyNotPublished`
+        (503) when its publish failed, `BusUnavailable` when it takes longer than this
+        request's own publish may."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                await asyncio.shield(pending)
+        except TimeoutError:
+            raise BusUnavailable(
+                f"a copy of a read in it, sent by another request, was still being stored after "
+                f"{self._timeout:g} s"
+            ) from None
+
     async def _publish(self, fresh: dict[DedupKey, ReadRecord]) -> None:
-        self._recent.begin(fresh)
+        """Publish the fresh reads (registered in flight by the caller) and their dedup keys."""
         messages = [
             Message(
                 self._topic,
@@ -209,14 +229,8 @@ class IngestPipeline:
             keys = DEDUP_KEYS.encode({"v": 1, "keys": list(fresh)})
             messages.append(Message(self._dedup_topic, first.encode(), keys))
         started = time.perf_counter()
-        published = False
-        try:
-            await self._bus.publish(messages, timeout_s=self._timeout)
-            published = True
-        finally:
-            self._recent.finish(fresh, published=published)
-            if published:
-                self._metrics.produce_seconds.observe(time.perf_counter() - started)
+        await self._bus.publish(messages, timeout_s=self._timeout)
+        self._metrics.produce_seconds.observe(time.perf_counter() - started)
 
     def _duplicate(self, outcome: IngestOutcome, record: ReadRecord) -> None:
         outcome.duplicates += 1
