@@ -9,6 +9,10 @@ parsed in one go by orjson (at worst some 35k small values, milliseconds). A lar
 decoded one top-level item at a time (stdlib `raw_decode`) and refused at the first item over
 the limit; a larger body that is not an array can only be NDJSON (one read is at most 512 KiB),
 which is split into lines, each bounded, before any is parsed.
+
+The stdlib parser, unlike orjson and msgspec, takes a lone UTF-16 surrogate escape (`"\ud800"`)
+for a character: a read holding one (it could not be encoded again) is rejected on its own,
+naming the body, and its neighbours are kept.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ MAX_LINE_BYTES = 512 * 1024 + 64 * 1024
 _DECODER = json.JSONDecoder()
 _WHITESPACE = " \t\n\r"
 _LINE = re.compile(rb"[^\r\n]*[^\s][^\r\n]*")
+# An escape of a surrogate, paired or not: only a body holding one needs its reads checked.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class BodyError(AnprError):
@@ -42,7 +48,8 @@ class BodyError(AnprError):
 @dataclass(slots=True)
 class SplitBody:
     items: list[object] = field(default_factory=list)
-    # Lines of an NDJSON body that were not JSON: index -> message.
+    # Lines of an NDJSON body that were not JSON, reads of a large array that are not text:
+    # index -> message.
     broken: dict[int, str] = field(default_factory=dict)
 
 
@@ -111,25 +118,47 @@ def _split_large_array(body: bytes, max_items: int) -> SplitBody:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BodyError(400, f"the body is not UTF-8 (byte {exc.start})") from exc
-    items: list[object] = []
+    out = SplitBody()
+    items = out.items
+    surrogates = _SURROGATE_ESCAPE.search(text) is not None
     pos = _skip(text, _skip(text, 0) + 1)
     if text.startswith("]", pos):
-        return SplitBody(items=items)
+        return out
     while True:
         if len(items) == max_items:
             raise BodyError(413, f"more than {max_items} reads in one request")
         try:
             item, pos = _DECODER.raw_decode(text, pos)
-        except json.JSONDecodeError as exc:
+        except (ValueError, RecursionError) as exc:  # also nesting too deep, a huge integer
             raise BodyError(400, f"the body is not valid JSON: {exc}") from exc
+        if surrogates and not _encodable(item):
+            out.broken[len(items)] = (
+                f"read {len(items)} holds a lone UTF-16 surrogate escape, which is not text"
+            )
+            item = None
         items.append(item)
         pos = _skip(text, pos)
         if text.startswith(",", pos):
             pos = _skip(text, pos + 1)
         elif text.startswith("]", pos) and not text[pos + 1 :].strip(_WHITESPACE):
-            return SplitBody(items=items)
+            return out
         else:
             raise BodyError(400, f"the body is not valid JSON: unexpected character at {pos}")
+
+
+def _encodable(value: object) -> bool:
+    """Whether every string in `value` is text (no lone surrogate), at any depth."""
+    if isinstance(value, str):
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_encodable(k) and _encodable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_encodable(v) for v in value)
+    return True
 
 
 def _skip(text: str, pos: int) -> int:

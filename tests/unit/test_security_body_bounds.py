@@ -179,6 +179,40 @@ def test_a_large_malformed_array_is_a_400(body: bytes, status: int | None) -> No
     assert refused.value.status == status
 
 
+@pytest.mark.parametrize(
+    "item",
+    [
+        pytest.param(b"[" * 100_000 + b"]" * 100_000, id="nested-too-deep"),
+        pytest.param(b"1" * 5000, id="integer-of-5000-digits"),
+    ],
+)
+def test_a_large_array_the_parser_cannot_take_is_a_400(item: bytes) -> None:
+    """Never a 500: the stdlib parser's other errors (recursion, a huge integer) are a 400."""
+    pad = b'{"plate":"' + b"x" * DIRECT_PARSE_BYTES + b'"}'
+    with pytest.raises(BodyError) as refused:
+        split_body(b"[" + pad + b"," + item + b"]", "application/json", max_items=1000)
+    assert refused.value.status == 400
+
+
+def test_a_read_holding_a_lone_surrogate_is_rejected_alone() -> None:
+    """orjson and msgspec refuse a lone surrogate escape; the stdlib parser of large arrays
+    takes it for a character, which could then never be encoded: that read is set aside, its
+    neighbours (a proper surrogate pair among them) are kept."""
+    good = {"plate": "AB123", "images": {"plate_url": "x" * 4000}}
+    pair = {"plate": "AB124", "vehicle": {"make": "\U0001f600"}}
+    items = [orjson.dumps(dict(good, read_id=f"r{i}")) for i in range(300)]
+    items[7] = b'{"plate":"AB1\\ud800","read_id":"r7"}'
+    items[8] = b'{"plate":"AB1","vehicle":{"\\udfff":"x"},"read_id":"r8"}'
+    items[9] = orjson.dumps(pair).replace(b"\xf0\x9f\x98\x80", b"\\ud83d\\ude00")
+    body = b"[" + b",".join(items) + b"]"
+    assert len(body) > DIRECT_PARSE_BYTES
+    split = split_body(body, "application/json", max_items=1000)
+    assert split.items[7] is None and split.items[8] is None
+    assert set(split.broken) == {7, 8} and "surrogate" in split.broken[7]
+    assert split.items[9] == pair
+    assert split.items[10] == dict(good, read_id="r10")
+
+
 def test_a_large_non_array_body_is_split_into_bounded_lines() -> None:
     dense = b'{"a":1' + b',\n"a":1' * 300_000 + b"}"
     with pytest.raises(BodyError) as refused:
