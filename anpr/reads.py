@@ -34,6 +34,9 @@ from anpr.readshape import (
 from anpr.shown import MAX_VEHICLE_TEXT, image_problem, shown_text_ok
 
 MAX_PLATE_LEN = 16
+# A plate as sent, separators and spaces included: bounded so that a read cannot grow past what
+# the broker takes (a 2 MB plate of dashes normalizes to a short one).
+MAX_SENT_PLATE_LEN = 64
 MAX_READ_WITH_IMAGES_BYTES = 512 * 1024
 FUTURE_TOLERANCE_MS = 24 * 3600 * 1000
 # The typed path's shapes and the hand-written validator read the same vocabularies.
@@ -155,6 +158,9 @@ def _confidence(value: object, field: str, errors: list[FieldError]) -> float | 
 def _plate(value: object, field: str, errors: list[FieldError]) -> str | None:
     if not isinstance(value, str):
         errors.append(FieldError(field, "required string"))
+        return None
+    if len(value) > MAX_SENT_PLATE_LEN:
+        errors.append(FieldError(field, f"must be at most {MAX_SENT_PLATE_LEN} characters"))
         return None
     norm = normalize_plate(value)
     if not 1 <= len(norm) <= MAX_PLATE_LEN:
@@ -343,6 +349,8 @@ def _given_texts(
 
 
 def _norm_or_none(plate: str) -> str | None:
+    if len(plate) > MAX_SENT_PLATE_LEN:
+        return None
     norm = normalize_plate(plate)
     return norm if 1 <= len(norm) <= MAX_PLATE_LEN else None
 

@@ -98,6 +98,21 @@ async def test_all_rejected_is_422_with_the_same_body(gw: GatewayHarness) -> Non
     assert await reads_on_topic(gw) == []
 
 
+async def test_a_plate_too_long_as_sent_is_refused_alone(
+    gw: GatewayHarness, make_read: MakeRead
+) -> None:
+    """A plate of 2 MB of dashes normalizes to a short one, but its record would pass what the
+    broker takes, and the publish of the whole request would fail: refused by field instead."""
+    long = make_read(plate="AB123" + "-" * 2_000_000)
+    response = await gw.client.post("/v1/reads", json=[make_read(), long], headers=gw.auth())
+    assert response.status_code == 202
+    assert response.json()["accepted"] == 1
+    errors = response.json()["rejected"][0]["errors"]
+    assert [e["field"] for e in errors] == ["plate"]
+    assert "64 characters" in errors[0]["message"]
+    assert len(await reads_on_topic(gw)) == 1
+
+
 async def test_resend_counts_duplicates_and_publishes_nothing(
     gw: GatewayHarness, make_read: MakeRead
 ) -> None:

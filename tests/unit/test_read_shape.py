@@ -149,6 +149,8 @@ near_good = reads.flatmap(
 @example(WITH_UNKNOWN)
 @example({**GOOD, "candidates": [], "vehicle": {}, "images": {}})
 @example({**GOOD, "lane": Lane.TWO})
+@example({**GOOD, "plate": "AB123" + "-" * 60})
+@example({**GOOD, "plate": "AB123" + "-" * 59, "candidates": [{"plate": "A" + " " * 64}]})
 @example({**GOOD, "candidates": ({"plate": "AB1"},)})
 @example({**GOOD, "captured_at": float(NOW)})
 def test_the_typed_path_answers_as_the_hand_written_validator(raw: dict[str, Any]) -> None:
