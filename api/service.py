@@ -37,7 +37,7 @@ from api.audit.log import AuditLog
 from api.changes import ChangeSignal
 from api.health.tracker import HealthTopics, HealthTracker, Sweep
 from api.hits.hub import StreamHub
-from api.hits.ingest import HitIngest, hits_group_id
+from api.hits.ingest import HitIngest, hits_batch, hits_group_id
 from api.hotlists.service import HotlistService
 from api.metrics import ApiMetrics
 from api.notifications.log import DeliveryLog, deliveries_group_id
@@ -212,6 +212,7 @@ class ApiService:
             name="api-hits",
             group_id=hits_group_id(self.settings.topic_prefix, self.store.store_id),
             from_beginning=True,
+            max_batch=hits_batch(self.settings.stream_queue_size),
             poll_ms=self.settings.consumer_poll_ms,
             commit_interval_s=BUSY_COMMIT_INTERVAL_S,
         )

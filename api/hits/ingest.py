@@ -37,6 +37,7 @@ from collections.abc import Mapping, Sequence
 
 from anpr.bus.base import Record
 from anpr.codecs import HITS
+from anpr.consume import MAX_BATCH
 from anpr.deadletter import Poison
 from anpr.errors import InvalidRecord
 from api.alerts.placer import AlertPlacer
@@ -63,6 +64,13 @@ def decode_hit(record: Record) -> NewHit:
         topic_ts=record.timestamp_ms,
         body=body,
     )
+
+
+def hits_batch(stream_queue_size: int) -> int:
+    """The most hits the consumer takes in one step: half a stream's queue, as a whole batch
+    goes into every open stream's queue at once, and one larger than the queue would drop every
+    stream, fast ones too (a catch-up after downtime, a burst of past-read matches)."""
+    return max(1, min(MAX_BATCH, stream_queue_size // 2))
 
 
 def hits_group_id(topic_prefix: str, store_id: str) -> str:

@@ -131,6 +131,19 @@ async def test_a_slow_client_is_dropped_without_holding_up_others(api: ApiHarnes
     assert "anpr_api_stream_clients_dropped_total 1.0" in metrics
 
 
+async def test_a_burst_larger_than_a_streams_queue_drops_no_stream(api: ApiHarness) -> None:
+    """Hits that arrive at once (a catch-up, a burst of past-read matches) are consumed in
+    batches of half a queue (5 here), so a client that keeps reading is never dropped."""
+    camera = unique("cam")
+    burst = [make_hit(camera_id=camera) for _ in range(23)]
+    dropped = api.service.metrics.stream_clients_dropped._value.get()
+    async with stream(api) as client:
+        await client.next_event()  # retry: advice
+        await api.publish_hits(*burst)
+        assert [e.id for e in await client.hits(23)] == [h["hit_id"] for h in burst]
+    assert api.service.metrics.stream_clients_dropped._value.get() == dropped
+
+
 async def test_hits_queued_meanwhile_go_out_in_one_write(api: ApiHarness) -> None:
     camera = unique("cam")
     first, *queued = [make_hit(camera_id=camera) for _ in range(4)]
