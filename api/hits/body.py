@@ -6,7 +6,8 @@ field in its declared order, optional ones filled with their defaults, and the i
 Running the record through pydantic for that (validate, then dump) cost 23 µs a hit on the
 API's event loop, four times the decode itself; this builds the same dict in about 5 µs.
 `tests/unit/test_hit_body.py` holds the two to the same output, key order included, and to the
-same refusals, so `HitBody` stays the definition the OpenAPI document shows.
+same refusals (and one more: a hit_id outside the id pattern), so `HitBody` stays the
+definition the OpenAPI document shows.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from anpr.errors import InvalidRecord
 from anpr.hits import HitRecord
+from anpr.ids import ID_PATTERN
 from anpr.reads import Candidate, ReadRecord
 
 MAX_ID_LEN = 128
@@ -23,10 +25,14 @@ _IDS = ("hit_id", "list_id", "entry_id")
 
 def hit_body(hit: HitRecord) -> dict[str, Any]:
     """`HitBody.model_validate(hit).model_dump(mode="json")`, for a record the codec decoded;
-    `InvalidRecord` when an id is empty or longer than `MAX_ID_LEN`."""
+    `InvalidRecord` when an id is empty or longer than `MAX_ID_LEN`, or the hit_id holds a
+    character outside `anpr.ids.ID_PATTERN` (which every hit_id the matcher derives fits)."""
     for name in _IDS:
         if not 1 <= len(hit[name]) <= MAX_ID_LEN:  # type: ignore[literal-required]
             raise InvalidRecord(f"hit: {name} must be 1 to {MAX_ID_LEN} characters")
+    if ID_PATTERN.fullmatch(hit["hit_id"]) is None:
+        # It is written raw on each stream's `id:` line: a line break would forge events.
+        raise InvalidRecord("hit: hit_id must be letters, digits and . _ : -")
     match = hit["match"]
     latency = hit["latency_ms"]
     return {

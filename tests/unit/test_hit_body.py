@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from anpr.bus.base import Record
 from anpr.codecs import HITS
 from anpr.errors import InvalidRecord
+from anpr.ids import ID_PATTERN
 from api.hits.body import hit_body
 from api.hits.ingest import decode_hit
 from api.hits.schemas import HitBody
@@ -138,12 +139,14 @@ def hits(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def through_model(value: bytes) -> object:
-    """What the API did before: the codec, then `HitBody` validated and dumped."""
+    """What the API did before: the codec, then `HitBody` validated and dumped; and a hit_id
+    outside the id pattern refused (it is written raw on the stream's `id:` line)."""
     try:
         decoded = HITS.decode(value)
-        return HitBody.model_validate(decoded).model_dump(mode="json", exclude_none=False)
+        body = HitBody.model_validate(decoded).model_dump(mode="json", exclude_none=False)
     except (InvalidRecord, ValidationError):
         return REFUSED
+    return body if ID_PATTERN.fullmatch(decoded["hit_id"]) else REFUSED
 
 
 def built(value: bytes) -> object:
@@ -207,6 +210,12 @@ def test_a_stored_hit_is_in_the_models_shape() -> None:
     assert (new.hit_id, new.camera_id, new.list_id, new.plate_norm) == (
         hit["hit_id"], hit["read"]["camera_id"], hit["list_id"], hit["read"]["plate_norm"]
     )  # fmt: skip
+
+
+@pytest.mark.parametrize("hit_id", ["h-1\nevent: hit", "h-1\r", "h 1", "h-é"])
+def test_a_hit_id_that_could_forge_stream_lines_is_refused(hit_id: str) -> None:
+    with pytest.raises(InvalidRecord, match="hit_id"):
+        decode_hit(Record("hits", 0, 0, None, orjson.dumps(make_hit(hit_id=hit_id)), 1))
 
 
 def test_an_id_out_of_bounds_is_refused_naming_it() -> None:
