@@ -185,7 +185,11 @@ class ConsumerLoop:
                     # may move them: catching up is judged on the partitions it has now.
                     targets = await consumer.end_offsets()
                 positions = await consumer.positions()
-                settled = bool(targets) or loop.time() - started > ASSIGNMENT_WAIT_S
+                # A group consumer with no partitions is never caught up by waiting: it is a
+                # spare (the checker says so) or has not joined yet.
+                settled = bool(targets) or (
+                    self._group_id is None and loop.time() - started > ASSIGNMENT_WAIT_S
+                )
                 if settled and all(positions.get(tp, 0) >= end for tp, end in targets.items()):
                     log.info("%s caught up", self.name)
                     self.caught_up.set()
@@ -281,7 +285,9 @@ class _Checker:
         self._positions: dict[TopicPartition, int] = {}
         self._unassigned_since: float | None = None
         self._group_committed: int | None = None
-        self._group_moved = time.monotonic()
+        # When the group's committed offsets were last seen to move: that takes two looks, so a
+        # consumer that has just joined has seen none, and is not taken for a spare member.
+        self._group_moved: float | None = None
 
     async def maybe_check(self) -> None:
         now = time.monotonic()
@@ -318,13 +324,12 @@ class _Checker:
             self._unassigned_since = now
             owner.state = LoopState.UNASSIGNED
         progress = await self._consumer.group_progress()
-        if progress is not None and (
-            progress.lag == 0 or progress.committed != self._group_committed
-        ):
-            self._group_moved = now
+        if progress is not None:
+            if progress.lag == 0 or self._group_committed not in (None, progress.committed):
+                self._group_moved = now
             self._group_committed = progress.committed
         waited = now - self._unassigned_since
-        group_stuck = now - self._group_moved > owner.stall_s
+        group_stuck = self._group_moved is None or now - self._group_moved > owner.stall_s
         # A spare member: another member has the partitions and the group moves on. The state
         # is set once the group's offsets are known, never flipped to and fro around the call.
         spare = progress is not None and not group_stuck

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from anpr.bus.base import Message, Record, TopicPartition
+from anpr.bus.base import GroupProgress, Message, Record, TopicPartition
 from anpr.bus.local import LocalBus, LocalConsumer
 from anpr.codecs import DEADLETTER
 from anpr.consume import ConsumerLoop, LoopState
@@ -387,3 +387,104 @@ async def test_stopping_with_a_commit_on_its_way_abandons_it(bus: LocalBus) -> N
         await runtime.stop()
         assert all(t.done() for t in pending)
         assert committed_offset(bus) == 0
+
+
+class UnassignedBus:
+    """Every consumer joins a group and never gets a partition; the group's committed offsets
+    are `committed()` at each look, against `end` records. Each consumer notes, at every poll,
+    whether the loop then called itself ready: its poll i follows i looks at the group."""
+
+    def __init__(self, committed: Any, end: int) -> None:
+        self._committed = committed
+        self._end = end
+        self.loop: ConsumerLoop | None = None
+        self.made = 0
+        self.ready_at_polls: list[list[bool]] = []
+
+    def polls(self, consumer: int) -> list[bool]:
+        """The samples of the `consumer`-th consumer made (none while it is not made)."""
+        return self.ready_at_polls[consumer] if consumer < len(self.ready_at_polls) else []
+
+    def consumer(self, topics: Sequence[str], **kwargs: Any) -> Any:
+        self.made += 1
+        samples: list[bool] = []
+        self.ready_at_polls.append(samples)
+        bus = self
+
+        class Unassigned:
+            async def start(self) -> None: ...
+            async def stop(self) -> None: ...
+            def assignment(self) -> frozenset[TopicPartition]:
+                return frozenset()
+
+            async def end_offsets(self) -> dict[TopicPartition, int]:
+                return {}
+
+            async def positions(self) -> dict[TopicPartition, int]:
+                return {}
+
+            async def commit(self, offsets: Any = None) -> None: ...
+            async def group_progress(self) -> GroupProgress:
+                return GroupProgress(bus._committed(), bus._end)
+
+            async def getmany(self, *, timeout_ms: int, max_records: int) -> list[Record]:
+                assert bus.loop is not None
+                samples.append(bus.loop.ready)
+                await asyncio.sleep(0.005)
+                return []
+
+        return Unassigned()
+
+
+def unassigned_loop(
+    bus: UnassignedBus, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Runtime, ConsumerLoop]:
+    monkeypatch.setattr("anpr.consume.CHECK_INTERVAL_S", 0.0)
+    monkeypatch.setattr("anpr.consume.IDLE_CHECK_INTERVAL_S", 0.0)
+    runtime = runtime_on(bus, stall_s=0.3)
+    loop = ConsumerLoop(
+        runtime, [TOPICS.reads], lambda records: asyncio.sleep(0), name="reads", group_id="g",
+        from_beginning=True, poll_ms=5,
+    )  # fmt: skip
+    bus.loop = loop
+    return runtime, loop
+
+
+async def test_a_member_without_partitions_is_not_ready_while_the_group_does_not_move(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After a broker restart a member may join and never get its partitions while reads wait:
+    it must not read ready (a spare) on its first look at the group, nor after re-joining."""
+    bus = UnassignedBus(lambda: 0, end=1000)
+    runtime, loop = unassigned_loop(bus, monkeypatch)
+    loop.start()
+    await until(lambda: len(bus.polls(2)) >= 3)
+    await runtime.stop()
+    assert [any(samples) for samples in bus.ready_at_polls] == [False] * len(bus.ready_at_polls)
+    assert not loop.caught_up.is_set()
+
+
+async def test_a_member_without_partitions_is_a_spare_once_the_group_is_seen_moving(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    committed = iter(range(0, 1_000_000, 10))
+    bus = UnassignedBus(lambda: next(committed), end=2_000_000)
+    runtime, loop = unassigned_loop(bus, monkeypatch)
+    loop.start()
+    await until(lambda: len(bus.polls(0)) >= 4)
+    state = loop.state
+    await runtime.stop()
+    no_look, one_look, *later = bus.ready_at_polls[0]
+    assert (no_look, one_look) == (False, False)  # one look: not yet known to move
+    assert all(later) and state is LoopState.SPARE
+
+
+async def test_a_member_without_partitions_of_a_group_with_nothing_waiting_is_ready(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bus = UnassignedBus(lambda: 500, end=500)
+    runtime, loop = unassigned_loop(bus, monkeypatch)
+    loop.start()
+    await until(lambda: len(bus.polls(0)) >= 2)
+    await runtime.stop()
+    assert bus.ready_at_polls[0][:2] == [False, True] and loop.caught_up.is_set()
