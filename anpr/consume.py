@@ -39,7 +39,7 @@ from enum import StrEnum
 from anpr.bus.base import HOT_FETCH_WAIT_MS, Bus, Consumer, Record, TopicPartition
 from anpr.bus.batch import next_offsets
 from anpr.deadletter import Poison
-from anpr.errors import ConsumerStalled
+from anpr.errors import BusError, ConsumerStalled, RecordRefused
 from anpr.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -258,6 +258,12 @@ class ConsumerLoop:
         except Exception as exc:
             if getattr(exc, "retriable", False):
                 raise  # the bus is away: the batch is redone by the next consumer
+            if isinstance(exc, BusError) and not isinstance(exc, RecordRefused):
+                # The bus refuses every record alike (a topic not authorized, a producer
+                # fenced): setting records aside would dead-letter, and commit, every read that
+                # has hits. The batch is redone after a backoff, and the crashes count
+                # against the process's health.
+                raise
             if len(records) == 1:
                 return [
                     Poison(records[0], f"handling failed: {type(exc).__name__}: {exc}", failed=True)

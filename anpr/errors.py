@@ -26,6 +26,12 @@ class BusError(AnprError):
     """The bus refused records for a reason that retrying will not fix."""
 
 
+class RecordRefused(BusError):
+    """Kafka refused a record for what it is (too large, corrupt): the same record will be
+    refused again, and that says nothing about the others. Any other `BusError` is about the
+    bus (a topic missing or not authorized, a producer fenced) and fails every record alike."""
+
+
 class InvalidRecord(AnprError):
     """A record on a topic that cannot be decoded; it is counted and skipped."""
 

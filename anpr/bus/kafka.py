@@ -10,7 +10,14 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError
+from aiokafka.errors import (
+    CorruptRecordException,
+    KafkaError,
+    KafkaTimeoutError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+)
 from aiokafka.partitioner import DefaultPartitioner
 
 from anpr.bus.base import HOT_FETCH_WAIT_MS, GroupProgress, Message, Record
@@ -18,7 +25,7 @@ from anpr.bus.base import TopicPartition as TP
 from anpr.bus.batch import RecordBatch
 from anpr.bus.client_records import KEEP_VALUE, install
 from anpr.bus.produce_batches import PartitionBatches
-from anpr.errors import BusError, BusUnavailable
+from anpr.errors import BusError, BusUnavailable, RecordRefused
 from anpr.topics import TopicSpec
 
 log = logging.getLogger(__name__)
@@ -220,14 +227,31 @@ class KafkaBus:
         )
 
 
+# Errors about one record (or batch) itself, not about the bus.
+_RECORD_ERRORS = (
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    RecordListTooLargeError,
+    CorruptRecordException,
+)
+
+
 def _bus_error(what: str, timeout_s: float, exc: BaseException) -> BusError | BusUnavailable:
     """The project's error for aiokafka's `exc` (or a timeout): a timeout and every error Kafka
     marks retriable (a broker away, a coordinator moving, a leader election) are
     `BusUnavailable`; anything else is `BusError`."""
     if isinstance(exc, TimeoutError):
         return BusUnavailable(f"{what}: no answer within {timeout_s} s")
-    if getattr(exc, "retriable", False) or getattr(exc, "invalid_metadata", False):
+    # aiokafka marks its own timeout (a batch not delivered within the request timeout: the
+    # broker away) as not retriable; it is the same outage as a timeout of ours.
+    if (
+        isinstance(exc, KafkaTimeoutError)
+        or getattr(exc, "retriable", False)
+        or getattr(exc, "invalid_metadata", False)
+    ):
         return BusUnavailable(f"{what}: {exc!r}")
+    if isinstance(exc, _RECORD_ERRORS):
+        return RecordRefused(f"{what}: {exc!r}")
     return BusError(f"{what}: {exc!r}")
 
 

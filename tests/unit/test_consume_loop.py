@@ -17,7 +17,7 @@ from anpr.bus.local import LocalBus, LocalConsumer
 from anpr.codecs import DEADLETTER
 from anpr.consume import ConsumerLoop, LoopState
 from anpr.deadletter import Poison
-from anpr.errors import BusUnavailable, InvalidRecord
+from anpr.errors import BusError, BusUnavailable, InvalidRecord, RecordRefused
 from anpr.follow import TopicFollower
 from anpr.runtime import Runtime
 from anpr.settings import CommonSettings
@@ -126,6 +126,41 @@ async def test_a_handler_that_raises_is_retried_record_by_record(bus: LocalBus) 
     await put(bus, TOPICS.hits, b"4")
     await until(lambda: b"4" in handled)
     assert runtime.supervisor.snapshot()["hits"]["restarts"] == 0
+    await runtime.stop()
+
+
+async def test_a_bus_that_refuses_every_record_dead_letters_nothing(bus: LocalBus) -> None:
+    """A publish the bus refuses for every record (say the hits topic not authorized) is not a
+    fault of the reads: none is set aside or committed; the batch is redone once it works, and
+    the crashes count against the process's health meanwhile. A record refused for what it is
+    (too large) is set aside alone."""
+    refusing = [True]
+    handled: list[bytes] = []
+
+    async def handle(records: Sequence[Record]) -> None:
+        if refusing[0]:
+            raise BusError("publish to t.hits.v1: TopicAuthorizationFailedError")
+        if any(r.value == b"huge" for r in records):
+            raise RecordRefused("publish to t.hits.v1: MessageSizeTooLargeError")
+        handled.extend(r.value or b"" for r in records)
+
+    runtime = runtime_on(bus)
+    loop = ConsumerLoop(
+        runtime, [TOPICS.reads], handle, name="reads", group_id="g", from_beginning=True,
+        poll_ms=20,
+    )  # fmt: skip
+    loop.start()
+    await put(bus, TOPICS.reads, b"1", b"huge", b"3")
+    await until(lambda: runtime.supervisor.snapshot()["reads"]["restarts"] >= 2)
+    assert dead_letters(bus) == [] and handled == []
+    restarts = runtime.registry.get_sample_value(
+        "anpr_task_restarts_total", {"process": "test", "task": "reads", "reason": "error"}
+    )
+    assert restarts is not None and restarts >= 2
+    refusing[0] = False
+    await until(lambda: sorted(handled) == [b"1", b"3"])
+    await until(lambda: len(dead_letters(bus)) == 1)
+    assert "MessageSizeTooLargeError" in dead_letters(bus)[0]["error"]
     await runtime.stop()
 
 
