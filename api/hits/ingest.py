@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping, Sequence
 
 from anpr.bus.base import Record
@@ -48,6 +49,10 @@ from api.store.alerts import AlertNote
 from api.store.base import NewHit, Store, StoredHit
 
 log = logging.getLogger(__name__)
+
+# How long a hit read back from the store waits for its alert note before it is streamed
+# without (PostgreSQL stores a batch and places it in two transactions, milliseconds apart).
+PLACING_GRACE_S = 2.0
 
 
 def decode_hit(record: Record) -> NewHit:
@@ -94,13 +99,22 @@ class HitIngest:
         self._page = page
         self._published: int | None = None
         self._tail_lock = asyncio.Lock()
+        # The first stored hit still without its alert note, and since when it waits.
+        self._unplaced_since: tuple[str, float] | None = None
 
     async def start(self) -> None:
         """Streams show hits stored from now on (older ones are for `Last-Event-ID` replays)."""
         self._published = await self._store.max_seq()
 
     async def publish_new(self) -> int:
-        """Hand the hub every hit stored after the last one published, by any replica; how many."""
+        """Hand the hub every hit stored after the last one published, by any replica; how many.
+
+        On PostgreSQL a batch is stored, then placed in alerts, in two transactions, so a hit
+        can be read here before its alert note exists. Publishing stops at such a hit until the
+        note is there (the next round: after the replica's next batch, or within
+        `ANPR_STREAM_POLL_MS`), so that its `alert`/`sighting` event precedes it on every
+        stream as the docs promise; after `PLACING_GRACE_S` it goes without (its placing
+        failed, or grouping had no note for it)."""
         count = 0
         async with self._tail_lock:
             if self._published is None:
@@ -113,12 +127,34 @@ class HitIngest:
                 if not hits:
                     break
                 notes = await self._store.alert_notes([h.hit_id for h in hits])
-                self._hub.publish(hits, notes)
-                self._published = hits[-1].seq
-                count += len(hits)
-                if len(hits) < self._page:
+                ready = self._placed_prefix(hits, notes)
+                if ready:
+                    self._hub.publish(hits[:ready], notes)
+                    self._published = hits[ready - 1].seq
+                    count += ready
+                if ready < len(hits) or len(hits) < self._page:
                     break
         return count
+
+    def _placed_prefix(self, hits: Sequence[StoredHit], notes: Mapping[str, AlertNote]) -> int:
+        """How many of `hits`, from the first, may go to the streams now."""
+        for index, hit in enumerate(hits):
+            if hit.hit_id in notes:
+                continue
+            waiting = self._unplaced_since
+            now = time.monotonic()
+            if waiting is None or waiting[0] != hit.hit_id:
+                self._unplaced_since = (hit.hit_id, now)
+                return index
+            if now - waiting[1] < PLACING_GRACE_S:
+                return index
+            log.warning(
+                "hit %s streamed without its alert note: not placed %.1f s after it was stored",
+                hit.hit_id,
+                now - waiting[1],
+            )
+        self._unplaced_since = None
+        return len(hits)
 
     async def handle_batch(self, records: Sequence[Record]) -> list[Poison]:
         hits: list[NewHit] = []

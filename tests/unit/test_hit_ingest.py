@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry
 
 from anpr.bus.base import Record
 from anpr.hotlists import HotlistBook
-from api.alerts.placer import AlertPlacer
+from api.alerts.placer import AlertPlacer, new_sighting
 from api.hits.hub import StreamHub, StreamItem, Subscription
 from api.hits.ingest import HitIngest, decode_hit
 from api.metrics import ApiMetrics
@@ -90,3 +90,28 @@ async def test_a_batch_stored_but_never_streamed_is_streamed_by_the_next(step: S
     assert all(i.note is not None for i in items)
     await step.ingest.handle_batch([record(first, 0), record(second, 1)])  # redelivered
     assert step.streamed() == []
+
+
+async def test_a_hit_read_back_before_its_alert_note_waits_for_it(
+    step: Step, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL a batch is stored, then placed, in two transactions: the stream tail can
+    read a hit whose note does not exist yet. It waits for the note (so the `alert` event comes
+    first on every stream) for a bounded time, then goes without."""
+    a, b, c = (decode_hit(record(make_hit(entry_id=f"e-{n}"), n)) for n in range(3))
+    await step.store.add_hits([a, b, c])
+    await step.store.add_sightings([new_sighting(a)], lambda _: 60_000)  # b, c: placing on its way
+
+    assert await step.ingest.publish_new() == 1
+    assert [(i.hit.hit_id, i.note is not None) for i in step.streamed()] == [(a.hit_id, True)]
+    assert await step.ingest.publish_new() == 0  # b is still waiting for its note
+
+    await step.store.add_sightings([new_sighting(b)], lambda _: 60_000)
+    assert await step.ingest.publish_new() == 1
+    assert [(i.hit.hit_id, i.note is not None) for i in step.streamed()] == [(b.hit_id, True)]
+
+    # c is never placed: past the grace it goes to the streams without a note.
+    assert await step.ingest.publish_new() == 0
+    monkeypatch.setattr("api.hits.ingest.PLACING_GRACE_S", 0.0)
+    assert await step.ingest.publish_new() == 1
+    assert [(i.hit.hit_id, i.note) for i in step.streamed()] == [(c.hit_id, None)]
