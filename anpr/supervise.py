@@ -6,7 +6,8 @@ Each task is a coroutine function run again whenever it ends:
   count against its health (a broker outage must not make the orchestrator kill every process);
 - any other exception is logged with its traceback and the task restarted after the same
   backoff; it counts against the process's health;
-- a task that returns without being asked to stop is treated as a crash ("exited").
+- a task that returns without being asked to stop is treated as a crash ("exited"), and so is
+  one ended by a `CancelledError` that is not a cancellation of the task itself.
 
 Every restart is counted in `anpr_task_restarts_total{process,task,reason}`. Once more than
 `max_crashes` crashes happen within `window_s`, `healthy` turns false and `/healthz` answers 503
@@ -173,7 +174,14 @@ class Supervisor:
             try:
                 await body()
             except asyncio.CancelledError:
-                raise
+                task = asyncio.current_task()
+                if self._stopping or task is None or task.cancelling():
+                    raise  # stopped: `cancel()` or `stop()`
+                # A cancellation nobody asked of this task (a library's future cancelled under
+                # it) would otherwise end it for good while its status still said running.
+                reason = RestartReason.ERROR
+                log.error("%s ended by a cancellation it was not asked for; restarting", name)
+                status.last_error = "CancelledError: not a stop"
             except AnprError as exc:
                 reason = RestartReason.RETRIABLE if exc.retriable else RestartReason.ERROR
                 if exc.retriable:

@@ -157,3 +157,29 @@ async def test_names_are_unique() -> None:
     with pytest.raises(ValueError, match="already supervised"):
         sup.spawn("one", forever)
     await sup.stop()
+
+
+async def test_a_cancellation_the_task_was_not_asked_for_is_a_crash_not_an_end() -> None:
+    """A CancelledError that leaks out of a library (an inner future cancelled) is not a stop:
+    the task is restarted, not left dead with its status saying running."""
+    sup, registry = make()
+    calls = 0
+    again = asyncio.Event()
+
+    async def leaky() -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            inner = asyncio.get_running_loop().create_future()
+            inner.cancel()
+            await inner  # raises CancelledError; nobody cancelled this task
+        again.set()
+        await asyncio.Event().wait()
+
+    sup.spawn("leaky", leaky)
+    await asyncio.wait_for(again.wait(), 5)
+    assert restarts(registry, "leaky", "error") == 1
+    assert sup.snapshot()["leaky"]["last_error"] == "CancelledError: not a stop"
+    await sup.cancel("leaky")
+    assert sup.snapshot()["leaky"]["state"] != "running"
+    await sup.stop()
