@@ -227,6 +227,25 @@ async def test_replacement_is_whole(rig: Rig) -> None:
     assert await rig.settled_hits_for(await rig.send("BBB222")) == []
 
 
+async def test_a_replaced_lists_old_entries_are_freed_with_no_reads_flowing(rig: Rig) -> None:
+    """Old versions of large lists are freed a slice at a time; with no read batches at all
+    (at start, on a quiet night) the hotlist batches free them."""
+    index = rig.app.state.service.state.index
+    index._purge_at_once = 10  # "large" from 11 entries, so the test needs no million
+    live = {"e-AAA111", "e-BBB222"}
+    for round_ in range(2):
+        plates = [f"R{round_}X{i:03d}" for i in range(30)]
+        specs, _ = parse_entry_list(entries(*plates))
+        await rig.publish_plan(
+            plan_replace_entries(rig.config, specs, live_entry_ids=live, now_ms=now_ms())
+        )
+        live = {f"e-{p}" for p in plates}
+        await rig.applied()
+    await rig.hotlists_consumed()  # one more batch of hotlist records, no read meanwhile
+    assert index.purge_pending == 0
+    assert len(index) == 30 + 1  # the list's live version and the marker
+
+
 async def test_commissioning_camera_gives_test_hits(rig: Rig) -> None:
     (hit,) = await rig.hits_for(await rig.send("AAA111", camera="cam-test"))
     assert hit["test"] is True
