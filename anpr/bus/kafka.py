@@ -11,7 +11,6 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import (
-    CommitFailedError,
     CorruptRecordException,
     KafkaError,
     KafkaTimeoutError,
@@ -420,19 +419,7 @@ class KafkaConsumer:
                 return
         # E.g. a rebalance took the partitions: the batch is redone by their new owner.
         async with _consumer_call("commit", REQUEST_TIMEOUT_S):
-            try:
-                await self._consumer.commit(chosen)
-            except CommitFailedError as exc:
-                # The group rebalanced under the commit. The partitions' owner after it (this
-                # consumer again, maybe: aiokafka re-joins by itself) redoes the batches since
-                # the last commit. Replacing the consumer instead would leave and join the group
-                # once more, and each such join sets off the next rebalance of every member.
-                log.warning(
-                    "a commit of group %s was refused by a rebalance; the batches since the "
-                    "last commit are redone by the partitions' owner: %r",
-                    self._group,
-                    exc,
-                )
+            await self._consumer.commit(chosen)
 
     def assignment(self) -> frozenset[TP]:
         return frozenset((tp.topic, tp.partition) for tp in self._consumer.assignment())
