@@ -168,7 +168,8 @@ class IngestPipeline:
                 fresh[key] = checked
 
         # From here the fresh reads are ours: a copy sent meanwhile waits for this request.
-        self._recent.begin(fresh)
+        if fresh:
+            self._recent.begin(fresh)
         published = False
         try:
             # A copy being published by another request: this one is its duplicate once it is

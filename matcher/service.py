@@ -134,8 +134,7 @@ class MatcherService:
         if self._lists_changed:
             self._lists_changed = False
             self.metrics.update_lists(self.state.index)
-        if self.state.index.purge_pending:
-            self.state.index.purge(PURGE_BUDGET)
+        self._free_replaced()
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -194,10 +193,13 @@ class MatcherService:
         self.metrics.reads_matched.inc(result.matched)
         self.metrics.budget_overruns.inc(result.overruns)
         self.metrics.ingest_to_match_seconds.observe_many(result.ingest_to_match_ms)
-        if self.state.index.purge_pending:
-            # Free a replaced list's old entries a slice at a time, between batches.
-            self.state.index.purge(PURGE_BUDGET)
+        self._free_replaced()
         return result.poison
+
+    def _free_replaced(self) -> None:
+        """Free a slice of replaced lists' old entries, between batches of either topic."""
+        if self.state.index.purge_pending:
+            self.state.index.purge(PURGE_BUDGET)
 
     async def _retire_status(self) -> None:
         """A tombstone for this matcher's status, so the API stops listing a stopped matcher."""
