@@ -9,8 +9,7 @@ instead (`api.console.sessions`, CSRF-checked on writes).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 
@@ -47,21 +46,31 @@ async def get_principal(request: Request, service: Service) -> Principal:
 Caller = Annotated[Principal, Depends(get_principal)]
 
 
-def _require(role: Role) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
-    async def check(principal: Caller) -> Principal:
-        if not principal.has(role):
-            raise forbidden(f"role {principal.role.value} may not do this ({role.value} needed)")
+class RoleCheck:
+    """The dependency that admits callers of `role` (and those `Principal.has` lets act as it).
+
+    A class rather than a closure so that the API's guard (`api.guard`) can read the role off a
+    route's dependencies and refuse a caller of another role before the body is read."""
+
+    def __init__(self, role: Role) -> None:
+        self.role = role
+
+    async def __call__(self, principal: Caller) -> Principal:
+        if not principal.has(self.role):
+            raise forbidden(refusal(principal, self.role))
         return principal
 
-    return check
+
+def refusal(principal: Principal, role: Role) -> str:
+    return f"role {principal.role.value} may not do this ({role.value} needed)"
 
 
-Operator = Annotated[Principal, Depends(_require(Role.OPERATOR))]
-Supervisor = Annotated[Principal, Depends(_require(Role.SUPERVISOR))]
-Admin = Annotated[Principal, Depends(_require(Role.ADMIN))]
-Auditor = Annotated[Principal, Depends(_require(Role.AUDITOR))]
-Manager = Annotated[Principal, Depends(_require(Role.MANAGER))]  # manager and admin
-Investigator = Annotated[Principal, Depends(_require(Role.INVESTIGATOR))]
+Operator = Annotated[Principal, Depends(RoleCheck(Role.OPERATOR))]
+Supervisor = Annotated[Principal, Depends(RoleCheck(Role.SUPERVISOR))]
+Admin = Annotated[Principal, Depends(RoleCheck(Role.ADMIN))]
+Auditor = Annotated[Principal, Depends(RoleCheck(Role.AUDITOR))]
+Manager = Annotated[Principal, Depends(RoleCheck(Role.MANAGER))]  # manager and admin
+Investigator = Annotated[Principal, Depends(RoleCheck(Role.INVESTIGATOR))]
 
 __all__ = [
     "BOOTSTRAP_ADMIN",

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import Request
@@ -32,6 +33,8 @@ CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Roles that may not use the console (integrators push reads; nothing here is theirs).
 REFUSED_ROLES = frozenset({Role.INTEGRATOR})
+NO_SESSION = "no valid console session"
+NO_CSRF = "missing or wrong X-CSRF-Token header (console session)"
 
 
 def session_hash(session_id: str) -> str:
@@ -98,23 +101,31 @@ async def current(service: ApiService, request: Request) -> SignedIn | None:
 
 
 async def cookie_refusal(
-    service: ApiService, session_id: str, *, method: str, csrf: str | None
-) -> int | None:
+    service: ApiService,
+    session_id: str,
+    *,
+    method: str,
+    csrf: str | None,
+    refused: Callable[[Principal], str | None],
+) -> tuple[int, str] | None:
     """For the API's guard, before any body is read: None when the session cookie may go on to
-    the route, else the status to answer (401 no valid session, 403 a write without its CSRF
-    token). The route's dependency (`principal_from_cookie`) checks again."""
+    the route, else the status to answer and why (401 no valid session, 403 a write without its
+    CSRF token, or a role the route does not admit: `refused` says why). The route's
+    dependencies check again."""
     if not session_id or len(session_id) > 200:
-        return 401
+        return 401, NO_SESSION
     if not service.registry_loaded:
         return None  # the dependency answers 503 meanwhile
     session = await service.store.get_session(session_hash(session_id), now=service.clock())
-    if session is None or _still_valid(service, session) is None:
-        return 401
+    principal = None if session is None else _still_valid(service, session)
+    if session is None or principal is None:
+        return 401, NO_SESSION
     if method not in SAFE_METHODS and not hmac.compare_digest(
         (csrf or "").encode(), session.csrf_token.encode()
     ):
-        return 403
-    return None
+        return 403, NO_CSRF
+    why = refused(principal)
+    return None if why is None else (403, why)
 
 
 async def principal_from_cookie(service: ApiService, request: Request) -> Principal:
@@ -126,7 +137,7 @@ async def principal_from_cookie(service: ApiService, request: Request) -> Princi
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         if not hmac.compare_digest(sent.encode(), signed_in.session.csrf_token.encode()):
-            raise forbidden("missing or wrong X-CSRF-Token header (console session)")
+            raise forbidden(NO_CSRF)
     return signed_in.principal
 
 
