@@ -13,7 +13,14 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from anpr.auth import Principal, Role, hash_token, new_token
 from anpr.bus.base import Bus, Message
@@ -48,9 +55,11 @@ class CameraSpec(BaseModel):
     camera_id: IdStr
     integrator_id: IdStr
     name: str = Field(min_length=1, max_length=200)
-    zones: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
-        default_factory=list, max_length=100
-    )
+    # Trimmed, as a hotlist entry's zones are (`anpr.hotlists.parse.check_zones`): the same
+    # text on both sides must be the same zone.
+    zones: list[
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    ] = Field(default_factory=list, max_length=100)
     location: GeoPoint | None = None
     expected_reads_per_hour: float | None = Field(default=None, ge=0)
     timezone: str = "UTC"
@@ -175,6 +184,10 @@ class RegistryView:
             raise InvalidRecord(f"bad registry record {key!r}: {exc}") from exc
 
     def _put_camera(self, data: dict[str, Any]) -> None:
+        zones = data.get("zones")
+        if isinstance(zones, list) and any(isinstance(z, str) and not z.strip() for z in zones):
+            # Written before blank zone names were refused: the camera stays, without them.
+            data = {**data, "zones": [z for z in zones if not isinstance(z, str) or z.strip()]}
         spec = CameraSpec.model_validate(data)
         old = self.cameras.get(spec.camera_id)
         if old is not None:

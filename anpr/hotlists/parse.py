@@ -85,7 +85,14 @@ def check_text(value: str, field: str, errors: list[FieldError]) -> str | None:
 
 
 def check_zones(zones: Iterable[str], errors: list[FieldError]) -> tuple[str, ...]:
-    cleaned = {zone.strip() for zone in zones} - {""}
+    """The zone names given, trimmed (as a camera's are), blanks beside real names ignored (a
+    trailing `;`). Names given but all blank are an error: no zones means every zone, and an
+    entry meant for some zones must not silently match everywhere."""
+    given = list(zones)
+    cleaned = {zone.strip() for zone in given} - {""}
+    if given and not cleaned:
+        errors.append(FieldError("zones", "blank zone names: leave zones out to mean every zone"))
+        return ()
     if len(cleaned) > MAX_ZONES:
         errors.append(FieldError("zones", f"at most {MAX_ZONES} zones"))
         return ()
@@ -209,8 +216,8 @@ def parse_entry_obj(obj: object) -> EntrySpec | list[FieldError]:
     country = check_country(raw_country, errors) if raw_country is not None else None
     raw_zones = obj.get("zones")
     zones: tuple[str, ...] = ()
-    if isinstance(raw_zones, str):
-        zones = check_zones(raw_zones.split(";"), errors)
+    if isinstance(raw_zones, str):  # "a;b", as in a CSV cell; empty as an empty cell
+        zones = check_zones(raw_zones.split(";"), errors) if raw_zones.strip() else ()
     elif isinstance(raw_zones, list) and all(isinstance(z, str) for z in raw_zones):
         zones = check_zones(raw_zones, errors)
     elif raw_zones is not None:

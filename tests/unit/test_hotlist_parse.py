@@ -276,3 +276,29 @@ def test_ndjson_parser_never_raises(text: str) -> None:
 @given(st.text(alphabet=st.sampled_from("aB1-. _/Ö0Ж"), max_size=12) | st.text(max_size=12))
 def test_csv_plate_fast_path_equals_normalize_plate(raw: str) -> None:
     assert _fast_plate(raw) == normalize_plate(raw)
+
+
+@pytest.mark.parametrize("zones", [[""], [" "], ["", " "], ";", " ; "], ids=repr)
+def test_zones_given_but_all_blank_are_refused_not_every_zone(zones: object) -> None:
+    # No zones means every zone: an entry meant for some zones must not match everywhere.
+    assert "zones" in [
+        f for f, _ in errors_of(parse_entry_obj({"entry_id": "e1", "plate": "A1", "zones": zones}))
+    ]
+
+
+def test_csv_zones_cell_of_separators_only_is_refused() -> None:
+    entries, rejected = parse_entries_csv(HEADER + "e1,1ABC123,,;,,,,\ne2,1ABC124,,,,,,\n")
+    assert [e.entry_id for e in entries] == ["e2"] and entries[0].zones == ()
+    assert [f.field for r in rejected for f in r.errors] == ["zones"]
+
+
+@pytest.mark.parametrize(
+    ("zones", "expected"),
+    [(["ring ", " ring"], ("ring",)), ("ring;", ("ring",)), ("", ()), ([], ()), (" ", ())],
+    ids=repr,
+)
+def test_zone_names_are_trimmed_and_stray_separators_ignored(
+    zones: object, expected: tuple[str, ...]
+) -> None:
+    result = parse_entry_obj({"entry_id": "e1", "plate": "A1", "zones": zones})
+    assert isinstance(result, EntrySpec) and result.zones == expected
