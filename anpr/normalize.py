@@ -12,13 +12,13 @@ from functools import lru_cache
 
 # Cyrillic and Greek capitals that look like Latin letters. Lower-case forms are reached by
 # upper-casing first.
-_LOOKALIKES = {
+LOOKALIKES = {
     "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P",
     "С": "C", "Т": "T", "У": "Y", "Х": "X", "І": "I", "Ј": "J", "Ѕ": "S",
     "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M",
     "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X",
 }  # fmt: skip
-_LOOKALIKE_TABLE = str.maketrans(_LOOKALIKES)
+_LOOKALIKE_TABLE = str.maketrans(LOOKALIKES)
 _ALLOWED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 # OCR confusion classes; the first member is the class representative.
@@ -49,7 +49,11 @@ def normalize_plate(raw: str) -> str:
         if upper.isalnum():
             return upper
         return "".join(ch for ch in upper if ch in _ALLOWED)
-    decomposed = unicodedata.normalize("NFKD", raw)
+    # Marks go before upper-casing: one of them (U+0345, the Greek iota subscript of ᾳ)
+    # upper-cases to the letter Ι, which the look-alike table would make an I.
+    decomposed = "".join(
+        ch for ch in unicodedata.normalize("NFKD", raw) if unicodedata.category(ch)[0] != "M"
+    )
     # Upper-case before the look-alike table so lower-case Cyrillic/Greek map too; then decompose
     # once more because upper-casing can produce characters with marks (e.g. ΐ).
     upper = unicodedata.normalize("NFKD", decomposed.upper()).translate(_LOOKALIKE_TABLE)

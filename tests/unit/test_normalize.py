@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from anpr.normalize import normalize_pattern, normalize_plate, skeleton
+from anpr.normalize import LOOKALIKES, normalize_pattern, normalize_plate, skeleton
 
 
 @pytest.mark.parametrize(
@@ -42,6 +42,8 @@ from anpr.normalize import normalize_pattern, normalize_plate, skeleton
         ),
         pytest.param("αβ★ж", "ABЖ", id="symbol-removed"),
         pytest.param("１２３ＡＢ", "123AB", id="fullwidth"),
+        pytest.param("ᾳ123", "A123", id="greek-iota-subscript-is-a-mark-not-an-I"),
+        pytest.param("ῼ1", "Ω1", id="greek-capital-with-prosgegrammeni"),
         pytest.param("", "", id="empty"),
         pytest.param("---", "", id="only-separators"),
     ],
@@ -99,3 +101,29 @@ def test_normalize_pattern_is_idempotent(raw: str) -> None:
 @given(st.text(alphabet="0ODQ1I2Z5S6G8BAXY", max_size=16))
 def test_skeleton_is_idempotent(plate: str) -> None:
     assert skeleton(skeleton(plate)) == skeleton(plate)
+
+
+def _in_contract_order(raw: str) -> str:
+    """Section 6 step by step: NFKD, combining marks dropped, upper case, look-alikes mapped,
+    only letters and digits kept."""
+    marks_dropped = "".join(
+        ch for ch in unicodedata.normalize("NFKD", raw) if unicodedata.category(ch)[0] != "M"
+    )
+    upper = unicodedata.normalize("NFKD", marks_dropped.upper())
+    mapped = upper.translate(str.maketrans(LOOKALIKES))
+    return "".join(
+        ch
+        for ch in mapped
+        if (ch.isascii() and ch.isalnum())
+        or (not ch.isascii() and unicodedata.category(ch) in {"Lu", "Ll", "Lt", "Lm", "Lo", "Nd"})
+    )
+
+
+def test_every_code_point_normalizes_as_the_contract_says() -> None:
+    differ = [
+        f"U+{cp:04X}"
+        for cp in range(0x80, 0x30000)
+        if not 0xD800 <= cp <= 0xDFFF
+        and normalize_plate(chr(cp) + "1") != _in_contract_order(chr(cp) + "1")
+    ]
+    assert differ == []
