@@ -2,7 +2,9 @@
 
 Labels are bounded: routes are templates (never raw paths), camera_id is bounded by the registry
 (a camera's series is removed when it is deleted), actions and topics are fixed sets. A plate,
-a token name or a hit_id is never a label.
+a token name or a hit_id is never a label. `/metrics` needs no token, so a covert hit, alert
+or list is in no series, totals included (a total would count them by difference with what
+an operator is shown): the hit counts are of overt hits.
 """
 
 from __future__ import annotations
@@ -33,17 +35,17 @@ class ApiMetrics:
         )
         self.hits_stored = Counter(
             "anpr_api_hits_stored_total",
-            "Hits consumed from the hits topic and newly stored (replays are not counted).",
+            "Overt hits consumed from the hits topic and newly stored (replays are not counted).",
             registry=registry,
         )
         self.hits_duplicate = Counter(
             "anpr_api_hits_duplicate_total",
-            "Hits consumed again whose hit_id was already stored (ignored).",
+            "Overt hits consumed again whose hit_id was already stored (ignored).",
             registry=registry,
         )
         self.alert_sightings = Counter(
             "anpr_api_alert_sightings_total",
-            "Stored hits placed in alerts: `opened` a new alert or `joined` an open one.",
+            "Stored overt hits placed in alerts: `opened` a new alert or `joined` an open one.",
             ["decision"],
             registry=registry,
         )
@@ -60,7 +62,7 @@ class ApiMetrics:
         )
         self.hits_streamed = Counter(
             "anpr_api_hits_streamed_total",
-            "Hit events written to streams, live or replayed after Last-Event-ID.",
+            "Overt hit events written to streams, live or replayed after Last-Event-ID.",
             ["phase"],
             registry=registry,
         )
@@ -71,7 +73,7 @@ class ApiMetrics:
         )
         self.hit_delivery_seconds = Histogram(
             "anpr_api_hit_delivery_seconds",
-            "From the hit's timestamp on the topic to its event being written to a stream.",
+            "From an overt hit's timestamp on the topic to its event being written to a stream.",
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
@@ -108,7 +110,7 @@ class ApiMetrics:
         )
         self.records_consumed = Counter(
             "anpr_api_records_consumed_total",
-            "Records consumed, by topic kind.",
+            "Records consumed, by topic kind (covert hits not counted).",
             ["topic"],
             registry=registry,
         )

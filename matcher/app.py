@@ -38,7 +38,8 @@ def create_app(settings: MatcherSettings, bus: Bus) -> FastAPI:
         return {
             "registry_loaded": service.registry.caught_up.is_set(),
             "hotlists_loaded": service.hotlists.caught_up.is_set(),
-            "lists_loaded": len(service.state.index.configs),  # a count: no list named
+            # Overt lists only: a count with covert ones would count them by difference.
+            "lists_loaded": sum(not c.covert for c in service.state.index.configs.values()),
         }
 
     app.include_router(health_router(runtime, ready=lambda: service.ready, detail=detail))

@@ -1,8 +1,10 @@
 """Prometheus metrics of the matcher. list_id labels are bounded by the hotlists registered.
 
-`/metrics` is served without authentication, so a covert list is never named here nor counted
-on its own: every covert list is folded into the one label value `list_id="covert"` (hits and
-entries summed; no version, which would tell one covert list's changes from another's).
+`/metrics` is served without authentication, so covert lists are left out of every series:
+no label, no share of a total (`anpr_matcher_index_entries` counts the overt lists' entries),
+so nothing here moves when a covert list hits or changes. An aggregate `covert` label, as
+before 2026-12-02, was an oracle: push a plate from a camera, watch the counter. Supervisors
+see covert lists through the API (`GET /v1/hotlists`, hits and alerts).
 """
 
 from __future__ import annotations
@@ -14,17 +16,6 @@ from typing import Any, Protocol
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from anpr.batchhistogram import BatchHistogram
-
-COVERT_LABEL = "covert"
-
-
-def list_label(list_id: str, covert: bool) -> str:
-    """The `list_id` label value of a list: its id, or `covert` for every covert list."""
-    return COVERT_LABEL if covert else list_id
-
-
-def hit_label(hit: Mapping[str, Any]) -> str:
-    return list_label(str(hit["list_id"]), bool(hit.get("covert")))
 
 
 class ListsView(Protocol):
@@ -49,7 +40,7 @@ class MatcherMetrics:
         )
         self.hits = Counter(
             "anpr_matcher_hits_total",
-            "Hits produced, by list and match kind.",
+            "Hits produced, by list and match kind (covert lists' hits are not counted here).",
             ["list_id", "kind"],
             registry=r,
         )
@@ -83,7 +74,10 @@ class MatcherMetrics:
             registry=r,
         )
         self.list_entries = Gauge(
-            "anpr_matcher_list_entries", "Live entries per hotlist.", ["list_id"], registry=r
+            "anpr_matcher_list_entries",
+            "Live entries per hotlist (overt lists only).",
+            ["list_id"],
+            registry=r,
         )
         self.list_version = Gauge(
             "anpr_matcher_list_version_applied",
@@ -92,7 +86,9 @@ class MatcherMetrics:
             registry=r,
         )
         self.index_entries = Gauge(
-            "anpr_matcher_index_entries", "Entries in the in-memory index, all lists.", registry=r
+            "anpr_matcher_index_entries",
+            "Entries of the overt lists in the in-memory index (covert lists are not counted).",
+            registry=r,
         )
         self.memory_rss = Gauge(
             "anpr_matcher_memory_rss_bytes",
@@ -112,17 +108,18 @@ class MatcherMetrics:
         )
 
     def count_hit(self, hit: Mapping[str, Any]) -> None:
-        self.hits.labels(hit_label(hit), hit["match"]["kind"]).inc()
+        if not hit.get("covert"):
+            self.hits.labels(str(hit["list_id"]), hit["match"]["kind"]).inc()
 
     def update_lists(self, index: ListsView) -> None:
-        """Set the per-list gauges from the index: overt lists by id, covert ones summed."""
+        """Set the per-list gauges and the index total from the index, overt lists only."""
         entries: dict[str, int] = {}
         versions: dict[str, int] = {}
         for list_id, config in index.configs.items():
-            label = list_label(list_id, bool(config.covert))
-            entries[label] = entries.get(label, 0) + index.entry_count(list_id)
-            if label != COVERT_LABEL:
-                versions[label] = int(config.version)
+            if not config.covert:
+                entries[list_id] = index.entry_count(list_id)
+                versions[list_id] = int(config.version)
+        self.index_entries.set(sum(entries.values()))
         for gone in self._list_labels - set(entries):
             for gauge in (self.list_entries, self.list_version):
                 with contextlib.suppress(KeyError):

@@ -114,18 +114,21 @@ class MatcherService:
     async def _apply_hotlist(self, record: Record) -> None:
         for change in self.state.hotlist_changes(record.key, record.value):
             if isinstance(change, ListReplaced) and len(change.entries) > 50_000:
-                log.info("building list %s: %d entries", change.config.list_id, len(change.entries))
+                if not change.config.covert:  # never named nor sized in the logs ops read
+                    log.info(
+                        "building list %s: %d entries", change.config.list_id, len(change.entries)
+                    )
                 for _ in self.state.build_replacement(change):
                     await asyncio.sleep(0)  # let reads be matched between chunks
                 if self.hotlists.caught_up.is_set():
-                    freeze_long_lived(f"replacing list {change.config.list_id}")
+                    freeze_long_lived("replacing a large list")
             else:
                 self.state.apply_change(change)
             self._lists_changed = True
 
     def _list_metrics(self) -> None:
-        """After a batch of hotlist records: every list's gauges at once (covert lists are summed
-        under one label, matcher/metrics.py). Once per batch: per record, a replay of a
+        """After a batch of hotlist records: every list's gauges at once (covert lists are left
+        out, matcher/metrics.py). Once per batch: per record, a replay of a
         million entry tombstones over 100 lists took about 10 minutes (600 µs a record).
 
         Also a slice of the entries of replaced lists is freed, as after each batch of reads:
@@ -159,10 +162,11 @@ class MatcherService:
         await self.registry.caught_up.wait()
         await self.hotlists.caught_up.wait()
         if not self._frozen:
+            overt = [c for c in self.state.index.configs.values() if not c.covert]
             log.info(
-                "hotlists loaded: %d entries in %d lists",
-                len(self.state.index),
-                len(self.state.index.configs),
+                "hotlists loaded: %d entries in %d lists (covert lists not counted)",
+                sum(self.state.index.entry_count(c.list_id) for c in overt),
+                len(overt),
             )
             freeze_long_lived("loading the hotlists")
             self._frozen = True
@@ -216,7 +220,6 @@ class MatcherService:
     async def _report_status(self) -> None:
         if not self.hotlists.caught_up.is_set():
             return
-        self.metrics.index_entries.set(len(self.state.index))
         self.metrics.memory_rss.set(current_rss_bytes())
         status: MatcherStatusRecord = {
             "v": 1,

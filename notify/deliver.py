@@ -118,7 +118,8 @@ class Deliverer:
                 last = Attempt("circuit_open", error=CIRCUIT_OPEN)
                 break
             last = await self._attempt(hit, target, failures + 1)
-            self._metrics.attempts.labels(target_id, last.result).inc()
+            if not fields.covert:  # covert hits are in no count on /metrics
+                self._metrics.attempts.labels(target_id, last.result).inc()
             if last.ok:
                 self.health.succeeded(target_id)
                 outcome = DeliveryOutcome.DELIVERED
@@ -133,8 +134,9 @@ class Deliverer:
             if self._backoff.gives_up(now - window_start, delay):
                 break
             await self._sleep(delay)
-        self._metrics.deliveries.labels(target_id, outcome.value).inc()
-        self._metrics.delivery_seconds.labels(target_id).observe(self._monotonic() - started)
+        if not fields.covert:
+            self._metrics.deliveries.labels(target_id, outcome.value).inc()
+            self._metrics.delivery_seconds.labels(target_id).observe(self._monotonic() - started)
         if outcome is not DeliveryOutcome.DELIVERED:
             # Not attempted (the target is failing) is counted, and logged only at debug: a
             # dead receiver would otherwise log one line per hit.

@@ -2,7 +2,10 @@
 
 Labels are bounded: `target_id` is chosen by an admin (one per configured target), `outcome`,
 `result` and `reason` are fixed sets. A plate, a hit id or a list id is never a label: a target
-is the unit an admin watches, and list ids could name covert lists.
+is the unit an admin watches, and list ids could name covert lists. `/metrics` needs no token,
+so covert hits are in no series at all (deliveries, attempts, skips, hits consumed, in flight):
+a count of them, even under a neutral reason, would move when a camera's read hits a covert
+list. Their deliveries are in the delivery log (`GET /v1/notifications/deliveries`, admin only).
 """
 
 from __future__ import annotations

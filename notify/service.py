@@ -150,6 +150,7 @@ class NotifyService:
         jobs: list[tuple[dict[str, Any], HitFields, str, int]] = []
         queued: set[str] = set()
         poison: list[Poison] = []
+        overt = 0
         for record in records:
             try:
                 hit, fields = decode_hit(record)
@@ -157,18 +158,23 @@ class NotifyService:
                 poison.append(Poison(record, str(exc)))
                 continue
             routed = route(fields, self.registry.webhooks.values())
+            # A covert hit is in no count on /metrics (no token): notify.metrics.
+            counted = not fields.covert
+            overt += counted
             for reason, count in routed.skipped.items():
-                self.metrics.skipped.labels(reason.value).inc(count)
+                if counted:
+                    self.metrics.skipped.labels(reason.value).inc(count)
             for target in routed.targets:
                 did = delivery_id(fields.hit_id, target.target_id)
                 if did in self._recent or did in queued:
                     # The same hit again (a matcher that re-matched a batch): already delivered
                     # by this process, or already queued in this batch.
-                    self.metrics.skipped.labels(Skip.DUPLICATE.value).inc()
+                    if counted:
+                        self.metrics.skipped.labels(Skip.DUPLICATE.value).inc()
                     continue
                 queued.add(did)
                 jobs.append((hit, fields, target.target_id, record.timestamp_ms))
-        self.metrics.hits_consumed.inc(len(records))
+        self.metrics.hits_consumed.inc(overt)
         if not jobs:
             return poison
         unpublished = await asyncio.gather(*(self._run(*job) for job in jobs))
@@ -186,15 +192,19 @@ class NotifyService:
         self, hit: dict[str, Any], fields: HitFields, target_id: str, topic_ts: int
     ) -> DeliveryResult | None:
         """Deliver one; the outcome if it could not be published, else None."""
+        counted = not fields.covert
         async with self._slots:
-            self.metrics.in_flight.inc()
+            if counted:
+                self.metrics.in_flight.inc()
             try:
                 result = await self.deliverer.deliver(hit, fields, target_id)
             finally:
-                self.metrics.in_flight.dec()
+                if counted:
+                    self.metrics.in_flight.dec()
         if result.outcome is DeliveryOutcome.DELIVERED:
             self._remember(result.delivery_id)
-            self.metrics.hit_age_seconds.observe(max(0, now_ms() - topic_ts) / 1000)
+            if counted:
+                self.metrics.hit_age_seconds.observe(max(0, now_ms() - topic_ts) / 1000)
         try:
             await self._publish([result])
         except AnprError as exc:

@@ -75,5 +75,6 @@ class AlertPlacer:
 
     def _counted(self, notes: Sequence[AlertNote]) -> Mapping[str, AlertNote]:
         for note in notes:
-            self._metrics.alert_sightings.labels(note.decision.value).inc()
+            if not note.alert.key.covert:  # covert alerts are not counted on /metrics
+                self._metrics.alert_sightings.labels(note.decision.value).inc()
         return {note.sighting.hit_id: note for note in notes}

@@ -111,7 +111,13 @@ class PastMatcher:
             job = self.queue.get(job_id)
             if job is None:
                 job = self.queue[job_id] = Job(
-                    job_id, config.list_id, config.version, config.match, hours, record.timestamp_ms
+                    job_id,
+                    config.list_id,
+                    config.version,
+                    config.match,
+                    hours,
+                    record.timestamp_ms,
+                    covert=config.covert,
                 )
             job.entries.update((e.entry_id, e) for e in committed.entries)
         if self.queue:
@@ -246,9 +252,11 @@ class PastMatcher:
                 raise  # the database is away: the supervisor retries the job
             log.warning("past-match job failed: %s", type(exc).__name__)
             await self._state(job, JobState.FAILED, until=until, error=type(exc).__name__)
-            self.metrics.jobs.labels(JobState.FAILED.value).inc()
+            if not job.covert:
+                self.metrics.jobs.labels(JobState.FAILED.value).inc()
             return
-        self.metrics.select_seconds.observe(time.perf_counter() - started)
+        if not job.covert:
+            self.metrics.select_seconds.observe(time.perf_counter() - started)
         candidates = len(selection.reads)
         running = self._record(
             job,
@@ -262,10 +270,11 @@ class PastMatcher:
         if candidates:
             await self._publish(job, selection, running)
         self.jobs_run += 1
-        self.metrics.jobs.labels(running["state"]).inc()
-        self.metrics.candidates.inc(candidates)
-        if selection.truncated:
-            self.metrics.truncated.inc()
+        if not job.covert:
+            self.metrics.jobs.labels(running["state"]).inc()
+            self.metrics.candidates.inc(candidates)
+            if selection.truncated:
+                self.metrics.truncated.inc()
 
     async def _publish(self, job: Job, selection: Selection, running: PastMatchJobRecord) -> None:
         key = job.job_id.encode()

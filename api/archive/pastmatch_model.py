@@ -34,6 +34,7 @@ class Job:
     hours: int
     committed_at: int
     entries: dict[str, Entry] = field(default_factory=dict)
+    covert: bool = False  # then in no metric: PastMatchMetrics
 
     @property
     def since(self) -> int:
@@ -55,7 +56,8 @@ class Selection:
 
 class PastMatchMetrics:
     """Jobs by how they ended (bounded label), candidates, and the selection's time. No list is
-    named: covert lists are not counted apart."""
+    named, and a covert list's jobs are not counted at all (`/metrics` needs no token: a count
+    would move when a covert list gets entries)."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.jobs = Counter(

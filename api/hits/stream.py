@@ -110,7 +110,8 @@ class HitStream:
             notes = await self._store.alert_notes([hit.hit_id for hit in hits])
             if hits:
                 self._last_seq = hits[-1].seq
-                self._metrics.hits_streamed.labels("replay").inc(len(hits))
+                overt = sum(not h.covert for h in hits)  # covert hits are not on /metrics
+                self._metrics.hits_streamed.labels("replay").inc(overt)
                 yield b"".join(encode_item(StreamItem(h, notes.get(h.hit_id))) for h in hits)
             if len(hits) < self._page:
                 return
@@ -164,13 +165,16 @@ class HitStream:
         """The events of the items not sent yet, in one piece; counted as sent."""
         events: list[bytes] = []
         now = now_ms()
+        overt = 0
         for item in items:
             hit = item.hit
             if hit.seq <= self._last_seq:
                 continue
             self._last_seq = hit.seq
-            self._metrics.hit_delivery_seconds.observe(max(0, now - hit.topic_ts) / 1000)
+            if not hit.covert:  # a covert hit is not on /metrics, not even as a count
+                overt += 1
+                self._metrics.hit_delivery_seconds.observe(max(0, now - hit.topic_ts) / 1000)
             events.append(encode_item(item))
-        if events:
-            self._metrics.hits_streamed.labels("live").inc(len(events))
+        if overt:
+            self._metrics.hits_streamed.labels("live").inc(overt)
         return b"".join(events)

@@ -82,7 +82,9 @@ def matcher(store: SqliteReadStore, **config: Any) -> tuple[PastMatcher, Capture
     return past, bus
 
 
-def commit(past: PastMatcher, at: int, entries: list[dict[str, Any]]) -> int:
+def commit(
+    past: PastMatcher, at: int, entries: list[dict[str, Any]], *, covert: bool = False
+) -> int:
     """Feed the hotlist records of a new list with `entries`, as written at `at`."""
     put = plan_put_config(
         None,
@@ -91,7 +93,7 @@ def commit(past: PastMatcher, at: int, entries: list[dict[str, Any]]) -> int:
         category="stolen",
         priority=1,
         match=MatchMode.OCR,
-        covert=False,
+        covert=covert,
         now_ms=at,
     )
     assert put.config is not None
@@ -174,3 +176,16 @@ async def test_a_job_without_candidates_is_done_and_a_refused_search_failed(
     await past.run(past.queue[f"stolen@{version}"])
     failed = PAST_MATCH.decode(bus.messages[-1].value)
     assert (failed["state"], failed.get("error")) == ("failed", "OperationalError")
+
+
+async def test_a_covert_lists_job_runs_but_is_in_no_metric(store: SqliteReadStore) -> None:
+    # /metrics needs no token: a count would move when a covert list gets entries.
+    past, bus = matcher(store)
+    version = commit(past, NOW, [{"entry_id": "e1", "plate": "AB123CD"}], covert=True)
+    await past.run(past.queue[f"stolen@{version}"])
+    assert len([m for m in bus.messages if m.topic == TOPICS.reads_replay]) == 3  # 2 reads, end
+    registry = past.runtime.registry
+    for state in ("running", "done", "failed"):
+        sample = "anpr_archive_past_match_jobs_total"
+        assert registry.get_sample_value(sample, {"state": state}) in (None, 0.0)
+    assert registry.get_sample_value("anpr_archive_past_match_candidates_total") in (None, 0.0)

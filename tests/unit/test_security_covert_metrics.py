@@ -1,6 +1,7 @@
 """Issue 11, item 2: unauthenticated `/metrics` and `/readyz` never name a covert list nor count
-one on its own. The matcher folds every covert list into `list_id="covert"`; the API has no
-per-list series at all."""
+one on its own. Since 2026-12-02 covert lists and hits are in no series at all, totals included:
+an aggregate `list_id="covert"` moved when a camera's read hit a covert list (an oracle), and
+a total counted them by difference with what an operator is shown."""
 
 from __future__ import annotations
 
@@ -12,8 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from anpr.clock import now_ms
 from anpr.hotlists import MatchMode, parse_entry_list, plan_put_config, plan_replace_entries
-from matcher.metrics import COVERT_LABEL
-from tests.unit.api_fixtures import make_hit, running_api
+from tests.unit.api_fixtures import SseClient, make_hit, running_api
 from tests.unit.test_matcher_service import Rig, entries, rig
 
 __all__ = ["rig"]  # the fixture, re-used
@@ -54,9 +54,10 @@ async def client(rig: Rig) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-async def test_matcher_metrics_and_readyz_fold_covert_lists(
+async def test_matcher_metrics_and_readyz_leave_covert_lists_out(
     rig: Rig, client: httpx.AsyncClient
 ) -> None:
+    before = (await client.get("/metrics")).text
     await _add_list(rig, "covert-ops", covert=True, plates=("COV111", "COV222"))
     await _add_list(rig, "covert-two", covert=True, plates=("COV333",))
     await rig.applied()
@@ -65,24 +66,60 @@ async def test_matcher_metrics_and_readyz_fold_covert_lists(
     assert len(await rig.hits_for(await rig.send("AAA111"))) == 1
 
     text = (await client.get("/metrics")).text
-    assert "covert-ops" not in text and "covert-two" not in text
+    assert "covert-" not in text
+    assert not [
+        sample
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if any("covert" in value for value in sample.labels.values())
+    ]
     # M is the rig's marker list (tests/unit/test_matcher_service.py).
-    assert _samples(text, "anpr_matcher_list_entries") == {"L": 2, "M": 1, COVERT_LABEL: 3}
+    assert _samples(text, "anpr_matcher_list_entries") == {"L": 2, "M": 1}
     assert _samples(text, "anpr_matcher_list_version_applied").keys() == {"L", "M"}
-    hits = _samples(text, "anpr_matcher_hits_total")
-    assert hits == {"L": 1, COVERT_LABEL: 2}
+    assert _samples(text, "anpr_matcher_index_entries") == {"": 3}
+    assert _samples(text, "anpr_matcher_hits_total") == {"L": 1}
+    assert _samples(before, "anpr_matcher_hits_total") == {}
 
     ready = (await client.get("/readyz")).text
     assert "covert" not in ready and '"L"' not in ready
-    assert (await client.get("/readyz")).json()["detail"]["lists_loaded"] == 4
+    assert (await client.get("/readyz")).json()["detail"]["lists_loaded"] == 2
 
 
-async def test_api_metrics_never_name_a_covert_list() -> None:
+HIT_SERIES = (
+    "anpr_api_hits_stored_total",
+    "anpr_api_hits_duplicate_total",
+    "anpr_api_alert_sightings_total",
+    "anpr_api_records_consumed_total",
+    "anpr_api_hits_streamed_total",
+    "anpr_api_hit_delivery_seconds_count",
+)
+
+
+def _hit_series(text: str) -> dict[tuple[str, str], float]:
+    out: dict[tuple[str, str], float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name in HIT_SERIES:
+                labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+                out[(sample.name, labels)] = sample.value
+    return out
+
+
+async def test_api_metrics_never_name_nor_count_a_covert_hit() -> None:
     async with running_api() as api:
-        await api.publish_hits(make_hit(list_id="covert-ops", covert=True))
-        await api.publish_hits(make_hit(list_id="stolen"))
+        async with SseClient(api.app, "/v1/hits/stream", api.auth("supervisor")) as stream:
+            await stream.next_event()
+            overt = make_hit(list_id="stolen")
+            await api.publish_hits(overt)
+            assert (await stream.next_hit()).id == overt["hit_id"]
+            before = _hit_series((await api.client.get("/metrics")).text)
+            covert = make_hit(list_id="covert-ops", covert=True)
+            await api.publish_hits(covert, covert)  # stored once, then a duplicate
+            assert (await stream.next_hit()).id == covert["hit_id"]  # the supervisor sees it
         text = (await api.client.get("/metrics")).text
         readyz = (await api.client.get("/readyz")).text
         assert "covert-ops" not in text
         assert "covert-ops" not in readyz
         assert "list_id" not in text  # the API has no per-list series at all
+        assert before[("anpr_api_hits_stored_total", "")] == 1
+        assert _hit_series(text) == before
