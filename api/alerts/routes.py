@@ -123,6 +123,7 @@ async def acknowledge_alert(
         alert_id,
         reason=body.note,
         detail={"outcome": body.outcome.value, "hits": alert.sightings},
+        covert=alert.key.covert,
     )
     return await _detail(service, alert)
 

@@ -56,7 +56,13 @@ class AuditLog:
         *,
         reason: str | None = None,
         detail: dict[str, Any] | None = None,
+        covert: bool = False,
     ) -> int:
+        """Append an entry; `covert` when it is about a covert list, hit or alert: it is then
+        marked (`detail.covert`, shown redacted to callers not cleared for covert,
+        `api.audit.redact`) and not counted on /metrics."""
+        if covert:
+            detail = {**(detail or {}), "covert": True}
         seq = await self._store.append_audit(
             AuditEntry(
                 at=self._clock(),
@@ -69,5 +75,6 @@ class AuditLog:
                 detail={**(detail or {}), "actor_token_id": token_id(principal.token_hash)},
             )
         )
-        self._metrics.audit_entries.labels(action.value).inc()
+        if not covert:
+            self._metrics.audit_entries.labels(action.value).inc()
         return seq

@@ -1,4 +1,7 @@
-"""`GET /v1/audit` (auditor, and admin who may do everything): newest first, keyset pages."""
+"""`GET /v1/audit` (auditor, and admin who may do everything): newest first, keyset pages.
+
+Entries about covert lists, hits and alerts are shown redacted to auditors, who are not
+cleared for covert (`api.audit.redact`); admins see them whole."""
 
 from __future__ import annotations
 
@@ -7,8 +10,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from anpr.clock import ms_to_rfc3339
+from api.audit.redact import is_covert, redacted
 from api.audit.schemas import AuditEntryOut, AuditPage
 from api.deps import Auditor, Service
+from api.hits.views import sees_covert
 from api.query import decode_audit_cursor, encode_audit_cursor, page_size, time_range
 from api.responses import error_responses
 
@@ -44,5 +49,8 @@ async def query_audit(
         )
         for row in page
     ]
+    if not sees_covert(principal):
+        covert_lists = {i for i, c in service.hotlists.book.configs.items() if c.covert}
+        items = [redacted(i) if is_covert(i, covert_lists) else i for i in items]
     next_cursor = encode_audit_cursor(page[-1].seq) if len(rows) > size else None
     return AuditPage(items=items, next_cursor=next_cursor)

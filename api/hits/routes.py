@@ -129,5 +129,6 @@ async def acknowledge_hit(
         hit_id,
         reason=body.note,
         detail={"outcome": body.outcome.value},
+        covert=hit.covert,
     )
     return HitOut.model_validate(hit_json(hit))

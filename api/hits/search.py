@@ -98,6 +98,7 @@ async def search_hits(
             plate_norm,
             reason=(query.reason or "").strip(),
             detail=query.audit_detail(),
+            covert=_names_covert_list(service, query.list_id),
         )
     rows = await service.store.query_hits(flt, after=after, limit=size + 1)
     page = rows[:size]
@@ -105,3 +106,8 @@ async def search_hits(
     if len(rows) > size:
         next_cursor = encode_hit_cursor(PageKey(page[-1].matched_at, page[-1].hit_id))
     return {"items": [hit_json(hit) for hit in page], "next_cursor": next_cursor}
+
+
+def _names_covert_list(service: ApiService, list_id: str | None) -> bool:
+    config = None if list_id is None else service.hotlists.book.config(list_id)
+    return config is not None and config.covert

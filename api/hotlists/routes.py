@@ -105,9 +105,15 @@ def _nothing_usable(config: ListConfig, rejected: list[LineError]) -> ApiError:
 
 
 async def _audit(
-    service: ApiService, principal: Principal, action: Action, target: str, **detail: Any
+    service: ApiService,
+    principal: Principal,
+    action: Action,
+    target: str,
+    *,
+    covert: bool,
+    **detail: Any,
 ) -> None:
-    await service.audit.record(principal, action, target, detail=detail)
+    await service.audit.record(principal, action, target, detail=detail, covert=covert)
 
 
 @router.get("/v1/hotlists", response_model=ListPage, responses=error_responses(401, 403))
@@ -134,6 +140,7 @@ async def put_hotlist(
     """Create the list (empty) or change its configuration; its entries stay."""
     _check_list_id(list_id)
     hot = service.hotlists
+    before = hot.book.config(list_id)
     async with hot.lock(list_id), publishing(service, "hotlist"):
         config = await hot.put_config(
             list_id,
@@ -145,7 +152,14 @@ async def put_hotlist(
             group_window_s=body.group_window_s,
             past_match_hours=body.past_match_hours,
         )
-    await _audit(service, principal, Action.HOTLIST_CONFIG, list_id, **body.model_dump(mode="json"))
+    was_covert = before is not None and before.covert
+    await service.audit.record(
+        principal,
+        Action.HOTLIST_CONFIG,
+        list_id,
+        detail=body.model_dump(mode="json"),
+        covert=config.covert or was_covert,
+    )
     return list_out(service, config)
 
 
@@ -161,7 +175,7 @@ async def delete_hotlist(list_id: str, principal: Supervisor, service: Service) 
         current = _existing(service, list_id)
         async with publishing(service, "hotlist"):
             await hot.delete_list(current)
-    await _audit(service, principal, Action.HOTLIST_DELETE, list_id)
+    await _audit(service, principal, Action.HOTLIST_DELETE, list_id, covert=current.covert)
     return Response(status_code=204)
 
 
@@ -191,6 +205,7 @@ async def replace_entries(
         principal,
         Action.HOTLIST_REPLACE,
         list_id,
+        covert=config.covert,
         version=config.version,
         entries=len(entries),
         rejected=len(rejected),
@@ -236,6 +251,7 @@ async def upsert_entries(
         principal,
         Action.HOTLIST_UPSERT,
         list_id,
+        covert=config.covert,
         version=config.version,
         entry_ids=[s.entry_id for s in specs[:100]],
         entries=len(specs),
@@ -265,6 +281,7 @@ async def delete_entry(
         principal,
         Action.HOTLIST_DELETE_ENTRY,
         f"{list_id}/{entry_id}",
+        covert=config.covert,
         version=config.version,
     )
     return Response(status_code=204)

@@ -117,6 +117,7 @@ async def put_webhook(
             "covert_allowed": body.covert_allowed,
             "min_priority": body.min_priority,
         },
+        covert=_covert_list(service, list_id),
     )
     out = WebhookOut.of(target)
     if old is None:
@@ -145,7 +146,11 @@ async def delete_webhook(
             service.settings.write_visible_timeout_s,
         )
     await service.audit.record(
-        principal, Action.WEBHOOK_DELETE, f"webhook/{target_id}", detail={"list_id": list_id}
+        principal,
+        Action.WEBHOOK_DELETE,
+        f"webhook/{target_id}",
+        detail={"list_id": list_id},
+        covert=_covert_list(service, list_id),
     )
     return Response(status_code=204)
 
@@ -201,3 +206,8 @@ async def query_deliveries(
         items=[DeliveryOut.model_validate(r.result.model_dump(mode="json")) for r in page],
         next_cursor=next_cursor,
     )
+
+
+def _covert_list(service: ApiService, list_id: str) -> bool:
+    config = service.hotlists.book.config(list_id)
+    return config is not None and config.covert
