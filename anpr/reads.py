@@ -102,6 +102,9 @@ class ReadLimits:
         return self.now_ms + FUTURE_TOLERANCE_MS
 
 
+MAX_EXACT_INT = 2**53
+
+
 def derive_read_id(camera_id: str, captured_at_ms: int, plate_norm: str) -> ReadId:
     """A stable id for a read sent without one, so a resend maps to the same id."""
     digest = hashlib.sha256(f"{camera_id}\x1f{captured_at_ms}\x1f{plate_norm}".encode()).hexdigest()
@@ -109,7 +112,13 @@ def derive_read_id(camera_id: str, captured_at_ms: int, plate_norm: str) -> Read
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite int or float. An int past 2**53 is none of the numbers a read holds, and one of
+    400 digits (the stdlib parser of large bodies keeps it) would overflow `math.isfinite`."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -MAX_EXACT_INT <= value <= MAX_EXACT_INT
+    return isinstance(value, float) and math.isfinite(value)
 
 
 class BadTime(AnprError):

@@ -61,7 +61,7 @@ class CameraSpec(BaseModel):
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
     ] = Field(default_factory=list, max_length=100)
     location: GeoPoint | None = None
-    expected_reads_per_hour: float | None = Field(default=None, ge=0)
+    expected_reads_per_hour: float | None = Field(default=None, ge=0, le=1e6, allow_inf_nan=False)
     timezone: str = "UTC"
     external_ids: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         default_factory=list, max_length=20

@@ -60,10 +60,16 @@ def is_loopback_host(host: str) -> bool:
 def check_url(url: str, *, allow_http_loopback: bool) -> str:
     """The URL if it may be a target: https always; http only to a loopback host and only
     when the setting allows it (tests, a local relay). Raises `UrlRefused` saying why."""
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
+        # Spaces and control characters (a NUL, a CR/LF that would split the request line):
+        # urlsplit takes them, no request could carry them.
+        raise UrlRefused("must not hold spaces or control characters (percent-encode them)")
     try:
         parts = urlsplit(url)
         host = parts.hostname
         parts.port  # noqa: B018 - raises ValueError on a bad port
+        if "[" in parts.netloc and host is not None:
+            ipaddress.IPv6Address(host)  # urlsplit lets `[v1.x]` through
     except ValueError as exc:
         raise UrlRefused(f"not a valid URL: {exc}") from exc
     if not host:

@@ -91,12 +91,23 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": _field(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        # A body that is not JSON is located at its byte offset (("body", 6)): it is the body.
+        errors = [
+            {
+                "field": "body" if e.get("type") == "json_invalid" else _field(e["loc"]),
+                "message": e["msg"],
+            }
+            for e in exc.errors()
+        ]
         fields = ", ".join(sorted({e["field"] for e in errors}))
         return JSONResponse(error_body(f"invalid request: {fields}", errors), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = str(exc.detail)
+        # FastAPI's own 400 for a body its parser gave up on (an integer of 5,000 digits,
+        # nesting past the recursion limit, bytes that are not UTF-8): the body is at fault.
+        errors = [{"field": "body", "message": detail}] if exc.status_code == 400 else []
         return JSONResponse(
-            error_body(str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+            error_body(detail, errors), status_code=exc.status_code, headers=exc.headers
         )

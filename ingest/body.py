@@ -12,7 +12,9 @@ which is split into lines, each bounded, before any is parsed.
 
 The stdlib parser, unlike orjson and msgspec, takes a lone UTF-16 surrogate escape (`"\ud800"`)
 for a character: a read holding one (it could not be encoded again) is rejected on its own,
-naming the body, and its neighbours are kept.
+naming the body, and its neighbours are kept. A small array orjson refuses goes the same way,
+so that a read holding such an escape or a number out of float range (`1e309`, valid JSON) is
+rejected alone whatever the size of the body.
 """
 
 from __future__ import annotations
@@ -80,6 +82,10 @@ def split_body(body: bytes, content_type: str | None, *, max_items: int) -> Spli
         try:
             parsed = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
+            if body.lstrip()[:1] == b"[":
+                # Valid JSON orjson refuses (1e309, a lone surrogate escape) or a broken
+                # array: item by item, so that one such read is rejected alone.
+                return _split_large_array(body, max_items)
             if content_type is not None and "json" in content_type.lower():
                 raise BodyError(400, f"the body is not valid JSON: {exc}") from exc
             return _split_ndjson(body, max_items)

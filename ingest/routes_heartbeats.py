@@ -24,6 +24,17 @@ from ingest.service import GatewayService
 
 router = APIRouter(route_class=PushRoute)
 MAX_HEARTBEAT_BYTES = 64 * 1024
+MAX_STATUS_DEPTH = 32
+
+
+def _deeper_than(value: object, limit: int) -> bool:
+    if limit < 0:
+        return True
+    if isinstance(value, dict):
+        return any(_deeper_than(v, limit - 1) for v in value.values())
+    if isinstance(value, list):
+        return any(_deeper_than(v, limit - 1) for v in value)
+    return False
 
 
 def validate_heartbeat(
@@ -54,6 +65,9 @@ def validate_heartbeat(
     cam_status = raw.get("status")
     if cam_status is not None and not isinstance(cam_status, dict):
         errors.append(FieldError("status", "must be an object"))
+    elif cam_status is not None and _deeper_than(cam_status, MAX_STATUS_DEPTH):
+        # orjson parses 1,024 levels; the record's encoder stops sooner (a 500 before).
+        errors.append(FieldError("status", f"nested deeper than {MAX_STATUS_DEPTH} levels"))
     if errors or camera is None or sent is None:
         return None, errors, status
     record: HeartbeatRecord = {

@@ -38,3 +38,7 @@ def load_mapping_text(data: bytes, hint: str | None = None) -> Any:
         return yaml.safe_load(data.decode("utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
         raise MappingFileError(f"neither JSON nor YAML: {exc}") from exc
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+        # PyYAML's constructors raise these for a tagged or implicit value they cannot build:
+        # `!!bool maybe`, a date 2026-13-45, an integer of 5,000 digits.
+        raise MappingFileError(f"not a YAML value this reads: {exc}") from exc

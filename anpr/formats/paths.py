@@ -22,7 +22,9 @@ from xml.etree.ElementTree import Element
 
 from jsonpath_ng import JSONPath
 from jsonpath_ng.exceptions import JSONPathError
+from jsonpath_ng.ext.filter import Expression
 from jsonpath_ng.ext.parser import parse as parse_jsonpath
+from jsonpath_ng.ext.string import DefintionInvalid
 from jsonpointer import JsonPointer, JsonPointerException
 
 from anpr.errors import AnprError
@@ -85,8 +87,9 @@ class JsonPath:
         root = "" if self.from_document else base
         try:
             matches = self.expr.find(node)
-        except (TypeError, ValueError, KeyError, AttributeError, IndexError):
-            # A filter comparing values of different types (`[?score > 5]` on a string).
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError, re.error):
+            # A filter comparing values of different types (`[?score > 5]` on a string), a
+            # `sub()` whose replacement names a group its pattern lacks.
             return []
         return [Found(m.value, _join(root, str(m.full_path).replace(".[", "["))) for m in matches]
 
@@ -166,9 +169,26 @@ def compile_json(text: str) -> JsonPath:
         except JsonPointerException as exc:
             raise PathError(f"not a JSON pointer: {exc}") from exc
     try:
-        return JsonPath(text, None, parse_jsonpath(text), _plain_steps(text))
-    except JSONPathError as exc:
+        expr = parse_jsonpath(text)
+        _check_regexes(expr)
+        return JsonPath(text, None, expr, _plain_steps(text))
+    except (JSONPathError, DefintionInvalid, re.error, ValueError, TypeError) as exc:
+        # jsonpath-ng's own error, and what its `split()`/`sub()` and `=~` raise for bad
+        # arguments or patterns: refused when the mapping is put, not at every read after.
         raise PathError(f"not a JSONPath expression: {exc}") from exc
+
+
+def _check_regexes(node: object, depth: int = 0) -> None:
+    """Compile every `=~` pattern of a filter now (jsonpath-ng compiles them at each find)."""
+    if depth > 64:
+        return
+    if isinstance(node, Expression) and node.op == "=~" and isinstance(node.value, str):
+        re.compile(node.value)
+    children = vars(node).values() if hasattr(node, "__dict__") else ()
+    for child in children:
+        for item in child if isinstance(child, list | tuple) else (child,):
+            if isinstance(item, JSONPath):
+                _check_regexes(item, depth + 1)
 
 
 def _plain_steps(text: str) -> tuple[Step, ...] | None:

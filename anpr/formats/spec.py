@@ -120,7 +120,13 @@ class CandidatesSpec(BaseModel):
 class SuccessSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     status: int = Field(default=200, ge=200, le=299)
-    content_type: str = Field(default="text/plain; charset=utf-8", min_length=3, max_length=100)
+    # A header value as it is sent: printable ASCII (a CR/LF or a `€` could not be sent).
+    content_type: str = Field(
+        default="text/plain; charset=utf-8",
+        min_length=3,
+        max_length=100,
+        pattern=r"^[\x20-\x7e]+$",
+    )
     body: str = Field(default="OK", max_length=MAX_SUCCESS_BODY)
 
 

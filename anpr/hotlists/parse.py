@@ -81,7 +81,23 @@ def check_text(value: str, field: str, errors: list[FieldError]) -> str | None:
     if len(value) > MAX_TEXT_LEN:
         errors.append(FieldError(field, f"at most {MAX_TEXT_LEN} characters"))
         return None
+    if not is_text(value):
+        errors.append(FieldError(field, LONE_SURROGATE))
+        return None
     return value
+
+
+LONE_SURROGATE = "holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text"
+
+
+def is_text(value: str) -> bool:
+    """Whether `value` can be encoded (the stdlib JSON parser FastAPI uses takes a lone
+    surrogate escape for a character; the entry's record could not be written)."""
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_zones(zones: Iterable[str], errors: list[FieldError]) -> tuple[str, ...]:
@@ -89,6 +105,9 @@ def check_zones(zones: Iterable[str], errors: list[FieldError]) -> tuple[str, ..
     trailing `;`). Names given but all blank are an error: no zones means every zone, and an
     entry meant for some zones must not silently match everywhere."""
     given = list(zones)
+    if not all(is_text(zone) for zone in given):
+        errors.append(FieldError("zones", LONE_SURROGATE))
+        return ()
     cleaned = {zone.strip() for zone in given} - {""}
     if given and not cleaned:
         errors.append(FieldError("zones", "blank zone names: leave zones out to mean every zone"))

@@ -92,7 +92,8 @@ class _CsvRows:
         if parsed == -1:
             digits = cell[1:] if cell[0] == "-" else cell
             if digits.isascii() and digits.isdigit():
-                parsed = int(cell)
+                # Epoch ms have at most 16 digits; int() refuses 4,300 and more (a 500 before).
+                parsed = int(cell) if len(digits) <= 19 else None
             else:
                 parsed = rfc3339_to_ms(cell)
                 if len(self._times) < self._CACHE_LIMIT:
@@ -150,7 +151,9 @@ class _CsvRows:
         priority: int | None = None
         if priority_cell:
             value = (
-                int(priority_cell) if priority_cell.isascii() and priority_cell.isdigit() else None
+                int(priority_cell)
+                if priority_cell.isascii() and priority_cell.isdigit() and len(priority_cell) <= 3
+                else None
             )
             priority = check_priority(value, errors)
         return finish(

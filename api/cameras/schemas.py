@@ -51,7 +51,7 @@ class CameraPatch(BaseModel):
     name: Name | None = None
     zones: list[str] | None = None
     location: GeoPoint | None = None
-    expected_reads_per_hour: float | None = None
+    expected_reads_per_hour: float | None = Field(default=None, allow_inf_nan=False)
     timezone: str | None = None
     external_ids: list[str] | None = None
     state: CameraState | None = None

@@ -43,6 +43,7 @@ from api.health.window import Counter, MinuteBuckets
 
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
+MAX_SCALED_MS = 30 * 24 * HOUR_MS  # a camera silent for a month is silent whatever its rate
 
 
 class CameraStatus(StrEnum):
@@ -90,7 +91,10 @@ class Thresholds:
         """`base_ms`, or `gap_factor` expected gaps between reads when that is longer."""
         if not expected_reads_per_hour:
             return base_ms
-        return max(base_ms, int(self.gap_factor * HOUR_MS / expected_reads_per_hour))
+        # Capped: a rate of 1e-303 (accepted before 2026-12-02) made the float infinite and
+        # int() raise, a 500 on every camera listing and on /metrics.
+        gap_ms = min(self.gap_factor * HOUR_MS / expected_reads_per_hour, MAX_SCALED_MS)
+        return max(base_ms, int(gap_ms))
 
 
 DEFAULT_THRESHOLDS = Thresholds()

@@ -125,6 +125,13 @@ def test_delivery_id_is_deterministic_per_hit_and_target() -> None:
         ("credentials in the url", "https://user:pw@dispatch.example/hook", False, False),
         ("bad port", "https://dispatch.example:99999/hook", False, False),
         ("fragment", "https://dispatch.example/hook#x", False, False),
+        ("nul in the host", "https://\u0000/", False, False),
+        ("space in the host", "https://a b/", False, False),
+        ("line break splitting the request", "https://a/\r\nX: y", False, False),
+        ("leading space", " https://dispatch.example/hook", False, False),
+        ("not an ipv6 literal", "https://[v1.x]/", False, False),
+        ("ipv6 literal", "https://[2001:db8::1]:8443/hook", False, True),
+        ("international host name", "https://exämple.org/hook", False, True),
     ],
 )
 def test_url_policy(case: str, url: str, allow_http: bool, ok: bool) -> None:
