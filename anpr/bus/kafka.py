@@ -296,6 +296,7 @@ class KafkaConsumer:
         self._from_beginning = from_beginning
         self._start_at_ms = start_at_ms
         self._resume_at = dict(resume_at or {})
+        self._anchored: set[TopicPartition] = set()
         subscribed = self._topics if group_id is not None else []
         install()
         self._consumer = AIOKafkaConsumer(
@@ -398,6 +399,8 @@ class KafkaConsumer:
     async def getmany(self, *, timeout_ms: int, max_records: int) -> Sequence[Record]:
         async with _consumer_call("fetch", timeout_ms / 1000 + REQUEST_TIMEOUT_S):
             batches = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
+        if self._group is not None and not self._from_beginning:
+            await self._anchor(batches)
         if not batches:
             return ()
         # The client's records as they are: a `Record` is made only of one that is asked for.
@@ -420,6 +423,31 @@ class KafkaConsumer:
         # E.g. a rebalance took the partitions: the batch is redone by their new owner.
         async with _consumer_call("commit", REQUEST_TIMEOUT_S):
             await self._consumer.commit(chosen)
+
+    async def _anchor(self, batches: Mapping[TopicPartition, Sequence[Any]]) -> None:
+        """A group that starts at the end commits where it starts, before its first records
+        are handed out, on every partition it gets that the group has no offset for.
+
+        Kafka resolves "latest" per consumer: without this, a consumer made after a crash
+        before the group's first commit (a new notify worker, its first delivery failing)
+        started at a later end and skipped every record in between."""
+        assigned = self._consumer.assignment()
+        new = assigned - self._anchored
+        self._anchored = set(assigned)
+        if not new:
+            return
+        anchors: dict[TopicPartition, int] = {}
+        async with _consumer_call("anchor", REQUEST_TIMEOUT_S):
+            for tp in new:
+                if await self._consumer.committed(tp) is None:
+                    fetched = batches.get(tp)
+                    anchors[tp] = (
+                        fetched[0].offset if fetched else await self._consumer.position(tp)
+                    )
+            if anchors:
+                await self._consumer.commit(anchors)
+        if anchors:
+            log.info("group %s starts at the end: offsets committed where it starts", self._group)
 
     def assignment(self) -> frozenset[TP]:
         return frozenset((tp.topic, tp.partition) for tp in self._consumer.assignment())

@@ -205,6 +205,11 @@ class LocalConsumer:
                 self._pos[topic] = self._bus.offset_at(topic, self._start_at_ms)
             else:
                 self._pos[topic] = 0 if self._from_beginning else self._bus.end_offset(topic)
+                if self._group is not None and not self._from_beginning:
+                    # Where a group that starts at the end starts, committed at once, as on
+                    # Kafka (`KafkaConsumer._anchor`): a restart before its first commit
+                    # resumes here, not at a later end.
+                    await self.commit({(topic, 0): self._pos[topic]})
 
     async def stop(self) -> None:
         return None

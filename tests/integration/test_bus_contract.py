@@ -168,6 +168,36 @@ async def test_a_group_resumes_after_its_committed_records(
         await again.stop()
 
 
+async def test_a_group_that_starts_at_the_end_keeps_its_start_through_a_restart(
+    bus_and_topics: tuple[Bus, Topics],
+) -> None:
+    """A consumer made after a crash before the group's first commit (a new notify worker whose
+    first deliveries failed) starts where the group started, not at a later end."""
+    bus, topics = bus_and_topics
+    name = group()
+    await bus.publish([Message(topics.hits, b"k", b"before")], timeout_s=30)
+    first = bus.consumer([topics.hits], group_id=name, from_beginning=False)
+    await first.start()
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30
+        while not first.assignment():  # a group member learns its partitions by polling
+            assert loop.time() < deadline, "no partitions assigned"
+            assert not await first.getmany(timeout_ms=200, max_records=10)
+        await first.positions()  # "the end" is where it is now (Kafka resolves it lazily)
+        await bus.publish([Message(topics.hits, b"k", b"first")], timeout_s=30)
+        assert [r.value for r in await drain(first, 1)] == [b"first"]
+    finally:
+        await first.stop()  # crashed: nothing committed by its user
+    await bus.publish([Message(topics.hits, b"k", b"second")], timeout_s=30)
+    again = bus.consumer([topics.hits], group_id=name, from_beginning=False)
+    await again.start()
+    try:
+        assert [r.value for r in await drain(again, 2)] == [b"first", b"second"]
+    finally:
+        await again.stop()
+
+
 async def test_a_group_commits_the_offsets_it_is_given_and_skips_partitions_it_lacks(
     bus_and_topics: tuple[Bus, Topics],
 ) -> None:
