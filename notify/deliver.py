@@ -84,6 +84,7 @@ class Deliverer:
         metrics: NotifyMetrics,
         *,
         allow_http_loopback: bool,
+        attempt_timeout_s: float = 10.0,
         rng: random.Random | None = None,
         sleep: Sleep = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
@@ -93,6 +94,7 @@ class Deliverer:
         self._backoff = backoff
         self._metrics = metrics
         self._allow_http = allow_http_loopback
+        self._attempt_timeout_s = attempt_timeout_s
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self._sleep = sleep
         self._monotonic = monotonic
@@ -182,11 +184,27 @@ class Deliverer:
             signing.TIMESTAMP_HEADER: str(sent_s),
             signing.SIGNATURE_HEADER: signing.signature(target.secret, sent_s, body),
         }
+        status: int | None = None
+        retry_after: float | None = None
         try:
-            async with self._client.stream("POST", url, content=body, headers=headers) as resp:
-                status = resp.status_code
-                retry_after = parse_retry_after(resp.headers.get("retry-after"), now_s=time.time())
-                await _drain(resp)
+            # The whole attempt, the answer's body included: httpx's timeout bounds each read
+            # only, so a receiver sending a byte every few seconds held a delivery, and its
+            # batch's offsets, for hours.
+            async with asyncio.timeout(self._attempt_timeout_s):
+                async with self._client.stream("POST", url, content=body, headers=headers) as resp:
+                    status = resp.status_code
+                    retry_after = parse_retry_after(
+                        resp.headers.get("retry-after"), now_s=time.time()
+                    )
+                    await _drain(resp)
+        except TimeoutError:
+            if status is None:
+                return Attempt(
+                    "timeout",
+                    retriable=True,
+                    error=f"no answer within {self._attempt_timeout_s:g} s",
+                )
+            # Answered: the rest of a slow body is not waited for.
         except httpx.TimeoutException as exc:
             return Attempt("timeout", retriable=True, error=type(exc).__name__)
         except httpx.ConnectError as exc:

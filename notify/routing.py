@@ -32,6 +32,7 @@ class Skip(StrEnum):
     TEST = "test"
     ENTRY = "entry"
     DUPLICATE = "duplicate"  # the same delivery was just made (see notify.service)
+    LIST = "list"  # the target id is now another list's (deleted, made again): never counted
 
 
 class HitFields(BaseModel):
@@ -54,7 +55,10 @@ class Routed:
 
 
 def skip_reason(hit: HitFields, target: WebhookTarget) -> Skip | None:
-    """None when `target` receives `hit` (which is on the target's list)."""
+    """None when `target` receives `hit`. Asked again before each attempt, so a target id
+    deleted and made again on another list meanwhile no longer gets the old list's hits."""
+    if target.list_id != hit.list_id:
+        return Skip.LIST
     if target.entry_id is not None and target.entry_id != hit.entry_id:
         return Skip.ENTRY
     if hit.covert and not target.covert_allowed:

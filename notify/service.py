@@ -96,6 +96,7 @@ class NotifyService:
             ),
             metrics,
             allow_http_loopback=settings.webhook_allow_http_loopback,
+            attempt_timeout_s=settings.notify_timeout_s,
         )
         self._slots = asyncio.Semaphore(settings.notify_max_in_flight)
         self.hits_loop = ConsumerLoop(
@@ -186,6 +187,8 @@ class NotifyService:
                 await self._publish(pending)
             except AnprError as exc:
                 raise BusUnavailable(f"delivery outcomes not published: {exc}") from exc
+            for result in pending:
+                self._published(result)
         return poison
 
     async def _run(
@@ -201,17 +204,23 @@ class NotifyService:
             finally:
                 if counted:
                     self.metrics.in_flight.dec()
-        if result.outcome is DeliveryOutcome.DELIVERED:
-            self._remember(result.delivery_id)
-            if counted:
-                self.metrics.hit_age_seconds.observe(max(0, now_ms() - topic_ts) / 1000)
+        if result.outcome is DeliveryOutcome.DELIVERED and counted:
+            self.metrics.hit_age_seconds.observe(max(0, now_ms() - topic_ts) / 1000)
         try:
             await self._publish([result])
         except AnprError as exc:
             log.warning("notify: delivery outcome not published yet: %s", exc)
             self.metrics.result_publish_failures.inc()
             return result
+        self._published(result)
         return None
+
+    def _published(self, result: DeliveryResult) -> None:
+        """Remembered as delivered only once its outcome is on the topic: a batch redone
+        because an outcome could not be published delivers it again (same delivery id)
+        and publishes it, instead of skipping it as a duplicate and losing its log entry."""
+        if result.outcome is DeliveryOutcome.DELIVERED:
+            self._remember(result.delivery_id)
 
     def _remember(self, did: str) -> None:
         self._recent[did] = None

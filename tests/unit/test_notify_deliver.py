@@ -3,9 +3,11 @@ retries on what is worth retrying, the retry window, cancellation, and the metri
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import random
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -24,6 +26,7 @@ from tests.unit.api_fixtures import make_hit
 from tests.unit.test_notify_routing import target
 
 Handler = Callable[[httpx.Request], httpx.Response]
+AsyncHandler = Callable[[httpx.Request], Awaitable[httpx.Response]]
 
 
 class FakeTime:
@@ -42,15 +45,22 @@ class FakeTime:
 
 
 class Harness:
-    def __init__(self, handler: Handler, targets: dict[str, WebhookTarget]) -> None:
+    def __init__(
+        self,
+        handler: Handler | AsyncHandler,
+        targets: dict[str, WebhookTarget],
+        *,
+        attempt_timeout_s: float = 10.0,
+    ) -> None:
         self.requests: list[httpx.Request] = []
         self.targets = targets
         self.time = FakeTime()
         self.metrics = NotifyMetrics(CollectorRegistry())
 
-        def record(request: httpx.Request) -> httpx.Response:
+        async def record(request: httpx.Request) -> httpx.Response:
             self.requests.append(request)
-            return handler(request)
+            answer = handler(request)
+            return await answer if inspect.isawaitable(answer) else answer
 
         self.client = httpx.AsyncClient(transport=httpx.MockTransport(record))
         self.deliverer = Deliverer(
@@ -59,6 +69,7 @@ class Harness:
             Backoff(base_s=1.0, cap_s=8.0, window_s=30.0),
             self.metrics,
             allow_http_loopback=True,
+            attempt_timeout_s=attempt_timeout_s,
             rng=random.Random(3),
             sleep=self.time.sleep,
             monotonic=self.time.monotonic,
@@ -189,6 +200,53 @@ async def test_a_target_deleted_or_changed_mid_retry_cancels_the_delivery() -> N
     assert covert.outcome is DeliveryOutcome.CANCELLED
     assert covert.attempts == 1
     assert len(harness.requests) == 2, "nothing sent once the target no longer takes the hit"
+
+
+async def test_a_target_id_made_again_on_another_list_mid_retry_cancels_the_delivery() -> None:
+    targets = {"t1": target()}
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        # Deleted and made again, same id, for another list (with covert allowed, even).
+        targets["t1"] = target(list_id="uninsured", covert_allowed=True)
+        return httpx.Response(503)
+
+    harness = Harness(handle, targets)
+    result = await harness.deliver(make_hit(list_id="stolen"), "t1")
+    assert result.outcome is DeliveryOutcome.CANCELLED
+    assert len(harness.requests) == 1, "the old list's hit never went to the new target"
+
+
+async def test_a_receiver_that_never_answers_is_a_timed_out_attempt() -> None:
+    silent = asyncio.Event()
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        await silent.wait()
+        return httpx.Response(200)
+
+    harness = Harness(hang, {"t1": target()}, attempt_timeout_s=0.05)
+    result = await harness.deliver(make_hit())
+    assert result.outcome is DeliveryOutcome.FAILED
+    assert result.error is not None and "no answer within 0.05 s" in result.error
+    assert harness.count("anpr_notify_attempts_total", target_id="t1", result="timeout") > 1
+
+
+async def test_an_answer_whose_body_trickles_does_not_hold_the_delivery() -> None:
+    never = asyncio.Event()
+
+    async def trickle() -> AsyncIterator[bytes]:
+        yield b"O"
+        await never.wait()  # a byte now and then would keep httpx's per-read timeout happy
+        yield b"K"
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=trickle())
+
+    harness = Harness(answer, {"t1": target()}, attempt_timeout_s=0.05)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    result = await harness.deliver(make_hit())
+    assert result.outcome is DeliveryOutcome.DELIVERED and result.attempts == 1
+    assert loop.time() - started < 5
 
 
 async def test_a_url_the_policy_refuses_is_never_requested() -> None:

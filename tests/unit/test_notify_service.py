@@ -5,7 +5,7 @@ every delivery of a batch ended, deliveries in flight bounded."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -15,7 +15,8 @@ from prometheus_client import CollectorRegistry
 
 from anpr.bus.base import Message
 from anpr.bus.local import LocalBus
-from anpr.deliveries import decode_result
+from anpr.deliveries import DeliveryResult, decode_result
+from anpr.errors import BusUnavailable
 from anpr.runtime import Runtime
 from anpr.topics import Topics
 from anpr.webhooks import WebhookWriter, delivery_id
@@ -186,3 +187,30 @@ async def test_a_hit_published_again_is_not_delivered_again() -> None:
             "anpr_notify_skipped_total", {"reason": "duplicate"}
         )
         assert skipped == 4
+
+
+async def test_an_outcome_that_could_not_be_published_is_delivered_and_logged_on_the_redo() -> None:
+    seen: list[str] = []
+
+    async def accept(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["x-anpr-delivery"])
+        return httpx.Response(200)
+
+    async with running(accept) as service:
+        real = service._publish
+        # Both deliveries of the hit (t1, t2) and the retry of their outcomes fail.
+        failures = [BusUnavailable("deliveries topic away")] * 3
+
+        async def flaky(results: Sequence[DeliveryResult]) -> None:
+            if failures:
+                raise failures.pop()
+            await real(results)
+
+        service._publish = flaky  # type: ignore[method-assign]
+        plain = make_hit()
+        await publish(service, plain)
+        wanted = delivery_id(plain["hit_id"], "t1")
+        await until(lambda: outcomes(service).get(wanted) == "delivered", timeout_s=10)
+        # The batch was redone once both publishes of its outcomes failed: delivered again
+        # under the same delivery id, and this time logged.
+        assert seen.count(wanted) == 2
