@@ -211,6 +211,8 @@ async def test_every_hit_delivered_once_per_delivery_id_across_an_outage_and_a_r
             during += [make_hit(list_id="covert-ops", covert=True, priority=1) for _ in range(4)]
             await publish(kafka_bus, topics, during)
             want_during = expected_deliveries(during)
+            # Covert hits' deliveries are in no metric (/metrics needs no token).
+            counted = len(expected_deliveries([h for h in during if not h["covert"]]))
             # Every delivery of the batch has failed at least once (connection refused).
             failed_before_kill = 0.0
 
@@ -219,7 +221,7 @@ async def test_every_hit_delivered_once_per_delivery_id_across_an_outage_and_a_r
 
             loop = asyncio.get_running_loop()
             deadline = loop.time() + 30
-            while (failed_before_kill := await refused()) < len(want_during):
+            while (failed_before_kill := await refused()) < counted:
                 assert loop.time() < deadline, first.tail()
                 await asyncio.sleep(0.2)
 
@@ -230,7 +232,7 @@ async def test_every_hit_delivered_once_per_delivery_id_across_an_outage_and_a_r
             # It took over the uncommitted batch: it is retrying it (it is not "ready", i.e.
             # caught up, until the receiver is back).
             deadline = loop.time() + 60
-            while await second.metric("anpr_notify_attempts_total") < len(want_during):
+            while await second.metric("anpr_notify_attempts_total") < counted:
                 assert loop.time() < deadline, second.tail()
                 await asyncio.sleep(0.2)
             await until(lambda: loop.time() - down_at >= OUTAGE_S, OUTAGE_S + 5, "the 20 s outage")
@@ -261,8 +263,8 @@ async def test_every_hit_delivered_once_per_delivery_id_across_an_outage_and_a_r
                 await asyncio.sleep(0.2)
             assert set(log.values()) == {"delivered"}
             delivered = await second.metric("anpr_notify_deliveries_total", outcome="delivered")
-            assert delivered == len(want_during)
-            assert failed_before_kill >= len(want_during)
+            assert delivered == counted
+            assert failed_before_kill >= counted
     finally:
         for notifier in notifiers:
             notifier.stop()
