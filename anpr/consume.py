@@ -113,6 +113,7 @@ class ConsumerLoop:
         self.last_progress = time.monotonic()
         # Without a group: where the current consumer is, so that a replacement resumes there.
         self._resume_at: dict[TopicPartition, int] = {}
+        self._positioned = False  # a consumer has started (and, without a group, said where)
         self._busy_since: float | None = None
         self._committing: asyncio.Task[None] | None = None
 
@@ -149,12 +150,12 @@ class ConsumerLoop:
     async def _run(self) -> None:
         if self._wait_for is not None:
             await self._wait_for()
-        first = self.consumers_made == 0
         consumer = self._bus.consumer(
             self._topics,
             group_id=self._group_id,
             from_beginning=self._from_beginning,
-            start_at_ms=self._start_at_ms if first else None,
+            # Until a consumer has started: one that failed to start was positioned nowhere.
+            start_at_ms=None if self._positioned else self._start_at_ms,
             resume_at=dict(self._resume_at) or None,
             fetch_wait_ms=self._fetch_wait_ms,
         )
@@ -162,6 +163,13 @@ class ConsumerLoop:
         self.state = LoopState.STARTING
         try:
             await consumer.start()
+            if self._group_id is None:
+                # Where this one starts is where a replacement resumes until a batch is done:
+                # a first batch that failed is redone, not skipped for a later end (nor the
+                # gateway's dedup warm-up for the end of the keys topic).
+                for tp, position in (await consumer.positions()).items():
+                    self._resume_at.setdefault(tp, position)
+            self._positioned = True
             await self._follow(consumer)
         finally:
             if self.state is not LoopState.STALLED:

@@ -280,6 +280,69 @@ async def test_a_failing_group_consumer_is_replaced_and_resumes_from_the_commit(
     await runtime.stop()
 
 
+async def test_a_follower_redoes_a_first_batch_that_failed_instead_of_skipping_to_the_end(
+    bus: LocalBus,
+) -> None:
+    """A follower that starts at the end and fails its first batch (the store briefly busy):
+    the replacement resumes where the first one started, not at the end it finds."""
+    seen: list[bytes] = []
+    busy = [BusUnavailable("the bus is briefly away")]
+
+    async def handle(records: Sequence[Record]) -> None:
+        if busy:
+            raise busy.pop()
+        seen.extend(r.value or b"" for r in records)
+
+    runtime = runtime_on(bus)
+    await put(bus, TOPICS.heartbeats, b"old")
+    loop = ConsumerLoop(
+        runtime, [TOPICS.heartbeats], handle, name="h", group_id=None, from_beginning=False,
+        poll_ms=20,
+    )  # fmt: skip
+    loop.start()
+    await until(lambda: loop.consumers_made == 1 and loop.state is not LoopState.STARTING)
+    await put(bus, TOPICS.heartbeats, b"first")
+    await until(lambda: not busy)
+    await put(bus, TOPICS.heartbeats, b"second")
+    await until(lambda: seen == [b"first", b"second"])
+    assert loop.consumers_made == 2
+    await runtime.stop()
+
+
+async def test_a_follower_whose_first_consumer_cannot_start_still_starts_at_its_time(
+    bus: LocalBus,
+) -> None:
+    """The gateway's dedup warm-up (`start_at_ms`) is not lost when Kafka is away at start."""
+
+    class NoStartBus(FlakyBus):
+        def consumer(self, topics: Sequence[str], **kwargs: Any) -> LocalConsumer:
+            consumer = super().consumer(topics, **kwargs)
+            if self.made == 1:
+
+                async def refused() -> None:
+                    raise BusUnavailable("cannot start the consumer: KafkaConnectionError")
+
+                consumer.start = refused  # type: ignore[method-assign]
+            return consumer
+
+    await put(bus, TOPICS.dedup_keys, b"warm")
+    flaky = NoStartBus(bus, "works")
+    seen: list[bytes] = []
+
+    async def handle(records: Sequence[Record]) -> None:
+        seen.extend(r.value or b"" for r in records)
+
+    runtime = runtime_on(flaky)
+    loop = ConsumerLoop(
+        runtime, [TOPICS.dedup_keys], handle, name="keys", group_id=None, from_beginning=False,
+        poll_ms=20, start_at_ms=0,
+    )  # fmt: skip
+    loop.start()
+    await until(lambda: seen == [b"warm"])
+    assert flaky.made == 2
+    await runtime.stop()
+
+
 async def test_a_commit_interval_defers_commits_under_load_and_commits_when_records_stop(
     bus: LocalBus,
 ) -> None:
