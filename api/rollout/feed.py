@@ -68,14 +68,25 @@ class RolloutFeed:
         self.book.restore(await store.load_lifecycle())
 
     async def flush(self, store: Store) -> None:
+        """Write what happened since the last flush. A write that fails gives its events back
+        for the next flush (the batch is redone, but the book already holds them: drained and
+        lost, they would never reach the store, and a restart would forget them)."""
         events = self.book.drain()
         if events:
-            await store.add_lifecycle(events)
+            try:
+                await store.add_lifecycle(events)
+            except BaseException:
+                self.book.pending[:0] = events
+                raise
             for event in events:
                 self.metrics.lifecycle_events.labels(event.kind).inc()
         if self._forget:
             forget, self._forget = self._forget, []
-            await store.forget_lifecycle(forget)
+            try:
+                await store.forget_lifecycle(forget)
+            except BaseException:
+                self._forget[:0] = forget
+                raise
 
     # -- observations --------------------------------------------------------------------------
 

@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 
 from anpr.clock import now_ms
-from api.store.base import LifecycleEvent
+from api.store.base import LifecycleEvent, StoreUnavailable
 from api.store.sqlite import SqliteStore
 from tests.support import records
 from tests.support.factories import recent_read, unique
 from tests.support.gateway import read_topic, running_gateway, values
+from tests.support.wait import until_async
 from tests.unit.api_fixtures import ApiHarness, running_api
 
 
@@ -219,3 +220,35 @@ async def test_the_report_is_rendered_off_the_event_loop(
     loop_thread = threading.current_thread().name
     assert set(threads) == {"to_json", "to_markdown", "to_csv", "to_html"}
     assert loop_thread not in threads.values()
+
+
+async def test_lifecycle_events_survive_a_store_write_that_failed(
+    api: ApiHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    camera = unique("cam")
+    await api.register_camera(camera, state="commissioning")
+    await api.until(lambda: kinds(api, camera) == ["registered", "moved_commissioning"])
+    store = api.service.store
+    real = store.add_lifecycle
+    failed: list[int] = []
+
+    async def once_busy(events: Any) -> int:
+        if not failed:
+            failed.append(len(events))
+            raise StoreUnavailable("the SQLite database is busy: database is locked")
+        return await real(events)
+
+    monkeypatch.setattr(store, "add_lifecycle", once_busy)
+    at = now_ms()
+    ((_, aggregate),) = records.read_aggregates([recent_read(camera_id=camera, received_at=at)])
+    await api.publish(api.topics.gateway_events, camera, aggregate)
+    await api.publish(
+        api.topics.heartbeats, camera, records.heartbeat(camera_id=camera, received_at=at + 1)
+    )
+    await api.until(lambda: bool(failed), timeout_s=10)
+
+    async def all_stored() -> bool:
+        return sorted(await stored_kinds(api, camera)) == sorted(kinds(api, camera))
+
+    await until_async(all_stored, timeout_s=15)
+    assert {"first_contact", "first_heartbeat", "first_valid_read"} <= set(kinds(api, camera))
