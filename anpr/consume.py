@@ -39,7 +39,7 @@ from enum import StrEnum
 from anpr.bus.base import HOT_FETCH_WAIT_MS, Bus, Consumer, Record, TopicPartition
 from anpr.bus.batch import next_offsets
 from anpr.deadletter import Poison
-from anpr.errors import BusError, ConsumerStalled, RecordRefused
+from anpr.errors import BusError, BusUnavailable, ConsumerStalled, RecordRefused
 from anpr.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -114,6 +114,7 @@ class ConsumerLoop:
         # Without a group: where the current consumer is, so that a replacement resumes there.
         self._resume_at: dict[TopicPartition, int] = {}
         self._positioned = False  # a consumer has started (and, without a group, said where)
+        self._consumer: Consumer | None = None  # the one following now
         self._busy_since: float | None = None
         self._committing: asyncio.Task[None] | None = None
 
@@ -125,6 +126,23 @@ class ConsumerLoop:
 
     async def stop(self) -> None:
         await self._host.supervisor.cancel(self.name)
+
+    async def handled_to_end(self) -> bool:
+        """Whether every record on its partitions now (fresh end offsets, not the last check's
+        lag) has been handled, none in flight. Getting a batch and starting to handle it
+        happen without a pause in between, so a position past a record means it is handled
+        or being handled, and `_busy_since` tells which."""
+        consumer = self._consumer
+        if consumer is None or self._busy_since is not None or not self.caught_up.is_set():
+            return False
+        try:
+            ends = await consumer.end_offsets()
+            positions = await consumer.positions()
+        except BusUnavailable:
+            return False  # being replaced: ask again
+        if self._busy_since is not None or consumer is not self._consumer:
+            return False
+        return all(positions.get(tp, 0) >= end for tp, end in ends.items())
 
     @property
     def stalled(self) -> bool:
@@ -170,8 +188,10 @@ class ConsumerLoop:
                 for tp, position in (await consumer.positions()).items():
                     self._resume_at.setdefault(tp, position)
             self._positioned = True
+            self._consumer = consumer
             await self._follow(consumer)
         finally:
+            self._consumer = None
             if self.state is not LoopState.STALLED:
                 self.state = LoopState.RECONNECTING
             self._busy_since = None

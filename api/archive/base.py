@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
+from anpr.errors import AnprError
 from api.archive.records import ArchivedRead
 
 # The `ocr` rule of contract section 6: same length, same skeleton, at most 2 positions differ.
@@ -56,6 +57,11 @@ class Sighting:
     @property
     def key(self) -> ReadKey:
         return ReadKey(self.captured_at, self.read_id)
+
+
+class SelectionTooSlow(AnprError):
+    """A past-match selection the database gave up on (its statement timeout): the same
+    query would time out again, so the job fails rather than being retried for ever."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,6 +85,8 @@ class PastMatcher:
         self.known: dict[str, JobState] = {}
         self.queue: dict[str, Job] = {}
         self.jobs_run = 0
+        # Jobs this archive set running whose end record is not out yet (to run again).
+        self._unfinished: set[str] = set()
         self.metrics = PastMatchMetrics(runtime.registry)
         self._wake = asyncio.Event()
         self.hotlists = TopicFollower(
@@ -134,7 +136,7 @@ class PastMatcher:
             state = self.known[job["job_id"]] = JobState(job["state"])
         except ValueError:
             raise InvalidRecord("past-match job: unknown state") from None
-        if state is not JobState.PENDING:
+        if state is not JobState.PENDING and job["job_id"] not in self._unfinished:
             # Run (by this archive, or by another one): nothing left to hold for it.
             self.queue.pop(job["job_id"], None)
 
@@ -157,6 +159,8 @@ class PastMatcher:
                 await self._wake.wait()
 
     def _due(self, job: Job) -> bool:
+        if job.job_id in self._unfinished:
+            return True  # this archive started it and failed before its end: run it again
         state = self.known.get(job.job_id)
         if state is not None and state is not JobState.PENDING:
             return False
@@ -202,7 +206,7 @@ class PastMatcher:
         """Bounded: every read already on the reads topic is in the archive, or time is up."""
         deadline = time.monotonic() + self.config.archive_wait_s
         while time.monotonic() < deadline:
-            if self.archive.caught_up.is_set() and self.archive.lag == 0:
+            if await self.archive.handled_to_end():
                 return
             await asyncio.sleep(0.1)
         log.warning("past-match: the archive still lags; matching what it holds")
@@ -266,9 +270,14 @@ class PastMatcher:
             truncated=selection.truncated,
         )
         # The state first: the matcher's `done` comes after the candidates, so after this.
+        # Until its end record is out the job stays this archive's to finish: `running` on
+        # the topic must not drop it from the queue when the candidates fail to go out (the
+        # supervisor restarts the worker; the candidates go again, hit ids are the same).
+        self._unfinished.add(job.job_id)
         await self._put_state(running)
         if candidates:
             await self._publish(job, selection, running)
+        self._unfinished.discard(job.job_id)
         self.jobs_run += 1
         if not job.covert:
             self.metrics.jobs.labels(running["state"]).inc()

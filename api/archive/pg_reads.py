@@ -29,6 +29,7 @@ from api.archive.base import (
     PlateMatch,
     ReadKey,
     ReadQuery,
+    SelectionTooSlow,
     Sighting,
 )
 from api.archive.records import DAY_MS, ArchivedRead
@@ -249,12 +250,19 @@ class PostgresReadStore:
         if not values or limit <= 0:
             return []
         async with connection(self._pool) as conn:
-            cur = await conn.execute(
-                f"SELECT plate_skeleton, body FROM reads WHERE {clause}"  # noqa: S608 - constants
-                " AND captured_at >= %s AND captured_at < %s LIMIT %s",
-                (values, since, until, limit),
-            )
-            rows = await cur.fetchall()
+            try:
+                cur = await conn.execute(
+                    f"SELECT plate_skeleton, body FROM reads WHERE {clause}"  # noqa: S608
+                    " AND captured_at >= %s AND captured_at < %s LIMIT %s",
+                    (values, since, until, limit),
+                )
+                rows = await cur.fetchall()
+            except psycopg.errors.QueryCanceled as exc:
+                # The statement timeout, not the database away (which `connection` maps to a
+                # retriable error): retried, the job would block every later one for ever.
+                if (task := asyncio.current_task()) is not None and task.cancelling():
+                    raise
+                raise SelectionTooSlow(f"the selection was cancelled: {exc}") from exc
         return [PastRead(row[0], bytes(row[1])) for row in rows]
 
     @contextlib.asynccontextmanager

@@ -3,7 +3,7 @@ commits become jobs, which jobs are left to another archive, and what a job publ
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Sequence
@@ -11,16 +11,20 @@ from types import SimpleNamespace
 from typing import Any
 
 import orjson
+import psycopg
 import pytest
 from prometheus_client import CollectorRegistry
 
 from anpr.bus.base import Message, Record
 from anpr.codecs import PAST_MATCH, REPLAY
+from anpr.errors import BusUnavailable
 from anpr.hotlists import MatchMode, parse_entry_list, plan_put_config, plan_upsert_entries
 from anpr.normalize import skeleton
 from anpr.runtime import Runtime
 from anpr.topics import Topics
+from api.archive.base import SelectionTooSlow
 from api.archive.pastmatch import PastMatchConfig, PastMatcher
+from api.archive.pg_reads import PostgresReadStore
 from api.archive.records import decode_read
 from api.archive.sqlite_reads import SqliteReadStore
 
@@ -71,8 +75,11 @@ async def store() -> AsyncIterator[SqliteReadStore]:
 def matcher(store: SqliteReadStore, **config: Any) -> tuple[PastMatcher, CaptureBus]:
     bus = CaptureBus()
     runtime = Runtime("archive", bus, CollectorRegistry(), "t.deadletter.v1")  # type: ignore[arg-type]
-    archive = SimpleNamespace(caught_up=asyncio.Event(), lag=0)
-    archive.caught_up.set()
+
+    async def handled_to_end() -> bool:
+        return True
+
+    archive = SimpleNamespace(handled_to_end=handled_to_end)
     past = PastMatcher(
         runtime,
         store,
@@ -206,3 +213,61 @@ async def test_the_candidate_selection_runs_on_the_stores_thread(store: SqliteRe
     assert await store.past_candidates([skeleton("AB123CD")], since=0, until=NOW, limit=10)
     assert await store.pattern_candidates(["AB%"], since=0, until=NOW, limit=10)
     assert threads and threading.current_thread().name not in threads
+
+
+async def test_a_job_whose_candidates_failed_to_go_out_is_run_again(
+    store: SqliteReadStore,
+) -> None:
+    past, bus = matcher(store)
+    real = bus.publish
+    refusals = [BusUnavailable("reads-replay: not enough replicas")]
+
+    async def flaky(messages: Sequence[Message], *, timeout_s: float) -> None:
+        if refusals and any(m.topic == TOPICS.reads_replay for m in messages):
+            raise refusals.pop()
+        await real(messages, timeout_s=timeout_s)
+
+    bus.publish = flaky  # type: ignore[method-assign]
+    version = commit(past, NOW, [{"entry_id": "e1", "plate": "AB123CD"}])
+    job = past.queue[f"stolen@{version}"]
+    with pytest.raises(BusUnavailable):
+        await past.run(job)
+    # Its `running` state came back from the topic; the worker, restarted, looks again.
+    (running,) = [m for m in bus.messages if m.topic == TOPICS.past_match][1:]
+    past._apply_job(Record(TOPICS.past_match, 0, 1, running.key, running.value, NOW))
+    assert list(past.queue) == [job.job_id]
+    assert past._due(job)
+    await past.run(job)
+    replays = [REPLAY.decode(m.value) for m in bus.messages if m.topic == TOPICS.reads_replay]
+    assert [r["kind"] for r in replays] == ["read", "read", "end"]
+    assert not past._due(job)  # done with: not run a third time
+
+
+class _CancellingPool:
+    """A pool whose every statement hits the server's statement timeout."""
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[Any]:
+        class Conn:
+            async def execute(self, *_: Any) -> Any:
+                raise psycopg.errors.QueryCanceled("canceling statement due to statement timeout")
+
+        yield Conn()
+
+
+async def test_a_selection_past_the_statement_timeout_fails_the_job_instead_of_retrying() -> None:
+    # On PostgreSQL the same query would time out again: retried as "database away", the job
+    # blocked every later one for ever.
+    reads = PostgresReadStore("postgresql://unused")
+    reads._pool = _CancellingPool()
+    with pytest.raises(SelectionTooSlow) as raised:
+        await reads.past_candidates(["A8123C0"], since=0, until=NOW, limit=10)
+    assert not raised.value.retriable
+    past, bus = matcher(reads)  # type: ignore[arg-type]
+    version = commit(past, NOW, [{"entry_id": "e1", "plate": "AB123CD"}])
+    await past.run(past.queue[f"stolen@{version}"])
+    states = [PAST_MATCH.decode(m.value) for m in bus.messages if m.topic == TOPICS.past_match]
+    assert [(s["state"], s.get("error")) for s in states] == [
+        ("pending", None),
+        ("failed", "SelectionTooSlow"),
+    ]
