@@ -36,10 +36,13 @@ class ReadQuery:
 
 @dataclass(frozen=True, slots=True)
 class ReadKey:
-    """Keyset position: sightings are listed by (captured_at, read_id), newest first."""
+    """Keyset position: sightings are listed by (captured_at, read_id, camera_id), newest
+    first. A read_id is unique per camera only (contract section 3): without the camera a tie
+    between two cameras' reads skipped one of them from one page to the next."""
 
     captured_at: int
     read_id: str
+    camera_id: str = ""  # "" (before all): a cursor given out before the camera was in it
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +59,7 @@ class Sighting:
 
     @property
     def key(self) -> ReadKey:
-        return ReadKey(self.captured_at, self.read_id)
+        return ReadKey(self.captured_at, self.read_id, self.camera_id)
 
 
 class SelectionTooSlow(AnprError):
@@ -85,10 +88,13 @@ class ReadStore(Protocol):
     async def search(
         self, query: ReadQuery, *, after: ReadKey | None, limit: int
     ) -> list[Sighting]:
-        """Newest first by (captured_at, read_id), strictly after `after` when given."""
+        """Newest first by (captured_at, read_id, camera_id), strictly after `after` when
+        given."""
         ...
 
-    async def get_read(self, read_id: str) -> Sighting | None: ...
+    async def get_reads(self, read_id: str, *, camera_id: str | None) -> list[Sighting]:
+        """The reads with that id (of that camera when given), newest first, at most 20."""
+        ...
 
     async def past_candidates(
         self, skeletons: Sequence[str], *, since: int, until: int, limit: int

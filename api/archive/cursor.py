@@ -1,4 +1,5 @@
-"""The opaque keyset cursor of read searches: (captured_at, read_id) of the last sighting. Pure."""
+"""The opaque keyset cursor of read searches: (captured_at, read_id, camera_id) of the last
+sighting; one without the camera (given out before 2026-12-02) still reads. Pure."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ _READ_CURSOR = "r1"
 
 
 def encode_read_cursor(key: ReadKey) -> str:
-    raw = orjson.dumps([_READ_CURSOR, key.captured_at, key.read_id])
+    raw = orjson.dumps([_READ_CURSOR, key.captured_at, key.read_id, key.camera_id])
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -29,12 +30,12 @@ def decode_read_cursor(cursor: str | None) -> ReadKey | None:
         payload = None
     if (
         not isinstance(payload, list)
-        or len(payload) != 3
+        or len(payload) not in (3, 4)
         or payload[0] != _READ_CURSOR
         or not isinstance(payload[1], int)
         or isinstance(payload[1], bool)
         or not -MAX_MS <= payload[1] <= MAX_MS
-        or not isinstance(payload[2], str)
+        or not all(isinstance(part, str) for part in payload[2:])
     ):
         raise invalid("cursor", "not a cursor this API returned")
-    return ReadKey(payload[1], payload[2])
+    return ReadKey(payload[1], payload[2], payload[3] if len(payload) == 4 else "")

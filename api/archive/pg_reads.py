@@ -123,8 +123,8 @@ def where_clauses(query: ReadQuery, after: ReadKey | None) -> tuple[list[str], l
             clauses.append(clause)
             params.append(value)
     if after is not None:
-        clauses.append("(captured_at, read_id) < (%s, %s)")
-        params += [after.captured_at, after.read_id]
+        clauses.append("(captured_at, read_id, camera_id) < (%s, %s, %s)")
+        params += [after.captured_at, after.read_id, after.camera_id]
     return clauses, params
 
 
@@ -214,21 +214,22 @@ class PostgresReadStore:
         async with connection(self._pool) as conn:
             cur = await conn.execute(
                 f"SELECT {_COLUMNS} FROM reads {where} "  # noqa: S608 - clauses are constants
-                "ORDER BY captured_at DESC, read_id DESC LIMIT %s",
+                "ORDER BY captured_at DESC, read_id DESC, camera_id DESC LIMIT %s",
                 (*params, limit),
             )
             rows = await cur.fetchall()
         return [_sighting(row) for row in rows]
 
-    async def get_read(self, read_id: str) -> Sighting | None:
+    async def get_reads(self, read_id: str, *, camera_id: str | None) -> list[Sighting]:
+        camera = "" if camera_id is None else " AND camera_id = %s"
         async with connection(self._pool) as conn:
             cur = await conn.execute(
-                f"SELECT {_COLUMNS} FROM reads WHERE read_id = %s "  # noqa: S608 - constants
-                "ORDER BY captured_at DESC LIMIT 1",
-                (read_id,),
+                f"SELECT {_COLUMNS} FROM reads WHERE read_id = %s{camera} "  # noqa: S608
+                "ORDER BY captured_at DESC, camera_id LIMIT 20",
+                (read_id,) if camera_id is None else (read_id, camera_id),
             )
-            row = await cur.fetchone()
-        return _sighting(row) if row else None
+            rows = await cur.fetchall()
+        return [_sighting(row) for row in rows]
 
     async def past_candidates(
         self, skeletons: Sequence[str], *, since: int, until: int, limit: int

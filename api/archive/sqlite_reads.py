@@ -81,8 +81,13 @@ def where_clauses(query: ReadQuery, after: ReadKey | None) -> tuple[list[str], l
             clauses.append(clause)
             params.append(value)
     if after is not None:
-        clauses.append("(captured_at < ? OR (captured_at = ? AND read_id < ?))")
-        params += [after.captured_at, after.captured_at, after.read_id]
+        clauses.append(
+            "(captured_at < ? OR (captured_at = ? AND"
+            " (read_id < ? OR (read_id = ? AND camera_id < ?))))"
+        )
+        params += [
+            after.captured_at, after.captured_at, after.read_id, after.read_id, after.camera_id
+        ]  # fmt: skip
     return clauses, params
 
 
@@ -152,21 +157,22 @@ class SqliteReadStore(SqliteOnThread):
             where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
             rows = db.execute(
                 f"SELECT {_COLUMNS} FROM reads {where} "  # noqa: S608 - clauses are constants
-                "ORDER BY captured_at DESC, read_id DESC LIMIT ?",
+                "ORDER BY captured_at DESC, read_id DESC, camera_id DESC LIMIT ?",
                 (*params, limit),
             ).fetchall()
             return [_sighting(row) for row in rows]
 
         return await self.sql(run)
 
-    async def get_read(self, read_id: str) -> Sighting | None:
-        def run(db: sqlite3.Connection) -> Sighting | None:
-            row = db.execute(
-                f"SELECT {_COLUMNS} FROM reads WHERE read_id = ? "  # noqa: S608 - constant columns
-                "ORDER BY captured_at DESC LIMIT 1",
-                (read_id,),
-            ).fetchone()
-            return _sighting(row) if row else None
+    async def get_reads(self, read_id: str, *, camera_id: str | None) -> list[Sighting]:
+        def run(db: sqlite3.Connection) -> list[Sighting]:
+            camera = "" if camera_id is None else " AND camera_id = ?"
+            rows = db.execute(
+                f"SELECT {_COLUMNS} FROM reads WHERE read_id = ?{camera} "  # noqa: S608
+                "ORDER BY captured_at DESC, camera_id LIMIT 20",
+                (read_id,) if camera_id is None else (read_id, camera_id),
+            ).fetchall()
+            return [_sighting(row) for row in rows]
 
         return await self.sql(run)
 

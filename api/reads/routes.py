@@ -1,12 +1,13 @@
 """Investigative search of the read archive (investigator, supervisor, admin; contract section 7).
 
 `GET /v1/reads?plate=&match=exact|ocr&camera_id=&since=&until=&reason=&limit=&cursor=` lists
-sightings newest first by (captured_at, read_id) with keyset pages; `GET /v1/reads/{read_id}`
-shows one. Every request, each page included, needs a `reason` (at least 5 printable
-characters: a case reference or free text) and is written to the audit log, with the reason,
-before anything is answered. A search names a `plate` or a `camera_id` (or both): the archive is
-not browsed whole. `match=ocr` also finds reads whose plate has the same OCR skeleton and differs
-in at most 2 positions (the `ocr` rule of contract section 6). Times bound `captured_at`.
+sightings newest first by (captured_at, read_id, camera_id) with keyset pages;
+`GET /v1/reads/{read_id}[?camera_id=]` shows one. Every request, each page included, needs a
+`reason` (at least 5 printable characters: a case reference or free text) and is written to the
+audit log, with the reason, before anything is answered. A search names a `plate` or a
+`camera_id` (or both): the archive is not browsed whole. `match=ocr` also finds reads whose plate
+has the same OCR skeleton and differs in at most 2 positions (the `ocr` rule of contract
+section 6). Times bound `captured_at`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from fastapi import APIRouter, Query
 from api.archive.base import PlateMatch
 from api.audit.log import Action
 from api.deps import Investigator, Service
-from api.errors import not_found
+from api.errors import ApiError, not_found
 from api.query import IdParam
 from api.reads.schemas import SightingOut, SightingPage
 from api.reads.search import MAX_REASON, ReadSearch, check_reason, search_archive, sighting_json
@@ -58,16 +59,29 @@ async def search_reads(
 
 
 @router.get(
-    "/v1/reads/{read_id}", response_model=SightingOut, responses=error_responses(401, 403, 404, 422)
+    "/v1/reads/{read_id}",
+    response_model=SightingOut,
+    responses=error_responses(401, 403, 404, 409, 422),
 )
 async def get_read(
-    read_id: str, principal: Investigator, service: Service, reason: Reason = None
+    read_id: str,
+    principal: Investigator,
+    service: Service,
+    reason: Reason = None,
+    camera_id: IdParam = None,
 ) -> SightingOut:
+    """One read. A read_id is unique per camera only: when cameras share it, `409` names them
+    (field `camera_id`) and `camera_id=` picks one; never another camera's read instead."""
     why = check_reason(reason)
     if len(read_id) > 128:
         raise not_found(f"read {read_id!r}")
-    await service.audit.record(principal, Action.READ_VIEW, read_id, reason=why)
-    found = await service.reads.get_read(read_id)
-    if found is None:
+    target = read_id if camera_id is None else f"{camera_id}/{read_id}"
+    await service.audit.record(principal, Action.READ_VIEW, target, reason=why)
+    found = await service.reads.get_reads(read_id, camera_id=camera_id)
+    if not found:
         raise not_found(f"read {read_id!r}")
-    return SightingOut.model_validate(sighting_json(found))
+    cameras = sorted({s.camera_id for s in found})
+    if len(cameras) > 1:
+        detail = f"read_id {read_id!r} is used by cameras {', '.join(cameras)}: give camera_id"
+        raise ApiError(409, detail, errors=[{"field": "camera_id", "message": detail}])
+    return SightingOut.model_validate(sighting_json(found[0]))

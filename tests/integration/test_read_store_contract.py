@@ -118,12 +118,36 @@ async def test_keyset_pages_across_days(reads: ReadStore) -> None:
     assert seen == [r.read_id for r in expected]
 
 
-async def test_get_read(reads: ReadStore) -> None:
+async def test_get_reads(reads: ReadStore) -> None:
     await reads.add_reads([read("one", "AB12345", T0 + 5, direction="receding")])
-    got = await reads.get_read("one")
-    assert got is not None
+    (got,) = await reads.get_reads("one", camera_id=None)
     assert got.body["direction"] == "receding"
-    assert await reads.get_read("none") is None
+    assert await reads.get_reads("none", camera_id=None) == []
+
+
+async def test_a_read_id_two_cameras_use_is_two_reads(reads: ReadStore) -> None:
+    """A read_id is unique per camera only (contract section 3): both reads are found, on
+    pages of one as in one page, and by id with the camera named."""
+    await reads.add_reads(
+        [
+            read("evt-1", "AB12345", T0 + 5, camera_id="cam-1"),
+            read("evt-1", "XY98765", T0 + 5, camera_id="cam-2"),
+            read("evt-0", "AB12345", T0 + 5, camera_id="cam-1"),
+        ]
+    )
+    query = ReadQuery(plate_norm=None, match=PlateMatch.EXACT, camera_id=None, since=T0, until=None)
+    whole = [(s.camera_id, s.read_id) for s in await reads.search(query, after=None, limit=10)]
+    assert whole == [("cam-2", "evt-1"), ("cam-1", "evt-1"), ("cam-1", "evt-0")]
+    paged: list[tuple[str, str]] = []
+    after = None
+    while page := await reads.search(query, after=after, limit=1):
+        paged += [(s.camera_id, s.read_id) for s in page]
+        after = page[-1].key
+    assert paged == whole
+    both = await reads.get_reads("evt-1", camera_id=None)
+    assert sorted(s.camera_id for s in both) == ["cam-1", "cam-2"]
+    (one,) = await reads.get_reads("evt-1", camera_id="cam-1")
+    assert one.plate_norm == "AB12345"
 
 
 async def test_retention_removes_whole_old_days(reads: ReadStore) -> None:

@@ -184,3 +184,27 @@ async def test_one_read_needs_a_reason_and_is_audited(api: ApiHarness) -> None:
     views = await audit_actions(api, "read.view")
     assert [v["target"] for v in views[:2]] == ["nope", "s-3"]
     assert all(v["reason"] == REASON for v in views)
+
+
+async def test_a_read_id_two_cameras_share_is_never_answered_with_the_wrong_one(
+    api: ApiHarness,
+) -> None:
+    at = now_ms() - 1800_000
+    shared = [
+        recent_read(read_id="evt-7", plate=plate, plate_norm=plate, camera_id=camera,
+                    captured_at_ms=at)
+        for plate, camera in (("1ABC123", "cam-1"), ("9XYZ999", "cam-2"))
+    ]  # fmt: skip
+    await api.service.reads.add_reads([decode_read(orjson.dumps(r)) for r in shared])
+    headers = api.auth("investigator")
+    both = await api.client.get("/v1/reads/evt-7", params={"reason": REASON}, headers=headers)
+    assert both.status_code == 409, both.text
+    assert both.json()["errors"][0]["field"] == "camera_id"
+    assert "cam-1, cam-2" in both.json()["detail"]
+    one = await api.client.get(
+        "/v1/reads/evt-7", params={"reason": REASON, "camera_id": "cam-1"}, headers=headers
+    )
+    assert one.status_code == 200, one.text
+    assert one.json()["plate_norm"] == "1ABC123"
+    views = await audit_actions(api, "read.view")
+    assert [v["target"] for v in views[:2]] == ["cam-1/evt-7", "evt-7"]
