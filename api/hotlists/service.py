@@ -2,8 +2,13 @@
 
 Every write is planned by `anpr.hotlists` (entries at the new version first, the list
 configuration last as the commit) and published in that order; writes to one list are
-serialised here, as the planner requires. After publishing, the write waits (bounded) until this
-replica's own book has committed it, so a GET right after sees it.
+serialised here, as the planner requires. Before planning, the write waits (bounded) until this
+replica's book has read every hotlist record on the topic at that moment, and plans from the
+list as it is then: a plan from a book that lagged (another replica's write, or this one's own
+that was slow to come back) committed a whole configuration that undid the change before it,
+and a version from a lagging book could be lower than the list's, a change never applied. After
+publishing, the write waits (bounded) until the book has committed it, so a GET right after
+sees it. Writes of one list on two replicas at the same instant are not serialised (noted).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from collections.abc import Callable, Sequence
 
 from anpr.bus.base import Message
 from anpr.bus.base import Record as BusRecord
+from anpr.errors import BusUnavailable
 from anpr.follow import TopicFollower
 from anpr.gcpolicy import BULK_FREEZE_RECORDS
 from anpr.hotlists import (
@@ -33,6 +39,7 @@ from anpr.hotlists import (
 from anpr.runtime import Runtime
 from anpr.topics import Topics
 from api.changes import ChangeSignal
+from api.errors import not_found
 from api.hotlists.pastmatch import PastMatchBook
 from api.hotlists.status import MatcherStatusBook
 from api.metrics import ApiMetrics
@@ -124,6 +131,24 @@ class HotlistService:
         if not await self.changed.wait_for(predicate, self._settings.write_visible_timeout_s):
             log.warning("hotlist write published but not yet visible on this replica")
 
+    async def _read_to_end(self) -> None:
+        """The book holds every hotlist record on the topic now; `BusUnavailable` (503) when it
+        cannot within the write timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._settings.write_visible_timeout_s
+        while not await self._follower.loop.handled_to_end():
+            if loop.time() >= deadline:
+                raise BusUnavailable("this replica has not read the hotlists topic to its end")
+            await asyncio.sleep(0.01)
+
+    async def _now(self, config: ListConfig) -> ListConfig:
+        """`config`'s list as the topic has it now (read to its end first)."""
+        await self._read_to_end()
+        now = self.book.config(config.list_id)
+        if now is None:
+            raise not_found(f"hotlist {config.list_id!r}")
+        return now
+
     async def _commit(self, plan: Plan) -> ListConfig:
         await self._publish(plan)
         config = plan.config
@@ -145,6 +170,7 @@ class HotlistService:
         group_window_s: int | None = None,
         past_match_hours: int | None = None,
     ) -> ListConfig:
+        await self._read_to_end()
         plan = plan_put_config(
             self.book.config(list_id),
             list_id=list_id,
@@ -164,6 +190,7 @@ class HotlistService:
     # loop that streams hits must not wait out.
 
     async def replace(self, current: ListConfig, entries: Sequence[EntrySpec]) -> ListConfig:
+        current = await self._now(current)
         plan = await asyncio.to_thread(
             plan_replace_entries,
             current,
@@ -174,13 +201,16 @@ class HotlistService:
         return await self._commit(plan)
 
     async def upsert(self, current: ListConfig, entries: Sequence[EntrySpec]) -> ListConfig:
+        current = await self._now(current)
         plan = await asyncio.to_thread(plan_upsert_entries, current, entries, now_ms=self._clock())
         return await self._commit(plan)
 
     async def delete_entry(self, current: ListConfig, entry_id: str) -> ListConfig:
+        current = await self._now(current)
         return await self._commit(plan_delete_entry(current, entry_id, now_ms=self._clock()))
 
     async def delete_list(self, current: ListConfig) -> None:
+        current = await self._now(current)
         plan = await asyncio.to_thread(
             plan_delete_list, current, live_entry_ids=list(self.book.entry_ids(current.list_id))
         )
