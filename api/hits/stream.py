@@ -23,6 +23,7 @@ import orjson
 
 from anpr.auth import Principal
 from anpr.clock import now_ms
+from anpr.registry import RegistryView
 from api.alerts.grouping import Decision
 from api.alerts.views import alert_json, sighting_json
 from api.hits.hub import StreamHub, StreamItem, Subscription
@@ -34,6 +35,7 @@ from api.store.base import Store, StoredHit
 log = logging.getLogger(__name__)
 
 KEEPALIVE = b": keep-alive\n\n"
+KEEPALIVE_EARLY = 0.9
 RETRY_MS = 2000
 
 
@@ -42,7 +44,7 @@ def encode_event(hit: StoredHit) -> bytes:
     return f"event: hit\nid: {hit.hit_id}\ndata: {data}\n\n".encode()
 
 
-def encode_note(note: AlertNote) -> bytes:
+def encode_note(note: AlertNote, registry: RegistryView | None = None) -> bytes:
     """`event: alert` (the hit opened an alert) or `event: sighting` (it joined one). Sent just
     before the hit's own event and without an `id:`, so a client that resumes from the last
     hit id gets it again rather than losing it."""
@@ -50,12 +52,15 @@ def encode_note(note: AlertNote) -> bytes:
         name, payload = "alert", alert_json(note.alert)
     else:
         name = "sighting"
-        payload = {"alert": alert_json(note.alert), "sighting": sighting_json(note.sighting)}
+        payload = {
+            "alert": alert_json(note.alert),
+            "sighting": sighting_json(note.sighting, registry),
+        }
     return f"event: {name}\ndata: {orjson.dumps(payload).decode()}\n\n".encode()
 
 
-def encode_item(item: StreamItem) -> bytes:
-    head = encode_note(item.note) if item.note is not None else b""
+def encode_item(item: StreamItem, registry: RegistryView | None = None) -> bytes:
+    head = encode_note(item.note, registry) if item.note is not None else b""
     return head + encode_event(item.hit)
 
 
@@ -91,6 +96,7 @@ class HitStream:
         last_event_id: str | None,
         keepalive_s: float,
         page: int,
+        registry: RegistryView | None = None,
     ) -> None:
         self._store = store
         self._hub = hub
@@ -98,6 +104,7 @@ class HitStream:
         self._principal = principal
         self._last_event_id = last_event_id
         self._keepalive_s = keepalive_s
+        self._registry = registry  # camera names and time zones of `sighting` events
         self._page = page
         self._covert = sees_covert(principal)
         self._last_seq = 0
@@ -112,7 +119,9 @@ class HitStream:
                 self._last_seq = hits[-1].seq
                 overt = sum(not h.covert for h in hits)  # covert hits are not on /metrics
                 self._metrics.hits_streamed.labels("replay").inc(overt)
-                yield b"".join(encode_item(StreamItem(h, notes.get(h.hit_id))) for h in hits)
+                yield b"".join(
+                    encode_item(StreamItem(h, notes.get(h.hit_id)), self._registry) for h in hits
+                )
             if len(hits) < self._page:
                 return
 
@@ -148,7 +157,9 @@ class HitStream:
 
     async def _live(self, sub: Subscription) -> AsyncIterator[bytes]:
         while not sub.dropped:
-            item = await _next(sub, self._keepalive_s)
+            # A little under the interval: "a comment at least every 15 s" held to the letter,
+            # not 15.001 s after the last write.
+            item = await _next(sub, self._keepalive_s * KEEPALIVE_EARLY)
             if item is None:
                 if not sub.dropped:
                     yield KEEPALIVE
@@ -174,7 +185,7 @@ class HitStream:
             if not hit.covert:  # a covert hit is not on /metrics, not even as a count
                 overt += 1
                 self._metrics.hit_delivery_seconds.observe(max(0, now - hit.topic_ts) / 1000)
-            events.append(encode_item(item))
+            events.append(encode_item(item, self._registry))
         if overt:
             self._metrics.hits_streamed.labels("live").inc(overt)
         return b"".join(events)

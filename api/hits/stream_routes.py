@@ -59,6 +59,7 @@ async def stream_hits(
         last_event_id=last_event_id or last_event_id_query,
         keepalive_s=settings.stream_keepalive_s,
         page=settings.stream_backlog_page,
+        registry=service.registry,
     )
     return StreamingResponse(
         stream.events(),

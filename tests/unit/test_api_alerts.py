@@ -280,3 +280,26 @@ async def test_a_hit_stored_but_not_placed_is_placed_when_consumed_again(api: Ap
     assert await alerts_of(api, p) == []
     await publish_placed(api, hit)
     assert [a["first_hit_id"] for a in await alerts_of(api, p)] == [hit["hit_id"]]
+
+
+async def test_sighting_events_name_the_camera_live_and_replayed(api: ApiHarness) -> None:
+    camera = unique("cam")
+    await api.register_camera(camera, name="South bridge", timezone="Europe/Brussels")
+    p, t = plate(), now_ms()
+    first = make_hit(plate=p, camera_id=camera, matched_at=t)
+    second = make_hit(plate=p, camera_id=camera, matched_at=t + 1000)
+    headers = api.auth("operator")
+    async with SseClient(api.app, "/v1/hits/stream", headers) as client:
+        await client.next_event()
+        await publish_placed(api, first, second)
+        sighting = await client.next_event()
+        while sighting.event != "sighting":
+            sighting = await client.next_event()
+    live = sighting.json()["sighting"]
+    assert (live["camera_name"], live["camera_timezone"]) == ("South bridge", "Europe/Brussels")
+    headers["Last-Event-ID"] = first["hit_id"]
+    async with SseClient(api.app, "/v1/hits/stream", headers) as client:
+        replayed = await client.next_event()
+        while replayed.event != "sighting":
+            replayed = await client.next_event()
+    assert replayed.json()["sighting"]["camera_name"] == "South bridge"

@@ -7,9 +7,11 @@ import asyncio
 import gc
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
+import api.hits.stream as stream_module
 from tests.support.factories import unique
 from tests.unit.api_fixtures import ApiHarness, SseClient, make_hit, running_api
 
@@ -167,3 +169,23 @@ async def test_stream_roles(api: ApiHarness, role: str, status: int) -> None:
     response = await api.client.get("/v1/hits/stream", headers=api.auth(role))
     assert response.status_code == status
     assert (await api.client.get("/v1/hits/stream")).status_code == 401
+
+
+async def test_a_keep_alive_is_due_a_little_before_the_interval(
+    api: ApiHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The contract's "a comment line at least every 15 s", not 15.001 s after the last write."""
+    waits: list[float] = []
+    real = stream_module._next
+
+    async def recorded(sub: Any, timeout_s: float) -> Any:
+        waits.append(timeout_s)
+        return await real(sub, timeout_s)
+
+    monkeypatch.setattr(stream_module, "_next", recorded)
+    async with stream(api) as client:
+        event = await client.next_event()
+        while "keep-alive" not in event.comments:
+            event = await client.next_event(timeout_s=1.0)
+    keepalive_s = api.service.settings.stream_keepalive_s
+    assert waits and all(0 < w < keepalive_s for w in waits)

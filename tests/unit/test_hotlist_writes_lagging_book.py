@@ -84,7 +84,10 @@ async def test_a_write_on_a_lagging_replica_keeps_the_write_before_it() -> None:
 
 async def test_a_write_after_one_not_yet_visible_here_is_refused_not_reverting() -> None:
     async with replicas(1, write_visible_timeout_s=0.2) as [(app, client)]:
-        assert (await client.put("/v1/hotlists/X", json=LIST, headers=AUTH)).status_code in (200, 201)
+        assert (await client.put("/v1/hotlists/X", json=LIST, headers=AUTH)).status_code in (
+            200,
+            201,
+        )
         slow_book(app, 0.5)
         covert = await client.put("/v1/hotlists/X", json={**LIST, "covert": True}, headers=AUTH)
         assert covert.status_code == 200
