@@ -102,6 +102,10 @@ class HitIngest:
         # The first stored hit still without its alert note, and since when it waits.
         self._unplaced_since: tuple[str, float] | None = None
 
+    def published(self) -> int | None:
+        """The `seq` of the last hit handed to the hub (None before `start`)."""
+        return self._published
+
     async def start(self) -> None:
         """Streams show hits stored from now on (older ones are for `Last-Event-ID` replays)."""
         self._published = await self._store.max_seq()

@@ -1,7 +1,9 @@
 """The server-sent events of `GET /v1/hits/stream`.
 
 Order of work for a stream resumed with `Last-Event-ID` (no gap, no repeat):
-1. replay from the store every hit stored after that hit, page by page;
+1. replay from the store every hit stored after that hit, page by page, up to the last one
+   this replica's hub was handed (a hit stored but not yet handed over may not be placed in
+   its alert yet: it comes through the subscription, with its alert event);
 2. subscribe to the hub, then replay once more from the store what was stored meanwhile;
 3. follow the subscription, skipping anything at or below the last `seq` sent.
 Hits are stored and fanned out in `seq` order, so steps 2 and 3 together see every hit exactly
@@ -17,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import orjson
 
@@ -97,6 +99,7 @@ class HitStream:
         keepalive_s: float,
         page: int,
         registry: RegistryView | None = None,
+        published: Callable[[], int | None] = lambda: None,
     ) -> None:
         self._store = store
         self._hub = hub
@@ -105,15 +108,22 @@ class HitStream:
         self._last_event_id = last_event_id
         self._keepalive_s = keepalive_s
         self._registry = registry  # camera names and time zones of `sighting` events
+        self._published = published  # the last seq the hub was handed (None: no bound)
         self._page = page
         self._covert = sees_covert(principal)
         self._last_seq = 0
 
     async def _replay(self) -> AsyncIterator[bytes]:
         while True:
-            hits = await self._store.hits_after_seq(
+            # Only what the hub has published: a hit stored but not yet published may not be
+            # placed yet (PostgreSQL places a batch in a second transaction), and replayed
+            # bare it would lose its alert/sighting event for good (its hub copy, which has
+            # it, is then skipped as sent). It comes through the subscription instead.
+            published = self._published()
+            fetched = await self._store.hits_after_seq(
                 self._last_seq, include_covert=self._covert, limit=self._page
             )
+            hits = [h for h in fetched if published is None or h.seq <= published]
             notes = await self._store.alert_notes([hit.hit_id for hit in hits])
             if hits:
                 self._last_seq = hits[-1].seq

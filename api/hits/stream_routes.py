@@ -60,6 +60,7 @@ async def stream_hits(
         keepalive_s=settings.stream_keepalive_s,
         page=settings.stream_backlog_page,
         registry=service.registry,
+        published=service.hit_ingest.published,
     )
     return StreamingResponse(
         stream.events(),

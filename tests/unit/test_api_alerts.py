@@ -303,3 +303,32 @@ async def test_sighting_events_name_the_camera_live_and_replayed(api: ApiHarness
         while replayed.event != "sighting":
             replayed = await client.next_event()
     assert replayed.json()["sighting"]["camera_name"] == "South bridge"
+
+
+async def test_a_resume_does_not_replay_a_stored_hit_before_the_hub_has_it(
+    api: ApiHarness,
+) -> None:
+    """On PostgreSQL a batch is stored, then placed in alerts, in two transactions. A stream
+    resumed in between replayed the stored hit bare, and its alert event was lost for good
+    (the hub's copy, with it, was then skipped as sent). Here: stored, not placed yet."""
+    p, t = plate(), now_ms()
+    first = make_hit(plate=p, matched_at=t)
+    await publish_placed(api, first)
+    later = make_hit(plate=unique("P"), matched_at=t + 1000)
+    decoded = decode_hit(Record("hits", 0, 0, b"k", orjson.dumps(later), later["matched_at"]))
+    await api.service.store.add_hits([decoded])  # stored; not placed, not published
+    headers = {**api.auth("operator"), "Last-Event-ID": first["hit_id"]}
+    async with SseClient(api.app, "/v1/hits/stream", headers) as client:
+        await client.next_event()  # retry advice
+        # A keep-alive comes once the replay is over and the stream waits for live hits.
+        replayed = [await client.next_event(timeout_s=1.0)]
+        while "keep-alive" not in replayed[-1].comments:
+            replayed.append(await client.next_event(timeout_s=1.0))
+        assert [e.event for e in replayed if e.event] == [], "nothing replayed bare"
+        await api.service.alerts.store_and_place([decoded])
+        await api.service.hit_ingest.publish_new()
+        events = [await client.next_event()]
+        while events[-1].event != "hit":
+            events.append(await client.next_event())
+    named = [e.event for e in events if e.event is not None]
+    assert named == ["alert", "hit"] and events[-1].id == later["hit_id"]
