@@ -25,6 +25,9 @@ from api.service import ApiService
 from api.store.alerts import AlertFilter, AlertPageKey, StoredAlert
 from api.store.base import AckConflict, HitStatus
 
+# An alert of a thousand sightings names its hits in its audit entry up to this many.
+MAX_AUDITED_HIT_IDS = 1000
+
 router = APIRouter(tags=["alerts"])
 
 
@@ -105,7 +108,7 @@ async def acknowledge_alert(
     await _visible_alert(service, alert_id, principal)
     ack = acknowledgement(body, principal, service.clock())
     try:
-        alert = await service.store.acknowledge_alert(alert_id, ack)
+        acknowledged = await service.store.acknowledge_alert(alert_id, ack)
     except AckConflict as exc:
         first = exc.existing
         detail = f"alert already acknowledged by {first.by} ({first.outcome.value})"
@@ -115,14 +118,23 @@ async def acknowledge_alert(
             errors=[{"field": "alert_id", "message": detail}],
             extra={"acknowledgement": ack_json(first)},
         ) from exc
-    if alert is None:
+    if acknowledged is None:
         raise not_found(f"alert {alert_id!r}")
+    alert = acknowledged.alert
+    # The hits acknowledged by this, by id: those acknowledged before, one by one, are in
+    # their own `hit.acknowledge` entries (an auditor finds every hit's acknowledgement).
+    hit_ids = list(acknowledged.hit_ids)
     await service.audit.record(
         principal,
         Action.ALERT_ACKNOWLEDGE,
         alert_id,
         reason=body.note,
-        detail={"outcome": body.outcome.value, "hits": alert.sightings},
+        detail={
+            "outcome": body.outcome.value,
+            "sightings": alert.sightings,
+            "hits": len(hit_ids),
+            "hit_ids": hit_ids[:MAX_AUDITED_HIT_IDS],
+        },
         covert=alert.key.covert,
     )
     return await _detail(service, alert)

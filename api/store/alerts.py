@@ -56,6 +56,15 @@ class StoredAlert:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertAcknowledged:
+    """An alert just acknowledged, and the hits acknowledged with it (those that were not
+    acknowledged before), for the audit log."""
+
+    alert: StoredAlert
+    hit_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class AlertNote:
     """What a stored hit did to its alert: opened it or joined it (for `event: alert|sighting`)."""
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from api.store.alerts import (
+        AlertAcknowledged,
         AlertFilter,
         AlertNote,
         AlertPageKey,
@@ -281,9 +282,11 @@ class Store(NotificationStore, Protocol):
         """For replaying streams: what each of these hits did to its alert (current state)."""
         ...
 
-    async def acknowledge_alert(self, alert_id: str, ack: Acknowledgement) -> StoredAlert | None:
-        """Acknowledge the alert and its unacknowledged hits; None when unknown; `AckConflict`
-        when acknowledged before."""
+    async def acknowledge_alert(
+        self, alert_id: str, ack: Acknowledgement
+    ) -> AlertAcknowledged | None:
+        """Acknowledge the alert and its unacknowledged hits (their ids come back); None when
+        unknown; `AckConflict` when acknowledged before."""
         ...
 
     async def purge_alerts(self, *, before: int) -> int: ...

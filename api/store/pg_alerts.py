@@ -21,6 +21,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from api.alerts.grouping import AlertKey, AlertState, Decision, Placement, place
 from api.store.alerts import (
+    AlertAcknowledged,
     AlertFilter,
     AlertNote,
     AlertPageKey,
@@ -262,7 +263,9 @@ class PgAlertsMixin:
             notes[sighting.hit_id] = AlertNote(decision, _alert(row[6:]), sighting)
         return notes
 
-    async def acknowledge_alert(self, alert_id: str, ack: Acknowledgement) -> StoredAlert | None:
+    async def acknowledge_alert(
+        self, alert_id: str, ack: Acknowledgement
+    ) -> AlertAcknowledged | None:
         values = (ack.outcome.value, ack.note, ack.by, ack.role, ack.at)
         async with connection(self.pool) as conn, conn.transaction():
             # The key's lock first, as `add_sightings` takes it: a hit being placed in this alert
@@ -284,19 +287,21 @@ class PgAlertsMixin:
                 (*values, alert_id),
             )
             updated = cur.rowcount
+            hit_ids: list[str] = []
             if updated:
-                await conn.execute(
+                cur = await conn.execute(
                     "UPDATE hits SET ack_outcome=%s, ack_note=%s, ack_by=%s, ack_role=%s,"
                     " ack_at=%s WHERE ack_at IS NULL AND hit_id IN"
-                    " (SELECT hit_id FROM alert_sightings WHERE alert_id = %s)",
+                    " (SELECT hit_id FROM alert_sightings WHERE alert_id = %s) RETURNING hit_id",
                     (*values, alert_id),
                 )
+                hit_ids = [row[0] for row in await cur.fetchall()]
         alert = await self.get_alert(alert_id)
         if alert is None:
             return None
         if not updated and alert.ack is not None:
             raise AckConflict(alert.ack)
-        return alert
+        return AlertAcknowledged(alert, tuple(sorted(hit_ids)))
 
     async def purge_alerts(self, *, before: int) -> int:
         """Alerts whose last sighting is older than `before` (hit retention), with their trail."""

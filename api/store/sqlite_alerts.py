@@ -17,6 +17,7 @@ import orjson
 
 from api.alerts.grouping import AlertKey, AlertState, Decision, Placement, place
 from api.store.alerts import (
+    AlertAcknowledged,
     AlertFilter,
     AlertNote,
     AlertPageKey,
@@ -260,8 +261,11 @@ class SqliteAlertsMixin(SqliteOnThread):
 
         return await self.sql(run)
 
-    async def acknowledge_alert(self, alert_id: str, ack: Acknowledgement) -> StoredAlert | None:
-        def run(db: sqlite3.Connection) -> tuple[int, StoredAlert | None]:
+    async def acknowledge_alert(
+        self, alert_id: str, ack: Acknowledgement
+    ) -> AlertAcknowledged | None:
+        def run(db: sqlite3.Connection) -> tuple[int, list[str], StoredAlert | None]:
+            hit_ids: list[str] = []
             with write_transaction(db):
                 updated = db.execute(
                     "UPDATE alerts SET ack_outcome=?, ack_note=?, ack_by=?, ack_role=?, ack_at=? "
@@ -269,20 +273,24 @@ class SqliteAlertsMixin(SqliteOnThread):
                     (ack.outcome.value, ack.note, ack.by, ack.role, ack.at, alert_id),
                 ).rowcount
                 if updated:
-                    db.execute(
-                        "UPDATE hits SET ack_outcome=?, ack_note=?, ack_by=?, ack_role=?, ack_at=? "
-                        "WHERE ack_at IS NULL AND hit_id IN "
-                        "(SELECT hit_id FROM alert_sightings WHERE alert_id = ?)",
-                        (ack.outcome.value, ack.note, ack.by, ack.role, ack.at, alert_id),
-                    )
-            return updated, _get_alert(db, alert_id)
+                    hit_ids = [
+                        row[0]
+                        for row in db.execute(
+                            "UPDATE hits SET ack_outcome=?, ack_note=?, ack_by=?, ack_role=?,"
+                            " ack_at=? WHERE ack_at IS NULL AND hit_id IN"
+                            " (SELECT hit_id FROM alert_sightings WHERE alert_id = ?)"
+                            " RETURNING hit_id",
+                            (ack.outcome.value, ack.note, ack.by, ack.role, ack.at, alert_id),
+                        ).fetchall()
+                    ]
+            return updated, hit_ids, _get_alert(db, alert_id)
 
-        updated, alert = await self.sql(run)
+        updated, hit_ids, alert = await self.sql(run)
         if alert is None:
             return None
         if not updated and alert.ack is not None:
             raise AckConflict(alert.ack)
-        return alert
+        return AlertAcknowledged(alert, tuple(sorted(hit_ids)))
 
     async def purge_alerts(self, *, before: int) -> int:
         """Alerts whose last sighting is older than `before` (hit retention), with their trail;

@@ -404,8 +404,9 @@ async def test_alert_acknowledgement_conflict_and_new_alert_after(backend: Backe
     alert_id = notes[0].alert.alert_id
     acked = await store.acknowledge_alert(alert_id, ACK)
     assert acked is not None
-    assert acked.ack == ACK
-    assert acked.status is HitStatus.ACKNOWLEDGED
+    assert acked.hit_ids == ("h1", "h2")  # the hits acknowledged with it, for the audit log
+    assert acked.alert.ack == ACK
+    assert acked.alert.status is HitStatus.ACKNOWLEDGED
     for hit_id in ("h1", "h2"):  # the alert's hits are acknowledged with it
         hit = await store.get_hit(hit_id)
         assert hit is not None
@@ -795,6 +796,6 @@ async def test_pg_alert_acknowledgement_waits_for_placements_of_its_key(
             await other.execute("SELECT pg_advisory_unlock(%s)", (key_lock(alert.key),))
             acked = await asyncio.wait_for(task, 10)
         assert acked is not None
-        assert acked.ack == ACK
+        assert acked.alert.ack == ACK
     finally:
         await store.close()

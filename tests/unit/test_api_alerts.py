@@ -332,3 +332,28 @@ async def test_a_resume_does_not_replay_a_stored_hit_before_the_hub_has_it(
             events.append(await client.next_event())
     named = [e.event for e in events if e.event is not None]
     assert named == ["alert", "hit"] and events[-1].id == later["hit_id"]
+
+
+async def test_an_alert_acknowledgement_audits_the_hits_it_acknowledged(api: ApiHarness) -> None:
+    p, t = plate(), now_ms()
+    hits = [make_hit(plate=p, camera_id=c, matched_at=t + i) for i, c in enumerate("xyz")]
+    await publish_placed(api, *hits)
+    (alert,) = await alerts_of(api, p)
+    first = await api.client.post(
+        f"/v1/hits/{hits[0]['hit_id']}/acknowledge",
+        json={"outcome": "false_positive"},
+        headers=api.auth("operator"),
+    )
+    assert first.status_code == 200, first.text
+    response = await api.client.post(
+        f"/v1/alerts/{alert['alert_id']}/acknowledge",
+        json={"outcome": "dispatched"},
+        headers=api.auth("supervisor"),
+    )
+    assert response.status_code == 200, response.text
+    audit = (await api.client.get("/v1/audit", headers=api.auth("auditor"))).json()["items"]
+    (entry,) = [e for e in audit if e["target"] == alert["alert_id"]]
+    assert entry["detail"]["sightings"] == 3
+    assert entry["detail"]["hits"] == 2  # the first hit was acknowledged on its own before
+    assert entry["detail"]["hit_ids"] == sorted(h["hit_id"] for h in hits[1:])
+    assert any(e["target"] == hits[0]["hit_id"] for e in audit)
