@@ -47,6 +47,9 @@ class GroupHit:
     hit_id: str
     key: AlertKey
     matched_at: int
+    # Found by past-read matching: the vehicle was there then. It joins an open alert as a
+    # sighting but neither extends its window nor becomes its latest read.
+    historical: bool = False
 
 
 class Decision(StrEnum):
@@ -93,10 +96,14 @@ def place(
         latest = seen[hit.key] if hit.key in seen else latest_of(hit.key)
         if joins(latest, hit.matched_at, window_ms_of(hit.key.list_id)):
             assert latest is not None  # noqa: S101 - joins() is False for None
-            state = replace(
-                latest,
-                opened_at=min(latest.opened_at, hit.matched_at),
-                last_seen=max(latest.last_seen, hit.matched_at),
+            state = (
+                latest
+                if hit.historical
+                else replace(
+                    latest,
+                    opened_at=min(latest.opened_at, hit.matched_at),
+                    last_seen=max(latest.last_seen, hit.matched_at),
+                )
             )
             out.append(Placement(hit, Decision.JOINED, latest.alert_id))
         else:

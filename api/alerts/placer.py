@@ -35,7 +35,7 @@ def new_sighting(hit: NewHit) -> NewSighting:
     )
     captured = read.get("captured_at_ms")
     return NewSighting(
-        hit=GroupHit(hit.hit_id, key, hit.matched_at),
+        hit=GroupHit(hit.hit_id, key, hit.matched_at, bool(body.get("historical", False))),
         camera_id=hit.camera_id,
         captured_at=captured if isinstance(captured, int) else None,
         priority=int(body.get("priority", 3)),

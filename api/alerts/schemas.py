@@ -27,6 +27,12 @@ class AlertOut(BaseModel):
     last_hit_id: str
     last_camera_id: str | None
     last_match_kind: str | None
+    historical: bool = Field(
+        default=False,
+        description="Its latest read is a past one, found by past-read matching: the vehicle "
+        "was there then, not necessarily now. A past read that joins a live alert never "
+        "becomes its latest read.",
+    )
     acknowledgement: AcknowledgementOut | None = None
 
 

@@ -16,7 +16,7 @@ from api.store.base import NewHit
 
 # The fields of a hit an alert repeats, so a list of alerts needs no hit lookups.
 _READ_FIELDS = ("plate", "country", "confidence", "captured_at")
-_HIT_FIELDS = ("category", "reason", "action")
+_HIT_FIELDS = ("category", "reason", "action", "historical")
 
 
 def summary_of(hit: NewHit) -> dict[str, Any]:
@@ -52,6 +52,8 @@ def alert_json(alert: StoredAlert) -> dict[str, Any]:
         "last_hit_id": alert.last_hit_id,
         "last_camera_id": s.get("camera_id"),
         "last_match_kind": s.get("match_kind"),
+        # Its latest read is a past one (past-read matching): the vehicle was there then.
+        "historical": bool(s.get("historical")),
         "acknowledgement": ack_json(alert.ack),
     }
 

@@ -151,6 +151,13 @@ class PgAlertsMixin:
                  key.covert, key.test, new.priority, hit.matched_at,
                  hit.matched_at, hit.hit_id, hit.hit_id, new.camera_id, summary),
             )  # fmt: skip
+        elif hit.historical:
+            # A past read joins as a sighting; the alert's latest read and window stay live.
+            await conn.execute(
+                "UPDATE alerts SET sightings = sightings + 1,"
+                " priority = LEAST(priority, %s) WHERE alert_id = %s",
+                (new.priority, placed.alert_id),
+            )
         else:
             # The summary follows the most recent sighting; a late one only counts.
             await conn.execute(

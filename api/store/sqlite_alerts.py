@@ -152,6 +152,13 @@ def _write_placement(db: sqlite3.Connection, placed: Placement, new: NewSighting
              int(key.covert), int(key.test), new.priority, hit.matched_at,
              hit.matched_at, hit.hit_id, hit.hit_id, new.camera_id, summary),
         )  # fmt: skip
+    elif hit.historical:
+        # A past read joins as a sighting; the alert's latest read and window stay live.
+        db.execute(
+            "UPDATE alerts SET sightings = sightings + 1, priority = min(priority, ?)"
+            " WHERE alert_id = ?",
+            (new.priority, placed.alert_id),
+        )
     else:
         # The summary follows the most recent sighting; a late one only counts.
         db.execute(

@@ -252,11 +252,21 @@ WINDOW_MS = 100
 
 
 def _sighting(
-    hit_id: str, matched_at: int, *, plate: str = "ABC", camera_id: str = "cam", priority: int = 3
+    hit_id: str,
+    matched_at: int,
+    *,
+    plate: str = "ABC",
+    camera_id: str = "cam",
+    priority: int = 3,
+    historical: bool = False,
 ) -> NewSighting:
     key = AlertKey(plate, "list", "e1", covert=False, test=False)
     return NewSighting(
-        GroupHit(hit_id, key, matched_at), camera_id, matched_at - 1, priority, {"hit": hit_id}
+        GroupHit(hit_id, key, matched_at, historical),
+        camera_id,
+        matched_at - 1,
+        priority,
+        {"hit": hit_id},
     )
 
 
@@ -367,6 +377,19 @@ async def test_sqlite_stores_and_places_in_one_transaction(tmp_path: Path) -> No
         assert [n.decision for n in notes] == [Decision.OPENED]
     finally:
         await store.close()
+
+
+async def test_a_past_read_joins_an_alert_without_becoming_its_latest(backend: Backend) -> None:
+    store = await backend.open()
+    await store.add_hits([_hit("live", 1000), _hit("past", 1050)])
+    (opened,) = await store.add_sightings([_sighting("live", 1000, camera_id="north")], _window)
+    (joined,) = await store.add_sightings(
+        [_sighting("past", 1050, camera_id="harbour", priority=1, historical=True)], _window
+    )
+    assert joined.alert.alert_id == opened.alert.alert_id
+    alert = joined.alert
+    assert (alert.sightings, alert.priority) == (2, 1)
+    assert (alert.last_hit_id, alert.last_seen, alert.summary) == ("live", 1000, {"hit": "live"})
 
 
 async def test_alerts_filter_and_page(backend: Backend) -> None:

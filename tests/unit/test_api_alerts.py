@@ -357,3 +357,31 @@ async def test_an_alert_acknowledgement_audits_the_hits_it_acknowledged(api: Api
     assert entry["detail"]["hits"] == 2  # the first hit was acknowledged on its own before
     assert entry["detail"]["hit_ids"] == sorted(h["hit_id"] for h in hits[1:])
     assert any(e["target"] == hits[0]["hit_id"] for e in audit)
+
+
+async def test_a_past_read_joins_a_live_alert_but_never_becomes_its_latest_read(
+    api: ApiHarness,
+) -> None:
+    """Past-read matching finds a read of yesterday now: it was a sighting then, not the
+    vehicle's position now (its matched_at is when it was found)."""
+    p, t = plate(), now_ms()
+    live = make_hit(plate=p, camera_id="north-gate", matched_at=t)
+    await publish_placed(api, live)
+    past = make_hit(plate=p, camera_id="harbour-road", matched_at=t + 2000, historical=True)
+    await publish_placed(api, past)
+    (alert,) = await alerts_of(api, p)
+    assert alert["sightings"] == 2
+    assert (alert["last_camera_id"], alert["last_hit_id"]) == ("north-gate", live["hit_id"])
+    assert alert["historical"] is False
+    assert alert["last_seen_at"] == alert["opened_at"]  # the window was not extended
+
+
+async def test_an_alert_of_past_reads_only_says_so(api: ApiHarness) -> None:
+    p = plate()
+    await publish_placed(api, make_hit(plate=p, historical=True))
+    (alert,) = await alerts_of(api, p)
+    assert alert["historical"] is True
+    live = make_hit(plate=p, camera_id="north-gate", matched_at=now_ms() + 1000)
+    await publish_placed(api, live)
+    (alert,) = await alerts_of(api, p)
+    assert (alert["historical"], alert["last_camera_id"]) == (False, "north-gate")

@@ -27,6 +27,7 @@ function alertRow(alert, cameras, selected) {
   if (selected) classes.push("selected");
   const badges = h("span", { class: "badges" },
     alert.test ? h("span", { class: "badge test" }, "TEST") : null,
+    alert.historical ? h("span", { class: "badge past", title: "found in past reads" }, "past read") : null,
     alert.covert ? h("span", { class: "badge covert" }, "covert") : null,
     alert.sightings > 1 ? h("span", { class: "badge count", title: "sightings" }, `×${alert.sightings}`) : null,
     alert.status === "acknowledged" ? h("span", { class: "badge done" }, "acknowledged")
@@ -150,6 +151,7 @@ export async function renderDetail(root, alertId, cameras, session) {
       h("span", { class: "prio" }, `P${alert.priority}`),
       h("span", { class: "plate big", id: "detail-plate" }, read.plate || alert.plate_norm),
       alert.test ? h("span", { class: "badge test" }, "TEST — commissioning camera, not an alarm") : null,
+      alert.historical ? h("span", { class: "badge past" }, "past read — the vehicle was there then, not necessarily now") : null,
       alert.covert ? h("span", { class: "badge covert" }, "covert") : null,
       h("span", { class: `badge ${alert.status === "new" ? "new" : "done"}`, id: "detail-status" }, alert.status)),
     h("h3", {}, "Entry"),

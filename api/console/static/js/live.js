@@ -81,7 +81,8 @@ function open() {
     const isNew = !alerts.has(alert.alert_id);
     put(alert);
     changed("alert", alert);
-    if (isNew && !alert.test && alert.status === "new" && alert.priority <= 2) {
+    // A past read (past-read matching) is shown, not sounded: the vehicle was there then.
+    if (isNew && !alert.test && !alert.historical && alert.status === "new" && alert.priority <= 2) {
       beep(alert.priority === 1 ? 2 : 1);
     }
   });
