@@ -22,7 +22,7 @@ PROM = ROOT / "deploy" / "prometheus"
 RULES = sorted((PROM / "rules").glob("*.yml"))
 RULE_TESTS = sorted((PROM / "tests").glob("*.test.yml"))
 RUNBOOK = "https://github.com/anpr-hitstream/anpr/blob/main/docs/operations.md#"
-JOBS = {"anpr-gateway", "anpr-matcher", "anpr-api"}
+JOBS = {"anpr-gateway", "anpr-matcher", "anpr-api", "anpr-notify", "anpr-archive"}
 
 
 @pytest.fixture(scope="module")

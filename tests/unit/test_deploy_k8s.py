@@ -23,10 +23,16 @@ ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 TOPICS = K8S / "kafka-topics"
 KUBERNETES_VERSION = "1.33.0"
-PORTS = {"gateway": 8080, "matcher": 9102, "api": 8000, "archive": 9104}
-COMMANDS = {"gateway": "ingest", "matcher": "matcher", "api": "api", "archive": "archive"}
-# Scraped by the PodMonitor and prometheus.k8s.yml (the archive is not yet: see README.md).
-SCRAPED = {"gateway", "matcher", "api"}
+PORTS = {"gateway": 8080, "matcher": 9102, "api": 8000, "archive": 9104, "notify": 9103}
+COMMANDS = {
+    "gateway": "ingest",
+    "matcher": "matcher",
+    "api": "api",
+    "archive": "archive",
+    "notify": "notify",
+}
+# Scraped by the PodMonitor and prometheus.k8s.yml: every component.
+SCRAPED = set(PORTS)
 
 
 def documents(path: Path) -> list[dict[str, Any]]:

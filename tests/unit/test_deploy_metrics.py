@@ -27,11 +27,15 @@ from anpr.bus.local import LocalBus
 from anpr.settings import CommonSettings
 from anpr.topics import Topics
 from api.app import create_app as create_api
+from api.archive.app import create_app as create_archive
+from api.archive.settings import ArchiveSettings
 from api.settings import ApiSettings
 from ingest.app import create_app as create_gateway
 from ingest.settings import GatewaySettings
 from matcher.app import create_app as create_matcher
 from matcher.settings import MatcherSettings
+from notify.app import create_app as create_notify
+from notify.settings import NotifySettings
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = sorted((ROOT / "deploy" / "prometheus" / "rules").glob("*.yml"))
@@ -107,6 +111,8 @@ async def apps(tmp_path: Path) -> AsyncIterator[dict[str, FastAPI]]:
         "gateway": create_gateway(GatewaySettings(**common), bus),
         "matcher": create_matcher(MatcherSettings(**common), bus),
         "api": create_api(ApiSettings(**common), bus),
+        "notify": create_notify(NotifySettings(**common), bus),
+        "archive": create_archive(ArchiveSettings(**common), bus),
     }
     try:
         async with AsyncExitStack() as stack:
@@ -149,4 +155,7 @@ def test_the_scan_sees_every_rule_and_dashboard() -> None:
         "anpr-rollout",
     }
     alerts_without_metrics = [w for w, e in rule_expressions() if not METRIC.search(e)]
-    assert alerts_without_metrics == ["anpr.rules.yml: AnprTargetDown"]
+    assert alerts_without_metrics == [
+        "anpr.rules.yml: AnprTargetDown",
+        "anpr.rules.yml: AnprComponentAbsent",
+    ]
