@@ -136,7 +136,15 @@ class ConsumerLoop:
         if consumer is None or self._busy_since is not None or not self.caught_up.is_set():
             return False
         try:
-            ends = await consumer.end_offsets()
+            # Asked of the bus, not of the consumer: its requests queue behind its long-polled
+            # fetch, up to the fetch wait (5 s for a cold follower: every hotlist write waited
+            # that long).
+            assigned = consumer.assignment()
+            ends = {
+                tp: end
+                for tp, end in (await self._bus.end_offsets(self._topics)).items()
+                if tp in assigned
+            }
             positions = await consumer.positions()
         except BusUnavailable:
             return False  # being replaced: ask again

@@ -108,6 +108,11 @@ class Bus(Protocol):
         """Durably publish every message or raise; `BusUnavailable` when not done in time."""
         ...
 
+    async def end_offsets(self, topics: Sequence[str]) -> dict[TopicPartition, int]:
+        """The offset after the last record of every partition of `topics`, now. Not through
+        a consumer: its requests queue behind its long-polled fetch (up to its fetch wait)."""
+        ...
+
     def consumer(
         self,
         topics: Sequence[str],

@@ -64,6 +64,10 @@ class KafkaBus:
         self._batches: PartitionBatches | None = None
         self._partitioner = DefaultPartitioner()
         self._key_index: dict[tuple[bytes, int], int] = {}
+        # An idle consumer (never subscribed, never fetching) for end offsets: its own
+        # connections, so the question never waits behind another consumer's long poll.
+        self._offsets: AIOKafkaConsumer | None = None
+        self._offsets_lock = asyncio.Lock()
 
     @property
     def bootstrap(self) -> str:
@@ -91,7 +95,52 @@ class KafkaBus:
         self._producer = producer
         self._batches = PartitionBatches(producer)
 
+    async def end_offsets(self, topics: Sequence[str]) -> dict[TP, int]:
+        async with _consumer_call("end offsets", REQUEST_TIMEOUT_S):
+            offsets = await self._offsets_consumer()
+            # As in `KafkaConsumer._partitions`: aiokafka has no public call loading the
+            # metadata of topics a consumer is not subscribed to.
+            client = offsets._client
+            partitions: list[TopicPartition] = []
+            for attempt in range(2):
+                for topic in topics:
+                    client.add_topic(topic)
+                partitions = [
+                    TopicPartition(topic, part)
+                    for topic in topics
+                    for part in sorted(client.cluster.partitions_for_topic(topic) or ())
+                ]
+                if {tp.topic for tp in partitions} == set(topics) or attempt:
+                    break
+                await client.force_metadata_update()
+            ends = await offsets.end_offsets(partitions) if partitions else {}
+        return {(tp.topic, tp.partition): offset for tp, offset in ends.items()}
+
+    async def _offsets_consumer(self) -> AIOKafkaConsumer:
+        async with self._offsets_lock:
+            if self._offsets is None:
+                consumer = AIOKafkaConsumer(
+                    bootstrap_servers=self._bootstrap,
+                    client_id=f"{self._client_id}-offsets",
+                    enable_auto_commit=False,
+                    request_timeout_ms=int(REQUEST_TIMEOUT_S * 1000) + 5_000,
+                )
+                try:
+                    await consumer.start()
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        async with asyncio.timeout(STOP_TIMEOUT_S):
+                            await consumer.stop()
+                    raise
+                self._offsets = consumer
+            return self._offsets
+
     async def stop(self) -> None:
+        if self._offsets is not None:
+            offsets, self._offsets = self._offsets, None
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(STOP_TIMEOUT_S):
+                    await offsets.stop()
         if self._producer is not None:
             producer, self._producer = self._producer, None
             if self._batches is not None:

@@ -128,6 +128,9 @@ class LocalBus:
         )
         return cursor.rowcount
 
+    async def end_offsets(self, topics: Sequence[str]) -> dict[TopicPartition, int]:
+        return {(topic, 0): self.end_offset(topic) for topic in topics}
+
     def end_offset(self, topic: str) -> int:
         row = self.db.execute("SELECT MAX(off) FROM log WHERE topic=?", (topic,)).fetchone()
         return 0 if row[0] is None else int(row[0]) + 1

@@ -7,6 +7,7 @@ start at a time."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 
@@ -196,6 +197,35 @@ async def test_a_group_that_starts_at_the_end_keeps_its_start_through_a_restart(
         assert [r.value for r in await drain(again, 2)] == [b"first", b"second"]
     finally:
         await again.stop()
+
+
+async def test_end_offsets_are_asked_beside_a_consumers_long_poll(
+    bus_and_topics: tuple[Bus, Topics],
+) -> None:
+    """The bus answers end offsets at once, also while a consumer of the same topic waits in a
+    long-polled fetch: asked of that consumer, they queued behind its fetch wait (every hotlist
+    write of the API waited 5 s for its cold follower)."""
+    bus, topics = bus_and_topics
+    await bus.publish([Message(topics.hotlists, b"k%d" % i, b"v") for i in range(3)], timeout_s=30)
+    assert sum((await bus.end_offsets([topics.hotlists])).values()) == 3
+    follower = bus.consumer(
+        [topics.hotlists], group_id=None, from_beginning=True, fetch_wait_ms=10_000
+    )
+    await follower.start()
+    try:
+        assert len(await drain(follower, 3)) == 3
+        polling = asyncio.create_task(follower.getmany(timeout_ms=10_000, max_records=10))
+        await asyncio.sleep(0.5)  # the fetch is at the broker, waiting for data
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        ends = await bus.end_offsets([topics.hotlists])
+        assert loop.time() - started < 5, "end offsets waited behind the long poll"
+        assert sum(ends.values()) == 3
+        polling.cancel()
+        with contextlib.suppress(asyncio.CancelledError, BusUnavailable):
+            await polling
+    finally:
+        await follower.stop()
 
 
 async def test_a_group_commits_the_offsets_it_is_given_and_skips_partitions_it_lacks(
