@@ -221,6 +221,10 @@ class MatcherService:
         if not self.hotlists.caught_up.is_set():
             return
         self.metrics.memory_rss.set(current_rss_bytes())
+        if self.reads.caught_up.is_set() and self.reads.lag == 0 and self.reads.ready:
+            # Idle: nothing waits. The gauge is set per batch only, and a last value left
+            # standing would say a read is waiting that long (docs: 0 when idle).
+            self.metrics.oldest_unmatched_age.set(0)
         status: MatcherStatusRecord = {
             "v": 1,
             "kind": "matcher_status",

@@ -283,3 +283,15 @@ async def test_list_gauges_are_set_once_per_batch_of_hotlist_records(
     gauge = service.metrics.registry.get_sample_value
     assert gauge("anpr_matcher_list_entries", {"list_id": "L"}) == 1
     assert gauge("anpr_matcher_list_version_applied", {"list_id": "L"}) == rig.config.version
+
+
+async def test_the_oldest_unmatched_age_reads_0_once_nothing_waits(rig: Rig) -> None:
+    """Set per batch only, the gauge kept the last batch's age for ever (docs: 0 when idle)."""
+    await rig.applied()
+    service = rig.app.state.service
+    assert len(await rig.hits_for(await rig.send("AAA111"))) == 1
+    await until(lambda: service.reads.ready and service.reads.lag == 0)
+    service.metrics.oldest_unmatched_age.set(42.0)  # as a slow batch leaves it
+    await service._report_status()
+    gauge = service.metrics.registry.get_sample_value
+    assert gauge("anpr_matcher_oldest_unmatched_age_seconds") == 0
