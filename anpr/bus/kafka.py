@@ -88,9 +88,7 @@ class KafkaBus:
             async with _mapped(f"cannot connect to Kafka at {self._bootstrap}", START_TIMEOUT_S):
                 await producer.start()
         except BaseException:
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(STOP_TIMEOUT_S):
-                    await producer.stop()
+            await _close_quietly(producer)
             raise
         self._producer = producer
         self._batches = PartitionBatches(producer)
@@ -98,22 +96,8 @@ class KafkaBus:
     async def end_offsets(self, topics: Sequence[str]) -> dict[TP, int]:
         async with _consumer_call("end offsets", REQUEST_TIMEOUT_S):
             offsets = await self._offsets_consumer()
-            # As in `KafkaConsumer._partitions`: aiokafka has no public call loading the
-            # metadata of topics a consumer is not subscribed to.
-            client = offsets._client
-            partitions: list[TopicPartition] = []
-            for attempt in range(2):
-                for topic in topics:
-                    client.add_topic(topic)
-                partitions = [
-                    TopicPartition(topic, part)
-                    for topic in topics
-                    for part in sorted(client.cluster.partitions_for_topic(topic) or ())
-                ]
-                if {tp.topic for tp in partitions} == set(topics) or attempt:
-                    break
-                await client.force_metadata_update()
-            ends = await offsets.end_offsets(partitions) if partitions else {}
+            partitions = await _partitions_of(offsets, topics)
+            ends = await offsets.end_offsets(partitions)
         return {(tp.topic, tp.partition): offset for tp, offset in ends.items()}
 
     async def _offsets_consumer(self) -> AIOKafkaConsumer:
@@ -128,9 +112,7 @@ class KafkaBus:
                 try:
                     await consumer.start()
                 except BaseException:
-                    with contextlib.suppress(Exception):
-                        async with asyncio.timeout(STOP_TIMEOUT_S):
-                            await consumer.stop()
+                    await _close_quietly(consumer)
                     raise
                 self._offsets = consumer
             return self._offsets
@@ -138,9 +120,7 @@ class KafkaBus:
     async def stop(self) -> None:
         if self._offsets is not None:
             offsets, self._offsets = self._offsets, None
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(STOP_TIMEOUT_S):
-                    await offsets.stop()
+            await _close_quietly(offsets)
         if self._producer is not None:
             producer, self._producer = self._producer, None
             if self._batches is not None:
@@ -386,27 +366,8 @@ class KafkaConsumer:
             await self.stop()
             raise
 
-    async def _partitions(self) -> list[TopicPartition]:
-        # aiokafka has no public call that loads the metadata of topics it is not subscribed
-        # to; inside the bus (and only here) its client is used directly for that.
-        client = self._consumer._client
-        for topic in self._topics:
-            client.add_topic(topic)
-        # A topic created moments ago may not be in the metadata yet.
-        for _ in range(50):
-            await client.force_metadata_update()
-            found = [
-                TopicPartition(topic, part)
-                for topic in self._topics
-                for part in sorted(client.cluster.partitions_for_topic(topic) or ())
-            ]
-            if {tp.topic for tp in found} == set(self._topics):
-                return found
-            await asyncio.sleep(0.2)
-        raise BusUnavailable(f"no partitions known for {self._topics}")
-
     async def _assign_all(self) -> None:
-        partitions = await self._partitions()
+        partitions = await _partitions_of(self._consumer, self._topics)
         self._consumer.assign(partitions)
         ends = await self._consumer.end_offsets(partitions)
         if self._start_at_ms is not None:
@@ -533,6 +494,35 @@ class KafkaConsumer:
                 offset = await self._consumer.committed(tp)
                 committed += ends[tp] if offset is None else offset
         return GroupProgress(committed, sum(ends.values()))
+
+
+async def _partitions_of(consumer: AIOKafkaConsumer, topics: Sequence[str]) -> list[TopicPartition]:
+    """Every partition of `topics`, for a consumer that is not subscribed to them.
+
+    aiokafka has no public call that loads the metadata of topics a consumer is not subscribed
+    to; inside the bus (and only here) its client is used directly for that. A topic created
+    moments ago may not be in the metadata yet: asked again for up to 10 s."""
+    client = consumer._client
+    for topic in topics:
+        client.add_topic(topic)
+    for _ in range(50):
+        found = [
+            TopicPartition(topic, part)
+            for topic in topics
+            for part in sorted(client.cluster.partitions_for_topic(topic) or ())
+        ]
+        if {tp.topic for tp in found} == set(topics):
+            return found
+        await client.force_metadata_update()
+        await asyncio.sleep(0.2)
+    raise BusUnavailable(f"no partitions known for {list(topics)}")
+
+
+async def _close_quietly(client: AIOKafkaConsumer | AIOKafkaProducer) -> None:
+    """Close a client that failed to start or is no longer needed, bounded in time."""
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(STOP_TIMEOUT_S):
+            await client.stop()
 
 
 @contextlib.asynccontextmanager
