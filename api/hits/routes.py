@@ -115,20 +115,24 @@ async def acknowledge_hit(
     await _visible_hit(service, hit_id, principal)
     ack = acknowledgement(body, principal, service.clock())
     try:
-        hit = await service.store.acknowledge(hit_id, ack)
+        acknowledged = await service.store.acknowledge(hit_id, ack)
     except AckConflict as exc:
         raise conflict(
             f"hit already acknowledged by {exc.existing.by} ({exc.existing.outcome.value})",
             "hit_id",
         ) from exc
-    if hit is None:
+    if acknowledged is None:
         raise not_found(f"hit {hit_id!r}")
+    hit = acknowledged.hit
+    detail: dict[str, object] = {"outcome": body.outcome.value}
+    if acknowledged.closed_alert_id is not None:
+        detail["alert_closed"] = acknowledged.closed_alert_id
     await service.audit.record(
         principal,
         Action.HIT_ACKNOWLEDGE,
         hit_id,
         reason=body.note,
-        detail={"outcome": body.outcome.value},
+        detail=detail,
         covert=hit.covert,
     )
     return HitOut.model_validate(hit_json(hit))

@@ -16,6 +16,22 @@ from api.alerts.grouping import AlertKey, Decision, GroupHit
 from api.store.base import Acknowledgement, HitStatus
 
 
+def close_when_acknowledged_sql(mark: str) -> str:
+    """The statement that acknowledges the alert of one hit, once none of the alert's stored
+    hits is left unacknowledged, returning its id; `mark` is the driver's placeholder.
+
+    Parameters: the acknowledgement (outcome, note, by, role, at), then the hit_id."""
+    values = ", ".join(
+        f"{column}={mark}" for column in ("ack_outcome", "ack_note", "ack_by", "ack_role", "ack_at")
+    )
+    return (
+        f"UPDATE alerts SET {values} WHERE ack_at IS NULL"  # noqa: S608 - constant columns
+        f" AND alert_id = (SELECT alert_id FROM alert_sightings WHERE hit_id = {mark})"
+        " AND NOT EXISTS (SELECT 1 FROM alert_sightings s JOIN hits h ON h.hit_id = s.hit_id"
+        " WHERE s.alert_id = alerts.alert_id AND h.ack_at IS NULL) RETURNING alert_id"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class NewSighting:
     """A stored hit to place in an alert; `summary` is what the alert shows of its latest hit."""

@@ -178,6 +178,15 @@ class AckConflict(AnprError):
         self.existing = existing
 
 
+@dataclass(frozen=True, slots=True)
+class HitAcknowledged:
+    """A hit just acknowledged, and the alert its acknowledgement closed (None when the alert
+    still has hits nobody acknowledged, or the hit is in no alert yet)."""
+
+    hit: StoredHit
+    closed_alert_id: str | None = None
+
+
 class Store(NotificationStore, Protocol):
     @property
     def store_id(self) -> str:
@@ -217,8 +226,12 @@ class Store(NotificationStore, Protocol):
 
     async def max_seq(self) -> int: ...
 
-    async def acknowledge(self, hit_id: str, ack: Acknowledgement) -> StoredHit | None:
-        """The acknowledged hit; None when unknown; `AckConflict` when acknowledged before."""
+    async def acknowledge(self, hit_id: str, ack: Acknowledgement) -> HitAcknowledged | None:
+        """The acknowledged hit; None when unknown; `AckConflict` when acknowledged before.
+
+        When it was the last hit of its alert that nobody had acknowledged, the alert is
+        acknowledged with it (closed: the vehicle's next sighting opens a new alert), as if
+        its whole alert had been acknowledged with this acknowledgement."""
         ...
 
     async def append_audit(self, entry: AuditEntry) -> int: ...

@@ -29,6 +29,7 @@ from api.store.alerts import (
     NewSighting,
     Sighting,
     StoredAlert,
+    close_when_acknowledged_sql,
 )
 from api.store.base import AckConflict, Acknowledgement, HitStatus, Outcome
 from api.store.pg_common import Row, connection
@@ -53,6 +54,31 @@ def key_lock(key: AlertKey) -> int:
         )
     )
     return int.from_bytes(hashlib.sha256(material.encode()).digest()[:8], "big", signed=True)
+
+
+_CLOSE_ALERT = close_when_acknowledged_sql("%s")
+
+
+async def lock_alert_of_hit(conn: Any, hit_id: str) -> None:
+    """Take the key lock of the hit's alert (when it is in one), before any row lock, in the
+    order placing and alert acknowledgements take it: a hit being placed meanwhile is in the
+    alert before the hit's acknowledgement looks at it, or sees the alert closed after."""
+    cur = await conn.execute(
+        "SELECT a.plate_norm, a.list_id, a.entry_id, a.covert, a.test FROM alert_sightings s"
+        " JOIN alerts a ON a.alert_id = s.alert_id WHERE s.hit_id = %s",
+        (hit_id,),
+    )
+    row = await cur.fetchone()
+    if row is not None:
+        lock = key_lock(AlertKey(row[0], row[1], row[2], bool(row[3]), bool(row[4])))
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
+
+
+async def close_when_acknowledged(conn: Any, hit_id: str, values: Sequence[Any]) -> str | None:
+    """Acknowledge the hit's alert with `values` when none of its hits is left; its id."""
+    cur = await conn.execute(_CLOSE_ALERT, (*values, hit_id))
+    row = await cur.fetchone()
+    return None if row is None else str(row[0])
 
 
 def _alert(row: Row) -> StoredAlert:

@@ -30,6 +30,7 @@ from api.store.base import (
     Acknowledgement,
     AuditEntry,
     CameraActivity,
+    HitAcknowledged,
     HitCounts,
     HitFilter,
     NewHit,
@@ -38,7 +39,7 @@ from api.store.base import (
     StoredAudit,
     StoredHit,
 )
-from api.store.pg_alerts import PgAlertsMixin
+from api.store.pg_alerts import PgAlertsMixin, close_when_acknowledged, lock_alert_of_hit
 from api.store.pg_common import Row, hit_where
 from api.store.pg_common import connection as connection  # re-exported (archive, tests)
 from api.store.pg_common import make_pool as make_pool
@@ -215,20 +216,25 @@ class PostgresStore(PgAlertsMixin, PgNotificationsMixin, PgLifecycleMixin):
         row = await self._one("SELECT COALESCE(MAX(seq), 0) FROM hits")
         return int(row[0])
 
-    async def acknowledge(self, hit_id: str, ack: Acknowledgement) -> StoredHit | None:
-        rows = await self._all(
-            "UPDATE hits SET ack_outcome=%s, ack_note=%s, ack_by=%s, ack_role=%s, ack_at=%s "  # noqa: S608 - constant columns
-            f"WHERE hit_id=%s AND ack_at IS NULL RETURNING {_HIT_COLUMNS}",
-            (ack.outcome.value, ack.note, ack.by, ack.role, ack.at, hit_id),
-        )
-        if rows:
-            return _hit(rows[0])
+    async def acknowledge(self, hit_id: str, ack: Acknowledgement) -> HitAcknowledged | None:
+        values = (ack.outcome.value, ack.note, ack.by, ack.role, ack.at)
+        async with connection(self.pool) as conn, conn.transaction():
+            await lock_alert_of_hit(conn, hit_id)
+            cur = await conn.execute(
+                "UPDATE hits SET ack_outcome=%s, ack_note=%s, ack_by=%s, ack_role=%s, ack_at=%s "  # noqa: S608 - constant columns
+                f"WHERE hit_id=%s AND ack_at IS NULL RETURNING {_HIT_COLUMNS}",
+                (*values, hit_id),
+            )
+            row = await cur.fetchone()
+            closed = None if row is None else await close_when_acknowledged(conn, hit_id, values)
+        if row is not None:
+            return HitAcknowledged(_hit(row), closed)
         hit = await self.get_hit(hit_id)
         if hit is None:
             return None
         if hit.ack is not None:
             raise AckConflict(hit.ack)
-        return hit  # pragma: no cover - the UPDATE above matches every unacknowledged hit
+        return HitAcknowledged(hit)  # pragma: no cover - the UPDATE matched it otherwise
 
     async def append_audit(self, entry: AuditEntry) -> int:
         row = await self._one(

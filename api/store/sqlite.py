@@ -16,13 +16,14 @@ from typing import Any
 import orjson
 
 from anpr.sqlite_wal import SideCheckpoints, connect_wal
-from api.store.alerts import AlertNote, NewSighting
+from api.store.alerts import AlertNote, NewSighting, close_when_acknowledged_sql
 from api.store.base import (
     TRIM_CAMERAS,
     AckConflict,
     Acknowledgement,
     AuditEntry,
     CameraActivity,
+    HitAcknowledged,
     HitCounts,
     HitFilter,
     HitStatus,
@@ -38,6 +39,7 @@ from api.store.sqlite_alerts import ALERTS_SCHEMA, SqliteAlertsMixin, place_sigh
 from api.store.sqlite_notifications import SqliteNotifications
 from api.store.sqlite_thread import purge_in_batches, write_transaction
 
+_CLOSE_ALERT = close_when_acknowledged_sql("?")
 _HIT_COLUMNS = (
     "seq, hit_id, matched_at, covert, topic_ts, body, ack_outcome, ack_note, ack_by, ack_role, "
     "ack_at"
@@ -254,21 +256,28 @@ class SqliteStore(SqliteNotifications, SqliteAlertsMixin):
 
         return await self.sql(run)
 
-    async def acknowledge(self, hit_id: str, ack: Acknowledgement) -> StoredHit | None:
-        def run(db: sqlite3.Connection) -> tuple[int, StoredHit | None]:
-            updated = db.execute(
-                "UPDATE hits SET ack_outcome=?, ack_note=?, ack_by=?, ack_role=?, ack_at=? "
-                "WHERE hit_id=? AND ack_at IS NULL",
-                (ack.outcome.value, ack.note, ack.by, ack.role, ack.at, hit_id),
-            ).rowcount
-            return updated, _get_hit(db, hit_id)
+    async def acknowledge(self, hit_id: str, ack: Acknowledgement) -> HitAcknowledged | None:
+        values = (ack.outcome.value, ack.note, ack.by, ack.role, ack.at)
 
-        updated, hit = await self.sql(run)
+        def run(db: sqlite3.Connection) -> tuple[int, str | None, StoredHit | None]:
+            closed = None
+            with write_transaction(db):
+                updated = db.execute(
+                    "UPDATE hits SET ack_outcome=?, ack_note=?, ack_by=?, ack_role=?, ack_at=? "
+                    "WHERE hit_id=? AND ack_at IS NULL",
+                    (*values, hit_id),
+                ).rowcount
+                if updated:
+                    row = db.execute(_CLOSE_ALERT, (*values, hit_id)).fetchone()
+                    closed = None if row is None else str(row[0])
+            return updated, closed, _get_hit(db, hit_id)
+
+        updated, closed, hit = await self.sql(run)
         if hit is None:
             return None
         if not updated and hit.ack is not None:
             raise AckConflict(hit.ack)
-        return hit
+        return HitAcknowledged(hit, closed)
 
     async def append_audit(self, entry: AuditEntry) -> int:
         def run(db: sqlite3.Connection) -> int:

@@ -133,7 +133,8 @@ async def test_acknowledge_once_and_conflict(backend: Backend) -> None:
     await store.add_hits([_hit("h1", 10)])
     acked = await store.acknowledge("h1", ACK)
     assert acked is not None
-    assert acked.ack == ACK
+    assert acked.hit.ack == ACK
+    assert acked.closed_alert_id is None  # in no alert
     with pytest.raises(AckConflict) as info:
         await store.acknowledge("h1", Acknowledgement(Outcome.NO_ACTION, None, "b", "admin", 6))
     assert info.value.existing == ACK
@@ -447,6 +448,36 @@ async def test_alert_acknowledgement_conflict_and_new_alert_after(backend: Backe
     assert after[0].alert.ack is None
     new = await store.query_alerts(AlertFilter(status=HitStatus.NEW), after=None, limit=9)
     assert [a.alert_id for a in new] == [after[0].alert.alert_id]
+
+
+async def test_acknowledging_the_last_open_hit_of_an_alert_closes_it(backend: Backend) -> None:
+    """Hits acknowledged one by one (a client of the hits API) leave no alert `new` behind."""
+    store = await backend.open()
+    await store.add_hits([_hit("h1", 1000), _hit("h2", 1050), _hit("x1", 1000, plate="XYZ")])
+    notes = await store.add_sightings(
+        [_sighting("h1", 1000), _sighting("h2", 1050), _sighting("x1", 1000, plate="XYZ")],
+        _window,
+    )
+    alert_id = notes[0].alert.alert_id
+    first = await store.acknowledge("h1", ACK)
+    assert first is not None and first.closed_alert_id is None
+    alert = await store.get_alert(alert_id)
+    assert alert is not None and alert.status is HitStatus.NEW  # h2 is still open
+    last_ack = Acknowledgement(Outcome.NO_ACTION, "gone", "op2", "operator", 7)
+    last = await store.acknowledge("h2", last_ack)
+    assert last is not None and last.closed_alert_id == alert_id
+    alert = await store.get_alert(alert_id)
+    assert alert is not None and alert.ack == last_ack
+    other = await store.get_alert(notes[2].alert.alert_id)
+    assert other is not None and other.status is HitStatus.NEW  # another vehicle's alert
+    with pytest.raises(AckConflict) as info:
+        await store.acknowledge_alert(alert_id, ACK)
+    assert info.value.existing == last_ack
+    # Closed: the vehicle's next sighting within the window opens a new alert.
+    await store.add_hits([_hit("h3", 1060)])
+    (after,) = await store.add_sightings([_sighting("h3", 1060)], _window)
+    assert after.decision is Decision.OPENED
+    assert after.alert.alert_id != alert_id
 
 
 async def test_purge_alerts_by_last_sighting(backend: Backend) -> None:
@@ -822,3 +853,51 @@ async def test_pg_alert_acknowledgement_waits_for_placements_of_its_key(
         assert acked.alert.ack == ACK
     finally:
         await store.close()
+
+
+async def test_pg_hits_acknowledged_at_once_on_two_replicas_close_their_alert(
+    pg_database: PgDatabase,
+) -> None:
+    """The last two open hits of an alert, acknowledged at the same instant on two replicas:
+    each would see the other's hit still open without the key's lock, and the alert would
+    stay `new` for good. Mixed with alert acknowledgements, nothing deadlocks."""
+    one = PostgresStore(pg_database.url, migrate_url=pg_database.migrate_url)
+    two = PostgresStore(pg_database.url, migrate_url=pg_database.migrate_url)
+    await one.open()
+    await two.open()
+    try:
+        for round_ in range(15):
+            plate = f"P{round_}"
+            ids = [f"{plate}-a", f"{plate}-b", f"{plate}-c"]
+            await one.add_hits([_hit(h, 1000 + i, plate=plate) for i, h in enumerate(ids)])
+            notes = await one.add_sightings(
+                [_sighting(h, 1000 + i, plate=plate) for i, h in enumerate(ids)], _window
+            )
+            alert_id = notes[0].alert.alert_id
+
+            async def hit_ack(store: Store, hit_id: str) -> None:
+                with contextlib.suppress(AckConflict):
+                    await store.acknowledge(hit_id, ACK)
+
+            async def alert_ack(store: Store, alert_id: str) -> None:
+                with contextlib.suppress(AckConflict):
+                    await store.acknowledge_alert(alert_id, ACK)
+
+            if round_ % 3 == 2:  # an alert acknowledgement racing the hits'
+                await asyncio.gather(
+                    hit_ack(one, ids[0]),
+                    alert_ack(two, alert_id),
+                    hit_ack(two, ids[1]),
+                    hit_ack(one, ids[2]),
+                )
+            else:
+                await hit_ack(one, ids[0])
+                await asyncio.gather(hit_ack(one, ids[1]), hit_ack(two, ids[2]))
+            alert = await two.get_alert(alert_id)
+            assert alert is not None and alert.status is HitStatus.ACKNOWLEDGED, round_
+            for hit_id in ids:
+                hit = await two.get_hit(hit_id)
+                assert hit is not None and hit.ack is not None, hit_id
+    finally:
+        await one.close()
+        await two.close()

@@ -359,6 +359,33 @@ async def test_an_alert_acknowledgement_audits_the_hits_it_acknowledged(api: Api
     assert any(e["target"] == hits[0]["hit_id"] for e in audit)
 
 
+async def test_acknowledging_each_hit_of_an_alert_closes_the_alert(api: ApiHarness) -> None:
+    """A client of the hits API acknowledges hit by hit: the console must not keep showing the
+    alert as new, and the vehicle's next sighting opens a new alert."""
+    p, t = plate(), now_ms()
+    hits = [make_hit(plate=p, camera_id=c, matched_at=t + i) for i, c in enumerate("xy")]
+    await publish_placed(api, *hits)
+    (alert,) = await alerts_of(api, p)
+    for hit, outcome in zip(hits, ("confirmed", "dispatched"), strict=True):
+        response = await api.client.post(
+            f"/v1/hits/{hit['hit_id']}/acknowledge",
+            json={"outcome": outcome, "note": f"{outcome} by radio"},
+            headers=api.auth("operator"),
+        )
+        assert response.status_code == 200, response.text
+    got = await api.client.get(f"/v1/alerts/{alert['alert_id']}", headers=api.auth())
+    assert got.json()["status"] == "acknowledged"
+    assert got.json()["acknowledgement"]["outcome"] == "dispatched"  # the last hit's
+    assert got.json()["acknowledgement"]["note"] == "dispatched by radio"
+    audit = (await api.client.get("/v1/audit", headers=api.auth("auditor"))).json()["items"]
+    closing = {e["target"]: e["detail"] for e in audit if e["action"] == "hit.acknowledge"}
+    assert "alert_closed" not in closing[hits[0]["hit_id"]]
+    assert closing[hits[1]["hit_id"]]["alert_closed"] == alert["alert_id"]
+    after = make_hit(plate=p, matched_at=t + 5000)
+    await publish_placed(api, after)
+    assert [a["status"] for a in await alerts_of(api, p)] == ["new", "acknowledged"]
+
+
 async def test_a_past_read_joins_a_live_alert_but_never_becomes_its_latest_read(
     api: ApiHarness,
 ) -> None:
