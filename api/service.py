@@ -22,7 +22,7 @@ from anpr.bus.base import COLD_FETCH_WAIT_MS, Bus, Record
 from anpr.clock import now_ms
 from anpr.consume import BUSY_COMMIT_INTERVAL_S, ConsumerLoop
 from anpr.deadletter import Poison
-from anpr.errors import InvalidRecord
+from anpr.errors import BusUnavailable, InvalidRecord
 from anpr.follow import TopicFollower
 from anpr.gcpolicy import freeze_long_lived
 from anpr.registry import RegistryView, RegistryWriter
@@ -196,6 +196,17 @@ class ApiService:
 
     # -- lifecycle -----------------------------------------------------------------------------
 
+    async def _backfill_empty_store(self) -> None:
+        """An empty store of its own replays the hits topic: what is on it now is history."""
+        try:
+            until = await self.bus.end_offsets([self.topics.hits])
+        except BusUnavailable as exc:
+            log.warning("hits on the topic before start will stream as live: %s", exc)
+            return
+        self.hit_ingest.backfill(until)
+        if any(until.values()):
+            log.info("empty store: the hits on the topic now are stored, not streamed live")
+
     async def start(self) -> None:
         self.runtime.watch_event_loop()
         await self.store.open()
@@ -203,6 +214,8 @@ class ApiService:
         self.health.restore(await self.store.load_activity())
         await self.rollout.restore(self.store)
         await self.hit_ingest.start()
+        if not self.store.shared and self.hit_ingest.published() == 0:
+            await self._backfill_empty_store()
         self.registry_follower.start()
         self.hotlists.start()
         self.hits_loop = ConsumerLoop(

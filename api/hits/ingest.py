@@ -27,6 +27,12 @@ redoes at most that last half second.
   loses nothing: the group's other members took its partitions meanwhile, and its clients resume
   with `Last-Event-ID` from the shared store.
 Replays are harmless: inserts are idempotent and only hits stored after start reach the streams.
+
+A store of its own that starts empty (new, or wiped) replays the whole topic into it: the hits
+that were on the topic when the replica started are history, not news. They are stored and
+placed in alerts (the alert list, searches and `Last-Event-ID` replays show them), but not
+streamed live (`backfill`): a console connected meanwhile would otherwise raise days-old hits
+as new alarms, with sound.
 """
 
 from __future__ import annotations
@@ -34,9 +40,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
-from anpr.bus.base import Record
+from anpr.bus.base import Record, TopicPartition
 from anpr.codecs import HITS
 from anpr.consume import MAX_BATCH
 from anpr.deadletter import Poison
@@ -101,6 +107,8 @@ class HitIngest:
         self._tail_lock = asyncio.Lock()
         # The first stored hit still without its alert note, and since when it waits.
         self._unplaced_since: tuple[str, float] | None = None
+        # Per partition, the offset before which hits are history (see the module's doc).
+        self._backfill_until: dict[TopicPartition, int] = {}
 
     def published(self) -> int | None:
         """The `seq` of the last hit handed to the hub (None before `start`)."""
@@ -109,6 +117,14 @@ class HitIngest:
     async def start(self) -> None:
         """Streams show hits stored from now on (older ones are for `Last-Event-ID` replays)."""
         self._published = await self._store.max_seq()
+
+    def backfill(self, until: Mapping[TopicPartition, int]) -> None:
+        """Store but do not stream the hits before these offsets (an empty store's replay)."""
+        self._backfill_until = {tp: end for tp, end in until.items() if end > 0}
+
+    def backfilling(self) -> bool:
+        """Whether the replay of an empty store has hits left that stream as history."""
+        return bool(self._backfill_until)
 
     async def publish_new(self) -> int:
         """Hand the hub every hit stored after the last one published, by any replica; how many.
@@ -163,11 +179,17 @@ class HitIngest:
     async def handle_batch(self, records: Sequence[Record]) -> list[Poison]:
         hits: list[NewHit] = []
         poison: list[Poison] = []
+        until = self._backfill_until
+        history: set[str] = set()
         for record in records:
             try:
-                hits.append(decode_hit(record))
+                hit = decode_hit(record)
             except InvalidRecord as exc:
                 poison.append(Poison(record, str(exc)))
+                continue
+            hits.append(hit)
+            if until and record.offset < until.get((record.topic, record.partition), 0):
+                history.add(hit.hit_id)
         # Covert hits are left out of every count on /metrics (no token), totals included: a
         # total would give their number by difference with what an operator is shown.
         covert = sum(h.covert for h in hits)
@@ -178,12 +200,26 @@ class HitIngest:
         stored_overt = sum(not h.covert for h in stored)
         self._metrics.hits_stored.inc(stored_overt)
         self._metrics.hits_duplicate.inc(len(hits) - covert - stored_overt)
-        if self._store.shared or not await self._publish_stored(stored, notes):
+        if self._store.shared or not await self._publish_stored(stored, notes, history):
             await self.publish_new()
+        if until:
+            self._behind_backfill(records)
         return poison
 
+    def _behind_backfill(self, records: Sequence[Record]) -> None:
+        """Forget the partitions whose backfill this (handled) batch finished."""
+        for record in records:
+            tp = (record.topic, record.partition)
+            if record.offset + 1 >= self._backfill_until.get(tp, 0):
+                self._backfill_until.pop(tp, None)
+        if not self._backfill_until:
+            log.info("the empty store's replay of the hits topic is done; streaming live hits")
+
     async def _publish_stored(
-        self, stored: Sequence[StoredHit], placed: Mapping[str, AlertNote]
+        self,
+        stored: Sequence[StoredHit],
+        placed: Mapping[str, AlertNote],
+        history: Collection[str] = (),
     ) -> bool:
         """Hand the hub the hits just stored, without reading them back; False if it cannot.
 
@@ -204,7 +240,9 @@ class HitIngest:
             missing = [h.hit_id for h in stored if h.hit_id not in notes]
             if missing:  # placed before (a replay): as the store holds them
                 notes.update(await self._store.alert_notes(missing))
-            self._hub.publish(stored, notes)
+            live = [h for h in stored if h.hit_id not in history] if history else stored
+            if live:
+                self._hub.publish(live, notes)
             self._published = stored[-1].seq
         return True
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,11 +134,19 @@ class ApiHarness:
 
 
 @contextlib.asynccontextmanager
-async def running_api(**settings: Any) -> AsyncIterator[ApiHarness]:
+async def running_api(
+    *, hits_before: Sequence[dict[str, Any]] = (), **settings: Any
+) -> AsyncIterator[ApiHarness]:
+    """The API on a fresh bus and an empty store; `hits_before` are on the topic before it."""
     config = api_settings(**settings)
     topics = Topics.from_prefix(config.topic_prefix)
     bus = LocalBus(None, topics.specs(config))
     await bus.start()
+    if hits_before:
+        await bus.publish(
+            [Message(topics.hits, h["hit_id"].encode(), orjson.dumps(h)) for h in hits_before],
+            timeout_s=1.0,
+        )
     app = create_app(config, bus, store=SqliteStore(None), reads=SqliteReadStore(None))
     service: ApiService = app.state.service
     try:

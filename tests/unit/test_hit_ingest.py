@@ -20,7 +20,7 @@ from api.hits.hub import StreamHub, StreamItem, Subscription
 from api.hits.ingest import HitIngest, decode_hit
 from api.metrics import ApiMetrics
 from api.store.sqlite import SqliteStore
-from tests.unit.api_fixtures import make_hit
+from tests.unit.api_fixtures import make_hit, running_api
 
 
 @dataclass
@@ -115,3 +115,51 @@ async def test_a_hit_read_back_before_its_alert_note_waits_for_it(
     monkeypatch.setattr("api.hits.ingest.PLACING_GRACE_S", 0.0)
     assert await step.ingest.publish_new() == 1
     assert [(i.hit.hit_id, i.note) for i in step.streamed()] == [(c.hit_id, None)]
+
+
+async def test_an_empty_stores_replay_of_the_topic_is_stored_but_not_streamed(
+    step: Step,
+) -> None:
+    """A new or wiped store replays the whole hits topic: old hits are history (searchable,
+    in alerts), not new alarms for the consoles connected meanwhile."""
+    old = [make_hit(entry_id=f"e-{n}", plate=f"OLD{n}") for n in range(3)]
+    live = make_hit(entry_id="e-9", plate="NEW1")
+    step.ingest.backfill({("hits", 0): 3, ("hits", 1): 0})
+    assert step.ingest.backfilling()
+
+    await step.ingest.handle_batch([record(h, n) for n, h in enumerate(old[:2])])
+    assert step.streamed() == []
+    assert step.ingest.backfilling()
+    await step.ingest.handle_batch([record(old[2], 2), record(live, 3)])
+
+    assert [i.hit.hit_id for i in step.streamed()] == [live["hit_id"]]
+    assert not step.ingest.backfilling()
+    stored = await step.store.hits_after_seq(0, include_covert=True, limit=10)
+    assert [h.hit_id for h in stored] == [h["hit_id"] for h in [*old, live]]
+    assert set(await step.store.alert_notes([h["hit_id"] for h in old])) == {
+        h["hit_id"] for h in old
+    }
+    # Behind its backfill, the replay of an old offset (a redo) streams as any replay does.
+    later = make_hit(entry_id="e-10", plate="NEW2")
+    await step.ingest.handle_batch([record(later, 4)])
+    assert [i.hit.hit_id for i in step.streamed()] == [later["hit_id"]]
+
+
+async def test_an_api_on_an_empty_store_treats_the_topic_so_far_as_history(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[dict[tuple[str, int], int]] = []
+    original = HitIngest.backfill
+
+    def spy(self: HitIngest, until: dict[tuple[str, int], int]) -> None:
+        calls.append(dict(until))
+        original(self, until)
+
+    monkeypatch.setattr(HitIngest, "backfill", spy)
+    old = [make_hit(entry_id=f"e-{n}") for n in range(4)]
+    async with running_api(hits_before=old) as api:
+        await api.until(lambda: all(api._stored(h["hit_id"]) for h in old))
+        (until,) = calls
+        assert sum(until.values()) == len(old)
+        assert {topic for topic, _ in until} == {api.topics.hits}
+        await api.until(lambda: not api.service.hit_ingest.backfilling())
