@@ -9,7 +9,17 @@ order, and the matcher member that sees the `end` has seen every candidate of th
 `pending`, `running` (with the candidates once selected), `failed`, or `done` when there was
 nothing to match; the matcher writes `done` with the hits once it has matched every candidate.
 A job id is `<list_id>@<version>`: one job per committed list version that added or changed
-entries.
+entries. The transitions, and who makes them:
+
+    pending -> running | done | failed   archive: candidates selected (`done`: none), or refused
+    running -> done                      matcher: at the job's `end` record
+    running -> pending                   archive: the job run again, whole, by the lead archive
+                                         when the one that set it running stopped before its
+                                         `end` (a restarted worker, or another archive)
+
+An archive never runs a `done` or `failed` job again. A job run again after its `end` was out
+(the lead archive cannot tell) may show the matcher's `done` of the first run between its own
+`pending` and `running`; the `done` of the run again comes last.
 """
 
 from __future__ import annotations

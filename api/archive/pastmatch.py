@@ -17,10 +17,22 @@ topic. Each commit that adds or changes entries of a list at version V makes the
 
 With several archivers on one database, the one holding the store's `lead` lock (a PostgreSQL
 advisory lock) runs the jobs; the others follow the same topics and take over when it stops.
-A job already known as `running`, `done` or `failed` is not run again (an archive that restarts
-replays the hotlists topic); one still `pending` is. A job whose window has passed by the time the
-archive sees it (an archive that was down longer than the window, or lists that predate past
-matching) is skipped: its reads were matched live.
+The queue holds the jobs still owed: a job leaves it once this archive has finished its part
+(the end record out, or the job set `done` or `failed`), or when the topic says `done` or
+`failed`; `running` on the topic does not take it out. Holding the lead, the worker runs a
+queued job that is
+- `pending` (or not on the topic yet): it had not been selected, or was being selected;
+- `running`: no live archive is publishing it (only the lead runs jobs), so the archive that
+  set it running stopped before its end record: a worker of this archive that failed and was
+  restarted, or another archive that died mid-publish (SIGKILL, OOM, node lost). It is run
+  again, whole: `pending`, a new selection, `running`, every candidate, `end`. The next
+  archive to lead cannot tell it from a job whose end went out but whose `done` the matcher
+  has not written yet: that one is run again too, which costs a second replay and no second
+  hit (the hit ids are the same; the API stores a hit once).
+A job `done` or `failed` is not run again (an archive that restarts replays the hotlists
+topic). A job whose window has passed by the time the archive sees it (an archive that was
+down longer than the window, or lists that predate past matching) is skipped: its reads were
+matched live.
 """
 
 from __future__ import annotations
@@ -59,6 +71,7 @@ __all__ = ["Job", "PastMatchConfig", "PastMatcher"]
 log = logging.getLogger(__name__)
 
 LEAD_LOCK = "anpr-archive-past-match"
+FINAL = frozenset({JobState.DONE, JobState.FAILED})
 SKELETON_CHUNK = 1000
 PUBLISH_CHUNK = 2000
 
@@ -85,8 +98,6 @@ class PastMatcher:
         self.known: dict[str, JobState] = {}
         self.queue: dict[str, Job] = {}
         self.jobs_run = 0
-        # Jobs this archive set running whose end record is not out yet (to run again).
-        self._unfinished: set[str] = set()
         self.metrics = PastMatchMetrics(runtime.registry)
         self._wake = asyncio.Event()
         self.hotlists = TopicFollower(
@@ -136,9 +147,10 @@ class PastMatcher:
             state = self.known[job["job_id"]] = JobState(job["state"])
         except ValueError:
             raise InvalidRecord("past-match job: unknown state") from None
-        if state is not JobState.PENDING and job["job_id"] not in self._unfinished:
-            # Run (by this archive, or by another one): nothing left to hold for it.
+        if state in FINAL:
             self.queue.pop(job["job_id"], None)
+        # A `running` job stays queued: if the archive running it dies before its end record,
+        # the one that takes the lead runs it again (`_due`).
 
     # --- the worker ----------------------------------------------------------------------------
 
@@ -149,6 +161,11 @@ class PastMatcher:
         # keep following, so whichever takes over knows which jobs are left.
         async with self.store.lead(LEAD_LOCK):
             log.info("past-match: this archive runs the past-match jobs")
+            orphans = sum(self.known.get(job_id) is JobState.RUNNING for job_id in self.queue)
+            if orphans:
+                log.warning(
+                    "past-match: %d job(s) left running without their end: run again", orphans
+                )
             while True:
                 while self.queue:
                     job = next(iter(self.queue.values()))
@@ -159,10 +176,11 @@ class PastMatcher:
                 await self._wake.wait()
 
     def _due(self, job: Job) -> bool:
-        if job.job_id in self._unfinished:
-            return True  # this archive started it and failed before its end: run it again
+        """Whether the lead archive runs `job`, a job still queued (owed: see the module doc)."""
         state = self.known.get(job.job_id)
-        if state is not None and state is not JobState.PENDING:
+        if state is JobState.RUNNING:
+            return True  # orphaned: whoever set it running stopped before its end record
+        if state in FINAL:
             return False
         return job.committed_at + job.hours * HOUR_MS > self.clock()
 
@@ -256,6 +274,7 @@ class PastMatcher:
                 raise  # the database is away: the supervisor retries the job
             log.warning("past-match job failed: %s", type(exc).__name__)
             await self._state(job, JobState.FAILED, until=until, error=type(exc).__name__)
+            self.queue.pop(job.job_id, None)
             if not job.covert:
                 self.metrics.jobs.labels(JobState.FAILED.value).inc()
             return
@@ -270,14 +289,12 @@ class PastMatcher:
             truncated=selection.truncated,
         )
         # The state first: the matcher's `done` comes after the candidates, so after this.
-        # Until its end record is out the job stays this archive's to finish: `running` on
-        # the topic must not drop it from the queue when the candidates fail to go out (the
-        # supervisor restarts the worker; the candidates go again, hit ids are the same).
-        self._unfinished.add(job.job_id)
+        # Until its end record is out the job stays queued, `running`: if the candidates fail
+        # to go out, the restarted worker (or the next archive to lead) runs it again.
         await self._put_state(running)
         if candidates:
             await self._publish(job, selection, running)
-        self._unfinished.discard(job.job_id)
+        self.queue.pop(job.job_id, None)
         self.jobs_run += 1
         if not job.covert:
             self.metrics.jobs.labels(running["state"]).inc()

@@ -115,7 +115,7 @@ def commit(
     return upsert.config.version
 
 
-async def test_a_commit_becomes_a_job_and_a_job_run_elsewhere_is_dropped(
+async def test_a_commit_becomes_a_job_held_until_it_is_done_elsewhere(
     store: SqliteReadStore,
 ) -> None:
     past, _ = matcher(store)
@@ -131,6 +131,12 @@ async def test_a_commit_becomes_a_job_and_a_job_run_elsewhere_is_dropped(
     assert list(past.queue) == [f"stolen@{version}"]  # pending: still to run
     past._apply_job(
         Record(TOPICS.past_match, 0, 1, key, orjson.dumps({**state, "state": "running"}), NOW)
+    )
+    # Running elsewhere: held, for if that archive dies before its end record.
+    assert list(past.queue) == [f"stolen@{version}"]
+    assert past._due(past.queue[f"stolen@{version}"])  # for the archive that leads next
+    past._apply_job(
+        Record(TOPICS.past_match, 0, 2, key, orjson.dumps({**state, "state": "done"}), NOW)
     )
     assert past.queue == {}
 
@@ -174,15 +180,17 @@ async def test_a_job_without_candidates_is_done_and_a_refused_search_failed(
 ) -> None:
     past, bus = matcher(store)
     version = commit(past, NOW, [{"entry_id": "e1", "plate": "QQ111"}])
-    await past.run(past.queue[f"stolen@{version}"])
+    job = past.queue[f"stolen@{version}"]
+    await past.run(job)
     assert PAST_MATCH.decode(bus.messages[-1].value)["state"] == "done"
     assert not [m for m in bus.messages if m.topic == TOPICS.reads_replay]
+    assert past.queue == {}
 
     async def refuse(*args: object, **kwargs: object) -> list[object]:
         raise sqlite3.OperationalError("disk I/O error")
 
     monkeypatch.setattr(store, "past_candidates", refuse)
-    await past.run(past.queue[f"stolen@{version}"])
+    await past.run(job)
     failed = PAST_MATCH.decode(bus.messages[-1].value)
     assert (failed["state"], failed.get("error")) == ("failed", "OperationalError")
 
@@ -240,7 +248,7 @@ async def test_a_job_whose_candidates_failed_to_go_out_is_run_again(
     await past.run(job)
     replays = [REPLAY.decode(m.value) for m in bus.messages if m.topic == TOPICS.reads_replay]
     assert [r["kind"] for r in replays] == ["read", "read", "end"]
-    assert not past._due(job)  # done with: not run a third time
+    assert job.job_id not in past.queue  # its end is out: not run a third time
 
 
 class _CancellingPool:
