@@ -4,7 +4,8 @@ Every long-lived consumer of every process runs on it: the matchers' reads, the 
 followers of the compacted topics (`anpr.follow.TopicFollower`), the gateway's duplicate
 memory. One step at a time, the client passed in:
 
-1. poll the bus for a batch (every call on the bus is bounded in time);
+1. poll the bus for a batch of up to `max_batch` records (a number, or a function asked before
+   each poll); every call on the bus is bounded in time;
 2. hand it to `handle`, which returns the records it could not decode or handle (poison);
    should `handle` itself raise for the whole batch, the batch is handled again record by
    record, so one bad record cannot stop the others;
@@ -61,6 +62,11 @@ ASSIGNMENT_WAIT_S = 3.0
 # a commit is a broker write and a round trip (6.5-7 ms here), and their handlers are
 # idempotent, so a crash redoes at most this much.
 BUSY_COMMIT_INTERVAL_S = 0.5
+# Besides its handler, the longest one step of a group consumer may spend between two polls:
+# anchoring a new assignment, setting poison aside and the between-batches check, four calls
+# bounded at 10 s each. A handler that can run long sizes its batches so that this and its own
+# worst case stay within the poll interval (`anpr.bus.base.MAX_POLL_INTERVAL_S`).
+POLL_GAP_S = 40.0
 
 
 class LoopState(StrEnum):
@@ -88,7 +94,7 @@ class ConsumerLoop:
         start_at_ms: int | None = None,
         stall_s: float | None = None,
         commit_interval_s: float = 0.0,
-        max_batch: int = MAX_BATCH,
+        max_batch: int | Callable[[], int] = MAX_BATCH,
         wait_for: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._host = host
@@ -236,7 +242,7 @@ class ConsumerLoop:
             wait_ms = self._poll_ms
             if self.caught_up.is_set():
                 wait_ms = max(wait_ms, self._fetch_wait_ms)
-            records = await consumer.getmany(timeout_ms=wait_ms, max_records=self._max_batch)
+            records = await consumer.getmany(timeout_ms=wait_ms, max_records=self._batch_size())
             if records:
                 await self._handle_batch(records)
                 if self._group_id is not None:
@@ -252,6 +258,10 @@ class ConsumerLoop:
                 handled = {}
                 next_commit = time.monotonic() + self._commit_interval_s
             await checker.maybe_check()
+
+    def _batch_size(self) -> int:
+        size = self._max_batch
+        return size if isinstance(size, int) else size()
 
     def _commit_running(self) -> bool:
         """Whether a commit is still on its way; raises what ended one that failed."""

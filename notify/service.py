@@ -13,12 +13,18 @@ or restart mid-batch re-delivers the batch: at least once, and the receiver dedu
 delivery id. At most `ANPR_NOTIFY_MAX_IN_FLIGHT` deliveries run at once. A hit that appears
 again (a matcher re-matched its batch) is not delivered again by a worker that remembers
 delivering it.
+
+Batches are small: the loop polls again only after a batch ends, and Kafka drops a member that
+has not polled for 300 s. So a batch holds no more hits than the settings' worst case lets end
+in time (`notify.budget`): a few times `ANPR_NOTIFY_MAX_IN_FLIGHT` deliveries (once, with the
+defaults), divided by the most webhook targets one list has.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,7 +34,7 @@ from pydantic import ValidationError
 from anpr.bus.base import Message, Record
 from anpr.clock import now_ms
 from anpr.codecs import HITS
-from anpr.consume import ConsumerLoop
+from anpr.consume import MAX_BATCH, ConsumerLoop
 from anpr.deadletter import Poison
 from anpr.deliveries import DeliveryOutcome, DeliveryResult, encode_result
 from anpr.errors import AnprError, BusUnavailable, InvalidRecord
@@ -99,6 +105,8 @@ class NotifyService:
             attempt_timeout_s=settings.notify_timeout_s,
         )
         self._slots = asyncio.Semaphore(settings.notify_max_in_flight)
+        self.budget = settings.batch_budget
+        self._fanout_warned = 0
         self.hits_loop = ConsumerLoop(
             runtime,
             [self.topics.hits],
@@ -107,8 +115,9 @@ class NotifyService:
             group_id=settings.group_id,
             from_beginning=False,
             poll_ms=settings.notify_poll_ms,
-            # A batch may retry a receiver for the whole retry window before it ends.
-            stall_s=runtime.stall_s + settings.notify_retry_window_s,
+            max_batch=self.hits_per_batch,
+            # A batch may retry receivers for its worst case before it ends.
+            stall_s=runtime.stall_s + self.budget.batch_s(self.budget.max_deliveries),
             wait_for=self._registry_loaded,
         )
         # Delivery ids this process delivered lately, oldest first (a bounded memory).
@@ -118,6 +127,23 @@ class NotifyService:
         self.registry.apply(record.key, record.value)
         self.metrics.targets.set(len(self.registry.webhooks))
         self.deliverer.health.forget(set(self.registry.webhooks))
+
+    def hits_per_batch(self) -> int:
+        """Asked before each poll: a hit goes to at most as many targets as its list has."""
+        per_list = Counter(t.list_id for t in self.registry.webhooks.values())
+        if not per_list:
+            return MAX_BATCH  # no target: a hit costs no delivery
+        fanout = max(per_list.values())
+        if fanout > self.budget.max_deliveries and fanout != self._fanout_warned:
+            self._fanout_warned = fanout
+            log.warning(
+                "notify: a list has %d webhook targets, more than the %d deliveries a batch can "
+                "hold within Kafka's poll interval: its hits' batches may run past it while "
+                "receivers are slow",
+                fanout,
+                self.budget.max_deliveries,
+            )
+        return self.budget.hits_per_batch(fanout)
 
     @property
     def ready(self) -> bool:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from anpr.consume import POLL_GAP_S
+from anpr.errors import ConfigError
 from anpr.settings import CommonSettings
+from notify.budget import BatchBudget
 
-# aiokafka drops a group member that does not poll for max.poll.interval.ms (300 s by default);
-# a batch is polled again only after all its deliveries end, so the window stays below that.
+# A loose cap of each field alone; `_fit_the_poll_interval` checks them together (notify.budget).
 MAX_RETRY_WINDOW_S = 270.0
 
 
@@ -31,6 +33,28 @@ class NotifySettings(CommonSettings):
     result_publish_timeout_s: float = Field(default=10.0, gt=0)
     # Targets must be https; http is allowed to loopback hosts only when this is true.
     webhook_allow_http_loopback: bool = False
+
+    @model_validator(mode="after")
+    def _fit_the_poll_interval(self) -> NotifySettings:
+        budget = self.batch_budget
+        if budget.rounds < 1:
+            raise ConfigError(
+                "ANPR_NOTIFY_RETRY_WINDOW_S + ANPR_NOTIFY_TIMEOUT_S "
+                f"({budget.round_s:g} s) + 2 x ANPR_RESULT_PUBLISH_TIMEOUT_S must fit in Kafka's "
+                f"poll interval ({budget.poll_interval_s:g} s) less the consumer loop's own "
+                f"calls ({POLL_GAP_S:g} s): a delivery this long would get the worker dropped "
+                "from its group"
+            )
+        return self
+
+    @property
+    def batch_budget(self) -> BatchBudget:
+        return BatchBudget(
+            retry_window_s=self.notify_retry_window_s,
+            attempt_timeout_s=self.notify_timeout_s,
+            publish_timeout_s=self.result_publish_timeout_s,
+            max_in_flight=self.notify_max_in_flight,
+        )
 
     @property
     def group_id(self) -> str:

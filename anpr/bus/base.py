@@ -15,6 +15,11 @@ TopicPartition = tuple[str, int]
 # 0.105-0.127 to 0.078-0.083 cores: benchmarks/results/2026-11-30-gc-idle.md).
 HOT_FETCH_WAIT_MS = 500
 COLD_FETCH_WAIT_MS = 5000
+# A group member that does not poll for this long is dropped from its group (Kafka's
+# max.poll.interval.ms, aiokafka's default, set explicitly in `anpr.bus.kafka`): its partitions
+# go to another member and what it had not committed is redone. A handler that can run long
+# (`anpr notify`'s deliveries) sizes its batches to stay well within it.
+MAX_POLL_INTERVAL_S = 300.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from aiokafka.errors import (
 )
 from aiokafka.partitioner import DefaultPartitioner
 
-from anpr.bus.base import HOT_FETCH_WAIT_MS, GroupProgress, Message, Record
+from anpr.bus.base import HOT_FETCH_WAIT_MS, MAX_POLL_INTERVAL_S, GroupProgress, Message, Record
 from anpr.bus.base import TopicPartition as TP
 from anpr.bus.batch import RecordBatch
 from anpr.bus.client_records import KEEP_VALUE, install
@@ -353,6 +353,9 @@ class KafkaConsumer:
             # Marks the consumer for `client_records`: unpacked records, no ConsumerRecord each.
             value_deserializer=KEEP_VALUE,
             request_timeout_ms=int(REQUEST_TIMEOUT_S * 1000) + 5_000,
+            # aiokafka's default, named: its heartbeat task leaves the group once getmany has
+            # not been called for this long.
+            max_poll_interval_ms=int(MAX_POLL_INTERVAL_S * 1000),
         )
 
     async def start(self) -> None:

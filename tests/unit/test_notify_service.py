@@ -156,7 +156,8 @@ async def test_deliveries_in_flight_are_bounded() -> None:
         active -= 1
         return httpx.Response(204)
 
-    async with running(slow, notify_max_in_flight=3) as service:
+    # A window of 60 s lets a batch hold three rounds of deliveries: more than fit in flight.
+    async with running(slow, notify_max_in_flight=3, notify_retry_window_s=60) as service:
         hits = [make_hit() for _ in range(10)]
         await publish(service, *hits)
         await until(lambda: active == 3)
@@ -164,6 +165,39 @@ async def test_deliveries_in_flight_are_bounded() -> None:
         release.set()
         await until(lambda: len(outcomes(service)) == 20)
         assert peak == 3
+        assert set(outcomes(service).values()) == {"delivered"}
+
+
+async def test_slow_receivers_hold_only_a_batch_that_ends_within_the_poll_interval() -> None:
+    """Receivers that answer, slowly: the loop takes as many hits as can end within Kafka's
+    poll interval in the worst case (two in flight, two targets a hit, one round with the
+    default window: one hit), commits them and polls again while the later hits' deliveries
+    are still held. Taking the whole backlog as one batch, it polled again only once all ended."""
+    hits = [make_hit() for _ in range(5)]
+    gates = {delivery_id(h["hit_id"], t): asyncio.Event() for h in hits for t in ("t1", "t2")}
+    arrived: list[str] = []
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        did = request.headers["x-anpr-delivery"]
+        arrived.append(did)
+        await gates[did].wait()
+        return httpx.Response(204)
+
+    async with running(slow, notify_max_in_flight=2) as service:
+        start = committed(service)
+        await publish(service, *hits)
+        first = {delivery_id(hits[0]["hit_id"], t) for t in ("t1", "t2")}
+        await until(lambda: set(arrived) == first)
+        for did in first:
+            gates[did].set()
+        await until(lambda: committed(service) == start + 1)
+        second = {delivery_id(hits[1]["hit_id"], t) for t in ("t1", "t2")}
+        await until(lambda: set(arrived) == first | second)
+        assert committed(service) == start + 1, "not past the hit whose deliveries are held"
+        for gate in gates.values():
+            gate.set()
+        await until(lambda: committed(service) == start + 5)
+        assert sorted(arrived) == sorted(gates), "each delivery made once"
         assert set(outcomes(service).values()) == {"delivered"}
 
 
