@@ -37,7 +37,14 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from enum import StrEnum
 
-from anpr.bus.base import HOT_FETCH_WAIT_MS, Bus, Consumer, Record, TopicPartition
+from anpr.bus.base import (
+    HOT_FETCH_WAIT_MS,
+    MAX_POLL_INTERVAL_S,
+    Bus,
+    Consumer,
+    Record,
+    TopicPartition,
+)
 from anpr.bus.batch import next_offsets
 from anpr.deadletter import Poison
 from anpr.errors import BusError, BusUnavailable, ConsumerStalled, RecordRefused
@@ -96,6 +103,7 @@ class ConsumerLoop:
         commit_interval_s: float = 0.0,
         max_batch: int | Callable[[], int] = MAX_BATCH,
         wait_for: Callable[[], Awaitable[None]] | None = None,
+        max_poll_interval_s: float = MAX_POLL_INTERVAL_S,
     ) -> None:
         self._host = host
         self._bus: Bus = host.bus
@@ -106,6 +114,7 @@ class ConsumerLoop:
         self._from_beginning = from_beginning
         self._poll_ms = poll_ms
         self._fetch_wait_ms = fetch_wait_ms
+        self._max_poll_interval_s = max_poll_interval_s
         self._start_at_ms = start_at_ms
         self.stall_s = host.stall_s if stall_s is None else stall_s
         self._commit_interval_s = commit_interval_s
@@ -190,6 +199,7 @@ class ConsumerLoop:
             start_at_ms=None if self._positioned else self._start_at_ms,
             resume_at=dict(self._resume_at) or None,
             fetch_wait_ms=self._fetch_wait_ms,
+            max_poll_interval_s=self._max_poll_interval_s,
         )
         self.consumers_made += 1
         self.state = LoopState.STARTING

@@ -14,10 +14,11 @@ delivery id. At most `ANPR_NOTIFY_MAX_IN_FLIGHT` deliveries run at once. A hit t
 again (a matcher re-matched its batch) is not delivered again by a worker that remembers
 delivering it.
 
-Batches are small: the loop polls again only after a batch ends, and Kafka drops a member that
-has not polled for 300 s. So a batch holds no more hits than the settings' worst case lets end
-in time (`notify.budget`): a few times `ANPR_NOTIFY_MAX_IN_FLIGHT` deliveries (once, with the
-defaults), divided by the most webhook targets one list has.
+Batches are bounded: the loop polls again only after a batch ends, and Kafka drops a member that
+has not polled for its poll interval (15 min for notify's consumer). So a batch holds no more
+hits than the settings' worst case lets end in time (`notify.budget`): a few times
+`ANPR_NOTIFY_MAX_IN_FLIGHT` deliveries (six times, with the defaults), divided by the most
+webhook targets one list has.
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ class NotifyService:
             from_beginning=False,
             poll_ms=settings.notify_poll_ms,
             max_batch=self.hits_per_batch,
+            max_poll_interval_s=self.budget.poll_interval_s,
             # A batch may retry receivers for its worst case before it ends.
             stall_s=runtime.stall_s + self.budget.batch_s(self.budget.max_deliveries),
             wait_for=self._registry_loaded,

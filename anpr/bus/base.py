@@ -16,9 +16,9 @@ TopicPartition = tuple[str, int]
 HOT_FETCH_WAIT_MS = 500
 COLD_FETCH_WAIT_MS = 5000
 # A group member that does not poll for this long is dropped from its group (Kafka's
-# max.poll.interval.ms, aiokafka's default, set explicitly in `anpr.bus.kafka`): its partitions
-# go to another member and what it had not committed is redone. A handler that can run long
-# (`anpr notify`'s deliveries) sizes its batches to stay well within it.
+# max.poll.interval.ms, aiokafka's default): its partitions go to another member and what it had
+# not committed is redone. A handler that can run long (`anpr notify`'s deliveries) asks for a
+# longer one (`Bus.consumer`) and sizes its batches to stay well within it.
 MAX_POLL_INTERVAL_S = 300.0
 
 
@@ -127,10 +127,12 @@ class Bus(Protocol):
         start_at_ms: int | None = None,
         resume_at: Mapping[TopicPartition, int] | None = None,
         fetch_wait_ms: int = HOT_FETCH_WAIT_MS,
+        max_poll_interval_s: float = MAX_POLL_INTERVAL_S,
     ) -> Consumer:
-        """A consumer; without a group, `start_at_ms` starts at the first record at or after
-        that time (the end where there is none) instead of the beginning or the end, and
-        `resume_at` continues a replaced consumer where it was (other partitions start as
-        otherwise asked). Every call on it is bounded in time: it raises `BusUnavailable`
-        rather than wait for a cluster that does not answer."""
+        """A consumer; a group member that does not poll for `max_poll_interval_s` is dropped
+        from its group (Kafka's `max.poll.interval.ms`). Without a group, `start_at_ms` starts
+        at the first record at or after that time (the end where there is none) instead of the
+        beginning or the end, and `resume_at` continues a replaced consumer where it was
+        (other partitions start as otherwise asked). Every call on it is bounded in time: it
+        raises `BusUnavailable` rather than wait for a cluster that does not answer."""
         ...

@@ -243,6 +243,7 @@ class KafkaBus:
         start_at_ms: int | None = None,
         resume_at: Mapping[TP, int] | None = None,
         fetch_wait_ms: int = HOT_FETCH_WAIT_MS,
+        max_poll_interval_s: float = MAX_POLL_INTERVAL_S,
     ) -> KafkaConsumer:
         return KafkaConsumer(
             self._bootstrap,
@@ -253,6 +254,7 @@ class KafkaBus:
             start_at_ms=start_at_ms,
             resume_at=resume_at,
             fetch_wait_ms=fetch_wait_ms,
+            max_poll_interval_s=max_poll_interval_s,
         )
 
 
@@ -319,6 +321,7 @@ class KafkaConsumer:
         start_at_ms: int | None = None,
         resume_at: Mapping[TP, int] | None = None,
         fetch_wait_ms: int = HOT_FETCH_WAIT_MS,
+        max_poll_interval_s: float = MAX_POLL_INTERVAL_S,
     ) -> None:
         self._topics = list(topics)
         self._group = group_id
@@ -353,9 +356,9 @@ class KafkaConsumer:
             # Marks the consumer for `client_records`: unpacked records, no ConsumerRecord each.
             value_deserializer=KEEP_VALUE,
             request_timeout_ms=int(REQUEST_TIMEOUT_S * 1000) + 5_000,
-            # aiokafka's default, named: its heartbeat task leaves the group once getmany has
-            # not been called for this long.
-            max_poll_interval_ms=int(MAX_POLL_INTERVAL_S * 1000),
+            # aiokafka's heartbeat task leaves the group once getmany has not been called for
+            # this long.
+            max_poll_interval_ms=int(max_poll_interval_s * 1000),
         )
 
     async def start(self) -> None:

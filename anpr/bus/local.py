@@ -22,7 +22,14 @@ from pathlib import Path
 
 import orjson
 
-from anpr.bus.base import HOT_FETCH_WAIT_MS, GroupProgress, Message, Record, TopicPartition
+from anpr.bus.base import (
+    HOT_FETCH_WAIT_MS,
+    MAX_POLL_INTERVAL_S,
+    GroupProgress,
+    Message,
+    Record,
+    TopicPartition,
+)
 from anpr.errors import BusError
 from anpr.sqlite_wal import SideCheckpoints, connect_wal
 from anpr.topics import TopicSpec
@@ -151,8 +158,10 @@ class LocalBus:
         start_at_ms: int | None = None,
         resume_at: Mapping[TopicPartition, int] | None = None,
         fetch_wait_ms: int = HOT_FETCH_WAIT_MS,
+        max_poll_interval_s: float = MAX_POLL_INTERVAL_S,
     ) -> LocalConsumer:
-        # No fetch wait here: a consumer is woken by the publish itself.
+        # No fetch wait here: a consumer is woken by the publish itself. No poll interval
+        # either: members of a group here are never dropped for being slow.
         return LocalConsumer(
             self,
             topics,

@@ -210,6 +210,7 @@ class FlakyBus:
         self._first = first
         self.made = 0
         self.resumed_at: list[Mapping[TopicPartition, int] | None] = []
+        self.poll_intervals: list[float] = []
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._bus, name)
@@ -217,6 +218,7 @@ class FlakyBus:
     def consumer(self, topics: Sequence[str], **kwargs: Any) -> LocalConsumer:
         self.made += 1
         kwargs.pop("fetch_wait_ms", None)
+        self.poll_intervals.append(kwargs.pop("max_poll_interval_s"))
         self.resumed_at.append(kwargs.get("resume_at"))
         if self.made == 1 and self._first == "stuck":
             return StuckConsumer(self._bus, topics, works=2, **kwargs)
@@ -271,11 +273,12 @@ async def test_a_failing_group_consumer_is_replaced_and_resumes_from_the_commit(
     await put(bus, TOPICS.reads, b"a", b"b")
     loop = ConsumerLoop(
         runtime, [TOPICS.reads], handle, name="reads", group_id="g", from_beginning=True,
-        poll_ms=20,
+        poll_ms=20, max_poll_interval_s=900.0,
     )  # fmt: skip
     loop.start()
     await until(lambda: seen == [b"a", b"b"])
     assert flaky.made == 2
+    assert flaky.poll_intervals == [900.0, 900.0]  # asked of every consumer it makes
     assert runtime.supervisor.healthy
     await runtime.stop()
 

@@ -28,21 +28,22 @@ def budget(**overrides: Any) -> BatchBudget:
 @pytest.mark.parametrize(
     ("case", "overrides", "rounds", "deliveries"),
     [
-        # (300 - 40 - 20) // 130
-        ("the defaults: one round", {}, 1, 32),
-        ("a shorter window: more rounds", {"retry_window_s": 60.0}, 3, 96),
-        ("fewer slots, as many rounds", {"max_in_flight": 4}, 1, 4),
-        ("a slow publish takes its share", {"publish_timeout_s": 60.0}, 1, 32),
-        ("a window that leaves no room", {"retry_window_s": 235.0}, 0, 0),
-        ("exactly one round", {"attempt_timeout_s": 120.0}, 1, 32),
-        ("just over one round", {"attempt_timeout_s": 120.0, "retry_window_s": 120.5}, 0, 0),
+        # (900 - 40 - 20) // 130
+        ("the defaults: six rounds", {}, 6, 192),
+        ("a shorter window: more rounds", {"retry_window_s": 60.0}, 12, 384),
+        ("fewer slots, as many rounds", {"max_in_flight": 4}, 6, 24),
+        ("a slow publish takes its share", {"publish_timeout_s": 60.0}, 5, 160),
+        ("a window that leaves no room", {"retry_window_s": 835.0}, 0, 0),
+        ("exactly one round", {"attempt_timeout_s": 120.0, "retry_window_s": 720.0}, 1, 32),
+        ("just over one round", {"attempt_timeout_s": 120.0, "retry_window_s": 720.5}, 0, 0),
         (
             "a slow publish, a short window",
             {"publish_timeout_s": 60.0, "retry_window_s": 15.0},
-            5,
-            160,
+            29,
+            928,
         ),
-        ("a publish far too slow", {"publish_timeout_s": 130.0}, 0, 0),
+        ("a publish far too slow", {"publish_timeout_s": 430.0}, 0, 0),
+        ("Kafka's default interval: one round", {"poll_interval_s": 300.0}, 1, 32),
     ],
 )
 def test_rounds_that_fit_the_poll_interval(
@@ -57,12 +58,12 @@ def test_rounds_that_fit_the_poll_interval(
 @pytest.mark.parametrize(
     ("case", "fanout", "hits"),
     [
-        ("one target a list", 1, 32),
-        ("no target counts as one", 0, 32),
-        ("two targets a list", 2, 16),
-        ("three: rounded down", 3, 10),
-        ("as many targets as deliveries", 32, 1),
-        ("more targets than deliveries: still one hit", 40, 1),
+        ("one target a list", 1, 192),
+        ("no target counts as one", 0, 192),
+        ("two targets a list", 2, 96),
+        ("five: rounded down", 5, 38),
+        ("as many targets as deliveries", 192, 1),
+        ("more targets than deliveries: still one hit", 400, 1),
     ],
 )
 def test_hits_per_batch(case: str, fanout: int, hits: int) -> None:
@@ -71,10 +72,12 @@ def test_hits_per_batch(case: str, fanout: int, hits: int) -> None:
 
 def test_settings_whose_worst_case_cannot_fit_are_refused() -> None:
     with pytest.raises(ConfigError, match="poll interval"):
-        NotifySettings(notify_retry_window_s=250)
-    with pytest.raises(ConfigError, match="poll interval"):
-        NotifySettings(notify_retry_window_s=150, notify_timeout_s=100)
-    assert NotifySettings(notify_retry_window_s=200).batch_budget.rounds == 1
+        NotifySettings(
+            notify_retry_window_s=270, notify_timeout_s=120, result_publish_timeout_s=300
+        )
+    # The longest window and attempt the fields allow fit, twice.
+    widest = NotifySettings(notify_retry_window_s=270, notify_timeout_s=120)
+    assert widest.batch_budget.rounds == 2
 
 
 def makespan(durations: list[float], slots: int) -> float:

@@ -20,6 +20,7 @@ from anpr.errors import BusUnavailable
 from anpr.runtime import Runtime
 from anpr.topics import Topics
 from anpr.webhooks import WebhookWriter, delivery_id
+from notify.budget import NOTIFY_POLL_INTERVAL_S
 from notify.metrics import NotifyMetrics
 from notify.service import NotifyService
 from notify.settings import NotifySettings
@@ -170,9 +171,10 @@ async def test_deliveries_in_flight_are_bounded() -> None:
 
 async def test_slow_receivers_hold_only_a_batch_that_ends_within_the_poll_interval() -> None:
     """Receivers that answer, slowly: the loop takes as many hits as can end within Kafka's
-    poll interval in the worst case (two in flight, two targets a hit, one round with the
-    default window: one hit), commits them and polls again while the later hits' deliveries
-    are still held. Taking the whole backlog as one batch, it polled again only once all ended."""
+    poll interval in the worst case (two in flight, two targets a hit, and a publish timeout
+    that leaves room for one round: one hit), commits them and polls again while the later
+    hits' deliveries are still held. Taking the whole backlog as one batch, it polled again
+    only once all ended."""
     hits = [make_hit() for _ in range(5)]
     gates = {delivery_id(h["hit_id"], t): asyncio.Event() for h in hits for t in ("t1", "t2")}
     arrived: list[str] = []
@@ -183,7 +185,9 @@ async def test_slow_receivers_hold_only_a_batch_that_ends_within_the_poll_interv
         await gates[did].wait()
         return httpx.Response(204)
 
-    async with running(slow, notify_max_in_flight=2) as service:
+    # (900 - 40 - 2 x 330) // 130 = 1 round
+    async with running(slow, notify_max_in_flight=2, result_publish_timeout_s=330) as service:
+        assert service.budget.rounds == 1
         start = committed(service)
         await publish(service, *hits)
         first = {delivery_id(hits[0]["hit_id"], t) for t in ("t1", "t2")}
@@ -248,3 +252,10 @@ async def test_an_outcome_that_could_not_be_published_is_delivered_and_logged_on
         # The batch was redone once both publishes of its outcomes failed: delivered again
         # under the same delivery id, and this time logged.
         assert seen.count(wanted) == 2
+
+
+async def test_the_hits_consumer_asks_kafka_for_the_poll_interval_its_batches_fit() -> None:
+    async with running(lambda request: httpx.Response(204)) as service:
+        assert service.budget.poll_interval_s == NOTIFY_POLL_INTERVAL_S
+        assert service.hits_loop._max_poll_interval_s == NOTIFY_POLL_INTERVAL_S
+        assert service.budget.rounds == 6  # the defaults: (900 - 40 - 2 x 10) // 130
