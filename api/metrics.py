@@ -98,7 +98,8 @@ class ApiMetrics:
         )
         self.camera_clock_skew = Gauge(
             "anpr_api_camera_clock_skew_seconds",
-            "Median of received_at - captured_at over the camera's recent reads.",
+            "Median of received_at - captured_at over the camera's reads of the last hour "
+            "(absent without one).",
             ["camera_id"],
             registry=registry,
         )

@@ -322,6 +322,11 @@ class ApiService:
             skew = sweep.clock_skew_ms.get(camera_id)
             if skew is not None:
                 self.metrics.camera_clock_skew.labels(camera_id).set(skew / 1000)
+            else:
+                # No read in the last hour: no skew, rather than the last one measured standing
+                # (a camera that stopped reading would keep its clock alert).
+                with contextlib.suppress(KeyError):
+                    self.metrics.camera_clock_skew.remove(camera_id)
         for camera_id in [c for c in shown if c not in sweep.status_of]:
             with contextlib.suppress(KeyError):
                 self.metrics.camera_status.remove(*shown.pop(camera_id))

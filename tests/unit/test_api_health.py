@@ -20,7 +20,7 @@ from api.health.state import (
     Thresholds,
     advance,
 )
-from api.health.tracker import HealthTopics, HealthTracker
+from api.health.tracker import HealthTopics, HealthTracker, Sweep
 from api.health.window import Counter, MinuteBuckets
 from tests.support import records
 from tests.support.factories import recent_read, unique
@@ -334,3 +334,23 @@ async def test_camera_activity_survives_a_restart(api: ApiHarness) -> None:
     fresh.restore(list(rows.values()))
     report = fresh.report(api.service.registry.cameras[camera_id], t + 20 * MIN)
     assert report.status is CameraStatus.OFFLINE
+
+
+async def test_a_camera_without_reads_in_the_hour_has_no_clock_skew_series(api: ApiHarness) -> None:
+    """Its skew is unknown, not the last one measured: a camera that stopped reading would
+    otherwise keep its clock alert for good."""
+    camera_id = unique("cam")
+
+    def skew() -> float | None:
+        return api.service.metrics.registry.get_sample_value(
+            "anpr_api_camera_clock_skew_seconds", {"camera_id": camera_id}
+        )
+
+    sweep = Sweep(now=T0, forgotten=[])
+    sweep.status_of[camera_id] = (CameraStatus.DEGRADED, "live")
+    sweep.clock_skew_ms[camera_id] = 120_000
+    await api.service._camera_status_series(sweep)
+    assert skew() == 120.0
+    sweep.clock_skew_ms[camera_id] = None
+    await api.service._camera_status_series(sweep)
+    assert skew() is None
