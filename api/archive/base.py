@@ -67,6 +67,13 @@ class SelectionTooSlow(AnprError):
     query would time out again, so the job fails rather than being retried for ever."""
 
 
+class LeadLost(AnprError):
+    """The connection holding a `lead` lock was lost, so the lock may be another process's
+    now: the work done under it stops, and is taken up again once the lead is held again."""
+
+    retriable = True
+
+
 @dataclass(frozen=True, slots=True)
 class PastRead:
     """An archived read as past-read matching replays it: its skeleton and the record as it was
@@ -113,7 +120,8 @@ class ReadStore(Protocol):
     def lead(self, name: str) -> AbstractAsyncContextManager[None]:
         """Entered once this process is the only holder of `name` among the processes on the
         store (PostgreSQL: a session advisory lock on a held connection; SQLite: at once, one
-        archive per file); left on exit."""
+        archive per file); left on exit. Should the lock be lost meanwhile (its connection
+        dropped), the body is ended with `LeadLost`."""
         ...
 
     async def purge_reads(self, *, before: int) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import zlib
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from psycopg_pool import AsyncConnectionPool
 from anpr.normalize import skeleton
 from api.archive.base import (
     OCR_MAX_DIFFER,
+    LeadLost,
     PastRead,
     PlateMatch,
     ReadKey,
@@ -45,8 +47,18 @@ CREATE TEMPORARY TABLE IF NOT EXISTS reads_stage (
     plate_norm text, plate_skeleton text, country text, confidence real, body bytea
 ) ON COMMIT DELETE ROWS
 """
-# How often a process that does not hold a `lead` lock tries again.
+log = logging.getLogger(__name__)
+
+# How often a process that does not hold a `lead` lock tries again, and one that holds it
+# checks that its connection still holds it.
 _LEAD_RETRY_S = 5.0
+_LEAD_CHECK_S = 5.0
+# Server-side TCP keepalives of the lead's session (seconds; settable per session).
+_LEAD_KEEPALIVES = (
+    ("tcp_keepalives_idle", 10),
+    ("tcp_keepalives_interval", 5),
+    ("tcp_keepalives_count", 3),
+)
 # Batches at least this big are written on `writers` connections in parallel.
 _SPLIT_FROM = 500
 _STAGE_COLUMNS = (
@@ -270,16 +282,32 @@ class PostgresReadStore:
     async def lead(self, name: str) -> AsyncIterator[None]:
         key = zlib.crc32(name.encode())
         async with connection(self._pool) as conn:
+            # The server drops this session, hence the lock, within about half a minute when
+            # this process's host is lost (the kernel's default: two hours of silence).
+            for setting, value in _LEAD_KEEPALIVES:
+                await conn.execute(f"SET {setting} = {value}")
             while True:
                 cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (key,))
                 row = await cur.fetchone()
                 if row and row[0]:
                     break
                 await asyncio.sleep(_LEAD_RETRY_S)
+            body = asyncio.current_task()
+            lost = asyncio.Event()
+            watcher = asyncio.create_task(_watch_lead(conn, key, body, lost), name=f"lead-{name}")
             try:
                 yield
+            except asyncio.CancelledError:
+                if not lost.is_set() or body is None:
+                    raise
+                body.uncancel()  # the watcher's cancel, not a stop: the lead is lost instead
+                raise LeadLost(f"the connection holding the {name!r} lead was lost") from None
             finally:
-                await conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+                if not lost.is_set():
+                    await conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     async def purge_reads(self, *, before: int) -> int:
         async with connection(self._pool) as conn:
@@ -289,3 +317,30 @@ class PostgresReadStore:
             row = await cur.fetchone()
         self._days = {d for d in self._days if d + DAY_MS > before}
         return int(row[0]) if row else 0
+
+
+async def _watch_lead(
+    conn: Any, key: int, body: asyncio.Task[Any] | None, lost: asyncio.Event
+) -> None:
+    """Every `_LEAD_CHECK_S`, ask on the lead's own connection whether it still holds the lock;
+    when it does not (the connection dropped, or did not answer in time), end the body: a
+    replica may hold the lead by now, and two leads would run the same jobs at once."""
+    while True:
+        await asyncio.sleep(_LEAD_CHECK_S)
+        try:
+            async with asyncio.timeout(_LEAD_CHECK_S):
+                cur = await conn.execute(
+                    "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                    " AND pid = pg_backend_pid() AND classid = 0 AND objid = %s::bigint::oid"
+                    " AND objsubid = 1",
+                    (key,),
+                )
+                held = await cur.fetchone() is not None
+        except (psycopg.Error, TimeoutError) as exc:
+            log.error("the lead's connection failed (%s): leaving the lead", type(exc).__name__)
+            held = False
+        if not held:
+            lost.set()
+            if body is not None:
+                body.cancel()
+            return

@@ -278,3 +278,45 @@ async def test_one_process_leads_at_a_time(
         await task
     finally:
         await other.close()
+
+
+async def test_a_lead_whose_connection_drops_is_left(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server ends the lead's session (a network cut, a failover): its lock is gone, and a
+    replica may lead now. The body must stop, with a retriable error, not run on beside it."""
+    import asyncio
+
+    import api.archive.pg_reads
+    from api.archive.base import LeadLost
+
+    monkeypatch.setattr(api.archive.pg_reads, "_LEAD_RETRY_S", 0.05)
+    monkeypatch.setattr(api.archive.pg_reads, "_LEAD_CHECK_S", 0.1)
+    db: PgDatabase = request.getfixturevalue("pg_database")
+    first = PostgresReadStore(db.url, migrate_url=db.migrate_url)
+    other = PostgresReadStore(db.url, migrate_on_start=False)
+    await first.open()
+    await other.open()
+    leading = asyncio.Event()
+
+    async def lead_for_ever() -> None:
+        async with first.lead("jobs"):
+            leading.set()
+            await asyncio.Event().wait()
+
+    task = asyncio.create_task(lead_for_ever())
+    try:
+        await asyncio.wait_for(leading.wait(), 10)
+        async with await psycopg.AsyncConnection.connect(db.super_url, autocommit=True) as su:
+            await su.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks"
+                " WHERE locktype = 'advisory' AND granted"
+            )
+        with pytest.raises(LeadLost):
+            await asyncio.wait_for(task, 10)
+        async with other.lead("jobs"):  # the lock went with the session
+            pass
+    finally:
+        task.cancel()
+        await first.close()
+        await other.close()
