@@ -32,7 +32,7 @@ class AlertKey:
 
 @dataclass(frozen=True, slots=True)
 class AlertState:
-    """What grouping needs to know of the latest alert of a key."""
+    """What grouping needs to know of one alert of a key."""
 
     alert_id: str
     opened_at: int
@@ -73,49 +73,74 @@ def alert_id_for(key: AlertKey, opening_hit_id: str) -> str:
     return f"al-{digest[:32]}"
 
 
+def covers(alert: AlertState, matched_at: int, window_ms: int) -> bool:
+    """Whether a hit at `matched_at` falls in `alert`'s window (open or not). A hit matched a
+    little before the alert's first sighting (hits can be consumed out of order across
+    partitions) is as much the same pass of the vehicle as one just after."""
+    return (
+        window_ms > 0 and alert.opened_at - window_ms <= matched_at <= alert.last_seen + window_ms
+    )
+
+
 def joins(latest: AlertState | None, matched_at: int, window_ms: int) -> bool:
-    """Whether a hit at `matched_at` joins `latest` (the key's most recent alert)."""
-    if latest is None or latest.acknowledged or window_ms <= 0:
-        return False
-    # A hit matched a little before the alert's first sighting (hits can be consumed out of
-    # order across partitions) is as much the same pass of the vehicle as one just after.
-    return latest.opened_at - window_ms <= matched_at <= latest.last_seen + window_ms
+    """Whether a hit at `matched_at` joins `latest`, the one alert of its key it is tried on."""
+    return latest is not None and not latest.acknowledged and covers(latest, matched_at, window_ms)
+
+
+def target_of(alerts: Iterable[AlertState], matched_at: int, window_ms: int) -> AlertState | None:
+    """The alert a hit at `matched_at` joins: of its key's alerts whose window covers it, the
+    one seen last (ties: the greater id); None when none does, or that one is closed."""
+    covering = (a for a in alerts if covers(a, matched_at, window_ms))
+    best = max(covering, key=lambda a: (a.last_seen, a.alert_id), default=None)
+    return best if joins(best, matched_at, window_ms) else None
+
+
+def spans(
+    hits: Iterable[GroupHit], window_ms_of: Callable[[str], int]
+) -> dict[AlertKey, tuple[int, int]]:
+    """Per key, the times an alert must reach to cover a hit of the batch: an alert is among
+    `place`'s `alerts_of(key)` when `last_seen >= low` and `opened_at <= high`."""
+    out: dict[AlertKey, tuple[int, int]] = {}
+    for hit in hits:
+        window = window_ms_of(hit.key.list_id)
+        low, high = hit.matched_at - window, hit.matched_at + window
+        if hit.key in out:
+            low, high = min(low, out[hit.key][0]), max(high, out[hit.key][1])
+        out[hit.key] = (low, high)
+    return out
 
 
 def place(
     hits: Iterable[GroupHit],
-    latest_of: Callable[[AlertKey], AlertState | None],
+    alerts_of: Callable[[AlertKey], Iterable[AlertState]],
     window_ms_of: Callable[[str], int],
 ) -> list[Placement]:
-    """Place each hit in order. `latest_of` gives a key's latest alert before this batch (the
-    greatest (last_seen, alert_id)); `window_ms_of(list_id)` the list's window. Hits of one batch
-    see each other's alerts, so a batch decides as the same hits one by one would."""
-    seen: dict[AlertKey, AlertState | None] = {}
+    """Place each hit in order. `alerts_of` gives a key's stored alerts that may cover a hit
+    of the batch (a superset does no harm: the key's alerts whose span, widened by the window,
+    meets the batch's hits); `window_ms_of(list_id)` the list's window. Hits of one batch see
+    each other's alerts, so a batch decides as the same hits one by one would.
+
+    A hit joins the alert whose window covers it, not only the key's latest: hits consumed
+    late (an API catching up after downtime reads partitions in any order; a matcher behind
+    the others) join the pass of the vehicle they belong to instead of opening an alert of
+    their own beside it."""
+    states: dict[AlertKey, dict[str, AlertState]] = {}
     out: list[Placement] = []
     for hit in hits:
-        latest = seen[hit.key] if hit.key in seen else latest_of(hit.key)
-        if joins(latest, hit.matched_at, window_ms_of(hit.key.list_id)):
-            assert latest is not None  # noqa: S101 - joins() is False for None
-            state = (
-                latest
-                if hit.historical
-                else replace(
-                    latest,
-                    opened_at=min(latest.opened_at, hit.matched_at),
-                    last_seen=max(latest.last_seen, hit.matched_at),
+        known = states.get(hit.key)
+        if known is None:
+            known = states[hit.key] = {a.alert_id: a for a in alerts_of(hit.key)}
+        target = target_of(known.values(), hit.matched_at, window_ms_of(hit.key.list_id))
+        if target is not None:
+            if not hit.historical:
+                known[target.alert_id] = replace(
+                    target,
+                    opened_at=min(target.opened_at, hit.matched_at),
+                    last_seen=max(target.last_seen, hit.matched_at),
                 )
-            )
-            out.append(Placement(hit, Decision.JOINED, latest.alert_id))
+            out.append(Placement(hit, Decision.JOINED, target.alert_id))
         else:
             alert_id = alert_id_for(hit.key, hit.hit_id)
-            state = AlertState(alert_id, hit.matched_at, hit.matched_at, acknowledged=False)
+            known[alert_id] = AlertState(alert_id, hit.matched_at, hit.matched_at, False)
             out.append(Placement(hit, Decision.OPENED, alert_id))
-        # The key's latest alert is the one seen last (ties: the greater id), as in the store.
-        if latest is None or (state.last_seen, state.alert_id) >= (
-            latest.last_seen,
-            latest.alert_id,
-        ):
-            seen[hit.key] = state
-        else:
-            seen[hit.key] = latest
     return out

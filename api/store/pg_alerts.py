@@ -4,10 +4,11 @@ The PostgreSQL twin of `api.store.sqlite_alerts`, with the same behaviour (the c
 on both). What differs is how `add_sightings` stays atomic per alert key when several API
 replicas share the database: one transaction first takes a transaction-level advisory lock on
 each key of the batch (in a fixed order, so two batches never deadlock), and only then reads which
-hits are placed already and each key's latest alert. A second replica placing a hit of the same
-vehicle waits for the first to commit and then sees its alert, so one pass of a vehicle is never
-two alerts. `acknowledge_alert` takes the same lock, so a hit never joins an alert just
-acknowledged without being acknowledged with it.
+hits are placed already and each key's alerts near the batch. A second replica placing a hit of
+the same vehicle waits for the first to commit and then sees its alert, so one pass of a vehicle
+is never two alerts. `acknowledge_alert` takes the same lock, so a hit never joins an alert just
+acknowledged without being acknowledged with it, and so does a hit's acknowledgement, so the
+last open hit of an alert closes it (`lock_alert_of_hit`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from api.alerts.grouping import AlertKey, AlertState, Decision, Placement, place
+from api.alerts.grouping import AlertKey, AlertState, Decision, Placement, place, spans
 from api.store.alerts import (
     AlertAcknowledged,
     AlertFilter,
@@ -120,29 +121,28 @@ class PgAlertsMixin:
             for (hit_id,) in await cur.fetchall():
                 del by_hit[hit_id]
             fresh = list(by_hit.values())
-            # `place` asks for each key's latest alert once, before the batch: read them first.
+            # `place` asks for each key's alerts near the batch once, before it: read them first.
             # Statements are pipelined (psycopg's pipeline mode): sent in order without waiting
             # for each answer, so a batch costs a round trip or two, not three or four per hit.
-            keys = list(dict.fromkeys(s.hit.key for s in fresh))
+            hits = [s.hit for s in fresh]
+            bounds = spans(hits, window_ms_of)
             async with conn.pipeline():
                 reads = [
                     await conn.execute(
                         "SELECT alert_id, opened_at, last_seen, ack_at FROM alerts WHERE"
                         " plate_norm=%s AND list_id=%s AND entry_id=%s AND covert=%s AND test=%s"
-                        " ORDER BY last_seen DESC, alert_id DESC LIMIT 1",
-                        (key.plate_norm, key.list_id, key.entry_id, key.covert, key.test),
+                        " AND last_seen >= %s AND opened_at <= %s",
+                        (key.plate_norm, key.list_id, key.entry_id, key.covert, key.test, *span),
                     )
-                    for key in keys
+                    for key, span in bounds.items()
                 ]
-            latest: dict[AlertKey, AlertState | None] = {}
-            for key, cur in zip(keys, reads, strict=True):
-                row = await cur.fetchone()
-                latest[key] = (
-                    None
-                    if row is None
-                    else AlertState(row[0], row[1], row[2], acknowledged=row[3] is not None)
-                )
-            placements = list(place([s.hit for s in fresh], latest.__getitem__, window_ms_of))
+            near: dict[AlertKey, list[AlertState]] = {}
+            for key, cur in zip(bounds, reads, strict=True):
+                near[key] = [
+                    AlertState(r[0], r[1], r[2], acknowledged=r[3] is not None)
+                    for r in await cur.fetchall()
+                ]
+            placements = list(place(hits, near.__getitem__, window_ms_of))
             async with conn.pipeline():
                 after = [await self._write_placement(conn, p, by_hit) for p in placements]
             for placed, cur in zip(placements, after, strict=True):

@@ -1,21 +1,20 @@
 """Alerts and console sessions on SQLite: the second group of `Store` methods for `SqliteStore`.
 
-`add_sightings` reads each key's latest alert, lets `api.alerts.grouping.place` decide, and writes
-the alerts and sightings in one transaction: every statement runs on the one connection, with no
-await in between, so grouping is atomic. A hit already placed (replayed), or a second copy of one
-in the same batch, is skipped.
+`add_sightings` reads each key's alerts near the batch (`api.alerts.grouping.spans`), lets
+`api.alerts.grouping.place` decide, and writes the alerts and sightings in one transaction: every
+statement runs on the one connection, with no await in between, so grouping is atomic. A hit
+already placed (replayed), or a second copy of one in the same batch, is skipped.
 """
 
 from __future__ import annotations
 
-import functools
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
 
-from api.alerts.grouping import AlertKey, AlertState, Decision, Placement, place
+from api.alerts.grouping import AlertKey, AlertState, Decision, Placement, place, spans
 from api.store.alerts import (
     AlertAcknowledged,
     AlertFilter,
@@ -83,16 +82,14 @@ def _get_alert(db: sqlite3.Connection, alert_id: str) -> StoredAlert | None:
     return _alert(row) if row else None
 
 
-def _latest_alert(db: sqlite3.Connection, key: AlertKey) -> AlertState | None:
-    row = db.execute(
+def _alerts_near(db: sqlite3.Connection, key: AlertKey, low: int, high: int) -> list[AlertState]:
+    """The key's alerts that may cover a hit of the batch (`api.alerts.grouping.spans`)."""
+    rows = db.execute(
         "SELECT alert_id, opened_at, last_seen, ack_at FROM alerts WHERE plate_norm=? AND"
-        " list_id=? AND entry_id=? AND covert=? AND test=?"
-        " ORDER BY last_seen DESC, alert_id DESC LIMIT 1",
-        (key.plate_norm, key.list_id, key.entry_id, int(key.covert), int(key.test)),
-    ).fetchone()
-    if row is None:
-        return None
-    return AlertState(row[0], row[1], row[2], acknowledged=row[3] is not None)
+        " list_id=? AND entry_id=? AND covert=? AND test=? AND last_seen >= ? AND opened_at <= ?",
+        (key.plate_norm, key.list_id, key.entry_id, int(key.covert), int(key.test), low, high),
+    ).fetchall()
+    return [AlertState(r[0], r[1], r[2], acknowledged=r[3] is not None) for r in rows]
 
 
 def place_sightings(
@@ -101,8 +98,9 @@ def place_sightings(
     """`add_sightings` inside the caller's write transaction: the notes of the hits placed now."""
     notes: list[AlertNote] = []
     fresh = _not_placed(db, sightings)
-    latest = functools.partial(_latest_alert, db)
-    for placed in place([s.hit for s in fresh.values()], latest, window_ms_of):
+    hits = [s.hit for s in fresh.values()]
+    near = {key: _alerts_near(db, key, *span) for key, span in spans(hits, window_ms_of).items()}
+    for placed in place(hits, near.__getitem__, window_ms_of):
         new = fresh[placed.hit.hit_id]
         alert = _write_placement(db, placed, new)
         hit = placed.hit

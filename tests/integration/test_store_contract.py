@@ -321,6 +321,27 @@ async def test_alerts_group_sightings_within_the_window(backend: Backend) -> Non
     assert past[0].alert.sightings == 1
 
 
+async def test_a_late_hit_joins_the_pass_it_belongs_to(backend: Backend) -> None:
+    """An API catching up reads partitions in any order: a hit of the vehicle's earlier pass,
+    consumed after a later pass opened an alert, joins the earlier pass's alert."""
+    store = await backend.open()
+    (first,) = await store.add_sightings([_sighting("h1", 1000)], _window)
+    (later,) = await store.add_sightings([_sighting("h9", 1000 + 5 * WINDOW_MS)], _window)
+    assert later.decision is Decision.OPENED
+    (late,) = await store.add_sightings([_sighting("h2", 1000 + WINDOW_MS // 2)], _window)
+    assert late.decision is Decision.JOINED
+    assert late.alert.alert_id == first.alert.alert_id
+    assert late.alert.sightings == 2
+    # In one batch with a hit of the later pass, each joins its own.
+    both = await store.add_sightings(
+        [_sighting("h10", 1000 + 5 * WINDOW_MS + 1), _sighting("h3", 1001)], _window
+    )
+    assert [(n.decision, n.alert.alert_id) for n in both] == [
+        (Decision.JOINED, later.alert.alert_id),
+        (Decision.JOINED, first.alert.alert_id),
+    ]
+
+
 async def test_a_hit_twice_in_one_batch_is_one_sighting(backend: Backend) -> None:
     """A matcher that restarts before committing publishes its hits again, so the API can
     consume the same hit twice in one batch: it opens the alert once and counts once."""

@@ -38,6 +38,8 @@ class JoinCase:
 
 OPEN = AlertState("al-x", opened_at=100 * MIN, last_seen=105 * MIN, acknowledged=False)
 ACKED = AlertState("al-x", opened_at=100 * MIN, last_seen=105 * MIN, acknowledged=True)
+# The same vehicle's next pass, well after OPEN's window.
+NEWER = AlertState("al-n", opened_at=130 * MIN, last_seen=131 * MIN, acknowledged=False)
 
 JOIN_CASES = [
     JoinCase("no alert yet", None, 100 * MIN, WINDOW, False),
@@ -65,7 +67,7 @@ def hit(hit_id: str, at: int, key: AlertKey = KEY) -> GroupHit:
 class PlaceCase:
     name: str
     hits: list[GroupHit]
-    latest: dict[AlertKey, AlertState]
+    latest: dict[AlertKey, AlertState | list[AlertState]]
     window_ms: int
     # per hit: (decision, the hit_id that opened its alert)
     expected: list[tuple[Decision, str]]
@@ -125,6 +127,27 @@ PLACE_CASES = [
         [(Decision.JOINED, "al-x")],
     ),
     PlaceCase(
+        "a late hit joins the alert whose window covers it, not the key's latest",
+        [hit("late", 108 * MIN)],
+        {KEY: [OPEN, NEWER]},
+        WINDOW,
+        [(Decision.JOINED, "al-x")],
+    ),
+    PlaceCase(
+        "of two alerts covering a hit, the one seen last",
+        [hit("between", 118 * MIN)],
+        {KEY: [OPEN, AlertState("al-y", 125 * MIN, 126 * MIN, acknowledged=False)]},
+        WINDOW,
+        [(Decision.JOINED, "al-y")],
+    ),
+    PlaceCase(
+        "a late hit in an acknowledged alert's window opens a new one",
+        [hit("late", 104 * MIN)],
+        {KEY: [ACKED, NEWER]},
+        WINDOW,
+        [(Decision.OPENED, "late")],
+    ),
+    PlaceCase(
         "after an acknowledgement the next sighting opens a new alert",
         [hit("h9", 106 * MIN), hit("h10", 107 * MIN)],
         {KEY: ACKED},
@@ -136,7 +159,13 @@ PLACE_CASES = [
 
 @pytest.mark.parametrize("case", PLACE_CASES, ids=[c.name for c in PLACE_CASES])
 def test_place(case: PlaceCase) -> None:
-    placed = place(case.hits, case.latest.get, lambda list_id: case.window_ms)
+    stored = case.latest
+
+    def alerts_of(key: AlertKey) -> list[AlertState]:
+        found = stored.get(key)
+        return [] if found is None else [found] if isinstance(found, AlertState) else found
+
+    placed = place(case.hits, alerts_of, lambda list_id: case.window_ms)
     by_id = {h.hit_id: h for h in case.hits}
     got = []
     for p in placed:
@@ -162,7 +191,7 @@ def test_the_window_is_per_list() -> None:
         hit("b2", 5 * MIN, other_list),
     ]
     windows = {"stolen": WINDOW, "wanted": 0}
-    placed = place(hits, lambda key: None, lambda list_id: windows[list_id])
+    placed = place(hits, lambda key: [], lambda list_id: windows[list_id])
     assert [p.decision for p in placed] == [
         Decision.OPENED, Decision.JOINED, Decision.OPENED, Decision.OPENED
     ]  # fmt: skip
@@ -174,9 +203,8 @@ class FakeStore:
     def __init__(self) -> None:
         self.alerts: dict[str, tuple[AlertKey, AlertState]] = {}
 
-    def latest_of(self, key: AlertKey) -> AlertState | None:
-        states = [state for k, state in self.alerts.values() if k == key]
-        return max(states, key=lambda s: (s.last_seen, s.alert_id), default=None)
+    def alerts_of(self, key: AlertKey) -> list[AlertState]:
+        return [state for k, state in self.alerts.values() if k == key]
 
     def apply(self, placements: list[Placement]) -> None:
         for p in placements:
@@ -207,7 +235,7 @@ def test_batches_decide_as_one_hit_at_a_time(
         store = FakeStore()
         out = []
         for batch in batches:
-            placed = place(batch, store.latest_of, lambda _: window_min * MIN)
+            placed = place(batch, store.alerts_of, lambda _: window_min * MIN)
             store.apply(placed)
             out += [(p.hit.hit_id, p.decision, p.alert_id) for p in placed]
         return out
@@ -256,5 +284,5 @@ def test_the_sqlite_store_groups_like_the_core(
         [group_hits[i : i + size] for i in range(0, len(group_hits), size)], window
     )
     assert batched == one_by_one
-    core = place(group_hits, lambda key: None, lambda _: window)
+    core = place(group_hits, lambda key: [], lambda _: window)
     assert one_by_one == [(p.hit.hit_id, p.alert_id, p.decision is Decision.OPENED) for p in core]
