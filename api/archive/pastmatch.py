@@ -71,6 +71,8 @@ __all__ = ["Job", "PastMatchConfig", "PastMatcher"]
 log = logging.getLogger(__name__)
 
 LEAD_LOCK = "anpr-archive-past-match"
+# The `error` of a job failed because it was no longer owed when an archive could run it.
+EXPIRED = "expired: its window had passed before an archive could run it, or its list is gone"
 FINAL = frozenset({JobState.DONE, JobState.FAILED})
 SKELETON_CHUNK = 1000
 PUBLISH_CHUNK = 2000
@@ -97,6 +99,8 @@ class PastMatcher:
         self.diff = EntryDiff()
         self.known: dict[str, JobState] = {}
         self.queue: dict[str, Job] = {}
+        # The latest record of each job the topic shows `pending` or `running`.
+        self.unfinished: dict[str, PastMatchJobRecord] = {}
         self.jobs_run = 0
         self.metrics = PastMatchMetrics(runtime.registry)
         self._wake = asyncio.Event()
@@ -149,6 +153,9 @@ class PastMatcher:
             raise InvalidRecord("past-match job: unknown state") from None
         if state in FINAL:
             self.queue.pop(job["job_id"], None)
+            self.unfinished.pop(job["job_id"], None)
+        else:
+            self.unfinished[job["job_id"]] = job
         # A `running` job stays queued: if the archive running it dies before its end record,
         # the one that takes the lead runs it again (`_due`).
 
@@ -166,14 +173,33 @@ class PastMatcher:
                 log.warning(
                     "past-match: %d job(s) left running without their end: run again", orphans
                 )
+            for job_id in [j for j in self.unfinished if j not in self.queue]:
+                await self._expire(job_id)
             while True:
                 while self.queue:
                     job = next(iter(self.queue.values()))
                     if self._due(job):
                         await self.run(job)  # raises when the bus or database is away: rerun
+                    elif job.job_id in self.unfinished:
+                        await self._expire(job.job_id)
                     self.queue.pop(job.job_id, None)
                 self._wake.clear()
                 await self._wake.wait()
+
+    async def _expire(self, job_id: str) -> None:
+        """Mark `failed` (`expired`) a job the topic shows unfinished that is no longer owed:
+        its window passed before an archive could run it (an archive down for longer), or its
+        list is gone. Left as it was, it showed `pending` or `running` for good."""
+        record = self.unfinished.get(job_id)
+        if record is None or self.known.get(job_id) in FINAL:
+            return
+        expired = record.copy()
+        expired["state"] = JobState.FAILED.value
+        expired["error"] = EXPIRED
+        expired["at"] = self.clock()
+        log.warning("past-match: a job left %s is past its window: failed", record["state"])
+        await self._put_state(expired)
+        self.unfinished.pop(job_id, None)
 
     def _due(self, job: Job) -> bool:
         """Whether the lead archive runs `job`, a job still queued (owed: see the module doc)."""

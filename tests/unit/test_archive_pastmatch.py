@@ -3,6 +3,7 @@ commits become jobs, which jobs are left to another archive, and what a job publ
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 import threading
@@ -27,6 +28,7 @@ from api.archive.pastmatch import PastMatchConfig, PastMatcher
 from api.archive.pg_reads import PostgresReadStore
 from api.archive.records import decode_read
 from api.archive.sqlite_reads import SqliteReadStore
+from tests.support.wait import until
 
 HOUR_MS = 3600 * 1000
 NOW = 1_790_000_000_000
@@ -145,6 +147,41 @@ async def test_a_commit_older_than_its_window_is_not_queued(store: SqliteReadSto
     past, _ = matcher(store)
     commit(past, NOW - 25 * HOUR_MS, [{"entry_id": "e1", "plate": "AB123CD"}])
     assert past.queue == {}
+
+
+async def test_a_job_left_unfinished_past_its_window_is_failed_when_an_archive_leads(
+    store: SqliteReadStore,
+) -> None:
+    """An archive died after `pending` (or mid-publish) and none came back within the window:
+    the next one does not run it (its commit is too old to queue) and says so, instead of the
+    job showing `pending` for good to the investigator who added the entries."""
+    past, bus = matcher(store)
+    commit(past, NOW - 25 * HOUR_MS, [{"entry_id": "e1", "plate": "AB123CD"}])
+    assert past.queue == {}
+    state = {"v": 1, "list_id": "stolen", "version": 7, "entries": 1, "since": 0, "until": 0}
+    state |= {"candidates": 0, "hits": 0, "truncated": False, "at": NOW - 25 * HOUR_MS}
+    for n, (job_id, left) in enumerate([("stolen@7", "pending"), ("stolen@8", "running")]):
+        record = orjson.dumps({**state, "job_id": job_id, "state": left})
+        past._apply_job(Record(TOPICS.past_match, 0, n, job_id.encode(), record, NOW))
+    done = orjson.dumps({**state, "job_id": "stolen@9", "state": "done"})
+    past._apply_job(Record(TOPICS.past_match, 0, 2, b"stolen@9", done, NOW))
+    past.hotlists.caught_up.set()
+    past.jobs.caught_up.set()
+    worker = asyncio.create_task(past._work())
+    try:
+        await until(lambda: len(published_states(bus)) == 2)
+    finally:
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
+    states = published_states(bus)
+    assert {s["job_id"]: s["state"] for s in states} == {"stolen@7": "failed", "stolen@8": "failed"}
+    assert all(s["error"].startswith("expired") for s in states)
+    assert past.unfinished == {}
+
+
+def published_states(bus: CaptureBus) -> list[dict[str, Any]]:
+    return [dict(PAST_MATCH.decode(m.value)) for m in bus.messages if m.topic == TOPICS.past_match]
 
 
 async def test_a_job_publishes_its_state_then_the_candidates_then_the_end(
