@@ -5,13 +5,19 @@ The loop itself is `anpr.consume.ConsumerLoop` without a group (supervised, repl
 stalls, resuming where it was); this adds record-by-record application. A record that `apply`
 finds malformed (`InvalidRecord`), or whose application raises, is set aside as poison
 (`anpr.deadletter`) and skipped: one bad record must not stop a process from learning the rest.
+
+Records are applied in time slices (`anpr.timeslice`), the loop run in between: the embedded
+bus hands over a batch without awaiting anything, so a replay of a 1M-entry hotlist held the
+API's loop for 17 s in one stretch. A reader that goes over the followed state across awaits
+(copying a large set in slices) holds the follower meanwhile (`holding`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from prometheus_client import CollectorRegistry
 
@@ -21,6 +27,7 @@ from anpr.deadletter import Poison
 from anpr.errors import InvalidRecord
 from anpr.gcpolicy import freeze_arrivals
 from anpr.runtime import Runtime
+from anpr.timeslice import sliced
 
 # An apply may be async: a matcher builds a replaced 10M-entry list in chunks, yielding to the
 # loop so matching goes on meanwhile, while later records of the topic wait their turn.
@@ -64,6 +71,9 @@ class TopicFollower:
             stall_s=stall_s,
         )
         self.caught_up = self.loop.caught_up
+        self._hold = asyncio.Lock()
+        self._between_records = asyncio.Event()  # clear while an async apply is under way
+        self._between_records.set()
 
     def start(self) -> None:
         self.loop.start()
@@ -71,13 +81,27 @@ class TopicFollower:
     async def stop(self) -> None:
         await self.loop.stop()
 
+    @contextlib.asynccontextmanager
+    async def holding(self) -> AsyncIterator[None]:
+        """No record is applied inside (one being applied is finished first)."""
+        async with self._hold:
+            await self._between_records.wait()
+            yield
+
     async def _apply_all(self, records: Sequence[Record]) -> list[Poison]:
         poisons: list[Poison] = []
-        for record in records:
+        async for record in sliced(records):
+            if self._hold.locked():  # a reader goes over the state: wait until it is done
+                async with self._hold:
+                    pass
             try:
                 result = self._apply(record)
                 if inspect.isawaitable(result):
-                    await result
+                    self._between_records.clear()
+                    try:
+                        await result
+                    finally:
+                        self._between_records.set()
             except InvalidRecord as exc:
                 poisons.append(Poison(record, str(exc)))
         if self._after_batch is not None:

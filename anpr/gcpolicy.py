@@ -12,8 +12,12 @@ from __future__ import annotations
 import gc
 import logging
 import time
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # How often a follower of a topic that builds large state in bulk (the hotlists) freezes what it
 # built: a 1M-entry upload is folded in 50 pause-free freezes.
@@ -30,6 +34,20 @@ def freeze_arrivals() -> None:
     already unreachable at this instant stays until the process ends, and a fold makes little.
     """
     gc.freeze()
+
+
+def freezing(items: Iterable[T], *, every: int = BULK_FREEZE_RECORDS) -> Iterator[T]:
+    """`items`, what is alive frozen (`freeze_arrivals`) after each `every` of them.
+
+    For bulk work on a worker thread (an upload parsed, a replacement planned): a full
+    collection holds the GIL, the event loop's thread waiting, while it walks every container
+    not frozen, the work's own lists and sets of a million items included (50-430 ms each
+    during a 1M-entry upload).
+    """
+    for count, item in enumerate(items, 1):
+        yield item
+        if count % every == 0:
+            freeze_arrivals()
 
 
 def freeze_long_lived(reason: str) -> None:

@@ -10,7 +10,7 @@ to the end-to-end p99, which the waits for a CPU set there).
 `sliced` hands the loop back once a slice of `SLICE_S` of work is spent, so a hit waits at most
 about one slice. The work itself is unchanged; only when the loop may run something else is.
 A slice is measured, not counted: the cost of an item varies tenfold between a camera with a
-quiet hour and a busy one.
+quiet hour and a busy one. `release` frees a large list in slices the same way.
 """
 
 from __future__ import annotations
@@ -37,3 +37,10 @@ async def sliced(items: Iterable[T], *, slice_s: float = SLICE_S) -> AsyncIterat
         if count % CHECK_EVERY == 0 and clock() >= deadline:
             await asyncio.sleep(0)
             deadline = clock() + slice_s
+
+
+async def release(items: list[T], *, slice_s: float = SLICE_S) -> None:
+    """Empties `items` from its end, in slices: for the last reference to a million objects
+    (a 1M-entry upload's parsed entries, or its plan), which took 130-150 ms to free at once."""
+    async for _ in sliced(range(len(items)), slice_s=slice_s):
+        items.pop()

@@ -29,9 +29,11 @@ from anpr.hotlists.parse import (
     LineError,
     collect,
     iter_entries_ndjson,
+    iter_entry_list,
     parse_entries_ndjson,
     parse_entry_list,
     parse_entry_obj,
+    split_lines,
 )
 from anpr.hotlists.parse_csv import CSV_COLUMNS, iter_entries_csv, parse_entries_csv
 from anpr.hotlists.plan import (
@@ -91,6 +93,7 @@ __all__ = [
     "entry_key",
     "iter_entries_csv",
     "iter_entries_ndjson",
+    "iter_entry_list",
     "list_key",
     "next_version",
     "parse_entries_csv",
@@ -103,5 +106,6 @@ __all__ = [
     "plan_replace_entries",
     "plan_upsert_entries",
     "split_key",
+    "split_lines",
     "stream_replace_entries",
 ]

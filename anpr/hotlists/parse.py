@@ -3,13 +3,15 @@
 The field checks here are shared with the CSV parser (`anpr.hotlists.parse_csv`). Every rejection
 names the field and the 1-based physical line, so a supervisor can fix the file. The iterator
 forms hold one line at a time (plus the set of entry ids seen, to reject duplicates), so the CLI
-can stream a 10-million-line file behind a progress bar.
+can stream a 10-million-line file behind a progress bar, and `split_lines` cuts an upload held in
+memory into lines a piece at a time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import AnyStr
 
 import orjson
 
@@ -34,6 +36,9 @@ DUPLICATE = "duplicate entry_id in this upload"
 TIME_MESSAGE = "must be RFC 3339 with an offset (Z or ±hh:mm), or integer epoch milliseconds"
 
 Parsed = tuple[int, EntrySpec | list[FieldError]]
+
+# Characters `split_lines` splits at once (a few ms of work).
+LINES_PIECE = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,13 +290,34 @@ def iter_entries_ndjson(lines: Iterable[str | bytes]) -> Iterator[Parsed]:
     return _dedupe(raw())
 
 
+def iter_entry_list(items: Iterable[object]) -> Iterator[Parsed]:
+    """Yield (item number, entry or errors) for each item of a JSON array of entries."""
+    return _dedupe((i, parse_entry_obj(obj)) for i, obj in enumerate(items, start=1))
+
+
 def parse_entry_list(items: Iterable[object]) -> tuple[list[EntrySpec], list[LineError]]:
     """Validate a JSON array of entries; `LineError.line` is the 1-based item number."""
-    return collect(_dedupe((i, parse_entry_obj(obj)) for i, obj in enumerate(items, start=1)))
+    return collect(iter_entry_list(items))
 
 
 def parse_entries_ndjson(text: str | bytes) -> tuple[list[EntrySpec], list[LineError]]:
     return collect(iter_entries_ndjson(text.splitlines()))
+
+
+def split_lines(text: AnyStr, *, keepends: bool = False) -> Iterator[AnyStr]:
+    """The lines of `text.splitlines(keepends)`, split a piece of about `LINES_PIECE` at a time.
+
+    A piece ends just after a line feed, which ends a line in either form (a CR LF included),
+    so the lines are the same. One call on a whole upload (67 MB for 1M entries) took 60-140 ms
+    with the GIL held, on a worker thread or not: the event loop waited as long.
+    """
+    line_feed = "\n" if isinstance(text, str) else b"\n"
+    start = 0
+    while start < len(text):
+        cut = text.find(line_feed, start + LINES_PIECE)
+        end = len(text) if cut < 0 else cut + 1
+        yield from text[start:end].splitlines(keepends)
+        start = end
 
 
 def collect(parsed: Iterable[Parsed]) -> tuple[list[EntrySpec], list[LineError]]:

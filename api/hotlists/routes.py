@@ -20,6 +20,7 @@ from anpr.hotlists import (
     parse_entry_list,
 )
 from anpr.ids import is_valid_id
+from anpr.timeslice import release
 from api.audit.log import Action
 from api.deps import Service, Supervisor
 from api.errors import ApiError, invalid, not_found
@@ -200,6 +201,8 @@ async def replace_entries(
             raise _nothing_usable(current, rejected)
         async with publishing(service, "hotlist"):
             config = await hot.replace(current, entries)
+    written = len(entries)
+    await release(entries)  # in slices, not all at once as this returns (1M entries: 150 ms)
     await _audit(
         service,
         principal,
@@ -207,10 +210,10 @@ async def replace_entries(
         list_id,
         covert=config.covert,
         version=config.version,
-        entries=len(entries),
+        entries=written,
         rejected=len(rejected),
     )
-    return _result(config, len(entries), rejected)
+    return _result(config, written, rejected)
 
 
 @router.post(

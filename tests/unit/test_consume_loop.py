@@ -187,6 +187,23 @@ async def test_a_follower_skips_invalid_records_and_learns_the_rest(bus: LocalBu
     await runtime.stop()
 
 
+async def test_a_held_follower_applies_nothing_until_released(bus: LocalBus) -> None:
+    applied: list[bytes | None] = []
+    runtime = runtime_on(bus)
+    follower = TopicFollower(
+        runtime, [TOPICS.registry], lambda r: applied.append(r.value), name="registry", poll_ms=20
+    )
+    follower.start()
+    await asyncio.wait_for(follower.caught_up.wait(), 5)
+    async with follower.holding():
+        await put(bus, TOPICS.registry, b"x", b"y")
+        for _ in range(200):  # turns of the loop, in which an unheld follower applies them
+            await asyncio.sleep(0)
+        assert applied == []
+    await until(lambda: applied == [b"x", b"y"])
+    await runtime.stop()
+
+
 class StuckConsumer(LocalConsumer):
     """A consumer that stops fetching (as a zombie after a broker restart) after `works` polls."""
 

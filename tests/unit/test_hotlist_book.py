@@ -30,6 +30,7 @@ from anpr.hotlists import (
     plan_replace_entries,
     plan_upsert_entries,
 )
+from anpr.hotlists import book as book_module
 from matcher.index import HotlistIndex
 from tests.support.factories import make_config
 
@@ -190,6 +191,61 @@ def test_retain_nothing_and_ids() -> None:
     missing = (entry_key("l", "zz"), None)
     assert feed(bare, [missing]) == [EntriesChanged("l", deletes=["zz"])]
     assert feed(ids, [missing]) == []
+
+
+# --- in steps ----------------------------------------------------------------------------------
+
+
+def replace_records(count: int, version: int, list_id: str = "l") -> list[Record]:
+    return [entry_record(f"e{n}", version, list_id=list_id) for n in range(count)] + [
+        config_record(version, version, list_id=list_id)
+    ]
+
+
+def seen(book: HotlistBook) -> tuple[object, ...]:
+    """What a reader sees of list `l`."""
+    return (book.config("l"), sorted(book.entry_ids("l")), book.entry_count("l"))
+
+
+@pytest.mark.parametrize("retain", [Retain.IDS, Retain.ENTRIES])
+def test_a_large_commit_is_folded_in_steps_and_seen_before_or_after(
+    retain: Retain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(book_module, "STEP", 10)
+    stepped, whole = HotlistBook(retain=retain), HotlistBook(retain=retain)
+    for version, count in ((1, 35), (2, 47)):
+        *entries, commit = replace_records(count, version)
+        for key, value in entries:
+            assert list(stepped.apply_in_steps(key, value)) == []
+            whole.apply(key, value)
+        before = seen(stepped)
+        whole.apply(*commit)
+        after = seen(whole)
+        states = [seen(stepped) for _ in stepped.apply_in_steps(*commit)]
+        # The entries gone over and the new ones set aside (before), the old ones freed (after).
+        assert all(state in (before, after) for state in states)
+        assert states.count(before) > 1 and states.count(after) > 1
+        assert states == sorted(states, key=lambda state: state == after)
+        assert seen(stepped) == after
+        assert (
+            set(stepped.entry_ids("l"))
+            == set(whole.entry_ids("l"))
+            == {f"e{n}" for n in range(count)}
+        )
+        assert stepped.staged("l") == whole.staged("l") == {}
+        if retain is Retain.ENTRIES:
+            assert stepped.entries("l") == whole.entries("l")
+    removal = ("l", None)
+    assert sum(1 for _ in stepped.apply_in_steps(*removal)) > 1
+    whole.apply(*removal)
+    assert stepped.config("l") is whole.config("l") is None
+
+
+def test_a_small_record_is_folded_in_one_step() -> None:
+    book = HotlistBook(retain=Retain.IDS)
+    for key, value in replace_records(3, 1):
+        assert list(book.apply_in_steps(key, value)) == []
+    assert book.entry_count("l") == 3
 
 
 # --- replay of a compacted log -----------------------------------------------------------------

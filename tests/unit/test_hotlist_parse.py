@@ -15,7 +15,9 @@ from anpr.hotlists import (
     parse_entries_ndjson,
     parse_entry_list,
     parse_entry_obj,
+    split_lines,
 )
+from anpr.hotlists import parse as parse_module
 from anpr.hotlists.parse_csv import _fast_plate
 from anpr.normalize import normalize_plate
 
@@ -302,3 +304,22 @@ def test_zone_names_are_trimmed_and_stray_separators_ignored(
 ) -> None:
     result = parse_entry_obj({"entry_id": "e1", "plate": "A1", "zones": zones})
     assert isinstance(result, EntrySpec) and result.zones == expected
+
+
+LINE_ENDS = st.sampled_from(["\n", "\r", "\r\n", "\x0b", "\x1c", "\u2028", "\n\n", ""])
+
+
+@given(
+    st.lists(st.text(max_size=6) | LINE_ENDS, max_size=40),
+    st.integers(min_value=1, max_value=8),
+    st.booleans(),
+)
+def test_lines_split_a_piece_at_a_time_are_the_same(
+    parts: list[str], piece: int, keepends: bool
+) -> None:
+    text = "".join(parts)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(parse_module, "LINES_PIECE", piece)
+        assert list(split_lines(text, keepends=keepends)) == text.splitlines(keepends)
+        raw = text.encode()
+        assert list(split_lines(raw, keepends=keepends)) == raw.splitlines(keepends)

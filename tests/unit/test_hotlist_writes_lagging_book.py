@@ -102,3 +102,20 @@ async def test_a_write_after_one_not_yet_visible_here_is_refused_not_reverting()
         )
         assert retried.status_code == 200, retried.text
         assert (await client.get("/v1/hotlists/X", headers=AUTH)).json()["covert"] is True
+
+
+async def test_a_write_waits_for_a_book_that_is_still_folding_it() -> None:
+    # Bounded by the book's progress, not by a fixed time: a 1M-entry upload takes the book
+    # seconds to fold, and its answer gave up before (a GET right after did not show it).
+    async with replicas(1, write_visible_timeout_s=0.3) as [(app, client)]:
+        assert (await client.put("/v1/hotlists/P", json=LIST, headers=AUTH)).status_code in (
+            200,
+            201,
+        )
+        slow_book(app, 0.05)  # 21 records: about a second, longer than the timeout
+        entries = [{"entry_id": f"e{n}", "plate": f"PPP{n:03d}"} for n in range(20)]
+        upsert = await client.post("/v1/hotlists/P/entries", json=entries, headers=AUTH)
+        assert upsert.status_code == 200, upsert.text
+        listed = (await client.get("/v1/hotlists/P", headers=AUTH)).json()
+        assert listed["version"] == upsert.json()["version"]
+        assert listed["entries"] == 20

@@ -1,11 +1,11 @@
 """`anpr.timeslice.sliced`: every item once, in order, with the event loop run between slices
-of work, and not when the work fits in one slice."""
+of work, and not when the work fits in one slice; `release` empties a list the same way."""
 
 from __future__ import annotations
 
 import time
 
-from anpr.timeslice import CHECK_EVERY, sliced
+from anpr.timeslice import CHECK_EVERY, release, sliced
 from tests.support.ticker import Ticker
 
 
@@ -44,3 +44,11 @@ async def test_a_slice_is_time_not_a_count() -> None:
         async for _ in sliced(range(CHECK_EVERY * 3), slice_s=0.005):
             work(0.001)
         assert ticker.ticks == 3
+
+
+async def test_a_list_is_released_in_slices() -> None:
+    items = [object() for _ in range(CHECK_EVERY * 10)]
+    async with Ticker() as ticker:
+        await release(items, slice_s=0)
+        assert ticker.ticks == 10
+    assert items == []
