@@ -115,6 +115,13 @@ class ApiMetrics:
             ["topic"],
             registry=registry,
         )
+        self.hotlist_staged = Gauge(
+            "anpr_api_hotlist_staged_entries",
+            "Entries written to an overt list at a version it has not committed: a write in "
+            "progress, or one interrupted before its commit (covert lists have no series).",
+            ["list_id"],
+            registry=registry,
+        )
         self.registry_writes = Counter(
             "anpr_api_registry_writes_total",
             "Registry and hotlist writes published, by outcome.",

@@ -39,5 +39,6 @@ async def readyz(service: Service) -> Response:
 )
 async def metrics(service: Service) -> Response:
     await service.refresh_health_metrics()  # forgotten cameras' rows go at the next periodic save
+    service.hotlists.refresh_metrics()
     body = await exposition(service.metrics.registry)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -54,6 +54,7 @@ def list_out(service: ApiService, config: ListConfig) -> ListOut:
         version=config.version,
         updated_at=ms_to_rfc3339(config.updated_at_ms),
         entries=hot.book.entry_count(config.list_id),
+        staged_entries=len(hot.book.staged(config.list_id)),
         past_match_hours=config.past_match_hours,
         past_match=past_match_out(hot.past_match.job(config.list_id)),
         matchers=[

@@ -78,6 +78,12 @@ class ListOut(BaseModel):
     version: int = Field(description="Bumped by every change to the list or its entries.")
     updated_at: str
     entries: int | None = Field(description="Live entries.")
+    staged_entries: int = Field(
+        default=0,
+        description="Entries written at a version the list has not committed yet: a write in "
+        "progress, or one interrupted before its commit (they go live with the list's next "
+        "change; re-send the whole list to drop them). Normally 0.",
+    )
     matchers: list[MatcherApplied]
     past_match_hours: int | None = Field(
         default=None, description="The list's past-match window; null: the archive's default."

@@ -77,6 +77,7 @@ class HotlistService:
         self._metrics = metrics
         self._clock = clock
         self.book = HotlistBook(retain=Retain.IDS)
+        self._staged_shown: set[str] = set()
         self.matchers = MatcherStatusBook()
         self.changed = ChangeSignal()
         self._progress = 0  # records and steps folded into the book
@@ -142,6 +143,17 @@ class HotlistService:
         await self._past_match_follower.stop()
         await self._status_follower.stop()
         await self._follower.stop()
+
+    def refresh_metrics(self) -> None:
+        """Before a scrape: each overt list's staged entries (a covert list has no series)."""
+        shown: set[str] = set()
+        for list_id, config in self.book.configs.items():
+            if not config.covert:
+                self._metrics.hotlist_staged.labels(list_id).set(len(self.book.staged(list_id)))
+                shown.add(list_id)
+        for gone in self._staged_shown - shown:
+            self._metrics.hotlist_staged.remove(gone)
+        self._staged_shown = shown
 
     def lock(self, list_id: str) -> asyncio.Lock:
         return self._locks[list_id]

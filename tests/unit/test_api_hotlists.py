@@ -16,7 +16,7 @@ import pytest
 from anpr.bus.base import Message
 from anpr.bus.local import LocalBus
 from anpr.clock import now_ms
-from anpr.hotlists import parse_entries_csv, plan_replace_entries
+from anpr.hotlists import parse_entries_csv, plan_replace_entries, plan_upsert_entries
 from tests.support.factories import unique
 from tests.support.wait import until
 from tests.unit.api_fixtures import ApiHarness, running_api
@@ -381,3 +381,42 @@ async def test_the_book_folds_a_large_list_in_slices(api: ApiHarness) -> None:
         await until(lambda: hot.book.committed_version(list_id) == version, timeout_s=20)
     assert hot.book.entry_count(list_id) == count
     assert seen, "nothing else ran while the book folded the entries"
+
+
+async def test_a_write_interrupted_before_its_commit_shows_as_staged(api: ApiHarness) -> None:
+    """A write that died after some of its entry records (a 503 mid-upload, a crash): its
+    entries wait for a commit that never comes. Supervisors see them on the list, ops on
+    /metrics (overt lists only), and re-sending the whole list drops them."""
+    list_id, _ = await create_list(api)
+    covert_id, _ = await create_list(api, covert=True)
+    await upload(api, list_id, "entry_id,plate\nkept,KEEP1\n", "text/csv")
+    for target in (list_id, covert_id):
+        current = api.service.hotlists.book.config(target)
+        assert current is not None
+        plan = plan_upsert_entries(
+            current, parse_entries_csv("entry_id,plate\nx1,AAA1\nx2,AAA2\n")[0], now_ms=now_ms()
+        )
+        await api.bus.publish(  # every record but the last, the commit
+            [Message(api.topics.hotlists, k.encode(), v) for k, v in plan.records[:-1]],
+            timeout_s=1.0,
+        )
+
+    async def shown(target: str) -> dict[str, Any]:
+        got = await api.client.get(f"/v1/hotlists/{target}", headers=api.auth("supervisor"))
+        result: dict[str, Any] = got.json()
+        return result
+
+    await until(lambda: len(api.service.hotlists.book.staged(covert_id)) == 2)
+    got = await shown(list_id)
+    assert (got["entries"], got["staged_entries"]) == (1, 2)
+    assert (await shown(covert_id))["staged_entries"] == 2
+    metrics = (await api.client.get("/metrics")).text
+    assert f'anpr_api_hotlist_staged_entries{{list_id="{list_id}"}} 2.0' in metrics
+    assert covert_id not in metrics
+    # Re-sent whole: the interrupted write's entries are dropped, not made live.
+    response = await upload(api, list_id, "entry_id,plate\nkept,KEEP1\n", "text/csv")
+    assert response.status_code == 200, response.text
+    got = await shown(list_id)
+    assert (got["entries"], got["staged_entries"]) == (1, 0)
+    metrics = (await api.client.get("/metrics")).text
+    assert f'anpr_api_hotlist_staged_entries{{list_id="{list_id}"}} 0.0' in metrics
