@@ -37,7 +37,7 @@ install: $(RUNTIME_STAMP) ## create .venv with the project and its runtime depen
 
 install-dev: $(STAMP) ## install also the dev tools (pytest, ruff, mypy, ...) for tests and lint
 
-run: $(RUNTIME_STAMP) ## run gateway (:{INGEST_PORT}), matcher (:{MATCHER_PORT}) and API (:{API_PORT}) in one process, no Kafka
+run: $(RUNTIME_STAMP) ## run gateway (:{INGEST_PORT}), matcher (:{MATCHER_PORT}), API (:{API_PORT}), notify and archive in one process, no Kafka
 	$(BIN)/anpr run
 
 kafka-fetch: ## fetch the pinned Apache Kafka jars from Maven Central (cached)

@@ -51,7 +51,11 @@ def _compose(command: str) -> tuple[CommonSettings, Bus, list[Endpoint], str]:
     served = services(command)
     base = base_settings(served)
     secure_data_dir(base.data_dir)
-    if command == "run" and base.admin_token is None:
+    if command == "run" and base.admin_token is None and base.environment == "production":
+        # A token written to disk and printed to the terminal is for trying the system out; in
+        # production an admin is made with `anpr admin token admin` (or ANPR_ADMIN_TOKEN set).
+        log.warning("production: no development admin token; create one: anpr admin token admin")
+    elif command == "run" and base.admin_token is None:
         token = SecretStr(dev_admin_token(base.data_dir))
         served = [service.with_admin_token(token) for service in served]
         base = base_settings(served)

@@ -70,6 +70,8 @@ _WHAT = {
     "gateway": "cameras: POST /v1/reads",
     "api": "control room: /v1/..., docs /docs",
     "matcher": "/healthz, /readyz, /metrics",
+    "notify": "webhooks: /healthz, /readyz, /metrics",
+    "archive": "read archive: /healthz, /readyz, /metrics",
 }
 
 

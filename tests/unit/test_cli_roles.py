@@ -96,3 +96,20 @@ async def test_anpr_ingest_composes_with_the_other_services_settings_invalid(
         assert mode == "the in-process bus"
     finally:
         await bus.stop()
+
+
+async def test_run_in_production_makes_no_development_admin_token(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ANPR_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("ANPR_KAFKA_BOOTSTRAP", raising=False)
+    monkeypatch.delenv("ANPR_ADMIN_TOKEN", raising=False)
+    for environment, made in (("production", False), ("development", True)):
+        monkeypatch.setenv("ANPR_ENVIRONMENT", environment)
+        base, bus, _, _ = _compose("run")
+        try:
+            assert (base.admin_token is not None) is made, environment
+            assert (tmp_path / "dev-admin-token").exists() is made, environment
+            assert ("Development admin token" in capsys.readouterr().err) is made, environment
+        finally:
+            await bus.stop()
