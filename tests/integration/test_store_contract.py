@@ -843,6 +843,42 @@ async def test_pg_app_role_purges_audit_only_through_the_function(
             await o.execute(b"UPDATE audit_retention SET cutoff = 0")
 
 
+async def test_pg_app_role_cannot_purge_the_audit_log_inside_its_floor(
+    pg_database: PgDatabase,
+) -> None:
+    """The application's login asks for a cut-off in the far future: only entries older than
+    the floor the database keeps (365 days) go, and the cut-off stops at the floor."""
+    import time
+
+    now = int(time.time() * 1000)
+    day = 86_400_000
+    store = PostgresStore(pg_database.url, migrate_url=pg_database.migrate_url)
+    await store.open()
+    try:
+        for at, target in ((now - 400 * day, "old"), (now - 10 * day, "recent"), (now, "now")):
+            await store.append_audit(
+                AuditEntry(at, "a", "admin", "camera.create", target, None, {})
+            )
+        removed = await store.purge(hits_before=0, activity_before=0, audit_before=2**62)
+        assert removed["audit"] == 1
+        kept = await store.query_audit(since=None, until=None, actor=None, before_seq=None, limit=9)
+        assert sorted(a.entry.target for a in kept) == ["now", "recent"]
+    finally:
+        await store.close()
+    async with await psycopg.AsyncConnection.connect(pg_database.url, autocommit=True) as app:
+        cur = await app.execute(b"SELECT cutoff FROM audit_retention")
+        row = await cur.fetchone()
+        assert row is not None and now - 366 * day < row[0] < now - 364 * day
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
+            await app.execute(b"UPDATE audit_retention_floor SET min_keep_ms = 0")
+    async with await psycopg.AsyncConnection.connect(pg_database.migrate_url, autocommit=True) as o:
+        await o.execute(b"UPDATE audit_retention_floor SET min_keep_ms = 0")  # the owner may
+        await o.execute(b"SELECT anpr_purge_audit(9223372036854775807)")
+        cur = await o.execute(b"SELECT count(*) FROM audit")
+        row = await cur.fetchone()
+        assert row is not None and row[0] == 0
+
+
 async def test_pg_alert_acknowledgement_waits_for_placements_of_its_key(
     pg_database: PgDatabase,
 ) -> None:
