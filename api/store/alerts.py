@@ -16,6 +16,18 @@ from api.alerts.grouping import AlertKey, Decision, GroupHit
 from api.store.base import Acknowledgement, HitStatus
 
 
+def restart_alert_sql(mark: str) -> str:
+    """The statement that makes an alert's first sighting, count and opening time those of the
+    sightings it still has (after retention removed its older ones); parameter: the alert_id."""
+    rest = "FROM alert_sightings s WHERE s.alert_id = alerts.alert_id"
+    return (
+        f"UPDATE alerts SET sightings = (SELECT count(*) {rest}),"  # noqa: S608 - constant
+        f" opened_at = (SELECT min(s.matched_at) {rest}),"
+        f" first_hit_id = (SELECT s.hit_id {rest} ORDER BY s.matched_at, s.hit_id LIMIT 1)"
+        f" WHERE alert_id = {mark}"
+    )
+
+
 def close_when_acknowledged_sql(mark: str) -> str:
     """The statement that acknowledges the alert of one hit, once none of the alert's stored
     hits is left unacknowledged, returning its id; `mark` is the driver's placeholder.

@@ -31,6 +31,7 @@ from api.store.alerts import (
     Sighting,
     StoredAlert,
     close_when_acknowledged_sql,
+    restart_alert_sql,
 )
 from api.store.base import AckConflict, Acknowledgement, HitStatus, Outcome
 from api.store.pg_common import Row, connection
@@ -58,6 +59,7 @@ def key_lock(key: AlertKey) -> int:
 
 
 _CLOSE_ALERT = close_when_acknowledged_sql("%s")
+_RESTART_ALERT = restart_alert_sql("%s")
 
 
 async def lock_alert_of_hit(conn: Any, hit_id: str) -> None:
@@ -345,7 +347,24 @@ class PgAlertsMixin:
                 (before,),
             )
             cur = await conn.execute("DELETE FROM alerts WHERE last_seen < %s", (before,))
-            return int(cur.rowcount)
+            removed = int(cur.rowcount)
+            # Alerts seen lately but opened before `before`: their older sightings go too, as
+            # their hits did, and each starts at its oldest sighting kept (as on SQLite).
+            cur = await conn.execute("SELECT alert_id FROM alerts WHERE opened_at < %s", (before,))
+            ids = [row[0] for row in await cur.fetchall()]
+            if ids:
+                await conn.execute(
+                    "DELETE FROM alert_sightings WHERE alert_id = ANY(%s) AND matched_at < %s",
+                    (ids, before),
+                )
+                await conn.execute(
+                    "DELETE FROM alerts WHERE alert_id = ANY(%s) AND NOT EXISTS"
+                    " (SELECT 1 FROM alert_sightings s WHERE s.alert_id = alerts.alert_id)",
+                    (ids,),
+                )
+                async with conn.cursor() as cur:
+                    await cur.executemany(_RESTART_ALERT, [(a,) for a in ids])
+            return removed
 
     # -- console sessions ---------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from api.store.alerts import (
     NewSighting,
     Sighting,
     StoredAlert,
+    restart_alert_sql,
 )
 from api.store.base import AckConflict, Acknowledgement, HitStatus, Outcome
 from api.store.sqlite_thread import SqliteOnThread, purge_in_batches, write_transaction
@@ -41,6 +42,7 @@ CREATE TABLE IF NOT EXISTS alerts (
 CREATE INDEX IF NOT EXISTS alerts_key
     ON alerts (plate_norm, list_id, entry_id, covert, test, last_seen);
 CREATE INDEX IF NOT EXISTS alerts_seen ON alerts (last_seen, alert_id);
+CREATE INDEX IF NOT EXISTS alerts_opened ON alerts (opened_at);
 CREATE TABLE IF NOT EXISTS alert_sightings (
     hit_id TEXT PRIMARY KEY, alert_id TEXT NOT NULL, camera_id TEXT NOT NULL,
     captured_at INTEGER, matched_at INTEGER NOT NULL, opened INTEGER NOT NULL
@@ -53,6 +55,7 @@ CREATE TABLE IF NOT EXISTS console_sessions (
 ) WITHOUT ROWID;
 """
 
+_RESTART_ALERT = restart_alert_sql("?")
 _ALERT_COLUMNS = (
     "alert_id, plate_norm, list_id, entry_id, covert, test, priority, opened_at, last_seen, "
     "sightings, first_hit_id, last_hit_id, summary, ack_outcome, ack_note, ack_by, ack_role, ack_at"
@@ -317,12 +320,38 @@ class SqliteAlertsMixin(SqliteOnThread):
                 db.executemany("DELETE FROM alerts WHERE alert_id = ?", [(a,) for a in ids])
             return len(ids)
 
+        def trim_batch(db: sqlite3.Connection) -> int:
+            with write_transaction(db):
+                ids = [
+                    (row[0],)
+                    for row in db.execute(
+                        "SELECT alert_id FROM alerts WHERE opened_at < ? LIMIT ?", (before, batch)
+                    )
+                ]
+                db.executemany(
+                    "DELETE FROM alert_sightings WHERE alert_id = ? AND matched_at < ?",
+                    [(a, before) for (a,) in ids],
+                )
+                db.executemany(
+                    "DELETE FROM alerts WHERE alert_id = ? AND NOT EXISTS"
+                    " (SELECT 1 FROM alert_sightings s WHERE s.alert_id = alerts.alert_id)",
+                    ids,
+                )
+                db.executemany(_RESTART_ALERT, ids)
+            return len(ids)
+
         removed = 0
         while True:
             deleted = await self.sql(one_batch)
             removed += deleted
             if deleted < batch:
-                return removed
+                break
+        # Alerts seen lately but opened before `before` (a vehicle seen every day, its window
+        # sliding on): their older sightings go too, as their hits did (personal data kept no
+        # longer than hits are), and the alert starts at its oldest sighting kept.
+        while await self.sql(trim_batch) == batch:
+            pass
+        return removed
 
     # -- console sessions ---------------------------------------------------------------------
 

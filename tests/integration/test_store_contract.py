@@ -512,6 +512,36 @@ async def test_purge_alerts_by_last_sighting(backend: Backend) -> None:
     assert await store.get_alert(notes[1].alert.alert_id) is not None
 
 
+async def test_retention_trims_the_old_sightings_of_an_alert_seen_since(
+    backend: Backend,
+) -> None:
+    """A vehicle seen every few minutes keeps its alert open (the window slides): when hits are
+    purged by retention, the alert's trail of them (camera, time: personal data) goes too, and
+    the alert starts at its oldest sighting kept."""
+    store = await backend.open()
+    step = WINDOW_MS // 2
+    times = [1000 + i * step for i in range(6)]
+    notes = await store.add_sightings([_sighting(f"h{i}", t) for i, t in enumerate(times)], _window)
+    alert_id = notes[0].alert.alert_id
+    assert {n.alert.alert_id for n in notes} == {alert_id}
+    await store.add_sightings([_sighting("gone", 500, plate="OLD")], _window)
+
+    assert await store.purge_alerts(before=times[3]) == 1  # the OLD vehicle's alert
+    trail = await store.alert_sightings(alert_id)
+    assert [s.hit_id for s in trail] == ["h3", "h4", "h5"]
+    alert = await store.get_alert(alert_id)
+    assert alert is not None
+    assert (alert.sightings, alert.opened_at, alert.first_hit_id) == (3, times[3], "h3")
+    assert (alert.last_seen, alert.last_hit_id) == (times[5], "h5")
+    # The vehicle seen again within the window still joins it.
+    (again,) = await store.add_sightings([_sighting("h6", times[5] + step)], _window)
+    assert (again.decision, again.alert.alert_id, again.alert.sightings) == (
+        Decision.JOINED,
+        alert_id,
+        4,
+    )
+
+
 async def test_console_sessions_expire(backend: Backend) -> None:
     store = await backend.open()
     live = ConsoleSession("s1", "t1", "ann", "operator", "csrf-1", 100, 1000)
