@@ -11,6 +11,20 @@ GATEWAY_EVENT_RETENTION_MS = 7 * 24 * 3600 * 1000
 DEADLETTER_RETENTION_MS = 14 * 24 * 3600 * 1000
 REPLAY_RETENTION_MS = 24 * 3600 * 1000
 DEDUP_KEYS_RETENTION_MS = 24 * 3600 * 1000
+HOUR_MS = 3600 * 1000
+# Kafka deletes whole segments, and never the one being written: a partition keeps a record up
+# to its retention plus the segment's age, and by default a segment rolls only after 7 days, so
+# a quiet partition kept reads a week past their retention. Segments roll at a quarter of the
+# retention, between an hour and a day.
+SEGMENT_MAX_MS = 24 * HOUR_MS
+SEGMENT_MIN_MS = HOUR_MS
+
+
+def deleting(retention_ms: int) -> dict[str, str]:
+    """The config of a topic whose records go after `retention_ms`, and no later than a
+    segment's age after that."""
+    segment = max(SEGMENT_MIN_MS, min(SEGMENT_MAX_MS, retention_ms // 4))
+    return {"retention.ms": str(retention_ms), "segment.ms": str(segment)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,30 +82,28 @@ class Topics:
     def specs(self, settings: CommonSettings) -> list[TopicSpec]:
         parts, repl = settings.topic_partitions, settings.topic_replication
         compact = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"}
+        # Poison records are whole reads and hits, pictures included: never kept longer than
+        # the reads and hits themselves.
+        deadletter_ms = min(
+            DEADLETTER_RETENTION_MS, settings.read_retention_ms, settings.hit_retention_ms
+        )
         return [
-            TopicSpec(self.reads, parts, repl, {"retention.ms": str(settings.read_retention_ms)}),
-            TopicSpec(self.heartbeats, parts, repl, {"retention.ms": str(HEARTBEAT_RETENTION_MS)}),
-            TopicSpec(self.hits, parts, repl, {"retention.ms": str(settings.hit_retention_ms)}),
+            TopicSpec(self.reads, parts, repl, deleting(settings.read_retention_ms)),
+            TopicSpec(self.heartbeats, parts, repl, deleting(HEARTBEAT_RETENTION_MS)),
+            TopicSpec(self.hits, parts, repl, deleting(settings.hit_retention_ms)),
             TopicSpec(self.hotlists, 1, repl, dict(compact)),
             TopicSpec(self.registry, 1, repl, dict(compact)),
-            TopicSpec(
-                self.gateway_events,
-                parts,
-                repl,
-                {"retention.ms": str(GATEWAY_EVENT_RETENTION_MS)},
-            ),
+            TopicSpec(self.gateway_events, parts, repl, deleting(GATEWAY_EVENT_RETENTION_MS)),
             TopicSpec(self.matcher_status, 1, repl, dict(compact)),
-            TopicSpec(self.deadletter, parts, repl, {"retention.ms": str(DEADLETTER_RETENTION_MS)}),
-            TopicSpec(
-                self.deliveries, parts, repl, {"retention.ms": str(settings.hit_retention_ms)}
-            ),
+            TopicSpec(self.deadletter, parts, repl, deleting(deadletter_ms)),
+            TopicSpec(self.deliveries, parts, repl, deleting(settings.hit_retention_ms)),
             # Audit records of CLI writes (anpr/audit_wire.py), kept as long as the audit log.
-            TopicSpec(self.audit, 1, repl, {"retention.ms": str(settings.audit_retention_ms)}),
+            TopicSpec(self.audit, 1, repl, deleting(settings.audit_retention_ms)),
             # Past-read matching (api/archive/pastmatch.py -> matcher/replay.py): archived reads
             # replayed for new entries, keyed by job; and each job's state, compacted.
-            TopicSpec(self.reads_replay, parts, repl, {"retention.ms": str(REPLAY_RETENTION_MS)}),
+            TopicSpec(self.reads_replay, parts, repl, deleting(REPLAY_RETENTION_MS)),
             TopicSpec(self.past_match, 1, repl, dict(compact)),
             # The (camera_id, read_id) keys of each publish of reads, for the other gateways'
             # duplicate memory (ingest/peers.py): read back at most `dedup_warm_s` at start.
-            TopicSpec(self.dedup_keys, parts, repl, {"retention.ms": str(DEDUP_KEYS_RETENTION_MS)}),
+            TopicSpec(self.dedup_keys, parts, repl, deleting(DEDUP_KEYS_RETENTION_MS)),
         ]
