@@ -20,14 +20,27 @@ log = logging.getLogger(__name__)
 PURGE_INTERVAL_S = 300.0
 
 
-def purge_once(bus: LocalBus, specs: Sequence[TopicSpec], now: int) -> dict[str, int]:
-    """Records removed per topic (only topics with a time retention; compacted ones keep)."""
+# Records deleted per statement: each holds the event loop (the embedded bus is on it) and the
+# file's write lock while SQLite zeroes their pages; a read with pictures takes about 0.25 ms.
+PURGE_BATCH = 200
+
+
+async def purge_once(bus: LocalBus, specs: Sequence[TopicSpec], now: int) -> dict[str, int]:
+    """Records removed per topic (only topics with a time retention; compacted ones keep), a
+    batch at a time with the loop run in between: a backlog of expired reads (after downtime,
+    or a retention lowered) held it for seconds in one statement."""
     removed: dict[str, int] = {}
     for spec in specs:
         retention = spec.config.get("retention.ms")
         if spec.compacted or retention is None:
             continue
-        removed[spec.name] = bus.purge(spec.name, now - int(retention))
+        removed[spec.name] = 0
+        while True:
+            deleted = bus.purge(spec.name, now - int(retention), limit=PURGE_BATCH)
+            removed[spec.name] += deleted
+            if deleted < PURGE_BATCH:
+                break
+            await asyncio.sleep(0)
     return removed
 
 
@@ -41,7 +54,7 @@ async def retention_loop(
 ) -> None:
     """Purge now and then every `interval_s` until `stop` is set."""
     while not stop.is_set():
-        removed = purge_once(bus, specs, clock())
+        removed = await purge_once(bus, specs, clock())
         if any(removed.values()):
             log.info("embedded bus retention removed %s", removed)
         with contextlib.suppress(TimeoutError):

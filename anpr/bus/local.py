@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS log (
     ts INTEGER NOT NULL, headers BLOB, PRIMARY KEY (topic, off)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS log_key ON log (topic, key);
+CREATE INDEX IF NOT EXISTS log_ts ON log (topic, ts);
 CREATE TABLE IF NOT EXISTS group_offsets (
     grp TEXT NOT NULL, topic TEXT NOT NULL, off INTEGER NOT NULL, PRIMARY KEY (grp, topic)
 ) WITHOUT ROWID;
@@ -125,13 +126,16 @@ class LocalBus:
         published, self._published = self._published, asyncio.Event()
         published.set()
 
-    def purge(self, topic: str, before_ms: int) -> int:
+    def purge(self, topic: str, before_ms: int, *, limit: int = -1) -> int:
         """Retention (embedded mode has no broker to apply it): delete the records of `topic`
-        written before `before_ms`, except its newest one, from which offsets continue."""
+        written before `before_ms`, except its newest one, from which offsets continue; at
+        most `limit` of them (-1: all), oldest first. Found by the `(topic, ts)` index: with
+        nothing expired this costs nothing, where a scan of every record (pictures included)
+        held the loop a second every 5 minutes."""
         cursor = self.db.execute(
-            "DELETE FROM log WHERE topic=? AND ts<? "
-            "AND off<(SELECT MAX(off) FROM log WHERE topic=?)",
-            (topic, before_ms, topic),
+            "DELETE FROM log WHERE topic=? AND off IN (SELECT off FROM log WHERE topic=? AND ts<?"
+            " AND off<(SELECT MAX(off) FROM log WHERE topic=?) ORDER BY ts LIMIT ?)",
+            (topic, topic, before_ms, topic, limit),
         )
         return cursor.rowcount
 

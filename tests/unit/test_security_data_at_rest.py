@@ -102,13 +102,53 @@ async def test_embedded_bus_applies_read_and_hit_retention() -> None:
                 [Message(topic, b"k", f"{topic}-{i}".encode()) for i in range(3)], timeout_s=1
             )
         later = bus.db.execute("SELECT MAX(ts) FROM log").fetchone()[0] + int(1.5 * DAY_MS)
-        removed = purge_once(bus, specs, later)
+        removed = await purge_once(bus, specs, later)
         assert removed[topics.reads] == 2  # older than a day; the newest stays (offsets)
         assert removed[topics.hits] == 0  # hit retention is two days
         assert topics.registry not in removed  # compacted: never by time
         assert bus.end_offset(topics.reads) == 3
         await bus.publish([Message(topics.reads, b"k", b"next")], timeout_s=1)
         assert bus.end_offset(topics.reads) == 4
+    finally:
+        await bus.stop()
+
+
+async def test_embedded_bus_retention_of_a_backlog_runs_the_loop_in_between() -> None:
+    """A backlog of expired reads goes in batches, the loop run between them (in one
+    statement it held `anpr run`'s loop for seconds), all but the newest record."""
+    import asyncio
+
+    from anpr_cli.bus_retention import PURGE_BATCH
+
+    topics = Topics.from_prefix("anpr.")
+    specs = topics.specs(CommonSettings(read_retention_days=1))
+    bus = LocalBus(None, specs)
+    await bus.start()
+    ticks = 0
+    stop = asyncio.Event()
+
+    async def ticking() -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+            await asyncio.sleep(0)
+
+    try:
+        count = 5 * PURGE_BATCH + 1
+        await bus.publish(
+            [Message(topics.reads, b"k", b"r%d" % i) for i in range(count)], timeout_s=1
+        )
+        later = bus.db.execute("SELECT MAX(ts) FROM log").fetchone()[0] + 2 * DAY_MS
+        ticker = asyncio.create_task(ticking())
+        await asyncio.sleep(0)
+        before = ticks
+        removed = await purge_once(bus, specs, later)
+        during = ticks - before
+        stop.set()
+        await ticker
+        assert removed[topics.reads] == count - 1
+        assert during >= 4  # between the five batches
+        assert bus.db.execute("SELECT count(*) FROM log").fetchone()[0] == 1
     finally:
         await bus.stop()
 
