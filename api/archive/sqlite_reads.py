@@ -95,6 +95,12 @@ class SqliteReadStore(SqliteOnThread):
     """Every statement runs on the archive's own thread (`api.store.sqlite_thread`); retention
     deletes in bounded batches."""
 
+    # A read's row holds its pictures (up to hundreds of KB), whose pages SQLite zeroes as it
+    # deletes them (secure_delete), and in `anpr run` the archive shares its file with the hit
+    # store: 5,000 such rows a statement held the file's write lock for seconds, and hit
+    # inserts timed out behind it.
+    purge_batch = 200
+
     def __init__(self, path: Path | None) -> None:
         self._path = path
 
