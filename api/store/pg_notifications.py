@@ -20,7 +20,7 @@ from api.store.notifications import (
     ReportDimension,
     StoredDelivery,
 )
-from api.store.pg_common import connection, hit_where
+from api.store.pg_common import connection, hit_where, purge_in_batches
 
 _COLUMNS = (
     "delivery_id, hit_id, target_id, list_id, covert, outcome, attempts, status_code, error, "
@@ -108,9 +108,7 @@ class PgNotificationsMixin:
         return out
 
     async def purge_deliveries(self, *, before: int) -> int:
-        async with connection(self.pool) as conn:
-            cur = await conn.execute("DELETE FROM deliveries WHERE finished_at < %s", (before,))
-            return int(cur.rowcount)
+        return await purge_in_batches(self.pool, "deliveries", "finished_at < %s", before)
 
     async def hit_outcome_counts(
         self, flt: HitFilter, *, dimension: ReportDimension, bucket_ms: int = 0

@@ -40,7 +40,7 @@ from api.store.base import (
     StoredHit,
 )
 from api.store.pg_alerts import PgAlertsMixin, close_when_acknowledged, lock_alert_of_hit
-from api.store.pg_common import Row, hit_where
+from api.store.pg_common import Row, hit_where, purge_in_batches
 from api.store.pg_common import connection as connection  # re-exported (archive, tests)
 from api.store.pg_common import make_pool as make_pool
 from api.store.pg_lifecycle import PgLifecycleMixin
@@ -320,12 +320,12 @@ class PostgresStore(PgAlertsMixin, PgNotificationsMixin, PgLifecycleMixin):
     async def purge(
         self, *, hits_before: int, activity_before: int, audit_before: int | None = None
     ) -> dict[str, int]:
+        hits = await purge_in_batches(self.pool, "hits", "matched_at < %s", hits_before)
         async with connection(self.pool) as conn:
-            hits = await conn.execute("DELETE FROM hits WHERE matched_at < %s", (hits_before,))
             activity = await conn.execute(
                 "DELETE FROM camera_activity WHERE updated_at < %s", (activity_before,)
             )
-            removed = {"hits": hits.rowcount, "camera_activity": activity.rowcount}
+            removed = {"hits": hits, "camera_activity": activity.rowcount}
             if audit_before is not None:
                 # SECURITY DEFINER (migration 0003): moves the cut-off forward, then deletes the
                 # entries before it; the app role itself still has no DELETE on audit.

@@ -232,6 +232,23 @@ async def test_camera_activity_and_retention(backend: Backend) -> None:
     assert await store.load_activity() == []
 
 
+async def test_retention_deletes_a_backlog_in_batches(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backlog larger than a batch is deleted whole, a batch per statement (one statement
+    for all of it could run past the database's statement timeout on every run)."""
+    import api.store.pg_common
+
+    monkeypatch.setattr(api.store.pg_common, "PURGE_BATCH", 2)
+    store = await backend.open()
+    if isinstance(store, SqliteStore):
+        store.purge_batch = 2
+    await store.add_hits([_hit(f"old{i}", 10 + i) for i in range(5)] + [_hit("new", 1000)])
+    removed = await store.purge(hits_before=500, activity_before=0)
+    assert removed["hits"] == 5
+    assert (await store.count_hits(HitFilter())).total == 1
+
+
 async def test_audit_retention_cutoff_only_moves_forward(backend: Backend) -> None:
     store = await backend.open()
     for at in (10, 20, 30):
