@@ -73,17 +73,32 @@ def find_camera(
 
 
 def parse_push(service: GatewayService, principal: Principal, push: VendorPush) -> AdapterResult:
-    """The adapter's reading of the push, in the zone of the camera it is for; raises the
-    adapter's `AdapterError` / `PayloadTooLarge`."""
+    """The adapter's reading of the push, each read in the zone of its own camera; raises the
+    adapter's `AdapterError` / `PayloadTooLarge`.
+
+    Times without an offset are the camera's local time. A push may carry reads of several
+    cameras (a vendor's site controller), in several zones: the payload is read again in each
+    zone its reads' cameras have, and each read taken from the reading in its camera's zone.
+    Read in one zone for all (the first read's), a read of another camera got a time hours off,
+    and resent alone (read right) another derived read_id: the same read published twice."""
     given = service.registry.cameras.get(push.camera_id) if push.camera_id else None
     given = given if given is not None and _owned(principal, given) else None
     tz = given.timezone if given else None
     result = push.parse(tz)
-    if given is None and result.reads:
-        first = find_camera(service, principal, None, result.vendor_ids[0])
-        if first is not None and first.timezone != (tz or "UTC"):
-            # Times without an offset are the camera's local time: parse again in its zone.
-            result = push.parse(first.timezone)
+    if given is not None or not result.reads:
+        return result
+    parsed_in = tz or "UTC"
+    zones: list[str] = []
+    for vendor_ids in result.vendor_ids:
+        camera = find_camera(service, principal, None, vendor_ids)
+        zones.append(camera.timezone if camera is not None else parsed_in)
+    readings = {zone: push.parse(zone) for zone in set(zones) - {parsed_in}}
+    for position, zone in enumerate(zones):
+        reading = readings.get(zone)
+        # Positions line up unless a time exists in one zone and not in another (a DST gap
+        # made that read a problem there): then the read keeps its first reading.
+        if reading is not None and reading.vendor_ids == result.vendor_ids:
+            result.reads[position] = reading.reads[position]
     return result
 
 
