@@ -83,10 +83,10 @@ def records(document: Any, out: Collector) -> list[dict[str, Any]]:
         return [document]
     if isinstance(document, list):
         if len(document) > MAX_RECORDS:
-            out.problem(
-                "body", f"{len(document)} events in one array; only the first {MAX_RECORDS} read"
+            # Refused whole: the first 1,000 taken and success answered lost the rest for good.
+            raise PayloadTooLarge(
+                "body", f"{len(document)} events in one array; at most {MAX_RECORDS}: split it"
             )
-            document = document[:MAX_RECORDS]
         found = [item for item in document if isinstance(item, dict)]
         if len(found) != len(document):
             out.problem("body", "an array of events must hold JSON objects only; others ignored")

@@ -73,10 +73,14 @@ class MappingAdapter(VendorAdapter):
             wrapper = _load_xml(envelope, out)
             document = wrapper
             found = [] if wrapper is None else self._xml_reads(wrapper, out)
-        for record, where in found[:MAX_RECORDS]:
-            _Read(self, document, record, where, ctx.tz, out).take()
         if len(found) > MAX_RECORDS:
-            out.problem("reads", f"{len(found)} reads in one payload; only {MAX_RECORDS} taken")
+            # Refused whole, as /v1/reads refuses over 1,000 reads: taking the first 1,000 and
+            # answering success lost the rest for good (the device does not send them again).
+            raise PayloadTooLarge(
+                "reads", f"{len(found)} reads in one payload; at most {MAX_RECORDS}: split it"
+            )
+        for record, where in found:
+            _Read(self, document, record, where, ctx.tz, out).take()
         if not found and not out.result.problems:
             out.notice("reads", f"no read at {self.mapping.reads or 'the document'}")
 

@@ -1,5 +1,6 @@
-"""A vendor push with reads of several cameras, in several time zones: each read's time without
-an offset is its own camera's local time, whatever camera the first read is of."""
+"""What a vendor push's reads become: with reads of several cameras in several time zones, each
+read's time without an offset is its own camera's local time, whatever camera the first read is
+of; and a push of more reads than a request may hold is refused whole, never cut."""
 
 from __future__ import annotations
 
@@ -57,3 +58,25 @@ async def test_each_read_is_read_in_its_own_cameras_zone() -> None:
         for serial, zone in ZONES.items():
             local = wall.replace(tzinfo=ZoneInfo(zone))
             assert got[f"cam-{serial}"] == int(local.timestamp() * 1000), zone
+
+
+async def test_a_push_over_1000_reads_is_refused_whole_not_cut() -> None:
+    """Taking the first 1,000 and answering success lost the rest for good: the device does
+    not send again what was answered 200. Refused (413, split it), nothing is published."""
+    mapping = validate_mapping(
+        {"body": "json", "reads": "$.d[*]", "fields": {"plate": "p", "captured_at": "t"}},
+        name="many",
+    )
+    assert not isinstance(mapping, list), mapping
+    async with gateway_on_local_bus() as gw:
+        await RegistryWriter(gw.bus, gw.topics.registry).put_format(mapping)
+        await until(lambda: "many" in gw.app.state.service.registry.formats)
+        at = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+        reads = [{"p": f"AB{i:04d}", "t": at} for i in range(1001)]
+        url = "/v1/ingest/many?camera_id=cam-1"
+        response = await gw.client.post(url, json={"d": reads}, headers=gw.auth())
+        assert response.status_code == 413, response.text
+        assert "1001 reads in one payload" in response.text
+        assert values(await read_topic(gw.bus, gw.topics.reads, timeout_s=0.3)) == []
+        response = await gw.client.post(url, json={"d": reads[:1000]}, headers=gw.auth())
+        assert response.status_code == 200, response.text
