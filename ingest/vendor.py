@@ -170,7 +170,7 @@ async def take_in(
             "%s push: %d events not turned into reads: %s",
             push.fmt,
             len(result.problems),
-            result.problems[:5],
+            [(p.get("index"), p["field"]) for p in result.problems[:5]],
         )
     await publish_heartbeats(service, principal, result, push.camera_id)
     status, media, payload = result.success_response
@@ -183,10 +183,12 @@ async def take_in(
     if outcome.status != 202:
         return Answer(outcome.status, outcome.body())
     if outcome.rejected:
+        # Positions and field names only: a read_id (Frigate's holds the plate) or a message
+        # quoting a value would put personal data in the log.
         log.info(
             "%s push: %d reads rejected: %s",
             push.fmt,
             len(outcome.rejected),
-            [r.as_dict() for r in outcome.rejected][:5],
+            [(r.index, [e.field for e in r.errors]) for r in outcome.rejected[:5]],
         )
     return Answer(status, payload, media)

@@ -87,11 +87,16 @@ class JsonPath:
         root = "" if self.from_document else base
         try:
             matches = self.expr.find(node)
+            return [
+                Found(m.value, _join(root, str(m.full_path).replace(".[", "["))) for m in matches
+            ]
         except (TypeError, ValueError, KeyError, AttributeError, IndexError, re.error):
             # A filter comparing values of different types (`[?score > 5]` on a string), a
             # `sub()` whose replacement names a group its pattern lacks.
             return []
-        return [Found(m.value, _join(root, str(m.full_path).replace(".[", "["))) for m in matches]
+        except RecursionError:
+            # `$..` over a document nested hundreds deep (no camera sends one): nothing found.
+            return []
 
     def _walk(self, node: Any, where: str) -> list[Found]:
         assert self.steps is not None  # noqa: S101 - only called when set

@@ -30,7 +30,7 @@ import zoneinfo
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from anpr.formats.paths import BodyKind, Path, PathError, compile_path
 
@@ -128,6 +128,14 @@ class SuccessSpec(BaseModel):
         pattern=r"^[\x20-\x7e]+$",
     )
     body: str = Field(default="OK", max_length=MAX_SUCCESS_BODY)
+
+    @model_validator(mode="after")
+    def _no_body_without_content(self) -> SuccessSpec:
+        # HTTP forbids a body on 204 and 205: the server then fails every push's answer
+        # (after its reads were stored), and the device retries them.
+        if self.status in (204, 205) and self.body:
+            raise ValueError(f'a {self.status} answer has no body: set body to ""')
+        return self
 
 
 class FormatMapping(BaseModel):

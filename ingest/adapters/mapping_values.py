@@ -31,10 +31,10 @@ def moment(raw: object, mapping: FormatMapping, tz: tzinfo) -> datetime:
         number = f.number(raw)
         if number is None or number <= 0:
             raise BadTime(f"{seen} is not a number of {fmt.value[6:]} since 1970 (time.format)")
-        ms = round(number * 1000) if fmt is TimeFormat.EPOCH_S else round(number)
         try:
+            ms = round(number * 1000) if fmt is TimeFormat.EPOCH_S else round(number)
             return _EPOCH + timedelta(milliseconds=ms)
-        except OverflowError:
+        except (OverflowError, ValueError):
             raise BadTime(f"{seen} is out of range (time.format {fmt.value})") from None
     if not isinstance(raw, str):
         raise BadTime(f"{seen} is not text: time.format {fmt.value} reads a string")
@@ -65,6 +65,8 @@ def country(raw: object, form: CountryCode) -> str | None:
     if text is None:
         return None
     tokens = [t for t in text.replace("_", "-").split("-") if t.strip()]
+    if not tokens:  # a placeholder such as "-" or "_": no country
+        return None
     code = tokens[1] if len(tokens) > 1 and tokens[0].upper() in GROUP_PREFIXES else tokens[0]
     code = code.strip().upper()
     if form is CountryCode.ALPHA2:

@@ -177,6 +177,35 @@ COUNTRIES: dict[str, tuple[str, object, str | None]] = {
 }
 
 
+def test_an_epoch_too_large_for_a_time_is_that_reads_problem_only() -> None:
+    """1e306 seconds overflowed before the range check: a 500 that lost the push's good reads."""
+    events = [
+        {"plate": {"text": "AB12"}, "ts": 1e306},
+        {"plate": {"text": "GOOD1"}, "ts": 1717200000},
+    ]
+    result = push(make(time={"format": "epoch_s"}), {"events": events})
+    assert [r["plate"] for r in result.reads] == ["GOOD1"]
+    assert [p["field"] for p in result.problems] == ["events[0].ts"]
+
+
+@pytest.mark.parametrize("form", ["alpha2", "alpha3"])
+@pytest.mark.parametrize("raw", ["-", "_", "--", " - "])
+def test_a_country_placeholder_is_no_country(form: str, raw: str) -> None:
+    """A device's "no country" placeholder raised IndexError: a 500 losing the push."""
+    adapter = make(
+        country_code=form, fields={"plate": "plate.text", "captured_at": "ts", "country": "c"}
+    )
+    result = push(adapter, {"events": [{"plate": {"text": "AB12"}, "ts": 1717200000000, "c": raw}]})
+    assert [r.get("country") for r in result.reads] == [None]
+
+
+def test_a_recursive_path_over_a_document_nested_hundreds_deep_finds_nothing() -> None:
+    """`$..[*]` over 600 nested arrays raised RecursionError (a 500) building the paths."""
+    adapter = make(reads="$..[*]")
+    result = push(adapter, b"[" * 600 + b"]" * 600)
+    assert result.reads == []
+
+
 @pytest.mark.parametrize("form, raw, want", COUNTRIES.values(), ids=COUNTRIES.keys())
 def test_country_code_forms(form: str, raw: object, want: str | None) -> None:
     adapter = make(
@@ -327,6 +356,8 @@ BAD_MAPPINGS: dict[str, tuple[dict[str, Any], str]] = {
                                       "direction_values.IN"),
     "success status not 2xx": ({"success": {"status": 302}}, "success.status"),
     "success body too long": ({"success": {"body": "x" * 5000}}, "success.body"),
+    "204 with a body": ({"success": {"status": 204}}, "success"),
+    "205 with a body": ({"success": {"status": 205, "body": "done"}}, "success"),
     "unknown top-level key": ({"bodytype": "json"}, "bodytype"),
     "latitude without longitude": (
         {"fields": {**GOOD["fields"], "location.lat": "la"}}, "fields.location.lon"),
@@ -341,6 +372,12 @@ def test_bad_mappings_refused_with_the_field_named(changes: dict[str, Any], fiel
     errors = validate_mapping(spec)
     assert isinstance(errors, list), "the mapping should have been refused"
     assert field in [e["field"] for e in errors], errors
+
+
+def test_a_204_without_a_body_is_taken() -> None:
+    assert not isinstance(
+        validate_mapping({"name": "acme", **GOOD, "success": {"status": 204, "body": ""}}), list
+    )
 
 
 def test_url_name_must_agree() -> None:

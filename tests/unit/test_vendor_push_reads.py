@@ -4,8 +4,12 @@ of; and a push of more reads than a request may hold is refused whole, never cut
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from anpr.formats import validate_mapping
 from anpr.registry import CameraSpec, RegistryWriter
@@ -80,3 +84,22 @@ async def test_a_push_over_1000_reads_is_refused_whole_not_cut() -> None:
         assert values(await read_topic(gw.bus, gw.topics.reads, timeout_s=0.3)) == []
         response = await gw.client.post(url, json={"d": reads[:1000]}, headers=gw.auth())
         assert response.status_code == 200, response.text
+
+
+async def test_a_rejected_vendor_read_is_logged_without_its_plate(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Frigate's read_id is `<object id>:<plate>`: logging rejected reads with their ids (or
+    messages quoting values) put plates in the gateway's log."""
+    old = {"type": "lpr", "id": "1718000000.1-abc", "camera": "gate", "plate": "AB-123-CD"}
+    old |= {"score": 0.9, "timestamp": 1_000_000_000}  # 2001: past the read retention
+    async with gateway_on_local_bus() as gw:
+        with caplog.at_level(logging.INFO, logger="ingest"):
+            response = await gw.client.post(
+                "/v1/ingest/frigate?camera_id=cam-1",
+                json=[old, {**old, "id": "x2", "timestamp": time.time() - 60}],
+                headers=gw.auth(),
+            )
+        assert response.status_code == 200, response.text
+        assert "reads rejected" in caplog.text
+        assert "AB123CD" not in caplog.text and "AB-123-CD" not in caplog.text
