@@ -186,6 +186,24 @@ def check_name(name: str) -> str | None:
     return None
 
 
+# What Python's strptime reads. `%Z` is not among them here: it matches a zone name and then
+# ignores it, so "08:05:09 UTC" became 08:05:09 in the camera's zone, an hour or more off.
+_STRPTIME_DIRECTIVES = frozenset("aAwdbBmyYHIpMSfzjUWcxXGuV%")
+_DIRECTIVE = re.compile(r"%(.?)")
+
+
+def _pattern_problems(pattern: str) -> list[dict[str, str]]:
+    for directive in _DIRECTIVE.findall(pattern):
+        if directive == "Z":
+            message = "%Z is matched and ignored by strptime: use %z (an offset), or time.zone"
+            return [{"field": "time.pattern", "message": message}]
+        if directive not in _STRPTIME_DIRECTIVES:
+            return [
+                {"field": "time.pattern", "message": f"%{directive} is not a strptime directive"}
+            ]
+    return []
+
+
 def validate_mapping(data: object, *, name: str | None = None) -> FormatMapping | list[Error]:
     """The checked mapping, or every error with the mapping field it concerns."""
     if not isinstance(data, dict):
@@ -235,6 +253,8 @@ def _field_errors(mapping: FormatMapping) -> list[Error]:
         )
     if fmt is not TimeFormat.STRFTIME and pattern is not None:
         errors.append({"field": "time.pattern", "message": "only with time.format strftime"})
+    if fmt is TimeFormat.STRFTIME and pattern is not None:
+        errors.extend(_pattern_problems(pattern))
     zone = mapping.time.zone
     if zone != "camera":
         try:

@@ -346,6 +346,11 @@ BAD_MAPPINGS: dict[str, tuple[dict[str, Any], str]] = {
     "time format unknown": ({"time": {"format": "iso"}}, "time.format"),
     "strftime without pattern": ({"time": {"format": "strftime"}}, "time.pattern"),
     "pattern without strftime": ({"time": {"format": "epoch_s", "pattern": "%Y"}}, "time.pattern"),
+    "%Z, matched then ignored by strptime": (
+        {"time": {"format": "strftime", "pattern": "%Y-%m-%d %H:%M:%S %Z"}}, "time.pattern"),
+    "not a strptime directive": (
+        {"time": {"format": "strftime", "pattern": "%s"}}, "time.pattern"),
+    "a lone % at the end": ({"time": {"format": "strftime", "pattern": "%H:%M %"}}, "time.pattern"),
     "time zone unknown": ({"time": {"zone": "Mars/Olympus"}}, "time.zone"),
     "candidates without plate": ({"candidates": {"path": "c[*]"}}, "candidates.plate"),
     "candidates with a bad path": ({"candidates": {"path": "c[", "plate": "p"}},
