@@ -228,7 +228,9 @@ def _plain_steps(text: str) -> tuple[Step, ...] | None:
 def compile_xml(text: str) -> XmlPath:
     steps, attribute = text.strip(), None
     head, sep, tail = steps.rpartition("@")
-    if sep and "[" not in tail and "/" not in tail:
+    # A trailing `@name` is an attribute step; an `@` inside a predicate (`Item[@key='t']`,
+    # ElementTree's own syntax) is not.
+    if sep and not any(c in tail for c in "[]/='\""):
         if head and not head.endswith("/"):
             raise PathError("an attribute step must follow a `/`: `Plate/@id`")
         steps, attribute = head.rstrip("/"), tail

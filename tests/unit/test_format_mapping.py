@@ -542,3 +542,25 @@ def test_plain_paths_walked_directly_mean_what_jsonpath_ng_means(path: str, doc:
     for base in ("$", "events[3]"):
         assert compiled.find(doc, base) == slow.find(doc, base)
         assert compiled.find(wrapped, base) == slow.find(wrapped, base)
+
+
+def test_an_xpath_predicate_on_an_attribute_in_the_last_step() -> None:
+    """`Item[@key='time']` is ElementTree's own syntax; it was refused at PUT as a misplaced
+    attribute step (`Plate/@id`)."""
+    adapter = make(
+        body="xml",
+        reads=".//Read",
+        camera=["Device"],
+        fields={"plate": "Plate", "captured_at": "Analytics/Item[@key='time']"},
+        time={"format": "rfc3339"},
+    )
+    body = (
+        b"<Reads><Device>D1</Device><Read><Plate>AB12</Plate><Analytics>"
+        b"<Item key='speed'>50</Item><Item key='time'>2024-06-01T10:00:00Z</Item>"
+        b"</Analytics></Read></Reads>"
+    )
+    result = adapter.parse(body, "application/xml")
+    assert result.problems == []
+    assert [(r["plate"], r["captured_at"]) for r in result.reads] == [
+        ("AB12", "2024-06-01T10:00:00.000Z")
+    ]
