@@ -5,12 +5,22 @@ from __future__ import annotations
 
 import socket
 
+# Ports handed out by this process: the OS may pick a port again as soon as the probing socket
+# is closed, before the process it was for has bound it, and two services of one stack were
+# once given the same port (the second failed to start: "address already in use").
+_handed: set[int] = set()
+
 
 def free_port() -> int:
-    """A port free on 127.0.0.1 now (the OS picks it)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port free on 127.0.0.1 now (the OS picks it), never one handed out before."""
+    for _ in range(1000):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in _handed:
+            _handed.add(port)
+            return port
+    raise OSError("no free port on 127.0.0.1 that was not handed out before")
 
 
 def free_port_pair() -> int:
