@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 # checks that its connection still holds it.
 _LEAD_RETRY_S = 5.0
 _LEAD_CHECK_S = 5.0
+# How long dropping an expired day may wait for the `reads` table (see `purge_reads`).
+_DROP_LOCK_TIMEOUT = "2s"
 # Server-side TCP keepalives of the lead's session (seconds; settable per session).
 _LEAD_KEEPALIVES = (
     ("tcp_keepalives_idle", 10),
@@ -310,11 +312,21 @@ class PostgresReadStore:
                     await conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     async def purge_reads(self, *, before: int) -> int:
+        """Drop the expired days. Dropping a partition locks the whole `reads` table: queued
+        behind a long search it made every insert and search queue behind it, for up to the
+        session's 15 s lock timeout. It now waits `_DROP_LOCK_TIMEOUT` at most and, refused,
+        is tried again at the next retention run."""
         async with connection(self._pool) as conn:
-            cur = await conn.execute(
-                "SELECT anpr_drop_read_partitions(%s)", (_day(before - before % DAY_MS),)
-            )
-            row = await cur.fetchone()
+            try:
+                async with conn.transaction():
+                    await conn.execute(f"SET LOCAL lock_timeout = '{_DROP_LOCK_TIMEOUT}'")
+                    cur = await conn.execute(
+                        "SELECT anpr_drop_read_partitions(%s)", (_day(before - before % DAY_MS),)
+                    )
+                    row = await cur.fetchone()
+            except psycopg.errors.LockNotAvailable:
+                log.warning("read retention: the archive is busy; expired days go next run")
+                return 0
         self._days = {d for d in self._days if d + DAY_MS > before}
         return int(row[0]) if row else 0
 

@@ -187,6 +187,30 @@ async def test_pg_partitions_by_day_and_drops_them(pg_database: PgDatabase) -> N
             )
 
 
+async def test_pg_dropping_a_day_does_not_hold_the_archive_behind_a_long_search(
+    pg_database: PgDatabase,
+) -> None:
+    """Dropping a day partition locks the whole `reads` table. Queued behind a search still
+    running, it made every insert queue behind it for up to 15 s (the session's lock timeout).
+    It now gives up within its own short timeout, and the day goes at the next run."""
+    import time
+
+    store = PostgresReadStore(pg_database.url, migrate_url=pg_database.migrate_url)
+    await store.open()
+    try:
+        await store.add_reads([read(f"r{d}", "AB12345", T0 - d * DAY_MS + 1) for d in range(3)])
+        async with await psycopg.AsyncConnection.connect(pg_database.url) as search:
+            await search.execute(b"SELECT count(*) FROM reads")  # its transaction stays open
+            started = time.monotonic()
+            assert await store.purge_reads(before=T0 - DAY_MS) == 0  # refused: busy
+            assert time.monotonic() - started < 10
+            await search.rollback()
+        assert len(await _partitions(pg_database)) == 3
+        assert await store.purge_reads(before=T0 - DAY_MS) == 1  # the next run drops it
+    finally:
+        await store.close()
+
+
 async def _partitions(db: PgDatabase) -> list[str]:
     async with await psycopg.AsyncConnection.connect(db.super_url, autocommit=True) as conn:
         cur = await conn.execute(
