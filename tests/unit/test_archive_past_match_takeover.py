@@ -18,7 +18,7 @@ from anpr.bus.local import LocalBus
 from anpr.clock import now_ms
 from anpr.codecs import PAST_MATCH
 from anpr.codecs.pastmatch import JobState
-from anpr.hotlists import MatchMode, parse_entry_list, plan_put_config, plan_upsert_entries
+from anpr.hotlists import MatchMode
 from anpr.topics import Topics
 from api.archive import pastmatch
 from api.archive.pastmatch import PastMatchConfig
@@ -27,6 +27,7 @@ from api.archive.settings import ArchiveSettings
 from matcher.replay import decode_all, handle_replay
 from matcher.state import MatcherState
 from tests.support.factories import make_config, make_entry, recent_read
+from tests.support.hotlist_writes import commit_entry
 from tests.support.wait import until
 
 
@@ -44,23 +45,6 @@ def kinds(bus: LocalBus, topics: Topics) -> list[str]:
 def job_state(bus: LocalBus, topics: Topics) -> str:
     (latest,) = log(bus, topics.past_match)  # compacted: one job, its latest state
     return PAST_MATCH.decode(latest.value)["state"]
-
-
-async def commit_entry(bus: LocalBus, topics: Topics, plate: str) -> int:
-    at = now_ms()
-    put = plan_put_config(
-        None, list_id="stolen", name="Stolen", category="stolen", priority=1,
-        match=MatchMode.OCR, covert=False, now_ms=at,
-    )  # fmt: skip
-    assert put.config is not None
-    specs, _ = parse_entry_list([{"entry_id": "e1", "plate": plate}])
-    upsert = plan_upsert_entries(put.config, specs, now_ms=at + 1)
-    assert upsert.config is not None
-    await bus.publish(
-        [Message(topics.hotlists, k.encode(), v) for k, v in put.records + upsert.records],
-        timeout_s=1,
-    )
-    return upsert.config.version
 
 
 @pytest.mark.parametrize("next_archive", ["restarted", "replica"])

@@ -14,12 +14,13 @@ import orjson
 from anpr.bus.base import Message
 from anpr.bus.local import LocalBus
 from anpr.clock import now_ms
-from anpr.hotlists import MatchMode, parse_entry_list, plan_put_config, plan_upsert_entries
+from anpr.hotlists import MatchMode
 from anpr.topics import Topics
 from api.archive.pastmatch import PastMatchConfig
 from api.archive.service import ArchiveService
 from api.archive.settings import ArchiveSettings
 from tests.support.factories import recent_read
+from tests.support.hotlist_writes import commit_entry
 from tests.support.wait import until
 
 
@@ -47,18 +48,7 @@ async def test_a_job_waits_for_a_batch_the_archive_is_still_writing(tmp_path: Pa
             [Message(topics.reads, read["camera_id"].encode(), orjson.dumps(read))], timeout_s=1
         )
         await until(writing.is_set)
-        at = now_ms()
-        put = plan_put_config(
-            None, list_id="stolen", name="Stolen", category="stolen", priority=1,
-            match=MatchMode.EXACT, covert=False, now_ms=at,
-        )  # fmt: skip
-        assert put.config is not None
-        specs, _ = parse_entry_list([{"entry_id": "e1", "plate": "AB123CD"}])
-        upsert = plan_upsert_entries(put.config, specs, now_ms=at + 1)
-        await bus.publish(
-            [Message(topics.hotlists, k.encode(), v) for k, v in put.records + upsert.records],
-            timeout_s=1,
-        )
+        await commit_entry(bus, topics, "AB123CD", match=MatchMode.EXACT)
 
         def states() -> list[str]:
             rows = bus.db.execute(
