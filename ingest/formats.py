@@ -33,5 +33,6 @@ class FormatCatalog:
         self._compiled[name] = (mapping, adapter)
         return adapter
 
-    def names(self) -> list[str]:
-        return sorted({*ADAPTERS, *self._registry.formats})
+    @staticmethod
+    def builtin_names() -> list[str]:
+        return sorted(ADAPTERS)

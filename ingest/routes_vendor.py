@@ -35,8 +35,15 @@ async def post_vendor(
 ) -> Response:
     adapter = service.formats.adapter(fmt)
     if adapter is None:
-        known = ", ".join(service.formats.names())
-        return error(404, f"unknown format {fmt!r}; one of {known}", "format")
+        # Built-in names only: the registered mappings are named by the administrators, often
+        # after an integrator or a customer, and an integrator is not shown the others'.
+        known = ", ".join(service.formats.builtin_names())
+        return error(
+            404,
+            f"unknown format {fmt!r}: neither a built-in format ({known}) nor a mapping "
+            "registered by an administrator",
+            "format",
+        )
     return await admitted(
         service,
         principal,

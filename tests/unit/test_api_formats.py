@@ -130,6 +130,11 @@ async def test_gateway_takes_a_registered_mapping_without_restart(api: ApiHarnes
         assert (await put(api, "acme", ACME_YAML)).status_code in (200, 201)
         service = gw.app.state.service
         await until(lambda: "acme" in service.registry.formats)
+        # An integrator is not told which mappings the administrators registered.
+        other = await gw.client.post("/v1/ingest/acme2", json=payload, headers=gw.auth())
+        assert other.status_code == 404
+        assert "genetec" in other.text
+        assert "acme" not in other.text.replace("'acme2'", "")
         response = await gw.client.post("/v1/ingest/acme", json=payload, headers=gw.auth())
         assert response.status_code == 200, response.text
         assert response.json() == {"result": "ok"}
