@@ -67,13 +67,15 @@ def decode_all(records: Sequence[Record]) -> tuple[list[tuple[Record, ReplayReco
 def handle_replay(
     decoded: Sequence[tuple[Record, ReplayRecord]],
     state: MatcherState,
-    tallies: dict[str, int],
+    tallies: dict[str, set[str]],
     *,
     now_ms: int,
 ) -> ReplayResult:
     """Match each replayed read against the entries it names; complete the jobs that end.
 
-    `tallies` (job_id -> hits so far) is carried from batch to batch by the caller.
+    `tallies` (job_id -> the hit ids so far) is carried from batch to batch by the caller. Ids,
+    not a count: a job run again after its archive stopped mid-publish replays its first
+    candidates twice, and a batch whose publish failed is redone; neither is a second hit.
     """
     result = ReplayResult()
     index = state.index
@@ -85,7 +87,12 @@ def handle_replay(
                 result.poison.append(Poison(record, "replayed end: no job"))
                 continue
             result.done.append(
-                {**job, "state": JobState.DONE.value, "hits": tallies.pop(job_id, 0), "at": now_ms}
+                {
+                    **job,
+                    "state": JobState.DONE.value,
+                    "hits": len(tallies.pop(job_id, ())),
+                    "at": now_ms,
+                }
             )
             continue
         read, named = replay.get("read"), replay.get("entries")
@@ -97,7 +104,7 @@ def handle_replay(
             continue  # the list was removed meanwhile
         wanted = set(named)
         camera_id = read["camera_id"]
-        hits = 0
+        found = tallies.setdefault(job_id, set())
         for match in index.match(read, state.camera_zones(camera_id)):
             if match.list_id != replay["list_id"] or match.entry_id not in wanted:
                 continue
@@ -106,8 +113,7 @@ def handle_replay(
             )
             hit["historical"] = True
             result.hits.append(hit)
-            hits += 1
-        tallies[job_id] = tallies.get(job_id, 0) + hits
+            found.add(hit["hit_id"])
         result.reads += 1
     return result
 
@@ -129,7 +135,7 @@ class ReplayLoop:
         self.state = state
         self.topics = Topics.from_prefix(settings.topic_prefix)
         self._hotlists_caught_up = hotlists_caught_up
-        self.tallies: dict[str, int] = {}
+        self.tallies: dict[str, set[str]] = {}
         registry = runtime.registry
         self.reads = Counter(
             "anpr_matcher_past_match_reads_total",

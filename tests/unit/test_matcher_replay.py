@@ -69,7 +69,7 @@ def end(offset: int) -> Record:
     )
 
 
-def run(records: list[Record], tallies: dict[str, int], s: MatcherState | None = None):  # type: ignore[no-untyped-def]
+def run(records: list[Record], tallies: dict[str, set[str]], s: MatcherState | None = None):  # type: ignore[no-untyped-def]
     decoded, poison = decode_all(records)
     result = handle_replay(decoded, s or state(), tallies, now_ms=1000)
     return result, poison
@@ -91,7 +91,7 @@ def test_the_rules_still_decide() -> None:
 
 
 def test_the_end_completes_the_job_with_the_hits_of_every_batch() -> None:
-    tallies: dict[str, int] = {}
+    tallies: dict[str, set[str]] = {}
     first, _ = run([replayed(0, "AB123CD", ["new"])], tallies)
     assert first.done == []
     second, _ = run([replayed(1, "A8123CD", ["new"]), replayed(2, "XX", ["new"]), end(3)], tallies)
@@ -99,6 +99,17 @@ def test_the_end_completes_the_job_with_the_hits_of_every_batch() -> None:
     done = second.done[0]
     assert (done["state"], done["hits"], done["candidates"], done["at"]) == ("done", 2, 3, 1000)
     assert JOB not in tallies
+
+
+def test_a_read_replayed_twice_counts_its_hits_once() -> None:
+    """A job run again after its archive stopped mid-publish replays its first candidates a
+    second time (and a redone batch does the same): the same hit ids, counted once."""
+    tallies: dict[str, set[str]] = {}
+    run([replayed(0, "AB123CD", ["new"]), replayed(1, "A8123CD", ["new"])], tallies)
+    again, _ = run([replayed(0, "AB123CD", ["new"]), replayed(1, "A8123CD", ["new"])], tallies)
+    assert len(again.hits) == 2  # published again: the API stores each hit once
+    last, _ = run([replayed(2, "XX", ["new"]), end(3)], tallies)
+    assert last.done[0]["hits"] == 2
 
 
 def test_reads_of_a_removed_list_are_skipped_and_bad_records_set_aside() -> None:
