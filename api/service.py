@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from prometheus_client import CollectorRegistry
 
 from anpr.auth import Principal, Role, hash_token, parse_authorization, same_token
-from anpr.bus.base import COLD_FETCH_WAIT_MS, Bus, Record
+from anpr.bus.base import COLD_FETCH_WAIT_MS, Bus, Record, TopicPartition
 from anpr.clock import now_ms
 from anpr.consume import BUSY_COMMIT_INTERVAL_S, ConsumerLoop
 from anpr.deadletter import Poison
@@ -135,6 +135,8 @@ class ApiService:
         # Sweeps and rollout refreshes hand the loop back between slices: one at a time each.
         self._sweeping = asyncio.Lock()
         self._rolling_out = asyncio.Lock()
+        # Per partition of the health topics, the offset after the last record applied.
+        self._health_next: dict[TopicPartition, int] = {}
         admin = settings.admin_token.get_secret_value() if settings.admin_token else None
         self._admin_token = admin or None
 
@@ -150,7 +152,14 @@ class ApiService:
     async def _handle_health(self, records: Sequence[Record]) -> list[Poison]:
         now = self.clock()
         poison: list[Poison] = []
+        applied = self._health_next
         async for record in sliced(records):
+            tp = (record.topic, record.partition)
+            if record.offset < applied.get(tp, 0):
+                # Applied already: the batch is redone (its flush failed), whole or record by
+                # record, and an aggregate applied twice would count its reads twice.
+                continue
+            applied[tp] = record.offset + 1
             try:
                 decoded = self.health.apply(record, now)
             except InvalidRecord as exc:

@@ -22,6 +22,7 @@ from api.health.state import (
 )
 from api.health.tracker import HealthTopics, HealthTracker, Sweep
 from api.health.window import Counter, MinuteBuckets
+from api.store.base import StoreUnavailable
 from tests.support import records
 from tests.support.factories import recent_read, unique
 from tests.support.ticker import Ticker
@@ -220,6 +221,11 @@ def test_tracker_applies_records_and_sweeps_unregistered_cameras() -> None:
     assert [row.camera_id for row in tracker.activity()] == ["a"]
 
 
+# Records made up by a test carry a partition the bus does not have, so that the offsets the
+# service remembers as applied never hide the records the running service consumes itself.
+SYNTHETIC_PARTITION = 1000
+
+
 @pytest.fixture(scope="module")
 async def api() -> AsyncIterator[ApiHarness]:
     async with running_api() as harness:
@@ -230,8 +236,8 @@ async def test_a_large_batch_of_aggregates_hands_the_loop_back(api: ApiHarness) 
     """Hits are streamed from the loop that folds the aggregates (20,000 records a second at
     10,000 cameras): other tasks run while a batch is applied, not only after it."""
     at = now_ms()
-    batch = [
-        Record(api.topics.gateway_events, 0, n, f"cam-{n}".encode(), raw, at)
+    batch = [  # on a partition of its own: the service remembers what it applied per partition
+        Record(api.topics.gateway_events, SYNTHETIC_PARTITION, n, f"cam-{n}".encode(), raw, at)
         for n, (_, raw) in enumerate(
             records.read_aggregates(
                 recent_read(camera_id=f"{unique('cam')}-{n}", received_at=at) for n in range(4000)
@@ -254,6 +260,47 @@ async def test_a_large_batch_of_aggregates_hands_the_loop_back(api: ApiHarness) 
             del service.health.apply
     assert len(seen) == len(batch)
     assert seen[-1] - seen[0] >= 2  # the loop ran other tasks at least twice mid-batch
+
+
+async def test_a_redone_batch_applies_each_aggregate_once(api: ApiHarness) -> None:
+    """The health topics are followed without a group: a batch whose flush failed is redone
+    from its first record (whole when the error is retriable, record by record when not), and
+    an aggregate applied twice would count its camera's reads twice."""
+    at = now_ms()
+    batch = [  # on a partition of its own: the service remembers what it applied per partition
+        Record(api.topics.gateway_events, SYNTHETIC_PARTITION + 1, n, f"cam-{n}".encode(), raw, at)
+        for n, (_, raw) in enumerate(
+            records.read_aggregates(
+                recent_read(camera_id=f"{unique('cam')}-{n}", received_at=at) for n in range(3)
+            )
+        )
+    ]
+    service = api.service
+    applied: list[int] = []
+    apply, flush = service.health.apply, service.rollout.flush
+    failures = [StoreUnavailable("the store is away"), RuntimeError("a bug")]
+
+    def counted(record: Record, now: int) -> object:
+        applied.append(record.offset)
+        return apply(record, now)
+
+    async def failing(store: object) -> None:
+        if failures:
+            raise failures.pop(0)
+        await flush(store)  # type: ignore[arg-type]
+
+    service.health.apply = counted  # type: ignore[method-assign,assignment]
+    service.rollout.flush = failing  # type: ignore[method-assign]
+    try:
+        for _ in range(2):
+            with pytest.raises((StoreUnavailable, RuntimeError)):
+                await service._handle_health(batch)
+        for record in batch:  # the loop's record by record redo
+            assert await service._handle_health([record]) == []
+    finally:
+        del service.health.apply
+        del service.rollout.flush
+    assert applied == [r.offset for r in batch]
 
 
 async def test_health_over_http_from_heartbeats_and_gateway_aggregates(api: ApiHarness) -> None:
