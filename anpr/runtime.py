@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry, Gauge
 
 from anpr.bus.base import Bus
+from anpr.bus.drift import CHECK_INTERVAL_S, DriftCollector, DriftWatch
 from anpr.deadletter import DeadLetters
 from anpr.gcpauses import GcPauseCollector
 from anpr.looplag import LoopLagWatch
@@ -92,6 +93,8 @@ class Runtime:
         self._loop_metrics = LoopMetrics(self.registry, self.process)
         self.loop_lag = LoopLagWatch(self.process, self.registry)
         GcPauseCollector(self.process, self.registry)
+        self.topic_drift = DriftWatch(lambda: self.bus.topic_drift())
+        DriftCollector(self.process, self.registry, lambda: self.topic_drift.drift)
 
     @classmethod
     def for_process(
@@ -109,8 +112,10 @@ class Runtime:
         )
 
     def watch_event_loop(self) -> None:
-        """Start measuring the event loop's lag (`anpr.looplag`); once, from the service's start."""
+        """Start measuring the event loop's lag (`anpr.looplag`) and checking the topics'
+        settings against the specs (`anpr.bus.drift`); once, from the service's start."""
         self.supervisor.spawn("event-loop-lag", self.loop_lag.run)
+        self.supervisor.spawn_periodic("topic-drift", CHECK_INTERVAL_S, self.topic_drift.step)
 
     def add_loop(self, loop: ConsumerLoop) -> None:
         if loop not in self.loops:

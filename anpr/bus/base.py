@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
+
+if TYPE_CHECKING:
+    from anpr.bus.drift import TopicDrift
 
 TopicPartition = tuple[str, int]
 
@@ -107,6 +110,10 @@ class Bus(Protocol):
 
     async def ensure_topics(self) -> None:
         """Create the project's topics if they do not exist."""
+        ...
+
+    async def topic_drift(self) -> list[TopicDrift]:
+        """The settings of existing topics that differ from their specs (`anpr.bus.drift`)."""
         ...
 
     async def publish(self, messages: Sequence[Message], *, timeout_s: float) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import (
     CorruptRecordException,
     KafkaError,
@@ -24,6 +25,7 @@ from anpr.bus.base import HOT_FETCH_WAIT_MS, MAX_POLL_INTERVAL_S, GroupProgress,
 from anpr.bus.base import TopicPartition as TP
 from anpr.bus.batch import RecordBatch
 from anpr.bus.client_records import KEEP_VALUE, install
+from anpr.bus.drift import TopicDrift, topic_drift
 from anpr.bus.produce_batches import PartitionBatches
 from anpr.errors import BusError, BusUnavailable, RecordRefused
 from anpr.topics import TopicSpec
@@ -168,6 +170,34 @@ class KafkaBus:
             if code not in (0, TOPIC_ALREADY_EXISTS):
                 raise BusError(f"cannot create topic {topic}: error {code} {rest}")
         log.info("created topics %s", [spec.name for spec in missing])
+
+    async def topic_drift(self) -> list[TopicDrift]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=self._client_id)
+        try:
+            async with _mapped(f"cannot describe topics on {self._bootstrap}", START_TIMEOUT_S):
+                await admin.start()
+                names = [spec.name for spec in self._specs]
+                existing = set(await admin.list_topics()) & set(names)
+                if not existing:
+                    return []
+                partitions = {
+                    meta["topic"]: len(meta["partitions"])
+                    for meta in await admin.describe_topics(sorted(existing))
+                    if meta["error_code"] == 0
+                }
+                described = await admin.describe_configs(
+                    [ConfigResource(ConfigResourceType.TOPIC, name) for name in sorted(existing)]
+                )
+        finally:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(STOP_TIMEOUT_S):
+                    await admin.close()
+        configs: dict[str, dict[str, str]] = {}
+        for response in described:
+            for error_code, _, _, name, entries in response.resources:
+                if error_code == 0:
+                    configs[name] = {entry[0]: entry[1] or "" for entry in entries}
+        return topic_drift(self._specs, configs, partitions)
 
     async def publish(self, messages: Sequence[Message], *, timeout_s: float) -> None:
         producer, batches = self._producer, self._batches

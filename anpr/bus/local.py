@@ -30,6 +30,7 @@ from anpr.bus.base import (
     Record,
     TopicPartition,
 )
+from anpr.bus.drift import TopicDrift
 from anpr.errors import BusError
 from anpr.sqlite_wal import SideCheckpoints, connect_wal
 from anpr.topics import TopicSpec
@@ -90,6 +91,9 @@ class LocalBus:
 
     async def ensure_topics(self) -> None:
         return None
+
+    async def topic_drift(self) -> list[TopicDrift]:
+        return []  # the embedded bus applies the settings' specs as it runs (retention, compaction)
 
     async def publish(self, messages: Sequence[Message], *, timeout_s: float) -> None:
         db = self.db

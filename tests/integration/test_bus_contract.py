@@ -12,6 +12,8 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from anpr.bus.base import Bus, Consumer, Message, Record
 from anpr.bus.kafka import KafkaBus
@@ -19,7 +21,7 @@ from anpr.bus.local import LocalBus
 from anpr.clock import now_ms
 from anpr.errors import BusUnavailable
 from anpr.settings import CommonSettings
-from anpr.topics import Topics
+from anpr.topics import Topics, deleting
 from tests.support.wait import until
 
 
@@ -375,3 +377,55 @@ async def test_publishes_cut_short_by_a_stop_fail_retriably_and_the_acknowledged
     finally:
         await consumer.stop()
         await reader.stop()
+
+
+@pytest.mark.kafka
+async def test_a_topic_whose_settings_changed_since_it_was_created_is_reported(
+    kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    """Topic settings apply when a topic is created; a retention shortened later in the
+    settings leaves the topic as it was, and each process reports the difference."""
+    topics = Topics.from_prefix(topic_prefix)
+    created = CommonSettings(topic_prefix=topic_prefix, topic_partitions=2)
+    first = KafkaBus(kafka_bootstrap, topics.specs(created), client_id="anpr-test")
+    await first.start()
+    try:
+        await first.ensure_topics()
+        assert await first.topic_drift() == []
+    finally:
+        await first.stop()
+    now = CommonSettings(topic_prefix=topic_prefix, topic_partitions=3, read_retention_days=7)
+    bus = KafkaBus(kafka_bootstrap, topics.specs(now), client_id="anpr-test")
+    await bus.start()
+    try:
+        await bus.ensure_topics()  # creates nothing: every topic exists
+        drift = {(d.topic, d.setting): (d.wanted, d.found) for d in await bus.topic_drift()}
+        assert drift[(topics.reads, "retention.ms")] == (
+            str(now.read_retention_ms),
+            str(created.read_retention_ms),
+        )
+        assert drift[(topics.reads, "partitions")] == ("3", "2")
+        assert (topics.hits, "retention.ms") not in drift
+        assert (topics.audit, "partitions") not in drift  # one partition whatever the setting
+        admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+        await admin.start()
+        try:
+            await admin.alter_configs(
+                [
+                    ConfigResource(
+                        ConfigResourceType.TOPIC,
+                        topics.reads,
+                        {
+                            "retention.ms": str(now.read_retention_ms),
+                            "segment.ms": deleting(now.read_retention_ms)["segment.ms"],
+                        },
+                    )
+                ]
+            )
+        finally:
+            await admin.close()
+        after = {(d.topic, d.setting) for d in await bus.topic_drift()}
+        assert (topics.reads, "retention.ms") not in after
+        assert (topics.reads, "partitions") in after  # partitions are not a config
+    finally:
+        await bus.stop()
