@@ -10,14 +10,15 @@ to the end-to-end p99, which the waits for a CPU set there).
 `sliced` hands the loop back once a slice of `SLICE_S` of work is spent, so a hit waits at most
 about one slice. The work itself is unchanged; only when the loop may run something else is.
 A slice is measured, not counted: the cost of an item varies tenfold between a camera with a
-quiet hour and a busy one. `release` frees a large list in slices the same way.
+quiet hour and a busy one. `release` frees a large list in slices the same way; `finish` runs
+work already cut into steps (a generator) with the loop's turns between them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Generator, Iterable
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -44,3 +45,15 @@ async def release(items: list[T], *, slice_s: float = SLICE_S) -> None:
     (a 1M-entry upload's parsed entries, or its plan), which took 130-150 ms to free at once."""
     async for _ in sliced(range(len(items)), slice_s=slice_s):
         items.pop()
+
+
+async def finish(steps: Generator[None, None, T]) -> T:
+    """Run `steps` to its end, the event loop running whatever is ready between two; its
+    return value (a fold cut into steps: `HotlistBook.changes_in_steps`)."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            result: T = done.value
+            return result
+        await asyncio.sleep(0)

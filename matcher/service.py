@@ -27,6 +27,7 @@ from anpr.follow import TopicFollower
 from anpr.gcpolicy import BULK_FREEZE_RECORDS, freeze_long_lived
 from anpr.hotlists import ListReplaced
 from anpr.runtime import Runtime
+from anpr.timeslice import finish
 from anpr.topics import Topics
 from matcher.batch import handle_batch
 from matcher.metrics import MatcherMetrics
@@ -37,6 +38,8 @@ from matcher.state import MatcherState
 log = logging.getLogger(__name__)
 
 PURGE_BUDGET = 20_000
+# A replacement this large is logged, and what it built is frozen out of the collector's scans.
+LARGE_LIST = 50_000
 # A 10M-entry list replacement is applied by the hotlists follower for minutes while matching
 # goes on: that follower is stalled only when it makes no progress for far longer.
 HOTLIST_STALL_S = 900.0
@@ -112,18 +115,23 @@ class MatcherService:
         self.state.registry.apply(record.key, record.value)
 
     async def _apply_hotlist(self, record: Record) -> None:
-        for change in self.state.hotlist_changes(record.key, record.value):
-            if isinstance(change, ListReplaced) and len(change.entries) > 50_000:
-                if not change.config.covert:  # never named nor sized in the logs ops read
-                    log.info(
-                        "building list %s: %d entries", change.config.list_id, len(change.entries)
-                    )
-                for _ in self.state.build_replacement(change):
-                    await asyncio.sleep(0)  # let reads be matched between chunks
-                if self.hotlists.caught_up.is_set():
-                    freeze_long_lived("replacing a large list")
-            else:
-                self.state.apply_change(change)
+        """Fold one hotlist record into the index. A list record can move millions of entries
+        (the commit of a replacement): it is folded and applied in steps of a few ms, and reads
+        are matched in between."""
+        key = record.key
+        if key is not None and b"/" in key:  # an entry's record: staged or applied at once
+            changes = self.state.hotlist_changes(key, record.value)
+        else:
+            changes = await finish(self.state.hotlist_changes_in_steps(key, record.value))
+        for change in changes:
+            large = isinstance(change, ListReplaced) and len(change.entries) > LARGE_LIST
+            if isinstance(change, ListReplaced) and large and not change.config.covert:
+                # Covert lists are never named nor sized in the logs ops read.
+                log.info("building list %s: %d entries", change.config.list_id, len(change.entries))
+            for _ in self.state.apply_in_steps(change):
+                await asyncio.sleep(0)  # let reads be matched between chunks
+            if large and self.hotlists.caught_up.is_set():
+                freeze_long_lived("replacing a large list")
             self._lists_changed = True
 
     def _list_metrics(self) -> None:

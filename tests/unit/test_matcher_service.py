@@ -17,7 +17,7 @@ import orjson
 import pytest
 from fastapi import FastAPI
 
-from anpr.bus.base import Message
+from anpr.bus.base import Message, Record
 from anpr.bus.local import LocalBus
 from anpr.clock import now_ms
 from anpr.hotlists import (
@@ -35,8 +35,10 @@ from anpr.settings import CommonSettings
 from anpr.topics import Topics
 from matcher.app import create_app
 from matcher.settings import MatcherSettings
+from matcher.state import CHUNK, MatcherState
 from tests.support.factories import make_read
 from tests.support.gateway import read_topic, values
+from tests.support.ticker import Ticker
 from tests.support.wait import until
 
 _ids = itertools.count()
@@ -225,6 +227,85 @@ async def test_replacement_is_whole(rig: Rig) -> None:
     await rig.applied()
     assert len(await rig.hits_for(await rig.send("DDD444"))) == 1
     assert await rig.settled_hits_for(await rig.send("BBB222")) == []
+
+
+async def test_a_large_replacement_is_folded_and_applied_in_steps(rig: Rig) -> None:
+    """The commit of a replacement moves every entry of the list (a million, in a national
+    list): the matcher folds it, builds the list and frees what it carried a few thousand
+    entries at a time, matching reads in between (50,000 at a time held the loop 125-200 ms)."""
+    plates = [f"S{i:06d}" for i in range(30_000)]
+    specs, _ = parse_entry_list(entries(*plates))
+    plan = plan_replace_entries(
+        rig.config, specs, live_entry_ids={"e-AAA111", "e-BBB222"}, now_ms=now_ms()
+    )
+    assert plan.config is not None
+    commit_at = next(i for i, (key, _) in enumerate(plan.records) if "/" not in key)
+    await rig.bus.publish(
+        [Message(rig.topics.hotlists, k.encode(), v) for k, v in plan.records[:commit_at]],
+        timeout_s=30,
+    )
+    await rig.hotlists_consumed()
+    service = rig.app.state.service
+    key, value = plan.records[commit_at]  # then the old entries' tombstones: not needed here
+    commit = Record(rig.topics.hotlists, 0, 10**9, key.encode(), value, now_ms())
+    async with Ticker() as ticker:
+        await service._apply_hotlist(commit)  # as the hotlists follower would
+    assert ticker.ticks >= len(plates) // CHUNK
+    assert service.state.index.versions()["L"] == plan.config.version
+    rig.versions["L"] = plan.config.version
+    assert len(await rig.hits_for(await rig.send(plates[-1]))) == 1
+    assert await rig.settled_hits_for(await rig.send("BBB222")) == []
+
+
+def test_a_replacement_is_invisible_until_installed_and_upserts_go_live_chunk_by_chunk() -> None:
+    state = MatcherState()
+    put = plan_put_config(
+        None,
+        list_id="B",
+        name="B",
+        category="stolen",
+        priority=2,
+        match=MatchMode.EXACT,
+        covert=False,
+        now_ms=now_ms(),
+    )
+    assert put.config is not None
+    old, _ = parse_entry_list(entries("OLD001"))
+    new, _ = parse_entry_list(entries(*(f"N{i:05d}" for i in range(3 * CHUNK))))
+
+    def fold(plan: Plan) -> None:
+        for key, value in plan.records:
+            for change in state.hotlist_changes(key.encode(), value):
+                for _ in state.apply_in_steps(change):
+                    pass
+
+    def hits(plate: str) -> int:
+        return len(state.index.match(make_read(plate, camera_id="cam-1"), frozenset()))
+
+    fold(put)
+    first = plan_replace_entries(put.config, old, live_entry_ids=(), now_ms=now_ms())
+    assert first.config is not None
+    fold(first)
+    replace = plan_replace_entries(first.config, new, live_entry_ids={"e-OLD001"}, now_ms=now_ms())
+    commit_at = next(i for i, (key, _) in enumerate(replace.records) if "/" not in key)
+    key, value = replace.records[commit_at]
+    for k, v in replace.records[:commit_at]:
+        assert state.hotlist_changes(k.encode(), v) == []
+    steps = state.hotlist_changes_in_steps(key.encode(), value)
+    seen = []
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            changes = done.value
+            break
+        seen.append((hits("OLD001"), hits("N00000")))
+    (change,) = changes
+    for _ in state.apply_in_steps(change):
+        seen.append((hits("OLD001"), hits(f"N{3 * CHUNK - 1:05d}")))
+    assert seen and set(seen[:-4]) == {(1, 0)}  # the old list, whole, until installed
+    assert (hits("OLD001"), hits("N00000")) == (0, 1)
+    assert change.entries == []  # dropped, in steps
 
 
 async def test_a_replaced_lists_old_entries_are_freed_with_no_reads_flowing(rig: Rig) -> None:
