@@ -214,6 +214,25 @@ async def test_a_later_outcome_of_the_same_delivery_replaces_the_earlier(api: Ap
     assert _outcome(api, second.delivery_id) == "delivered"
 
 
+def _deliveries_consumed(api: ApiHarness) -> float:
+    registry = api.service.metrics.registry
+    value = registry.get_sample_value("anpr_api_records_consumed_total", {"topic": "deliveries"})
+    return value or 0.0
+
+
+async def test_a_covert_delivery_is_logged_but_not_counted_on_metrics(api: ApiHarness) -> None:
+    # /metrics needs no token: a count that moved with a covert delivery would tell whoever
+    # pushed a plate from a camera that it is on a covert list with a webhook target.
+    target = unique("t")
+    covert = result(target, "h-covert", list_id="nightjar", covert=True)
+    overt = result(target, "h-overt")
+    before = _deliveries_consumed(api)
+    await publish_results(api, covert, overt)
+    await api.until(lambda: _stored(api, overt.delivery_id), 5.0)
+    assert _stored(api, covert.delivery_id)
+    assert _deliveries_consumed(api) - before == 1
+
+
 async def test_bad_delivery_queries(api: ApiHarness) -> None:
     for params in ({"outcome": "lost"}, {"limit": 0}, {"cursor": "nope"}, {"since": "yesterday"}):
         response = await api.client.get(
