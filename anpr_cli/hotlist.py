@@ -165,6 +165,9 @@ async def _load(args: argparse.Namespace) -> int:
                     "entries": counted,
                     "rejected": len(errors),
                     "file": path.name,
+                    # Marked as the API marks it: shown redacted to auditors even once the
+                    # list is gone, and not counted on /metrics (api/audit/redact.py).
+                    **({"covert": True} if config.covert else {}),
                 },
             ),
         )

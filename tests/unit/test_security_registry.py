@@ -226,3 +226,52 @@ async def test_anpr_admin_writes_are_audited(
                 assert all(a["actor"].startswith("cli:") for a in items)
     finally:
         await bus.stop()
+
+
+async def test_anpr_hotlist_load_of_a_covert_list_is_audited_as_covert(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    cli_in_process: None,
+) -> None:
+    """An auditor is not cleared for covert: a CLI load of a covert list stays redacted after
+    the list is deleted (the entry is marked, not only recognised by the list it names), and
+    /metrics (no token) does not count it."""
+    monkeypatch.setenv("ANPR_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("ANPR_KAFKA_BOOTSTRAP", raising=False)
+    assert await asyncio.to_thread(main, ["admin", "token", "auditor", "--name", "aud"]) == 0
+    auditor_token = capsys.readouterr().out.strip().splitlines()[-1]
+    csv = tmp_path / "list.csv"
+    csv.write_text("entry_id,plate\ne1,NJ123\n")
+    load = ["hotlist", "load", "nightjar", str(csv), "--covert"]
+    assert await asyncio.to_thread(main, load) == 0
+    config = api_settings(data_dir=tmp_path, admin_token=SecretStr(ADMIN_TOKEN))
+    bus = LocalBus(tmp_path / "bus.sqlite3", Topics.from_prefix("anpr.").specs(config))
+    await bus.start()
+    try:
+        app = create_app(config, bus, store=SqliteStore(None))
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+                admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+                auditor = {"Authorization": f"Bearer {auditor_token}"}
+                deadline = asyncio.get_running_loop().time() + 5
+                while True:
+                    items = (await client.get("/v1/audit", headers=admin)).json()["items"]
+                    if {"hotlist.config", "hotlist.replace"} <= {a["action"] for a in items}:
+                        break
+                    assert asyncio.get_running_loop().time() < deadline, items
+                    await asyncio.sleep(0.05)
+                gone = await client.delete("/v1/hotlists/nightjar", headers=admin)
+                assert gone.status_code == 204, gone.text
+                response = await client.get("/v1/audit", headers=auditor)
+                assert response.status_code == 200, response.text
+                seen = response.json()["items"]
+                assert "nightjar" not in repr(seen).lower() and "NJ123" not in repr(seen)
+                assert {e["target"] for e in seen if e["action"].startswith("hotlist.")} == {
+                    "covert"
+                }
+                metrics = (await client.get("/metrics")).text
+                assert 'anpr_api_audit_entries_total{action="hotlist.' not in metrics
+    finally:
+        await bus.stop()
