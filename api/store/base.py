@@ -257,7 +257,9 @@ class Store(NotificationStore, Protocol):
     async def purge(
         self, *, hits_before: int, activity_before: int, audit_before: int | None = None
     ) -> dict[str, int]:
-        """Apply retention; return the number of rows removed per table."""
+        """Apply retention; return the number of rows removed per table. Rows of covert hits
+        are removed but not counted: the counts go to /metrics, which needs no token (here,
+        in `purge_alerts` and in `purge_deliveries`)."""
         ...
 
     # -- alerts and console sessions (records in `api.store.alerts`) ----------------------------

@@ -346,8 +346,11 @@ class PgAlertsMixin:
                 " (SELECT alert_id FROM alerts WHERE last_seen < %s)",
                 (before,),
             )
-            cur = await conn.execute("DELETE FROM alerts WHERE last_seen < %s", (before,))
-            removed = int(cur.rowcount)
+            cur = await conn.execute(
+                "DELETE FROM alerts WHERE last_seen < %s RETURNING covert", (before,)
+            )
+            # Covert alerts are removed, not counted (`Store.purge`).
+            removed = sum(not covert for (covert,) in await cur.fetchall())
             # Alerts seen lately but opened before `before`: their older sightings go too, as
             # their hits did, and each starts at its oldest sighting kept (as on SQLite).
             cur = await conn.execute("SELECT alert_id FROM alerts WHERE opened_at < %s", (before,))

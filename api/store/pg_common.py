@@ -57,21 +57,22 @@ PURGE_BATCH = 5000
 
 
 async def purge_in_batches(
-    pool: AsyncConnectionPool[Any], table: str, where: str, before: int
+    pool: AsyncConnectionPool[Any], table: str, where: str, before: int, *, counted: str
 ) -> int:
     """Delete the rows of `table` (keyed by `seq`) matching `where` (one `%s`: `before`), a
-    batch per statement; how many. `table` and `where` are constants of the caller."""
+    batch per statement; how many of them `counted` (a boolean expression of a row) holds
+    for. `table`, `where` and `counted` are constants of the caller."""
     sql = (
         f"DELETE FROM {table} WHERE seq IN"  # noqa: S608 - constants of the caller
-        f" (SELECT seq FROM {table} WHERE {where} LIMIT {PURGE_BATCH})"
+        f" (SELECT seq FROM {table} WHERE {where} LIMIT {PURGE_BATCH}) RETURNING {counted}"
     )
     removed = 0
     while True:
         async with connection(pool) as conn:
             cur = await conn.execute(sql, (before,))
-        deleted = int(cur.rowcount)
-        removed += deleted
-        if deleted < PURGE_BATCH:
+            rows = await cur.fetchall()
+        removed += sum(bool(row[0]) for row in rows)
+        if len(rows) < PURGE_BATCH:
             return removed
 
 

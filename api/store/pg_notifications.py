@@ -108,7 +108,10 @@ class PgNotificationsMixin:
         return out
 
     async def purge_deliveries(self, *, before: int) -> int:
-        return await purge_in_batches(self.pool, "deliveries", "finished_at < %s", before)
+        # Covert hits' deliveries: removed, not counted (`Store.purge`).
+        return await purge_in_batches(
+            self.pool, "deliveries", "finished_at < %s", before, counted="NOT covert"
+        )
 
     async def hit_outcome_counts(
         self, flt: HitFilter, *, dimension: ReportDimension, bucket_ms: int = 0

@@ -320,7 +320,10 @@ class PostgresStore(PgAlertsMixin, PgNotificationsMixin, PgLifecycleMixin):
     async def purge(
         self, *, hits_before: int, activity_before: int, audit_before: int | None = None
     ) -> dict[str, int]:
-        hits = await purge_in_batches(self.pool, "hits", "matched_at < %s", hits_before)
+        # Covert hits: removed, not counted (`Store.purge`).
+        hits = await purge_in_batches(
+            self.pool, "hits", "matched_at < %s", hits_before, counted="NOT covert"
+        )
         async with connection(self.pool) as conn:
             activity = await conn.execute(
                 "DELETE FROM camera_activity WHERE updated_at < %s", (activity_before,)

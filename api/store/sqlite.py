@@ -378,7 +378,12 @@ class SqliteStore(SqliteNotifications, SqliteAlertsMixin):
     ) -> dict[str, int]:
         """In batches of `purge_batch` rows (`purge_in_batches`), so the store answers between."""
         hits = await purge_in_batches(
-            self, table="hits", key="seq", where="matched_at < ?", params=(hits_before,)
+            self,
+            table="hits",
+            key="seq",
+            where="matched_at < ?",
+            params=(hits_before,),
+            counted="covert = 0",  # covert hits: removed, not counted (`Store.purge`)
         )
         activity = await purge_in_batches(
             self,

@@ -302,23 +302,20 @@ class SqliteAlertsMixin(SqliteOnThread):
 
     async def purge_alerts(self, *, before: int) -> int:
         """Alerts whose last sighting is older than `before` (hit retention), with their trail;
-        `purge_batch` alerts per transaction, so the store answers between two."""
+        `purge_batch` alerts per transaction, so the store answers between two. The number of
+        overt alerts removed (covert ones are not counted: `Store.purge`)."""
         batch = self.purge_batch
 
-        def one_batch(db: sqlite3.Connection) -> int:
+        def one_batch(db: sqlite3.Connection) -> tuple[int, int]:
             with write_transaction(db):
-                ids = [
-                    row[0]
-                    for row in db.execute(
-                        "SELECT alert_id FROM alerts WHERE last_seen < ? LIMIT ?",
-                        (before, batch),
-                    )
-                ]
-                db.executemany(
-                    "DELETE FROM alert_sightings WHERE alert_id = ?", [(a,) for a in ids]
-                )
-                db.executemany("DELETE FROM alerts WHERE alert_id = ?", [(a,) for a in ids])
-            return len(ids)
+                rows = db.execute(
+                    "SELECT alert_id, covert FROM alerts WHERE last_seen < ? LIMIT ?",
+                    (before, batch),
+                ).fetchall()
+                ids = [(row[0],) for row in rows]
+                db.executemany("DELETE FROM alert_sightings WHERE alert_id = ?", ids)
+                db.executemany("DELETE FROM alerts WHERE alert_id = ?", ids)
+            return len(rows), sum(not row[1] for row in rows)
 
         def trim_batch(db: sqlite3.Connection) -> int:
             with write_transaction(db):
@@ -342,8 +339,8 @@ class SqliteAlertsMixin(SqliteOnThread):
 
         removed = 0
         while True:
-            deleted = await self.sql(one_batch)
-            removed += deleted
+            deleted, overt = await self.sql(one_batch)
+            removed += overt
             if deleted < batch:
                 break
         # Alerts seen lately but opened before `before` (a vehicle seen every day, its window

@@ -119,7 +119,12 @@ class SqliteNotifications(SqliteOnThread):
 
     async def purge_deliveries(self, *, before: int) -> int:
         return await purge_in_batches(
-            self, table="deliveries", key="seq", where="finished_at < ?", params=(before,)
+            self,
+            table="deliveries",
+            key="seq",
+            where="finished_at < ?",
+            params=(before,),
+            counted="covert = 0",  # covert hits' deliveries: removed, not counted (`Store.purge`)
         )
 
     async def hit_outcome_counts(

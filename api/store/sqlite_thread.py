@@ -155,11 +155,13 @@ async def purge_in_batches(
     key: str,
     where: str,
     params: Sequence[Any] = (),
+    counted: str | None = None,
 ) -> int:
     """Delete the rows of `table` matching `where`, at most `store.purge_batch` per statement;
-    the number deleted. `key` identifies a row (`rowid`, or the primary key of a `WITHOUT ROWID`
-    table, `(a, b)` for a composite one). `table`, `key` and `where` are constants of the
-    caller."""
+    the number deleted, or with `counted` (an expression of a row) the number of deleted rows
+    for which it is true. `key` identifies a row (`rowid`, or the primary key of a `WITHOUT
+    ROWID` table, `(a, b)` for a composite one). `table`, `key`, `where` and `counted` are
+    constants of the caller."""
     sql = (
         f"DELETE FROM {table} WHERE {key} IN "  # noqa: S608 - constants of the caller
         f"(SELECT {key.strip('()')} FROM {table} WHERE {where} LIMIT ?)"
@@ -167,12 +169,16 @@ async def purge_in_batches(
     batch = store.purge_batch
     args = (*params, batch)
 
-    def one_batch(db: sqlite3.Connection) -> int:
-        return db.execute(sql, args).rowcount
+    def one_batch(db: sqlite3.Connection) -> tuple[int, int]:
+        if counted is None:
+            deleted = db.execute(sql, args).rowcount
+            return deleted, deleted
+        rows = db.execute(f"{sql} RETURNING {counted}", args).fetchall()
+        return len(rows), sum(bool(row[0]) for row in rows)
 
     removed = 0
     while True:
-        deleted = await store.sql(one_batch)
-        removed += deleted
+        deleted, count = await store.sql(one_batch)
+        removed += count
         if deleted < batch:
             return removed
