@@ -27,6 +27,7 @@ from anpr.follow import TopicFollower
 from anpr.gcpolicy import freeze_long_lived
 from anpr.registry import RegistryView, RegistryWriter
 from anpr.runtime import Runtime
+from anpr.threadwork import on_worker
 from anpr.timeslice import sliced
 from anpr.topics import Topics
 from api.alerts.placer import AlertPlacer
@@ -366,7 +367,7 @@ class ApiService:
         facts = [f async for c in sliced(rollout.cameras_in_order()) if (f := rollout.fact(c, now))]
         # Grouping and quantiles over every camera (300 ms at 10,000): off the loop.
         names = rollout.integrator_names()
-        report = await asyncio.to_thread(rollout.build_report, facts, names, now)
+        report = await on_worker(rollout.build_report, facts, names, now)
         rollout.set_metrics(report)
         return report
 

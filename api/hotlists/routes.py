@@ -7,7 +7,6 @@ answers 422 with the same body. An upload with no lines at all empties the list.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
@@ -20,6 +19,7 @@ from anpr.hotlists import (
     parse_entry_list,
 )
 from anpr.ids import is_valid_id
+from anpr.threadwork import on_worker
 from anpr.timeslice import release
 from api.audit.log import Action
 from api.deps import Service, Supervisor
@@ -194,7 +194,7 @@ async def replace_entries(
     _existing(service, list_id)
     raw = await read_upload(request, service.settings.hotlist_max_body_bytes)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    entries, rejected = await asyncio.to_thread(parse_upload, content_type, raw)
+    entries, rejected = await on_worker(parse_upload, content_type, raw)
     hot = service.hotlists
     async with hot.lock(list_id):
         current = _existing(service, list_id)
@@ -240,7 +240,7 @@ async def upsert_entries(
 ) -> EntriesResult:
     """Add entries or overwrite them by entry_id (`rejected[].line` is the 1-based item)."""
     _existing(service, list_id)
-    specs, rejected = await asyncio.to_thread(parse_entry_list, entries)  # up to 100,000
+    specs, rejected = await on_worker(parse_entry_list, entries)  # up to 100,000
     hot = service.hotlists
     async with hot.lock(list_id):
         current = _existing(service, list_id)

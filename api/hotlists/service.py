@@ -44,6 +44,7 @@ from anpr.hotlists import (
     stream_replace_entries,
 )
 from anpr.runtime import Runtime
+from anpr.threadwork import on_worker
 from anpr.timeslice import release, sliced
 from anpr.topics import Topics
 from api.changes import ChangeSignal
@@ -248,7 +249,7 @@ class HotlistService:
 
     async def replace(self, current: ListConfig, entries: Sequence[EntrySpec]) -> ListConfig:
         current = await self._now(current)
-        plan = await asyncio.to_thread(
+        plan = await on_worker(
             _plan_replacement,
             current,
             entries,
@@ -259,7 +260,7 @@ class HotlistService:
 
     async def upsert(self, current: ListConfig, entries: Sequence[EntrySpec]) -> ListConfig:
         current = await self._now(current)
-        plan = await asyncio.to_thread(plan_upsert_entries, current, entries, now_ms=self._clock())
+        plan = await on_worker(plan_upsert_entries, current, entries, now_ms=self._clock())
         return await self._commit(plan)
 
     async def delete_entry(self, current: ListConfig, entry_id: str) -> ListConfig:
@@ -268,7 +269,7 @@ class HotlistService:
 
     async def delete_list(self, current: ListConfig) -> None:
         current = await self._now(current)
-        plan = await asyncio.to_thread(
+        plan = await on_worker(
             plan_delete_list, current, live_entry_ids=await self._live_ids(current.list_id)
         )
         await self._publish(plan)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import threading
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,6 +18,9 @@ from anpr.bus.base import Message
 from anpr.bus.local import LocalBus
 from anpr.clock import now_ms
 from anpr.hotlists import parse_entries_csv, plan_replace_entries, plan_upsert_entries
+from anpr.threadwork import FINE_SWITCH_S
+from api.hotlists import routes as hotlist_routes
+from api.hotlists import service as hotlist_service
 from tests.support.factories import unique
 from tests.support.wait import until
 from tests.unit.api_fixtures import ApiHarness, running_api
@@ -136,6 +140,33 @@ async def test_hotlists_are_for_supervisors(api: ApiHarness, role: str) -> None:
     for call in calls:
         assert (await call).status_code == 403
     assert (await api.client.get("/v1/hotlists")).status_code == 401
+
+
+async def test_an_upload_is_parsed_and_planned_with_the_gil_handed_over_often(
+    api: ApiHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker thread holds the GIL; at the default 5 ms switch interval the loop that
+    streams hits ran ~30 turns a second while a large upload was parsed (anpr.threadwork)."""
+    seen: dict[str, float] = {}
+
+    def watched(module: Any, name: str) -> None:
+        original = getattr(module, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            seen[name] = sys.getswitchinterval()
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, call)
+
+    watched(hotlist_routes, "parse_upload")
+    watched(hotlist_service, "stream_replace_entries")
+    list_id, _ = await create_list(api)
+    assert (await upload(api, list_id, CSV, "text/csv")).status_code == 200
+    assert seen == {
+        "parse_upload": pytest.approx(FINE_SWITCH_S, rel=0.05),
+        "stream_replace_entries": pytest.approx(FINE_SWITCH_S, rel=0.05),
+    }
+    assert sys.getswitchinterval() > FINE_SWITCH_S
 
 
 async def test_csv_replace_reports_bad_lines_and_is_atomic_on_the_topic(api: ApiHarness) -> None:
