@@ -4,7 +4,9 @@ cursors. Pure.
 A cursor is `[kind, position...]` as JSON in unpadded URL-safe base64; each listing has its kind
 (`h1` hits, `a1` audit entries and deliveries, `al1` alerts), so one listing's cursor is refused
 by another. A cursor that is not one this API returned is 422 on `cursor`. (The read archive's
-cursor is `api.archive.cursor`.)
+cursor is `api.archive.cursor`.) An id a query names, in a filter or a cursor, is held to the
+id pattern (`anpr.ids`) here: one no record can have (a NUL, which PostgreSQL refuses as text)
+never reaches the store.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import orjson
 from fastapi import Query
 
 from anpr.clock import MAX_MS, RANGE_MESSAGE
+from anpr.ids import ID_PATTERN, is_valid_id
 from anpr.reads import BadTime, parse_captured_at
 from api.errors import ApiError, invalid
 from api.settings import ApiSettings
@@ -29,7 +32,9 @@ _ALERT_CURSOR = "al1"
 _MAX_SEQ = 2**62
 
 # An optional id filter of a listing (`camera_id`, `list_id`, `target_id`, `hit_id`).
-IdParam = Annotated[str | None, Query(min_length=1, max_length=128)]
+IdParam = Annotated[
+    str | None, Query(min_length=1, max_length=128, pattern=f"^{ID_PATTERN.pattern}$")
+]
 
 
 def page_size(limit: int | None, settings: ApiSettings) -> int:
@@ -90,8 +95,8 @@ def _millis(value: object) -> TypeGuard[int]:
     return type(value) is int and -MAX_MS <= value <= MAX_MS
 
 
-def _text(value: object) -> TypeGuard[str]:
-    return isinstance(value, str)
+def _id(value: object) -> TypeGuard[str]:
+    return is_valid_id(value)
 
 
 def encode_hit_cursor(key: PageKey) -> str:
@@ -103,7 +108,7 @@ def decode_hit_cursor(cursor: str | None) -> PageKey | None:
     if cursor is None:
         return None
     matched_at, hit_id = _position(cursor, _HIT_CURSOR, 2)
-    if not _millis(matched_at) or not _text(hit_id):
+    if not _millis(matched_at) or not _id(hit_id):
         raise _foreign()
     return PageKey(matched_at, hit_id)
 
@@ -116,7 +121,7 @@ def decode_alert_cursor(cursor: str | None) -> AlertPageKey | None:
     if cursor is None:
         return None
     last_seen, alert_id = _position(cursor, _ALERT_CURSOR, 2)
-    if not _millis(last_seen) or not _text(alert_id):
+    if not _millis(last_seen) or not _id(alert_id):
         raise _foreign()
     return AlertPageKey(last_seen, alert_id)
 

@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from anpr.ids import is_valid_id
 from api.alerts.schemas import AlertDetail, AlertOut, AlertPage
 from api.alerts.views import alert_json, sighting_json
 from api.audit.log import Action
@@ -32,7 +33,7 @@ router = APIRouter(tags=["alerts"])
 
 
 async def _visible_alert(service: ApiService, alert_id: str, principal: Operator) -> StoredAlert:
-    alert = await service.store.get_alert(alert_id) if len(alert_id) <= 128 else None
+    alert = await service.store.get_alert(alert_id) if is_valid_id(alert_id) else None
     if alert is None or (alert.key.covert and not sees_covert(principal)):
         raise not_found(f"alert {alert_id!r}")
     return alert

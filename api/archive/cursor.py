@@ -1,5 +1,6 @@
 """The opaque keyset cursor of read searches: (captured_at, read_id, camera_id) of the last
-sighting; one without the camera (given out before 2026-12-02) still reads. Pure."""
+sighting; one without the camera (given out before 2026-12-02) still reads. Its ids are held to
+the id pattern (`anpr.ids`), as every read's are. Pure."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import binascii
 import orjson
 
 from anpr.clock import MAX_MS
+from anpr.ids import is_valid_id
 from api.archive.base import ReadKey
 from api.errors import invalid
 
@@ -35,7 +37,7 @@ def decode_read_cursor(cursor: str | None) -> ReadKey | None:
         or not isinstance(payload[1], int)
         or isinstance(payload[1], bool)
         or not -MAX_MS <= payload[1] <= MAX_MS
-        or not all(isinstance(part, str) for part in payload[2:])
+        or not all(is_valid_id(part) for part in payload[2:])
     ):
         raise invalid("cursor", "not a cursor this API returned")
     return ReadKey(payload[1], payload[2], payload[3] if len(payload) == 4 else "")

@@ -13,6 +13,7 @@ from anpr.clock import ms_to_rfc3339
 from api.audit.redact import is_covert, redacted
 from api.audit.schemas import AuditEntryOut, AuditPage
 from api.deps import Auditor, Service
+from api.errors import invalid
 from api.hits.views import sees_covert
 from api.query import decode_audit_cursor, encode_audit_cursor, page_size, time_range
 from api.responses import error_responses
@@ -32,6 +33,9 @@ async def query_audit(
 ) -> AuditPage:
     size = page_size(limit, service.settings)
     start, end = time_range(since, until)
+    if actor is not None and "\x00" in actor:
+        # No name holds one (PostgreSQL cannot store it): refused here, not by the database.
+        raise invalid("actor", "must not contain a NUL character")
     rows = await service.store.query_audit(
         since=start, until=end, actor=actor, before_seq=decode_audit_cursor(cursor), limit=size + 1
     )

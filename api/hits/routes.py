@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from anpr.ids import is_valid_id
 from api.audit.log import Action
 from api.deps import Operator, Service
 from api.errors import conflict, not_found
@@ -30,7 +31,7 @@ Until = Annotated[str | None, Query(description="RFC 3339 with offset, or epoch 
 
 
 async def _visible_hit(service: ApiService, hit_id: str, principal: Operator) -> StoredHit:
-    hit = await service.store.get_hit(hit_id) if len(hit_id) <= 128 else None
+    hit = await service.store.get_hit(hit_id) if is_valid_id(hit_id) else None
     if hit is None or not visible(hit, principal):
         raise not_found(f"hit {hit_id!r}")
     return hit

@@ -25,6 +25,7 @@ import orjson
 
 from anpr.auth import Principal
 from anpr.clock import now_ms
+from anpr.ids import is_valid_id
 from anpr.registry import RegistryView
 from api.alerts.grouping import Decision
 from api.alerts.views import alert_json, sighting_json
@@ -139,7 +140,7 @@ class HitStream:
         """Where to resume after `hit_id`; None when unknown *to this caller*: a covert hit an
         operator may not see is answered exactly like one that does not exist, or its id
         (an unkeyed hash, guessable) would tell that it does (issue 11, item 8)."""
-        hit = await self._store.get_hit(hit_id) if len(hit_id) <= 128 else None
+        hit = await self._store.get_hit(hit_id) if is_valid_id(hit_id) else None
         if hit is None or (hit.covert and not self._covert):
             return None
         return hit.seq

@@ -16,6 +16,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from anpr.ids import is_valid_id
 from api.archive.base import PlateMatch
 from api.audit.log import Action
 from api.deps import Investigator, Service
@@ -73,7 +74,7 @@ async def get_read(
     """One read. A read_id is unique per camera only: when cameras share it, `409` names them
     (field `camera_id`) and `camera_id=` picks one; never another camera's read instead."""
     why = check_reason(reason)
-    if len(read_id) > 128:
+    if not is_valid_id(read_id):
         raise not_found(f"read {read_id!r}")
     target = read_id if camera_id is None else f"{camera_id}/{read_id}"
     await service.audit.record(principal, Action.READ_VIEW, target, reason=why)

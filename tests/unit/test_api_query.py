@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from anpr.clock import MAX_MS
+from anpr.ids import ID_PATTERN
 from api.errors import ApiError
 from api.query import (
     decode_alert_cursor,
@@ -33,7 +34,7 @@ def _raw(payload: object) -> str:
 
 
 millis = st.integers(-MAX_MS, MAX_MS)
-ids = st.text(max_size=40)
+ids = st.from_regex(ID_PATTERN, fullmatch=True)  # what a cursor's ids are
 
 
 @given(millis, ids)
@@ -67,10 +68,12 @@ FOREIGN = [
     pytest.param(decode_hit_cursor, _raw(["h1", 1.5, "x"]), id="hit-float-time"),
     pytest.param(decode_hit_cursor, _raw(["h1", MAX_MS + 1, "x"]), id="hit-time-out-of-range"),
     pytest.param(decode_hit_cursor, _raw(["h1", 5, 7]), id="hit-id-not-text"),
+    pytest.param(decode_hit_cursor, _raw(["h1", 5, "h-1\x00"]), id="hit-id-with-a-nul"),
     pytest.param(decode_hit_cursor, _raw(["al1", 5, "x"]), id="hit-given-an-alert-cursor"),
     pytest.param(decode_alert_cursor, _raw(["h1", 5, "x"]), id="alert-given-a-hit-cursor"),
     pytest.param(decode_alert_cursor, _raw(["al1", False, "x"]), id="alert-bool-time"),
     pytest.param(decode_alert_cursor, _raw(["al1", 5, None]), id="alert-id-not-text"),
+    pytest.param(decode_alert_cursor, _raw(["al1", 5, ""]), id="alert-id-empty"),
     pytest.param(decode_audit_cursor, _raw(["a1", -1]), id="audit-negative-seq"),
     pytest.param(decode_audit_cursor, _raw(["a1", 2**62 + 1]), id="audit-seq-too-large"),
     pytest.param(decode_audit_cursor, _raw(["a1", True]), id="audit-bool-seq"),

@@ -3,6 +3,7 @@ positions rule of OCR search, and the opaque read cursor."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import orjson
@@ -10,11 +11,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from anpr.ids import ID_PATTERN
 from api.archive.base import ReadKey
 from api.archive.cursor import decode_read_cursor, encode_read_cursor
 from api.archive.records import DAY_MS, BadRead, decode_read, positions_differ
 from api.errors import ApiError
 from tests.support.factories import make_read
+
+
+def _raw(payload: object) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(payload)).decode().rstrip("=")
+
 
 GOOD: dict[str, Any] = dict(
     make_read(
@@ -84,9 +91,13 @@ def test_positions_differ(a: str, b: str, expected: int) -> None:
     assert positions_differ(b, a) == expected
 
 
-@given(st.integers(-(10**13), 10**13), st.text(min_size=1, max_size=128))
-def test_read_cursor_round_trips(captured_at: int, read_id: str) -> None:
-    key = ReadKey(captured_at, read_id)
+@given(
+    st.integers(-(10**13), 10**13),
+    st.from_regex(ID_PATTERN, fullmatch=True),
+    st.from_regex(ID_PATTERN, fullmatch=True),
+)
+def test_read_cursor_round_trips(captured_at: int, read_id: str, camera_id: str) -> None:
+    key = ReadKey(captured_at, read_id, camera_id)
     assert decode_read_cursor(encode_read_cursor(key)) == key
 
 
@@ -96,6 +107,8 @@ def test_read_cursor_round_trips(captured_at: int, read_id: str) -> None:
         pytest.param("%%%", id="not-base64"),
         pytest.param("WyJoMSIsMSwiaCJd", id="a-hit-cursor"),
         pytest.param("WyJyMSIsdHJ1ZSwiciJd", id="bool-time"),
+        pytest.param(_raw(["r1", 5, "r-1\x00", "cam-1"]), id="read-id-with-a-nul"),
+        pytest.param(_raw(["r1", 5, "r-1", "cam 1"]), id="camera-id-outside-the-pattern"),
     ],
 )
 def test_foreign_cursors_are_refused_on_cursor(cursor: str) -> None:
