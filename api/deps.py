@@ -2,13 +2,15 @@
 
 `Operator` admits operator, supervisor and admin; `Supervisor` supervisor and admin; `Admin`
 admin; `Auditor` auditor and admin; `Manager` manager and admin; `Investigator` investigator,
-supervisor and admin (admin may do everything). Integrator tokens are valid but may do nothing
+supervisor and admin (admin may do everything); `HitSearcher` an operator's roles and the
+investigator. Integrator tokens are valid but may do nothing
 here: 403. A request without `Authorization` may authenticate with the console's session cookie
 instead (`api.console.sessions`, CSRF-checked on writes).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -47,22 +49,28 @@ Caller = Annotated[Principal, Depends(get_principal)]
 
 
 class RoleCheck:
-    """The dependency that admits callers of `role` (and those `Principal.has` lets act as it).
+    """The dependency that admits callers of `role` or of one of `alternatives` (and those
+    `Principal.has` lets act as one of them).
 
-    A class rather than a closure so that the API's guard (`api.guard`) can read the role off a
+    A class rather than a closure so that the API's guard (`api.guard`) can read the roles off a
     route's dependencies and refuse a caller of another role before the body is read."""
 
-    def __init__(self, role: Role) -> None:
-        self.role = role
+    def __init__(self, role: Role, *alternatives: Role) -> None:
+        self.roles: tuple[Role, ...] = (role, *alternatives)
 
     async def __call__(self, principal: Caller) -> Principal:
-        if not principal.has(self.role):
-            raise forbidden(refusal(principal, self.role))
+        if not admits(principal, self.roles):
+            raise forbidden(refusal(principal, self.roles))
         return principal
 
 
-def refusal(principal: Principal, role: Role) -> str:
-    return f"role {principal.role.value} may not do this ({role.value} needed)"
+def admits(principal: Principal, roles: Sequence[Role]) -> bool:
+    return any(principal.has(role) for role in roles)
+
+
+def refusal(principal: Principal, roles: Sequence[Role]) -> str:
+    needed = " or ".join(role.value for role in roles)
+    return f"role {principal.role.value} may not do this ({needed} needed)"
 
 
 Operator = Annotated[Principal, Depends(RoleCheck(Role.OPERATOR))]
@@ -71,12 +79,15 @@ Admin = Annotated[Principal, Depends(RoleCheck(Role.ADMIN))]
 Auditor = Annotated[Principal, Depends(RoleCheck(Role.AUDITOR))]
 Manager = Annotated[Principal, Depends(RoleCheck(Role.MANAGER))]  # manager and admin
 Investigator = Annotated[Principal, Depends(RoleCheck(Role.INVESTIGATOR))]
+# Searching hits: operator and up, or an investigator (by plate, with a reason: contract sec. 2).
+HitSearcher = Annotated[Principal, Depends(RoleCheck(Role.OPERATOR, Role.INVESTIGATOR))]
 
 __all__ = [
     "BOOTSTRAP_ADMIN",
     "Admin",
     "Auditor",
     "Caller",
+    "HitSearcher",
     "Investigator",
     "Manager",
     "Operator",

@@ -39,7 +39,7 @@ from anpr.auth import Principal, Role
 from anpr.errors import AnprError
 from anpr.http import field_error_body
 from anpr.openapi_docs import depends_on
-from api.deps import RoleCheck, get_principal, refusal
+from api.deps import RoleCheck, admits, get_principal, refusal
 from api.errors import BEARER_CHALLENGE
 
 
@@ -49,13 +49,14 @@ class RouteGuard:
 
     needs_caller: bool
     max_body_bytes: int
-    roles: frozenset[Role] = frozenset()
+    # Each `RoleCheck` of the route: the caller must hold one of its roles.
+    roles: frozenset[tuple[Role, ...]] = frozenset()
 
     def refused(self, principal: Principal) -> str | None:
         """Why `principal` may not call the route (the dependency's words); None if it may."""
-        for role in sorted(self.roles, key=lambda r: r.value):
-            if not principal.has(role):
-                return refusal(principal, role)
+        for roles in sorted(self.roles):
+            if not admits(principal, roles):
+                return refusal(principal, roles)
         return None
 
 
@@ -192,14 +193,14 @@ class CookieCheck(Protocol):
     ) -> Awaitable[tuple[int, str] | None]: ...
 
 
-def required_roles(route: APIRoute) -> frozenset[Role]:
-    """The roles the route's `RoleCheck` dependencies require, at any depth."""
-    roles: set[Role] = set()
+def required_roles(route: APIRoute) -> frozenset[tuple[Role, ...]]:
+    """The roles of the route's `RoleCheck` dependencies, at any depth."""
+    roles: set[tuple[Role, ...]] = set()
     stack = list(route.dependant.dependencies)
     while stack:
         dep = stack.pop()
         if isinstance(dep.call, RoleCheck):
-            roles.add(dep.call.role)
+            roles.add(dep.call.roles)
         stack.extend(dep.dependencies)
     return frozenset(roles)
 

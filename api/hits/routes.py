@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query
 
 from anpr.ids import is_valid_id
 from api.audit.log import Action
-from api.deps import Operator, Service
+from api.deps import HitSearcher, Operator, Service
 from api.errors import conflict, not_found
 from api.hits.schemas import AcknowledgeIn, HitCountsOut, HitOut, HitPage
 from api.hits.search import MAX_REASON, HitQuery, search_hits
@@ -39,7 +39,7 @@ async def _visible_hit(service: ApiService, hit_id: str, principal: Operator) ->
 
 @router.get("/v1/hits", response_model=HitPage, responses=error_responses(401, 403, 422))
 async def query_hits(
-    principal: Operator,
+    principal: HitSearcher,
     service: Service,
     since: Since = None,
     until: Until = None,

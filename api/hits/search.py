@@ -2,7 +2,9 @@
 a plate search audit-logged with its reason before anything is answered, one keyset page.
 
 A `plate` search needs a `reason` (at least 5 printable characters: a case reference or free
-text). Covert hits are searched only for callers who may see them (`api.hits.views`).
+text). Covert hits are searched only for callers who may see them (`api.hits.views`). An
+investigator may search hits by plate (contract section 2), always with a reason, and nothing
+else of the hits: no search without a plate, no stream, no acknowledgement.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from anpr.auth import Principal
+from anpr.auth import Principal, Role
 from anpr.normalize import normalize_plate
 from api.audit.log import Action
 from api.errors import invalid
@@ -80,6 +82,9 @@ async def search_hits(
     """One page (`HitPage` as JSON) of the hits `query` finds, newest first."""
     start, end = time_range(query.since, query.until)
     after = decode_hit_cursor(query.cursor)
+    if query.plate is None and not principal.has(Role.OPERATOR):
+        # An investigator searches hits by plate only (contract section 2), never browses them.
+        raise invalid("plate", "an investigator's hit search names a plate")
     plate_norm = _plate(query)
     flt = HitFilter(
         since=start,

@@ -137,6 +137,34 @@ async def test_plate_search_needs_reason_and_is_audited(api: ApiHarness) -> None
     assert entry["role"] == "operator"
 
 
+async def test_an_investigator_searches_hits_by_plate_with_a_reason_and_does_nothing_else(
+    api: ApiHarness,
+) -> None:
+    """Contract section 2: an investigator may "search archived reads and hits by plate,
+    always with a reason that is audited; nothing else". Never a covert hit."""
+    plate = "8INV" + unique("p").split("-u")[1].zfill(3)
+    camera = unique("cam")
+    overt = make_hit(plate=plate, camera_id=camera)
+    covert = make_hit(plate=plate, camera_id=camera, covert=True, list_id="watch")
+    await api.publish_hits(overt, covert)
+    found = await query(api, "investigator", plate=plate, reason="case 2026/88")
+    assert [h["hit_id"] for h in found["items"]] == [overt["hit_id"]]
+    audit = await api.client.get("/v1/audit", headers=api.auth("auditor"))
+    entry = next(e for e in audit.json()["items"] if e["target"] == plate)
+    assert (entry["action"], entry["role"], entry["reason"]) == (
+        "hits.search",
+        "investigator",
+        "case 2026/88",
+    )
+    for params, field in (({"plate": plate}, "reason"), ({"camera_id": camera}, "plate")):
+        refused = await api.client.get("/v1/hits", params=params, headers=api.auth("investigator"))
+        assert refused.status_code == 422
+        assert field in {e["field"] for e in refused.json()["errors"]}
+    for path in (f"/v1/hits/{overt['hit_id']}", "/v1/hits/counts", "/v1/hits/stream"):
+        response = await api.client.get(path, headers=api.auth("investigator"))
+        assert response.status_code == 403, path
+
+
 async def test_covert_hits_are_invisible_to_operators(api: ApiHarness) -> None:
     camera = unique("cam")
     overt = make_hit(camera_id=camera)

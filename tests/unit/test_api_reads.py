@@ -80,9 +80,13 @@ async def test_no_token_is_401_and_investigators_may_do_nothing_else(api: ApiHar
     assert (
         await api.client.get("/v1/reads", params={"plate": "X1", "reason": REASON})
     ).status_code == 401
-    for path in ("/v1/hits", "/v1/cameras", "/v1/audit", "/v1/hotlists"):
+    for path in ("/v1/hits/counts", "/v1/cameras", "/v1/audit", "/v1/hotlists"):
         response = await api.client.get(path, headers=api.auth("investigator"))
         assert response.status_code == 403, path
+    # Hits only by plate (contract section 2: tests/unit/test_api_hits.py).
+    browse = await api.client.get("/v1/hits", headers=api.auth("investigator"))
+    assert browse.status_code == 422
+    assert [e["field"] for e in browse.json()["errors"]] == ["plate"]
 
 
 @pytest.mark.parametrize(

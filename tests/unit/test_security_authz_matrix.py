@@ -34,6 +34,8 @@ AUDITOR = frozenset({"auditor", "admin"})
 PUSHER = frozenset({"integrator", "admin"})
 MANAGER = frozenset({"manager", "admin"})
 INVESTIGATOR = frozenset({"investigator", "supervisor", "admin"})
+# "search archived reads and hits by plate" (contract section 2): an investigator too.
+HIT_SEARCH = frozenset({"operator", "supervisor", "admin", "investigator"})
 # The console's sign-in routes authenticate by the token in their body or by the session cookie
 # they set, never by `Authorization`: whoever calls, no 5xx (their rules are tested in
 # tests/unit/test_api_console.py).
@@ -66,7 +68,7 @@ EXPECTED: dict[str, dict[tuple[str, str], frozenset[str]]] = {
         ("DELETE", "/v1/cameras/{camera_id}"): ADMIN,
         ("GET", "/v1/cameras/{camera_id}/health"): OPERATOR,
         ("GET", "/v1/cameras/{camera_id}/commissioning"): OPERATOR,
-        ("GET", "/v1/hits"): OPERATOR,
+        ("GET", "/v1/hits"): HIT_SEARCH,
         ("GET", "/v1/hits/counts"): OPERATOR,
         ("GET", "/v1/hits/stream"): OPERATOR,
         ("GET", "/v1/hits/{hit_id}"): OPERATOR,

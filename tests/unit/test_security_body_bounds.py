@@ -135,7 +135,8 @@ def test_every_route_that_needs_a_caller_refuses_other_roles_before_the_body(
     assert len(guarded) > 30
     assert [path for path, guard in guarded if not guard.roles] == []
     roles = {path: guard.roles for path, guard in guarded}
-    assert roles["^/v1/hotlists/(?P<list_id>[^/]+)/entries$"] == {Role.SUPERVISOR}
+    assert roles["^/v1/hotlists/(?P<list_id>[^/]+)/entries$"] == {(Role.SUPERVISOR,)}
+    assert roles["^/v1/hits$"] == {(Role.OPERATOR, Role.INVESTIGATOR)}
 
 
 async def test_declared_length_over_the_route_limit_is_413_unread(api: ApiHarness) -> None:
