@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Annotated, TypeGuard
 
 import orjson
@@ -30,6 +31,8 @@ _HIT_CURSOR = "h1"
 _AUDIT_CURSOR = "a1"
 _ALERT_CURSOR = "al1"
 _MAX_SEQ = 2**62
+# The digits after a time's milliseconds (`.1234567`: `4567`).
+_FINER_THAN_MS = re.compile(r"[.,]\d{3}(\d+)")
 
 # An optional id filter of a listing (`camera_id`, `list_id`, `target_id`, `hit_id`).
 IdParam = Annotated[
@@ -55,9 +58,14 @@ def parse_time(field: str, value: str | None) -> int | None:
             raise invalid(field, RANGE_MESSAGE)
         return millis
     try:
-        return parse_captured_at(value)
+        millis = parse_captured_at(value)
     except BadTime as exc:
         raise invalid(field, exc.message) from exc
+    # Rows hold whole milliseconds, and parsing drops what is finer: a bound between two
+    # milliseconds is the next one up, so `since` (inclusive) and `until` (exclusive) keep
+    # exactly the rows on their side of it.
+    finer = _FINER_THAN_MS.search(value)
+    return millis + 1 if finer and finer.group(1).strip("0") else millis
 
 
 def check_range(since: int | None, until: int | None) -> None:

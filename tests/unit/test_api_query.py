@@ -117,6 +117,21 @@ def test_page_size_over_the_maximum_is_422_on_limit() -> None:
         pytest.param(None, None, (None, None), id="unbounded"),
         pytest.param("1000", None, (1000, None), id="epoch-ms"),
         pytest.param("1970-01-01T00:00:01Z", "2000", (1000, 2000), id="rfc3339-and-ms"),
+        # Rows are whole milliseconds: a bound between two is the next one up, so a row at
+        # 1.000 s is before an `until` of 1.0005 s, and one at 0.999 s is not after a `since`
+        # of 0.9995 s (Python's isoformat() sends microseconds).
+        pytest.param(
+            "1970-01-01T00:00:00.9995Z",
+            "1970-01-01T00:00:01.0005+00:00",
+            (1000, 1001),
+            id="sub-millisecond-bounds-round-up",
+        ),
+        pytest.param(
+            "1970-01-01T00:00:01.000000Z", "1970-01-01T00:00:02.0000001Z", (1000, 2001), id="zeros"
+        ),
+        pytest.param(
+            "2026-12-02T10:00:00.123456+01:00", None, (1_796_202_000_124, None), id="offset"
+        ),
     ],
 )
 def test_time_range(
