@@ -47,16 +47,16 @@ def retriable_status(status: int) -> bool:
 
 
 def parse_retry_after(value: str | None, *, now_s: float) -> float | None:
-    """`Retry-After` as seconds from now: delta-seconds or an HTTP date; None when absent or
-    unreadable."""
+    """`Retry-After` as seconds from now: delta-seconds (ASCII digits) or an HTTP date; None
+    when absent or unreadable. Never raises: the value is the receiver's."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # "²" is a digit to str.isdigit(), not to float()
         return float(value)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # a year too big for a C int
         return None
     if when.tzinfo is None:
         return None

@@ -181,6 +181,17 @@ async def test_retry_after_is_honoured() -> None:
     assert harness.time.sleeps == [6.0]
 
 
+async def test_a_retry_after_of_odd_digits_is_ignored_not_a_crash() -> None:
+    # b"\xb2" reads as "²" (latin-1): str.isdigit() says yes, float() says no. The delivery
+    # raised ValueError, which failed its whole batch of hits, over and over.
+    answers = iter([httpx.Response(503, headers={"Retry-After": b"\xb2"}), httpx.Response(200)])
+    harness = Harness(lambda request: next(answers), {"t1": target()})
+    result = await harness.deliver(make_hit())
+    assert result.outcome is DeliveryOutcome.DELIVERED
+    assert result.attempts == 2
+    assert all(0.5 <= s <= 1.0 for s in harness.time.sleeps), "the backoff, as without a header"
+
+
 async def test_a_target_deleted_or_changed_mid_retry_cancels_the_delivery() -> None:
     targets = {"t1": target(), "t2": target("t2", covert_allowed=True)}
 
