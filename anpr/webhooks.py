@@ -74,6 +74,16 @@ def check_url(url: str, *, allow_http_loopback: bool) -> str:
         raise UrlRefused(f"not a valid URL: {exc}") from exc
     if not host:
         raise UrlRefused("has no host")
+    # Here, not at the top: every process folds the registry, only the API and notify check
+    # URLs, and the gateway and matcher need not load an HTTP client.
+    import httpx
+
+    try:
+        # What the sender's client makes of the host (IDNA 2008): urlsplit takes host names
+        # it cannot encode (an emoji, a fullwidth letter, broken punycode).
+        httpx.URL(url).host  # noqa: B018 - raises on a host it cannot send to
+    except (httpx.InvalidURL, ValueError) as exc:  # idna's errors are ValueErrors
+        raise UrlRefused(f"has a host name that cannot be sent to: {exc}") from exc
     if parts.username or parts.password:
         raise UrlRefused("must not carry credentials; the target's secret signs every request")
     if parts.fragment:

@@ -96,6 +96,7 @@ async def test_create_shows_the_secret_once_then_only_a_hint(api: ApiHarness) ->
     [
         ("http to a remote host", {"url": "http://dispatch.example/hook"}, "url"),
         ("not a url", {"url": "dispatch"}, "url"),
+        ("a host name that cannot be sent", {"url": "https://\u2603.net/hook"}, "url"),
         ("short secret", {"url": "https://d.example/h", "secret": "short"}, "secret"),
         ("priority out of range", {"url": "https://d.example/h", "min_priority": 0},
          "min_priority"),

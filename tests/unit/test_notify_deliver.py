@@ -268,6 +268,18 @@ async def test_a_url_the_policy_refuses_is_never_requested() -> None:
     assert harness.requests == []
 
 
+async def test_a_url_the_client_cannot_send_fails_the_delivery_not_the_batch() -> None:
+    # A target stored before the URL policy knew such hosts: httpx raised InvalidURL out of
+    # deliver(), which failed the whole batch of hits.
+    harness = Harness(statuses(200), {"t1": target(url="https://\u2603.net/hook")})
+    result = await harness.deliver(make_hit())
+    assert result.outcome is DeliveryOutcome.FAILED
+    assert result.error is not None and result.error.startswith("url ")
+    assert harness.requests == []
+    assert harness.count("anpr_notify_attempts_total", target_id="t1", result="refused_url") == 1
+    await harness.client.aclose()
+
+
 async def test_a_target_down_longer_than_the_window_fails_fast_with_a_probe_now_and_then() -> None:
     up = False
 

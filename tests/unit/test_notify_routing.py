@@ -132,6 +132,13 @@ def test_delivery_id_is_deterministic_per_hit_and_target() -> None:
         ("not an ipv6 literal", "https://[v1.x]/", False, False),
         ("ipv6 literal", "https://[2001:db8::1]:8443/hook", False, True),
         ("international host name", "https://exämple.org/hook", False, True),
+        # Host names urlsplit takes and httpx cannot send (IDNA 2008): refused when configured,
+        # not a crash at every attempt.
+        ("emoji host name", "https://i\u2764\ufe0f.ws/hook", False, False),
+        ("snowman host name", "https://\u2603.net/hook", False, False),
+        ("fullwidth host name", "https://\uff41.example/hook", False, False),
+        ("malformed punycode", "https://xn--abc.example/hook", False, False),
+        ("an emoji host name as punycode", "https://xn--n3h.net/hook", False, False),
     ],
 )
 def test_url_policy(case: str, url: str, allow_http: bool, ok: bool) -> None:
