@@ -6,6 +6,9 @@ with `log_config=None` so it adds no handler or format of its own. In JSON mode 
 line with `timestamp` (RFC 3339 UTC), `level`, `logger`, `message`, and `request_id`, `route`,
 `status` when the record is about a request; a traceback is in `exc_info` on the same line.
 
+httpx (notify's webhook client) is held at WARNING at least: its INFO line per request names the
+URL, and a webhook URL may carry a partner's token in its query.
+
 uvicorn's per-server lifecycle lines (three of each with `anpr run`) are dropped: the services
 log one start-up banner instead (`anpr_cli/serving.py`).
 
@@ -138,3 +141,6 @@ def configure_logging(level: str = "INFO", fmt: LogFormat = "text") -> None:
         logger.handlers.clear()
         logger.propagate = True
         logger.setLevel(numeric)
+    # httpx logs every request's URL at INFO: a webhook URL may carry a partner's token in its
+    # query (and a line per delivery is noise). Its warnings still show.
+    logging.getLogger("httpx").setLevel(max(numeric, logging.WARNING))

@@ -13,6 +13,7 @@ import re
 import sys
 from collections.abc import AsyncIterator
 
+import httpx
 import orjson
 import pytest
 import uvicorn
@@ -23,7 +24,9 @@ from anpr.accesslog import request_id_of
 from anpr.httptimeouts import http_protocol
 from anpr.logs import JsonFormatter, TextFormatter, configure_logging
 from tests.support.ports import free_port
-from tests.unit.api_fixtures import running_api
+from tests.unit.api_fixtures import make_hit, running_api
+from tests.unit.test_notify_deliver import Harness
+from tests.unit.test_notify_routing import target
 
 
 @pytest.fixture
@@ -239,3 +242,22 @@ def test_request_ids_are_the_callers_when_safe_else_new_and_distinct() -> None:
     made |= {request_id_of([]) for _ in range(1000)}
     assert len(made) == 2000
     assert all(re.fullmatch(r"[0-9a-f]{16}", rid) for rid in made)
+
+
+async def test_webhook_urls_are_not_logged_with_their_query(
+    restore_logging: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Partners often put a token in their webhook URL's query. httpx logs every request's URL
+    # at INFO ("HTTP Request: POST https://...?token=..."), which was the default level.
+    httpx_logger = logging.getLogger("httpx")
+    saved = httpx_logger.level
+    try:
+        configure_logging("INFO", "text")
+        url = "https://hooks.partner.example/anpr?token=partner-token-0123"
+        harness = Harness(lambda request: httpx.Response(200), {"t1": target(url=url)})
+        result = await harness.deliver(make_hit())
+        await harness.client.aclose()
+        assert result.attempts == 1
+        assert "partner-token-0123" not in capsys.readouterr().err
+    finally:
+        httpx_logger.setLevel(saved)
