@@ -152,8 +152,16 @@ def decode_webhook(target_id: str, value: bytes) -> WebhookTarget:
     try:
         data = orjson.loads(value)
         spec = WebhookSpec.model_validate(data)
-    except (orjson.JSONDecodeError, ValidationError) as exc:
+    except orjson.JSONDecodeError as exc:
         raise InvalidRecord(f"bad webhook record {target_id!r}: {exc}") from exc
+    except ValidationError as exc:
+        # The fields and why, never their values (pydantic's message quotes them): the secret,
+        # or a token in the URL, would be logged by every process that folds the registry.
+        errors = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}"
+            for e in exc.errors(include_input=False, include_url=False)
+        )
+        raise InvalidRecord(f"bad webhook record {target_id!r}: {errors}") from None
     if spec.target_id != target_id:
         raise InvalidRecord(f"webhook record key {target_id!r} names {spec.target_id!r}")
     return WebhookTarget.from_spec(spec)

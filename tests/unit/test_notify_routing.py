@@ -149,6 +149,18 @@ def test_url_policy(case: str, url: str, allow_http: bool, ok: bool) -> None:
             check_url(url, allow_http_loopback=allow_http)
 
 
+def test_a_bad_webhook_record_is_refused_without_quoting_its_secret() -> None:
+    # The error is logged at ERROR by every process that folds the registry: pydantic's
+    # message quotes each bad field's value, here the secret.
+    record = orjson.loads(encode_webhook(target()))
+    value = orjson.dumps({**record, "secret": "too-short-key", "min_priority": 9})
+    with pytest.raises(InvalidRecord) as refused:
+        RegistryView().apply(webhook_key("t1").encode(), value)
+    message = str(refused.value)
+    assert "secret" in message and "min_priority" in message, "it names the fields"
+    assert "too-short-key" not in message
+
+
 def test_registry_folds_webhook_records_and_tombstones() -> None:
     view = RegistryView()
     tgt = target("t9", entry_id="e-3", min_priority=2)
