@@ -23,6 +23,10 @@ DEFAULT_TOLERANCE_S = 300
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
     """The `X-ANPR-Signature` value for `body` sent at `timestamp` (unix seconds)."""
+    return _signature(secret, str(timestamp), body)
+
+
+def _signature(secret: str, timestamp: str, body: bytes) -> str:
     mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
     return f"{SCHEME}={mac.hexdigest()}"
 
@@ -40,11 +44,9 @@ def verify(
     `tolerance_s` of `now_s`. What a receiver does (docs/notifications.md shows it standalone)."""
     if not timestamp_header or not signature_header:
         return False
-    try:
-        timestamp = int(timestamp_header)
-    except ValueError:
+    if not (timestamp_header.isascii() and timestamp_header.isdigit()):
+        return False  # as the docs' verify: ASCII digits, not whatever int() reads
+    if abs(now_s - int(timestamp_header)) > tolerance_s:
         return False
-    if abs(now_s - timestamp) > tolerance_s:
-        return False
-    expected = signature(secret, timestamp, body)
+    expected = _signature(secret, timestamp_header, body)  # over the header as sent
     return hmac.compare_digest(expected.encode(), signature_header.strip().encode())

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 from hypothesis import given
@@ -68,3 +72,37 @@ def test_a_signed_body_always_verifies(secret: str, body: bytes, ts: int) -> Non
         signature_header=signature(secret, ts, body),
         now_s=ts,
     )
+
+
+def _receivers_verify(now: float) -> Callable[..., bool]:
+    """The `verify` docs/notifications.md gives receivers, run as they would copy it."""
+    doc = (Path(__file__).parents[2] / "docs" / "notifications.md").read_text(encoding="utf-8")
+    section = doc.split("## Verifying the signature", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "docs/notifications.md", "exec"), namespace)  # noqa: S102 - our docs
+    namespace["time"] = SimpleNamespace(time=lambda: now)
+    return cast("Callable[..., bool]", namespace["verify"])
+
+
+@pytest.mark.parametrize(
+    ("case", "ts_header"),
+    [
+        ("valid", str(TS)),
+        ("replayed after the tolerance", str(TS - 301)),
+        ("not a number", "yesterday"),
+        ("empty", ""),
+        # Frameworks decode header bytes as latin-1: b"\xb2" is "²", a digit to str.isdigit()
+        # and not to int(). The docs' verify raised ValueError (the receiver answered 500).
+        ("a digit that is not a decimal", "\u00b2"),
+        ("digits of another script", "\u0661\u0667\u0660\u0660"),
+        ("signed", "+" + str(TS)),
+        ("padded", f" {TS}"),
+        ("leading zero", f"0{TS}"),
+    ],
+)
+def test_the_receivers_verify_in_the_docs_agrees_with_ours(case: str, ts_header: str) -> None:
+    sig = signature(SECRET, TS, BODY)
+    ours = verify(SECRET, body=BODY, timestamp_header=ts_header, signature_header=sig, now_s=TS)
+    theirs = _receivers_verify(TS)(SECRET, BODY, ts_header, sig)
+    assert theirs is ours, case
