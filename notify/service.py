@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
 import httpx
@@ -206,7 +206,7 @@ class NotifyService:
         self.metrics.hits_consumed.inc(overt)
         if not jobs:
             return poison
-        unpublished = await asyncio.gather(*(self._run(*job) for job in jobs))
+        unpublished = await _all_or_none([self._run(*job) for job in jobs])
         pending = [r for r in unpublished if r is not None]
         if pending:
             # One more try for the outcomes that could not be published; failing again, the
@@ -263,3 +263,20 @@ class NotifyService:
             ],
             timeout_s=self.settings.result_publish_timeout_s,
         )
+
+
+async def _all_or_none(
+    runs: Sequence[Coroutine[Any, Any, DeliveryResult | None]],
+) -> list[DeliveryResult | None]:
+    """Every run's result; when one raises, the others are cancelled (and waited for) before
+    the error goes on: the batch is redone, and a delivery of it still under way would run on
+    beside the redo, sending the same delivery id twice at once. The error is the run's own
+    (`retriable` kept), not an exception group."""
+    tasks = [asyncio.ensure_future(run) for run in runs]
+    try:
+        return await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise

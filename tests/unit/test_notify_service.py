@@ -144,6 +144,37 @@ async def test_offsets_wait_for_every_delivery_of_the_batch() -> None:
         assert set(outcomes(service).values()) == {"delivered"}
 
 
+async def test_a_delivery_that_raises_cancels_the_others_of_its_batch() -> None:
+    """A batch whose handling raises is redone (record by record): a delivery of it still
+    under way would run on beside the redo, and send the same delivery id twice at once."""
+    cancelled: list[str] = []
+
+    async def accept(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200)
+
+    async with running(accept) as service:
+        real = service.deliverer.deliver
+        started = asyncio.Event()
+
+        async def deliver(hit: dict[str, Any], fields: Any, target_id: str) -> DeliveryResult:
+            if target_id == "t2":
+                started.set()
+                try:
+                    await asyncio.Event().wait()  # a slow receiver
+                except asyncio.CancelledError:
+                    cancelled.append(target_id)
+                    raise
+            await started.wait()
+            raise RuntimeError("a bug in a delivery")
+
+        service.deliverer.deliver = deliver  # type: ignore[method-assign]
+        try:
+            await publish(service, make_hit())
+            await until(lambda: len(cancelled) >= 1)
+        finally:
+            service.deliverer.deliver = real  # type: ignore[method-assign]
+
+
 async def test_deliveries_in_flight_are_bounded() -> None:
     active = 0
     peak = 0
