@@ -19,7 +19,9 @@ memory. One step at a time, the client passed in:
 Between batches it checks its consumer. A consumer that has lag and makes no progress for
 `stall_s`, or a group member left without partitions while its group does not move either, is
 declared stalled: it is closed and a new one made (`ConsumerStalled`, retriable), resuming
-from the committed offsets (with a group) or from where the old one was (without). Every
+from the committed offsets (with a group) or from where the old one was (without). A handler
+busy with one batch for longer than `busy_s` reads stalled too; a loop whose batches may take
+minutes allows them more there, never a consumer that has stopped fetching. Every
 failure of the bus ends the consumer the same way; the supervisor restarts the loop with a
 backoff. This is what brings consumers back after a broker restart, a pause, a coordinator
 move or a session expiry, whatever state aiokafka was left in.
@@ -100,6 +102,7 @@ class ConsumerLoop:
         fetch_wait_ms: int = HOT_FETCH_WAIT_MS,
         start_at_ms: int | None = None,
         stall_s: float | None = None,
+        busy_s: float | None = None,
         commit_interval_s: float = 0.0,
         max_batch: int | Callable[[], int] = MAX_BATCH,
         wait_for: Callable[[], Awaitable[None]] | None = None,
@@ -117,6 +120,9 @@ class ConsumerLoop:
         self._max_poll_interval_s = max_poll_interval_s
         self._start_at_ms = start_at_ms
         self.stall_s = host.stall_s if stall_s is None else stall_s
+        # How long the handler may be busy with one batch: a consumer that stops fetching is
+        # stalled after `stall_s` all the same.
+        self.busy_s = self.stall_s if busy_s is None else busy_s
         self._commit_interval_s = commit_interval_s
         self._max_batch = max_batch
         self._wait_for = wait_for
@@ -169,10 +175,11 @@ class ConsumerLoop:
 
     @property
     def stalled(self) -> bool:
-        """No progress for `stall_s` with records waiting, or a handler busy that long."""
+        """No progress for `stall_s` with records waiting, or a handler busy for `busy_s`."""
         now = time.monotonic()
-        if self._busy_since is not None and now - self._busy_since > self.stall_s:
-            return True
+        if self._busy_since is not None:
+            # Records are being handled: progress shows once the batch is done.
+            return now - self._busy_since > self.busy_s
         return self.state is LoopState.STALLED or (
             self.lag > 0 and now - self.last_progress > self.stall_s
         )
@@ -391,7 +398,9 @@ class _Checker:
                 self._group_moved = now
             self._group_committed = progress.committed
         waited = now - self._unassigned_since
-        group_stuck = self._group_moved is None or now - self._group_moved > owner.stall_s
+        # The group's offsets stand still while a member is busy with one batch, for as long
+        # as this loop's own handler may be (`busy_s`).
+        group_stuck = self._group_moved is None or now - self._group_moved > owner.busy_s
         # A spare member: another member has the partitions and the group moves on. The state
         # is set once the group's offsets are known, never flipped to and fro around the call.
         spare = progress is not None and not group_stuck
@@ -400,7 +409,7 @@ class _Checker:
             # Nothing of the group's is waiting and none of it is ours: nothing to catch up on.
             log.info("%s caught up (a spare member of its group)", owner.name)
             owner.caught_up.set()
-        if (waited > owner.stall_s and group_stuck) or waited > SPARE_REJOIN_S:
+        if (waited > owner.busy_s and group_stuck) or waited > SPARE_REJOIN_S:
             owner.state = LoopState.STALLED
             raise ConsumerStalled(
                 f"{owner.name}: no partitions for {waited:.0f} s"

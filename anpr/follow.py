@@ -47,6 +47,7 @@ class TopicFollower:
         name: str,
         poll_ms: int = 1000,
         stall_s: float | None = None,
+        busy_s: float | None = None,
         freeze_every: int = 0,
         after_batch: Callable[[], None] | None = None,
     ) -> None:
@@ -69,6 +70,7 @@ class TopicFollower:
             poll_ms=poll_ms,
             fetch_wait_ms=COLD_FETCH_WAIT_MS,
             stall_s=stall_s,
+            busy_s=busy_s,
         )
         self.caught_up = self.loop.caught_up
         self._hold = asyncio.Lock()

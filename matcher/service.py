@@ -41,8 +41,9 @@ PURGE_BUDGET = 20_000
 # A replacement this large is logged, and what it built is frozen out of the collector's scans.
 LARGE_LIST = 50_000
 # A 10M-entry list replacement is applied by the hotlists follower for minutes while matching
-# goes on: that follower is stalled only when it makes no progress for far longer.
-HOTLIST_STALL_S = 900.0
+# goes on: that follower is stalled only when it is busy with one batch for far longer (a
+# consumer of it that stops fetching is stalled after ANPR_STALL_S, as any other).
+HOTLIST_BUSY_S = 900.0
 
 
 def current_rss_bytes() -> int:
@@ -69,7 +70,7 @@ class MatcherService:
             [self.topics.hotlists],
             self._apply_hotlist,
             name="matcher-hotlists",
-            stall_s=max(HOTLIST_STALL_S, runtime.stall_s),
+            busy_s=max(HOTLIST_BUSY_S, runtime.stall_s),
             freeze_every=BULK_FREEZE_RECORDS,
             after_batch=self._list_metrics,
         )

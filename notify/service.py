@@ -118,8 +118,9 @@ class NotifyService:
             poll_ms=settings.notify_poll_ms,
             max_batch=self.hits_per_batch,
             max_poll_interval_s=self.budget.poll_interval_s,
-            # A batch may retry receivers for its worst case before it ends.
-            stall_s=runtime.stall_s + self.budget.batch_s(self.budget.max_deliveries),
+            # A batch may retry receivers for its worst case before it ends (a consumer that
+            # stops fetching is stalled after ANPR_STALL_S all the same).
+            busy_s=runtime.stall_s + self.budget.batch_s(self.budget.max_deliveries),
             wait_for=self._registry_loaded,
         )
         # Delivery ids this process delivered lately, oldest first (a bounded memory).

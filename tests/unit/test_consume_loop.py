@@ -277,6 +277,37 @@ async def test_a_stalled_consumer_is_replaced_and_resumes_where_it_was(bus: Loca
     await runtime.stop()
 
 
+async def test_a_long_allowance_for_a_busy_handler_is_none_for_a_consumer_that_stops_fetching(
+    bus: LocalBus,
+) -> None:
+    """The matcher's hotlists follower and notify's hits loop allow a batch minutes of work;
+    that allowance is not a longer wait for a consumer that fetches nothing while records
+    wait: it is stalled and replaced after `stall_s` as any other."""
+    flaky = FlakyBus(bus, "stuck")
+    seen: list[bytes] = []
+    busy: list[bool] = []
+    runtime = runtime_on(flaky, stall_s=0.3)
+
+    async def handle(records: Sequence[Record]) -> None:
+        seen.extend(r.value or b"" for r in records)
+        if records[-1].value == b"5":  # a long batch: longer than stall_s, within busy_s
+            await asyncio.sleep(0.6)
+            busy.append(loop.stalled)
+
+    await put(bus, TOPICS.registry, *[b"%d" % i for i in range(6)])
+    loop = ConsumerLoop(
+        runtime, [TOPICS.registry], handle, name="f", group_id=None, from_beginning=True,
+        poll_ms=20, busy_s=60.0,
+    )  # fmt: skip
+    loop.start()
+    await until(lambda: loop.stalled)
+    assert not loop.ready
+    await until(lambda: seen == [b"%d" % i for i in range(6)] and busy == [False])
+    assert flaky.made == 2
+    await until(lambda: loop.ready)
+    await runtime.stop()
+
+
 async def test_a_failing_group_consumer_is_replaced_and_resumes_from_the_commit(
     bus: LocalBus,
 ) -> None:

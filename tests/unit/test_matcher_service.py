@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 import pytest
 from fastapi import FastAPI
 
 from anpr.bus.base import Message, Record
-from anpr.bus.local import LocalBus
+from anpr.bus.local import LocalBus, LocalConsumer
 from anpr.clock import now_ms
 from anpr.hotlists import (
     ListConfig,
@@ -376,3 +377,74 @@ async def test_the_oldest_unmatched_age_reads_0_once_nothing_waits(rig: Rig) -> 
     await service._report_status()
     gauge = service.metrics.registry.get_sample_value
     assert gauge("anpr_matcher_oldest_unmatched_age_seconds") == 0
+
+
+class FrozenHotlists:
+    """The local bus, whose hotlists consumers stop fetching once `freeze()` is called (as one
+    left behind by a broker restart); a consumer made after that works again."""
+
+    def __init__(self, bus: LocalBus, topic: str) -> None:
+        self._bus = bus
+        self._topic = topic
+        self._frozen: list[LocalConsumer] = []
+        self._live: list[LocalConsumer] = []
+        self.idle_polls = 0  # polls of frozen consumers
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._bus, name)
+
+    def freeze(self) -> None:
+        self._frozen.extend(self._live)
+
+    def consumer(self, topics: Sequence[str], **kwargs: Any) -> LocalConsumer:
+        kwargs.pop("fetch_wait_ms", None)
+        kwargs.pop("max_poll_interval_s", None)
+        consumer = LocalConsumer(self._bus, topics, **kwargs)
+        if self._topic in topics:
+            self._live.append(consumer)
+            fetch = consumer.getmany
+
+            async def getmany(*, timeout_ms: int, max_records: int) -> list[Record]:
+                if consumer in self._frozen:
+                    self.idle_polls += 1
+                    await asyncio.sleep(min(timeout_ms / 1000, 0.05))  # not the 5 s fetch wait
+                    return []
+                return await fetch(timeout_ms=timeout_ms, max_records=max_records)
+
+            consumer.getmany = getmany  # type: ignore[method-assign]
+        return consumer
+
+
+async def test_a_hotlists_follower_that_stops_fetching_is_replaced_after_the_stall_time() -> None:
+    """The hotlists follower may be busy for 15 minutes building a huge replacement, but one
+    whose consumer stops fetching is stalled like any other after `ANPR_STALL_S`, and replaced.
+    It used to get the same 15 minutes: meanwhile every change of every list waited, reads were
+    matched against the old lists, and `/readyz` stayed 200."""
+    topics = Topics.from_prefix("anpr.")
+    bus = LocalBus(None, topics.specs(CommonSettings()))
+    await bus.start()
+    registry = RegistryWriter(bus, topics.registry)
+    await registry.put_camera(CameraSpec(camera_id="cam-1", integrator_id="int-1", name="One"))
+    frozen = FrozenHotlists(bus, topics.hotlists)
+    app = create_app(MatcherSettings(matcher_poll_ms=20, stall_s=0.3), frozen)  # type: ignore[arg-type]
+    put = plan_put_config(
+        None, list_id="L", name="L", category="stolen", priority=2, match=MatchMode.EXACT,
+        covert=False, now_ms=now_ms(),
+    )  # fmt: skip
+    assert put.config is not None
+    rig = Rig(bus, topics, app, put.config)
+    await rig.publish_plan(put)
+    async with app.router.lifespan_context(app):
+        service = app.state.service
+        await until(lambda: service.ready, timeout_s=10)
+        await rig.applied()
+        frozen.freeze()
+        # Any record ends the poll under way, which still fetches; the next one is frozen.
+        await registry.put_camera(CameraSpec(camera_id="cam-2", integrator_id="int-1", name="2"))
+        await until(lambda: frozen.idle_polls > 0)
+        specs, _ = parse_entry_list(entries("CCC333"))
+        await rig.publish_plan(plan_upsert_entries(rig.config, specs, now_ms=now_ms()))
+        await rig.applied()
+        assert service.hotlists.loop.consumers_made == 2
+        assert len(await rig.hits_for(await rig.send("CCC333"))) == 1
+    await bus.stop()
