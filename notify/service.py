@@ -157,6 +157,7 @@ class NotifyService:
         )
 
     def start(self) -> None:
+        self.runtime.watch_event_loop()
         self.metrics.ready.set_function(lambda: 1 if self.ready else 0)
         self.registry_follower.start()
         self.hits_loop.start()

@@ -129,6 +129,7 @@ class ArchiveService:
                 "by an API on this host with the same ANPR_DATA_DIR",
                 self.settings.db_path,
             )
+        self.runtime.watch_event_loop()
         await self.reads.open()
         self.loop.start()
         if self.past_match is not None:

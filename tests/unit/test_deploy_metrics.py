@@ -9,6 +9,7 @@ removed metric fails here, before a dashboard silently goes blank.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import AsyncIterator, Iterator
@@ -36,6 +37,7 @@ from matcher.app import create_app as create_matcher
 from matcher.settings import MatcherSettings
 from notify.app import create_app as create_notify
 from notify.settings import NotifySettings
+from tests.support.wait import until
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = sorted((ROOT / "deploy" / "prometheus" / "rules").glob("*.yml"))
@@ -143,6 +145,25 @@ async def test_every_metric_in_rules_and_dashboards_is_exported(apps: dict[str, 
     assert len(used) >= 20, "the PromQL scan found suspiciously few metric names"
     missing = {name: sorted(where) for name, where in used.items() if name not in exported}
     assert missing == {}, f"used but not exported by any process: {missing}"
+
+
+async def test_every_process_measures_its_event_loop(apps: dict[str, FastAPI]) -> None:
+    """`AnprEventLoopBlocked` is rated over every process's lag histogram: notify and the
+    archive exported the series but never timed their loop, so it stayed at 0 observations and
+    the alert could not fire for them (0 / 0) while deliveries or archive writes waited."""
+    timed: dict[str, bool] = {}
+
+    def observed() -> bool:
+        for name, app in apps.items():
+            count = app.state.service.metrics.registry.get_sample_value(
+                "anpr_event_loop_lag_seconds_count", {"process": app.state.service.runtime.process}
+            )
+            timed[name] = bool(count)
+        return all(timed.values())
+
+    with contextlib.suppress(AssertionError):
+        await until(observed, timeout_s=3)
+    assert timed == dict.fromkeys(apps, True)
 
 
 def test_the_scan_sees_every_rule_and_dashboard() -> None:
