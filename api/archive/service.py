@@ -120,7 +120,6 @@ class ArchiveService:
         removed = await self.apply_retention()
         if removed:
             log.info("archive retention removed %d partitions/rows", removed)
-        self.metrics.ready.set(1 if self.ready else 0)
 
     async def start(self) -> None:
         if self.settings.kafka_mode and not self.settings.postgres:
@@ -130,6 +129,7 @@ class ArchiveService:
                 self.settings.db_path,
             )
         self.runtime.watch_event_loop()
+        self.metrics.ready.set_function(lambda: 1 if self.ready else 0)
         await self.reads.open()
         self.loop.start()
         if self.past_match is not None:
