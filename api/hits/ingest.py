@@ -28,7 +28,8 @@ redoes at most that last half second.
   with `Last-Event-ID` from the shared store.
 Replays are harmless: inserts are idempotent and only hits stored after start reach the streams.
 
-A store of its own that starts empty (new, or wiped) replays the whole topic into it: the hits
+A store of its own that never held a hit (new, or wiped; not one whose hits retention removed,
+`Store.max_seq`) replays the whole topic into it: the hits
 that were on the topic when the replica started are history, not news. They are stored and
 placed in alerts (the alert list, searches and `Last-Event-ID` replays show them), but not
 streamed live (`backfill`): a console connected meanwhile would otherwise raise days-old hits

@@ -224,7 +224,10 @@ class Store(NotificationStore, Protocol):
         """Hits stored after `seq`, oldest first (to resume a stream)."""
         ...
 
-    async def max_seq(self) -> int: ...
+    async def max_seq(self) -> int:
+        """At least the `seq` of every hit stored (a store of its own keeps the last one given
+        through retention: 0 only when it never held a hit)."""
+        ...
 
     async def acknowledge(self, hit_id: str, ack: Acknowledgement) -> HitAcknowledged | None:
         """The acknowledged hit; None when unknown; `AckConflict` when acknowledged before.

@@ -250,9 +250,17 @@ class SqliteStore(SqliteNotifications, SqliteAlertsMixin):
         return await self.sql(run)
 
     async def max_seq(self) -> int:
+        """The last `seq` this store gave a hit, kept when retention removes the hits (0: it
+        never held one): the API takes 0 for a new store and replays the topic as history,
+        and a store emptied by retention is not one (the hits that came while it was down
+        are news)."""
+
         def run(db: sqlite3.Connection) -> int:
-            row = db.execute("SELECT COALESCE(MAX(seq), 0) FROM hits").fetchone()
-            return int(row[0])
+            row = db.execute(
+                "SELECT MAX(seq) FROM (SELECT MAX(seq) AS seq FROM hits"
+                " UNION ALL SELECT seq FROM sqlite_sequence WHERE name = 'hits')"
+            ).fetchone()
+            return int(row[0] or 0)
 
         return await self.sql(run)
 

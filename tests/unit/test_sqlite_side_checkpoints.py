@@ -181,3 +181,20 @@ async def test_the_hit_store_starts_no_checkpoint_for_reads(tmp_path: Path) -> N
     assert await store.max_seq() == 0
     await store.close()  # waits for a checkpoint already started: none was
     assert heard.reports == []
+
+
+async def test_a_store_emptied_by_retention_still_says_it_held_hits(tmp_path: Path) -> None:
+    """The API replays the hits topic as history on a store that never held a hit; one whose
+    hits retention removed is not new, and the hits that came while it was down are news."""
+    store = SqliteStore(tmp_path / "api.sqlite3")
+    await store.open()
+    try:
+        body = {"hit_id": "h1"}
+        stored = await store.add_hits([NewHit("h1", 10, "cam", "list", "ABC", False, 10, body)])
+        assert await store.purge(hits_before=1000, activity_before=0) == {
+            "hits": 1,
+            "camera_activity": 0,
+        }
+        assert await store.max_seq() == stored[0].seq > 0
+    finally:
+        await store.close()
