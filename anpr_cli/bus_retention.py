@@ -1,7 +1,9 @@
 """Retention for the embedded bus file: Kafka deletes old records of the reads, hits, heartbeats,
 gateway-events and audit topics by their `retention.ms`; in embedded mode nobody did, so the bus
 file kept every read and hit for ever (issue 11, item 6). One small periodic job, run by
-`anpr run` next to the servers, applies the same per-topic retention (`anpr.topics`).
+`anpr run` next to the servers, applies the same per-topic retention (`anpr.topics`). A failed
+round never ends it (it is not one of the supervised services: a job of `serve_all`, whose end
+would stop every service of the process).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections.abc import Callable, Sequence
 
 from anpr.bus.local import LocalBus
@@ -52,10 +55,16 @@ async def retention_loop(
     interval_s: float = PURGE_INTERVAL_S,
     clock: Callable[[], int] = now_ms,
 ) -> None:
-    """Purge now and then every `interval_s` until `stop` is set."""
+    """Purge now and then every `interval_s` until `stop` is set. A round that fails (the file
+    locked past its busy timeout by `anpr admin` in another process, say) is logged and tried
+    again at the next: retention is late, the services it runs beside go on."""
     while not stop.is_set():
-        removed = await purge_once(bus, specs, clock())
-        if any(removed.values()):
-            log.info("embedded bus retention removed %s", removed)
+        try:
+            removed = await purge_once(bus, specs, clock())
+        except sqlite3.Error as exc:
+            log.warning("embedded bus retention failed, tried again in %.0f s: %s", interval_s, exc)
+        else:
+            if any(removed.values()):
+                log.info("embedded bus retention removed %s", removed)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval_s)

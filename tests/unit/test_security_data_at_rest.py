@@ -6,6 +6,7 @@ plate search needs a reason of at least 5 printable characters."""
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import stat
@@ -174,3 +175,50 @@ async def test_plate_search_reason(reason: str, ok: bool) -> None:
         else:
             assert response.status_code == 422
             assert response.json()["errors"][0]["field"] == "reason"
+
+
+async def test_a_failed_retention_round_is_logged_and_the_next_one_runs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The job runs beside the services of `anpr run`, and its end would stop them all: a
+    round that fails (the file locked by `anpr admin` past its busy timeout) is tried again."""
+    import asyncio
+
+    from anpr_cli.bus_retention import retention_loop
+
+    topics = Topics.from_prefix("anpr.")
+    specs = topics.specs(CommonSettings(read_retention_days=1))
+    bus = LocalBus(None, specs)
+    await bus.start()
+    purge, rounds = bus.purge, []
+
+    def locked_once(topic: str, before_ms: int, *, limit: int = -1) -> int:
+        rounds.append(topic)
+        if len(rounds) == 1:
+            raise sqlite3.OperationalError("database is locked")
+        return purge(topic, before_ms, limit=limit)
+
+    bus.purge = locked_once  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    try:
+        await bus.publish([Message(topics.reads, b"k", b"r-%d" % i) for i in range(3)], timeout_s=1)
+        later = bus.db.execute("SELECT MAX(ts) FROM log").fetchone()[0] + 2 * DAY_MS
+        with caplog.at_level(logging.WARNING, logger="anpr_cli.bus_retention"):
+            job = asyncio.create_task(
+                retention_loop(bus, specs, stop, interval_s=0.01, clock=lambda: later)
+            )
+            while (
+                bus.end_offset(topics.reads) != 3
+                or bus.db.execute(
+                    "SELECT count(*) FROM log WHERE topic=?", (topics.reads,)
+                ).fetchone()[0]
+                != 1
+            ):
+                assert not job.done(), job
+                await asyncio.sleep(0.01)
+            stop.set()
+            await job
+        assert "embedded bus retention failed" in caplog.text
+    finally:
+        stop.set()
+        await bus.stop()
