@@ -43,7 +43,7 @@ from anpr.follow import TopicFollower
 from anpr.registry import RegistryView
 from anpr.runtime import Runtime
 from anpr.topics import Topics
-from anpr.webhooks import delivery_id
+from anpr.webhooks import WEBHOOK_KIND, delivery_id
 from notify.backoff import Backoff
 from notify.deliver import Deliverer
 from notify.metrics import NotifyMetrics
@@ -127,9 +127,18 @@ class NotifyService:
         self._recent: dict[str, None] = {}
 
     def _apply_registry(self, record: Record) -> None:
+        before = None
+        kind, _, target_id = (record.key or b"").decode("utf-8", "replace").partition("/")
+        if kind == WEBHOOK_KIND:
+            before = self.registry.webhooks.get(target_id)
         self.registry.apply(record.key, record.value)
         self.metrics.targets.set(len(self.registry.webhooks))
         self.deliverer.health.forget(set(self.registry.webhooks))
+        after = self.registry.webhooks.get(target_id) if before is not None else None
+        if after is not None and before is not None and after.url != before.url:
+            # An administrator moved the target: its failures were the old address's, and
+            # deliveries must not go on failing without an attempt until the next probe.
+            self.deliverer.health.succeeded(target_id)
 
     def hits_per_batch(self) -> int:
         """Asked before each poll: a hit goes to at most as many targets as its list has."""

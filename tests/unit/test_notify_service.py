@@ -175,6 +175,25 @@ async def test_a_delivery_that_raises_cancels_the_others_of_its_batch() -> None:
             service.deliverer.deliver = real  # type: ignore[method-assign]
 
 
+async def test_a_failing_target_moved_by_an_administrator_is_tried_at_once() -> None:
+    """Deliveries to a target whose receiver is down fail without an attempt (one probe now
+    and then); its failures were the old address's once an administrator changes its URL."""
+
+    async def accept(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200)
+
+    async with running(accept) as service:
+        health = service.deliverer.health
+        health.failed("t1", 1.0)
+        health.failed("t2", 1.0)
+        writer = WebhookWriter(service.bus, service.topics.registry)
+        await writer.put(target("t1", url="https://a2.example/hook"))
+        await writer.put(target("t2", url="https://b.example/hook", description="renamed"))
+        await until(lambda: service.registry.webhooks["t2"].description == "renamed")
+        assert health.failing_since("t1") is None
+        assert health.failing_since("t2") == 1.0  # same address: still failing
+
+
 async def test_deliveries_in_flight_are_bounded() -> None:
     active = 0
     peak = 0
