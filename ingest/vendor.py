@@ -14,11 +14,11 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import orjson
-
 from anpr.auth import Principal, Role
 from anpr.bus.base import Message
 from anpr.clock import now_ms
+from anpr.codecs import HEARTBEATS
+from anpr.codecs.records import HeartbeatRecord
 from anpr.errors import AnprError
 from anpr.http import error_body
 from anpr.reads import FieldError, parse_time_or_none
@@ -105,23 +105,28 @@ def parse_push(service: GatewayService, principal: Principal, push: VendorPush) 
 async def publish_heartbeats(
     service: GatewayService, principal: Principal, result: AdapterResult, camera_id: str | None
 ) -> None:
-    """Vendor heartbeats (OpenALPR agents) become camera heartbeats; best effort."""
+    """Vendor heartbeats (OpenALPR agents) become camera heartbeats; best effort.
+
+    A beat whose time is outside what a heartbeat may carry (a camera whose clock was never set
+    sends 1970 in its own zone, before the epoch) is dropped: its record would not decode, and
+    every consumer of the heartbeats topic would set it aside as poison."""
     messages = []
     for beat in result.heartbeats:
         camera = find_camera(service, principal, camera_id, beat["vendor_ids"])
-        if camera is None or not _owned(principal, camera):
+        sent_ms = parse_time_or_none(beat["sent_at"])
+        if camera is None or not _owned(principal, camera) or sent_ms is None:
             continue
-        record = {
+        record: HeartbeatRecord = {
             "v": 1,
             "camera_id": camera.camera_id,
             "integrator_id": camera.integrator_id,
             "sent_at": beat["sent_at"],
-            "sent_at_ms": parse_time_or_none(beat["sent_at"]),
+            "sent_at_ms": sent_ms,
             "received_at": now_ms(),
             "status": beat["status"],
         }
         messages.append(
-            Message(service.topics.heartbeats, camera.camera_id.encode(), orjson.dumps(record))
+            Message(service.topics.heartbeats, camera.camera_id.encode(), HEARTBEATS.encode(record))
         )
     if messages:
         try:

@@ -1,16 +1,19 @@
 """What a vendor push's reads become: with reads of several cameras in several time zones, each
 read's time without an offset is its own camera's local time, whatever camera the first read is
-of; and a push of more reads than a request may hold is refused whole, never cut."""
+of; a push of more reads than a request may hold is refused whole, never cut; and a vendor
+heartbeat is published only as a record its consumers can decode."""
 
 from __future__ import annotations
 
 import logging
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from anpr.codecs import HEARTBEATS
 from anpr.formats import validate_mapping
 from anpr.registry import CameraSpec, RegistryWriter
 from tests.support.gateway import gateway_on_local_bus, read_topic, values
@@ -23,6 +26,7 @@ MAPPING = {
     "fields": {"plate": "p", "captured_at": "t"},
     "time": {"format": "strftime", "pattern": "%Y-%m-%d %H:%M:%S"},
 }
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "vendor"
 ZONES = {"SN-B": "Europe/Brussels", "SN-N": "America/New_York", "SN-T": "Asia/Tokyo"}
 
 
@@ -103,3 +107,22 @@ async def test_a_rejected_vendor_read_is_logged_without_its_plate(
         assert response.status_code == 200, response.text
         assert "reads rejected" in caplog.text
         assert "AB123CD" not in caplog.text and "AB-123-CD" not in caplog.text
+
+
+async def test_a_vendor_heartbeat_before_1970_is_not_published_undecodable() -> None:
+    """A Hikvision camera whose clock was never set sends 1970-01-01T00:00:00 in its own zone:
+    east of UTC that is before the epoch, and the heartbeat went out with `sent_at_ms: null`,
+    which every consumer of the heartbeats topic set aside as poison."""
+    keepalive = (FIXTURES / "hikvision_videoloss_keepalive.xml").read_bytes()
+    unset = keepalive.replace(b"2024-05-07T17:50:00+07:00", b"1970-01-01T00:00:00+08:00")
+    async with gateway_on_local_bus() as gw:
+        for body in (unset, keepalive):
+            response = await gw.client.post(
+                "/v1/ingest/hikvision?camera_id=cam-1",
+                content=body,
+                headers={**gw.auth(), "content-type": "application/xml"},
+            )
+            assert response.status_code == 200, response.text
+        records = await read_topic(gw.bus, gw.topics.heartbeats, expect=1, timeout_s=1.0)
+        beats = [HEARTBEATS.decode(record.value) for record in records]
+        assert [beat["sent_at_ms"] for beat in beats] == [1_715_079_000_000]
