@@ -36,13 +36,12 @@ from ingest.adapters.base import Context, VendorAdapter
 from ingest.adapters.envelope import MAX_BODY_BYTES, Envelope, open_envelope, split_multipart
 from ingest.adapters.errors import PayloadTooLarge
 from ingest.adapters.multipart import header_params, sniff_boundary
-from ingest.adapters.result import CanonicalRead, Collector, SuccessResponse, put
+from ingest.adapters.result import MAX_READS, CanonicalRead, Collector, SuccessResponse, put
 
 _ANSWER = b'{"result":"true","status":"success","message":"OK"}'
 _NO_PLATE = frozenset({"unknown", "无车牌", "车牌", "noplate", "no plate", "-", "0"})
 _EVENT_HEAD = re.compile(r"(?m)^[ \t]*Code=([\w.-]{1,64});\s*action=(\w{1,32})(?:;\s*index=(\d+))?")
 _KEY_VALUE = re.compile(r"(?m)^[ \t]*Events\[(\d{1,3})\]\.([\w.\[\]]{1,128})=(.*?)\r?$")
-MAX_EVENTS = 1000
 
 
 class DahuaAdapter(VendorAdapter):
@@ -111,8 +110,11 @@ def _text_or_json(data: bytes, out: Collector) -> list[Any]:
     heads = list(_EVENT_HEAD.finditer(text))
     if heads:
         ends = [m.start() for m in heads[1:]] + [len(text)]
-        bounded = list(zip(heads, ends, strict=True))[:MAX_EVENTS]
-        return [_coded(text, head, end, out) for head, end in bounded]
+        if len(heads) > MAX_READS:  # refused before any is parsed
+            raise PayloadTooLarge(
+                "body", f"{len(heads)} events in one payload; at most {MAX_READS}: split it"
+            )
+        return [_coded(text, head, end, out) for head, end in zip(heads, ends, strict=True)]
     events: dict[int, dict[str, Any]] = {}
     for match in _KEY_VALUE.finditer(text):
         node = events.setdefault(int(match.group(1)), {})
@@ -122,7 +124,7 @@ def _text_or_json(data: bytes, out: Collector) -> list[Any]:
         node[last] = match.group(3).strip()
     if not events and text.strip():
         out.problem("body", "not a Dahua event: no JSON, Code=... or Events[i]... lines")
-    return [_flatten(events[i]) for i in sorted(events)[:MAX_EVENTS]]
+    return [_flatten(events[i]) for i in sorted(events)]
 
 
 def _coded(text: str, head: re.Match[str], end: int, out: Collector) -> dict[str, Any]:

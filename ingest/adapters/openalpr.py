@@ -23,7 +23,6 @@ from ingest.adapters import fields as f
 from ingest.adapters.base import Context, VendorAdapter
 from ingest.adapters.result import CanonicalRead, Collector, put
 
-MAX_READS = 1000
 # Heartbeat fields kept as camera status: health figures only, never the licence key or the
 # stream URL (which may hold the camera's credentials).
 _AGENT_STATUS = (
@@ -87,9 +86,6 @@ def _results(record: dict[str, Any], tz: tzinfo, out: Collector) -> None:
     for position, item in enumerate(results):
         index = out.take_index()
         where = f"results[{position}]"
-        if index >= MAX_READS:
-            out.problem(where, f"more than {MAX_READS} reads in one payload", index)
-            continue
         if not isinstance(item, dict):
             out.problem(where, "must be an object", index)
             continue

@@ -23,7 +23,6 @@ from ingest.adapters.base import Context, VendorAdapter
 from ingest.adapters.multipart import Part
 from ingest.adapters.result import CanonicalRead, Collector, put
 
-MAX_READS = 1000
 _ORIENTATION = {"front": "approaching", "rear": "receding", "unknown": "unknown"}
 
 
@@ -69,9 +68,7 @@ def _webhook(record: dict[str, Any], overview: str | None, tz: tzinfo, out: Coll
     for position, result in enumerate(results):
         index = out.take_index()
         where = f"data.results[{position}]"
-        if index >= MAX_READS:
-            out.problem(where, f"more than {MAX_READS} reads in one payload", index)
-        elif not isinstance(result, dict):
+        if not isinstance(result, dict):
             out.problem(where, "must be an object", index)
         elif when is None:
             out.problem("data.timestamp", "missing or not a time", index)

@@ -16,6 +16,11 @@ from typing import Any, NamedTuple, NotRequired, Protocol, TypedDict
 
 from anpr.reads import MAX_READ_WITH_IMAGES_BYTES
 from anpr.shown import image_problem
+from ingest.adapters.errors import PayloadTooLarge
+
+# Reads in one payload, as `POST /v1/reads` takes at most 1,000: a payload with more is refused
+# whole (413), never cut (the device does not send again what was answered as a success).
+MAX_READS = 1000
 
 
 class CandidateIn(TypedDict):
@@ -115,7 +120,10 @@ class Collector:
         self.next_index = 0  # position of the next read record in the payload
 
     def take_index(self) -> int:
+        """The position of the payload's next read record; `PayloadTooLarge` past `MAX_READS`."""
         index = self.next_index
+        if index >= MAX_READS:
+            raise PayloadTooLarge("body", f"more than {MAX_READS} reads in one payload: split it")
         self.next_index += 1
         return index
 

@@ -1,7 +1,8 @@
 """What a vendor push's reads become: with reads of several cameras in several time zones, each
 read's time without an offset is its own camera's local time, whatever camera the first read is
-of; a push of more reads than a request may hold is refused whole, never cut; and a vendor
-heartbeat is published only as a record its consumers can decode."""
+of; a push of more reads than a request may hold, in a mapping or a built-in format, is
+refused whole, never cut; and a vendor heartbeat is published only as a record its consumers
+can decode."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import orjson
 import pytest
 
 from anpr.codecs import HEARTBEATS
@@ -126,3 +128,37 @@ async def test_a_vendor_heartbeat_before_1970_is_not_published_undecodable() -> 
         records = await read_topic(gw.bus, gw.topics.heartbeats, expect=1, timeout_s=1.0)
         beats = [HEARTBEATS.decode(record.value) for record in records]
         assert [beat["sent_at_ms"] for beat in beats] == [1_715_079_000_000]
+
+
+def _over_1000(fmt: str, now_s: int) -> bytes:
+    if fmt == "openalpr":
+        results = [{"plate": f"AB{i:04d}", "confidence": 90.0} for i in range(1001)]
+        event = {"data_type": "alpr_results", "epoch_time": now_s * 1000, "results": results}
+        return orjson.dumps(event)
+    if fmt == "platerecognizer":
+        results = [{"plate": f"ab{i:04d}", "score": 0.9} for i in range(1001)]
+        return orjson.dumps({"data": {"timestamp": now_s, "results": results}})
+    if fmt == "dahua-text":
+        car = '"TrafficCar": {"PlateNumber": "AB%04d"}'
+        return "".join(
+            f'Code=TrafficJunction;action=Pulse;index=1;data={{"RealUTC": {now_s}, {car % i}}}\n'
+            for i in range(1001)
+        ).encode()
+    events = [
+        {"Code": "TrafficJunction", "Data": {"RealUTC": now_s, "TrafficCar": {"PlateNumber": p}}}
+        for p in (f"AB{i:04d}" for i in range(1001))
+    ]
+    return orjson.dumps({"method": "client.notifyEventStream", "params": {"eventList": events}})
+
+
+@pytest.mark.parametrize("fmt", ["openalpr", "platerecognizer", "dahua-text", "dahua-stream"])
+async def test_a_built_in_format_with_over_1000_reads_is_refused_whole(fmt: str) -> None:
+    """OpenALPR and Plate Recognizer took the first 1,000 results and answered `OK`, the rest
+    lost for good; Dahua cut text events at 1,000 the same way, and took an event stream of
+    any length in one request."""
+    body = _over_1000(fmt, int(time.time()) - 60)
+    path = f"/v1/ingest/{fmt.split('-')[0]}?camera_id=cam-1"
+    async with gateway_on_local_bus() as gw:
+        response = await gw.client.post(path, content=body, headers=gw.auth())
+        assert response.status_code == 413, response.text
+        assert values(await read_topic(gw.bus, gw.topics.reads, timeout_s=0.3)) == []
