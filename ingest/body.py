@@ -14,7 +14,8 @@ The stdlib parser, unlike orjson and msgspec, takes a lone UTF-16 surrogate esca
 for a character: a read holding one (it could not be encoded again) is rejected on its own,
 naming the body, and its neighbours are kept. A small array orjson refuses goes the same way,
 so that a read holding such an escape or a number out of float range (`1e309`, valid JSON) is
-rejected alone whatever the size of the body.
+rejected alone whatever the size of the body. A single object, or an NDJSON line, that orjson
+refuses is read by the stdlib the same way, so such a read names its field there too.
 """
 
 from __future__ import annotations
@@ -86,6 +87,10 @@ def split_body(body: bytes, content_type: str | None, *, max_items: int) -> Spli
                 # Valid JSON orjson refuses (1e309, a lone surrogate escape) or a broken
                 # array: item by item, so that one such read is rejected alone.
                 return _split_large_array(body, max_items)
+            lenient = _read_lenient(body, "read 0")
+            if lenient is not None:
+                # One read orjson refuses: rejected naming its field, as in an array.
+                return lenient
             if content_type is not None and "json" in content_type.lower():
                 raise BodyError(400, f"the body is not valid JSON: {exc}") from exc
             return _split_ndjson(body, max_items)
@@ -111,6 +116,11 @@ def _split_ndjson(body: bytes, max_items: int) -> SplitBody:
         try:
             out.items.append(orjson.loads(line))
         except orjson.JSONDecodeError as exc:
+            lenient = _read_lenient(line, f"line {len(out.items) + 1}")
+            if lenient is not None:
+                out.broken |= {len(out.items) + i: why for i, why in lenient.broken.items()}
+                out.items.extend(lenient.items)
+                continue
             out.broken[len(out.items)] = f"line {len(out.items) + 1} is not valid JSON: {exc}"
             out.items.append(None)
     if not out.items:
@@ -150,6 +160,22 @@ def _split_large_array(body: bytes, max_items: int) -> SplitBody:
             return out
         else:
             raise BodyError(400, f"the body is not valid JSON: unexpected character at {pos}")
+
+
+def _read_lenient(data: bytes, name: str) -> SplitBody | None:
+    """One JSON object orjson refuses but the stdlib reads (a number out of float range, a lone
+    surrogate escape), as one item: the object, or its `name` in `broken` when it holds text
+    that is not text; None when it is no JSON object."""
+    try:
+        item = json.loads(data)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(item, dict):
+        return None
+    if not _encodable(item):
+        message = f"{name} holds a lone UTF-16 surrogate escape, which is not text"
+        return SplitBody(items=[None], broken={0: message})
+    return SplitBody(items=[item])
 
 
 def _encodable(value: object) -> bool:

@@ -230,3 +230,25 @@ async def test_a_heartbeat_status_nested_too_deep_is_a_422_on_status(
     )
     assert response.status_code == 422, response.text
     assert _fields(response) == ["status"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [(b',"lane":1e309', "lane"), (b',"vehicle":{"make":"\\ud800"}', "body")],
+    ids=["1e309", "lone-surrogate"],
+)
+@pytest.mark.parametrize("form", ["object", "ndjson"])
+async def test_a_read_orjson_refuses_alone_or_on_a_line_names_its_field(
+    gateway: GatewayHarness, extra: bytes, field: str, form: str
+) -> None:
+    """Outside an array such a read was a 400 `the body is not valid JSON` (one object) or a
+    `line N is not valid JSON` (NDJSON): valid JSON, and the field at fault not named."""
+    odd = _read_bytes()[:-1] + extra + b"}"
+    body = odd if form == "object" else _read_bytes() + b"\n" + odd + b"\n"
+    media = "application/json" if form == "object" else "application/x-ndjson"
+    response = await gateway.client.post(
+        "/v1/reads", content=body, headers={**gateway.auth(), "Content-Type": media}
+    )
+    assert response.status_code in (202, 422), response.text
+    assert response.json()["accepted"] == (0 if form == "object" else 1)
+    assert [e["field"] for r in response.json()["rejected"] for e in r["errors"]] == [field]
