@@ -146,6 +146,12 @@ class ApiService:
     def _apply_registry(self, record: Record) -> None:
         try:
             self.registry.apply(record.key, record.value)
+            kind, _, ident = (record.key or b"").decode("utf-8", "replace").partition("/")
+            if kind == "camera" and record.value is None and self.registry_loaded:
+                # Deleted now (a replayed deletion is older than the activity rows restored,
+                # which were saved for the camera registered then): a re-registered camera
+                # starts as `never_seen`, not with the deleted one's last read.
+                self.health.forget(ident)
             self.rollout.on_registry(record)
         finally:
             self.registry_changed.notify()
@@ -372,6 +378,12 @@ class ApiService:
         return report
 
     async def save_activity(self) -> None:
+        """Forget the rows of forgotten cameras, then save the others' (a camera deleted and
+        registered again has a row of its own again once it is seen)."""
+        gone = sorted(self.health.unsaved_forgets)
+        if gone:
+            await self.store.forget_activity(gone)
+            self.health.unsaved_forgets.difference_update(gone)
         await self.store.save_activity(self.health.activity())
 
     async def _refresh(self) -> None:
@@ -381,8 +393,6 @@ class ApiService:
             # each, a million at 10,000 cameras, that full collections would walk otherwise).
             freeze_long_lived("loading registry, hotlists, hits and camera monitors")
             self._frozen = True
-        if sweep is not None and sweep.forgotten:
-            await self.store.forget_activity(sweep.forgotten)
         await self.save_activity()
         await self.refresh_rollout(periodic=True, sweep=sweep)
 

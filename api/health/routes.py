@@ -38,7 +38,7 @@ async def readyz(service: Service) -> Response:
     responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},
 )
 async def metrics(service: Service) -> Response:
-    await service.refresh_health_metrics()  # forgotten cameras' rows go at the next periodic save
+    await service.refresh_health_metrics()  # forgotten cameras' rows go at the next save
     service.hotlists.refresh_metrics()
     body = await exposition(service.metrics.registry)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

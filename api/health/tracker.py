@@ -10,7 +10,10 @@ records of all gateways.
 
 Monitors exist for registered cameras only: records for other ids are counted and dropped by
 `sweep`, so memory is bounded by the registry (~9 KB a camera: the last hour in minute buckets
-and the commissioning ledger of the last 24 hours).
+and the commissioning ledger of the last 24 hours). A deleted camera's monitor goes at once
+(`forget`): re-registered under the same id, it is a new camera, `never_seen`. The ids
+forgotten are named to the next sweep (its metric series go) and kept until the store has
+forgotten their activity rows too (`unsaved_forgets`), whichever sweep forgot them.
 """
 
 from __future__ import annotations
@@ -74,6 +77,8 @@ class HealthTracker:
         self._started_at = started_at
         self._thresholds = thresholds
         self.monitors: dict[str, CameraMonitor] = {}
+        self._forgotten_since_sweep: set[str] = set()
+        self.unsaved_forgets: set[str] = set()
 
     def monitor(self, camera_id: str) -> CameraMonitor:
         mon = self.monitors.get(camera_id)
@@ -110,6 +115,12 @@ class HealthTracker:
             return beat
         raise InvalidRecord(f"unexpected topic {record.topic}")
 
+    def forget(self, camera_id: str) -> None:
+        """The camera was deleted: its evidence goes with it."""
+        self.monitors.pop(camera_id, None)
+        self._forgotten_since_sweep.add(camera_id)
+        self.unsaved_forgets.add(camera_id)
+
     def report(self, camera: Camera, now: int) -> HealthReport:
         mon = self.monitor(camera.camera_id)
         mon.expected_reads_per_hour = camera.expected_reads_per_hour
@@ -126,9 +137,10 @@ class HealthTracker:
         """A sweep to fill camera by camera (the API's is cut into slices, `anpr.timeslice`);
         monitors of cameras no longer registered are forgotten now."""
         registered = {camera.camera_id for camera in cameras}
-        forgotten = [cid for cid in self.monitors if cid not in registered]
-        for cid in forgotten:
-            del self.monitors[cid]
+        for cid in [cid for cid in self.monitors if cid not in registered]:
+            self.forget(cid)
+        forgotten = sorted(self._forgotten_since_sweep)
+        self._forgotten_since_sweep.clear()
         return Sweep(now, forgotten)
 
     def activity(self) -> list[CameraActivity]:

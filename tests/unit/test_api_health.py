@@ -401,3 +401,29 @@ async def test_a_camera_without_reads_in_the_hour_has_no_clock_skew_series(api: 
     sweep.clock_skew_ms[camera_id] = None
     await api.service._camera_status_series(sweep)
     assert skew() is None
+
+
+async def test_a_camera_deleted_and_registered_again_starts_never_seen(api: ApiHarness) -> None:
+    """The deleted camera's evidence goes with it: its monitor at once, its last-seen series at
+    the next sweep, its activity row at the next save, even when a scrape swept first."""
+    camera_id = unique("cam")
+    await api.register_camera(camera_id)
+    t = now_ms()
+    await api.publish(
+        api.topics.heartbeats, camera_id, records.heartbeat(camera_id=camera_id, received_at=t)
+    )
+    await api.until(lambda: api.service.health.monitor(camera_id).last_heartbeat_at == t)
+    await api.service.save_activity()
+    assert f'camera_id="{camera_id}"' in (await api.client.get("/metrics")).text
+
+    deleted = await api.client.delete(f"/v1/cameras/{camera_id}", headers=api.auth())
+    assert deleted.status_code == 204
+    await api.register_camera(camera_id)
+    health = await api.client.get(f"/v1/cameras/{camera_id}/health", headers=api.auth("operator"))
+    assert health.json()["status"] == "never_seen"
+    assert health.json()["last_heartbeat_at"] is None
+    metrics = (await api.client.get("/metrics")).text
+    assert f'anpr_api_camera_last_seen_age_seconds{{camera_id="{camera_id}"}}' not in metrics
+    await api.service.save_activity()
+    rows = await api.service.store.load_activity()
+    assert camera_id not in {row.camera_id for row in rows}, "a restart would bring it back"
