@@ -68,9 +68,18 @@ class RolloutFeed:
         self.book.restore(await store.load_lifecycle())
 
     async def flush(self, store: Store) -> None:
-        """Write what happened since the last flush. A write that fails gives its events back
-        for the next flush (the batch is redone, but the book already holds them: drained and
-        lost, they would never reach the store, and a restart would forget them)."""
+        """Write what happened since the last flush: the rows of deleted cameras go first, so
+        that a camera registered again under the same id keeps the events of its new
+        registration. A write that fails gives its work back for the next flush (the batch is
+        redone, but the book already holds the events: drained and lost, they would never
+        reach the store, and a restart would forget them)."""
+        if self._forget:
+            forget, self._forget = self._forget, []
+            try:
+                await store.forget_lifecycle(forget)
+            except BaseException:
+                self._forget[:0] = forget
+                raise
         events = self.book.drain()
         if events:
             try:
@@ -80,13 +89,6 @@ class RolloutFeed:
                 raise
             for event in events:
                 self.metrics.lifecycle_events.labels(event.kind).inc()
-        if self._forget:
-            forget, self._forget = self._forget, []
-            try:
-                await store.forget_lifecycle(forget)
-            except BaseException:
-                self._forget[:0] = forget
-                raise
 
     # -- observations --------------------------------------------------------------------------
 

@@ -138,7 +138,9 @@ class LifecycleBook:
             self._add(camera.camera_id, Kind.MOVED_LIVE if live else Kind.MOVED_COMMISSIONING, at)
 
     def on_deleted(self, camera_id: str) -> bool:
-        """Forget a deleted camera; True when there was something to forget."""
+        """Forget a deleted camera, and its events not yet stored; True when there was
+        something to forget."""
+        self.pending = [e for e in self.pending if e.camera_id != camera_id]
         return self.lives.pop(camera_id, None) is not None
 
     def on_contact(

@@ -17,6 +17,7 @@ from api.metrics import ApiMetrics
 from api.rollout.feed import RolloutFeed
 from api.rollout.report import Stage
 from api.store.base import LifecycleEvent
+from api.store.sqlite import SqliteStore
 from tests.support import records
 from tests.support.factories import recent_read
 
@@ -165,3 +166,25 @@ def test_events_of_a_camera_deleted_while_down_are_dropped_at_the_next_evaluatio
     rig.feed.evaluate(T0 + MIN)
     assert set(rig.feed.book.lives) == {"cam-1"}
     assert rig.feed._forget == ["gone"]
+
+
+async def test_a_camera_deleted_and_registered_again_keeps_its_new_events_in_the_store() -> None:
+    """The deleted camera's rows go, the new camera's stay: events of the new registration
+    flushed together with the deletion are stored after it, and the deleted camera's events
+    still waiting for the store are dropped."""
+    rig = Rig()
+    store = SqliteStore(None)
+    await store.open()
+    try:
+        rig.registry_record("cam-1", T0, state="commissioning")
+        await rig.feed.flush(store)
+        rig.heartbeat("cam-1", T0 + MIN)  # the old camera's, not yet stored
+        tombstone = record("registry", "camera/cam-1", None, T0 + 2 * MIN)
+        rig.registry.apply(tombstone.key, tombstone.value)
+        rig.feed.on_registry(tombstone)
+        rig.registry_record("cam-1", T0 + 3 * MIN)
+        await rig.feed.flush(store)
+        stored = sorted((e.kind, e.at) for e in await store.load_lifecycle())
+        assert stored == [("moved_live", T0 + 3 * MIN), ("registered", T0 + 3 * MIN)]
+    finally:
+        await store.close()
