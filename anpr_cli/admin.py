@@ -114,6 +114,9 @@ async def _run(args: argparse.Namespace, writer: RegistryWriter, view: RegistryV
         spec = _camera_spec(args)
         if spec is None:
             raise Refused
+        if spec.integrator_id not in view.integrators:  # as POST /v1/cameras refuses it
+            print(f"integrator {spec.integrator_id!r} is not registered", file=sys.stderr)
+            raise Refused
         for ext in spec.external_ids:
             others = view.external_id_claims(ext) - {spec.camera_id}
             if others:
@@ -124,6 +127,9 @@ async def _run(args: argparse.Namespace, writer: RegistryWriter, view: RegistryV
         detail = spec.model_dump(mode="json")
         return AuditRecord("camera.put", spec.camera_id, actor, detail=detail)
     # delete-camera
+    if args.camera_id not in view.cameras:  # nothing to delete: no record, no audit entry
+        print(f"camera {args.camera_id!r} is not registered", file=sys.stderr)
+        raise Refused
     await writer.delete_camera(args.camera_id)
     print(f"camera {args.camera_id} deleted")
     return AuditRecord("camera.delete", args.camera_id, actor)
