@@ -61,7 +61,10 @@ class CameraSpec(BaseModel):
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
     ] = Field(default_factory=list, max_length=100)
     location: GeoPoint | None = None
-    expected_reads_per_hour: float | None = Field(default=None, ge=0, le=1e6, allow_inf_nan=False)
+    # strict: a boolean or a string is refused, not read as a number (true was 1 read an hour).
+    expected_reads_per_hour: float | None = Field(
+        default=None, ge=0, le=1e6, allow_inf_nan=False, strict=True
+    )
     timezone: str = "UTC"
     external_ids: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         default_factory=list, max_length=20

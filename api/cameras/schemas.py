@@ -51,7 +51,8 @@ class CameraPatch(BaseModel):
     name: Name | None = None
     zones: list[str] | None = None
     location: GeoPoint | None = None
-    expected_reads_per_hour: float | None = Field(default=None, allow_inf_nan=False)
+    # strict: a boolean or a string is refused, not read as a number.
+    expected_reads_per_hour: float | None = Field(default=None, allow_inf_nan=False, strict=True)
     timezone: str | None = None
     external_ids: list[str] | None = None
     state: CameraState | None = None

@@ -266,6 +266,25 @@ async def test_camera_patch_errors(api: ApiHarness) -> None:
         f"/v1/cameras/{camera_id}", json={"name": "x"}, headers=api.auth("supervisor")
     )
     assert forbidden.status_code == 403
+    # A rate is a number: true was taken as 1 read an hour, "3600" as 3,600.
+    for rate in (True, "3600"):
+        wrong = await api.client.patch(
+            f"/v1/cameras/{camera_id}", json={"expected_reads_per_hour": rate}, headers=api.auth()
+        )
+        assert wrong.status_code == 422, rate
+        assert [e["field"] for e in wrong.json()["errors"]] == ["expected_reads_per_hour"]
+        made = await api.client.post(
+            "/v1/cameras",
+            json={
+                "camera_id": unique("cam"),
+                "integrator_id": "int-1",
+                "name": "x",
+                "expected_reads_per_hour": rate,
+            },
+            headers=api.auth(),
+        )
+        assert made.status_code == 422, rate
+        assert [e["field"] for e in made.json()["errors"]] == ["expected_reads_per_hour"]
 
 
 async def test_camera_reads_and_deletes_by_role(api: ApiHarness) -> None:
