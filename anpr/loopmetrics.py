@@ -98,6 +98,12 @@ class _Family(Collector, Generic[Child]):
             child = self._children[values] = self._new_child()
         return child
 
+    def forget(self, label: str, value: str) -> None:
+        """Drop every series whose `label` is `value` (a deleted camera's)."""
+        index = self._labelnames.index(label)
+        for values in [v for v in self._children if v[index] == value]:
+            del self._children[values]
+
 
 class LoopCounter(_Family[Value]):
     """A counter; `name` may end in `_total`, as with prometheus_client."""

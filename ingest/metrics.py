@@ -1,5 +1,6 @@
 """Prometheus metrics of the gateway. camera_id labels are bounded by the registry: reads for
-unregistered cameras are counted under `camera_id="unregistered"`.
+unregistered cameras are counted under `camera_id="unregistered"`, and a camera's series go
+when the registry deletes it (`forget_camera`).
 
 What every accepted request updates is kept by `anpr.loopmetrics` (no lock per update; the
 gateway updates metrics from its event loop only); the rest stays on prometheus_client."""
@@ -30,19 +31,19 @@ class GatewayMetrics:
             ["camera_id", "integrator_id"],
             registry=registry,
         )
-        self.reads_rejected = Counter(
+        self.reads_rejected = LoopCounter(
             "anpr_gateway_reads_rejected_total",
             "Reads rejected, by reason (the first field in error, or the request-level cause).",
             ["reason", "camera_id", "integrator_id"],
             registry=registry,
         )
-        self.reads_duplicate = Counter(
+        self.reads_duplicate = LoopCounter(
             "anpr_gateway_reads_duplicate_total",
             "Reads whose read_id was already accepted from that camera; not published again.",
             ["camera_id", "integrator_id"],
             registry=registry,
         )
-        self.heartbeats = Counter(
+        self.heartbeats = LoopCounter(
             "anpr_gateway_heartbeats_total",
             "Heartbeats accepted.",
             ["camera_id", "integrator_id"],
@@ -101,3 +102,14 @@ class GatewayMetrics:
             "1 once the registry topic has been replayed.",
             registry=registry,
         )
+
+    def forget_camera(self, camera_id: str) -> None:
+        """A deleted camera's series leave /metrics (its counts restart if it comes back)."""
+        for family in (
+            self.reads_accepted,
+            self.reads_non_latin,
+            self.reads_rejected,
+            self.reads_duplicate,
+            self.heartbeats,
+        ):
+            family.forget("camera_id", camera_id)

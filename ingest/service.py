@@ -72,6 +72,8 @@ class GatewayService:
 
     def _apply_registry(self, record: Record) -> None:
         self.registry.apply(record.key, record.value)
+        if record.value is None and record.key is not None and record.key.startswith(b"camera/"):
+            self.metrics.forget_camera(record.key[len(b"camera/") :].decode("utf-8", "replace"))
 
     @property
     def registry_loaded(self) -> bool:

@@ -13,6 +13,7 @@ from anpr.bus.base import Message
 from anpr.bus.local import LocalBus
 from anpr.clock import now_ms
 from anpr.errors import BusUnavailable
+from anpr.registry import RegistryWriter
 from anpr.settings import CommonSettings
 from anpr.topics import Topics
 from tests.conftest import MakeRead
@@ -23,6 +24,7 @@ from tests.support.gateway import (
     running_gateway,
     values,
 )
+from tests.support.wait import until
 
 
 def local_bus() -> LocalBus:
@@ -307,3 +309,25 @@ async def test_vendor_event_without_plate_does_not_reject_the_good_read(
     assert response.status_code == 200, response.text
     reads = await reads_on_topic(gw)
     assert [r["plate"] for r in reads] == [sample["results"][1]["plate"]]
+
+
+async def test_a_deleted_cameras_series_leave_metrics(
+    gw: GatewayHarness, make_read: MakeRead
+) -> None:
+    """Every camera ever registered kept its series on every gateway replica: with cameras
+    replaced over the years, /metrics grew without bound (the labels are "bounded by the
+    registry" only while the registry's deletions are followed)."""
+    service = gw.app.state.service
+    await gw.client.post("/v1/reads", json=[make_read(), make_read(plate="")], headers=gw.auth())
+    await gw.client.post("/v1/reads", json=make_read(read_id="r-dup"), headers=gw.auth())
+    await gw.client.post("/v1/reads", json=make_read(read_id="r-dup"), headers=gw.auth())
+    beat = {"camera_id": "cam-1", "sent_at": "2026-11-21T07:00:00Z"}
+    assert (await gw.client.post("/v1/heartbeats", headers=gw.auth(), json=beat)).status_code == 202
+    before = (await gw.client.get("/metrics")).text
+    assert before.count('camera_id="cam-1"') >= 4
+    version = service.registry.version
+    await RegistryWriter(gw.bus, gw.topics.registry).delete_camera("cam-1")
+    await until(lambda: service.registry.version > version)
+    after = (await gw.client.get("/metrics")).text
+    assert 'camera_id="cam-1"' not in after
+    assert 'camera_id="cam-2"' not in after  # never used: no series either way
