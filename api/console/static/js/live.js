@@ -6,6 +6,9 @@ import { api } from "./api.js";
 import { beep } from "./sound.js";
 
 const alerts = new Map();
+// Alerts already sounded: not "alerts this page holds", as the periodic refresh can list a new
+// alert before the stream's `alert` event for it comes (a replica's stream polls the shared store).
+const sounded = new Set();
 const listeners = new Set();
 let source = null;
 let lastEventId = null;
@@ -78,7 +81,8 @@ function open() {
   });
   source.addEventListener("alert", (event) => {
     const alert = JSON.parse(event.data);
-    const isNew = !alerts.has(alert.alert_id);
+    const isNew = !sounded.has(alert.alert_id);
+    sounded.add(alert.alert_id);
     put(alert);
     changed("alert", alert);
     // A past read (past-read matching) is shown, not sounded: the vehicle was there then.
@@ -109,5 +113,6 @@ export function stop() {
   if (refreshTimer) clearInterval(refreshTimer);
   refreshTimer = null;
   alerts.clear();
+  sounded.clear();
   setConnection("offline");
 }

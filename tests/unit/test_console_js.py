@@ -1,0 +1,101 @@
+"""The console's ES modules run under node against a fake DOM and a fake API
+(`console_js/fake_dom.mjs`, no npm packages): what an operator sees when stream events, periodic
+refreshes and acknowledgements meet. Skipped where node is not installed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+NODE = shutil.which("node")
+HERE = Path(__file__).parent
+STATIC = (HERE.parent.parent / "api" / "console" / "static").as_uri()
+FAKE_DOM = (HERE / "console_js" / "fake_dom.mjs").as_uri()
+
+pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
+
+PRELUDE = f"""
+const dom = await import({json.dumps(FAKE_DOM)});
+const document = dom.install();
+const load = (name) => import({json.dumps(STATIC)} + "/js/" + name);
+const out = (value) => {{ console.log(JSON.stringify(value)); process.exit(0); }};
+"""
+
+
+def run_js(body: str) -> Any:
+    """Run `body` (an async ES module that ends by calling `out(value)`) and return `value`."""
+    assert NODE is not None
+    done = subprocess.run(
+        [NODE, "--input-type=module", "-e", PRELUDE + body],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def alert(alert_id: str = "al-1", **overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "alert_id": alert_id,
+        "plate_norm": "1ABC123",
+        "plate": "1-ABC-123",
+        "list_id": "stolen",
+        "entry_id": "e1",
+        "category": "stolen",
+        "priority": 1,
+        "covert": False,
+        "test": False,
+        "historical": False,
+        "status": "new",
+        "opened_at": "2026-12-02T10:00:00Z",
+        "last_seen_at": "2026-12-02T10:00:00Z",
+        "sightings": 1,
+        "first_hit_id": "h1",
+        "last_hit_id": "h1",
+        "last_camera_id": "cam-1",
+        "acknowledgement": None,
+    }
+    return base | overrides
+
+
+def js(value: Any) -> str:
+    return json.dumps(value)
+
+
+def test_a_new_p1_alert_is_sounded_even_when_a_refresh_listed_it_first() -> None:
+    """With replicas sharing PostgreSQL, `GET /v1/alerts` can list an alert before this
+    replica's stream sends its `alert` event (up to `ANPR_STREAM_POLL_MS` later): the periodic
+    refresh landing in that gap must not silence the P1 alarm."""
+    beeps = run_js(f"""
+        const live = await load("live.js");
+        (await load("sound.js")).setSound(true);
+        dom.routes.set("/v1/alerts?limit=200", {{ items: [] }});
+        await live.start();
+        dom.routes.set("/v1/alerts?limit=200", {{ items: [{js(alert())}] }});
+        await dom.tick();
+        dom.FakeEventSource.opened[0].emit("alert", {js(alert())});
+        out(dom.beeps.length);
+    """)
+    assert beeps == 2  # P1: twice
+
+
+def test_an_alert_is_sounded_once_however_often_its_event_comes() -> None:
+    """A stream resumed with Last-Event-ID can send an alert's `alert` event again."""
+    beeps = run_js(f"""
+        const live = await load("live.js");
+        (await load("sound.js")).setSound(true);
+        dom.routes.set("/v1/alerts?limit=200", {{ items: [] }});
+        await live.start();
+        const source = dom.FakeEventSource.opened[0];
+        source.emit("alert", {js(alert(priority=2))});
+        source.emit("alert", {js(alert(priority=2))});
+        out(dom.beeps.length);
+    """)
+    assert beeps == 1
