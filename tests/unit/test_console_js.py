@@ -99,3 +99,25 @@ def test_an_alert_is_sounded_once_however_often_its_event_comes() -> None:
         out(dom.beeps.length);
     """)
     assert beeps == 1
+
+
+def test_a_refresh_answered_late_does_not_undo_an_acknowledgement_or_a_sighting() -> None:
+    """The 15 s refresh's answer can be older than what the page already shows (it was
+    computed before the operator's acknowledgement or the stream's sighting reached the page):
+    the list must not show the alert as new again, or with fewer sightings, until the next one."""
+    acked = alert(
+        status="acknowledged",
+        acknowledgement={"by": "op", "role": "operator", "outcome": "confirmed", "at": "x"},
+    )
+    seen_again = alert("al-2", sightings=2, last_seen_at="2026-12-02T10:01:00Z")
+    shown = run_js(f"""
+        const live = await load("live.js");
+        dom.routes.set("/v1/alerts?limit=200", {{ items: [{js(alert())}, {js(alert("al-2"))}] }});
+        await live.start();
+        live.remember({js(acked)});
+        const source = dom.FakeEventSource.opened[0];
+        source.emit("sighting", {{ alert: {js(seen_again)}, sighting: {{}} }});
+        await dom.tick();  // answered with the snapshot from before both
+        out(Object.fromEntries(live.allAlerts().map((a) => [a.alert_id, [a.status, a.sightings]])));
+    """)
+    assert shown == {"al-1": ["acknowledged", 1], "al-2": ["new", 2]}

@@ -35,8 +35,20 @@ function changed(kind, alert) {
   for (const listener of listeners) listener(kind, alert);
 }
 
+// Snapshots of an alert can arrive out of order (a refresh answered just before the operator's
+// acknowledgement or a sighting reached the page): an alert only moves on, never back to `new`
+// or to fewer sightings. Answers the alert as the page now holds it.
 function put(alert) {
+  const held = alerts.get(alert.alert_id);
+  if (held && behind(alert, held)) return held;
   alerts.set(alert.alert_id, alert);
+  return alert;
+}
+
+function behind(incoming, held) {
+  const done = (a) => (a.status === "new" ? 0 : 1);
+  if (done(incoming) !== done(held)) return done(incoming) < done(held);
+  return incoming.sightings < held.sightings;
 }
 
 // An alert this page changed itself (acknowledged): the list redraws, the open detail stays.
