@@ -121,3 +121,43 @@ def test_a_refresh_answered_late_does_not_undo_an_acknowledgement_or_a_sighting(
         out(Object.fromEntries(live.allAlerts().map((a) => [a.alert_id, [a.status, a.sightings]])));
     """)
     assert shown == {"al-1": ["acknowledged", 1], "al-2": ["new", 2]}
+
+
+def test_the_search_says_its_from_and_until_bound_the_match_time_and_shows_it() -> None:
+    """`GET /v1/hits?since=&until=` bounds `matched_at` (and lists by it), not the capture
+    time. A past read (past-read matching) is matched days after it was captured: under
+    "From"/"Until" and a "Captured" column alone, an operator searching the morning's hits gets
+    rows captured weeks ago, out of order, and cannot tell why."""
+    hit = {
+        "hit_id": "h1",
+        "read": {"camera_id": "cam-1", "plate": "1ABC123", "captured_at": "2026-11-01T08:00:00Z"},
+        "matched_at": "2026-12-02T09:30:00Z",
+        "list_id": "stolen",
+        "category": "stolen",
+        "priority": 2,
+        "match": {"kind": "exact"},
+        "status": "new",
+        "test": False,
+        "historical": True,
+    }
+    shown = run_js(f"""
+        const {{ renderSearch }} = await load("search.js");
+        dom.routes.set("/v1/cameras", {{ items: [] }});
+        const root = document.createElement("main");
+        await renderSearch(root);
+        const label = (id) => dom.all(root, (e) => e.getAttribute("for") === id)[0].textContent;
+        dom.byId(root, "q-since").value = "2026-12-02T09:00:00";
+        dom.routes.set("/v1/hits?*", {{ items: [{js(hit)}], next_cursor: null }});
+        dom.byId(root, "search-form").dispatchEvent({{ type: "submit", preventDefault() {{}} }});
+        await dom.settle();
+        const table = dom.byId(root, "search-results");
+        out({{
+          since: label("q-since"), until: label("q-until"),
+          heads: dom.all(table, (e) => e.tagName === "TH").map((e) => e.textContent),
+          row: dom.all(table, (e) => e.tagName === "TD").map((e) => e.textContent),
+        }});
+    """)
+    assert "matched" in shown["since"].lower() and "matched" in shown["until"].lower()
+    matched = shown["heads"].index("Matched")
+    assert shown["row"][matched] == "02/12/2026, 09:30:00 UTC"
+    assert shown["row"][shown["heads"].index("Captured")] == "01/11/2026, 08:00:00 UTC"

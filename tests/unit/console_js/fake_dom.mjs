@@ -202,7 +202,8 @@ class FakeAudioContext {
   }
 }
 
-// Routes of the fake API: path (with query) -> JSON body, or a function of (method, body).
+// Routes of the fake API: path (with query; `*` at the end: any path it starts) -> JSON body,
+// [status, body], or a function of (method, body) answering either.
 export const routes = new Map();
 export const requests = [];
 
@@ -210,6 +211,10 @@ async function fakeFetch(path, init = {}) {
   const method = init.method || "GET";
   requests.push({ method, path, body: init.body });
   let answer = routes.get(path);
+  if (answer === undefined) {
+    const prefix = [...routes.keys()].find((key) => key.endsWith("*") && path.startsWith(key.slice(0, -1)));
+    answer = prefix && routes.get(prefix);
+  }
   if (typeof answer === "function") answer = await answer(method, init.body && JSON.parse(init.body));
   const [status, body] = answer === undefined ? [404, { detail: "no route" }] : Array.isArray(answer) ? answer : [200, answer];
   return { status, ok: status < 400, text: async () => JSON.stringify(body) };

@@ -1,5 +1,7 @@
-// Search hits by time, camera, list, status and plate. A plate search is a search of personal
-// data: it asks for a reason, and the API writes it to the audit log.
+// Search hits by time, camera, list, status and plate. The times bound when a hit was matched
+// (the API's `since`/`until` are on `matched_at`, also the order of the results), which for a
+// past read is long after it was captured: the form and the table say so. A plate search is a
+// search of personal data: it asks for a reason, and the API writes it to the audit log.
 
 import { api, query } from "./api.js";
 import { cameraIndex } from "./cameras.js";
@@ -37,6 +39,7 @@ export async function renderSearch(root) {
     return items.map((hit) => {
       const cam = cameras.get(hit.read.camera_id);
       return h("tr", { class: `${priorityClass(hit.priority)} ${hit.test ? "is-test" : ""}` },
+        h("td", {}, timeIn(hit.matched_at, cam && cam.timezone)),
         h("td", {}, timeIn(hit.read.captured_at, cam && cam.timezone)),
         h("td", { class: "plate" }, hit.read.plate),
         h("td", {}, cam ? cam.name : hit.read.camera_id),
@@ -58,7 +61,7 @@ export async function renderSearch(root) {
   }
 
   const form = h("form", { class: "search", id: "search-form" },
-    field("q-since", "From", since), field("q-until", "Until", until), field("q-camera", "Camera", camera),
+    field("q-since", "Matched from", since), field("q-until", "Matched until", until), field("q-camera", "Camera", camera),
     field("q-list", "List", list), field("q-status", "Status", status), field("q-plate", "Plate", plate),
     reasonField, h("button", { type: "submit", id: "search-submit" }, "Search"));
   form.addEventListener("submit", async (event) => {
@@ -82,6 +85,6 @@ export async function renderSearch(root) {
     }
   });
   more.addEventListener("click", () => fetchPage(true).catch((error) => { message.textContent = error.message; }));
-  results.append(h("thead", {}, h("tr", {}, ["Captured", "Plate", "Camera", "List", "Priority", "Match", "Status"].map((t) => h("th", {}, t)))), h("tbody"));
+  results.append(h("thead", {}, h("tr", {}, ["Matched", "Captured", "Plate", "Camera", "List", "Priority", "Match", "Status"].map((t) => h("th", {}, t)))), h("tbody"));
   clear(root, h("h2", {}, "Search hits"), form, message, results, more);
 }
