@@ -161,3 +161,53 @@ def test_the_search_says_its_from_and_until_bound_the_match_time_and_shows_it() 
     matched = shown["heads"].index("Matched")
     assert shown["row"][matched] == "02/12/2026, 09:30:00 UTC"
     assert shown["row"][shown["heads"].index("Captured")] == "01/11/2026, 08:00:00 UTC"
+
+
+def detail(**overrides: Any) -> dict[str, Any]:
+    read = {"camera_id": "cam-1", "plate": "1-ABC-123", "captured_at": "2026-12-02T10:00:00Z"}
+    hit = {"hit_id": "h1", "read": read, "match": {"kind": "exact", "read_plate": "1ABC123"}}
+    return alert(**overrides) | {"trail": [], "hit": hit}
+
+
+def test_a_sighting_while_the_operator_acknowledges_keeps_the_form() -> None:
+    """The open alert's detail is drawn again when a sighting joins it. The acknowledgement
+    form was drawn afresh too: the note being typed was lost, and an acknowledgement already
+    sent came back as an enabled button for an alert that was being acknowledged (a second
+    click: the operator's own 409)."""
+    acked = detail(
+        status="acknowledged",
+        acknowledgement={"by": "op", "role": "operator", "outcome": "confirmed", "at": "x"},
+    )
+    shown = run_js(f"""
+        const live = await load("live.js");
+        const {{ renderAlerts }} = await load("alerts.js");
+        dom.routes.set("/v1/alerts?limit=200", {{ items: [{js(alert())}] }});
+        dom.routes.set("/v1/cameras", {{ items: [] }});
+        dom.routes.set("/v1/alerts/al-1", {js(detail())});
+        await live.start();
+        const root = document.createElement("main");
+        await renderAlerts(root, "al-1", {{ image_hosts: [] }});
+        const source = dom.FakeEventSource.opened[0];
+        const seen = {{ alert: {js(alert())}, sighting: {{}} }};
+        dom.byId(root, "ack-note").value = "Driver waved, plate matches";
+        dom.routes.set("/v1/alerts/al-1", {js(detail(sightings=2))});
+        source.emit("sighting", seen);
+        await dom.settle();
+        const note = dom.byId(root, "ack-note").value;
+
+        let answer;
+        dom.routes.set("/v1/alerts/al-1/acknowledge", () => new Promise((r) => {{ answer = r; }}));
+        dom.byId(root, "ack-form").dispatchEvent({{ type: "submit", preventDefault() {{}} }});
+        await dom.settle();
+        dom.routes.set("/v1/alerts/al-1", {js(detail(sightings=3))});
+        source.emit("sighting", seen);
+        await dom.settle();
+        const waiting = dom.byId(root, "ack-submit").disabled;
+        answer({js(acked)});
+        await dom.settle();
+        const ack = dom.byId(root, "ack").textContent;
+        out({{ note, waiting, ack, form: !!dom.byId(root, "ack-form") }});
+    """)
+    assert shown["note"] == "Driver waved, plate matches"
+    assert shown["waiting"] is True
+    assert shown["ack"].startswith("Acknowledged by op") and shown["form"] is False

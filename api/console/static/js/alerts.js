@@ -120,6 +120,9 @@ function ackForm(alert, onDone) {
   return form;
 }
 
+// The detail's element -> its acknowledgement slot and the alert that slot is for.
+const ackSlots = new WeakMap();
+
 export async function renderDetail(root, alertId, cameras, session) {
   let alert;
   try {
@@ -140,12 +143,20 @@ export async function renderDetail(root, alertId, cameras, session) {
       h("span", { class: "when" }, timeIn(s.captured_at || s.matched_at, s.camera_timezone)),
       h("small", {}, s.hit_id),
       s.opened ? h("span", { class: "badge" }, "first") : null)));
-  const ackSlot = h("div", { id: "ack" });
-  if (alert.acknowledgement) ackSlot.append(ackView(alert.acknowledgement));
-  else ackSlot.append(ackForm(alert, (done) => {
-    remember(done);
-    clear(ackSlot, ackView(done.acknowledgement));
-  }));
+  // A sighting draws the detail again: an acknowledgement being written (or already sent)
+  // keeps its form, rather than losing the note or offering the button a second time.
+  const kept = ackSlots.get(root);
+  let ackSlot;
+  if (kept && kept.alertId === alertId && !alert.acknowledgement) ackSlot = kept.slot;
+  else {
+    ackSlot = h("div", { id: "ack" });
+    if (alert.acknowledgement) ackSlot.append(ackView(alert.acknowledgement));
+    else ackSlot.append(ackForm(alert, (done) => {
+      remember(done);
+      clear(ackSlot, ackView(done.acknowledgement));
+    }));
+    ackSlots.set(root, { alertId, slot: ackSlot });
+  }
   clear(root,
     h("header", { class: `detail-head ${priorityClass(alert.priority)}` },
       h("span", { class: "prio" }, `P${alert.priority}`),
