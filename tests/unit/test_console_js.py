@@ -211,3 +211,31 @@ def test_a_sighting_while_the_operator_acknowledges_keeps_the_form() -> None:
     assert shown["note"] == "Driver waved, plate matches"
     assert shown["waiting"] is True
     assert shown["ack"].startswith("Acknowledged by op") and shown["form"] is False
+
+
+def test_an_alert_from_a_camera_added_after_sign_in_shows_its_name_and_zone() -> None:
+    """The camera index (names, time zones) was loaded once per sign-in: a camera registered
+    during the shift showed as its id, and its times in UTC instead of the camera's zone."""
+    south = {"camera_id": "cam-1", "name": "South gate", "timezone": "UTC"}
+    north = {"camera_id": "cam-2", "name": "North gate", "timezone": "Europe/Brussels"}
+    read = {"camera_id": "cam-2", "plate": "1-ABC-123", "captured_at": "2026-12-02T10:00:00Z"}
+    later = detail(alert_id="al-2", last_camera_id="cam-2") | {
+        "hit": {"hit_id": "h2", "read": read, "match": {"kind": "exact"}}
+    }
+    shown = run_js(f"""
+        const live = await load("live.js");
+        const {{ renderAlerts }} = await load("alerts.js");
+        dom.routes.set("/v1/alerts?limit=200", {{ items: [] }});
+        dom.routes.set("/v1/cameras", {{ items: [{js(south)}] }});
+        await live.start();
+        await renderAlerts(document.createElement("main"), null, {{ image_hosts: [] }});
+        const start = Date.now();
+        Date.now = () => start + 60000;  // registered a minute later
+        dom.routes.set("/v1/cameras", {{ items: [{js(south)}, {js(north)}] }});
+        dom.routes.set("/v1/alerts/al-2", {js(later)});
+        const root = document.createElement("main");
+        await renderAlerts(root, "al-2", {{ image_hosts: [] }});
+        out(dom.all(root, (e) => e.tagName === "DD").map((e) => e.textContent));
+    """)
+    assert "North gate (cam-2)" in shown
+    assert "02/12/2026, 11:00:00 CET" in shown

@@ -43,7 +43,7 @@ function alertRow(alert, cameras, selected) {
 }
 
 export async function renderAlerts(root, alertId, session) {
-  const cameras = await cameraIndex().catch(() => new Map());
+  const cameras = await cameraIndex(allAlerts().map((a) => a.last_camera_id)).catch(() => new Map());
   const list = h("ol", { class: "alerts", id: "alert-list" });
   const detail = h("section", { class: "detail", id: "alert-detail" });
   const empty = h("p", { class: "hint" }, "No alerts yet. New ones appear here as they happen.");
@@ -133,6 +133,7 @@ export async function renderDetail(root, alertId, cameras, session) {
   }
   const hit = alert.hit || {};
   const read = hit.read || {};
+  await cameraIndex([read.camera_id]).catch(() => null);
   const camera = cameras.get(read.camera_id);
   const zone = camera ? camera.timezone : "UTC";
   const candidates = (read.candidates || []).map((c) =>

@@ -5,17 +5,25 @@ import { api } from "./api.js";
 import { ago, statusRank } from "./format.js";
 import { clear, h } from "./dom.js";
 
-let cache = new Map();
+// One map, updated in place, so the views holding it see a reload.
+const cache = new Map();
+const RELOAD_MS = 30000;
+let loadedAt = 0;
 
-// camera_id -> camera (name, timezone) for the other views; refreshed when the board loads.
-export async function cameraIndex() {
-  if (cache.size === 0) await loadCameras();
+// camera_id -> camera (name, timezone) for the other views; refreshed when the board loads,
+// and when a view needs a camera it does not know (registered during the shift), at most
+// every 30 s (a deleted camera stays unknown).
+export async function cameraIndex(needed = []) {
+  const unknown = needed.some((id) => id && !cache.has(id));
+  if (cache.size === 0 || (unknown && Date.now() - loadedAt >= RELOAD_MS)) await loadCameras();
   return cache;
 }
 
 async function loadCameras() {
   const page = await api("GET", "/v1/cameras");
-  cache = new Map(page.items.map((camera) => [camera.camera_id, camera]));
+  loadedAt = Date.now();
+  cache.clear();
+  for (const camera of page.items) cache.set(camera.camera_id, camera);
   return page.items;
 }
 
