@@ -90,9 +90,10 @@ clean: ## remove the virtualenv, caches and local data
 # ---- deploy (Dockerfile, deploy/): see deploy/README.md -------------------------------------
 .PHONY: tools deploy-check compose-up compose-down
 
-tools: ## promtool, prometheus and chromium for the deploy and browser tests (Debian's packages, installed if missing)
+tools: ## promtool, prometheus, chromium and node for the deploy and browser tests (Debian's packages, installed if missing)
 	bash deploy/prometheus/ensure-promtool.sh
 	bash deploy/browser/ensure-chromium.sh
+	bash deploy/browser/ensure-node.sh
 
 deploy-check: $(STAMP) tools ## the deploy unit tests: Prometheus, Grafana, k8s, Docker/compose, metric names
 	$(BIN)/pytest tests/deploy tests/unit/test_deploy_*.py

@@ -1,6 +1,7 @@
 """The console's ES modules run under node against a fake DOM and a fake API
 (`console_js/fake_dom.mjs`, no npm packages): what an operator sees when stream events, periodic
-refreshes and acknowledgements meet. Skipped where node is not installed."""
+refreshes and acknowledgements meet. Node missing is a failure, never a skip (`make tools`
+installs Debian's nodejs, as it installs Chromium for the other browser tests)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 NODE = shutil.which("node")
 HERE = Path(__file__).parent
 STATIC = (HERE.parent.parent / "api" / "console" / "static").as_uri()
 FAKE_DOM = (HERE / "console_js" / "fake_dom.mjs").as_uri()
-
-pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
 
 PRELUDE = f"""
 const dom = await import({json.dumps(FAKE_DOM)});
@@ -29,7 +26,7 @@ const out = (value) => {{ console.log(JSON.stringify(value)); process.exit(0); }
 
 def run_js(body: str) -> Any:
     """Run `body` (an async ES module that ends by calling `out(value)`) and return `value`."""
-    assert NODE is not None
+    assert NODE is not None, "node is not installed: `make tools` installs Debian's nodejs"
     done = subprocess.run(
         [NODE, "--input-type=module", "-e", PRELUDE + body],
         capture_output=True,
