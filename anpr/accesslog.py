@@ -8,6 +8,10 @@ answered in `X-Request-ID`, set in the logging context (so every log line writte
 the request carries it) and logged with the failures. A failure is logged as `METHOD ROUTE
 STATUS` with the route *template*: never the raw path or the query string (which may hold a
 plate), never a header (which may hold a token).
+
+A request about a covert list, hit or alert is left out of the request metrics
+(`leave_out_of_request_metrics`): `/metrics` needs no token, and its audit entry is left out of
+the audit count, so a request count with it would count covert writes by difference.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import re
 import secrets
 import time
 from collections.abc import Iterable
+from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,6 +33,17 @@ log = logging.getLogger("anpr.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _ID_PREFIX = secrets.token_hex(4)
 _ID_COUNTER = itertools.count()
+# Per request, set by the middleware: a mutable flag, so a handler run in a copied context
+# still reaches the middleware's.
+_uncounted: ContextVar[list[bool] | None] = ContextVar("anpr_request_uncounted", default=None)
+
+
+def leave_out_of_request_metrics() -> None:
+    """The request being handled is about a covert list, hit or alert: count it in no request
+    metric (`/metrics` needs no token). Outside a request, nothing."""
+    flag = _uncounted.get()
+    if flag is not None:
+        flag[0] = True
 
 
 def request_id_of(headers: Iterable[tuple[bytes, bytes]]) -> str:
@@ -72,6 +88,8 @@ class AccessLogMiddleware:
             return
         request_id = request_id_of(scope["headers"])
         token = request_id_var.set(request_id)
+        uncounted = [False]
+        uncounted_token = _uncounted.set(uncounted)
         started = time.perf_counter()
         status = 500
         observed = False
@@ -81,7 +99,7 @@ class AccessLogMiddleware:
             if observed:
                 return
             observed = True
-            if self.requests is not None and self.seconds is not None:
+            if self.requests is not None and self.seconds is not None and not uncounted[0]:
                 template = getattr(scope.get("route"), "path", None) or "unmatched"
                 self.requests.labels(template, str(status)).inc()
                 self.seconds.labels(template).observe(time.perf_counter() - started)
@@ -123,4 +141,5 @@ class AccessLogMiddleware:
                         "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                     },
                 )
+            _uncounted.reset(uncounted_token)
             request_id_var.reset(token)

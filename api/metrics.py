@@ -4,7 +4,8 @@ Labels are bounded: routes are templates (never raw paths), camera_id is bounded
 (a camera's series is removed when it is deleted), actions and topics are fixed sets. A plate,
 a token name or a hit_id is never a label. `/metrics` needs no token, so a covert hit, alert
 or list is in no series, totals included (a total would count them by difference with what
-an operator is shown): the hit counts are of overt hits.
+an operator is shown): the hit counts are of overt hits, and a request or registry write about
+a covert list, hit or alert (one whose audit entry is not counted) is not counted either.
 """
 
 from __future__ import annotations
@@ -22,13 +23,15 @@ class ApiMetrics:
         # Updated by the access log on the event loop: no lock per request.
         self.requests = LoopCounter(
             "anpr_api_requests_total",
-            "HTTP requests by route template and status code.",
+            "HTTP requests by route template and status code (requests about covert lists, hits "
+            "and alerts not counted).",
             ["route", "status"],
             registry=registry,
         )
         self.request_seconds = LoopHistogram(
             "anpr_api_request_seconds",
-            "HTTP request latency by route template (streams: until the response started).",
+            "HTTP request latency by route template (streams: until the response started; "
+            "requests about covert lists, hits and alerts not counted).",
             ["route"],
             buckets=LATENCY_BUCKETS,
             registry=registry,
@@ -124,7 +127,8 @@ class ApiMetrics:
         )
         self.registry_writes = Counter(
             "anpr_api_registry_writes_total",
-            "Registry and hotlist writes published, by outcome.",
+            "Registry and hotlist writes published, by outcome (writes on covert lists and their "
+            "webhook targets not counted).",
             ["kind", "outcome"],
             registry=registry,
         )

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
+from anpr.accesslog import leave_out_of_request_metrics
 from anpr.auth import Principal
 from anpr.registry import token_id
 from api.metrics import ApiMetrics
@@ -60,8 +61,9 @@ class AuditLog:
     ) -> int:
         """Append an entry; `covert` when it is about a covert list, hit or alert: it is then
         marked (`detail.covert`, shown redacted to callers not cleared for covert,
-        `api.audit.redact`) and not counted on /metrics."""
+        `api.audit.redact`) and not counted on /metrics, nor is the request that made it."""
         if covert:
+            leave_out_of_request_metrics()
             detail = {**(detail or {}), "covert": True}
         seq = await self._store.append_audit(
             AuditEntry(

@@ -143,7 +143,9 @@ async def put_hotlist(
     _check_list_id(list_id)
     hot = service.hotlists
     before = hot.book.config(list_id)
-    async with hot.lock(list_id), publishing(service, "hotlist"):
+    was_covert = before is not None and before.covert
+    covert = body.covert or was_covert
+    async with hot.lock(list_id), publishing(service, "hotlist", covert=covert):
         config = await hot.put_config(
             list_id,
             name=body.name,
@@ -154,7 +156,6 @@ async def put_hotlist(
             group_window_s=body.group_window_s,
             past_match_hours=body.past_match_hours,
         )
-    was_covert = before is not None and before.covert
     await service.audit.record(
         principal,
         Action.HOTLIST_CONFIG,
@@ -175,7 +176,7 @@ async def delete_hotlist(list_id: str, principal: Supervisor, service: Service) 
     hot = service.hotlists
     async with hot.lock(list_id):
         current = _existing(service, list_id)
-        async with publishing(service, "hotlist"):
+        async with publishing(service, "hotlist", covert=current.covert):
             await hot.delete_list(current)
     await _audit(service, principal, Action.HOTLIST_DELETE, list_id, covert=current.covert)
     return Response(status_code=204)
@@ -200,7 +201,7 @@ async def replace_entries(
         current = _existing(service, list_id)
         if rejected and not entries:
             raise _nothing_usable(current, rejected)
-        async with publishing(service, "hotlist"):
+        async with publishing(service, "hotlist", covert=current.covert):
             config = await hot.replace(current, entries)
     written = len(entries)
     await release(entries)  # in slices, not all at once as this returns (1M entries: 150 ms)
@@ -248,7 +249,7 @@ async def upsert_entries(
             raise _nothing_usable(current, rejected)
         if not specs:
             return _result(current, 0, [])
-        async with publishing(service, "hotlist"):
+        async with publishing(service, "hotlist", covert=current.covert):
             config = await hot.upsert(current, specs)
     await _audit(
         service,
@@ -278,7 +279,7 @@ async def delete_entry(
         current = _existing(service, list_id)
         if entry_id not in hot.book.entry_ids(list_id):
             raise not_found(f"entry {entry_id!r} of hotlist {list_id!r}")
-        async with publishing(service, "hotlist"):
+        async with publishing(service, "hotlist", covert=current.covert):
             config = await hot.delete_entry(current, entry_id)
     await _audit(
         service,

@@ -99,7 +99,7 @@ async def put_webhook(
             created=old is None,
             at=service.clock(),
         )
-        async with publishing(service, "webhook"):
+        async with publishing(service, "webhook", covert=_covert_list(service, list_id)):
             await _writer(service).put(target)
         await service.registry_changed.wait_for(
             lambda: service.registry.webhooks.get(target_id) == target,
@@ -139,7 +139,7 @@ async def delete_webhook(
 ) -> Response:
     async with service.registry_lock:
         _target(service, list_id, target_id)
-        async with publishing(service, "webhook"):
+        async with publishing(service, "webhook", covert=_covert_list(service, list_id)):
             await _writer(service).delete(target_id)
         await service.registry_changed.wait_for(
             lambda: target_id not in service.registry.webhooks,

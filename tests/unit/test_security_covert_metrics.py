@@ -123,3 +123,80 @@ async def test_api_metrics_never_name_nor_count_a_covert_hit() -> None:
         assert "list_id" not in text  # the API has no per-list series at all
         assert before[("anpr_api_hits_stored_total", "")] == 1
         assert _hit_series(text) == before
+
+
+REQUEST_SERIES = (
+    "anpr_api_requests_total",
+    "anpr_api_request_seconds_count",
+    "anpr_api_registry_writes_total",
+    "anpr_api_audit_entries_total",
+)
+
+
+def _request_series(text: str) -> dict[tuple[str, str], float]:
+    """The request and write counts, but the scrapes' own (`/metrics`)."""
+    out: dict[tuple[str, str], float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name in REQUEST_SERIES and sample.labels.get("route") != "/metrics":
+                labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+                out[(sample.name, labels)] = sample.value
+    return out
+
+
+async def test_api_request_and_write_counts_leave_covert_writes_out() -> None:
+    """An overt write moves the route's request count, the registry writes and the audit
+    count together; a write on a covert list, an acknowledgement of a covert hit or a plate
+    search naming a covert list moves none of them (the audit count leaves them out, so a
+    request count that did not would count them by difference)."""
+    config = {"name": "N", "category": "c", "priority": 1, "match": "exact", "covert": True}
+    async with running_api() as api:
+        sup, admin = api.auth("supervisor"), api.auth("admin")
+        overt = {**config, "covert": False}
+        assert (await api.client.put("/v1/hotlists/s", json=overt, headers=sup)).is_success
+        hit = make_hit(list_id="nightjar", covert=True)
+        before = _request_series((await api.client.get("/metrics")).text)
+
+        put = await api.client.put("/v1/hotlists/nightjar", json=config, headers=sup)
+        assert put.status_code == 200, put.text
+        entries = "/v1/hotlists/nightjar/entries"
+        up = await api.client.post(entries, json=[{"entry_id": "e1", "plate": "NJ1"}], headers=sup)
+        assert up.status_code == 200, up.text
+        csv = await api.client.put(
+            entries,
+            content=b"entry_id,plate\ne1,NJ1\ne2,NJ2\n",
+            headers={**sup, "Content-Type": "text/csv"},
+        )
+        assert csv.status_code == 200, csv.text
+        assert (await api.client.delete(f"{entries}/e2", headers=sup)).status_code == 204
+        hook = await api.client.put(
+            "/v1/hotlists/nightjar/webhooks/w1",
+            json={"url": "https://receiver.example/hook"},
+            headers=admin,
+        )
+        assert hook.is_success, hook.text
+        gone = await api.client.delete("/v1/hotlists/nightjar/webhooks/w1", headers=admin)
+        assert gone.status_code == 204, gone.text
+        await api.publish_hits(hit)
+        ack = await api.client.post(
+            f"/v1/hits/{hit['hit_id']}/acknowledge", json={"outcome": "no_action"}, headers=sup
+        )
+        assert ack.status_code == 200, ack.text
+        search = await api.client.get(
+            "/v1/hits",
+            params={"plate": "NJ1", "reason": "case 7", "list_id": "nightjar"},
+            headers=sup,
+        )
+        assert search.status_code == 200, search.text
+        assert (await api.client.delete("/v1/hotlists/nightjar", headers=sup)).status_code == 204
+        assert _request_series((await api.client.get("/metrics")).text) == before
+
+        assert (await api.client.put("/v1/hotlists/s", json=overt, headers=sup)).is_success
+        after = _request_series((await api.client.get("/metrics")).text)
+        moved = {key for key, value in after.items() if value != before.get(key)}
+        assert moved == {
+            ("anpr_api_requests_total", "route=/v1/hotlists/{list_id},status=200"),
+            ("anpr_api_request_seconds_count", "route=/v1/hotlists/{list_id}"),
+            ("anpr_api_registry_writes_total", "kind=hotlist,outcome=published"),
+            ("anpr_api_audit_entries_total", "action=hotlist.config"),
+        }
