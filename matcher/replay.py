@@ -11,6 +11,10 @@ applied each list at the job's version (the archive may be ahead of this matcher
 follower): a list missing after the wait was removed, its reads are skipped; a list still behind
 raises `ListNotApplied` (retriable: the batch is redone). A job's `end` record completes its
 state (`done`, with the hits counted by this matcher) on `anpr.past-match.v1`.
+
+The metrics count the reads and hits of overt lists' jobs only, like the archive's
+(`/metrics` needs no token: a count with covert lists would count their new entries' past
+hits, by difference with the archive's candidates).
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ class ReplayResult:
     hits: list[HitRecord] = field(default_factory=list)
     done: list[PastMatchJobRecord] = field(default_factory=list)
     poison: list[Poison] = field(default_factory=list)
-    reads: int = 0
+    reads: int = 0  # of overt lists (what /metrics counts)
 
 
 def decode_all(records: Sequence[Record]) -> tuple[list[tuple[Record, ReplayRecord]], list[Poison]]:
@@ -114,7 +118,7 @@ def handle_replay(
             hit["historical"] = True
             result.hits.append(hit)
             found.add(hit["hit_id"])
-        result.reads += 1
+        result.reads += not config.covert
     return result
 
 
@@ -139,12 +143,12 @@ class ReplayLoop:
         registry = runtime.registry
         self.reads = Counter(
             "anpr_matcher_past_match_reads_total",
-            "Archived reads matched again for new hotlist entries (past-read matching).",
+            "Archived reads matched again for new entries of overt hotlists (past-read matching).",
             registry=registry,
         )
         self.hits = Counter(
             "anpr_matcher_past_match_hits_total",
-            "Historical hits published by past-read matching.",
+            "Historical hits on overt lists published by past-read matching.",
             registry=registry,
         )
         self.loop = ConsumerLoop(
@@ -212,5 +216,5 @@ class ReplayLoop:
                 timeout_s=timeout,
             )
         self.reads.inc(result.reads)
-        self.hits.inc(len(result.hits))
+        self.hits.inc(sum(not hit["covert"] for hit in result.hits))
         return poison + result.poison

@@ -11,8 +11,13 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from anpr.bus.base import Message
 from anpr.clock import now_ms
+from anpr.codecs import REPLAY
+from anpr.codecs.pastmatch import ReplayRecord
 from anpr.hotlists import MatchMode, parse_entry_list, plan_put_config, plan_replace_entries
+from tests.support.factories import make_read
+from tests.support.wait import until
 from tests.unit.api_fixtures import SseClient, make_hit, running_api
 from tests.unit.test_matcher_service import Rig, entries, rig
 
@@ -200,3 +205,40 @@ async def test_api_request_and_write_counts_leave_covert_writes_out() -> None:
             ("anpr_api_registry_writes_total", "kind=hotlist,outcome=published"),
             ("anpr_api_audit_entries_total", "action=hotlist.config"),
         }
+
+
+async def test_matcher_past_match_counts_leave_covert_lists_out(
+    rig: Rig, client: httpx.AsyncClient
+) -> None:
+    """The archive counts the candidates of overt lists' jobs only
+    (`anpr_archive_past_match_candidates_total`): the matcher's counts of the reads it replays
+    and the historical hits they give must leave covert lists out too, or their difference
+    counts a covert list's new entries and its past hits."""
+    await _add_list(rig, "covert-ops", covert=True, plates=("COV111",))
+    await rig.applied()
+
+    def replayed(list_id: str, plate: str) -> Message:
+        read = make_read(plate, read_id=f"past-{plate}", camera_id="cam-1")
+        record: ReplayRecord = {
+            "v": 1,
+            "kind": "read",
+            "job_id": f"{list_id}@1",
+            "list_id": list_id,
+            "version": rig.versions[list_id],
+            "read": read,
+            "entries": [f"e-{plate}"],
+        }
+        # One key, one partition: the covert read is handled before the overt one.
+        return Message(rig.topics.reads_replay, b"job", REPLAY.encode(record))
+
+    await rig.bus.publish([replayed("covert-ops", "COV111"), replayed("L", "AAA111")], timeout_s=5)
+    registry = rig.app.state.service.metrics.registry
+
+    def overt_hits() -> float | None:
+        return registry.get_sample_value("anpr_matcher_past_match_hits_total")
+
+    await until(lambda: (overt_hits() or 0) >= 1, timeout_s=10)
+    assert len(await rig.hits_for("past-COV111")) == 1  # the covert list's past hit is made
+    text = (await client.get("/metrics")).text
+    assert _samples(text, "anpr_matcher_past_match_reads_total") == {"": 1}
+    assert _samples(text, "anpr_matcher_past_match_hits_total") == {"": 1}
