@@ -114,7 +114,8 @@ class ApiMetrics:
         )
         self.records_consumed = Counter(
             "anpr_api_records_consumed_total",
-            "Records consumed, by topic kind (covert hits not counted).",
+            "Records consumed, by topic kind (those of covert hits and covert-marked audit "
+            "records not counted).",
             ["topic"],
             registry=registry,
         )

@@ -30,6 +30,7 @@ class AuditIngest:
 
     async def handle_batch(self, records: Sequence[Record]) -> list[Poison]:
         poison: list[Poison] = []
+        covert = 0
         for record in records:
             try:
                 entry = AuditRecord.decode(record.value)
@@ -47,7 +48,9 @@ class AuditIngest:
                     detail={**entry.detail, "record_id": entry.record_id, "via": "cli"},
                 )
             )
-            if entry.detail.get("covert") is not True:  # covert: in no count on /metrics
+            if entry.detail.get("covert") is True:  # covert: in no count on /metrics
+                covert += 1
+            else:
                 self._metrics.audit_entries.labels(entry.action).inc()
-        self._metrics.records_consumed.labels("audit").inc(len(records))
+        self._metrics.records_consumed.labels("audit").inc(len(records) - covert)
         return poison

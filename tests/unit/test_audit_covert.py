@@ -8,9 +8,15 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry
 
+from anpr.audit_wire import AuditRecord
 from anpr.auth import Principal, Role
+from anpr.bus.base import Record
+from api.audit.ingest import AuditIngest
 from api.audit.log import Action
+from api.metrics import ApiMetrics
+from api.store.sqlite import SqliteStore
 from tests.unit.api_fixtures import ApiHarness, make_hit, running_api
 
 COVERT_LIST = {
@@ -101,3 +107,23 @@ async def test_entries_written_before_the_mark_are_redacted_by_the_list_they_nam
     await api.service.audit.record(old, Action.HOTLIST_DELETE_ENTRY, "nightjar/e1")
     seen = await _entries(api, "auditor")
     assert [e["target"] for e in seen if e["actor"] == "old-supervisor"] == ["covert", "covert"]
+
+
+async def test_cli_audit_records_marked_covert_are_in_no_count() -> None:
+    """A CLI record marked covert (`anpr hotlist load` of a covert list) is left out of the
+    audit count; counted among the records consumed, it was counted by difference."""
+    store, metrics = SqliteStore(None), ApiMetrics(CollectorRegistry())
+    await store.open()
+    try:
+        covert = AuditRecord("hotlist.replace", "nightjar", "cli:ops@host", detail={"covert": True})
+        overt = AuditRecord("hotlist.replace", "stolen", "cli:ops@host", detail={"entries": 3})
+        records = [
+            Record("anpr.audit.v1", 0, i, None, r.encode(), 0)
+            for i, r in enumerate((covert, overt))
+        ]
+        assert await AuditIngest(store, metrics).handle_batch(records) == []
+    finally:
+        await store.close()
+    sample = metrics.registry.get_sample_value
+    assert sample("anpr_api_audit_entries_total", {"action": "hotlist.replace"}) == 1
+    assert sample("anpr_api_records_consumed_total", {"topic": "audit"}) == 1
