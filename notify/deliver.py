@@ -139,9 +139,10 @@ class Deliverer:
         if not fields.covert:
             self._metrics.deliveries.labels(target_id, outcome.value).inc()
             self._metrics.delivery_seconds.labels(target_id).observe(self._monotonic() - started)
-        if outcome is not DeliveryOutcome.DELIVERED:
+        if outcome is not DeliveryOutcome.DELIVERED and not fields.covert:
             # Not attempted (the target is failing) is counted, and logged only at debug: a
-            # dead receiver would otherwise log one line per hit.
+            # dead receiver would otherwise log one line per hit. A covert hit's is not logged
+            # (ops read the logs; it is in no metric either): the delivery log has it.
             log.log(
                 logging.WARNING
                 if failures or outcome is DeliveryOutcome.CANCELLED

@@ -261,3 +261,21 @@ async def test_webhook_urls_are_not_logged_with_their_query(
         assert "partner-token-0123" not in capsys.readouterr().err
     finally:
         httpx_logger.setLevel(saved)
+
+
+async def test_a_covert_hits_failed_delivery_is_not_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Ops read the logs, and covert hits are in no notify metric: a line per failed
+    delivery of a covert hit (a target on a covert list gets nothing else) counted them. Their
+    outcome is in the delivery log (admin); an overt hit's failure is still logged."""
+    tgt = target(list_id="nightjar", covert_allowed=True)
+    harness = Harness(lambda request: httpx.Response(400), {"t1": tgt})
+    with caplog.at_level(logging.DEBUG, logger="notify"):
+        covert = await harness.deliver(make_hit(list_id="nightjar", covert=True))
+        assert covert.outcome.value == "failed" and covert.error == "HTTP 400"
+        assert not [r for r in caplog.records if r.name.startswith("notify")]
+        overt = await harness.deliver(make_hit(list_id="nightjar"))
+    await harness.client.aclose()
+    assert overt.outcome.value == "failed"
+    assert [r.levelno for r in caplog.records if r.name.startswith("notify")] == [logging.WARNING]
