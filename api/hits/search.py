@@ -103,7 +103,7 @@ async def search_hits(
             plate_norm,
             reason=(query.reason or "").strip(),
             detail=query.audit_detail(),
-            covert=_names_covert_list(service, query.list_id),
+            covert=sees_covert(principal) and _names_covert_list(service, query.list_id),
         )
     rows = await service.store.query_hits(flt, after=after, limit=size + 1)
     page = rows[:size]
@@ -114,5 +114,9 @@ async def search_hits(
 
 
 def _names_covert_list(service: ApiService, list_id: str | None) -> bool:
+    """Whether the search names a covert list. Asked only for callers cleared for covert: the
+    mark keeps an entry off `/metrics`, so for anyone else a counter that did not move would
+    confirm a guessed list id covert. Their entry is still shown redacted to auditors, by the
+    list it names (`api.audit.redact`); their search finds none of its hits."""
     config = None if list_id is None else service.hotlists.book.config(list_id)
     return config is not None and config.covert

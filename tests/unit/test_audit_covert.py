@@ -127,3 +127,38 @@ async def test_cli_audit_records_marked_covert_are_in_no_count() -> None:
     sample = metrics.registry.get_sample_value
     assert sample("anpr_api_audit_entries_total", {"action": "hotlist.replace"}) == 1
     assert sample("anpr_api_records_consumed_total", {"topic": "audit"}) == 1
+
+
+@pytest.mark.parametrize("role", ["operator", "investigator"])
+async def test_a_search_naming_a_covert_list_counts_alike_for_who_may_not_see_it(
+    api: ApiHarness, role: str
+) -> None:
+    """An operator's or investigator's plate search naming a list is counted on `/metrics`
+    (no token) whether the list is covert or does not exist: were it left out for a covert
+    list, a guessed list id was confirmed covert by a counter that did not move."""
+    put = await api.client.put(
+        "/v1/hotlists/nightjar", json=COVERT_LIST, headers=api.auth("supervisor")
+    )
+    assert put.status_code in (200, 201), put.text
+    registry = api.service.metrics.registry
+
+    def searches() -> float:
+        labels = {"action": Action.HITS_SEARCH.value}
+        return registry.get_sample_value("anpr_api_audit_entries_total", labels) or 0.0
+
+    counted = []
+    for list_id in ("nightjar", "no-such-list"):
+        before = searches()
+        response = await api.client.get(
+            "/v1/hits",
+            params={"plate": "NJ123", "reason": "case 2026/77", "list_id": list_id},
+            headers=api.auth(role),
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["items"] == []
+        counted.append(searches() - before)
+    assert counted == [1, 1]
+    # The entry of the covert list's search still shows an auditor nothing of it.
+    searched = [e for e in await _entries(api, "auditor") if e["action"] == "hits.search"]
+    assert [e["target"] for e in searched] == ["NJ123", "covert"]
+    assert "nightjar" not in repr(searched).lower()
