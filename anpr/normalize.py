@@ -71,9 +71,12 @@ def skeleton(plate: str) -> str:
 
 
 def normalize_pattern(raw: str) -> str:
-    """Normalize a hotlist pattern: `?` and `*` kept, other characters normalized like a plate."""
+    """Normalize a hotlist pattern: `?` and `*` kept, other characters normalized like a plate.
+
+    NFKD comes first, as for a plate, so a wildcard typed in a compatibility form (full-width
+    `＊` and `？`, small `﹡`, `⁇`) is a wildcard, not a symbol to drop."""
     out: list[str] = []
-    for ch in raw:
+    for ch in raw if raw.isascii() else unicodedata.normalize("NFKD", raw):
         if ch in "?*":
             out.append(ch)
         else:

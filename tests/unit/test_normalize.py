@@ -127,3 +127,21 @@ def test_every_code_point_normalizes_as_the_contract_says() -> None:
         and normalize_plate(chr(cp) + "1") != _in_contract_order(chr(cp) + "1")
     ]
     assert differ == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        pytest.param("ＡＢＣ＊", "ABC*", id="fullwidth-star"),
+        pytest.param("ａｂ１２３？", "AB123?", id="fullwidth-question-mark"),
+        pytest.param("ABC﹡", "ABC*", id="small-asterisk"),
+        pytest.param("ABC﹖12", "ABC?12", id="small-question-mark"),
+        pytest.param("AB1⁇", "AB1??", id="double-question-mark"),
+    ],
+)
+def test_a_wildcard_typed_in_a_compatibility_form_stays_a_wildcard(raw: str, expected: str) -> None:
+    """Section 6: a pattern's `?` and `*` are wildcards, "its other characters normalized like a
+    plate" (NFKD first). `＊` is `*` under NFKD: dropping it as a symbol turned the prefix
+    pattern `ＡＢＣ＊` (an IME in full-width mode) into the literal plate `ABC`, accepted
+    without a word and matching none of the plates meant."""
+    assert normalize_pattern(raw) == expected
