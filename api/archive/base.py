@@ -11,10 +11,16 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from anpr.errors import AnprError
 from api.archive.records import ArchivedRead
+
+# What `ReadStore.pattern_candidates` may scan: patterns over the plate, fuzzy scans over the
+# skeleton (`api.archive.pastmatch_plan`).
+LikeColumn = Literal["plate_norm", "plate_skeleton"]
+# The SQL each may be, from constants only (the value reaches an f-string of SQL).
+LIKE_COLUMNS: dict[str, str] = {"plate_norm": "plate_norm", "plate_skeleton": "plate_skeleton"}
 
 # The `ocr` rule of contract section 6: same length, same skeleton, at most 2 positions differ.
 OCR_MAX_DIFFER = 2
@@ -111,9 +117,15 @@ class ReadStore(Protocol):
         ...
 
     async def pattern_candidates(
-        self, likes: Sequence[str], *, since: int, until: int, limit: int
+        self,
+        likes: Sequence[str],
+        *,
+        since: int,
+        until: int,
+        limit: int,
+        column: LikeColumn = "plate_norm",
     ) -> list[PastRead]:
-        """Reads captured in [since, until) whose `plate_norm` is LIKE one of `likes` (a scan of
+        """Reads captured in [since, until) whose `column` is LIKE one of `likes` (a scan of
         the window), at most `limit`."""
         ...
 

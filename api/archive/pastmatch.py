@@ -281,6 +281,16 @@ class PastMatcher:
                 limit=limit - len(selection.reads) + 1,
             )
             selection.add(rows, plan, by_pattern=True)
+        scans = plan.skeleton_likes()
+        if scans and len(selection.reads) <= limit:
+            rows = await self.store.pattern_candidates(
+                scans,
+                since=job.since,
+                until=until,
+                limit=limit - len(selection.reads) + 1,
+                column="plate_skeleton",
+            )
+            selection.add(rows, plan, by_pattern=False, near=True)
         if len(selection.reads) > limit:
             for raw in list(selection.reads)[limit:]:
                 del selection.reads[raw]

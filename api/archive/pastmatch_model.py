@@ -48,9 +48,14 @@ class Selection:
     reads: dict[bytes, set[str]] = field(default_factory=dict)
     truncated: bool = False
 
-    def add(self, rows: list[PastRead], plan: CandidatePlan, *, by_pattern: bool) -> None:
+    def add(
+        self, rows: list[PastRead], plan: CandidatePlan, *, by_pattern: bool, near: bool = False
+    ) -> None:
+        """`near`: the rows of the fuzzy scans (`CandidatePlan.skeleton_likes`)."""
         for row in rows:
             named = plan.entries_for(row.plate_skeleton, by_pattern=by_pattern)
+            if near:
+                named |= plan.entries_near(row.plate_skeleton)
             self.reads.setdefault(row.raw, set()).update(named)
 
 

@@ -14,7 +14,11 @@ selects *candidates*: reads that may match, by necessary conditions the read sto
     (435 for 7 characters), still on the index;
   - a `pattern` entry becomes a `LIKE` over `plate_norm` (`?` -> `_`, `*` -> `%`), a scan of
     the window: at most `max_patterns` pattern entries per job are scanned, the rest are left
-    out and the job says `truncated`.
+    out and the job says `truncated`;
+  - a `fuzzy` entry with letters of another script (kept by normalization, amended section 6)
+    can be misread as any letter of that script, which no list of keys holds: its substitutions
+    and insertions are also found by `LIKE`s over `plate_skeleton` with one `_` where the edit
+    is, a scan of the window counted with the pattern entries.
 Candidate readings of a read (`candidates`) are not indexed by the archive, so past matching
 finds matches on the read's own plate only (docs/matching.md).
 """
@@ -138,7 +142,9 @@ class CandidatePlan:
 
     by_skeleton: dict[str, set[str]] = field(default_factory=dict)
     patterns: dict[str, str] = field(default_factory=dict)  # entry_id -> LIKE
-    left_out: int = 0  # pattern entries over the bound
+    # Fuzzy entries of other scripts, entry_id -> skeleton (scanned by `skeleton_likes`).
+    fuzzy_scans: dict[str, str] = field(default_factory=dict)
+    left_out: int = 0  # pattern and fuzzy-scan entries over the bound
 
     @property
     def truncated(self) -> bool:
@@ -149,6 +155,36 @@ class CandidatePlan:
         if by_pattern:
             named.update(self.patterns)
         return named
+
+    def skeleton_likes(self) -> list[str]:
+        """`LIKE`s over `plate_skeleton` for the skeletons one substitution or insertion away
+        from a fuzzy scan entry's (deletions are keys in `by_skeleton`)."""
+        likes: set[str] = set()
+        for skel in self.fuzzy_scans.values():
+            for i in range(len(skel) + 1):
+                likes.add(skel[:i] + "_" + skel[i:])
+                if i < len(skel):
+                    likes.add(skel[:i] + "_" + skel[i + 1 :])
+        return sorted(likes)
+
+    def entries_near(self, read_skeleton: str) -> set[str]:
+        """The fuzzy scan entries whose skeleton is at distance 1 from `read_skeleton`."""
+        if len(read_skeleton) < FUZZY_MIN_LEN:
+            return set()
+        return {e for e, s in self.fuzzy_scans.items() if _one_edit(s, read_skeleton)}
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether the Levenshtein distance between a and b is exactly 1."""
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    if abs(len(a) - len(b)) != 1:
+        return False
+    longer, shorter = (a, b) if len(a) > len(b) else (b, a)
+    i = 0
+    while i < len(shorter) and longer[i] == shorter[i]:
+        i += 1
+    return longer[i + 1 :] == shorter[i:]
 
 
 def plan_candidates(
@@ -162,10 +198,15 @@ def plan_candidates(
             keys = {skel}
             if mode is MatchMode.FUZZY and len(skel) >= FUZZY_MIN_LEN:
                 keys |= fuzzy_skeletons(skel)
+                if not skel.isascii():
+                    if len(plan.patterns) + len(plan.fuzzy_scans) < max_patterns:
+                        plan.fuzzy_scans[entry.entry_id] = skel
+                    else:
+                        plan.left_out += 1
             for key in keys:
                 plan.by_skeleton.setdefault(key, set()).add(entry.entry_id)
         elif entry.pattern is not None:
-            if len(plan.patterns) < max_patterns:
+            if len(plan.patterns) + len(plan.fuzzy_scans) < max_patterns:
                 plan.patterns[entry.entry_id] = like_of(entry.pattern)
             else:
                 plan.left_out += 1

@@ -25,8 +25,10 @@ from psycopg_pool import AsyncConnectionPool
 
 from anpr.normalize import skeleton
 from api.archive.base import (
+    LIKE_COLUMNS,
     OCR_MAX_DIFFER,
     LeadLost,
+    LikeColumn,
     PastRead,
     PlateMatch,
     ReadKey,
@@ -253,10 +255,20 @@ class PostgresReadStore:
         )
 
     async def pattern_candidates(
-        self, likes: Sequence[str], *, since: int, until: int, limit: int
+        self,
+        likes: Sequence[str],
+        *,
+        since: int,
+        until: int,
+        limit: int,
+        column: LikeColumn = "plate_norm",
     ) -> list[PastRead]:
         return await self._past(
-            "plate_norm LIKE ANY(%s)", list(likes), since=since, until=until, limit=limit
+            f"{LIKE_COLUMNS[column]} LIKE ANY(%s)",
+            list(likes),
+            since=since,
+            until=until,
+            limit=limit,
         )
 
     async def _past(

@@ -17,7 +17,9 @@ import orjson
 from anpr.normalize import skeleton
 from anpr.sqlite_wal import connect_wal
 from api.archive.base import (
+    LIKE_COLUMNS,
     OCR_MAX_DIFFER,
+    LikeColumn,
     PastRead,
     PlateMatch,
     ReadKey,
@@ -195,12 +197,19 @@ class SqliteReadStore(SqliteOnThread):
         return out
 
     async def pattern_candidates(
-        self, likes: Sequence[str], *, since: int, until: int, limit: int
+        self,
+        likes: Sequence[str],
+        *,
+        since: int,
+        until: int,
+        limit: int,
+        column: LikeColumn = "plate_norm",
     ) -> list[PastRead]:
+        name = LIKE_COLUMNS[column]
         out: list[PastRead] = []
         for start in range(0, len(likes), _IN_CHUNK):
             chunk = likes[start : start + _IN_CHUNK]
-            clause = " OR ".join("plate_norm LIKE ?" for _ in chunk)
+            clause = " OR ".join(f"{name} LIKE ?" for _ in chunk)
             out += await self._past(f"({clause})", chunk, since, until, limit - len(out))
         return out
 

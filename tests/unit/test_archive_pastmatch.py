@@ -316,3 +316,34 @@ async def test_a_selection_past_the_statement_timeout_fails_the_job_instead_of_r
         ("pending", None),
         ("failed", "SelectionTooSlow"),
     ]
+
+
+async def test_a_fuzzy_entry_of_another_script_finds_the_reads_one_letter_off() -> None:
+    """Section 6, amended: letters of other scripts are kept, and `fuzzy` is "Levenshtein
+    distance between the skeletons is exactly 1", counted in characters (docs/matching.md).
+    Past-read matching (section 7, `"historical": true`) must select those reads too: their
+    substitution or insertion can be any Thai letter, which no list of skeleton keys holds."""
+    from api.archive.pastmatch_model import Job
+    from tests.support.factories import make_entry
+
+    reads = SqliteReadStore(None)
+    await reads.open()
+    await reads.add_reads(
+        [
+            archived("sub", "กค12345", NOW - HOUR_MS),  # ข read as ค
+            archived("ins", "กขฃ12345", NOW - HOUR_MS),  # a Thai letter too many
+            archived("del", "ก12345", NOW - HOUR_MS),  # one missing: a key, found before too
+            archived("far", "คฅ12345", NOW - HOUR_MS),  # two letters off: no fuzzy hit
+        ]
+    )
+    past, _ = matcher(reads)
+    entry = make_entry("e1", "กข12345")
+    job = Job("j", "stolen", 1, MatchMode.FUZZY, 24, NOW, {"e1": entry})
+    selection = await past.select(job, NOW)
+    named = {decode_read(raw).read_id: n for raw, n in selection.reads.items()}
+    await reads.close()
+    assert {k: v for k, v in named.items() if v} == {
+        "sub": {"e1"},
+        "ins": {"e1"},
+        "del": {"e1"},
+    }
