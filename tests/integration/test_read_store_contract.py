@@ -269,6 +269,27 @@ async def test_pattern_candidates_scan_the_window(reads: ReadStore) -> None:
     assert _plates(rows) == ["AB9CD", "XAB123"]
 
 
+async def test_skeleton_scans_take_one_letter_of_any_script(reads: ReadStore) -> None:
+    """A fuzzy entry of Thai letters is scanned over `plate_skeleton` with `_` where the
+    misread letter is: `_` is one character (a Thai letter is three bytes in UTF-8)."""
+    await reads.add_reads(
+        [
+            read("a", "กค12345", T0 + 1000),
+            read("b", "กข12345", T0 + 2000),
+            read("c", "กขค12345", T0 + 3000),
+            read("d", "AB12345", T0 + 4000),
+        ]
+    )
+    rows = await reads.pattern_candidates(
+        ["ก_12345"], since=T0, until=T0 + DAY_MS, limit=100, column="plate_skeleton"
+    )
+    assert _plates(rows) == ["กข12345", "กค12345"]
+    rows = await reads.pattern_candidates(
+        ["กข_12345"], since=T0, until=T0 + DAY_MS, limit=100, column="plate_skeleton"
+    )
+    assert _plates(rows) == ["กขค12345"]
+
+
 async def test_one_process_leads_at_a_time(
     reads: ReadStore, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
