@@ -25,7 +25,7 @@ from anpr.deadletter import Poison
 from anpr.errors import BusUnavailable, InvalidRecord
 from anpr.follow import TopicFollower
 from anpr.gcpolicy import freeze_long_lived
-from anpr.registry import RegistryView, RegistryWriter
+from anpr.registry import CameraState, RegistryView, RegistryWriter
 from anpr.runtime import Runtime
 from anpr.threadwork import on_worker
 from anpr.timeslice import sliced
@@ -145,13 +145,24 @@ class ApiService:
 
     def _apply_registry(self, record: Record) -> None:
         try:
-            self.registry.apply(record.key, record.value)
             kind, _, ident = (record.key or b"").decode("utf-8", "replace").partition("/")
+            before = self.registry.cameras.get(ident) if kind == "camera" else None
+            self.registry.apply(record.key, record.value)
             if kind == "camera" and record.value is None and self.registry_loaded:
                 # Deleted now (a replayed deletion is older than the activity rows restored,
                 # which were saved for the camera registered then): a re-registered camera
                 # starts as `never_seen`, not with the deleted one's last read.
                 self.health.forget(ident)
+            after = self.registry.cameras.get(ident) if kind == "camera" else None
+            if (
+                self.registry_loaded
+                and before is not None
+                and after is not None
+                and before.state is CameraState.LIVE
+                and after.state is CameraState.COMMISSIONING
+            ):
+                # Put back in commissioning now: judged on the evidence from here on.
+                self.health.restart_commissioning(ident)
             self.rollout.on_registry(record)
         finally:
             self.registry_changed.notify()

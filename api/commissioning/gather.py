@@ -1,7 +1,8 @@
 """A camera's commissioning evidence, taken from the health tracker this replica keeps.
 
 The observation window runs from the latest of: when this replica started watching (evidence is
-not replayed from before a restart), the camera's first evidence, and the start of the oldest
+not replayed from before a restart), the camera's first evidence (since it was last put back
+from `live` into `commissioning`, which empties the ledger), and the start of the oldest
 hour asked for (at most 24); it ends now. Counts are per whole hour slot, so a window asked for
 as `hours=2` covers the current hour and the one before it. Clock skew is the health monitor's:
 the median over the latest reads of the last hour.

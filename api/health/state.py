@@ -22,7 +22,8 @@ Statuses and what moves a camera between them (every threshold is in `Thresholds
 camera: resending after a network outage is correct behaviour.
 
 Each monitor also keeps a camera's commissioning evidence over the last 24 hours
-(`ledger.HourlyLedger`), read by `api.commissioning`; it never affects the status.
+(`ledger.HourlyLedger`), read by `api.commissioning`; it never affects the status. A move from
+`live` back to `commissioning` starts that evidence again (`restart_commissioning`).
 
 Allowed transitions: `never_seen` -> any other status; `online`, `degraded` and `offline` move
 freely among themselves; nothing returns to `never_seen` (a deleted and re-registered camera
@@ -261,6 +262,12 @@ class CameraMonitor:
             self.last_read_at = last_read_at
         if last_heartbeat_at is not None and (self.last_heartbeat_at or 0) < last_heartbeat_at:
             self.last_heartbeat_at = last_heartbeat_at
+
+    def restart_commissioning(self) -> None:
+        """The camera was put back in commissioning (a replaced device, say): its evidence and
+        its clock-skew samples start again, so the old device's cannot pass the new one."""
+        self.ledger = HourlyLedger()
+        self._skews.clear()
 
     def clock_skew(self, now: int) -> tuple[int | None, int]:
         """The median of received_at - captured_at over the recent reads, and how many."""

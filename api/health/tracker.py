@@ -121,6 +121,12 @@ class HealthTracker:
         self._forgotten_since_sweep.add(camera_id)
         self.unsaved_forgets.add(camera_id)
 
+    def restart_commissioning(self, camera_id: str) -> None:
+        """The camera moved from `live` back to `commissioning`: its evidence starts again."""
+        mon = self.monitors.get(camera_id)
+        if mon is not None:
+            mon.restart_commissioning()
+
     def report(self, camera: Camera, now: int) -> HealthReport:
         mon = self.monitor(camera.camera_id)
         mon.expected_reads_per_hour = camera.expected_reads_per_hour

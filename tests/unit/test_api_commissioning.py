@@ -295,3 +295,33 @@ async def test_report_errors(api: ApiHarness) -> None:
         bad = await api.client.get(path, params={"hours": hours}, headers=api.auth("operator"))
         assert bad.status_code == 422
         assert bad.json()["errors"][0]["field"] == "hours"
+
+
+async def test_a_camera_put_back_in_commissioning_is_judged_on_evidence_since_then(
+    api: ApiHarness,
+) -> None:
+    # A live camera whose device is replaced goes back to commissioning (section 2, step 8):
+    # the old device's evidence must not pass the new one.
+    camera_id = unique("cam")
+    await api.register_camera(camera_id, expected_reads_per_hour=120)
+    with fake_clock(api) as clock:
+        start = clock.now
+        clock.now = start + 2 * HOUR
+        await feed(api, camera_id, start, reads=240, every_s=30, confidence=0.9)
+        assert (await report(api, camera_id))["verdict"] == "pass"
+        patched = await api.client.patch(
+            f"/v1/cameras/{camera_id}", json={"state": "commissioning"}, headers=api.auth()
+        )
+        assert patched.status_code == 200, patched.text
+        again = await report(api, camera_id)
+        assert again["state"] == "commissioning"
+        assert again["verdict"] == "insufficient_data", again["summary"]
+        assert again["counts"] == {"accepted": 0, "rejected": 0, "duplicates": 0, "heartbeats": 0}
+        assert by_id(again)["clock_skew"]["samples"] == 0
+        # The new device's own evidence, and only it, passes it again.
+        restart = clock.now
+        clock.now = restart + 2 * HOUR
+        await feed(api, camera_id, restart, reads=240, every_s=30, confidence=0.9)
+        renewed = await report(api, camera_id)
+        assert renewed["verdict"] == "pass", renewed["summary"]
+        assert renewed["counts"]["accepted"] == 240
