@@ -77,7 +77,23 @@ class CameraLife:
 
     @property
     def verdict(self) -> LifecycleEvent | None:
-        return self.last(Kind.COMMISSIONING_PASSED, Kind.COMMISSIONING_FAILED)
+        """The latest verdict, None when it predates the camera's move back to commissioning."""
+        last = self.last(Kind.COMMISSIONING_PASSED, Kind.COMMISSIONING_FAILED)
+        back = recommissioned_at(self.events)
+        return None if last is None or (back is not None and last.at < back) else last
+
+
+def recommissioned_at(events: Sequence[LifecycleEvent]) -> int | None:
+    """When the camera was last put back from `live` into `commissioning` (events oldest
+    first); None if it never was. Verdicts from before judged the old device's evidence."""
+    was_live = False
+    back = None
+    for event in events:
+        if event.kind == Kind.MOVED_LIVE:
+            was_live = True
+        elif event.kind == Kind.MOVED_COMMISSIONING and was_live:
+            back = event.at
+    return back
 
 
 class LifecycleBook:

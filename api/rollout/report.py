@@ -6,6 +6,8 @@ Stages, in order (a camera is in the last one it has entered):
 `registered` -> `contacted` (a request named it) -> `reading` (a valid read arrived) ->
 `commissioned` (its latest commissioning verdict is a pass) -> `live` (moved to live in the
 registry and reading) -> `silent` (live, then offline after activity, not yet back).
+A camera put back from `live` into `commissioning` is `reading` from that move until a new
+verdict passes: the verdicts before the move judged the old device.
 A camera moved to live before it ever read stays in its reading stage: it is not connected.
 
 Days spent in a stage run from entering it to entering any later stage, or to `now` for the
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from api.rollout.lifecycle import Kind
+from api.rollout.lifecycle import Kind, recommissioned_at
 from api.rollout.reasons import LABELS, Reason
 from api.store.base import LifecycleEvent
 
@@ -71,6 +73,9 @@ def position(events: Sequence[LifecycleEvent]) -> Position:
         if at is not None:
             entries[stage] = at
     verdict = last(Kind.COMMISSIONING_PASSED, Kind.COMMISSIONING_FAILED)
+    back = recommissioned_at(ordered)
+    if verdict is not None and back is not None and verdict.at < back:
+        verdict = None  # the pass of the device before the camera was put back
     if verdict is not None and verdict.kind == Kind.COMMISSIONING_PASSED:
         entries[Stage.COMMISSIONED] = verdict.at
     state = last(Kind.MOVED_LIVE, Kind.MOVED_COMMISSIONING)
@@ -81,7 +86,10 @@ def position(events: Sequence[LifecycleEvent]) -> Position:
         if silence is not None and silence.kind == Kind.WENT_SILENT:
             entries[Stage.SILENT] = max(silence.at, entries[Stage.LIVE])
     stage = max(entries, key=_ORDER.__getitem__)
-    return Position(stage, entries[stage], entries)
+    since = entries[stage]
+    if stage is Stage.READING and back is not None:
+        since = max(since, back)  # reading again since it was put back in commissioning
+    return Position(stage, since, entries)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +176,7 @@ def stay_ms(pos: Position, stage: Stage, now: int) -> int | None:
     if entered is None:
         return None
     if pos.stage is stage:
-        return max(0, now - entered)
+        return max(0, now - pos.since)
     order = _ORDER[stage]
     later = [at for s, at in pos.entries.items() if _ORDER[s] > order]
     return max(0, min(later) - entered) if later else None

@@ -405,3 +405,23 @@ def test_restore_keeps_the_latest_repeated_events_of_each_group() -> None:
     assert kept == list(range(2 * MAX_REPEATED, 3 * MAX_REPEATED))
     assert [e.kind for e in life.events[:2]] == ["registered", "moved_live"]
     assert [e.at for e in life.events] == sorted(e.at for e in life.events)
+
+
+def test_a_camera_put_back_in_commissioning_needs_a_new_pass() -> None:
+    # A live camera put back in commissioning (a replaced device) is not `commissioned` on the
+    # old device's pass: it is reading again, from the move, until its report passes anew, and
+    # that new pass is recorded even though the latest verdict stored is a pass.
+    w = Walk()
+    b = w.book
+    cam = w.register(camera("cam", "int-a"), 10)
+    b.on_read("cam", day(11))
+    b.on_verdict("cam", day(12), passed=True)
+    w.go_live(cam, 13)
+    assert position(b.lives["cam"].events).stage is Stage.LIVE
+    w.register(camera("cam", "int-a"), 30)  # the registry record, back in commissioning
+    back = position(b.lives["cam"].events)
+    assert (back.stage, back.since) == (Stage.READING, day(30))  # not stuck since day 11
+    assert Stage.COMMISSIONED not in back.entries
+    b.on_verdict("cam", day(31), passed=True)
+    again = position(b.lives["cam"].events)
+    assert (again.stage, again.since) == (Stage.COMMISSIONED, day(31))
