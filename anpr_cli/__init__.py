@@ -38,15 +38,22 @@ def _parser(formats: Sequence[str] = ()) -> argparse.ArgumentParser:
         choices=["operator", "supervisor", "admin", "auditor", "manager", "investigator"],
     )
     tok.add_argument("--name", default="")
-    cam = admin_sub.add_parser("camera", help="register or update a camera")
+    cam = admin_sub.add_parser(
+        "camera",
+        help="register or update a camera",
+        description="Register a camera, or update one: the options not given keep the "
+        "camera's registered values (a new camera gets the defaults).",
+    )
     cam.add_argument("camera_id")
     cam.add_argument("--integrator", required=True, dest="integrator_id")
-    cam.add_argument("--name", default=None)
-    cam.add_argument("--zones", default="", help="zones separated by commas")
-    cam.add_argument("--timezone", default="UTC")
+    cam.add_argument("--name", default=None, help="default: the camera id")
+    cam.add_argument("--zones", default=None, help="zones separated by commas")
+    cam.add_argument("--timezone", default=None, help="IANA zone; default UTC")
     cam.add_argument("--expected-reads-per-hour", type=float, default=None)
-    cam.add_argument("--external-id", action="append", default=[], dest="external_ids")
-    cam.add_argument("--state", choices=["commissioning", "live"], default="live")
+    cam.add_argument("--external-id", action="append", default=None, dest="external_ids")
+    cam.add_argument(
+        "--state", choices=["commissioning", "live"], default=None, help="default: live"
+    )
     rm = admin_sub.add_parser("delete-camera", help="delete a camera registration")
     rm.add_argument("camera_id")
     fmt = admin_sub.add_parser("format", help="register, list or delete vendor mappings")

@@ -44,18 +44,26 @@ async def _registry(bus: Bus, topic: str) -> RegistryView:
     return view
 
 
-def _camera_spec(args: argparse.Namespace) -> CameraSpec | None:
+def _camera_spec(args: argparse.Namespace, view: RegistryView) -> CameraSpec | None:
+    """The options given over the camera's registration: re-running the command to correct
+    one value must not move a commissioning camera to `live` or reset its time zone."""
+    current = view.cameras.get(args.camera_id)
+    given = {
+        "integrator_id": args.integrator_id,
+        "name": args.name,
+        "zones": None
+        if args.zones is None
+        else [z.strip() for z in args.zones.split(",") if z.strip()],
+        "timezone": args.timezone,
+        "expected_reads_per_hour": args.expected_reads_per_hour,
+        "external_ids": args.external_ids,
+        "state": args.state,
+    }
+    base: dict[str, Any] = {"name": args.camera_id}
+    if current is not None:
+        base = {k: v for k, v in current.record.items() if k not in ("v", "kind", "updated_at")}
     spec = validate_camera(
-        {
-            "camera_id": args.camera_id,
-            "integrator_id": args.integrator_id,
-            "name": args.name or args.camera_id,
-            "zones": [z.strip() for z in args.zones.split(",") if z.strip()],
-            "timezone": args.timezone,
-            "expected_reads_per_hour": args.expected_reads_per_hour,
-            "external_ids": args.external_ids,
-            "state": args.state,
-        }
+        {**base, **{k: v for k, v in given.items() if v is not None}, "camera_id": args.camera_id}
     )
     if isinstance(spec, CameraSpec):
         return spec
@@ -111,7 +119,7 @@ async def _run(args: argparse.Namespace, writer: RegistryWriter, view: RegistryV
         detail = {"token_id": token_id(hash_token(token)), "revoked": [token_id(d) for d in old]}
         return AuditRecord("token.rotate", f"integrator/{args.integrator_id}", actor, detail=detail)
     if what == "camera":
-        spec = _camera_spec(args)
+        spec = _camera_spec(args, view)
         if spec is None:
             raise Refused
         if spec.integrator_id not in view.integrators:  # as POST /v1/cameras refuses it
