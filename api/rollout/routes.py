@@ -18,6 +18,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from api.deps import Manager, Service
+from api.errors import unavailable
 from api.responses import error_responses
 from api.rollout.render import to_csv, to_html, to_json, to_markdown
 from api.rollout.report import RolloutReport
@@ -37,7 +38,7 @@ TEXT_CONTENT = {media.split(";")[0]: {"schema": {"type": "string"}} for media in
 @router.get(
     "/v1/rollout",
     response_model=RolloutOut,
-    responses={200: {"content": TEXT_CONTENT}, **error_responses(401, 403, 422)},
+    responses={200: {"content": TEXT_CONTENT}, **error_responses(401, 403, 422, 503)},
 )
 async def get_rollout(
     principal: Manager,
@@ -45,7 +46,11 @@ async def get_rollout(
     format: Annotated[Literal["json", "md", "csv", "html"], Query()] = "json",
     table: Annotated[Literal["integrators", "stuck", "weeks", "reasons"], Query()] = "integrators",
 ) -> RolloutOut | Response:
-    report = await service.refresh_rollout() or service.rollout.report(service.clock())
+    # Before the registry is replayed (only the bootstrap admin token is known then), the
+    # report would count part of the cameras without saying so.
+    report = await service.refresh_rollout() if service.registry_loaded else None
+    if report is None:
+        raise unavailable("the API is still loading the registry", service.settings.retry_after_s)
     if format == "md":
         return Response(await asyncio.to_thread(to_markdown, report), media_type=TEXT["md"])
     if format == "csv":

@@ -252,3 +252,17 @@ async def test_lifecycle_events_survive_a_store_write_that_failed(
 
     await until_async(all_stored, timeout_s=15)
     assert {"first_contact", "first_heartbeat", "first_valid_read"} <= set(kinds(api, camera))
+
+
+async def test_no_report_while_the_registry_is_loading(api: ApiHarness) -> None:
+    # Half the registry replayed is half the cameras: the report would under-count every
+    # stage without saying so. The bootstrap admin token is known before the registry is.
+    follower = api.service.registry_follower
+    follower.caught_up.clear()
+    try:
+        response = await rollout(api, role="bootstrap")
+    finally:
+        follower.caught_up.set()
+    assert response.status_code == 503, response.text
+    assert "Retry-After" in response.headers
+    assert (await rollout(api, role="bootstrap")).status_code == 200
