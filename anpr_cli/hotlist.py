@@ -21,6 +21,8 @@ from anpr.bus.factory import make_bus, start_bus
 from anpr.clock import now_ms
 from anpr.follow import replay
 from anpr.hotlists import (
+    PRIORITY_MAX,
+    PRIORITY_MIN,
     EntrySpec,
     HotlistBook,
     LineError,
@@ -32,6 +34,7 @@ from anpr.hotlists import (
     stream_replace_entries,
 )
 from anpr.hotlists.parse import Parsed
+from anpr.ids import is_valid_id
 from anpr.settings import CommonSettings
 from anpr.topics import Topics
 
@@ -189,7 +192,21 @@ def _print_errors(errors: list[LineError]) -> None:
         print(f"... and {len(errors) - MAX_SHOWN_ERRORS} more rejected lines", file=sys.stderr)
 
 
+def _refused(args: argparse.Namespace) -> str | None:
+    """Why the arguments cannot make a list that readers accept (they would set its records
+    aside as malformed, and the load would look done), or None."""
+    if not is_valid_id(args.list_id):
+        return f"list id {args.list_id!r} must be 1-128 of A-Z a-z 0-9 . _ : -"
+    if not PRIORITY_MIN <= args.priority <= PRIORITY_MAX:
+        return f"--priority must be from {PRIORITY_MIN} to {PRIORITY_MAX}, not {args.priority}"
+    return None
+
+
 def hotlist_command(args: argparse.Namespace) -> int:
+    refused = _refused(args)
+    if refused is not None:
+        print(f"anpr hotlist load: {refused}; nothing was published", file=sys.stderr)
+        return 2
     if not Path(args.file).is_file():
         print(f"no such file: {args.file}", file=sys.stderr)
         return 2

@@ -1,0 +1,65 @@
+"""`anpr hotlist load` as an operator runs it, on the embedded bus of a fresh data dir: what it
+publishes on the hotlists topic, and its exit status and messages when it cannot do the job."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from anpr.bus.factory import LOCAL_BUS_FILE
+from anpr.errors import InvalidRecord
+from anpr.hotlists import HotlistBook, Retain
+
+TOPIC = "anpr.hotlists.v1"
+
+
+def load(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANPR_")}
+    return subprocess.run(  # an outside run, as an operator types it
+        [sys.executable, "-m", "anpr", "hotlist", "load", *args],
+        env={**env, "ANPR_DATA_DIR": str(data)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def records(data: Path) -> list[tuple[bytes, bytes | None]]:
+    path = data / LOCAL_BUS_FILE
+    if not path.exists():
+        return []
+    with sqlite3.connect(path) as db:
+        return list(db.execute("SELECT key, value FROM log WHERE topic=? ORDER BY off", (TOPIC,)))
+
+
+def folded(data: Path) -> tuple[HotlistBook, int]:
+    """The book a reader folds from the topic, and how many records it had to set aside."""
+    book, poison = HotlistBook(retain=Retain.ENTRIES), 0
+    for key, value in records(data):
+        try:
+            book.apply(key, value)
+        except InvalidRecord:
+            poison += 1
+    return book, poison
+
+
+def test_a_list_id_or_priority_readers_would_refuse_is_refused_before_anything_is_published(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    entries = tmp_path / "list.csv"
+    entries.write_text("entry_id,plate\ne1,AB123\n", encoding="utf-8")
+    for args, named in (
+        (("bad/id", str(entries)), "bad/id"),
+        (("has space", str(entries)), "has space"),
+        (("prio", str(entries), "--priority", "9"), "priority"),
+    ):
+        done = load(data, *args)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert named in done.stderr
+        assert "now at version" not in done.stdout
+    assert records(data) == []
