@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import codecs
 import sys
 import time
 from collections.abc import Iterator
@@ -192,6 +193,27 @@ def _print_errors(errors: list[LineError]) -> None:
         print(f"... and {len(errors) - MAX_SHOWN_ERRORS} more rejected lines", file=sys.stderr)
 
 
+def _not_utf8_line(path: Path) -> int | None:
+    """The line of the first byte that is not UTF-8, or None: checked before anything is
+    published, as a decoding error half-way through the file would leave the entries published
+    until then staged, to go live with the list's next change."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines = 1
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            pending, _ = decoder.getstate()  # at most 3 bytes of a character, no line feed
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                return lines + (pending + chunk)[: exc.start].count(b"\n")
+            lines += chunk.count(b"\n")
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return lines
+    return None
+
+
 def _refused(args: argparse.Namespace) -> str | None:
     """Why the arguments cannot make a list that readers accept (they would set its records
     aside as malformed, and the load would look done), or None."""
@@ -210,4 +232,12 @@ def hotlist_command(args: argparse.Namespace) -> int:
     if not Path(args.file).is_file():
         print(f"no such file: {args.file}", file=sys.stderr)
         return 2
+    bad_line = _not_utf8_line(Path(args.file))
+    if bad_line is not None:
+        print(
+            f"{args.file}: line {bad_line} is not UTF-8 (save the file as UTF-8); "
+            f"list {args.list_id} left unchanged",
+            file=sys.stderr,
+        )
+        return 1
     return asyncio.run(_load(args))

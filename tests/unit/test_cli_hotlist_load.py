@@ -63,3 +63,19 @@ def test_a_list_id_or_priority_readers_would_refuse_is_refused_before_anything_i
         assert named in done.stderr
         assert "now at version" not in done.stdout
     assert records(data) == []
+
+
+def test_a_file_that_is_not_utf8_names_its_line_and_publishes_nothing(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    entries = tmp_path / "list.csv"
+    good = "".join(f"e{i},AB{i:05d},stolen\n" for i in range(12_000))
+    entries.write_bytes(b"entry_id,plate,reason\n" + good.encode() + b"e-bad,ZZ123,caf\xe9\n")
+    done = load(data, "stolen", str(entries))
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert "line 12002" in done.stderr
+    assert "UTF-8" in done.stderr
+    assert "Traceback" not in done.stderr
+    book, poison = folded(data)
+    assert poison == 0
+    assert book.configs == {}
+    assert book.staged("stolen") == {}
