@@ -28,6 +28,7 @@ from anpr.hotlists import (
     HotlistBook,
     LineError,
     MatchMode,
+    Plan,
     Retain,
     iter_entries_csv,
     iter_entries_ndjson,
@@ -97,8 +98,10 @@ async def _load(args: argparse.Namespace) -> int:
     try:
         book = await _current(bus, topic)
         current = book.config(args.list_id)
+        # A new list is created only once the file proved to have a usable line (below).
+        creation: Plan | None = None
         if current is None:
-            plan = plan_put_config(
+            creation = plan_put_config(
                 None,
                 list_id=args.list_id,
                 name=args.name or args.list_id,
@@ -108,21 +111,8 @@ async def _load(args: argparse.Namespace) -> int:
                 covert=args.covert,
                 now_ms=now_ms(),
             )
-            await bus.publish(
-                [Message(topic, k.encode(), v) for k, v in plan.records], timeout_s=30
-            )
-            assert plan.config is not None  # noqa: S101 - a put always yields a config
-            current = plan.config
-            await publish_audit(
-                bus,
-                topics.audit,
-                AuditRecord(
-                    action="hotlist.config",
-                    target=args.list_id,
-                    actor=cli_actor(),
-                    detail={"name": current.name, "covert": current.covert, "created": True},
-                ),
-            )
+            assert creation.config is not None  # noqa: S101 - a put always yields a config
+            current = creation.config
         errors: list[LineError] = []
         progress = Progress(f"loading {args.list_id}")
         counted = 0
@@ -148,6 +138,20 @@ async def _load(args: argparse.Namespace) -> int:
             _print_errors(errors)
             print(f"no usable entry in {path}: list {args.list_id} left unchanged", file=sys.stderr)
             return 1
+        if creation is not None:
+            await bus.publish(
+                [Message(topic, k.encode(), v) for k, v in creation.records], timeout_s=30
+            )
+            await publish_audit(
+                bus,
+                topics.audit,
+                AuditRecord(
+                    action="hotlist.config",
+                    target=args.list_id,
+                    actor=cli_actor(),
+                    detail={"name": current.name, "covert": current.covert, "created": True},
+                ),
+            )
         batch: list[Message] = [Message(topic, first[0].encode(), first[1])]
         for key, value in records:
             batch.append(Message(topic, key.encode(), value))

@@ -79,3 +79,31 @@ def test_a_file_that_is_not_utf8_names_its_line_and_publishes_nothing(tmp_path: 
     assert poison == 0
     assert book.configs == {}
     assert book.staged("stolen") == {}
+
+
+def audit_records(data: Path) -> list[bytes]:
+    with sqlite3.connect(data / LOCAL_BUS_FILE) as db:
+        rows = db.execute("SELECT value FROM log WHERE topic='anpr.audit.v1' ORDER BY off")
+        return [value for (value,) in rows]
+
+
+def test_a_file_with_no_usable_line_does_not_create_the_list_it_names(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    entries = tmp_path / "list.csv"
+    entries.write_text("entry_id,plate\ne1,--\ne2,\n", encoding="utf-8")
+    done = load(data, "stolen", str(entries), "--covert")
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert "list stolen left unchanged" in done.stderr
+    book, _ = folded(data)
+    assert book.configs == {}
+    assert audit_records(data) == []
+    entries.write_text("entry_id,plate\ne1,AB123\ne2,\n", encoding="utf-8")
+    done = load(data, "stolen", str(entries), "--covert")
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    book, poison = folded(data)
+    assert poison == 0
+    config = book.config("stolen")
+    assert config is not None
+    assert config.covert
+    assert set(book.entries("stolen")) == {"e1"}
+    assert [b'"hotlist.config"' in r for r in audit_records(data)] == [True, False]
