@@ -128,7 +128,11 @@ async def _load(args: argparse.Namespace) -> int:
                 yield parsed
 
         config, records = stream_replace_entries(
-            current, good(), live_entry_ids=set(book.entry_ids(args.list_id)), now_ms=now_ms()
+            current,
+            good(),
+            # Staged ids too (an interrupted write's): their plates must not outlive the list.
+            live_entry_ids=set(book.entry_ids(args.list_id)) | set(book.staged(args.list_id)),
+            now_ms=now_ms(),
         )
         # Nothing is published until the first good entry is found: a file in which no line is
         # usable must not replace the list by an empty one (the API refuses it the same way).

@@ -451,3 +451,36 @@ async def test_a_write_interrupted_before_its_commit_shows_as_staged(api: ApiHar
     assert (got["entries"], got["staged_entries"]) == (1, 0)
     metrics = (await api.client.get("/metrics")).text
     assert f'anpr_api_hotlist_staged_entries{{list_id="{list_id}"}} 0.0' in metrics
+
+
+async def test_deleting_or_replacing_a_list_tombstones_an_interrupted_writes_entries(
+    api: ApiHarness,
+) -> None:
+    """The entries a write left staged (it died before its commit) hold plates: a deletion of
+    the list, or a replacement without them, must tombstone them on the compacted topic too,
+    else compaction keeps them there for ever."""
+    deleted, _ = await create_list(api)
+    replaced, _ = await create_list(api)
+    for target in (deleted, replaced):
+        await upload(api, target, "entry_id,plate\nkept,KEEP1\n", "text/csv")
+        current = api.service.hotlists.book.config(target)
+        assert current is not None
+        plan = plan_upsert_entries(
+            current, parse_entries_csv("entry_id,plate\nx1,AAA1\nx2,AAA2\n")[0], now_ms=now_ms()
+        )
+        await api.bus.publish(  # every record but the last, the commit
+            [Message(api.topics.hotlists, k.encode(), v) for k, v in plan.records[:-1]],
+            timeout_s=1.0,
+        )
+    await until(lambda: len(api.service.hotlists.book.staged(replaced)) == 2)
+    response = await api.client.delete(f"/v1/hotlists/{deleted}", headers=api.auth("supervisor"))
+    assert response.status_code == 204, response.text
+    response = await upload(api, replaced, "entry_id,plate\nnew,NEW1\n", "text/csv")
+    assert response.status_code == 200, response.text
+
+    def compacted(list_id: str) -> dict[str, Any]:
+        latest = dict(hotlist_records(api.bus, api.topics.hotlists, list_id))
+        return {key: value for key, value in latest.items() if value is not None}
+
+    assert compacted(deleted) == {}
+    assert set(compacted(replaced)) == {replaced, f"{replaced}/new"}

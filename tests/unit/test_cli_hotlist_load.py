@@ -3,15 +3,19 @@ publishes on the hotlists topic, and its exit status and messages when it cannot
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
-from anpr.bus.factory import LOCAL_BUS_FILE
+from anpr.bus.base import Message
+from anpr.bus.factory import LOCAL_BUS_FILE, make_bus
+from anpr.clock import now_ms
 from anpr.errors import InvalidRecord
-from anpr.hotlists import HotlistBook, Retain
+from anpr.hotlists import HotlistBook, Retain, parse_entries_csv, plan_upsert_entries
+from anpr.settings import CommonSettings
 
 TOPIC = "anpr.hotlists.v1"
 
@@ -107,3 +111,33 @@ def test_a_file_with_no_usable_line_does_not_create_the_list_it_names(tmp_path: 
     assert config.covert
     assert set(book.entries("stolen")) == {"e1"}
     assert [b'"hotlist.config"' in r for r in audit_records(data)] == [True, False]
+
+
+async def interrupted_write(data: Path, list_id: str) -> None:
+    """Entry records of an upsert whose commit never came (a writer that died half-way)."""
+    current = folded(data)[0].config(list_id)
+    assert current is not None
+    plan = plan_upsert_entries(
+        current, parse_entries_csv("entry_id,plate\nx1,AAA1\n")[0], now_ms=now_ms()
+    )
+    bus = make_bus(CommonSettings(data_dir=data, kafka_bootstrap=None), client_id="test")
+    await bus.start()
+    try:
+        await bus.publish(
+            [Message(TOPIC, k.encode(), v) for k, v in plan.records[:-1]], timeout_s=5
+        )
+    finally:
+        await bus.stop()
+
+
+def test_a_load_tombstones_the_entries_an_interrupted_write_left_staged(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    entries = tmp_path / "list.csv"
+    entries.write_text("entry_id,plate\ne1,AB123\n", encoding="utf-8")
+    assert load(data, "stolen", str(entries)).returncode == 0
+    asyncio.run(interrupted_write(data, "stolen"))
+    assert set(folded(data)[0].staged("stolen")) == {"x1"}
+    done = load(data, "stolen", str(entries))
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    latest = {key: value for key, value in records(data)}  # what compaction keeps
+    assert latest[b"stolen/x1"] is None
