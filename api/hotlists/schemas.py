@@ -22,13 +22,15 @@ class ListIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
     name: Text
     category: Text
-    priority: int = Field(ge=PRIORITY_MIN, le=PRIORITY_MAX)
+    # strict: a boolean or a string is refused, not read as a number (true was priority 1).
+    priority: int = Field(ge=PRIORITY_MIN, le=PRIORITY_MAX, strict=True)
     match: MatchMode = MatchMode.EXACT
     covert: bool = False
     group_window_s: int | None = Field(
         default=None,
         ge=0,
         le=GROUP_WINDOW_MAX_S,
+        strict=True,
         description="Hits of one vehicle on one entry within this many seconds of the alert's "
         "last sighting join that alert instead of raising a new one; 0: every hit alerts. "
         "Absent: unchanged (600 for a new list).",
@@ -37,6 +39,7 @@ class ListIn(BaseModel):
         default=None,
         ge=1,
         le=PAST_MATCH_HOURS_MAX,
+        strict=True,
         description="Entries added or changed are matched against the archived reads of this "
         "many hours before the change (past-read matching). Absent: unchanged (for a new list "
         "ANPR_PAST_MATCH_HOURS of the archive, default 24).",

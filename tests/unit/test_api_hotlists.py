@@ -99,6 +99,14 @@ async def test_create_configure_and_read_a_list(api: ApiHarness) -> None:
         ({"name": "x", "category": "c", "priority": 9}, {"priority"}),
         ({"name": "x", "category": "c", "priority": 1, "match": "loose"}, {"match"}),
         ({"category": "c", "priority": 1, "covert": "maybe"}, {"name", "covert"}),
+        # Not read loosely: `true` would be P1 (red, two beeps), "3" a guess at what was meant.
+        ({"name": "x", "category": "c", "priority": True}, {"priority"}),
+        ({"name": "x", "category": "c", "priority": "3"}, {"priority"}),
+        ({"name": "x", "category": "c", "priority": 2, "group_window_s": "60"}, {"group_window_s"}),
+        (
+            {"name": "x", "category": "c", "priority": 2, "past_match_hours": True},
+            {"past_match_hours"},
+        ),
     ],
 )
 async def test_config_validation_names_fields(
