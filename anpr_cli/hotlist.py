@@ -69,9 +69,10 @@ class Progress:
 
 def _parsed(path: Path) -> Iterator[Parsed]:
     with path.open("r", encoding="utf-8", newline="") as handle:
-        first = handle.readline()
+        # The first line with something on it, past a byte order mark and blank lines.
+        first = next((line for line in handle if line.lstrip("\ufeff").strip()), "")
         handle.seek(0)
-        if first.lstrip().startswith("{"):
+        if first.lstrip("\ufeff").lstrip().startswith("{"):
             yield from iter_entries_ndjson(handle)
         else:
             yield from iter_entries_csv(handle)

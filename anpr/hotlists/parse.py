@@ -273,11 +273,23 @@ def _dedupe(parsed: Iterator[Parsed]) -> Iterator[Parsed]:
         yield line, result
 
 
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def without_bom(line: str | bytes) -> str | bytes:
+    """A first line without its byte order mark (Windows tools write one; CSV drops it too)."""
+    if isinstance(line, bytes):
+        return line.removeprefix(UTF8_BOM)
+    return line.removeprefix("\ufeff")
+
+
 def iter_entries_ndjson(lines: Iterable[str | bytes]) -> Iterator[Parsed]:
     """Yield (line number, entry or errors) for each non-blank NDJSON line."""
 
     def raw() -> Iterator[Parsed]:
         for number, line in enumerate(lines, start=1):
+            if number == 1:
+                line = without_bom(line)
             if not line.strip():
                 continue
             try:

@@ -21,6 +21,7 @@ from anpr.hotlists import (
     iter_entry_list,
     split_lines,
 )
+from anpr.hotlists.parse import UTF8_BOM
 from anpr.http import read_bounded_body
 from api.errors import ApiError, invalid
 
@@ -55,7 +56,7 @@ def parse_upload(content_type: str, raw: bytes) -> tuple[list[EntrySpec], list[L
         return collect(freezing(iter_entries_ndjson(split_lines(text))))
     if content_type == "application/json":
         try:
-            items = orjson.loads(raw)
+            items = orjson.loads(raw.removeprefix(UTF8_BOM))
         except orjson.JSONDecodeError as exc:
             raise invalid("body", f"not valid JSON: {exc}") from exc
         if not isinstance(items, list):

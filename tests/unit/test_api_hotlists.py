@@ -492,3 +492,13 @@ async def test_deleting_or_replacing_a_list_tombstones_an_interrupted_writes_ent
 
     assert compacted(deleted) == {}
     assert set(compacted(replaced)) == {replaced, f"{replaced}/new"}
+
+
+async def test_an_upload_with_a_bom_keeps_its_first_entry(api: ApiHarness) -> None:
+    list_id, _ = await create_list(api)
+    lines = '{"entry_id":"e1","plate":"AB123"}\n{"entry_id":"e2","plate":"CD123"}\n'
+    array = '[{"entry_id":"e1","plate":"AB123"},{"entry_id":"e2","plate":"CD123"}]'
+    for body, content_type in ((lines, "application/x-ndjson"), (array, "application/json")):
+        response = await upload(api, list_id, "\ufeff" + body, content_type)
+        assert response.status_code == 200, (content_type, response.text)
+        assert (response.json()["entries"], response.json()["rejected"]) == (2, [])

@@ -141,3 +141,14 @@ def test_a_load_tombstones_the_entries_an_interrupted_write_left_staged(tmp_path
     assert done.returncode == 0, (done.stdout, done.stderr)
     latest = {key: value for key, value in records(data)}  # what compaction keeps
     assert latest[b"stolen/x1"] is None
+
+
+def test_an_ndjson_file_with_a_bom_or_a_blank_first_line_is_read_as_ndjson(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    entries = tmp_path / "list.ndjson"
+    lines = '{"entry_id":"e1","plate":"AB123"}\n{"entry_id":"e2","plate":"CD123"}\n'
+    for leading in ("\ufeff", "\n", "\ufeff\n"):
+        entries.write_text(leading + lines, encoding="utf-8")
+        done = load(data, "stolen", str(entries))
+        assert done.returncode == 0, (leading, done.stdout, done.stderr)
+        assert "2 entries, 0 rejected lines" in done.stdout

@@ -255,6 +255,16 @@ def test_ndjson_accepts_bytes() -> None:
     assert rejected == [] and entries[0].plate == "1ABC123"
 
 
+def test_ndjson_tolerates_a_bom_as_csv_does() -> None:
+    """A file saved by Windows tools (PowerShell 5's `-Encoding UTF8`) starts with a BOM: its
+    first entry is as good as the others."""
+    lines = '\ufeff{"entry_id":"e1","plate":"X1"}\n{"entry_id":"e2","plate":"X2"}\n'
+    for text in (lines, lines.encode()):
+        entries, rejected = parse_entries_ndjson(text)
+        assert rejected == []
+        assert [e.entry_id for e in entries] == ["e1", "e2"]
+
+
 def test_entry_list_numbers_items_from_one() -> None:
     entries, rejected = parse_entry_list([{"entry_id": "a", "plate": "X1"}, {"entry_id": "b"}])
     assert [e.entry_id for e in entries] == ["a"]
