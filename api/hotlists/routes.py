@@ -7,6 +7,8 @@ answers 422 with the same body. An upload with no lines at all empties the list.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
@@ -33,6 +35,7 @@ from api.hotlists.schemas import (
     ListPage,
     MatcherApplied,
 )
+from api.hotlists.service import WriteInterrupted
 from api.hotlists.upload import UPLOAD_BODY, parse_upload, read_upload
 from api.registry_writes import publishing
 from api.responses import error_responses
@@ -118,6 +121,29 @@ async def _audit(
     await service.audit.record(principal, action, target, detail=detail, covert=covert)
 
 
+@asynccontextmanager
+async def _writing(
+    service: ApiService,
+    principal: Principal,
+    action: Action,
+    target: str,
+    *,
+    covert: bool,
+    **detail: Any,
+) -> AsyncIterator[None]:
+    """`publishing`, and an audit entry marked `interrupted` when the write failed after some
+    of its records went out: it answers 503, yet it changed something, and who did is kept."""
+    try:
+        async with publishing(service, "hotlist", covert=covert):
+            yield
+    except ApiError as exc:
+        if isinstance(exc.__cause__, WriteInterrupted):
+            await _audit(
+                service, principal, action, target, covert=covert, interrupted=True, **detail
+            )
+        raise
+
+
 @router.get("/v1/hotlists", response_model=ListPage, responses=error_responses(401, 403))
 async def list_hotlists(principal: Supervisor, service: Service) -> ListPage:
     configs = sorted(service.hotlists.book.configs.values(), key=lambda c: c.list_id)
@@ -176,7 +202,9 @@ async def delete_hotlist(list_id: str, principal: Supervisor, service: Service) 
     hot = service.hotlists
     async with hot.lock(list_id):
         current = _existing(service, list_id)
-        async with publishing(service, "hotlist", covert=current.covert):
+        async with _writing(
+            service, principal, Action.HOTLIST_DELETE, list_id, covert=current.covert
+        ):
             await hot.delete_list(current)
     await _audit(service, principal, Action.HOTLIST_DELETE, list_id, covert=current.covert)
     return Response(status_code=204)
@@ -201,7 +229,15 @@ async def replace_entries(
         current = _existing(service, list_id)
         if rejected and not entries:
             raise _nothing_usable(current, rejected)
-        async with publishing(service, "hotlist", covert=current.covert):
+        async with _writing(
+            service,
+            principal,
+            Action.HOTLIST_REPLACE,
+            list_id,
+            covert=current.covert,
+            entries=len(entries),
+            rejected=len(rejected),
+        ):
             config = await hot.replace(current, entries)
     written = len(entries)
     await release(entries)  # in slices, not all at once as this returns (1M entries: 150 ms)
@@ -249,7 +285,16 @@ async def upsert_entries(
             raise _nothing_usable(current, rejected)
         if not specs:
             return _result(current, 0, [])
-        async with publishing(service, "hotlist", covert=current.covert):
+        async with _writing(
+            service,
+            principal,
+            Action.HOTLIST_UPSERT,
+            list_id,
+            covert=current.covert,
+            entry_ids=[s.entry_id for s in specs[:100]],
+            entries=len(specs),
+            rejected=len(rejected),
+        ):
             config = await hot.upsert(current, specs)
     await _audit(
         service,
@@ -279,7 +324,7 @@ async def delete_entry(
         current = _existing(service, list_id)
         if entry_id not in hot.book.entry_ids(list_id):
             raise not_found(f"entry {entry_id!r} of hotlist {list_id!r}")
-        async with publishing(service, "hotlist", covert=current.covert):
+        async with publishing(service, "hotlist", covert=current.covert):  # two records: one chunk
             config = await hot.delete_entry(current, entry_id)
     await _audit(
         service,

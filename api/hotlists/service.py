@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 
 from anpr.bus.base import Message
 from anpr.bus.base import Record as BusRecord
-from anpr.errors import BusUnavailable
+from anpr.errors import AnprError, BusUnavailable
 from anpr.follow import TopicFollower
 from anpr.gcpolicy import BULK_FREEZE_RECORDS, freezing
 from anpr.hotlists import (
@@ -60,6 +60,13 @@ log = logging.getLogger(__name__)
 # and everything that fell due meanwhile waited two chunks.
 PUBLISH_CHUNK = 1000
 _DONE = object()
+
+
+class WriteInterrupted(AnprError):
+    """Publishing a write failed after some of its records went out: it has effects (a list
+    tombstone removed the list, entries staged go live with the list's next change)."""
+
+    retriable = True
 
 
 class HotlistService:
@@ -160,14 +167,21 @@ class HotlistService:
         return self._locks[list_id]
 
     async def _publish(self, plan: Plan) -> None:
-        """Publishes the plan's records in order, then empties its list of them (in slices)."""
+        """Publishes the plan's records in order, then empties its list of them (in slices).
+
+        `WriteInterrupted` when a chunk fails after others went out."""
         records = plan.records
         for start in range(0, len(records), PUBLISH_CHUNK):
             chunk = records[start : start + PUBLISH_CHUNK]
-            await self._bus.publish(
-                [Message(self._topic, key.encode(), value) for key, value in chunk],
-                timeout_s=self._settings.publish_timeout_s,
-            )
+            try:
+                await self._bus.publish(
+                    [Message(self._topic, key.encode(), value) for key, value in chunk],
+                    timeout_s=self._settings.publish_timeout_s,
+                )
+            except AnprError as exc:
+                if start:
+                    raise WriteInterrupted(f"{start} of {len(records)} records out: {exc}") from exc
+                raise
             await asyncio.sleep(0)  # the embedded bus writes a chunk without awaiting anything
         await release(records)
 

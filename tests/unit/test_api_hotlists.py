@@ -502,3 +502,41 @@ async def test_an_upload_with_a_bom_keeps_its_first_entry(api: ApiHarness) -> No
         response = await upload(api, list_id, "\ufeff" + body, content_type)
         assert response.status_code == 200, (content_type, response.text)
         assert (response.json()["entries"], response.json()["rejected"]) == (2, [])
+
+
+async def test_a_write_that_died_half_way_is_audited_as_interrupted(
+    api: ApiHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write answered 503 after some of its records were published has effects (a list
+    tombstone already removed the list; staged entries go live with the next change): who
+    made it is in the audit log, marked interrupted."""
+    from anpr.errors import BusUnavailable
+
+    list_id, _ = await create_list(api)
+    await upload(api, list_id, "entry_id,plate\ne1,AB123\ne2,CD123\n", "text/csv")
+    publish = api.bus.publish
+    calls = 0
+
+    async def second_fails(*args: Any, **kwargs: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls % 2 == 0:
+            raise BusUnavailable("kafka went away")
+        await publish(*args, **kwargs)
+
+    monkeypatch.setattr(hotlist_service, "PUBLISH_CHUNK", 1)
+    monkeypatch.setattr(api.bus, "publish", second_fails)
+    supervisor = api.auth("supervisor")
+    replaced = await upload(api, list_id, "entry_id,plate\nn1,EF123\nn2,GH123\n", "text/csv")
+    assert replaced.status_code == 503, replaced.text
+    await until(lambda: len(api.service.hotlists.book.staged(list_id)) == 1)
+    deleted = await api.client.delete(f"/v1/hotlists/{list_id}", headers=supervisor)
+    assert deleted.status_code == 503, deleted.text
+    assert api.service.hotlists.book.config(list_id) is None  # its tombstone went out
+    monkeypatch.undo()
+    audit = await api.client.get("/v1/audit?limit=500", headers=api.auth("admin"))
+    mine = [e for e in audit.json()["items"] if e["target"].split("/")[0] == list_id]
+    assert [(e["action"], e["detail"].get("interrupted")) for e in mine[:2]] == [
+        ("hotlist.delete", True),
+        ("hotlist.replace", True),
+    ]
