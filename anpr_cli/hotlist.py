@@ -99,6 +99,13 @@ async def _load(args: argparse.Namespace) -> int:
     try:
         book = await _current(bus, topic)
         current = book.config(args.list_id)
+        if current is not None and args.covert and not current.covert:
+            print(
+                f"anpr hotlist load: list {args.list_id} exists and is not covert: make it "
+                f"covert first (PUT /v1/hotlists/{args.list_id}); nothing was published",
+                file=sys.stderr,
+            )
+            return 2
         # A new list is created only once the file proved to have a usable line (below).
         creation: Plan | None = None
         if current is None:

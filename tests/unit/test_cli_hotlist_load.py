@@ -152,3 +152,18 @@ def test_an_ndjson_file_with_a_bom_or_a_blank_first_line_is_read_as_ndjson(tmp_p
         done = load(data, "stolen", str(entries))
         assert done.returncode == 0, (leading, done.stdout, done.stderr)
         assert "2 entries, 0 rejected lines" in done.stdout
+
+
+def test_covert_entries_are_not_loaded_into_a_list_that_is_not_covert(tmp_path: Path) -> None:
+    """--covert is a list's setting, used when the load creates it; asked of an existing overt
+    list it must not be ignored: operators would see the hits of the entries loaded."""
+    data = tmp_path / "data"
+    entries = tmp_path / "list.csv"
+    entries.write_text("entry_id,plate\ne1,AB123\n", encoding="utf-8")
+    assert load(data, "watch", str(entries)).returncode == 0
+    before = records(data)
+    entries.write_text("entry_id,plate\ns1,SECRET1\n", encoding="utf-8")
+    done = load(data, "watch", str(entries), "--covert")
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "not covert" in done.stderr
+    assert records(data) == before
