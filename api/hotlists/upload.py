@@ -49,7 +49,8 @@ def parse_upload(content_type: str, raw: bytes) -> tuple[list[EntrySpec], list[L
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise invalid("body", f"not UTF-8 (byte {exc.start})") from exc
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise invalid("body", f"not UTF-8 (line {line}, byte {exc.start})") from exc
     if content_type == "text/csv":
         return collect(freezing(iter_entries_csv(split_lines(text, keepends=True))))
     if content_type in _NDJSON:

@@ -540,3 +540,14 @@ async def test_a_write_that_died_half_way_is_audited_as_interrupted(
         ("hotlist.delete", True),
         ("hotlist.replace", True),
     ]
+
+
+async def test_an_upload_that_is_not_utf8_names_the_line_of_the_bad_byte(api: ApiHarness) -> None:
+    """A Latin-1 `é` in one reason of a large export: the supervisor needs the line to fix."""
+    list_id, _ = await create_list(api)
+    body = b"entry_id,plate,reason\ne1,AB123,ok\ne2,CD123,caf\xe9\n"
+    response = await upload(api, list_id, body, "text/csv")
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == [
+        {"field": "body", "message": "not UTF-8 (line 3, byte 46)"}
+    ]
