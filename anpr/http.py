@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from fastapi.telemetry import TelemetryConfig
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse
 
 # FastAPI's own OpenTelemetry layer, off: the services export Prometheus metrics
 # (`anpr.accesslog`), and with it on FastAPI asks per request whether a provider is configured.
@@ -27,8 +27,11 @@ def field_error_body(detail: str, field: str) -> dict[str, object]:
     return error_body(detail, [{"field": field, "message": detail}])
 
 
-class JSONBytes(Response):
-    """A JSON response rendered with orjson (fast; FastAPI's ORJSONResponse is deprecated)."""
+class JSONBytes(JSONResponse):
+    """A JSON response rendered with orjson (fast; FastAPI's ORJSONResponse is deprecated).
+
+    A `JSONResponse` so that FastAPI documents a route's `response_model` as its answer: for any
+    other response class it writes `{"type": "string"}` into the OpenAPI document."""
 
     media_type = "application/json"
 

@@ -79,3 +79,20 @@ def test_a_changed_document_is_reported_by_path() -> None:
         "/paths//b: removed",
         "/paths//c: added",
     ]
+
+
+@pytest.mark.parametrize("name", ["api", "gateway"])
+def test_every_json_answer_declares_its_model(name: str, tmp_path: Path) -> None:
+    """A 2xx documented as `{"type": "string"}` makes generated clients expect a string where
+    the route answers an object (FastAPI's fallback for a response class that is not its own
+    JSONResponse)."""
+    strings = [
+        (method, path, status)
+        for path, item in _document(name, tmp_path)["paths"].items()
+        for method, operation in item.items()
+        for status, answer in operation["responses"].items()
+        if status.startswith("2")
+        and answer.get("content", {}).get("application/json", {}).get("schema")
+        == {"type": "string"}
+    ]
+    assert not strings, f"{name}: JSON answers documented as a string: {strings}"
