@@ -236,3 +236,25 @@ def test_an_alert_from_a_camera_added_after_sign_in_shows_its_name_and_zone() ->
     """)
     assert "North gate (cam-2)" in shown
     assert "02/12/2026, 11:00:00 CET" in shown
+
+
+def test_the_stream_resumes_from_the_loaded_list_so_no_alert_falls_between() -> None:
+    """The console loads the alert list, then opens the stream. A fresh stream sends only hits
+    stored after it subscribed: an alert opened between the two was never streamed (shown up to
+    15 s late by a refresh, and never sounded). The stream resumes from the newest hit of the
+    list instead, and what the list showed on load is not sounded when the resume replays it."""
+    older = alert("al-old", priority=1, last_hit_id="h-old", last_seen_at="2026-12-02T09:00:00Z")
+    newest = alert("al-new", priority=1, last_hit_id="h-new", last_seen_at="2026-12-02T10:00:00Z")
+    opened = alert("al-gap", priority=1, last_hit_id="h-gap", first_hit_id="h-gap")
+    shown = run_js(f"""
+        const live = await load("live.js");
+        (await load("sound.js")).setSound(true);
+        dom.routes.set("/v1/alerts?limit=200", {{ items: [{js(older)}, {js(newest)}] }});
+        await live.start();
+        const source = dom.FakeEventSource.opened[0];
+        source.emit("alert", {js(newest)});  // the resume replays what the list already had
+        source.emit("alert", {js(opened)});  // opened between the list and the stream
+        out({{ url: source.url, beeps: dom.beeps.length }});
+    """)
+    assert shown["url"] == "/v1/hits/stream?last_event_id=h-new"
+    assert shown["beeps"] == 2  # the P1 opened in the gap, twice; not the one listed on load

@@ -1,6 +1,8 @@
 // The live alert feed: loaded from GET /v1/alerts, kept current by the hit stream's `alert` and
 // `sighting` events (the session cookie authenticates the EventSource; on reconnect the browser
-// sends Last-Event-ID and the API replays what was missed). Views subscribe with onChange().
+// sends Last-Event-ID and the API replays what was missed). The stream starts from the newest
+// hit of the list, so no alert opened between loading the list and opening the stream is
+// missed (or left unsounded). Views subscribe with onChange().
 
 import { api } from "./api.js";
 import { beep } from "./sound.js";
@@ -61,6 +63,17 @@ async function refresh() {
   const page = await api("GET", "/v1/alerts?limit=200");
   for (const alert of page.items) put(alert);
   changed("refresh", null);
+  return page.items;
+}
+
+// The hit that last moved an alert of the list: every hit stored after the list was read comes
+// after it, so a stream resumed from it misses nothing opened between the list and the stream.
+function newestHit(items) {
+  let newest = null;
+  for (const alert of items) {
+    if (!newest || Date.parse(alert.last_seen_at) > Date.parse(newest.last_seen_at)) newest = alert;
+  }
+  return newest ? newest.last_hit_id : null;
 }
 
 function setConnection(state) {
@@ -110,7 +123,11 @@ function open() {
 }
 
 export async function start() {
-  await refresh();
+  const listed = await refresh();
+  // What the list shows on load is not news (the resume may replay its latest hits): only
+  // alerts opened from here on are sounded.
+  for (const alert of listed) sounded.add(alert.alert_id);
+  lastEventId = newestHit(listed);
   open();
   // Acknowledgements by other operators reach this page with the next refresh.
   refreshTimer = setInterval(() => refresh().catch(() => {}), 15000);
