@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import codecs
+import contextlib
 import sys
 import time
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from anpr.audit_wire import AuditRecord, cli_actor, publish_audit
 from anpr.bus.base import Bus, Message, Record
 from anpr.bus.factory import make_bus, start_bus
 from anpr.clock import now_ms
+from anpr.errors import AnprError
 from anpr.follow import replay
 from anpr.hotlists import (
     PRIORITY_MAX,
@@ -164,14 +166,39 @@ async def _load(args: argparse.Namespace) -> int:
                     detail={"name": current.name, "covert": current.covert, "created": True},
                 ),
             )
+        detail: dict[str, object] = {
+            "version": config.version,
+            "file": path.name,
+            # Marked as the API marks it: shown redacted to auditors even once the list is
+            # gone, and not counted on /metrics (api/audit/redact.py).
+            **({"covert": True} if config.covert else {}),
+        }
         batch: list[Message] = [Message(topic, first[0].encode(), first[1])]
-        for key, value in records:
-            batch.append(Message(topic, key.encode(), value))
-            if len(batch) >= CHUNK:
+        sent = 0
+        try:
+            for key, value in records:
+                batch.append(Message(topic, key.encode(), value))
+                if len(batch) >= CHUNK:
+                    await bus.publish(batch, timeout_s=60)
+                    sent += len(batch)
+                    batch = []
+            if batch:
                 await bus.publish(batch, timeout_s=60)
-                batch = []
-        if batch:
-            await bus.publish(batch, timeout_s=60)
+        except AnprError as exc:
+            progress.show(counted, len(errors), final=True)
+            print(
+                f"anpr hotlist load: interrupted after {sent:,} records ({exc}): list "
+                f"{args.list_id} is unchanged; the entries sent are staged and would go live "
+                "with the list's next change: load the file again",
+                file=sys.stderr,
+            )
+            # Who started a write that changed the topic, as the API audits one answered 503.
+            record = AuditRecord("hotlist.replace", args.list_id, cli_actor(), detail={
+                **detail, "interrupted": True, "records_sent": sent,
+            })  # fmt: skip
+            with contextlib.suppress(AnprError):
+                await publish_audit(bus, topics.audit, record)
+            return 1
         progress.show(counted, len(errors), final=True)
         await publish_audit(
             bus,
@@ -180,15 +207,7 @@ async def _load(args: argparse.Namespace) -> int:
                 action="hotlist.replace",
                 target=args.list_id,
                 actor=cli_actor(),
-                detail={
-                    "version": config.version,
-                    "entries": counted,
-                    "rejected": len(errors),
-                    "file": path.name,
-                    # Marked as the API marks it: shown redacted to auditors even once the
-                    # list is gone, and not counted on /metrics (api/audit/redact.py).
-                    **({"covert": True} if config.covert else {}),
-                },
+                detail={**detail, "entries": counted, "rejected": len(errors)},
             ),
         )
     finally:

@@ -9,6 +9,9 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from anpr.bus.base import Message
 from anpr.bus.factory import LOCAL_BUS_FILE, make_bus
@@ -167,3 +170,53 @@ def test_covert_entries_are_not_loaded_into_a_list_that_is_not_covert(tmp_path: 
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert "not covert" in done.stderr
     assert records(data) == before
+
+
+def test_a_load_the_bus_interrupts_says_so_and_is_audited(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A broker lost half-way: the chunks sent are staged, the list is unchanged. The command
+    said only the bus's error; now it says what state the list is in and what to do, and the
+    audit log says who started the write (as the API audits a write answered 503)."""
+    from anpr.bus.base import Bus
+    from anpr.errors import BusUnavailable
+    from anpr_cli import hotlist
+    from anpr_cli.__init__ import _parser
+
+    data = tmp_path / "data"
+    entries = tmp_path / "list.csv"
+    entries.write_text("entry_id,plate\ne1,AB123\n", encoding="utf-8")
+    assert load(data, "stolen", str(entries)).returncode == 0
+    entries.write_text(
+        "entry_id,plate\n" + "".join(f"n{i},AB{i:05d}\n" for i in range(3 * hotlist.CHUNK)),
+        encoding="utf-8",
+    )
+    real_make_bus = hotlist.make_bus
+    chunks = 0
+
+    def failing_bus(*args: Any, **kwargs: Any) -> Bus:
+        bus = real_make_bus(*args, **kwargs)
+        publish = bus.publish
+
+        async def publish_then_fail(messages: Any, **kw: Any) -> None:
+            nonlocal chunks
+            if len(messages) == hotlist.CHUNK:
+                chunks += 1
+                if chunks == 2:
+                    raise BusUnavailable("the broker went away")
+            await publish(messages, **kw)
+
+        bus.publish = publish_then_fail  # type: ignore[method-assign]
+        return bus
+
+    monkeypatch.setenv("ANPR_DATA_DIR", str(data))
+    monkeypatch.setattr(hotlist, "make_bus", failing_bus)
+    args = _parser().parse_args(["hotlist", "load", "stolen", str(entries)])
+    assert hotlist.hotlist_command(args) == 1
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "staged" in err and "unchanged" in err
+    book, _ = folded(data)
+    assert set(book.entries("stolen")) == {"e1"}
+    assert len(book.staged("stolen")) == hotlist.CHUNK
+    (interrupted,) = [r for r in audit_records(data) if b'"interrupted":true' in r]
+    assert b'"hotlist.replace"' in interrupted
