@@ -415,6 +415,8 @@ class SqliteStore(SqliteNotifications, SqliteAlertsMixin):
                 table="audit",
                 key="seq",
                 where="at < (SELECT cutoff FROM audit_retention WHERE id = 1)",
+                # Entries about covert lists, hits and alerts: removed, not counted (/metrics).
+                counted="json_extract(CAST(detail AS TEXT), '$.covert') IS NOT 1",
             )
         return removed
 

@@ -264,6 +264,21 @@ async def test_audit_retention_cutoff_only_moves_forward(backend: Backend) -> No
         await backend.raw("DELETE FROM audit")  # entries after the cut-off stay undeletable
 
 
+async def test_audit_retention_counts_overt_entries_only(backend: Backend) -> None:
+    """The count goes to /metrics (no token), beside `anpr_api_audit_entries_total`, which
+    leaves covert entries out: counted here, the difference gave their number."""
+    store = await backend.open()
+    for at, covert in ((10, True), (11, False), (12, True), (30, True)):
+        detail: dict[str, object] = {"covert": True} if covert else {"entries": 3}
+        await store.append_audit(
+            AuditEntry(at, "a", "supervisor", "hotlist.replace", "l", None, detail)
+        )
+    removed = await store.purge(hits_before=0, activity_before=0, audit_before=25)
+    assert removed["audit"] == 1
+    left = await store.query_audit(since=None, until=None, actor=None, before_seq=None, limit=9)
+    assert [a.entry.at for a in left] == [30]
+
+
 # -- alerts and console sessions --------------------------------------------------------------
 
 WINDOW_MS = 100
