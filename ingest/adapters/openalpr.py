@@ -5,7 +5,11 @@ told apart by `data_type`:
 
 - `alpr_results`: one video frame; one read per entry of `results` (`epoch_time` in ms; a
   result's own `epoch_time`, when it has one, is that plate's time).
-- `alpr_group`: one vehicle, best plate of several frames (`epoch_start` in ms).
+- `alpr_group`: one vehicle, best plate of several frames (`epoch_start` in ms). With
+  `plate_group_enable_preview = 1` the agent also sends a preview of the group (`is_preview`
+  true) while it still tracks the vehicle, then the final group: the preview is no read, or
+  every such vehicle would be read twice, the second time under another `best_uuid`
+  (help.rekor.ai/how-do-i-set-up-real-time-group-results).
 - `alpr_alert`: a web-server alert; the vehicle's group is in `group`.
 - `heartbeat`: agent health every minute; one camera heartbeat per entry of `video_streams`.
 
@@ -55,6 +59,8 @@ def _record(record: dict[str, Any], tz: tzinfo, out: Collector) -> None:
     kind = record.get("data_type")
     if kind == "alpr_results" or (kind is None and isinstance(record.get("results"), list)):
         _results(record, tz, out)
+    elif kind == "alpr_group" and record.get("is_preview") in (True, "true", "True"):
+        out.notice("is_preview", "a group preview; the vehicle's final group follows")
     elif kind == "alpr_group" or (kind is None and "best_plate_number" in record):
         _group(record, tz, out, out.take_index())
     elif kind == "alpr_alert":

@@ -14,7 +14,10 @@ from tests.fixtures.vendor import HERE, JPEG
 
 FIXTURES = sorted(p.name for p in HERE.iterdir() if p.name.split("_", 1)[0] in ADAPTERS)
 # Captured payloads that carry nothing to take, by the vendor's own semantics.
-NOTHING_TO_TAKE = {"dahua_notify_eventstream_noplate.json"}
+NOTHING_TO_TAKE = {
+    "dahua_notify_eventstream_noplate.json",
+    "openalpr_agent_alpr_group_preview.json",
+}
 GENETEC = (HERE / "genetec_sharpv_http_extension.json").read_bytes()
 
 

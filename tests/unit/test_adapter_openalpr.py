@@ -172,6 +172,18 @@ def test_a_frame_without_plates_is_a_notice() -> None:
     assert result.notices
 
 
+def test_a_group_preview_is_no_read_the_final_group_is() -> None:
+    """With `plate_group_enable_preview = 1` the agent sends a preview of the group while the
+    vehicle is still tracked, then the final group: one vehicle, one read (the final one)."""
+    result = parse("openalpr_agent_alpr_group_preview.json")
+    assert result.reads == [] and result.problems == []
+    assert [n["field"] for n in result.notices] == ["is_preview"]
+    doc = orjson.loads(load("openalpr_agent_alpr_group_preview.json")[0])
+    doc["is_preview"] = False
+    (read,) = run(doc).reads
+    assert_read(read, plate="D2651F", utc="2019-07-09T14:05:21.504Z")
+
+
 def test_the_web_servers_test_webhook_is_not_an_error() -> None:
     result = run({"openalpr_webhook": "test"})
     assert result.reads == [] and result.problems == [] and result.notices
