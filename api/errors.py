@@ -19,6 +19,9 @@ from anpr.http import error_body
 from api.store.base import StoreUnavailable
 
 BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="anpr-api"'}
+# The answer to `StoreUnavailable`, wherever it is raised (a route, or the guard's session check).
+STORE_UNAVAILABLE = "the database is unavailable; try again"
+STORE_UNAVAILABLE_HEADERS = {"Retry-After": "5"}
 
 
 class ApiError(AnprError):
@@ -84,9 +87,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StoreUnavailable)
     async def store_unavailable(request: Request, exc: StoreUnavailable) -> JSONResponse:
         return JSONResponse(
-            error_body("the database is unavailable; try again"),
-            status_code=503,
-            headers={"Retry-After": "5"},
+            error_body(STORE_UNAVAILABLE), status_code=503, headers=STORE_UNAVAILABLE_HEADERS
         )
 
     @app.exception_handler(RequestValidationError)

@@ -37,10 +37,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from anpr.auth import Principal, Role
 from anpr.errors import AnprError
-from anpr.http import field_error_body
+from anpr.http import error_body, field_error_body
 from anpr.openapi_docs import depends_on
 from api.deps import RoleCheck, admits, get_principal, refusal
-from api.errors import BEARER_CHALLENGE
+from api.errors import BEARER_CHALLENGE, STORE_UNAVAILABLE, STORE_UNAVAILABLE_HEADERS
+from api.store.base import StoreUnavailable
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,12 +145,19 @@ class AuthFirstMiddleware:
                 name, check = self._cookie
                 session_id = _cookie_value(headers, name)
                 if session_id is not None:
-                    refused = await check(
-                        session_id,
-                        method=scope["method"],
-                        csrf=headers.get("x-csrf-token"),
-                        refused=guard.refused,
-                    )
+                    try:
+                        refused = await check(
+                            session_id,
+                            method=scope["method"],
+                            csrf=headers.get("x-csrf-token"),
+                            refused=guard.refused,
+                        )
+                    except StoreUnavailable:
+                        # Out here the app's error handlers do not apply: answered as they
+                        # would (503), not left to the server's 500.
+                        body = error_body(STORE_UNAVAILABLE)
+                        await _send(send, 503, body, STORE_UNAVAILABLE_HEADERS)
+                        return
                     if refused is not None:
                         status, detail = refused
                         await _answer(send, status, detail, None)
@@ -230,7 +238,13 @@ def _bounded(receive: Receive, limit: int) -> Receive:
 
 async def _answer(send: Send, status: int, detail: str, headers: dict[str, str] | None) -> None:
     field = {401: "authorization", 403: "authorization", 503: "registry"}.get(status, "body")
-    body = orjson.dumps(field_error_body(detail, field))
+    await _send(send, status, field_error_body(detail, field), headers)
+
+
+async def _send(
+    send: Send, status: int, content: dict[str, object], headers: dict[str, str] | None
+) -> None:
+    body = orjson.dumps(content)
     raw_headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),

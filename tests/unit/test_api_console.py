@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from anpr.auth import hash_token
+from api.store.base import StoreUnavailable
 from tests.unit.api_fixtures import ApiHarness, SseClient, make_hit, running_api
 
 
@@ -178,3 +179,27 @@ async def test_a_session_survives_while_the_registry_is_loading(api: ApiHarness)
         finally:
             follower.caught_up.set()
         assert (await client.get("/v1/alerts")).status_code == 200
+
+
+async def test_a_database_away_is_a_503_for_cookie_requests_too(
+    api: ApiHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The guard looks the session up before the route runs: a database that is away (pool
+    exhausted, failover) answers 503 with Retry-After, as it does for a bearer token, not 500."""
+
+    async def away(*args: object, **kwargs: object) -> None:
+        raise StoreUnavailable("the database is unavailable: PoolTimeout")
+
+    async with signed_in(api, "operator") as (client, csrf):
+        monkeypatch.setattr(api.service.store, "get_session", away)
+        for response in (
+            await client.get("/v1/alerts"),
+            await client.post(
+                "/v1/hits/nope/acknowledge",
+                json={"outcome": "no_action"},
+                headers={"X-CSRF-Token": csrf},
+            ),
+        ):
+            assert response.status_code == 503, response.text
+            assert response.headers["Retry-After"] == "5"
+            assert response.json()["detail"] == "the database is unavailable; try again"
