@@ -9,7 +9,8 @@ pass of a vehicle.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from api.alerts.grouping import AlertKey, Decision, GroupHit
@@ -42,6 +43,20 @@ def close_when_acknowledged_sql(mark: str) -> str:
         " AND NOT EXISTS (SELECT 1 FROM alert_sightings s JOIN hits h ON h.hit_id = s.hit_id"
         " WHERE s.alert_id = alerts.alert_id AND h.ack_at IS NULL) RETURNING alert_id"
     )
+
+
+def with_closed(notes: list[AlertNote], closed: Mapping[str, StoredAlert]) -> list[AlertNote]:
+    """`notes` with the alerts in `closed` (by id) as they stand once closed.
+
+    Placing closes the alerts left with no unacknowledged hit: on PostgreSQL a hit is stored and
+    placed in two transactions, and a client of the hits API may acknowledge it in between; the
+    alert it then opens would otherwise stay `new` with nothing in it left to acknowledge."""
+    if not closed:
+        return notes
+    return [
+        replace(n, alert=closed[n.alert.alert_id]) if n.alert.alert_id in closed else n
+        for n in notes
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -271,7 +271,9 @@ class Store(NotificationStore, Protocol):
         self, sightings: Sequence[NewSighting], window_ms_of: Callable[[str], int]
     ) -> list[AlertNote]:
         """Place newly stored hits in alerts (`api.alerts.grouping`), atomically per key; hits
-        already placed are skipped. The notes of the hits placed now, in order."""
+        already placed are skipped. A hit acknowledged before it was placed closes the alert it
+        is placed in when no hit of it is left unacknowledged, as `acknowledge` would have.
+        The notes of the hits placed now, in order."""
         ...
 
     async def add_hits_placed(

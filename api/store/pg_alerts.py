@@ -32,6 +32,7 @@ from api.store.alerts import (
     StoredAlert,
     close_when_acknowledged_sql,
     restart_alert_sql,
+    with_closed,
 )
 from api.store.base import AckConflict, Acknowledgement, HitStatus, Outcome
 from api.store.pg_common import Row, connection
@@ -82,6 +83,33 @@ async def close_when_acknowledged(conn: Any, hit_id: str, values: Sequence[Any])
     cur = await conn.execute(_CLOSE_ALERT, (*values, hit_id))
     row = await cur.fetchone()
     return None if row is None else str(row[0])
+
+
+async def _close_acknowledged(conn: Any, hit_ids: Sequence[str]) -> dict[str, StoredAlert]:
+    """Close the alerts of the hits just placed that were acknowledged already, when none of
+    their hits is left unacknowledged (`api.store.alerts.with_closed`); by id, as they stand."""
+    if not hit_ids:
+        return {}
+    cur = await conn.execute(
+        "SELECT hit_id, ack_outcome, ack_note, ack_by, ack_role, ack_at FROM hits"
+        " WHERE ack_at IS NOT NULL AND hit_id = ANY(%s)",
+        (list(hit_ids),),
+    )
+    found = {row[0]: tuple(row[1:]) for row in await cur.fetchall()}
+    closed: dict[str, StoredAlert] = {}
+    for hit_id in hit_ids:
+        if hit_id in found:
+            cur = await conn.execute(_CLOSE_ALERT, (*found[hit_id], hit_id))
+            row = await cur.fetchone()
+            if row is not None:
+                cur = await conn.execute(
+                    f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE alert_id = %s",  # noqa: S608
+                    (row[0],),
+                )
+                alert = await cur.fetchone()
+                if alert is not None:
+                    closed[row[0]] = _alert(tuple(alert))
+    return closed
 
 
 def _alert(row: Row) -> StoredAlert:
@@ -157,7 +185,8 @@ class PgAlertsMixin:
                     hit.matched_at, placed.decision is Decision.OPENED,
                 )  # fmt: skip
                 notes.append(AlertNote(placed.decision, _alert(tuple(row)), sighting))
-        return notes
+            closed = await _close_acknowledged(conn, [n.sighting.hit_id for n in notes])
+        return with_closed(notes, closed)
 
     @staticmethod
     async def _write_placement(

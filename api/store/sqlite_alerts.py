@@ -24,7 +24,9 @@ from api.store.alerts import (
     NewSighting,
     Sighting,
     StoredAlert,
+    close_when_acknowledged_sql,
     restart_alert_sql,
+    with_closed,
 )
 from api.store.base import AckConflict, Acknowledgement, HitStatus, Outcome
 from api.store.sqlite_thread import SqliteOnThread, purge_in_batches, write_transaction
@@ -56,6 +58,7 @@ CREATE TABLE IF NOT EXISTS console_sessions (
 """
 
 _RESTART_ALERT = restart_alert_sql("?")
+_CLOSE_ALERT = close_when_acknowledged_sql("?")
 _ALERT_COLUMNS = (
     "alert_id, plate_norm, list_id, entry_id, covert, test, priority, opened_at, last_seen, "
     "sightings, first_hit_id, last_hit_id, summary, ack_outcome, ack_note, ack_by, ack_role, ack_at"
@@ -118,7 +121,29 @@ def place_sightings(
             hit.hit_id, placed.alert_id, new.camera_id, new.captured_at, hit.matched_at, opened
         )
         notes.append(AlertNote(placed.decision, alert, sighting))
-    return notes
+    closed: dict[str, StoredAlert] = {}
+    for hit_id, values in _acknowledged(db, [n.sighting.hit_id for n in notes]):
+        row = db.execute(_CLOSE_ALERT, (*values, hit_id)).fetchone()
+        if row is not None:
+            now = _get_alert(db, row[0])
+            assert now is not None  # noqa: S101 - closed just above, same transaction
+            closed[now.alert_id] = now
+    return with_closed(notes, closed)
+
+
+def _acknowledged(db: sqlite3.Connection, hit_ids: Sequence[str]) -> list[tuple[str, Any]]:
+    """Of `hit_ids`, those acknowledged already, in order, with their acknowledgement."""
+    found: dict[str, Any] = {}
+    for start in range(0, len(hit_ids), 500):
+        chunk = hit_ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        sql = (
+            "SELECT hit_id, ack_outcome, ack_note, ack_by, ack_role, ack_at FROM hits"  # noqa: S608 - placeholders only
+            f" WHERE ack_at IS NOT NULL AND hit_id IN ({marks})"
+        )
+        for row in db.execute(sql, chunk):
+            found[row[0]] = row[1:]
+    return [(h, found[h]) for h in hit_ids if h in found]
 
 
 def _not_placed(db: sqlite3.Connection, sightings: Sequence[NewSighting]) -> dict[str, NewSighting]:

@@ -534,6 +534,40 @@ async def test_acknowledging_the_last_open_hit_of_an_alert_closes_it(backend: Ba
     assert after.alert.alert_id != alert_id
 
 
+async def test_a_hit_acknowledged_before_it_is_placed_leaves_no_alert_new(
+    backend: Backend,
+) -> None:
+    """On PostgreSQL a batch is stored, then placed, in two transactions: a client of the hits
+    API may acknowledge a hit in between. The alert it then opens has no hit left to
+    acknowledge: it is closed with the hit's acknowledgement, not left `new` for good."""
+    store = await backend.open()
+    await store.add_hits([_hit("h1", 1000), _hit("h2", 1010, plate="XYZ")])
+    await store.add_hits([_hit("h3", 1020, plate="XYZ")])
+    assert await store.acknowledge("h1", ACK) is not None
+    assert await store.acknowledge("h2", ACK) is not None
+    notes = await store.add_sightings(
+        [
+            _sighting("h1", 1000),
+            _sighting("h2", 1010, plate="XYZ"),
+            _sighting("h3", 1020, plate="XYZ"),
+        ],
+        _window,
+    )
+    by_hit = {n.sighting.hit_id: n for n in notes}
+    assert by_hit["h1"].decision is Decision.OPENED
+    closed = await store.get_alert(by_hit["h1"].alert.alert_id)
+    assert closed is not None and closed.ack == ACK
+    assert by_hit["h1"].alert.ack == ACK  # the stream's `event: alert` shows it closed
+    # h3 joined h2's alert and nobody acknowledged it: that alert stays new.
+    assert by_hit["h3"].alert.alert_id == by_hit["h2"].alert.alert_id
+    still = await store.get_alert(by_hit["h2"].alert.alert_id)
+    assert still is not None and still.status is HitStatus.NEW
+    # Closed: the vehicle's next sighting opens a new alert.
+    await store.add_hits([_hit("h4", 1030)])
+    (after,) = await store.add_sightings([_sighting("h4", 1030)], _window)
+    assert after.decision is Decision.OPENED
+
+
 async def test_purge_alerts_by_last_sighting(backend: Backend) -> None:
     store = await backend.open()
     notes = await store.add_sightings(
