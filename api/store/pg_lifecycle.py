@@ -29,6 +29,9 @@ class PgLifecycleMixin:
             return 0
         # executemany pipelines the statements (psycopg 3.1+): one round trip for the batch, not
         # one per event; a rollout's first flush or a network-wide outage makes 10,000 at once.
+        # By camera (stable: a camera's events keep their order): replicas flush the same
+        # cameras, and two transactions taking their rows in opposite orders deadlock.
+        events = sorted(events, key=lambda e: e.camera_id)
         async with connection(self.pool) as conn, conn.transaction():
             cur = conn.cursor()
             await cur.executemany(

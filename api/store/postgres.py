@@ -287,7 +287,10 @@ class PostgresStore(PgAlertsMixin, PgNotificationsMixin, PgLifecycleMixin):
         if not rows:
             return
         now = max(max(r.last_read_at or 0, r.last_heartbeat_at or 0, r.first_seen) for r in rows)
-        # Replicas see the same reads; keep the earliest first_seen and the latest times.
+        # Replicas see the same reads; keep the earliest first_seen and the latest times. By
+        # camera: the pipelined batch is one transaction, and two replicas' batches taking the
+        # same rows in opposite orders deadlock.
+        rows = sorted(rows, key=lambda r: r.camera_id)
         async with connection(self.pool) as conn, conn.cursor() as cur:
             await cur.executemany(
                 "INSERT INTO camera_activity (camera_id, first_seen, last_read_at,"

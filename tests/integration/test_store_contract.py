@@ -1070,3 +1070,50 @@ async def test_pg_hits_acknowledged_at_once_on_two_replicas_close_their_alert(
     finally:
         await one.close()
         await two.close()
+
+
+async def test_two_replicas_flushing_the_same_cameras_do_not_deadlock(
+    pg_database: PgDatabase,
+) -> None:
+    """Replicas see the same cameras' first events and flush them in one transaction each, in
+    the order each observed them: two flushes of the same cameras in opposite orders locked
+    each other's rows (a deadlock, the flush failed as the database unavailable)."""
+    import asyncio
+
+    stores = [PostgresStore(pg_database.url, migrate_url=pg_database.migrate_url) for _ in "ab"]
+    for store in stores:
+        await store.open()
+    try:
+        for round_no in range(3):
+            events = [
+                LifecycleEvent(f"r{round_no}-c{i:05d}", "registered", 100 + i, {})
+                for i in range(3000)
+            ]
+            await asyncio.gather(
+                stores[0].add_lifecycle(events), stores[1].add_lifecycle(events[::-1])
+            )
+        assert len(await stores[0].load_lifecycle()) == 9000
+    finally:
+        for store in stores:
+            await store.close()
+
+
+async def test_two_replicas_saving_the_same_cameras_activity_do_not_deadlock(
+    pg_database: PgDatabase,
+) -> None:
+    """As the lifecycle flush: a pipelined batch of upserts is one transaction."""
+    import asyncio
+
+    stores = [PostgresStore(pg_database.url, migrate_url=pg_database.migrate_url) for _ in "ab"]
+    for store in stores:
+        await store.open()
+    try:
+        for round_no in range(3):
+            rows = [
+                CameraActivity(f"r{round_no}-c{i:05d}", 100, 100 + i, None) for i in range(3000)
+            ]
+            await asyncio.gather(stores[0].save_activity(rows), stores[1].save_activity(rows[::-1]))
+        assert len(await stores[0].load_activity()) == 9000
+    finally:
+        for store in stores:
+            await store.close()
