@@ -3,7 +3,8 @@
 `EventSource` cannot send `Authorization`, so the console signs in by token into a server-side
 session (contract section 7): the cookie holds a random session id (only its SHA-256 is stored,
 in the API store, so every replica knows the session), HttpOnly and SameSite=Strict. The session
-remembers the hash of the token it was opened with: revoking the token ends its sessions at once.
+remembers the hash of the token it was opened with: revoking the token ends its sessions at once,
+and their open hit streams too (`StillAllowed`).
 
 CSRF: a request authenticated by the cookie that is not GET/HEAD/OPTIONS must carry the
 session's CSRF token in `X-CSRF-Token` (a synchronizer token, handed out at sign-in and by
@@ -27,6 +28,7 @@ from anpr.auth import Principal, Role
 from api.errors import ApiError, forbidden, unauthorized, unavailable
 from api.service import BOOTSTRAP_ADMIN, ApiService
 from api.store.alerts import ConsoleSession
+from api.store.base import StoreUnavailable
 
 SESSION_COOKIE = "anpr_session"
 CSRF_HEADER = "x-csrf-token"
@@ -50,10 +52,14 @@ class SignedIn:
 
 def _still_valid(service: ApiService, session: ConsoleSession) -> Principal | None:
     """The principal of the session's token, if that token is still valid."""
+    return _token_principal(service, session.token_hash)
+
+
+def _token_principal(service: ApiService, token_hash: str) -> Principal | None:
     admin = service.admin_token_hash
-    if admin is not None and hmac.compare_digest(session.token_hash, admin):
-        return Principal(Role.ADMIN, BOOTSTRAP_ADMIN, session.token_hash)
-    return service.registry.tokens.get(session.token_hash)
+    if admin is not None and hmac.compare_digest(token_hash, admin):
+        return Principal(Role.ADMIN, BOOTSTRAP_ADMIN, token_hash)
+    return service.registry.tokens.get(token_hash)
 
 
 async def sign_in(service: ApiService, token: str) -> SignedIn:
@@ -139,6 +145,53 @@ async def principal_from_cookie(service: ApiService, request: Request) -> Princi
         if not hmac.compare_digest(sent.encode(), signed_in.session.csrf_token.encode()):
             raise forbidden(NO_CSRF)
     return signed_in.principal
+
+
+class StillAllowed:
+    """Whether the caller of a long request (the hit stream) may still be served: its token
+    not revoked (a registry look-up, every call), and for a console session, the session not
+    expired (every call) nor signed out (the store, at most every `recheck_s`: a stream is
+    woken for each hit, and every replica must learn of a sign-out made on another)."""
+
+    def __init__(
+        self, service: ApiService, token_hash: str, session: ConsoleSession | None, recheck_s: float
+    ) -> None:
+        self._service = service
+        self._token_hash = token_hash
+        self._session = session
+        self._recheck_ms = int(recheck_s * 1000)
+        self._checked = service.clock()
+
+    async def __call__(self) -> bool:
+        service = self._service
+        if _token_principal(service, self._token_hash) is None:
+            return False
+        session = self._session
+        if session is None:
+            return True
+        now = service.clock()
+        if now >= session.expires_at:
+            return False
+        if now - self._checked < self._recheck_ms:
+            return True
+        self._checked = now
+        try:
+            return await service.store.get_session(session.session_hash, now=now) is not None
+        except StoreUnavailable:
+            return False  # unknown: the client reconnects and is checked afresh
+
+
+async def still_allowed(
+    service: ApiService, request: Request, principal: Principal, *, recheck_s: float
+) -> StillAllowed:
+    """The `StillAllowed` of a request whose caller is `principal`."""
+    session = None
+    if request.headers.get("authorization") is None and SESSION_COOKIE in request.cookies:
+        signed_in = await current(service, request)
+        if signed_in is None:
+            raise unauthorized()
+        session = signed_in.session
+    return StillAllowed(service, principal.token_hash, session, recheck_s)
 
 
 def set_cookie(

@@ -12,6 +12,8 @@ Events go out a page (replay) or a queue's worth (live) per write: with a batch 
 published at once, one write for all of them instead of one each through the ASGI stack.
 An unknown `Last-Event-ID` (expired by retention, from a replica that has not stored that hit
 yet, or a covert hit the caller may not see) resumes live and says so in a comment.
+A stream ends when its token is revoked (before its next write) or its console session is
+signed out or expires (within a keep-alive interval): `allowed`, asked at every wake.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import orjson
 
@@ -101,6 +103,7 @@ class HitStream:
         page: int,
         registry: RegistryView | None = None,
         published: Callable[[], int | None] = lambda: None,
+        allowed: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self._store = store
         self._hub = hub
@@ -111,6 +114,8 @@ class HitStream:
         self._registry = registry  # camera names and time zones of `sighting` events
         self._published = published  # the last seq the hub was handed (None: no bound)
         self._page = page
+        # Asked before each live write: a revoked token or an ended session ends the stream.
+        self._allowed = allowed
         self._covert = sees_covert(principal)
         self._last_seq = 0
 
@@ -171,6 +176,8 @@ class HitStream:
             # A little under the interval: "a comment at least every 15 s" held to the letter,
             # not 15.001 s after the last write.
             item = await _next(sub, self._keepalive_s * KEEPALIVE_EARLY)
+            if self._allowed is not None and not await self._allowed():
+                return
             if item is None:
                 if not sub.dropped:
                     yield KEEPALIVE

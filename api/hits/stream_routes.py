@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import StreamingResponse
 
+from api.console.sessions import still_allowed
 from api.deps import Operator, Service
 from api.hits.schemas import StreamEvent
 from api.hits.stream import HitStream
@@ -40,6 +41,7 @@ _EVENT_STREAM = {
 async def stream_hits(
     principal: Operator,
     service: Service,
+    request: Request,
     last_event_id: Annotated[str | None, Header(max_length=256)] = None,
     last_event_id_query: Annotated[
         str | None,
@@ -61,6 +63,9 @@ async def stream_hits(
         page=settings.stream_backlog_page,
         registry=service.registry,
         published=service.hit_ingest.published,
+        allowed=await still_allowed(
+            service, request, principal, recheck_s=settings.stream_keepalive_s
+        ),
     )
     return StreamingResponse(
         stream.events(),
