@@ -16,7 +16,20 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from anpr.errors import ConfigError
 
 DAY_MS = 24 * 3600 * 1000
-_PLACEHOLDERS = frozenset({"", "admin", "changeme", "change-me", "secret", "password", "token"})
+# Lower case. The last is the compose stack's fallback (deploy/compose/compose.yaml): published
+# here, so never an admin in production.
+_PLACEHOLDERS = frozenset(
+    {
+        "",
+        "admin",
+        "changeme",
+        "change-me",
+        "secret",
+        "password",
+        "token",
+        "compose-dev-admin-token-0123456789abcdef",
+    }
+)
 MIN_PRODUCTION_TOKEN_LEN = 32
 
 log = logging.getLogger(__name__)
