@@ -33,7 +33,8 @@ class ApiSettings(DatabaseSettings):
     page_limit_default: int = Field(default=50, ge=1, le=500)
     page_limit_max: int = Field(default=500, ge=1, le=5000)
     # The console (`/console/`): session lifetime (a shift), the cookie's Secure flag (unset:
-    # Secure when the request came over https), and the hosts whose https image URLs it shows.
+    # Secure when the request came over https, or a proxy says it did), and the hosts whose
+    # https image URLs it shows.
     console_session_ttl_s: float = Field(default=12 * 3600.0, gt=0, le=7 * 24 * 3600.0)
     console_cookie_secure: bool | None = None
     console_image_hosts: list[

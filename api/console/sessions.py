@@ -204,7 +204,25 @@ def set_cookie(
         path="/",
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https" if secure is None else secure,
+        secure=came_over_https(request) if secure is None else secure,
+    )
+
+
+def came_over_https(request: Request) -> bool:
+    """Whether the browser reached us over https: directly, or through a proxy that says so.
+
+    The proxy's header is believed from anyone: a client that sends it on plain http only gets
+    a Secure cookie its browser will not send back, while behind a TLS-terminating proxy (an
+    ingress, not 127.0.0.1, so uvicorn leaves the scheme at http) the cookie was sent without
+    Secure, and a plain-http request to the host would carry it in clear."""
+    if request.url.scheme == "https":
+        return True
+    forwarded = request.headers.get("x-forwarded-proto")
+    if forwarded is not None:
+        return forwarded.split(",")[0].strip().lower() == "https"
+    first = request.headers.get("forwarded", "").split(",")[0]
+    return any(
+        part.strip().lower() in ("proto=https", 'proto="https"') for part in first.split(";")
     )
 
 

@@ -203,3 +203,20 @@ async def test_a_database_away_is_a_503_for_cookie_requests_too(
             assert response.status_code == 503, response.text
             assert response.headers["Retry-After"] == "5"
             assert response.json()["detail"] == "the database is unavailable; try again"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"X-Forwarded-Proto": "https"}, {"Forwarded": "for=10.0.0.1;proto=https"}],
+    ids=["x-forwarded-proto", "forwarded"],
+)
+async def test_the_cookie_is_secure_behind_a_tls_terminating_proxy(
+    api: ApiHarness, headers: dict[str, str]
+) -> None:
+    # The proxy speaks plain http to the API (and is not 127.0.0.1, so uvicorn leaves the
+    # scheme alone): the browser still reached it over https.
+    response = await api.client.post(
+        "/console/session", json={"token": api.tokens["operator"]}, headers=headers
+    )
+    assert response.status_code == 200
+    assert "Secure" in response.headers["set-cookie"]
