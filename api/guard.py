@@ -11,9 +11,10 @@ before routing does anything with the body:
 2. For a guarded route it authenticates from the `Authorization` header alone: no or a bad
    token answers 401 (503 while the registry is still loading) without reading a byte of body.
    Without that header, the console's session cookie is checked instead (a valid session, and
-   its CSRF token on writes), also before the body. A caller whose role the route does not
-   admit (its `api.deps.RoleCheck` dependencies) is answered 403 here too, unread: an
-   integrator's token, which lives on cameras, cannot make the API parse a 16 MiB hotlist.
+   its CSRF token on writes), also before the body; while the registry loads, 503 at once. A
+   caller whose role the route does not admit (its `api.deps.RoleCheck` dependencies) is
+   answered 403 here too, unread: an integrator's token, which lives on cameras, cannot make
+   the API parse a 16 MiB hotlist.
 3. It bounds the body of every route: a declared `Content-Length` over the route's limit answers
    413 at once; a body streamed past it stops with 413 as soon as the limit is crossed.
 """
@@ -144,6 +145,11 @@ class AuthFirstMiddleware:
             if authorization is None and self._cookie is not None:
                 name, check = self._cookie
                 session_id = _cookie_value(headers, name)
+                if session_id is not None and self._loading():
+                    # No session can be checked until the registry is replayed: answered now,
+                    # not by the route's dependency after its body was read.
+                    await self._still_loading(send)
+                    return
                 if session_id is not None:
                     try:
                         refused = await check(
@@ -167,12 +173,7 @@ class AuthFirstMiddleware:
             principal = self._authenticate(authorization)
             if principal is None:
                 if self._loading():
-                    await _answer(
-                        send,
-                        503,
-                        "the API is still loading the registry",
-                        {"Retry-After": str(self._retry_after_s)},
-                    )
+                    await self._still_loading(send)
                 else:
                     await _answer(send, 401, "missing or invalid bearer token", BEARER_CHALLENGE)
                 return
@@ -186,6 +187,14 @@ class AuthFirstMiddleware:
             await _answer(send, 413, BodyTooLarge(limit).detail, None)
             return
         await self.app(scope, _bounded(receive, limit), send)
+
+    async def _still_loading(self, send: Send) -> None:
+        await _answer(
+            send,
+            503,
+            "the API is still loading the registry",
+            {"Retry-After": str(self._retry_after_s)},
+        )
 
 
 class CookieCheck(Protocol):

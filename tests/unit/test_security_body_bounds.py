@@ -127,6 +127,28 @@ async def test_a_console_session_of_another_role_is_refused_before_its_body_is_r
     assert supervisor.status_code == 404, supervisor.text
 
 
+async def test_a_cookie_while_the_registry_loads_is_answered_before_its_body_is_read(
+    api: ApiHarness,
+) -> None:
+    """Sessions cannot be checked until the registry is replayed: the answer is 503 then, and
+    any cookie, forged or not, must not make the API read and parse a large body first."""
+    headers = {
+        "Cookie": "anpr_session=forged",
+        "X-CSRF-Token": "forged",
+        "Content-Length": str(15 * 1024 * 1024),
+        "Content-Type": "application/json",
+    }
+    follower = api.service.registry_follower
+    follower.caught_up.clear()
+    try:
+        status, read = await _raw_post(api.app, "/v1/hotlists/x/entries", headers, [b"[{bad"])
+        answer = await api.client.get("/v1/alerts", headers={"Cookie": "anpr_session=forged"})
+    finally:
+        follower.caught_up.set()
+    assert (status, read) == (503, [])
+    assert answer.status_code == 503 and "Retry-After" in answer.headers
+
+
 def test_every_route_that_needs_a_caller_refuses_other_roles_before_the_body(
     api: ApiHarness,
 ) -> None:
