@@ -7,7 +7,6 @@ enough because the tokens carry full entropy: there is nothing to brute-force.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import secrets
@@ -88,7 +87,7 @@ def parse_authorization(header: str | None) -> Credentials | None:
     if scheme.lower() == "basic" and rest:
         try:
             decoded = base64.b64decode(rest, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # not base64 (binascii.Error), not ASCII text, not UTF-8
             return None
         user, sep, password = decoded.partition(":")
         if sep and password:

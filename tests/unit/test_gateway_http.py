@@ -168,10 +168,13 @@ async def test_unregistered_camera_is_a_field_error(
     pytest.param(None, id="missing"),
     pytest.param("Bearer nope", id="unknown-token"),
     pytest.param("Basic !!!", id="basic-not-base64"),
+    # A header byte over 0x7f (Latin-1 to Starlette) was a ValueError: 500 and a logged crash.
+    pytest.param(b"Basic \xe9t\xe9=", id="basic-not-ascii"),
+    pytest.param(b"Bearer \xe9t\xe9", id="bearer-not-ascii"),
     pytest.param("Token abc", id="unknown-scheme"),
 ])  # fmt: skip
 async def test_bad_credentials_are_401(
-    gw: GatewayHarness, make_read: MakeRead, header: str | None
+    gw: GatewayHarness, make_read: MakeRead, header: str | bytes | None
 ) -> None:
     headers = {"Authorization": header} if header else {}
     response = await gw.client.post("/v1/reads", json=make_read(), headers=headers)

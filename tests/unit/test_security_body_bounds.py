@@ -71,8 +71,15 @@ async def _raw_post(
         ("/v1/integrators", {"Authorization": "Bearer not-a-token"}),
         ("/v1/tokens", {"Authorization": "Basic dXNlcjpwYXNz"}),
         ("/v1/cameras", {}),
+        ("/v1/tokens", {"Authorization": "Basic \u00e9t\u00e9="}),
     ],
-    ids=["no-token-upsert", "bad-token-integrators", "basic-on-api", "no-token-cameras"],
+    ids=[
+        "no-token-upsert",
+        "bad-token-integrators",
+        "basic-on-api",
+        "no-token-cameras",
+        "basic-not-ascii",
+    ],
 )
 async def test_unauthenticated_request_is_refused_before_its_body_is_read(
     api: ApiHarness, path: str, headers: dict[str, str]
