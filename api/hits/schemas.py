@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.store.base import HitStatus, Outcome
 
@@ -115,9 +115,19 @@ class HitCountsOut(BaseModel):
 
 
 class AcknowledgeIn(BaseModel):
+    # Of a hit or an alert. The note may span lines; a NUL is refused (PostgreSQL cannot store
+    # it in text, and the note is also the audit entry's reason). A comment, not a docstring:
+    # a docstring would change the OpenAPI document.
     model_config = ConfigDict(extra="forbid")
     outcome: Outcome
     note: str | None = Field(default=None, max_length=2000)
+
+    @field_validator("note")
+    @classmethod
+    def _no_nul(cls, note: str | None) -> str | None:
+        if note is not None and "\x00" in note:
+            raise ValueError("must not contain a NUL character")
+        return note
 
 
 class StreamEvent(BaseModel):
