@@ -23,8 +23,8 @@ from api.hits.views import ack_json, acknowledgement, hit_json, sees_covert
 from api.query import IdParam, decode_alert_cursor, encode_alert_cursor, page_size, time_range
 from api.responses import error_responses
 from api.service import ApiService
-from api.store.alerts import AlertFilter, AlertPageKey, StoredAlert
-from api.store.base import AckConflict, HitStatus
+from api.store.alerts import AlertAcknowledged, AlertFilter, AlertPageKey, StoredAlert
+from api.store.base import AckConflict, AuditEntry, HitStatus
 
 # An alert of a thousand sightings names its hits in its audit entry up to this many.
 MAX_AUDITED_HIT_IDS = 1000
@@ -106,10 +106,29 @@ async def acknowledge_alert(
 ) -> AlertDetail:
     """Acknowledges the alert and its hits not yet acknowledged; the next sighting of the
     vehicle opens a new alert. A second acknowledgement is 409 and names who was first."""
+    # The alert's and its hits' acknowledgements and the audit entry are one transaction.
     await _visible_alert(service, alert_id, principal)
     ack = acknowledgement(body, principal, service.clock())
+
+    def audit_entry(done: AlertAcknowledged) -> AuditEntry:
+        # The hits acknowledged by this, by id: those acknowledged before, one by one, are in
+        # their own `hit.acknowledge` entries (an auditor finds every hit's acknowledgement).
+        return service.audit.entry(
+            principal,
+            Action.ALERT_ACKNOWLEDGE,
+            alert_id,
+            reason=body.note,
+            detail={
+                "outcome": body.outcome.value,
+                "sightings": done.alert.sightings,
+                "hits": len(done.hit_ids),
+                "hit_ids": list(done.hit_ids[:MAX_AUDITED_HIT_IDS]),
+            },
+            covert=done.alert.key.covert,
+        )
+
     try:
-        acknowledged = await service.store.acknowledge_alert(alert_id, ack)
+        acknowledged = await service.store.acknowledge_alert(alert_id, ack, audit=audit_entry)
     except AckConflict as exc:
         first = exc.existing
         detail = f"alert already acknowledged by {first.by} ({first.outcome.value})"
@@ -122,22 +141,7 @@ async def acknowledge_alert(
     if acknowledged is None:
         raise not_found(f"alert {alert_id!r}")
     alert = acknowledged.alert
-    # The hits acknowledged by this, by id: those acknowledged before, one by one, are in
-    # their own `hit.acknowledge` entries (an auditor finds every hit's acknowledgement).
-    hit_ids = list(acknowledged.hit_ids)
-    await service.audit.record(
-        principal,
-        Action.ALERT_ACKNOWLEDGE,
-        alert_id,
-        reason=body.note,
-        detail={
-            "outcome": body.outcome.value,
-            "sightings": alert.sightings,
-            "hits": len(hit_ids),
-            "hit_ids": hit_ids[:MAX_AUDITED_HIT_IDS],
-        },
-        covert=alert.key.covert,
-    )
+    service.audit.written(Action.ALERT_ACKNOWLEDGE, covert=alert.key.covert)
     return await _detail(service, alert)
 
 

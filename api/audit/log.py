@@ -64,19 +64,41 @@ class AuditLog:
         `api.audit.redact`) and not counted on /metrics, nor is the request that made it."""
         if covert:
             leave_out_of_request_metrics()
-            detail = {**(detail or {}), "covert": True}
         seq = await self._store.append_audit(
-            AuditEntry(
-                at=self._clock(),
-                actor=principal.name,
-                role=principal.role.value,
-                action=action.value,
-                target=target,
-                reason=reason,
-                # Names need not be unique: the token id says exactly who it was.
-                detail={**(detail or {}), "actor_token_id": token_id(principal.token_hash)},
-            )
+            self.entry(principal, action, target, reason=reason, detail=detail, covert=covert)
         )
-        if not covert:
-            self._metrics.audit_entries.labels(action.value).inc()
+        self.written(action, covert=covert)
         return seq
+
+    def entry(
+        self,
+        principal: Principal,
+        action: Action,
+        target: str,
+        *,
+        reason: str | None = None,
+        detail: dict[str, Any] | None = None,
+        covert: bool = False,
+    ) -> AuditEntry:
+        """The entry `record` appends, for a store that writes it in the transaction of the
+        change it records (an acknowledgement: both or neither). Pure; once the store has
+        written it, call `written`."""
+        if covert:
+            detail = {**(detail or {}), "covert": True}
+        return AuditEntry(
+            at=self._clock(),
+            actor=principal.name,
+            role=principal.role.value,
+            action=action.value,
+            target=target,
+            reason=reason,
+            # Names need not be unique: the token id says exactly who it was.
+            detail={**(detail or {}), "actor_token_id": token_id(principal.token_hash)},
+        )
+
+    def written(self, action: Action, *, covert: bool) -> None:
+        """Count an entry the store has written (a covert one, and its request, are not)."""
+        if covert:
+            leave_out_of_request_metrics()
+        else:
+            self._metrics.audit_entries.labels(action.value).inc()

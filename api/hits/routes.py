@@ -22,7 +22,14 @@ from api.hits.views import acknowledgement, hit_json, sees_covert, visible
 from api.query import IdParam, page_size, time_range
 from api.responses import error_responses
 from api.service import ApiService
-from api.store.base import AckConflict, HitFilter, HitStatus, StoredHit
+from api.store.base import (
+    AckConflict,
+    AuditEntry,
+    HitAcknowledged,
+    HitFilter,
+    HitStatus,
+    StoredHit,
+)
 
 router = APIRouter(tags=["hits"])
 
@@ -113,10 +120,26 @@ async def acknowledge_hit(
     hit_id: str, body: AcknowledgeIn, principal: Operator, service: Service
 ) -> HitOut:
     """The operator is the caller's token; a hit is acknowledged once (a second time: 409)."""
+    # The acknowledgement and its audit entry are one transaction: an entry that cannot be
+    # written leaves the hit new, never acknowledged without a trace.
     await _visible_hit(service, hit_id, principal)
     ack = acknowledgement(body, principal, service.clock())
+
+    def audit_entry(done: HitAcknowledged) -> AuditEntry:
+        detail: dict[str, object] = {"outcome": body.outcome.value}
+        if done.closed_alert_id is not None:
+            detail["alert_closed"] = done.closed_alert_id
+        return service.audit.entry(
+            principal,
+            Action.HIT_ACKNOWLEDGE,
+            hit_id,
+            reason=body.note,
+            detail=detail,
+            covert=done.hit.covert,
+        )
+
     try:
-        acknowledged = await service.store.acknowledge(hit_id, ack)
+        acknowledged = await service.store.acknowledge(hit_id, ack, audit=audit_entry)
     except AckConflict as exc:
         raise conflict(
             f"hit already acknowledged by {exc.existing.by} ({exc.existing.outcome.value})",
@@ -125,15 +148,5 @@ async def acknowledge_hit(
     if acknowledged is None:
         raise not_found(f"hit {hit_id!r}")
     hit = acknowledged.hit
-    detail: dict[str, object] = {"outcome": body.outcome.value}
-    if acknowledged.closed_alert_id is not None:
-        detail["alert_closed"] = acknowledged.closed_alert_id
-    await service.audit.record(
-        principal,
-        Action.HIT_ACKNOWLEDGE,
-        hit_id,
-        reason=body.note,
-        detail=detail,
-        covert=hit.covert,
-    )
+    service.audit.written(Action.HIT_ACKNOWLEDGE, covert=hit.covert)
     return HitOut.model_validate(hit_json(hit))

@@ -229,12 +229,19 @@ class Store(NotificationStore, Protocol):
         through retention: 0 only when it never held a hit)."""
         ...
 
-    async def acknowledge(self, hit_id: str, ack: Acknowledgement) -> HitAcknowledged | None:
+    async def acknowledge(
+        self,
+        hit_id: str,
+        ack: Acknowledgement,
+        *,
+        audit: Callable[[HitAcknowledged], AuditEntry] | None = None,
+    ) -> HitAcknowledged | None:
         """The acknowledged hit; None when unknown; `AckConflict` when acknowledged before.
 
         When it was the last hit of its alert that nobody had acknowledged, the alert is
         acknowledged with it (closed: the vehicle's next sighting opens a new alert), as if
-        its whole alert had been acknowledged with this acknowledgement."""
+        its whole alert had been acknowledged with this acknowledgement. `audit` gives the
+        audit entry of the acknowledgement, appended in the same transaction: both or neither."""
         ...
 
     async def append_audit(self, entry: AuditEntry) -> int: ...
@@ -303,10 +310,14 @@ class Store(NotificationStore, Protocol):
         ...
 
     async def acknowledge_alert(
-        self, alert_id: str, ack: Acknowledgement
+        self,
+        alert_id: str,
+        ack: Acknowledgement,
+        *,
+        audit: Callable[[AlertAcknowledged], AuditEntry] | None = None,
     ) -> AlertAcknowledged | None:
         """Acknowledge the alert and its unacknowledged hits (their ids come back); None when
-        unknown; `AckConflict` when acknowledged before."""
+        unknown; `AckConflict` when acknowledged before. `audit` as for `acknowledge`."""
         ...
 
     async def purge_alerts(self, *, before: int) -> int: ...

@@ -34,8 +34,8 @@ from api.store.alerts import (
     restart_alert_sql,
     with_closed,
 )
-from api.store.base import AckConflict, Acknowledgement, HitStatus, Outcome
-from api.store.pg_common import Row, connection
+from api.store.base import AckConflict, Acknowledgement, AuditEntry, HitStatus, Outcome
+from api.store.pg_common import Row, connection, insert_audit
 
 _ALERT_COLUMNS = (
     "alert_id, plate_norm, list_id, entry_id, covert, test, priority, opened_at, last_seen, "
@@ -328,9 +328,14 @@ class PgAlertsMixin:
         return notes
 
     async def acknowledge_alert(
-        self, alert_id: str, ack: Acknowledgement
+        self,
+        alert_id: str,
+        ack: Acknowledgement,
+        *,
+        audit: Callable[[AlertAcknowledged], AuditEntry] | None = None,
     ) -> AlertAcknowledged | None:
         values = (ack.outcome.value, ack.note, ack.by, ack.role, ack.at)
+        done = None
         async with connection(self.pool) as conn, conn.transaction():
             # The key's lock first, as `add_sightings` takes it: a hit being placed in this alert
             # meanwhile is either in it before the acknowledgement (and acknowledged with it) or
@@ -346,26 +351,30 @@ class PgAlertsMixin:
                 await conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
             # One conditional UPDATE: of two replicas acknowledging at once, one wins.
             cur = await conn.execute(
-                "UPDATE alerts SET ack_outcome=%s, ack_note=%s, ack_by=%s, ack_role=%s, ack_at=%s"
-                " WHERE alert_id=%s AND ack_at IS NULL",
+                "UPDATE alerts SET ack_outcome=%s, ack_note=%s, ack_by=%s, ack_role=%s,"  # noqa: S608 - constant columns
+                f" ack_at=%s WHERE alert_id=%s AND ack_at IS NULL RETURNING {_ALERT_COLUMNS}",
                 (*values, alert_id),
             )
-            updated = cur.rowcount
-            hit_ids: list[str] = []
-            if updated:
+            updated = await cur.fetchone()
+            if updated is not None:
                 cur = await conn.execute(
                     "UPDATE hits SET ack_outcome=%s, ack_note=%s, ack_by=%s, ack_role=%s,"
                     " ack_at=%s WHERE ack_at IS NULL AND hit_id IN"
                     " (SELECT hit_id FROM alert_sightings WHERE alert_id = %s) RETURNING hit_id",
                     (*values, alert_id),
                 )
-                hit_ids = [row[0] for row in await cur.fetchall()]
+                hit_ids = sorted(row[0] for row in await cur.fetchall())
+                done = AlertAcknowledged(_alert(updated), tuple(hit_ids))
+                if audit is not None:
+                    await insert_audit(conn, audit(done))
+        if done is not None:
+            return done
         alert = await self.get_alert(alert_id)
         if alert is None:
             return None
-        if not updated and alert.ack is not None:
+        if alert.ack is not None:
             raise AckConflict(alert.ack)
-        return AlertAcknowledged(alert, tuple(sorted(hit_ids)))
+        return AlertAcknowledged(alert, ())  # pragma: no cover - the UPDATE matched it otherwise
 
     async def purge_alerts(self, *, before: int) -> int:
         """Alerts whose last sighting is older than `before` (hit retention), with their trail."""

@@ -11,10 +11,10 @@ from typing import Any
 
 import orjson
 import psycopg
-from psycopg.types.json import set_json_dumps, set_json_loads
+from psycopg.types.json import Jsonb, set_json_dumps, set_json_loads
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from api.store.base import HitFilter, HitStatus, StoreUnavailable
+from api.store.base import AuditEntry, HitFilter, HitStatus, StoreUnavailable
 
 Row = tuple[Any, ...]
 
@@ -117,3 +117,22 @@ def hit_where(flt: HitFilter) -> tuple[list[str], list[Any]]:
         clauses.append("coalesce((body->>'test')::boolean, false) = %s")
         params.append(flt.test)
     return clauses, params
+
+
+async def insert_audit(conn: Any, entry: AuditEntry) -> int:
+    """Append `entry` to the audit table on `conn` (inside its transaction, if any); its seq."""
+    cur = await conn.execute(
+        "INSERT INTO audit (at, actor, role, action, target, reason, detail) "
+        "VALUES (%s,%s,%s,%s,%s,%s,%s) RETURNING seq",
+        (
+            entry.at,
+            entry.actor,
+            entry.role,
+            entry.action,
+            entry.target,
+            entry.reason,
+            Jsonb(entry.detail),
+        ),
+    )
+    row = await cur.fetchone()
+    return int(row[0])

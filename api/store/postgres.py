@@ -40,7 +40,7 @@ from api.store.base import (
     StoredHit,
 )
 from api.store.pg_alerts import PgAlertsMixin, close_when_acknowledged, lock_alert_of_hit
-from api.store.pg_common import Row, hit_where, purge_in_batches
+from api.store.pg_common import Row, hit_where, insert_audit, purge_in_batches
 from api.store.pg_common import connection as connection  # re-exported (archive, tests)
 from api.store.pg_common import make_pool as make_pool
 from api.store.pg_lifecycle import PgLifecycleMixin
@@ -216,7 +216,13 @@ class PostgresStore(PgAlertsMixin, PgNotificationsMixin, PgLifecycleMixin):
         row = await self._one("SELECT COALESCE(MAX(seq), 0) FROM hits")
         return int(row[0])
 
-    async def acknowledge(self, hit_id: str, ack: Acknowledgement) -> HitAcknowledged | None:
+    async def acknowledge(
+        self,
+        hit_id: str,
+        ack: Acknowledgement,
+        *,
+        audit: Callable[[HitAcknowledged], AuditEntry] | None = None,
+    ) -> HitAcknowledged | None:
         values = (ack.outcome.value, ack.note, ack.by, ack.role, ack.at)
         async with connection(self.pool) as conn, conn.transaction():
             await lock_alert_of_hit(conn, hit_id)
@@ -226,9 +232,15 @@ class PostgresStore(PgAlertsMixin, PgNotificationsMixin, PgLifecycleMixin):
                 (*values, hit_id),
             )
             row = await cur.fetchone()
-            closed = None if row is None else await close_when_acknowledged(conn, hit_id, values)
-        if row is not None:
-            return HitAcknowledged(_hit(row), closed)
+            done = None
+            if row is not None:
+                done = HitAcknowledged(
+                    _hit(row), await close_when_acknowledged(conn, hit_id, values)
+                )
+                if audit is not None:
+                    await insert_audit(conn, audit(done))
+        if done is not None:
+            return done
         hit = await self.get_hit(hit_id)
         if hit is None:
             return None
@@ -237,20 +249,8 @@ class PostgresStore(PgAlertsMixin, PgNotificationsMixin, PgLifecycleMixin):
         return HitAcknowledged(hit)  # pragma: no cover - the UPDATE matched it otherwise
 
     async def append_audit(self, entry: AuditEntry) -> int:
-        row = await self._one(
-            "INSERT INTO audit (at, actor, role, action, target, reason, detail) "
-            "VALUES (%s,%s,%s,%s,%s,%s,%s) RETURNING seq",
-            (
-                entry.at,
-                entry.actor,
-                entry.role,
-                entry.action,
-                entry.target,
-                entry.reason,
-                Jsonb(entry.detail),
-            ),
-        )
-        return int(row[0])
+        async with connection(self.pool) as conn:
+            return await insert_audit(conn, entry)
 
     async def query_audit(
         self,

@@ -7,6 +7,12 @@ only moves forward (`SqliteStore.purge`).
 
 from __future__ import annotations
 
+import sqlite3
+
+import orjson
+
+from api.store.base import AuditEntry
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS hits (
@@ -68,3 +74,21 @@ CREATE INDEX IF NOT EXISTS deliveries_target ON deliveries (target_id, seq);
 CREATE INDEX IF NOT EXISTS deliveries_hit ON deliveries (hit_id);
 CREATE INDEX IF NOT EXISTS deliveries_finished ON deliveries (finished_at);
 """
+
+
+def insert_audit(db: sqlite3.Connection, entry: AuditEntry) -> int:
+    """Append `entry` to the audit table (inside the caller's transaction, if any); its seq."""
+    cursor = db.execute(
+        "INSERT INTO audit (at, actor, role, action, target, reason, detail)"
+        " VALUES (?,?,?,?,?,?,?)",
+        (
+            entry.at,
+            entry.actor,
+            entry.role,
+            entry.action,
+            entry.target,
+            entry.reason,
+            orjson.dumps(entry.detail),
+        ),
+    )
+    return int(cursor.lastrowid or 0)

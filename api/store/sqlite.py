@@ -34,7 +34,7 @@ from api.store.base import (
     StoredAudit,
     StoredHit,
 )
-from api.store.schema import SCHEMA
+from api.store.schema import SCHEMA, insert_audit
 from api.store.sqlite_alerts import ALERTS_SCHEMA, SqliteAlertsMixin, place_sightings
 from api.store.sqlite_notifications import SqliteNotifications
 from api.store.sqlite_thread import purge_in_batches, write_transaction
@@ -264,10 +264,16 @@ class SqliteStore(SqliteNotifications, SqliteAlertsMixin):
 
         return await self.sql(run)
 
-    async def acknowledge(self, hit_id: str, ack: Acknowledgement) -> HitAcknowledged | None:
+    async def acknowledge(
+        self,
+        hit_id: str,
+        ack: Acknowledgement,
+        *,
+        audit: Callable[[HitAcknowledged], AuditEntry] | None = None,
+    ) -> HitAcknowledged | None:
         values = (ack.outcome.value, ack.note, ack.by, ack.role, ack.at)
 
-        def run(db: sqlite3.Connection) -> tuple[int, str | None, StoredHit | None]:
+        def run(db: sqlite3.Connection) -> tuple[int, HitAcknowledged | None]:
             closed = None
             with write_transaction(db):
                 updated = db.execute(
@@ -278,33 +284,21 @@ class SqliteStore(SqliteNotifications, SqliteAlertsMixin):
                 if updated:
                     row = db.execute(_CLOSE_ALERT, (*values, hit_id)).fetchone()
                     closed = None if row is None else str(row[0])
-            return updated, closed, _get_hit(db, hit_id)
+                hit = _get_hit(db, hit_id)
+                done = None if hit is None else HitAcknowledged(hit, closed)
+                if updated and done is not None and audit is not None:
+                    insert_audit(db, audit(done))
+            return updated, done
 
-        updated, closed, hit = await self.sql(run)
-        if hit is None:
+        updated, done = await self.sql(run)
+        if done is None:
             return None
-        if not updated and hit.ack is not None:
-            raise AckConflict(hit.ack)
-        return HitAcknowledged(hit, closed)
+        if not updated and done.hit.ack is not None:
+            raise AckConflict(done.hit.ack)
+        return done
 
     async def append_audit(self, entry: AuditEntry) -> int:
-        def run(db: sqlite3.Connection) -> int:
-            cursor = db.execute(
-                "INSERT INTO audit (at, actor, role, action, target, reason, detail) "
-                "VALUES (?,?,?,?,?,?,?)",
-                (
-                    entry.at,
-                    entry.actor,
-                    entry.role,
-                    entry.action,
-                    entry.target,
-                    entry.reason,
-                    orjson.dumps(entry.detail),
-                ),
-            )
-            return int(cursor.lastrowid or 0)
-
-        return await self.sql(run)
+        return await self.sql(lambda db: insert_audit(db, entry))
 
     async def query_audit(
         self,

@@ -28,7 +28,8 @@ from api.store.alerts import (
     restart_alert_sql,
     with_closed,
 )
-from api.store.base import AckConflict, Acknowledgement, HitStatus, Outcome
+from api.store.base import AckConflict, Acknowledgement, AuditEntry, HitStatus, Outcome
+from api.store.schema import insert_audit
 from api.store.sqlite_thread import SqliteOnThread, purge_in_batches, write_transaction
 
 ALERTS_SCHEMA = """
@@ -295,9 +296,13 @@ class SqliteAlertsMixin(SqliteOnThread):
         return await self.sql(run)
 
     async def acknowledge_alert(
-        self, alert_id: str, ack: Acknowledgement
+        self,
+        alert_id: str,
+        ack: Acknowledgement,
+        *,
+        audit: Callable[[AlertAcknowledged], AuditEntry] | None = None,
     ) -> AlertAcknowledged | None:
-        def run(db: sqlite3.Connection) -> tuple[int, list[str], StoredAlert | None]:
+        def run(db: sqlite3.Connection) -> tuple[int, AlertAcknowledged | None]:
             hit_ids: list[str] = []
             with write_transaction(db):
                 updated = db.execute(
@@ -316,14 +321,18 @@ class SqliteAlertsMixin(SqliteOnThread):
                             (ack.outcome.value, ack.note, ack.by, ack.role, ack.at, alert_id),
                         ).fetchall()
                     ]
-            return updated, hit_ids, _get_alert(db, alert_id)
+                alert = _get_alert(db, alert_id)
+                done = None if alert is None else AlertAcknowledged(alert, tuple(sorted(hit_ids)))
+                if updated and done is not None and audit is not None:
+                    insert_audit(db, audit(done))
+            return updated, done
 
-        updated, hit_ids, alert = await self.sql(run)
-        if alert is None:
+        updated, done = await self.sql(run)
+        if done is None:
             return None
-        if not updated and alert.ack is not None:
-            raise AckConflict(alert.ack)
-        return AlertAcknowledged(alert, tuple(sorted(hit_ids)))
+        if not updated and done.alert.ack is not None:
+            raise AckConflict(done.alert.ack)
+        return done
 
     async def purge_alerts(self, *, before: int) -> int:
         """Alerts whose last sighting is older than `before` (hit retention), with their trail;

@@ -3,6 +3,7 @@ the alert and its hits, covert alerts hidden from operators, replays, and the st
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -412,3 +413,33 @@ async def test_an_alert_of_past_reads_only_says_so(api: ApiHarness) -> None:
     await publish_placed(api, live)
     (alert,) = await alerts_of(api, p)
     assert (alert["historical"], alert["last_camera_id"]) == (False, "north-gate")
+
+
+async def test_an_alert_acknowledgement_whose_audit_entry_fails_is_not_applied() -> None:
+    """The alert, its hits and the audit entry are one write: when the entry cannot be
+    written, neither the alert nor any of its hits is acknowledged."""
+    async with running_api() as api:
+        p, t = plate(), now_ms()
+        hits = [make_hit(plate=p, camera_id=c, matched_at=t + i) for i, c in enumerate("xy")]
+        await publish_placed(api, *hits)
+        (alert,) = await alerts_of(api, p)
+        store: Any = api.service.store
+        store.db.execute(
+            "CREATE TRIGGER audit_refused BEFORE INSERT ON audit"
+            " BEGIN SELECT RAISE(ABORT, 'audit refused'); END"
+        )
+        url = f"/v1/alerts/{alert['alert_id']}/acknowledge"
+        with pytest.raises(sqlite3.IntegrityError):
+            await api.client.post(url, json={"outcome": "confirmed"}, headers=api.auth("operator"))
+        store.db.execute("DROP TRIGGER audit_refused")
+        assert [a["status"] for a in await alerts_of(api, p)] == ["new"]
+        for h in hits:
+            got = await api.client.get(f"/v1/hits/{h['hit_id']}", headers=api.auth())
+            assert got.json()["status"] == "new", "acknowledged without an audit entry"
+        retried = await api.client.post(
+            url, json={"outcome": "confirmed"}, headers=api.auth("operator")
+        )
+        assert retried.status_code == 200, retried.text
+        audit = (await api.client.get("/v1/audit", headers=api.auth("auditor"))).json()["items"]
+        (entry,) = [e for e in audit if e["target"] == alert["alert_id"]]
+        assert entry["detail"]["hits"] == 2

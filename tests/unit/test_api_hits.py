@@ -3,6 +3,7 @@ hits hidden from operators, plate searches audited, acknowledgements once, reten
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -364,3 +365,28 @@ async def test_retention_counts_no_covert_row_on_metrics() -> None:
             "alerts": 1,
             "deliveries": 1,
         }
+
+
+async def test_an_acknowledgement_whose_audit_entry_fails_is_not_applied() -> None:
+    """An acknowledgement and its audit entry are one write: when the entry cannot be
+    written, the hit stays new (the operator retries), never acknowledged without a trace."""
+    async with running_api() as api:
+        hit = make_hit(camera_id=unique("cam"))
+        await api.publish_hits(hit)
+        store: Any = api.service.store
+        store.db.execute(
+            "CREATE TRIGGER audit_refused BEFORE INSERT ON audit"
+            " BEGIN SELECT RAISE(ABORT, 'audit refused'); END"
+        )
+        url = f"/v1/hits/{hit['hit_id']}/acknowledge"
+        with pytest.raises(sqlite3.IntegrityError):
+            await api.client.post(url, json={"outcome": "confirmed"}, headers=api.auth("operator"))
+        store.db.execute("DROP TRIGGER audit_refused")
+        got = await api.client.get(f"/v1/hits/{hit['hit_id']}", headers=api.auth("operator"))
+        assert got.json()["status"] == "new", "acknowledged without an audit entry"
+        retried = await api.client.post(
+            url, json={"outcome": "confirmed"}, headers=api.auth("operator")
+        )
+        assert retried.status_code == 200, retried.text
+        audit = (await api.client.get("/v1/audit", headers=api.auth("auditor"))).json()["items"]
+        assert [e["action"] for e in audit if e["target"] == hit["hit_id"]] == ["hit.acknowledge"]
