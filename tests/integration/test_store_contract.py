@@ -141,6 +141,38 @@ async def test_acknowledge_once_and_conflict(backend: Backend) -> None:
     assert await store.acknowledge("nope", ACK) is None
 
 
+async def test_an_acknowledgement_and_its_audit_entry_are_written_together(
+    backend: Backend,
+) -> None:
+    """Both or neither: an acknowledgement whose audit entry cannot be written is not applied
+    (the operator's retry is not a 409 from an acknowledgement nobody can see was made)."""
+    store = await backend.open()
+    await store.add_hits([_hit("h1", 1000), _hit("h2", 1050), _hit("h3", 9000)])
+    notes = await store.add_sightings([_sighting("h1", 1000), _sighting("h2", 1050)], _window)
+
+    def entry(action: str, target: str) -> AuditEntry:
+        return AuditEntry(7, "op", "operator", action, target, None, {"k": 1})
+
+    def unwritable(done: object) -> AuditEntry:
+        raise StoreUnavailable("the database is unavailable: the audit entry was not written")
+
+    with pytest.raises(StoreUnavailable):
+        await store.acknowledge("h3", ACK, audit=unwritable)
+    hit = await store.get_hit("h3")
+    assert hit is not None and hit.ack is None
+    assert await store.acknowledge("h3", ACK, audit=lambda d: entry("hit.acknowledge", "h3"))
+    alert_id = notes[0].alert.alert_id
+    acked = await store.acknowledge_alert(
+        alert_id, ACK, audit=lambda d: entry("alert.acknowledge", d.alert.alert_id)
+    )
+    assert acked is not None and acked.hit_ids == ("h1", "h2")
+    audit = await store.query_audit(since=None, until=None, actor=None, before_seq=None, limit=9)
+    assert sorted((a.entry.action, a.entry.target) for a in audit) == [
+        ("alert.acknowledge", alert_id),
+        ("hit.acknowledge", "h3"),
+    ]
+
+
 async def test_two_stores_on_one_database_agree(backend: Backend) -> None:
     """A restarted process (SQLite) or a second replica (PostgreSQL) sees the same data."""
     one = await backend.open()
