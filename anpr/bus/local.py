@@ -5,6 +5,11 @@ positions per group, compaction by key, tombstones) so the services run unchange
 topic has a single partition. The log lives in SQLite so registrations, hotlists and unmatched
 reads survive a restart of `anpr run`.
 
+A file that cannot take or give records (locked by another process past the busy timeout, the
+disk full, an I/O error) is the bus being away: `BusUnavailable`, retriable, as Kafka's own
+timeouts are, so the gateway answers 503 and a consumer's batch is redone, not set aside as
+poison. Any other SQLite error is a `BusError`.
+
 Statements run on the event loop: a publish is one short transaction. Its WAL is checkpointed
 on the side (`anpr.sqlite_wal.SideCheckpoints`), not inside a publish's commit: a checkpoint
 syncs both files and held the loop 8-13 ms in about one publish of eleven (batches of 100
@@ -17,7 +22,7 @@ import asyncio
 import contextlib
 import sqlite3
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import orjson
@@ -31,7 +36,7 @@ from anpr.bus.base import (
     TopicPartition,
 )
 from anpr.bus.drift import TopicDrift
-from anpr.errors import BusError
+from anpr.errors import BusError, BusUnavailable
 from anpr.sqlite_wal import SideCheckpoints, connect_wal
 from anpr.topics import TopicSpec
 
@@ -46,6 +51,18 @@ CREATE TABLE IF NOT EXISTS group_offsets (
     grp TEXT NOT NULL, topic TEXT NOT NULL, off INTEGER NOT NULL, PRIMARY KEY (grp, topic)
 ) WITHOUT ROWID;
 """
+
+
+@contextlib.contextmanager
+def _file_errors(what: str) -> Iterator[None]:
+    """SQLite's errors as the bus's (`sqlite3.OperationalError` is the file's state, not the
+    statement's: locked, full, unreadable)."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        raise BusUnavailable(f"the local bus could not {what}: {exc}") from exc
+    except sqlite3.Error as exc:
+        raise BusError(f"the local bus could not {what}: {exc}") from exc
 
 
 class LocalBus:
@@ -102,29 +119,35 @@ class LocalBus:
         compact_keys: list[tuple[str, bytes, int]] = []
         # IMMEDIATE takes the write lock first: `anpr admin` in another process may append to
         # the same file, so offsets come from the file, not from a counter in memory.
-        db.execute("BEGIN IMMEDIATE")
-        next_off: dict[str, int] = {}
-        for m in messages:
-            if m.topic not in next_off:
-                next_off[m.topic] = self.end_offset(m.topic)
-            off = next_off[m.topic]
-            next_off[m.topic] = off + 1
-            headers = orjson.dumps([[k, v.decode("latin-1")] for k, v in m.headers])
-            rows.append((m.topic, off, m.key, m.value, now, headers))
-            spec = self._specs.get(m.topic)
-            if spec is not None and spec.compacted:
-                compact_keys.append((m.topic, m.key, off))
-        try:
-            db.executemany(
-                "INSERT INTO log (topic, off, key, value, ts, headers) VALUES (?,?,?,?,?,?)", rows
-            )
-            # Compaction at write time: only the latest record per key is kept. Tombstones stay
-            # so that a follower that already has the key learns of its deletion.
-            db.executemany("DELETE FROM log WHERE topic=? AND key=? AND off<?", compact_keys)
-            db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            db.execute("ROLLBACK")
-            raise BusError(f"local bus write failed: {exc}") from exc
+        with _file_errors("store records"):
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                next_off: dict[str, int] = {}
+                for m in messages:
+                    if m.topic not in next_off:
+                        next_off[m.topic] = self.end_offset(m.topic)
+                    off = next_off[m.topic]
+                    next_off[m.topic] = off + 1
+                    headers = orjson.dumps([[k, v.decode("latin-1")] for k, v in m.headers])
+                    rows.append((m.topic, off, m.key, m.value, now, headers))
+                    spec = self._specs.get(m.topic)
+                    if spec is not None and spec.compacted:
+                        compact_keys.append((m.topic, m.key, off))
+                db.executemany(
+                    "INSERT INTO log (topic, off, key, value, ts, headers) VALUES (?,?,?,?,?,?)",
+                    rows,
+                )
+                # Compaction at write time: only the latest record per key is kept. Tombstones
+                # stay so that a follower that already has the key learns of its deletion.
+                db.executemany("DELETE FROM log WHERE topic=? AND key=? AND off<?", compact_keys)
+                db.execute("COMMIT")
+            except BaseException:
+                # SQLite may have rolled back itself (a full disk does): a ROLLBACK then fails,
+                # and would hide why.
+                if db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        db.execute("ROLLBACK")
+                raise
         if self._checkpoints is not None:
             self._checkpoints.nudge()
         published, self._published = self._published, asyncio.Event()
@@ -147,7 +170,8 @@ class LocalBus:
         return {(topic, 0): self.end_offset(topic) for topic in topics}
 
     def end_offset(self, topic: str) -> int:
-        row = self.db.execute("SELECT MAX(off) FROM log WHERE topic=?", (topic,)).fetchone()
+        with _file_errors("read its offsets"):
+            row = self.db.execute("SELECT MAX(off) FROM log WHERE topic=?", (topic,)).fetchone()
         return 0 if row[0] is None else int(row[0]) + 1
 
     async def wait_published(self, timeout_s: float) -> None:
@@ -180,9 +204,10 @@ class LocalBus:
         )
 
     def offset_at(self, topic: str, at_ms: int) -> int:
-        row = self.db.execute(
-            "SELECT MIN(off) FROM log WHERE topic=? AND ts>=?", (topic, at_ms)
-        ).fetchone()
+        with _file_errors("read its offsets"):
+            row = self.db.execute(
+                "SELECT MIN(off) FROM log WHERE topic=? AND ts>=?", (topic, at_ms)
+            ).fetchone()
         return self.end_offset(topic) if row[0] is None else int(row[0])
 
 
@@ -212,9 +237,11 @@ class LocalConsumer:
         for topic in self._topics:
             committed = None
             if self._group is not None:
-                row = db.execute(
-                    "SELECT off FROM group_offsets WHERE grp=? AND topic=?", (self._group, topic)
-                ).fetchone()
+                with _file_errors("read the committed offsets"):
+                    row = db.execute(
+                        "SELECT off FROM group_offsets WHERE grp=? AND topic=?",
+                        (self._group, topic),
+                    ).fetchone()
                 committed = row[0] if row else None
             resumed = self._resume_at.get((topic, 0))
             if resumed is not None and self._group is None:
@@ -235,6 +262,10 @@ class LocalConsumer:
         return None
 
     def _fetch(self, max_records: int) -> list[Record]:
+        with _file_errors("read records"):
+            return self._fetch_rows(max_records)
+
+    def _fetch_rows(self, max_records: int) -> list[Record]:
         out: list[Record] = []
         for topic in self._topics:
             room = max_records - len(out)
@@ -266,11 +297,12 @@ class LocalConsumer:
             if offsets is None
             else {topic: off for (topic, _), off in offsets.items() if topic in self._pos}
         )
-        self._bus.db.executemany(
-            "INSERT INTO group_offsets (grp, topic, off) VALUES (?,?,?) "
-            "ON CONFLICT (grp, topic) DO UPDATE SET off=excluded.off",
-            [(self._group, topic, pos) for topic, pos in chosen.items()],
-        )
+        with _file_errors("commit offsets"):
+            self._bus.db.executemany(
+                "INSERT INTO group_offsets (grp, topic, off) VALUES (?,?,?) "
+                "ON CONFLICT (grp, topic) DO UPDATE SET off=excluded.off",
+                [(self._group, topic, pos) for topic, pos in chosen.items()],
+            )
 
     async def end_offsets(self) -> dict[TopicPartition, int]:
         return {(topic, 0): self._bus.end_offset(topic) for topic in self._topics}
@@ -286,9 +318,10 @@ class LocalConsumer:
             return None
         committed = end = 0
         for topic in self._topics:
-            row = self._bus.db.execute(
-                "SELECT off FROM group_offsets WHERE grp=? AND topic=?", (self._group, topic)
-            ).fetchone()
+            with _file_errors("read the committed offsets"):
+                row = self._bus.db.execute(
+                    "SELECT off FROM group_offsets WHERE grp=? AND topic=?", (self._group, topic)
+                ).fetchone()
             topic_end = self._bus.end_offset(topic)
             committed += topic_end if row is None else int(row[0])
             end += topic_end
