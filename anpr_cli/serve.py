@@ -8,10 +8,11 @@ the in-process one when `ANPR_KAFKA_BOOTSTRAP` is unset (embedded default), Kafk
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from anpr.auth import new_token
 from anpr.bus.base import Bus
 from anpr.bus.factory import make_bus, start_bus
 from anpr.bus.local import LocalBus
-from anpr.datadir import secure_data_dir
+from anpr.datadir import claim_data_dir, secure_data_dir
 from anpr.errors import AnprError
 from anpr.settings import CommonSettings
 from anpr.topics import Topics
@@ -94,8 +95,26 @@ def serve_command(command: str) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def embedded_claim(base: CommonSettings, command: str = "run") -> Iterator[None]:
+    """In embedded mode, the data directory for this process alone (`claim_data_dir`); with
+    Kafka the bus is elsewhere, and processes on one host may share the directory."""
+    if base.kafka_mode:
+        yield
+        return
+    with claim_data_dir(base.data_dir, command):
+        yield
+
+
 async def _run(command: str) -> None:
     base, bus, endpoints, mode = _compose(command)
+    with embedded_claim(base, command):
+        await _serve(command, base, bus, endpoints, mode)
+
+
+async def _serve(
+    command: str, base: CommonSettings, bus: Bus, endpoints: list[Endpoint], mode: str
+) -> None:
     log.info("anpr %s on %s", command, mode)
     await start_bus(bus)
     background = []
