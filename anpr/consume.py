@@ -14,7 +14,9 @@ memory. One step at a time, the client passed in:
    With `commit_interval_s` a loop under load commits at most that often, and at once when its
    records stop. A commit is a broker write and a round trip: it runs beside the loop (one at a
    time, the offsets taken when it starts), so the next batch does not wait for it; a commit
-   that failed ends the consumer at the next step, as a failed poll does.
+   that failed ends the consumer at the next step, as a failed poll does. A loop asked to stop
+   commits the batches it has handled since (within `STOP_COMMIT_S`), unless a commit is still
+   on its way: then both are abandoned and the next start redoes them.
 
 Between batches it checks its consumer. A consumer that has lag and makes no progress for
 `stall_s`, or a group member left without partitions while its group does not move either, is
@@ -49,7 +51,7 @@ from anpr.bus.base import (
 )
 from anpr.bus.batch import next_offsets
 from anpr.deadletter import Poison
-from anpr.errors import BusError, BusUnavailable, ConsumerStalled, RecordRefused
+from anpr.errors import AnprError, BusError, BusUnavailable, ConsumerStalled, RecordRefused
 from anpr.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -76,6 +78,8 @@ BUSY_COMMIT_INTERVAL_S = 0.5
 # bounded at 10 s each. A handler that can run long sizes its batches so that this and its own
 # worst case stay within the poll interval (`anpr.bus.base.MAX_POLL_INTERVAL_S`).
 POLL_GAP_S = 40.0
+# How long a loop asked to stop may take to commit the batches it handled since its last commit.
+STOP_COMMIT_S = 5.0
 
 
 class LoopState(StrEnum):
@@ -138,6 +142,8 @@ class ConsumerLoop:
         self._consumer: Consumer | None = None  # the one following now
         self._busy_since: float | None = None
         self._committing: asyncio.Task[None] | None = None
+        # With a group: the offsets after the batches handled and not yet committed.
+        self._uncommitted: dict[TopicPartition, int] = {}
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -220,7 +226,11 @@ class ConsumerLoop:
                     self._resume_at.setdefault(tp, position)
             self._positioned = True
             self._consumer = consumer
-            await self._follow(consumer)
+            try:
+                await self._follow(consumer)
+            except asyncio.CancelledError:
+                await self._commit_on_stop(consumer)
+                raise
         finally:
             self._consumer = None
             if self.state is not LoopState.STALLED:
@@ -236,7 +246,7 @@ class ConsumerLoop:
         targets = await consumer.end_offsets()
         checker = _Checker(self, consumer)
         next_commit = 0.0
-        handled: dict[TopicPartition, int] = {}  # offsets after the batches not yet committed
+        self._uncommitted = handled = {}  # offsets after the batches not yet committed
         while True:
             if not self.caught_up.is_set():
                 if set(targets) != consumer.assignment():
@@ -272,9 +282,25 @@ class ConsumerLoop:
                 self._committing = asyncio.create_task(
                     consumer.commit(handled), name=f"{self.name} commit"
                 )
-                handled = {}
+                self._uncommitted = handled = {}
                 next_commit = time.monotonic() + self._commit_interval_s
             await checker.maybe_check()
+
+    async def _commit_on_stop(self, consumer: Consumer) -> None:
+        """Asked to stop: commit the batches handled since the last commit, so that a clean
+        stop (SIGTERM) does not have the next start redo them (a busy matcher redid up to its
+        commit interval: hits published again, webhooks sent again). Not while a commit is on
+        its way: this one could land before it and be overwritten; both are abandoned."""
+        handled, self._uncommitted = self._uncommitted, {}
+        if not handled:
+            return
+        try:
+            if self._commit_running():
+                return
+            async with asyncio.timeout(STOP_COMMIT_S):
+                await consumer.commit(handled)
+        except (AnprError, TimeoutError) as exc:
+            log.info("%s: its last batches are redone at the next start: %s", self.name, exc)
 
     def _batch_size(self) -> int:
         size = self._max_batch

@@ -14,8 +14,8 @@ Offsets: the hits are consumed with the consumer group of the store: `<prefix>ap
 committed after a batch is stored, at most every `BUSY_COMMIT_INTERVAL_S` (0.5 s) under load
 and at once when the hits stop. A commit is a write to the broker's offsets log and a round
 trip the loop waits for: here 1.5-2.7 ms of the broker's CPU (two to four one-record produces)
-and 6.5-7 ms of waiting (`benchmarks.commit_cost`), once per batch before. A replica that stops
-redoes at most that last half second.
+and 6.5-7 ms of waiting (`benchmarks.commit_cost`), once per batch before. A replica that
+crashes redoes at most that last half second; one stopped cleanly commits what it stored first.
 - SQLite (embedded, one replica per file): the group is private to the replica's store. A
   replica restarted on the same store resumes where it stopped; a new or wiped store gets a new
   store_id, hence a new group, and replays the whole topic (hit retention) into it.

@@ -637,3 +637,30 @@ async def test_a_member_without_partitions_of_a_group_with_nothing_waiting_is_re
     await until(lambda: len(bus.polls(0)) >= 2)
     await runtime.stop()
     assert bus.ready_at_polls[0][:2] == [False, True] and loop.caught_up.is_set()
+
+
+async def test_a_clean_stop_commits_the_batches_handled_since_the_last_commit(
+    bus: LocalBus,
+) -> None:
+    """SIGTERM of `anpr run` under load: the matcher's last batches (within its commit interval)
+    are committed as it stops, not redone on the next start (their hits published again, their
+    webhooks sent again)."""
+    seen: list[bytes] = []
+
+    async def handle(records: Sequence[Record]) -> None:
+        seen.extend(r.value or b"" for r in records)
+
+    runtime = runtime_on(bus)
+    loop = ConsumerLoop(
+        runtime, [TOPICS.reads], handle, name="reads", group_id="g", from_beginning=True,
+        poll_ms=20, fetch_wait_ms=60_000, commit_interval_s=3600.0,
+    )  # fmt: skip
+    await put(bus, TOPICS.reads, b"a", b"b")
+    loop.start()
+    await until(lambda: committed_offset(bus) == 2)  # the first batch commits at once
+    await put(bus, TOPICS.reads, b"c", b"d")
+    await until(lambda: seen == [b"a", b"b", b"c", b"d"])
+    await asyncio.sleep(0.05)  # waiting for more, within the commit interval
+    assert committed_offset(bus) == 2
+    await runtime.stop()
+    assert committed_offset(bus) == 4
