@@ -15,7 +15,7 @@ from anpr.http import NO_TELEMETRY, JSONBytes, error_body, field_error_body
 from anpr.lifespan import service_lifespan
 from anpr.openapi_docs import BASIC, BEARER, install_docs
 from ingest import routes_heartbeats, routes_reads, routes_vendor
-from ingest.deps import get_pusher
+from ingest.deps import WARMING, get_pusher
 from ingest.direct import GatewayApp
 from ingest.service import GatewayService
 from ingest.settings import GatewaySettings
@@ -24,8 +24,14 @@ from ingest.settings import GatewaySettings
 def http_error_response(exc: StarletteHTTPException) -> JSONBytes:
     """The gateway's answer to an `HTTPException`: the one error body, the field at fault
     named from the status."""
-    field = {401: "authorization", 403: "authorization", 503: "registry"}.get(
-        exc.status_code, "request"
+    field = (
+        "dedup"
+        if exc.detail == WARMING
+        else {
+            401: "authorization",
+            403: "authorization",
+            503: "registry",
+        }.get(exc.status_code, "request")
     )
     return JSONBytes(
         field_error_body(str(exc.detail), field), status_code=exc.status_code, headers=exc.headers

@@ -23,9 +23,14 @@ async def get_service(request: Request) -> GatewayService:
 Service = Annotated[GatewayService, Depends(get_service)]
 
 
+# The 503 while the duplicate memory is read back after a start (`ingest.peers`); its error
+# names the field `dedup` (`ingest.app.http_error_response`).
+WARMING = "the gateway is still reading back the recent reads' keys (duplicate detection)"
+
+
 def pusher(request: Request, service: GatewayService) -> Principal:
-    """An integrator (or an admin) allowed to push reads and heartbeats; raises the 503, 401 or
-    403 otherwise."""
+    """An integrator (or an admin) allowed to push reads and heartbeats; raises the 503 (the
+    registry, or the duplicate memory, not loaded yet), 401 or 403 otherwise."""
     if not service.registry_loaded:
         # Before the registry is loaded no integrator token is known: a 401 would tell a camera
         # its (valid) credentials are wrong, a 503 tells it to come back.
@@ -33,6 +38,12 @@ def pusher(request: Request, service: GatewayService) -> Principal:
             503,
             "the gateway is still loading the registry",
             headers={"Retry-After": str(service.settings.retry_after_s)},
+        )
+    if not service.dedup_warm:
+        # A camera resending right after a restart would be published again: its first copy
+        # is in the keys the gateway is still reading back.
+        raise HTTPException(
+            503, WARMING, headers={"Retry-After": str(service.settings.retry_after_s)}
         )
     principal = service.authenticate(request.headers.get("authorization"))
     if principal is None:

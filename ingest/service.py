@@ -81,6 +81,12 @@ class GatewayService:
         return self.follower.caught_up.is_set()
 
     @property
+    def dedup_warm(self) -> bool:
+        """Whether the duplicate memory has read back the last `dedup_warm_s` of keys (once,
+        at start): before, a resend of a read published just before a restart is not known."""
+        return self.peers.loop.caught_up.is_set()
+
+    @property
     def ready(self) -> bool:
         """`/readyz`: the registry loaded and every consumer loop caught up and progressing."""
         return self.registry_loaded and self.runtime.loops_ready

@@ -88,6 +88,7 @@ async def running_gateway(
     app = create_app(config, bus)
     async with app.router.lifespan_context(app):
         await asyncio.wait_for(app.state.service.follower.caught_up.wait(), 20)
+        await asyncio.wait_for(app.state.service.peers.loop.caught_up.wait(), 20)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
             yield GatewayHarness(client, bus, topics, token, other, app)

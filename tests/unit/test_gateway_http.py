@@ -293,6 +293,42 @@ async def test_registry_not_loaded_is_503_not_401(gw: GatewayHarness, make_read:
     assert response.json()["errors"][0]["field"] == "registry"
 
 
+async def test_a_resend_before_the_duplicate_memory_is_read_back_is_503_not_published(
+    make_read: MakeRead,
+) -> None:
+    """A gateway restarted (or a new replica) answered reads as soon as the registry was
+    loaded, while it was still reading back the keys of the reads published in the last
+    `dedup_warm_s`: a camera resending the read whose answer it lost was published again
+    (twice on the reads topic for one read_id). It now answers 503 until it has them."""
+    bus = local_bus()
+    await bus.start()
+    try:
+        async with running_gateway(bus) as first:
+            read = make_read(read_id="lost-answer")
+            assert (
+                await first.client.post("/v1/reads", json=read, headers=first.auth())
+            ).status_code == 202
+        async with running_gateway(bus, register=False) as second:
+            service = second.app.state.service
+            service.peers.loop.caught_up.clear()  # as right after start, before the read-back
+            try:
+                early = await second.client.post("/v1/reads", json=read, headers=first.auth())
+            finally:
+                service.peers.loop.caught_up.set()
+            late = await second.client.post("/v1/reads", json=read, headers=first.auth())
+        assert early.status_code == 503
+        assert early.headers["Retry-After"]
+        assert early.json()["errors"][0]["field"] == "dedup"
+        assert late.json() == {"accepted": 0, "duplicates": 1, "rejected": []}
+        ids = [
+            v["read_id"]
+            for v in values(await read_topic(bus, Topics.from_prefix("anpr.").reads, timeout_s=0.5))
+        ]
+        assert ids == ["lost-answer"]
+    finally:
+        await bus.stop()
+
+
 async def test_vendor_event_without_plate_does_not_reject_the_good_read(
     gw: GatewayHarness,
 ) -> None:
