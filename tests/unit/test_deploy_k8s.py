@@ -238,3 +238,22 @@ def test_the_pod_monitor_gives_the_jobs_the_rules_expect() -> None:
     assert endpoint["port"] == "http"
     job = next(r for r in endpoint["relabelings"] if r["targetLabel"] == "job")
     assert job["replacement"] == "anpr-$1"
+
+
+@pytest.mark.parametrize("role", sorted(PORTS))
+def test_the_data_dir_is_a_writable_volume(role: str) -> None:
+    """Every process makes ANPR_DATA_DIR private at start (`anpr.datadir.secure_data_dir`
+    chmods it when it owns it, as it owns the image's /var/lib/anpr): on the read-only root
+    filesystem that is EROFS and the process exits before it serves."""
+    deployment = next(d for d in by_kind("Deployment").values() if component(d) == role)
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    env = dict(by_kind("ConfigMap")["anpr-config"]["data"])
+    env.update({e["name"]: e["value"] for e in container.get("env", []) if "value" in e})
+    data_dir = env.get("ANPR_DATA_DIR", "/var/lib/anpr")  # the image's default
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+    assert data_dir in mounts, f"{role}: {data_dir} is on the read-only root filesystem"
+    assert not mounts[data_dir].get("readOnly", False)
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert "configMap" not in volumes[mounts[data_dir]["name"]]
