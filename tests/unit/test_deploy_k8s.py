@@ -257,3 +257,32 @@ def test_the_data_dir_is_a_writable_volume(role: str) -> None:
     assert not mounts[data_dir].get("readOnly", False)
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert "configMap" not in volumes[mounts[data_dir]["name"]]
+
+
+# docs/configuration.md (ANPR_DEDUP_MAX_ENTRIES) and docs/performance.md: ~500 bytes per
+# remembered (camera_id, read_id) pair; the gateway itself measured 63 MB before any read.
+DEDUP_BYTES_PER_ENTRY = 500
+GATEWAY_BASE_BYTES = 512 * 2**20
+
+
+def quantity_bytes(value: str) -> int:
+    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
+    for suffix, factor in units.items():
+        if value.endswith(suffix):
+            return int(value.removesuffix(suffix)) * factor
+    return int(value)
+
+
+def test_a_gateway_holds_its_full_dedup_memory() -> None:
+    """Every gateway follows the dedup keys of all gateways, so at the documented 12,000
+    reads/s it reaches ANPR_DEDUP_MAX_ENTRIES within minutes (and on start, from the 10 min
+    warm-up): below that memory it is OOM-killed over and over at peak."""
+    config = by_kind("ConfigMap")["anpr-config"]["data"]
+    gateway = by_kind("Deployment")["anpr-gateway"]
+    (container,) = gateway["spec"]["template"]["spec"]["containers"]
+    env = {**config, **{e["name"]: e["value"] for e in container.get("env", []) if "value" in e}}
+    entries = int(env.get("ANPR_DEDUP_MAX_ENTRIES", GatewaySettings().dedup_max_entries))
+    dedup = entries * DEDUP_BYTES_PER_ENTRY
+    resources = container["resources"]
+    assert quantity_bytes(resources["requests"]["memory"]) >= dedup
+    assert quantity_bytes(resources["limits"]["memory"]) >= dedup + GATEWAY_BASE_BYTES
