@@ -1,6 +1,6 @@
 """deploy/k8s/: every manifest is valid against the Kubernetes schema (kubernetes-validate ships
 the schemas, no cluster or network needed), and the manifests keep the promises the deploy docs
-make: probes on the right ports, requests and limits, one API replica on a volume, matchers
+make: probes on the right ports, requests and limits, API replicas on one PostgreSQL, matchers
 spread and protected by a budget, gateways autoscaled, topics as anpr/topics.py creates them."""
 
 from __future__ import annotations
@@ -286,3 +286,23 @@ def test_a_gateway_holds_its_full_dedup_memory() -> None:
     resources = container["resources"]
     assert quantity_bytes(resources["requests"]["memory"]) >= dedup
     assert quantity_bytes(resources["limits"]["memory"]) >= dedup + GATEWAY_BASE_BYTES
+
+
+def test_disruption_budgets_take_one_replica_at_a_time() -> None:
+    """A drain (node upgrade, cluster autoscaler) evicts whatever no budget protects: every
+    Deployment run with two or more replicas has a budget letting one go at a time, so the
+    control room keeps an API and an HPA-scaled gateway fleet is not drained to one pod under
+    load. A single replica has none (a budget would block every drain)."""
+    budgets = {component(p): p["spec"] for p in by_kind("PodDisruptionBudget").values()}
+    autoscaled = {h["spec"]["scaleTargetRef"]["name"] for h in hpas()}
+    for name, deployment in by_kind("Deployment").items():
+        role = component(deployment)
+        replicated = name in autoscaled or deployment["spec"]["replicas"] >= 2
+        if not replicated:
+            assert role not in budgets, role
+            continue
+        assert role in budgets, f"{role}: no PodDisruptionBudget"
+        assert budgets[role] == {
+            "maxUnavailable": 1,
+            "selector": {"matchLabels": deployment["spec"]["selector"]["matchLabels"]},
+        }, role
