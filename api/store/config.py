@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import SettingsConfigDict
 
 from anpr.settings import CommonSettings
 from api.store.base import Store
@@ -22,6 +23,10 @@ _SCHEMES = ("postgresql://", "postgres://")
 
 class DatabaseSettings(CommonSettings):
     """The store settings shared by `anpr api` and `anpr archive`."""
+
+    # A refused value is named, not echoed: a database URL with the wrong scheme holds the
+    # password, and the error goes to the terminal or the pod's log.
+    model_config = SettingsConfigDict(hide_input_in_errors=True)
 
     # Where the hit store, audit log, camera activity and (embedded) read archive live when
     # no database URL is set: a SQLite file under data_dir unless set.
