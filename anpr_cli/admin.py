@@ -19,6 +19,7 @@ from anpr.bus.factory import make_bus, start_bus
 from anpr.clock import ms_to_rfc3339
 from anpr.errors import AnprError
 from anpr.follow import replay
+from anpr.ids import is_valid_id
 from anpr.registry import CameraSpec, RegistryView, RegistryWriter, token_id, validate_camera
 from anpr.settings import CommonSettings
 from anpr.topics import Topics
@@ -77,7 +78,20 @@ async def _run(args: argparse.Namespace, writer: RegistryWriter, view: RegistryV
     what = args.admin_command
     actor = cli_actor()
     detail: dict[str, Any] = {}
-    if what == "integrator":
+    if what == "integrator":  # refused as POST /v1/integrators refuses it (422, 409)
+        if not is_valid_id(args.integrator_id):
+            print(
+                f"integrator_id {args.integrator_id!r}: 1 to 128 of A-Z a-z 0-9 . _ : -",
+                file=sys.stderr,
+            )
+            raise Refused
+        if args.integrator_id in view.integrators:
+            print(
+                f"integrator {args.integrator_id!r} is registered; for a new token: "
+                f"anpr admin rotate-token {args.integrator_id}",
+                file=sys.stderr,
+            )
+            raise Refused
         token = await writer.create_integrator(args.integrator_id, args.name)
         print(f"integrator {args.integrator_id} registered; its token (shown once):")
         print(token)

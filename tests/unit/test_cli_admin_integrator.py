@@ -1,0 +1,50 @@
+"""`anpr admin integrator` refuses what `POST /v1/integrators` refuses (409, 422): an integrator
+that is registered already, an id outside the safe alphabet. Run as an operator would, on the
+embedded bus of a fresh data dir."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def admin(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANPR_")}
+    return subprocess.run(  # an outside run, as an operator types it
+        [sys.executable, "-m", "anpr", "admin", *args],
+        env={**env, "ANPR_DATA_DIR": str(data)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def integrator_tokens(data: Path, integrator_id: str) -> list[str]:
+    listed = admin(data, "tokens")
+    assert listed.returncode == 0, listed.stderr
+    return [line for line in listed.stdout.splitlines()[1:] if line.split()[2] == integrator_id]
+
+
+def test_registering_an_integrator_again_is_refused_and_issues_no_token(tmp_path: Path) -> None:
+    # Re-running the command (to "replace" a leaked token, say) gave a second valid token, left
+    # the first one valid, and reset the integrator's name.
+    data = tmp_path / "data"
+    assert admin(data, "integrator", "acme", "--name", "Acme").returncode == 0
+    again = admin(data, "integrator", "acme")
+    assert again.returncode == 2, again.stderr
+    assert "integrator 'acme' is registered" in again.stderr
+    assert "rotate-token" in again.stderr
+    assert "anpr_" not in again.stdout
+    assert len(integrator_tokens(data, "acme")) == 1
+
+
+def test_an_integrator_id_outside_the_safe_alphabet_is_refused(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    refused = admin(data, "integrator", "acme corp/1")
+    assert refused.returncode == 2, refused.stderr
+    assert "integrator_id" in refused.stderr
+    assert "anpr_" not in refused.stdout
+    assert admin(data, "tokens").stdout.splitlines()[1:] == []
