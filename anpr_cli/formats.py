@@ -61,6 +61,9 @@ async def format_command(
         for name, found in sorted(view.formats.items()):
             print(f"{name}\t{found.body}\t{found.description or ''}")
     elif args.format_command == "delete":
+        if args.name not in (await registry_view(bus, topic)).formats:  # as the API's 404
+            print(f"mapping {args.name!r} is not registered", file=sys.stderr)
+            return 2
         await writer.delete_format(args.name)
         print(f"mapping {args.name} deleted")
     return 0

@@ -1,0 +1,40 @@
+"""`anpr admin format delete` refuses a mapping that is not registered, as
+`DELETE /v1/formats/{name}` does (404): a typo in the name must not report a deletion (and write
+one to the audit log) while the mapping meant goes on taking pushes. Run as an operator would,
+on the embedded bus of a fresh data dir."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+MAPPINGS = Path(__file__).parents[1] / "fixtures" / "mappings"
+
+
+def admin(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANPR_")}
+    return subprocess.run(  # an outside run, as an operator types it
+        [sys.executable, "-m", "anpr", "admin", *args],
+        env={**env, "ANPR_DATA_DIR": str(data)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_deleting_a_mapping_that_is_not_registered_is_refused(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    put = admin(data, "format", "put", "genetec-xml", str(MAPPINGS / "genetec_xml.yaml"))
+    assert put.returncode == 0, put.stderr
+    typo = admin(data, "format", "delete", "genetec-xlm")
+    assert typo.returncode == 2, typo.stdout
+    assert "mapping 'genetec-xlm' is not registered" in typo.stderr
+    assert "deleted" not in typo.stdout
+    listed = admin(data, "format", "list")
+    assert listed.stdout.startswith("genetec-xml\t"), listed.stderr
+    gone = admin(data, "format", "delete", "genetec-xml")
+    assert gone.returncode == 0, gone.stderr
+    assert admin(data, "format", "list").stdout == ""
