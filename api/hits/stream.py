@@ -8,6 +8,7 @@ Order of work for a stream resumed with `Last-Event-ID` (no gap, no repeat):
 3. follow the subscription, skipping anything at or below the last `seq` sent.
 Hits are stored and fanned out in `seq` order, so steps 2 and 3 together see every hit exactly
 once. A fresh stream (no `Last-Event-ID`) subscribes first and sends only what arrives after.
+Steps 1 and 2 send the keep-alive comment too when a store query outlasts its interval.
 Events go out a page (replay) or a queue's worth (live) per write: with a batch of hits
 published at once, one write for all of them instead of one each through the ASGI stack.
 An unknown `Last-Event-ID` (expired by retention, from a replica that has not stored that hit
@@ -21,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 
 import orjson
 
@@ -88,6 +89,30 @@ async def _next(sub: Subscription, timeout_s: float) -> StreamItem | None:
     return getter.result() if getter in done else None
 
 
+async def _kept_alive(
+    events: AsyncGenerator[bytes, None], interval_s: float
+) -> AsyncIterator[bytes]:
+    """`events`, with a keep-alive comment whenever the next one takes longer than `interval_s`."""
+    step: asyncio.Task[bytes] | None = None
+    try:
+        while True:
+            step = asyncio.create_task(events.__anext__())
+            while not (await asyncio.wait({step}, timeout=interval_s))[0]:
+                yield KEEPALIVE
+            try:
+                event = step.result()
+            except StopAsyncIteration:
+                return
+            yield event
+    finally:
+        if step is not None and not step.done():
+            # The client left meanwhile: `events` ends with the cancelled step, at once. (Not
+            # awaited: this stream's own task may be being cancelled.)
+            step.cancel()
+        else:
+            await events.aclose()
+
+
 class HitStream:
     """One client's stream; iterate `events()` for the bytes to send."""
 
@@ -118,6 +143,7 @@ class HitStream:
         self._allowed = allowed
         self._covert = sees_covert(principal)
         self._last_seq = 0
+        self._sub: Subscription | None = None
 
     async def _replay(self) -> AsyncIterator[bytes]:
         while True:
@@ -152,6 +178,21 @@ class HitStream:
 
     async def events(self) -> AsyncIterator[bytes]:
         yield f"retry: {RETRY_MS}\n\n".encode()
+        try:
+            # The store's queries of a resume (its look-up, the replay's pages) can take longer
+            # than the interval (a pool shared by every console that reconnects after a
+            # restart): the keep-alive is due meanwhile too.
+            async for event in _kept_alive(self._catch_up(), self._keepalive_s * KEEPALIVE_EARLY):
+                yield event
+            if self._sub is not None:
+                async for event in self._live(self._sub):
+                    yield event
+        finally:
+            if self._sub is not None:
+                self._hub.unsubscribe(self._sub)
+
+    async def _catch_up(self) -> AsyncGenerator[bytes, None]:
+        """Steps 1 and 2 of the module's doc: the replay, the subscription, the replay again."""
         resume = None
         if self._last_event_id:
             resume = await self._resume_seq(self._last_event_id)
@@ -161,15 +202,10 @@ class HitStream:
             self._last_seq = resume
             async for event in self._replay():
                 yield event
-        sub = self._hub.subscribe(who=self._principal.name, include_covert=self._covert)
-        try:
-            if resume is not None:
-                async for event in self._replay():
-                    yield event
-            async for event in self._live(sub):
+        self._sub = self._hub.subscribe(who=self._principal.name, include_covert=self._covert)
+        if resume is not None:
+            async for event in self._replay():
                 yield event
-        finally:
-            self._hub.unsubscribe(sub)
 
     async def _live(self, sub: Subscription) -> AsyncIterator[bytes]:
         while not sub.dropped:

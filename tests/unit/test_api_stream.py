@@ -189,3 +189,33 @@ async def test_a_keep_alive_is_due_a_little_before_the_interval(
             event = await client.next_event(timeout_s=1.0)
     keepalive_s = api.service.settings.stream_keepalive_s
     assert waits and all(0 < w < keepalive_s for w in waits)
+
+
+async def test_a_slow_resume_still_sends_a_keep_alive_within_the_interval(
+    api: ApiHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A resume whose store queries are slow (a pool of connections shared by every console
+    reconnecting after a restart) keeps the stream alive meanwhile: "a comment line at least
+    every 15 s" holds before the first hit too, or a proxy closes the stream mid-replay."""
+    camera = unique("cam")
+    last, missed = make_hit(camera_id=camera), make_hit(camera_id=camera)
+    await api.publish_hits(last, missed)
+    keepalive_s = api.service.settings.stream_keepalive_s
+    store = api.service.store
+    real = store.hits_after_seq
+
+    async def slow(seq: int, *, include_covert: bool, limit: int) -> Any:
+        await asyncio.sleep(keepalive_s * 3)
+        return await real(seq, include_covert=include_covert, limit=limit)
+
+    monkeypatch.setattr(store, "hits_after_seq", slow)
+    async with stream(api, last_event_id=last["hit_id"]) as client:
+        await client.next_event()  # retry: advice
+        keepalives = 0
+        while True:
+            event = await client.next_event(timeout_s=keepalive_s)  # never silent for longer
+            if event.event == "hit":
+                break
+            keepalives += "keep-alive" in event.comments
+        assert event.id == missed["hit_id"]
+        assert keepalives >= 2
