@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from api.metrics import ApiMetrics
@@ -22,19 +22,26 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class StreamItem:
-    """A new hit and what it did to its alert (None: not placed, e.g. grouping failed)."""
+    """A new hit and what it did to its alert (None: not placed, e.g. grouping failed);
+    `history`: stored by an empty store's replay of the topic (see `api.hits.ingest`)."""
 
     hit: StoredHit
     note: AlertNote | None = None
+    history: bool = False
 
 
 class Subscription:
-    """One open stream: its queue, whether it may see covert hits, and whether it was dropped."""
+    """One open stream: its queue, whether it may see covert hits, whether it takes history
+    (a stream resumed with `Last-Event-ID`: history stored after its last hit is what it
+    missed), and whether it was dropped."""
 
-    def __init__(self, sub_id: int, *, who: str, include_covert: bool, maxsize: int) -> None:
+    def __init__(
+        self, sub_id: int, *, who: str, include_covert: bool, history: bool, maxsize: int
+    ) -> None:
         self.sub_id = sub_id
         self.who = who
         self.include_covert = include_covert
+        self.history = history
         self.queue: asyncio.Queue[StreamItem] = asyncio.Queue(maxsize=maxsize)
         self.dropped = False
         self.wake = asyncio.Event()
@@ -50,9 +57,13 @@ class StreamHub:
     def __len__(self) -> int:
         return len(self._subs)
 
-    def subscribe(self, *, who: str, include_covert: bool) -> Subscription:
+    def subscribe(self, *, who: str, include_covert: bool, history: bool = False) -> Subscription:
         sub = Subscription(
-            next(self._ids), who=who, include_covert=include_covert, maxsize=self._queue_size
+            next(self._ids),
+            who=who,
+            include_covert=include_covert,
+            history=history,
+            maxsize=self._queue_size,
         )
         self._subs[sub.sub_id] = sub
         self._metrics.stream_clients.set(len(self._subs))
@@ -63,14 +74,22 @@ class StreamHub:
             self._metrics.stream_clients.set(len(self._subs))
 
     def publish(
-        self, hits: Sequence[StoredHit], notes: Mapping[str, AlertNote] | None = None
+        self,
+        hits: Sequence[StoredHit],
+        notes: Mapping[str, AlertNote] | None = None,
+        history: Collection[str] = (),
     ) -> None:
+        """`history`: the ids of hits only the streams that take history get."""
         if not hits or not self._subs:
             return
-        items = [StreamItem(hit, (notes or {}).get(hit.hit_id)) for hit in hits]
+        items = [
+            StreamItem(hit, (notes or {}).get(hit.hit_id), hit.hit_id in history) for hit in hits
+        ]
         for sub in list(self._subs.values()):
             for item in items:
                 if item.hit.covert and not sub.include_covert:
+                    continue
+                if item.history and not sub.history:
                     continue
                 try:
                     sub.queue.put_nowait(item)

@@ -33,7 +33,8 @@ A store of its own that never held a hit (new, or wiped; not one whose hits rete
 that were on the topic when the replica started are history, not news. They are stored and
 placed in alerts (the alert list, searches and `Last-Event-ID` replays show them), but not
 streamed live (`backfill`): a console connected meanwhile would otherwise raise days-old hits
-as new alarms, with sound.
+as new alarms, with sound. A stream resumed with `Last-Event-ID` does get them (the hub marks
+them as history), as they come after its last hit: it missed them.
 """
 
 from __future__ import annotations
@@ -241,9 +242,7 @@ class HitIngest:
             missing = [h.hit_id for h in stored if h.hit_id not in notes]
             if missing:  # placed before (a replay): as the store holds them
                 notes.update(await self._store.alert_notes(missing))
-            live = [h for h in stored if h.hit_id not in history] if history else stored
-            if live:
-                self._hub.publish(live, notes)
+            self._hub.publish(stored, notes, history)
             self._published = stored[-1].seq
         return True
 

@@ -202,7 +202,9 @@ class HitStream:
             self._last_seq = resume
             async for event in self._replay():
                 yield event
-        self._sub = self._hub.subscribe(who=self._principal.name, include_covert=self._covert)
+        self._sub = self._hub.subscribe(
+            who=self._principal.name, include_covert=self._covert, history=resume is not None
+        )
         if resume is not None:
             async for event in self._replay():
                 yield event
@@ -230,16 +232,22 @@ class HitStream:
         """The events of the items not sent yet, in one piece; counted as sent."""
         events: list[bytes] = []
         now = now_ms()
-        overt = 0
+        overt = history = 0
         for item in items:
             hit = item.hit
             if hit.seq <= self._last_seq:
                 continue
             self._last_seq = hit.seq
-            if not hit.covert:  # a covert hit is not on /metrics, not even as a count
+            if hit.covert:  # a covert hit is not on /metrics, not even as a count
+                pass
+            elif item.history:  # caught up with, as a replay is: no delivery time
+                history += 1
+            else:
                 overt += 1
                 self._metrics.hit_delivery_seconds.observe(max(0, now - hit.topic_ts) / 1000)
             events.append(encode_item(item, self._registry))
         if overt:
             self._metrics.hits_streamed.labels("live").inc(overt)
+        if history:
+            self._metrics.hits_streamed.labels("replay").inc(history)
         return b"".join(events)

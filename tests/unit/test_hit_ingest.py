@@ -5,6 +5,7 @@ streamed (it failed after its insert) is still streamed, once, by the next batch
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -13,11 +14,13 @@ import orjson
 import pytest
 from prometheus_client import CollectorRegistry
 
+from anpr.auth import Principal, Role
 from anpr.bus.base import Record
 from anpr.hotlists import HotlistBook
 from api.alerts.placer import AlertPlacer, new_sighting
 from api.hits.hub import StreamHub, StreamItem, Subscription
 from api.hits.ingest import HitIngest, decode_hit
+from api.hits.stream import HitStream
 from api.metrics import ApiMetrics
 from api.store.sqlite import SqliteStore
 from tests.unit.api_fixtures import make_hit, running_api
@@ -163,3 +166,56 @@ async def test_an_api_on_an_empty_store_treats_the_topic_so_far_as_history(
         assert sum(until.values()) == len(old)
         assert {topic for topic, _ in until} == {api.topics.hits}
         await api.until(lambda: not api.service.hit_ingest.backfilling())
+
+
+async def test_a_stream_resumed_during_the_replay_of_the_topic_misses_none_of_it() -> None:
+    """A console reconnecting (Last-Event-ID) to a replica whose empty store is replaying the
+    topic gets every hit stored after its last one: those stored as history after it subscribed
+    too, not only the live ones that follow (they came after its last hit; it never saw them)."""
+    store = SqliteStore(None)
+    await store.open()
+    metrics = ApiMetrics(CollectorRegistry())
+    hub = StreamHub(metrics, queue_size=100)
+    loaded = asyncio.Event()
+    loaded.set()
+    ingest = HitIngest(store, hub, metrics, AlertPlacer(store, HotlistBook(), loaded, metrics))
+    await ingest.start()
+    old = [make_hit(entry_id=f"e-{n}", plate=f"OLD{n}") for n in range(6)]
+    live = make_hit(entry_id="e-9", plate="NEW1")
+    ingest.backfill({("hits", 0): len(old)})
+    await ingest.handle_batch([record(h, n) for n, h in enumerate(old[:3])])
+    stream = HitStream(
+        store=store,
+        hub=hub,
+        metrics=metrics,
+        principal=Principal(Role.OPERATOR, "op", "x"),
+        last_event_id=old[0]["hit_id"],
+        keepalive_s=5.0,
+        page=100,
+        published=ingest.published,
+    )
+    got: list[str] = []
+    arrived = asyncio.Condition()
+
+    async def read() -> None:
+        async for chunk in stream.events():
+            async with arrived:
+                got.extend(re.findall(r"^id: (\S+)$", chunk.decode(), re.MULTILINE))
+                arrived.notify_all()
+
+    reader = asyncio.create_task(read())
+    try:
+        async with asyncio.timeout(2.0), arrived:
+            await arrived.wait_for(lambda: len(got) == 2)  # replayed
+        async with asyncio.timeout(2.0):
+            await asyncio.sleep(0.05)  # on to its subscription: the stream is live
+            assert len(hub) == 1
+            await ingest.handle_batch([record(h, n) for n, h in enumerate(old[3:], 3)])
+            await ingest.handle_batch([record(live, len(old))])
+            async with arrived:
+                await arrived.wait_for(lambda: live["hit_id"] in got)
+        assert got == [h["hit_id"] for h in [*old[1:], live]]
+    finally:
+        reader.cancel()
+        await asyncio.wait({reader})
+        await store.close()
