@@ -5,6 +5,7 @@ installs Debian's nodejs, as it installs Chromium for the other browser tests)."
 
 from __future__ import annotations
 
+import datetime
 import json
 import shutil
 import subprocess
@@ -38,6 +39,12 @@ def run_js(body: str) -> Any:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def ago(seconds: float) -> str:
+    """RFC 3339 UTC, `seconds` before now: the page sounds only alerts seen lately."""
+    at = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=seconds)
+    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def alert(alert_id: str = "al-1", **overrides: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "alert_id": alert_id,
@@ -51,8 +58,8 @@ def alert(alert_id: str = "al-1", **overrides: Any) -> dict[str, Any]:
         "test": False,
         "historical": False,
         "status": "new",
-        "opened_at": "2026-12-02T10:00:00Z",
-        "last_seen_at": "2026-12-02T10:00:00Z",
+        "opened_at": ago(60),
+        "last_seen_at": ago(60),
         "sightings": 1,
         "first_hit_id": "h1",
         "last_hit_id": "h1",
@@ -106,7 +113,7 @@ def test_a_refresh_answered_late_does_not_undo_an_acknowledgement_or_a_sighting(
         status="acknowledged",
         acknowledgement={"by": "op", "role": "operator", "outcome": "confirmed", "at": "x"},
     )
-    seen_again = alert("al-2", sightings=2, last_seen_at="2026-12-02T10:01:00Z")
+    seen_again = alert("al-2", sightings=2, last_seen_at=ago(1))
     shown = run_js(f"""
         const live = await load("live.js");
         dom.routes.set("/v1/alerts?limit=200", {{ items: [{js(alert())}, {js(alert("al-2"))}] }});
@@ -243,8 +250,8 @@ def test_the_stream_resumes_from_the_loaded_list_so_no_alert_falls_between() -> 
     stored after it subscribed: an alert opened between the two was never streamed (shown up to
     15 s late by a refresh, and never sounded). The stream resumes from the newest hit of the
     list instead, and what the list showed on load is not sounded when the resume replays it."""
-    older = alert("al-old", priority=1, last_hit_id="h-old", last_seen_at="2026-12-02T09:00:00Z")
-    newest = alert("al-new", priority=1, last_hit_id="h-new", last_seen_at="2026-12-02T10:00:00Z")
+    older = alert("al-old", priority=1, last_hit_id="h-old", last_seen_at=ago(120))
+    newest = alert("al-new", priority=1, last_hit_id="h-new", last_seen_at=ago(30))
     opened = alert("al-gap", priority=1, last_hit_id="h-gap", first_hit_id="h-gap")
     shown = run_js(f"""
         const live = await load("live.js");
@@ -258,3 +265,22 @@ def test_the_stream_resumes_from_the_loaded_list_so_no_alert_falls_between() -> 
     """)
     assert shown["url"] == "/v1/hits/stream?last_event_id=h-new"
     assert shown["beeps"] == 2  # the P1 opened in the gap, twice; not the one listed on load
+
+
+def test_an_alert_event_for_an_old_alert_is_shown_not_sounded() -> None:
+    """A stream resumed while a replica replays the hits topic into an empty store gets the
+    history after its last hit, alert events included: days-old alerts must not sound as new
+    alarms. An alert whose latest sighting is older than ten minutes is shown, not sounded."""
+    old, recent = ago(30 * 3600), ago(5)
+    shown = run_js(f"""
+        const live = await load("live.js");
+        (await load("sound.js")).setSound(true);
+        dom.routes.set("/v1/alerts?limit=200", {{ items: [] }});
+        await live.start();
+        const source = dom.FakeEventSource.opened[0];
+        source.emit("alert", {js(alert("al-old", opened_at=old, last_seen_at=old))});
+        const afterOld = dom.beeps.length;
+        source.emit("alert", {js(alert("al-now", opened_at=recent, last_seen_at=recent))});
+        out({{ afterOld, total: dom.beeps.length, shown: live.allAlerts().length }});
+    """)
+    assert shown == {"afterOld": 0, "total": 2, "shown": 2}

@@ -76,6 +76,12 @@ function newestHit(items) {
   return newest ? newest.last_hit_id : null;
 }
 
+const STALE_MS = 10 * 60 * 1000;
+
+function stale(alert) {
+  return Date.now() - Date.parse(alert.last_seen_at) > STALE_MS;
+}
+
 function setConnection(state) {
   connection = state;
   changed("connection", null);
@@ -110,8 +116,11 @@ function open() {
     sounded.add(alert.alert_id);
     put(alert);
     changed("alert", alert);
-    // A past read (past-read matching) is shown, not sounded: the vehicle was there then.
-    if (isNew && !alert.test && !alert.historical && alert.status === "new" && alert.priority <= 2) {
+    // A past read (past-read matching) is shown, not sounded: the vehicle was there then. So is
+    // an alert last seen long ago (a resumed stream gets the hits a replica replays into an
+    // empty store after its last one: history, not news).
+    if (isNew && !alert.test && !alert.historical && alert.status === "new" && alert.priority <= 2
+        && !stale(alert)) {
       beep(alert.priority === 1 ? 2 : 1);
     }
   });
