@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 
 from anpr.errors import ConfigError
 
@@ -20,6 +21,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def db_command(args: argparse.Namespace) -> int:
+    import psycopg
+
     from api.store import migrate
     from api.store.config import DatabaseSettings
 
@@ -29,11 +32,16 @@ def db_command(args: argparse.Namespace) -> int:
             "ANPR_DATABASE_URL (or ANPR_DATABASE_MIGRATE_URL) is not set: the SQLite store "
             "needs no migrations"
         )
-    if args.db_command == "upgrade":
-        applied = asyncio.run(migrate.upgrade(url))
-        print(f"applied {len(applied)} migration(s): {applied or 'none pending'}")
-        return 0
-    pending = set(asyncio.run(migrate.pending(url)))
+    try:
+        if args.db_command == "upgrade":
+            applied = asyncio.run(migrate.upgrade(url))
+            print(f"applied {len(applied)} migration(s): {applied or 'none pending'}")
+            return 0
+        pending = set(asyncio.run(migrate.pending(url)))
+    except psycopg.OperationalError as exc:
+        # psycopg's message names the host and port, never the password.
+        print(f"anpr db: cannot reach the database: {exc}".rstrip(), file=sys.stderr)
+        return 1
     for m in migrate.migrations():
         state = "pending" if m.version in pending else "applied"
         print(f"{m.version:04d}_{m.name}\t{state}")
