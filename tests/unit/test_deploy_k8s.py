@@ -306,3 +306,14 @@ def test_disruption_budgets_take_one_replica_at_a_time() -> None:
             "maxUnavailable": 1,
             "selector": {"matchLabels": deployment["spec"]["selector"]["matchLabels"]},
         }, role
+
+
+def test_postgres_may_recover_for_longer_than_its_liveness_allows() -> None:
+    """Crash recovery (WAL replay) and the first set-up do not listen on TCP: the liveness
+    probe (`pg_isready -h 127.0.0.1`, 6 × 10 s) killed a recovery over a minute, which then
+    started over. A startup probe holds liveness off for up to an hour."""
+    (statefulset,) = by_kind("StatefulSet").values()
+    (container,) = statefulset["spec"]["template"]["spec"]["containers"]
+    startup = container["startupProbe"]
+    assert startup["exec"] == container["livenessProbe"]["exec"]
+    assert startup["periodSeconds"] * startup["failureThreshold"] >= 3600
