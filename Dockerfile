@@ -5,6 +5,7 @@
 #   docker run IMAGE ingest    # gateway, :8080
 #   docker run IMAGE matcher   # matcher, metrics and health on :9102
 #   docker run IMAGE api       # control-room API, :8000
+#   docker run IMAGE notify    # webhook deliveries, metrics and health on :9103
 #   docker run IMAGE archive   # read archive consumer, metrics and health on :9104
 #   docker run IMAGE run       # all of them in one process (embedded bus, no Kafka needed)
 #
