@@ -15,6 +15,7 @@ Requests with `Authorization: Bearer` are unaffected: Bearer auth works as befor
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -147,6 +148,10 @@ async def principal_from_cookie(service: ApiService, request: Request) -> Princi
     return signed_in.principal
 
 
+# The longest the sign-out look-up of a long request may hold its next write back.
+SESSION_CHECK_S = 1.0
+
+
 class StillAllowed:
     """Whether the caller of a long request (the hit stream) may still be served: its token
     not revoked (a registry look-up, every call), and for a console session, the session not
@@ -176,7 +181,11 @@ class StillAllowed:
             return True
         self._checked = now
         try:
-            return await service.store.get_session(session.session_hash, now=now) is not None
+            # Bounded: the stream waits for this before its next write (a hit, a keep-alive).
+            async with asyncio.timeout(SESSION_CHECK_S):
+                return await service.store.get_session(session.session_hash, now=now) is not None
+        except TimeoutError:
+            return True  # a slow store: asked again at a wake an interval later
         except StoreUnavailable:
             return False  # unknown: the client reconnects and is checked afresh
 

@@ -90,3 +90,33 @@ async def test_a_cookie_stream_ends_when_the_session_is_signed_out(api: ApiHarne
             # A sign-out is looked up in the store once a keep-alive interval (0.2 s here).
             await asyncio.sleep(0.3)
             await _ends_without_the_hit(api, stream)
+
+
+async def test_a_slow_session_look_up_does_not_hold_back_the_next_hit(
+    api: ApiHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sign-out check asks the store at every wake once an interval has passed: a store
+    answering slowly (a pool waited for, up to 10 s) held back the hit that woke the stream
+    (and the keep-alive due after it) for as long. The look-up is bounded; the stream goes on
+    and asks again at a later wake."""
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=api.app), base_url="http://api"
+    ) as client:
+        await client.post("/console/session", json={"token": api.tokens["operator"]})
+        cookie = f"anpr_session={client.cookies['anpr_session']}"
+    async with SseClient(api.app, "/v1/hits/stream", {"Cookie": cookie}) as stream:
+        assert stream.status == 200
+        await stream.next_event()
+        stalled = asyncio.Event()
+
+        async def slow(*args: object, **kwargs: object) -> None:
+            stalled.set()
+            await asyncio.sleep(30)
+
+        monkeypatch.setattr(api.service.store, "get_session", slow)
+        await asyncio.wait_for(stalled.wait(), 5.0)  # a wake asked the (slow) store
+        hit = make_hit(camera_id=unique("cam"), plate="SLOWSTORE1")
+        await api.publish_hits(hit)
+        ids = []
+        while hit["hit_id"] not in ids:
+            ids.append((await stream.next_event(timeout_s=3.0)).id)
