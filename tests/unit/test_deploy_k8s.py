@@ -317,3 +317,18 @@ def test_postgres_may_recover_for_longer_than_its_liveness_allows() -> None:
     startup = container["startupProbe"]
     assert startup["exec"] == container["livenessProbe"]["exec"]
     assert startup["periodSeconds"] * startup["failureThreshold"] >= 3600
+
+
+def test_the_api_replicas_prefer_different_nodes() -> None:
+    """Two API replicas on one node: losing the node takes the console and the hit stream
+    from the whole control room (the disruption budget covers planned drains only)."""
+    api = by_kind("Deployment")["anpr-api"]
+    assert api["spec"]["replicas"] >= 2
+    spec = api["spec"]["template"]["spec"]
+    terms = spec["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+    selector = api["spec"]["selector"]["matchLabels"]
+    assert any(
+        t["podAffinityTerm"]["labelSelector"]["matchLabels"] == selector
+        and t["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
+        for t in terms
+    )
