@@ -180,7 +180,8 @@ async def _admin(args: argparse.Namespace) -> int:
             status = await format_command(args, bus, writer, topics.registry)
             if status == 0 and args.format_command in {"put", "delete"}:
                 action = f"format.{args.format_command}"
-                await publish_audit(bus, topics.audit, AuditRecord(action, args.name, cli_actor()))
+                target = f"format/{args.name}"  # as the API's format routes audit it
+                await publish_audit(bus, topics.audit, AuditRecord(action, target, cli_actor()))
             return status
         view = await _registry(bus, topics.registry)
         if args.admin_command == "tokens":
