@@ -4,9 +4,6 @@ no audit entry written). Run as an operator would, on the embedded bus of a fres
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +12,7 @@ import orjson
 from anpr.registry import CameraSpec, CameraState, RegistryView
 from anpr_cli import _parser
 from anpr_cli.admin import _run
-
-
-def admin(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANPR_")}
-    return subprocess.run(  # an outside run, as an operator types it
-        [sys.executable, "-m", "anpr", "admin", *args],
-        env={**env, "ANPR_DATA_DIR": str(data)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+from tests.support.cli import admin
 
 
 def test_a_camera_needs_a_registered_integrator_and_a_deletion_a_registered_camera(

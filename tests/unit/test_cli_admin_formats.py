@@ -5,24 +5,11 @@ on the embedded bus of a fresh data dir."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
+from tests.support.cli import admin
+
 MAPPINGS = Path(__file__).parents[1] / "fixtures" / "mappings"
-
-
-def admin(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANPR_")}
-    return subprocess.run(  # an outside run, as an operator types it
-        [sys.executable, "-m", "anpr", "admin", *args],
-        env={**env, "ANPR_DATA_DIR": str(data)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_deleting_a_mapping_that_is_not_registered_is_refused(tmp_path: Path) -> None:

@@ -4,22 +4,9 @@ embedded bus of a fresh data dir."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-
-def admin(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANPR_")}
-    return subprocess.run(  # an outside run, as an operator types it
-        [sys.executable, "-m", "anpr", "admin", *args],
-        env={**env, "ANPR_DATA_DIR": str(data)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+from tests.support.cli import admin
 
 
 def integrator_tokens(data: Path, integrator_id: str) -> list[str]:
