@@ -92,6 +92,33 @@ class Camera:
     expected_reads_per_hour: float | None
     external_ids: tuple[str, ...]
     record: dict[str, Any] = field(compare=False, repr=False)
+    # When `state` began (the writer's clock) and the state before it: None in records
+    # written before they were kept, and `state_before` None for a camera created in `state`.
+    state_since: int | None = None
+    state_before: CameraState | None = None
+
+    def state_at(self, at_ms: int) -> CameraState:
+        """The camera's state at `at_ms` (a read's `received_at`): a read received before the
+        last change of state, and handled after it, belongs to the state it was received in."""
+        since, before = self.state_since, self.state_before
+        if since is not None and before is not None and at_ms < since:
+            return before
+        return self.state
+
+
+def state_fields(state: CameraState, previous: Camera | None, now: int) -> dict[str, int | str]:
+    """The `state_since`/`state_before` of a camera record written with `state` over
+    `previous` (None: a new camera): kept while the state stays, set anew when it changes."""
+    if previous is None:
+        return {"state_since": now}
+    if previous.state is state:
+        kept: dict[str, int | str] = {}
+        if previous.state_since is not None:
+            kept["state_since"] = previous.state_since
+        if previous.state_before is not None:
+            kept["state_before"] = previous.state_before.value
+        return kept
+    return {"state_since": now, "state_before": previous.state.value}
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +232,8 @@ class RegistryView:
             expected_reads_per_hour=spec.expected_reads_per_hour,
             external_ids=tuple(spec.external_ids),
             record=data,
+            state_since=_int_or_none(data.get("state_since")),
+            state_before=_state_or_none(data.get("state_before")),
         )
         for ext in spec.external_ids:
             self._external.setdefault(ext, set()).add(spec.camera_id)
@@ -346,8 +375,16 @@ class RegistryWriter:
             await self.revoke_token(digest)
         return token
 
-    async def put_camera(self, spec: CameraSpec) -> dict[str, Any]:
-        record = {"kind": "camera", **spec.model_dump(mode="json"), "updated_at": now_ms()}
+    async def put_camera(self, spec: CameraSpec, previous: Camera | None = None) -> dict[str, Any]:
+        """Publish `spec`; `previous`: the camera as registered now (None: a new one), whose
+        state's start is kept unless `spec` changes the state."""
+        now = now_ms()
+        record = {
+            "kind": "camera",
+            **spec.model_dump(mode="json"),
+            **state_fields(spec.state, previous, now),
+            "updated_at": now,
+        }
         await self._publish(camera_key(spec.camera_id), _encode(record))
         return record
 
@@ -363,6 +400,17 @@ class RegistryWriter:
 
     async def delete_format(self, name: str) -> None:
         await self._publish(format_key(name), None)
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _state_or_none(value: object) -> CameraState | None:
+    try:
+        return CameraState(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def validate_camera(data: object) -> CameraSpec | list[dict[str, str]]:

@@ -62,7 +62,11 @@ def _camera_spec(args: argparse.Namespace, view: RegistryView) -> CameraSpec | N
     }
     base: dict[str, Any] = {"name": args.camera_id}
     if current is not None:
-        base = {k: v for k, v in current.record.items() if k not in ("v", "kind", "updated_at")}
+        base = {
+            k: v
+            for k, v in current.record.items()
+            if k not in ("v", "kind", "updated_at", "state_since", "state_before")
+        }
     spec = validate_camera(
         {**base, **{k: v for k, v in given.items() if v is not None}, "camera_id": args.camera_id}
     )
@@ -144,7 +148,7 @@ async def _run(args: argparse.Namespace, writer: RegistryWriter, view: RegistryV
             if others:
                 print(f"external id {ext!r} is camera {min(others)!r}'s", file=sys.stderr)
                 raise Refused
-        await writer.put_camera(spec)
+        await writer.put_camera(spec, view.cameras.get(spec.camera_id))
         print(f"camera {spec.camera_id} registered for integrator {spec.integrator_id}")
         detail = spec.model_dump(mode="json")
         return AuditRecord("camera.put", spec.camera_id, actor, detail=detail)

@@ -48,7 +48,7 @@ def handle_batch(
             if matches:
                 # The whole read, every field's type checked, for the hits that carry it.
                 read = READS.decode(value)
-                test = state.is_commissioning(camera_id)
+                test = state.is_commissioning(camera_id, view.received_at)
                 result.hits.extend(
                     build_hit(read, match, matched_at_ms=now_ms, test=test) for match in matches
                 )

@@ -113,7 +113,10 @@ def handle_replay(
             if match.list_id != replay["list_id"] or match.entry_id not in wanted:
                 continue
             hit = build_hit(
-                read, match, matched_at_ms=now_ms, test=state.is_commissioning(camera_id)
+                read,
+                match,
+                matched_at_ms=now_ms,
+                test=state.is_commissioning(camera_id, read["received_at"]),
             )
             hit["historical"] = True
             result.hits.append(hit)

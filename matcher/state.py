@@ -71,9 +71,12 @@ class MatcherState:
         camera = self.registry.cameras.get(camera_id)
         return camera.zones if camera is not None else NO_ZONES
 
-    def is_commissioning(self, camera_id: str) -> bool:
+    def is_commissioning(self, camera_id: str, received_at: int) -> bool:
+        """Whether a read the camera sent at `received_at` is a test read: by the camera's
+        state when the gateway received it, not when it is matched (a read queued across a
+        change of state, or matched again from the archive, keeps the state it came in)."""
         camera = self.registry.cameras.get(camera_id)
-        return camera is not None and camera.state is CameraState.COMMISSIONING
+        return camera is not None and camera.state_at(received_at) is CameraState.COMMISSIONING
 
 
 def _drop(items: list[Entry]) -> Iterator[None]:

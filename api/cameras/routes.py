@@ -24,7 +24,7 @@ from api.responses import error_responses
 from api.service import ApiService
 
 router = APIRouter(tags=["cameras"])
-_META = ("v", "kind", "updated_at")
+_META = ("v", "kind", "updated_at", "state_since", "state_before")
 
 
 def _time(ms: int | None) -> str | None:
@@ -78,9 +78,9 @@ def _camera(service: ApiService, camera_id: str) -> Camera:
     return camera
 
 
-async def _put(service: ApiService, spec: CameraSpec) -> Camera:
+async def _put(service: ApiService, spec: CameraSpec, previous: Camera | None) -> Camera:
     async with publishing(service, "camera"):
-        record = await service.registry_writer.put_camera(spec)
+        record = await service.registry_writer.put_camera(spec, previous)
     stamp = record["updated_at"]
     await service.registry_changed.wait_for(
         lambda: (
@@ -133,7 +133,7 @@ async def create_camera(spec: CameraSpec, principal: Admin, service: Service) ->
             raise conflict(f"camera {spec.camera_id!r} exists", "camera_id")
         _check_integrator(service, spec.integrator_id)
         _check_external_ids(service, spec)
-        camera = await _put(service, spec)
+        camera = await _put(service, spec, None)
     await service.audit.record(
         principal, Action.CAMERA_CREATE, spec.camera_id, detail=spec.model_dump(mode="json")
     )
@@ -193,7 +193,7 @@ async def patch_camera(
         _check_external_ids(service, merged)
         if merged.integrator_id != current.integrator_id:
             _check_integrator(service, merged.integrator_id)
-        camera = await _put(service, merged)
+        camera = await _put(service, merged, current)
     detail = dict(changes)
     if current.state is CameraState.COMMISSIONING and camera.state is CameraState.LIVE:
         # The evidence the administrator went live on (or overrode), for the auditors.

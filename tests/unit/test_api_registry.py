@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from anpr.registry import CameraState
 from tests.support.factories import unique
 from tests.unit.api_fixtures import ApiHarness, running_api
 
@@ -203,6 +204,36 @@ async def test_camera_lifecycle_reads_its_own_writes(api: ApiHarness) -> None:
     assert deleted.status_code == 204
     gone = await api.client.get(f"/v1/cameras/{camera_id}", headers=api.auth())
     assert gone.status_code == 404
+
+
+async def test_a_cameras_record_says_since_when_its_state_holds(api: ApiHarness) -> None:
+    """The matcher judges a read test or live by its camera's state when it was received
+    (`Camera.state_at`): each write keeps the state's start, a change of state sets it anew
+    with the state before, and neither is part of the camera the API shows."""
+    camera_id = unique("cam")
+    created = await api.register_camera(camera_id, state="commissioning")
+    registry = api.service.registry
+    first = registry.cameras[camera_id]
+    assert first.state_since is not None and first.state_before is None
+    assert "state_since" not in created and "state_before" not in created
+
+    renamed = await api.client.patch(
+        f"/v1/cameras/{camera_id}", json={"name": "Renamed"}, headers=api.auth()
+    )
+    assert renamed.status_code == 200
+    kept = registry.cameras[camera_id]
+    assert (kept.state_since, kept.state_before) == (first.state_since, None)
+
+    live = await api.client.patch(
+        f"/v1/cameras/{camera_id}", json={"state": "live"}, headers=api.auth()
+    )
+    assert live.status_code == 200 and "state_since" not in live.json()
+    changed = registry.cameras[camera_id]
+    assert changed.state_since is not None and changed.state_since >= first.state_since
+    assert changed.state_before is CameraState.COMMISSIONING
+    assert changed.record["updated_at"] == changed.state_since
+    assert changed.state_at(changed.state_since - 1) is CameraState.COMMISSIONING
+    assert changed.state_at(changed.state_since) is CameraState.LIVE
 
 
 async def test_camera_conflict_and_unknown_integrator(api: ApiHarness) -> None:

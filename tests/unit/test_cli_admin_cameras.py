@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from anpr.registry import CameraSpec, CameraState, RegistryView
+from anpr.registry import Camera, CameraSpec, CameraState, RegistryView
 from anpr_cli import _parser
 from anpr_cli.admin import _run
 from tests.support.cli import admin
@@ -38,7 +38,7 @@ class RecordingWriter:
     def __init__(self) -> None:
         self.cameras: list[CameraSpec] = []
 
-    async def put_camera(self, spec: CameraSpec) -> None:
+    async def put_camera(self, spec: CameraSpec, previous: Camera | None = None) -> None:
         self.cameras.append(spec)
 
 

@@ -80,10 +80,11 @@ class Rig:
         await self.publish_plan(_marker_config(self.marker_list))
         await self.applied()
 
-    async def send(self, plate: str, camera: str = "cam-1") -> str:
+    async def send(self, plate: str, camera: str = "cam-1", received_at: int | None = None) -> str:
         read_id = f"r{next(_ids)}"
+        at = now_ms() if received_at is None else received_at
         read = make_read(
-            plate, read_id=read_id, camera_id=camera, captured_at_ms=now_ms(), received_after_ms=0
+            plate, read_id=read_id, camera_id=camera, captured_at_ms=at, received_after_ms=0
         )
         await self.bus.publish(
             [Message(self.topics.reads, camera.encode(), orjson.dumps(read))], timeout_s=5
@@ -333,6 +334,37 @@ async def test_commissioning_camera_gives_test_hits(rig: Rig) -> None:
     assert hit["test"] is True
     (live,) = await rig.hits_for(await rig.send("AAA111"))
     assert live["test"] is False
+
+
+async def test_a_read_is_test_or_live_by_the_state_its_camera_had_when_it_was_received(
+    rig: Rig,
+) -> None:
+    """Reads queued across a change of state (a matcher behind, a restart, past-read matching)
+    were judged by the state when matched: a live read queued as its camera went back to
+    commissioning gave a test hit, no alarm; a commissioning read queued as it went live, an
+    alarm on a camera not yet signed off."""
+    service = rig.app.state.service
+    view = service.state.registry
+    writer = RegistryWriter(rig.bus, rig.topics.registry)
+
+    async def set_state(camera_id: str, state: CameraState) -> int:
+        before = now_ms()
+        spec = CameraSpec(camera_id=camera_id, integrator_id="int-1", name="N", state=state)
+        await writer.put_camera(spec, view.cameras[camera_id])
+        await until(lambda: view.cameras[camera_id].state is state, timeout_s=10)
+        return before
+
+    went_live = await set_state("cam-test", CameraState.LIVE)
+    (queued,) = await rig.hits_for(await rig.send("AAA111", "cam-test", went_live - 1_000))
+    assert queued["test"] is True
+    (now_live,) = await rig.hits_for(await rig.send("AAA111", "cam-test"))
+    assert now_live["test"] is False
+
+    back = await set_state("cam-1", CameraState.COMMISSIONING)
+    (queued_live,) = await rig.hits_for(await rig.send("AAA111", "cam-1", back - 1_000))
+    assert queued_live["test"] is False
+    (now_testing,) = await rig.hits_for(await rig.send("AAA111", "cam-1"))
+    assert now_testing["test"] is True
 
 
 async def test_list_gauges_are_set_once_per_batch_of_hotlist_records(
