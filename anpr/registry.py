@@ -96,6 +96,7 @@ class Camera:
     # written before they were kept, and `state_before` None for a camera created in `state`.
     state_since: int | None = None
     state_before: CameraState | None = None
+    registered_at: int | None = None  # None in records written before it was kept
 
     def state_at(self, at_ms: int) -> CameraState:
         """The camera's state at `at_ms` (a read's `received_at`): a read received before the
@@ -106,19 +107,27 @@ class Camera:
         return self.state
 
 
-def state_fields(state: CameraState, previous: Camera | None, now: int) -> dict[str, int | str]:
-    """The `state_since`/`state_before` of a camera record written with `state` over
-    `previous` (None: a new camera): kept while the state stays, set anew when it changes."""
+# The fields of a camera record the writer sets, not the administrator: not part of its spec.
+WRITER_FIELDS = ("v", "kind", "updated_at", "registered_at", "state_since", "state_before")
+
+
+def lifecycle_fields(state: CameraState, previous: Camera | None, now: int) -> dict[str, int | str]:
+    """The `registered_at`, `state_since` and `state_before` of a camera record written with
+    `state` over `previous` (None: a new camera): the registration kept for good, the state's
+    start kept while the state stays and set anew, with the state before, when it changes.
+    A record compacted to the latest one still says when the camera came and changed."""
     if previous is None:
-        return {"state_since": now}
-    if previous.state is state:
-        kept: dict[str, int | str] = {}
-        if previous.state_since is not None:
-            kept["state_since"] = previous.state_since
-        if previous.state_before is not None:
-            kept["state_before"] = previous.state_before.value
-        return kept
-    return {"state_since": now, "state_before": previous.state.value}
+        return {"registered_at": now, "state_since": now}
+    kept: dict[str, int | str] = {}
+    if previous.registered_at is not None:
+        kept["registered_at"] = previous.registered_at
+    if previous.state is not state:
+        return {**kept, "state_since": now, "state_before": previous.state.value}
+    if previous.state_since is not None:
+        kept["state_since"] = previous.state_since
+    if previous.state_before is not None:
+        kept["state_before"] = previous.state_before.value
+    return kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +243,7 @@ class RegistryView:
             record=data,
             state_since=_int_or_none(data.get("state_since")),
             state_before=_state_or_none(data.get("state_before")),
+            registered_at=_int_or_none(data.get("registered_at")),
         )
         for ext in spec.external_ids:
             self._external.setdefault(ext, set()).add(spec.camera_id)
@@ -382,7 +392,7 @@ class RegistryWriter:
         record = {
             "kind": "camera",
             **spec.model_dump(mode="json"),
-            **state_fields(spec.state, previous, now),
+            **lifecycle_fields(spec.state, previous, now),
             "updated_at": now,
         }
         await self._publish(camera_key(spec.camera_id), _encode(record))

@@ -20,7 +20,14 @@ from anpr.clock import ms_to_rfc3339
 from anpr.errors import AnprError
 from anpr.follow import replay
 from anpr.ids import is_valid_id
-from anpr.registry import CameraSpec, RegistryView, RegistryWriter, token_id, validate_camera
+from anpr.registry import (
+    WRITER_FIELDS,
+    CameraSpec,
+    RegistryView,
+    RegistryWriter,
+    token_id,
+    validate_camera,
+)
 from anpr.settings import CommonSettings
 from anpr.topics import Topics
 
@@ -62,11 +69,7 @@ def _camera_spec(args: argparse.Namespace, view: RegistryView) -> CameraSpec | N
     }
     base: dict[str, Any] = {"name": args.camera_id}
     if current is not None:
-        base = {
-            k: v
-            for k, v in current.record.items()
-            if k not in ("v", "kind", "updated_at", "state_since", "state_before")
-        }
+        base = {k: v for k, v in current.record.items() if k not in WRITER_FIELDS}
     spec = validate_camera(
         {**base, **{k: v for k, v in given.items() if v is not None}, "camera_id": args.camera_id}
     )

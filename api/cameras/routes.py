@@ -11,7 +11,7 @@ from fastapi import APIRouter, Response
 
 from anpr.clock import ms_to_rfc3339
 from anpr.ids import is_valid_id
-from anpr.registry import Camera, CameraSpec, CameraState, validate_camera
+from anpr.registry import WRITER_FIELDS, Camera, CameraSpec, CameraState, validate_camera
 from anpr.timeslice import sliced
 from api.audit.log import Action
 from api.cameras.schemas import CameraHealthOut, CameraList, CameraOut, CameraPatch
@@ -24,7 +24,7 @@ from api.responses import error_responses
 from api.service import ApiService
 
 router = APIRouter(tags=["cameras"])
-_META = ("v", "kind", "updated_at", "state_since", "state_before")
+_META = WRITER_FIELDS
 
 
 def _time(ms: int | None) -> str | None:

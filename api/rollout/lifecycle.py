@@ -6,11 +6,12 @@ something changed: first events happen once, a verdict is recorded when it chang
 and `came_back` alternate. New events wait in `pending` until the shell stores them.
 
 Events (kinds):
-- `registered`: the camera's registry record first seen (its `updated_at`);
+- `registered`: the camera's registry record first seen (its `registered_at`, else `updated_at`);
 - `first_contact`: the first request naming it, even one refused (detail: caller, refused);
 - `first_valid_read`, `first_heartbeat`: the first accepted read and heartbeat (received time);
 - `commissioning_passed`, `commissioning_failed` (detail: reasons): the verdict changed;
-- `moved_live`, `moved_commissioning`: the registry state changed (or was first seen);
+- `moved_live`, `moved_commissioning`: the registry state changed (or was first seen; at the
+  record's `state_since` when it has one);
 - `went_silent`, `came_back`: health went offline after activity, and left offline again.
 """
 
@@ -143,15 +144,24 @@ class LifecycleBook:
     # -- what was observed ------------------------------------------------------------------
 
     def on_camera(self, camera: Camera, at: int) -> None:
-        """A registry record of the camera (a new one, an update, or the replay at start)."""
+        """A registry record of the camera (a new one, an update, or the replay at start), written
+        at `at`. The record's own `registered_at` and `state_since` date the events when it has
+        them: a new store rebuilding from the compacted topic sees only each camera's latest
+        record, written perhaps months after the camera was registered."""
         life = self.lives.get(camera.camera_id)
         if life is None or life.first(Kind.REGISTERED) is None:
-            self._add(camera.camera_id, Kind.REGISTERED, at, integrator_id=camera.integrator_id)
+            registered = camera.registered_at if camera.registered_at is not None else at
+            self._add(
+                camera.camera_id, Kind.REGISTERED, registered, integrator_id=camera.integrator_id
+            )
             life = self.lives[camera.camera_id]
         live = camera.state is CameraState.LIVE
         known = life.last(Kind.MOVED_LIVE, Kind.MOVED_COMMISSIONING)
         if known is None or life.live != live:
-            self._add(camera.camera_id, Kind.MOVED_LIVE if live else Kind.MOVED_COMMISSIONING, at)
+            moved = camera.state_since if camera.state_since is not None else at
+            self._add(
+                camera.camera_id, Kind.MOVED_LIVE if live else Kind.MOVED_COMMISSIONING, moved
+            )
 
     def on_deleted(self, camera_id: str) -> bool:
         """Forget a deleted camera, and its events not yet stored; True when there was

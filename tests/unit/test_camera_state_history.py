@@ -1,11 +1,11 @@
 """A camera's state at the time a read was received: `Camera.state_at` and the record fields
-the writer keeps for it (`state_fields`)."""
+the writer keeps for it (`lifecycle_fields`)."""
 
 from __future__ import annotations
 
 import orjson
 
-from anpr.registry import Camera, CameraState, RegistryView, state_fields
+from anpr.registry import Camera, CameraState, RegistryView, lifecycle_fields
 
 
 def camera(**fields: object) -> Camera:
@@ -36,17 +36,21 @@ def test_a_bad_history_field_is_ignored_not_fatal() -> None:
     assert odd.state_at(0) is CameraState.LIVE
 
 
-def test_the_writer_keeps_the_start_while_the_state_holds_and_resets_it_on_a_change() -> None:
-    assert state_fields(CameraState.LIVE, None, 5) == {"state_since": 5}
-    testing = camera(state="commissioning", state_since=3)
-    assert state_fields(CameraState.COMMISSIONING, testing, 9) == {"state_since": 3}
-    assert state_fields(CameraState.LIVE, testing, 9) == {
+def test_the_writer_keeps_the_registration_and_the_state_start_until_the_state_changes() -> None:
+    assert lifecycle_fields(CameraState.LIVE, None, 5) == {"registered_at": 5, "state_since": 5}
+    testing = camera(state="commissioning", state_since=3, registered_at=3)
+    assert lifecycle_fields(CameraState.COMMISSIONING, testing, 9) == {
+        "registered_at": 3,
+        "state_since": 3,
+    }
+    assert lifecycle_fields(CameraState.LIVE, testing, 9) == {
+        "registered_at": 3,
         "state_since": 9,
         "state_before": "commissioning",
     }
     switched = camera(state="live", state_since=9, state_before="commissioning")
-    assert state_fields(CameraState.LIVE, switched, 12) == {
+    assert lifecycle_fields(CameraState.LIVE, switched, 12) == {
         "state_since": 9,
         "state_before": "commissioning",
     }
-    assert state_fields(CameraState.LIVE, camera(state="live"), 12) == {}
+    assert lifecycle_fields(CameraState.LIVE, camera(state="live"), 12) == {}

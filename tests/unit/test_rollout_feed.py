@@ -23,6 +23,7 @@ from tests.support.factories import recent_read
 
 TOPICS = HealthTopics("heartbeats", "gateway-events")
 MIN = 60_000
+DAY = 24 * 60 * MIN
 T0 = 1_780_000_000_000
 _offsets = itertools.count()
 
@@ -188,3 +189,21 @@ async def test_a_camera_deleted_and_registered_again_keeps_its_new_events_in_the
         assert stored == [("moved_live", T0 + 3 * MIN), ("registered", T0 + 3 * MIN)]
     finally:
         await store.close()
+
+
+def test_a_rebuild_from_the_latest_record_dates_registration_and_go_live_by_the_record() -> None:
+    """A new store rebuilds the rollout from the compacted registry: only each camera's latest
+    record, written long after the camera came (a rename). It was dated by that write, so
+    the report showed a camera registered months ago as registered and moved live today."""
+    rig = Rig()
+    registered, live = T0 - 90 * DAY, T0 - 60 * DAY
+    rig.registry_record(
+        "cam-1",
+        T0,
+        state="live",
+        registered_at=registered,
+        state_since=live,
+        state_before="commissioning",
+    )
+    events = {e.kind: e.at for e in rig.feed.book.lives["cam-1"].events}
+    assert events == {"registered": registered, "moved_live": live}
