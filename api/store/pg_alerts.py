@@ -64,12 +64,16 @@ _RESTART_ALERT = restart_alert_sql("%s")
 
 
 async def lock_alert_of_hit(conn: Any, hit_id: str) -> None:
-    """Take the key lock of the hit's alert (when it is in one), before any row lock, in the
-    order placing and alert acknowledgements take it: a hit being placed meanwhile is in the
-    alert before the hit's acknowledgement looks at it, or sees the alert closed after."""
+    """Take the key lock of the hit's alert, before any row lock, in the order placing and
+    alert acknowledgements take it: a hit being placed meanwhile is in the alert before the
+    hit's acknowledgement looks at it, or sees the acknowledgement after. The key comes from
+    the hit itself as the placer derives it (`api.alerts.placer.new_sighting`), so the lock is
+    taken even while the hit is in no alert yet: PostgreSQL stores a batch and places it in
+    two transactions, and an acknowledgement between them, unlocked, committed while the
+    placing was under way, which then put the acknowledged hit in an alert left `new`."""
     cur = await conn.execute(
-        "SELECT a.plate_norm, a.list_id, a.entry_id, a.covert, a.test FROM alert_sightings s"
-        " JOIN alerts a ON a.alert_id = s.alert_id WHERE s.hit_id = %s",
+        "SELECT plate_norm, list_id, coalesce(body->>'entry_id', ''), covert,"
+        " coalesce((body->>'test')::boolean, false) FROM hits WHERE hit_id = %s",
         (hit_id,),
     )
     row = await cur.fetchone()

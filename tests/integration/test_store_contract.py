@@ -1149,3 +1149,41 @@ async def test_two_replicas_saving_the_same_cameras_activity_do_not_deadlock(
     finally:
         for store in stores:
             await store.close()
+
+
+async def test_pg_hit_acknowledgement_waits_for_a_placement_of_its_key_before_its_alert_exists(
+    pg_database: PgDatabase,
+) -> None:
+    """PostgreSQL stores a batch, then places it in a second transaction. An acknowledgement
+    of a hit between the two took no lock (the hit was in no alert yet) and could commit
+    while the placing was under way: the placing then put the acknowledged hit in an alert
+    that stayed `new`. It now takes the lock of the key the hit will be placed under."""
+    from api.store.pg_alerts import key_lock
+
+    store = PostgresStore(pg_database.url, migrate_url=pg_database.migrate_url)
+    await store.open()
+    try:
+        body = {"hit_id": "h1", "entry_id": "e1", "test": False}
+        await store.add_hits([NewHit("h1", 1000, "cam", "list", "ABC", False, 1000, body)])
+        key = AlertKey("ABC", "list", "e1", covert=False, test=False)
+        async with await psycopg.AsyncConnection.connect(pg_database.url, autocommit=True) as other:
+            await other.execute("SELECT pg_advisory_lock(%s)", (key_lock(key),))  # placing
+            task = asyncio.create_task(store.acknowledge("h1", ACK))
+            deadline = asyncio.get_running_loop().time() + 10
+            while True:
+                cur = await other.execute(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                )
+                row = await cur.fetchone()
+                if row is not None and row[0] > 0:
+                    break
+                assert not task.done(), "acknowledged without waiting for the placing"
+                assert asyncio.get_running_loop().time() < deadline, "never waited on the lock"
+                await asyncio.sleep(0.02)
+            await other.execute("SELECT pg_advisory_unlock(%s)", (key_lock(key),))
+            acked = await asyncio.wait_for(task, 10)
+        assert acked is not None
+        (note,) = await store.add_sightings([_sighting("h1", 1000)], _window)
+        assert note.alert.ack == ACK  # placed after: closed with its acknowledged hit
+    finally:
+        await store.close()
