@@ -86,3 +86,9 @@ def normalize_pattern(raw: str) -> str:
     while "**" in text:
         text = text.replace("**", "*")
     return text
+
+
+def normalize_zone(name: str) -> str:
+    """A zone name as compared: Unicode NFKC, trimmed. The same zone typed on a camera and on a
+    hotlist entry (composed or decomposed accents, full-width forms) is the same zone."""
+    return unicodedata.normalize("NFKC", name).strip()

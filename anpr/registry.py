@@ -27,7 +27,9 @@ from anpr.bus.base import Bus, Message
 from anpr.clock import now_ms
 from anpr.errors import InvalidRecord
 from anpr.formats import FormatMapping, describe, format_key, validate_mapping
+from anpr.hotlists.model import MAX_ZONE_LEN
 from anpr.ids import ID_PATTERN
+from anpr.normalize import normalize_zone
 from anpr.webhooks import WEBHOOK_KIND, WebhookTarget, decode_webhook
 
 log = logging.getLogger(__name__)
@@ -55,10 +57,12 @@ class CameraSpec(BaseModel):
     camera_id: IdStr
     integrator_id: IdStr
     name: str = Field(min_length=1, max_length=200)
-    # Trimmed, as a hotlist entry's zones are (`anpr.hotlists.parse.check_zones`): the same
-    # text on both sides must be the same zone.
+    # Trimmed, as a hotlist entry's zones are (`anpr.hotlists.parse.check_zones`), and as
+    # long: the same text on both sides must be the same zone (compared `normalize_zone`d).
     zones: list[
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+        Annotated[
+            str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_ZONE_LEN)
+        ]
     ] = Field(default_factory=list, max_length=100)
     location: GeoPoint | None = None
     # strict: a boolean or a string is refused, not read as a number (true was 1 read an hour).
@@ -235,7 +239,7 @@ class RegistryView:
             camera_id=spec.camera_id,
             integrator_id=spec.integrator_id,
             name=spec.name,
-            zones=frozenset(spec.zones),
+            zones=frozenset(normalize_zone(z) for z in spec.zones),
             timezone=spec.timezone,
             state=spec.state,
             expected_reads_per_hour=spec.expected_reads_per_hour,

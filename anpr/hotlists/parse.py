@@ -29,7 +29,7 @@ from anpr.hotlists.model import (
     pattern_literals,
 )
 from anpr.ids import ID_PATTERN, EntryId
-from anpr.normalize import normalize_pattern, normalize_plate
+from anpr.normalize import normalize_pattern, normalize_plate, normalize_zone
 from anpr.reads import FieldError
 
 DUPLICATE = "duplicate entry_id in this upload"
@@ -106,14 +106,14 @@ def is_text(value: str) -> bool:
 
 
 def check_zones(zones: Iterable[str], errors: list[FieldError]) -> tuple[str, ...]:
-    """The zone names given, trimmed (as a camera's are), blanks beside real names ignored (a
-    trailing `;`). Names given but all blank are an error: no zones means every zone, and an
-    entry meant for some zones must not silently match everywhere."""
+    """The zone names given, normalized (`normalize_zone`, as a camera's are), blanks beside
+    real names ignored (a trailing `;`). Names given but all blank are an error: no zones
+    means every zone, and an entry meant for some zones must not silently match everywhere."""
     given = list(zones)
     if not all(is_text(zone) for zone in given):
         errors.append(FieldError("zones", LONE_SURROGATE))
         return ()
-    cleaned = {zone.strip() for zone in given} - {""}
+    cleaned = {normalize_zone(zone) for zone in given} - {""}
     if given and not cleaned:
         errors.append(FieldError("zones", "blank zone names: leave zones out to mean every zone"))
         return ()

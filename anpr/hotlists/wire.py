@@ -30,7 +30,7 @@ from anpr.hotlists.model import (
     pattern_literals,
 )
 from anpr.ids import ID_PATTERN, EntryId, ListId
-from anpr.normalize import normalize_pattern, normalize_plate
+from anpr.normalize import normalize_pattern, normalize_plate, normalize_zone
 
 WIRE_VERSION = 1
 _PATTERN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789?*")
@@ -262,7 +262,7 @@ class EntryDecoder:
         if listed is not None:
             if type(listed) is not list or not all(type(z) is str for z in listed):
                 raise InvalidRecord("zones must be an array of strings")
-            zones = self._share(tuple(sorted(set(listed))))
+            zones = self._share(tuple(sorted({normalize_zone(z) for z in listed})))
         valid_from, valid_until = get("valid_from"), get("valid_until")
         if (valid_from is not None and type(valid_from) is not int) or (
             valid_until is not None and type(valid_until) is not int

@@ -40,7 +40,16 @@ def _hits(state: MatcherState) -> list[str]:
 
 @pytest.mark.parametrize(
     ("camera", "entry"),
-    [(["ring "], ["ring "]), ([" ring"], "ring"), (["ring"], " ring ;")],
+    [
+        (["ring "], ["ring "]),
+        ([" ring"], "ring"),
+        (["ring"], " ring ;"),
+        # Composed and decomposed accents, full-width letters: typed differently, one zone.
+        (["Li\u00e8ge-centre"], ["Lie\u0300ge-centre"]),
+        (["\uff2c\uff25\uff3a"], "LEZ"),
+        # A camera zone was at most 64 characters, an entry's 128: a longer one never applied.
+        (["z" * 128], ["z" * 128]),
+    ],
     ids=repr,
 )
 def test_the_same_zone_text_on_a_camera_and_an_entry_matches(
@@ -49,6 +58,22 @@ def test_the_same_zone_text_on_a_camera_and_an_entry_matches(
     state = MatcherState()
     _camera(state, camera)
     _entry(state, entry)
+    assert _hits(state) == ["e1"]
+
+
+def test_an_entry_record_written_before_zones_were_normalized_still_applies() -> None:
+    state = MatcherState()
+    _camera(state, ["Li\u00e8ge"])
+    spec = parse_entry_obj({"entry_id": "e1", "plate": "1ABC123"})
+    assert isinstance(spec, EntrySpec), spec
+    record = orjson.loads(encode_entry(spec, list_id="l", version=1) or b"")
+    record["zones"] = ["Lie\u0300ge "]  # as an older writer put it on the topic
+    for key, value in (
+        (b"l/e1", orjson.dumps(record)),
+        (b"l", encode_list_config(make_config("l"))),
+    ):
+        for change in state.hotlist_changes(key, value):
+            state.apply_change(change)
     assert _hits(state) == ["e1"]
 
 
