@@ -26,8 +26,10 @@ from ingest.adapters.result import CandidateIn, LocationIn
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Epoch values: below 1e11 are seconds (up to year 5138), then ms, µs and ns.
 _EPOCH_UNITS = ((1e11, 1.0), (1e14, 1e3), (1e17, 1e6), (1e20, 1e9))
+# Seconds may be left out, as ISO 8601 allows (`2009-11-14T15:27Z`, the example dateTime of
+# Hikvision's ISAPI guide); a fraction then stays unread: it would be of a minute.
 _ISO = re.compile(
-    r"(\d{4})-?(\d{2})-?(\d{2})[Tt ]+(\d{2}):?(\d{2}):?(\d{2})(?:[.,](\d+))?"
+    r"(\d{4})-?(\d{2})-?(\d{2})[Tt ]+(\d{2}):?(\d{2})(?::?(\d{2})(?:[.,](\d+))?)?"
     r"\s*(Z|z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?"
 )
 # `20240507174803847` (Hikvision absTime) and `20210611 130538252` (Axis datetime).

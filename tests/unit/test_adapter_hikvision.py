@@ -115,6 +115,16 @@ VARIANTS: dict[str, tuple[bytes, dict[str, Any]]] = {
         variant(b"2019-06-11T12:09:01<", b"2019-06-11T12:09:01+03:00<"),
         {"utc": "2019-06-11T09:09:01Z"},
     ),
+    # ISO 8601 lets the seconds go; Hikvision's ISAPI guide gives `2009-11-14T15:27Z` as its
+    # example dateTime, and such reads were refused as having no time.
+    "dateTime without seconds, with offset": (
+        variant(b"2019-06-11T12:09:01<", b"2019-06-11T12:09+03:00<"),
+        {"utc": "2019-06-11T09:09:00Z"},
+    ),
+    "dateTime without seconds, UTC": (
+        variant(b"2019-06-11T12:09:01<", b"2019-06-11T12:09Z<"),
+        {"utc": "2019-06-11T12:09:00Z"},
+    ),
     "numeric country index": (
         variant(b"<country>BEL</country>", b"<country>3</country>"),
         {"country": ABSENT},
@@ -143,6 +153,13 @@ def test_variants(case: str) -> None:
     result = ADAPTER.parse(body, "application/xml")
     assert result.problems == []
     assert_read(result.reads[0], **want)
+
+
+def test_dateTime_without_seconds_or_offset_is_the_cameras_wall_clock() -> None:
+    body = variant(b"2019-06-11T12:09:01<", b"2019-06-11T12:09<")
+    result = ADAPTER.parse(body, "application/xml", camera_tz="Asia/Shanghai")
+    assert result.problems == []
+    assert_read(result.reads[0], utc="2019-06-11T04:09:00Z")
 
 
 def test_heartbeat_keepalive() -> None:
