@@ -40,12 +40,16 @@ _IMPLIES: dict[Role, frozenset[Role]] = {
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: the role of their token and, for integrators, which integrator."""
+    """Who is calling: the role of their token and, for integrators, which integrator.
+
+    `bootstrap`: the token is the operator-chosen `ANPR_ADMIN_TOKEN`, which may be guessable,
+    so nothing derived from its hash may be shown (the audit log names it instead)."""
 
     role: Role
     name: str
     token_hash: str
     integrator_id: str | None = None
+    bootstrap: bool = False
 
     def has(self, role: Role) -> bool:
         return role in _IMPLIES[self.role]

@@ -218,7 +218,7 @@ class ApiService:
         if creds is None or creds.basic_user is not None:
             return None
         if self._admin_token and same_token(creds.token, self._admin_token):
-            return Principal(Role.ADMIN, BOOTSTRAP_ADMIN, hash_token(creds.token))
+            return Principal(Role.ADMIN, BOOTSTRAP_ADMIN, hash_token(creds.token), bootstrap=True)
         return self.registry.principal(creds.token)
 
     # -- lifecycle -----------------------------------------------------------------------------

@@ -117,7 +117,7 @@ class GatewayService:
         if creds is None:
             return None
         if self._admin_token and same_token(creds.token, self._admin_token):
-            return Principal(Role.ADMIN, "bootstrap-admin", hash_token(creds.token))
+            return Principal(Role.ADMIN, "bootstrap-admin", hash_token(creds.token), bootstrap=True)
         principal = self.registry.principal(creds.token)
         if principal is None:
             return None

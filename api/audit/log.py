@@ -16,6 +16,10 @@ from anpr.registry import token_id
 from api.metrics import ApiMetrics
 from api.store.base import AuditEntry, Store
 
+# The `actor_token_id` of the bootstrap admin (`ANPR_ADMIN_TOKEN`). Not 16 hex digits, so never
+# a registry token's id.
+BOOTSTRAP_TOKEN_ID = "bootstrap"  # noqa: S105 - a label, not a secret
+
 
 class Action(StrEnum):
     HITS_SEARCH = "hits.search"
@@ -41,6 +45,12 @@ class Action(StrEnum):
     WEBHOOK_DELETE = "webhook.delete"
     FORMAT_PUT = "format.put"
     FORMAT_DELETE = "format.delete"
+
+
+def actor_token_id(principal: Principal) -> str:
+    """The token id an entry names its actor by; for the bootstrap admin a fixed label, since
+    a hash prefix of an operator-chosen token could be tested against guesses offline."""
+    return BOOTSTRAP_TOKEN_ID if principal.bootstrap else token_id(principal.token_hash)
 
 
 class AuditLog:
@@ -93,7 +103,7 @@ class AuditLog:
             target=target,
             reason=reason,
             # Names need not be unique: the token id says exactly who it was.
-            detail={**(detail or {}), "actor_token_id": token_id(principal.token_hash)},
+            detail={**(detail or {}), "actor_token_id": actor_token_id(principal)},
         )
 
     def written(self, action: Action, *, covert: bool) -> None:

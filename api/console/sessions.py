@@ -59,7 +59,7 @@ def _still_valid(service: ApiService, session: ConsoleSession) -> Principal | No
 def _token_principal(service: ApiService, token_hash: str) -> Principal | None:
     admin = service.admin_token_hash
     if admin is not None and hmac.compare_digest(token_hash, admin):
-        return Principal(Role.ADMIN, BOOTSTRAP_ADMIN, token_hash)
+        return Principal(Role.ADMIN, BOOTSTRAP_ADMIN, token_hash, bootstrap=True)
     return service.registry.tokens.get(token_hash)
 
 

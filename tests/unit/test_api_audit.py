@@ -7,15 +7,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
+import orjson
 import pytest
 
-from anpr.auth import Principal, Role
-from api.audit.log import Action
+from anpr.auth import Principal, Role, hash_token
+from api.audit.log import BOOTSTRAP_TOKEN_ID, Action
 from api.query import decode_hit_cursor, encode_hit_cursor
 from api.store.base import (
     PageKey,
 )
-from tests.unit.api_fixtures import ApiHarness, running_api
+from tests.unit.api_fixtures import ADMIN_TOKEN, ApiHarness, running_api
 
 
 @pytest.fixture(scope="module")
@@ -84,3 +86,44 @@ def test_hit_cursor_round_trip() -> None:
     key = PageKey(1_700_000_000_000, "h-abc")
     assert decode_hit_cursor(encode_hit_cursor(key)) == key
     assert decode_hit_cursor(None) is None
+
+
+async def test_bootstrap_admin_is_audited_without_a_hash_of_its_token() -> None:
+    """`ANPR_ADMIN_TOKEN` is chosen by an operator, so it may be guessable: a hash prefix of it
+    in the audit log would let an auditor test guesses offline. Its entries name it instead."""
+    digest = hash_token(ADMIN_TOKEN)
+    async with running_api() as api:
+        search = await api.client.get(
+            "/v1/hits", params={"plate": "AB123", "reason": "case 7"}, headers=api.auth("bootstrap")
+        )
+        assert search.status_code == 200
+        browser = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=api.app), base_url="http://api"
+        )
+        async with browser:
+            signed_in = await browser.post("/console/session", json={"token": ADMIN_TOKEN})
+            assert signed_in.status_code == 200
+            cookie_search = await browser.get(
+                "/v1/hits", params={"plate": "CD456", "reason": "case 8"}
+            )
+            assert cookie_search.status_code == 200
+        # A registry token may carry the same name; it keeps its own id.
+        named = await api.client.post(
+            "/v1/tokens", json={"role": "admin", "name": "bootstrap-admin"}, headers=api.auth()
+        )
+        assert named.status_code == 201
+        impostor = await api.client.get(
+            "/v1/hits",
+            params={"plate": "EF789", "reason": "case 9"},
+            headers={"Authorization": f"Bearer {named.json()['token']}"},
+        )
+        assert impostor.status_code == 200
+        entries = (await audit(api, "admin", limit=100)).json()["items"]
+    by_target = {e["target"]: e for e in entries}
+    for target in ("AB123", "CD456"):
+        assert by_target[target]["actor"] == "bootstrap-admin"
+        assert by_target[target]["detail"]["actor_token_id"] == BOOTSTRAP_TOKEN_ID
+    assert by_target["EF789"]["detail"]["actor_token_id"] != BOOTSTRAP_TOKEN_ID
+    assert len(by_target["EF789"]["detail"]["actor_token_id"]) == 16
+    text = orjson.dumps(entries).decode()
+    assert digest[:8] not in text, "a prefix of the bootstrap token's hash is in the audit log"
