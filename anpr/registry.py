@@ -224,7 +224,10 @@ class RegistryView:
             else:
                 raise InvalidRecord(f"unknown registry record kind {kind!r}")
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise InvalidRecord(f"bad registry record {key!r}: {exc}") from exc
+            # A token's key is its hash, the registry's look-up key: the error (logged, and
+            # copied to the dead-letter topic with the record's offset) names only the kind.
+            where = "token/<hash>" if kind == "token" else repr(key)
+            raise InvalidRecord(f"bad registry record {where}: {exc}") from exc
 
     def _put_camera(self, data: dict[str, Any]) -> None:
         zones = data.get("zones")

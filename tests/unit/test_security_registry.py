@@ -18,8 +18,10 @@ import pytest
 from pydantic import SecretStr
 
 from anpr.audit_wire import AuditRecord, publish_audit
+from anpr.auth import hash_token, new_token
 from anpr.bus.local import LocalBus
-from anpr.registry import CameraSpec, RegistryView, camera_key
+from anpr.errors import InvalidRecord
+from anpr.registry import CameraSpec, RegistryView, camera_key, token_key
 from anpr.topics import Topics
 from anpr_cli import main
 from api.app import create_app
@@ -39,6 +41,26 @@ def test_an_external_id_claimed_by_two_cameras_resolves_to_neither() -> None:
     view.apply(camera_key("cam-b").encode(), None)
     camera = view.camera_by_external_id("MAC-1")
     assert camera is not None and camera.camera_id == "cam-a"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(b"not json", id="not-json"),
+        pytest.param(b'{"v": 1, "kind": "token", "name": "desk-3"}', id="no-role"),
+        pytest.param(b'{"v": 1, "kind": "token", "role": "wizard"}', id="unknown-role"),
+    ],
+)
+def test_a_malformed_token_record_is_refused_without_its_hash(value: bytes) -> None:
+    """The error is logged and copied to the dead-letter topic: it says the kind, not the key
+    (a token's hash is what the registry looks the token up by)."""
+    digest = hash_token(new_token())
+    view = RegistryView()
+    with pytest.raises(InvalidRecord) as refused:
+        view.apply(token_key(digest).encode(), value)
+    assert digest[:8] not in str(refused.value)
+    assert "token" in str(refused.value)
+    assert view.tokens == {}
 
 
 async def test_external_ids_are_unique_across_cameras() -> None:
