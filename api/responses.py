@@ -24,5 +24,7 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, object]]:
         entry: dict[str, object] = {"model": ErrorResponse}
         if code == 401:
             entry["headers"] = {name: {"schema": {"type": "string"}} for name in BEARER_CHALLENGE}
+        if code == 429:
+            entry["headers"] = {"Retry-After": {"schema": {"type": "string"}}}
         out[code] = entry
     return out

@@ -36,6 +36,7 @@ from api.archive.factory import make_read_store
 from api.audit.ingest import AuditIngest, audit_group_id
 from api.audit.log import AuditLog
 from api.changes import ChangeSignal
+from api.console.signin_limit import SignInLimiter
 from api.health.tracker import HealthTopics, HealthTracker, Sweep
 from api.hits.hub import StreamHub
 from api.hits.ingest import HitIngest, hits_batch, hits_group_id
@@ -83,6 +84,7 @@ class ApiService:
         # The read archive, searched here and written by `api.archive` (`anpr archive`).
         self.reads: ReadStore = reads or make_read_store(settings)
         self.audit = AuditLog(self.store, self.metrics, clock)
+        self.sign_in_limiter = SignInLimiter()  # failed console sign-ins per client address
         # Registry: the fold every process keeps, and the one write path.
         self.registry = RegistryView()
         self.registry_changed = ChangeSignal()

@@ -59,12 +59,13 @@ def _session_out(service: ApiService, signed_in: sessions.SignedIn) -> SessionOu
 
 
 @router.post(
-    "/console/session", response_model=SessionOut, responses=error_responses(401, 403, 422)
+    "/console/session", response_model=SessionOut, responses=error_responses(401, 403, 422, 429)
 )
 async def sign_in(
     body: SignInIn, request: Request, response: Response, service: Service
 ) -> SessionOut:
-    signed_in = await sessions.sign_in(service, body.token)
+    address = request.client.host if request.client else "unknown"
+    signed_in = await sessions.sign_in(service, body.token, address)
     sessions.set_cookie(response, request, signed_in, service.settings.console_cookie_secure)
     await service.audit.record(signed_in.principal, Action.CONSOLE_SIGN_IN, "console")
     response.headers["Cache-Control"] = "no-store"

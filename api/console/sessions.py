@@ -63,9 +63,22 @@ def _token_principal(service: ApiService, token_hash: str) -> Principal | None:
     return service.registry.tokens.get(token_hash)
 
 
-async def sign_in(service: ApiService, token: str) -> SignedIn:
+async def sign_in(service: ApiService, token: str, address: str) -> SignedIn:
+    """A session for `token`; `address` is the client's, for the limit on failed sign-ins
+    (`api.console.signin_limit`)."""
+    limiter = service.sign_in_limiter
+    wait_s = limiter.retry_after_s(address, service.clock())
+    if wait_s is not None:
+        service.metrics.console_sign_ins.labels("limited").inc()
+        raise ApiError(
+            429,
+            "token: too many failed sign-ins from this address; try again later",
+            errors=[{"field": "token", "message": "too many failed sign-ins from this address"}],
+            headers={"Retry-After": str(wait_s)},
+        )
     principal = service.authenticate(f"Bearer {token}") if token else None
     if principal is None:
+        limiter.failed(address, service.clock())
         service.metrics.console_sign_ins.labels("refused").inc()
         raise ApiError(401, "token: not a valid token", errors=[
             {"field": "token", "message": "not a valid token"}

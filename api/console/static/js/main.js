@@ -97,7 +97,11 @@ async function signIn(event) {
     await enter(info);
   } catch (error) {
     $("signin-error").textContent =
-      error.status === 403 ? "This token may not use the console." : "Sign-in failed: the token is not valid.";
+      error.status === 403
+        ? "This token may not use the console."
+        : error.status === 429
+          ? "Too many failed sign-ins from this address: wait a minute, then try again."
+          : "Sign-in failed: the token is not valid.";
   }
 }
 
