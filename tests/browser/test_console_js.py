@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 NODE = shutil.which("node")
 HERE = Path(__file__).parent
 STATIC = (HERE.parent.parent / "api" / "console" / "static").as_uri()
 FAKE_DOM = (HERE / "console_js" / "fake_dom.mjs").as_uri()
+INDEX = HERE.parent.parent / "api" / "console" / "static" / "index.html"
 
 PRELUDE = f"""
 const dom = await import({json.dumps(FAKE_DOM)});
@@ -284,3 +288,69 @@ def test_an_alert_event_for_an_old_alert_is_shown_not_sounded() -> None:
         out({{ afterOld, total: dom.beeps.length, shown: live.allAlerts().length }});
     """)
     assert shown == {"afterOld": 0, "total": 2, "shown": 2}
+
+
+SESSION = {
+    "name": "anna",
+    "role": "operator",
+    "csrf_token": "csrf-1",
+    "expires_at": "2026-12-02T22:00:00Z",
+    "image_hosts": [],
+}
+
+
+def open_console() -> str:
+    """JS that opens the console as a browser loads index.html: the page's elements that have an
+    id (the console finds them by id), then main.js, then what it started is let run."""
+    elements = []
+    for tag, attrs in re.findall(r"<(\w+)(\s[^>]*)>", INDEX.read_text()):
+        found = re.search(r'\sid="([^"]+)"', attrs)
+        if found:
+            elements.append([tag, found.group(1), re.search(r"\shidden\b", attrs) is not None])
+    return f"""
+        dom.page({js(elements)});
+        await load("main.js");
+        await dom.settle();
+        const {{ seen, text }} = dom;
+    """
+
+
+DOWN = {
+    "starting": '[503, { detail: "the API is still loading the registry" }]',
+    "server error": '[500, { detail: "internal error" }]',
+    "no answer": '() => { throw new TypeError("fetch failed"); }',
+}
+
+
+@pytest.mark.parametrize("answer", DOWN.values(), ids=DOWN.keys())
+def test_a_reload_while_the_api_is_down_keeps_the_session_and_retries(answer: str) -> None:
+    """Reloading the console while the API starts (503 until the registry is replayed), or is
+    away, showed the sign-in screen: an operator mid-shift was told to sign in again, though
+    the session was fine. Only a 401 means the session is gone; else the console says the service
+    is unavailable, and tries again until it answers."""
+    shown = run_js(f"""
+        dom.routes.set("/console/session", {answer});
+        {open_console()}
+        const why = text("unavailable-message");
+        const down = {{ signin: seen("signin"), unavailable: seen("unavailable"), why }};
+        dom.routes.set("/console/session", {js(SESSION)});
+        dom.routes.set("/v1/alerts?limit=200", {{ items: [] }});
+        dom.routes.set("/v1/cameras", {{ items: [] }});
+        await dom.later();
+        out({{ down, signin: seen("signin"), unavailable: seen("unavailable"), who: text("who") }});
+    """)
+    assert shown["down"]["signin"] is False
+    assert shown["down"]["unavailable"] is True
+    assert "unavailable" in shown["down"]["why"] and "retrying" in shown["down"]["why"].lower()
+    assert shown["signin"] is False and shown["unavailable"] is False
+    assert shown["who"] == "anna · operator"
+
+
+def test_a_reload_without_a_session_shows_the_sign_in() -> None:
+    shown = run_js(f"""
+        dom.routes.set("/console/session", [401, {{ detail: "no valid console session" }}]);
+        {open_console()}
+        await dom.later();
+        out({{ signin: seen("signin"), unavailable: seen("unavailable"), bar: seen("bar") }});
+    """)
+    assert shown == {"signin": True, "unavailable": False, "bar": False}

@@ -220,17 +220,56 @@ async function fakeFetch(path, init = {}) {
   return { status, ok: status < 400, text: async () => JSON.stringify(body) };
 }
 
-// Intervals the page sets, to run by hand (`tick()`); timeouts are dropped.
+// Intervals the page sets, to run by hand (`tick()`); timeouts too (`later()`), once each.
 export const intervals = [];
+export const timeouts = new Map();
+let timeoutIds = 0;
 
 export async function tick() {
   for (const callback of intervals) await callback();
   await settle();
 }
 
+// Run the timeouts set so far (not those they set), then let what they started run.
+export async function later() {
+  const due = [...timeouts.values()];
+  timeouts.clear();
+  for (const callback of due) await callback();
+  await settle();
+}
+
 // Let every pending promise chain run.
 export async function settle() {
   for (let i = 0; i < 20; i += 1) await new Promise((resolve) => setImmediate(resolve));
+}
+
+const windowListeners = {};
+
+// The browser's navigation to `#/…`: a new hash, then `hashchange`.
+export function go(hash) {
+  location.hash = hash;
+  window.dispatchEvent({ type: "hashchange" });
+}
+
+// The page's elements that have an id, from [tag, id, hidden] (found in index.html), in <body>.
+export function page(elements) {
+  for (const [tag, id, hidden] of elements) {
+    const el = document.createElement(tag);
+    el.setAttribute("id", id);
+    el.hidden = hidden;
+    document.body.append(el);
+  }
+}
+
+// Whether the page's element `id` is there and not hidden; its text.
+export function seen(id) {
+  const el = document.getElementById(id);
+  return !!el && !el.hidden;
+}
+
+export function text(id) {
+  const el = document.getElementById(id);
+  return el ? el.textContent : "";
 }
 
 export function install() {
@@ -246,15 +285,25 @@ export function install() {
     Text,
     Element,
     document,
-    window: { dispatchEvent() {}, addEventListener() {} },
+    window: {
+      addEventListener: (type, listener) => (windowListeners[type] ||= []).push(listener),
+      dispatchEvent: (event) => {
+        for (const listener of windowListeners[event.type] || []) listener(event);
+        return true;
+      },
+    },
     fetch: fakeFetch,
     EventSource: FakeEventSource,
     AudioContext: FakeAudioContext,
     location: { hash: "" },
     setInterval: (callback) => intervals.push(callback),
     clearInterval: () => {},
-    setTimeout: () => 0,
-    clearTimeout: () => {},
+    setTimeout: (callback) => {
+      timeoutIds += 1;
+      timeouts.set(timeoutIds, callback);
+      return timeoutIds;
+    },
+    clearTimeout: (id) => timeouts.delete(id),
   });
   return document;
 }

@@ -26,26 +26,63 @@ const VIEWS = [
 const $ = (id) => document.getElementById(id);
 let session = null;
 let cleanup = null;
+const RETRY_MS = 5000;
+let retryTimer = null;
 
 function viewsFor(role) {
   return VIEWS.filter(([, , roles]) => roles.includes(role));
 }
 
-function showSignIn(message) {
+function leave() {
   session = null;
   live.stop();
+  if (retryTimer) clearTimeout(retryTimer);
+  retryTimer = null;
   $("bar").hidden = true;
   $("main").hidden = true;
   clear($("main"));
+  $("unavailable").hidden = true;
+}
+
+function showSignIn(message) {
+  leave();
   $("signin").hidden = false;
   $("signin-error").textContent = message || "";
   $("token").focus();
+}
+
+function failure(error) {
+  if (!(error instanceof ApiError)) return "no answer from the server";
+  return error.body.detail ? `HTTP ${error.status}: ${error.body.detail}` : `HTTP ${error.status}`;
+}
+
+// The API is starting (503 until it has read the registry) or away: the session cookie may be
+// fine, so the operator is not sent to sign in again; the console tries again by itself.
+function showUnavailable(error) {
+  leave();
+  $("signin").hidden = true;
+  $("unavailable").hidden = false;
+  $("unavailable-message").textContent =
+    `The console service is starting or unavailable (${failure(error)}). Retrying every ${RETRY_MS / 1000} s…`;
+  retryTimer = setTimeout(resume, RETRY_MS);
+}
+
+// Into the console with the session cookie. Only a 401 says there is no valid session.
+async function resume() {
+  retryTimer = null;
+  try {
+    await enter(await api("GET", "/console/session"));
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) showSignIn("");
+    else showUnavailable(error);
+  }
 }
 
 async function enter(info) {
   session = info;
   setCsrf(info.csrf_token);
   $("signin").hidden = true;
+  $("unavailable").hidden = true;
   $("bar").hidden = false;
   $("main").hidden = false;
   $("who").textContent = `${info.name} · ${info.role}`;
@@ -126,11 +163,7 @@ async function boot() {
   live.onChange((kind) => {
     if (kind === "connection") drawConnection();
   });
-  try {
-    await enter(await api("GET", "/console/session"));
-  } catch {
-    showSignIn("");
-  }
+  await resume();
 }
 
 boot();
