@@ -354,3 +354,57 @@ def test_a_reload_without_a_session_shows_the_sign_in() -> None:
         out({{ signin: seen("signin"), unavailable: seen("unavailable"), bar: seen("bar") }});
     """)
     assert shown == {"signin": True, "unavailable": False, "bar": False}
+
+
+SIGN_IN = {
+    "starting": ('[503, { detail: "the API is still loading the registry" }]', "unavailable"),
+    "server error": ('[500, { detail: "internal error" }]', "unavailable"),
+    "no answer": ('(() => { throw new TypeError("fetch failed"); })()', "unavailable"),
+    "bad token": ('[401, { detail: "token: not a valid token" }]', "token is not valid"),
+    "integrator": ('[403, { detail: "role integrator may not use the console" }]', "may not use"),
+}
+
+
+@pytest.mark.parametrize(("answer", "says"), SIGN_IN.values(), ids=SIGN_IN.keys())
+def test_only_a_401_at_sign_in_says_the_token_is_not_valid(answer: str, says: str) -> None:
+    """Every failed sign-in said "the token is not valid": the API starting (503), a 500 or no
+    answer at all sent an operator to ask for a new token that they did not need."""
+    shown = run_js(f"""
+        dom.routes.set("/console/session", (method) =>
+          method === "GET" ? [401, {{ detail: "no valid console session" }}] : {answer});
+        {open_console()}
+        document.getElementById("token").value = "op-token";
+        dom.submit("signin-form");
+        await dom.settle();
+        out(text("signin-error"));
+    """)
+    assert says in shown
+    if says != "token is not valid":
+        assert "not valid" not in shown
+
+
+def test_a_console_that_cannot_load_after_sign_in_does_not_blame_the_token() -> None:
+    """Signed in (the API set the cookie), but the alert list did not load (a 500, the store
+    away): the page said "the token is not valid" on the hidden sign-in form and stayed blank.
+    It says the service is unavailable and enters once the API answers."""
+    shown = run_js(f"""
+        let signedIn = false;
+        dom.routes.set("/console/session", (method) => {{
+          if (method === "POST") signedIn = true;
+          return signedIn ? {js(SESSION)} : [401, {{ detail: "no valid console session" }}];
+        }});
+        dom.routes.set("/v1/alerts?limit=200", [500, {{ detail: "internal error" }}]);
+        dom.routes.set("/v1/cameras", {{ items: [] }});
+        {open_console()}
+        document.getElementById("token").value = "op-token";
+        dom.submit("signin-form");
+        await dom.settle();
+        const failed = {{ error: text("signin-error"), unavailable: seen("unavailable") }};
+        dom.routes.set("/v1/alerts?limit=200", {{ items: [] }});
+        await dom.later();
+        out({{ failed, bar: seen("bar"), who: text("who"), unavailable: seen("unavailable") }});
+    """)
+    assert "not valid" not in shown["failed"]["error"]
+    assert shown["failed"]["unavailable"] is True
+    assert shown["bar"] is True and shown["unavailable"] is False
+    assert shown["who"] == "anna · operator"

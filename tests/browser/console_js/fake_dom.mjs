@@ -272,6 +272,12 @@ export function text(id) {
   return el ? el.textContent : "";
 }
 
+// The operator submits `form` (an element or the page's element of that id).
+export function submit(form) {
+  const el = typeof form === "string" ? document.getElementById(form) : form;
+  el.dispatchEvent({ type: "submit", preventDefault() {} });
+}
+
 export function install() {
   const document = new Element("document");
   document.title = "";

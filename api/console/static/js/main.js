@@ -67,15 +67,31 @@ function showUnavailable(error) {
   retryTimer = setTimeout(resume, RETRY_MS);
 }
 
-// Into the console with the session cookie. Only a 401 says there is no valid session.
+// Only a 401 says there is no valid session; anything else, the session is kept.
+function cannotEnter(error) {
+  if (error instanceof ApiError && error.status === 401) showSignIn("");
+  else showUnavailable(error);
+}
+
+// Into the console with the session cookie.
 async function resume() {
   retryTimer = null;
   try {
     await enter(await api("GET", "/console/session"));
   } catch (error) {
-    if (error instanceof ApiError && error.status === 401) showSignIn("");
-    else showUnavailable(error);
+    cannotEnter(error);
   }
+}
+
+// Only the API's 401 (or 422, a token too long to be one) says the token is not valid.
+function signInError(error) {
+  if (!(error instanceof ApiError) || error.status >= 500) {
+    return `Sign-in failed: the service is unavailable (${failure(error)}); try again in a moment.`;
+  }
+  if (error.status === 401 || error.status === 422) return "Sign-in failed: the token is not valid.";
+  if (error.status === 403) return "This token may not use the console.";
+  if (error.status === 429) return "Too many failed sign-ins from this address: wait a minute, then try again.";
+  return `Sign-in failed (${failure(error)}).`;
 }
 
 async function enter(info) {
@@ -128,17 +144,18 @@ async function signIn(event) {
   event.preventDefault();
   const token = $("token").value.trim();
   $("signin-error").textContent = "";
+  let info;
   try {
-    const info = await api("POST", "/console/session", { token });
-    $("token").value = "";
+    info = await api("POST", "/console/session", { token });
+  } catch (error) {
+    $("signin-error").textContent = signInError(error);
+    return;
+  }
+  $("token").value = "";
+  try {
     await enter(info);
   } catch (error) {
-    $("signin-error").textContent =
-      error.status === 403
-        ? "This token may not use the console."
-        : error.status === 429
-          ? "Too many failed sign-ins from this address: wait a minute, then try again."
-          : "Sign-in failed: the token is not valid.";
+    cannotEnter(error); // signed in (the cookie is set), but the console could not load
   }
 }
 
