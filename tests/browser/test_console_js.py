@@ -408,3 +408,55 @@ def test_a_console_that_cannot_load_after_sign_in_does_not_blame_the_token() -> 
     assert shown["failed"]["unavailable"] is True
     assert shown["bar"] is True and shown["unavailable"] is False
     assert shown["who"] == "anna · operator"
+
+
+def test_an_alert_view_left_while_loading_stops_listening() -> None:
+    """Clicking a second alert while the first one's detail still loads: both views registered
+    for stream events, and only the last one was ever unregistered. The first kept running for
+    the rest of the shift, redrawing a list no one saw and fetching its alert again on every
+    sighting, one more such view for every quick click."""
+    fetched = run_js(f"""
+        const answers = {{}};
+        dom.routes.set("/console/session", {js(SESSION)});
+        dom.routes.set("/v1/alerts?limit=200", {{ items: [{js(alert())}, {js(alert("al-2"))}] }});
+        dom.routes.set("/v1/cameras", {{ items: [] }});
+        for (const id of ["al-1", "al-2"]) {{
+          dom.routes.set(`/v1/alerts/${{id}}`, () => new Promise((r) => {{ answers[id] = r; }}));
+        }}
+        location.hash = "#/alerts/al-1";
+        {open_console()}
+        dom.go("#/alerts/al-2");
+        await dom.settle();
+        answers["al-1"]({js(detail())});
+        answers["al-2"]({js(detail(alert_id="al-2"))});
+        await dom.settle();
+        dom.go("#/search");
+        await dom.settle();
+        const before = dom.requests.length;
+        const again = {{ alert: {js(alert(sightings=2))}, sighting: {{}} }};
+        dom.FakeEventSource.opened[0].emit("sighting", again);
+        await dom.settle();
+        out(dom.requests.slice(before).map((r) => r.path));
+    """)
+    assert fetched == []
+
+
+def test_a_view_that_loads_after_the_next_one_was_asked_for_is_not_shown() -> None:
+    """A supervisor opens Hotlists and, before it loads, Cameras: Cameras is drawn, then the
+    Hotlists answer came and drew over it, under a navigation bar saying Cameras."""
+    shown = run_js(f"""
+        let answer;
+        dom.routes.set("/console/session", {js(SESSION | {"role": "supervisor"})});
+        dom.routes.set("/v1/alerts?limit=200", {{ items: [] }});
+        dom.routes.set("/v1/cameras", {{ items: [] }});
+        dom.routes.set("/v1/hotlists", () => new Promise((r) => {{ answer = r; }}));
+        location.hash = "#/hotlists";
+        {open_console()}
+        dom.go("#/cameras");
+        await dom.settle();
+        answer({{ items: [] }});
+        await dom.settle();
+        const main = document.getElementById("main");
+        out(dom.all(main, (e) => e.tagName === "H2").map((e) => e.textContent));
+    """)
+    assert shown == ["Cameras"]

@@ -26,6 +26,9 @@ const VIEWS = [
 const $ = (id) => document.getElementById(id);
 let session = null;
 let cleanup = null;
+// Counts calls of route(): a view that finishes loading after a newer one was asked for is
+// neither shown nor left listening.
+let routed = 0;
 const RETRY_MS = 5000;
 let retryTimer = null;
 
@@ -33,8 +36,15 @@ function viewsFor(role) {
   return VIEWS.filter(([, , roles]) => roles.includes(role));
 }
 
+function leaveView() {
+  routed += 1;
+  if (cleanup) cleanup();
+  cleanup = null;
+}
+
 function leave() {
   session = null;
+  leaveView();
   live.stop();
   if (retryTimer) clearTimeout(retryTimer);
   retryTimer = null;
@@ -122,18 +132,26 @@ async function route() {
   const [, name = "", arg = ""] = location.hash.split("/");
   const views = viewsFor(session.role);
   const view = views.find(([route]) => route === name) || views[0];
-  if (cleanup) cleanup();
-  cleanup = null;
+  leaveView();
+  const turn = routed;
   for (const link of $("nav").children) link.classList.toggle("active", link.dataset.route === (view && view[0]));
   const main = $("main");
   if (!view) {
     clear(main, h("p", {}, "There is nothing in the console for your role."));
     return;
   }
+  // Drawn apart, shown when loaded: until then the page shows the view it had.
+  const root = h("div", { class: "view" });
   try {
-    const off = await view[3](main, decodeURIComponent(arg) || null, session);
+    const off = await view[3](root, decodeURIComponent(arg) || null, session);
+    if (turn !== routed) {
+      if (typeof off === "function") off();
+      return;
+    }
     cleanup = typeof off === "function" ? off : null;
+    clear(main, root);
   } catch (error) {
+    if (turn !== routed) return;
     if (!(error instanceof ApiError && error.status === 401)) {
       clear(main, h("p", { class: "error" }, `Could not load this view: ${error.message}`));
     }
