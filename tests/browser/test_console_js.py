@@ -362,6 +362,7 @@ SIGN_IN = {
     "no answer": ('(() => { throw new TypeError("fetch failed"); })()', "unavailable"),
     "bad token": ('[401, { detail: "token: not a valid token" }]', "token is not valid"),
     "integrator": ('[403, { detail: "role integrator may not use the console" }]', "may not use"),
+    "limited": ('[429, { detail: "token: too many failed sign-ins" }]', "Too many failed sign-ins"),
 }
 
 
