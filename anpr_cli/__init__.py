@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -14,7 +14,23 @@ from pydantic_settings import BaseSettings
 from anpr import __version__
 from anpr.datadir import private_umask
 from anpr.errors import AnprError
+from anpr.hotlists.model import MAX_TEXT_LEN
 from anpr.logs import configure_logging
+
+# An integrator's, a token's or a camera's name, bounded as the API bounds it (api/fields.py).
+NAME_MAX_LEN = 200
+
+
+def _text(max_len: int) -> Callable[[str], str]:
+    """An option's value checked for 1 to `max_len` characters: what the API would answer 422
+    for is a usage error here, before anything is published."""
+
+    def check(value: str) -> str:
+        if not 1 <= len(value) <= max_len:
+            raise argparse.ArgumentTypeError(f"must be 1 to {max_len} characters, not {len(value)}")
+        return value
+
+    return check
 
 
 def _parser(formats: Sequence[str] = ()) -> argparse.ArgumentParser:
@@ -31,13 +47,13 @@ def _parser(formats: Sequence[str] = ()) -> argparse.ArgumentParser:
     admin_sub = admin.add_subparsers(dest="admin_command", required=True, metavar="WHAT")
     integ = admin_sub.add_parser("integrator", help="register an integrator; prints its token")
     integ.add_argument("integrator_id")
-    integ.add_argument("--name", default="")
+    integ.add_argument("--name", type=_text(NAME_MAX_LEN), default=None)
     tok = admin_sub.add_parser("token", help="create a token for a role; prints it once")
     tok.add_argument(
         "role",
         choices=["operator", "supervisor", "admin", "auditor", "manager", "investigator"],
     )
-    tok.add_argument("--name", default="")
+    tok.add_argument("--name", type=_text(NAME_MAX_LEN), default=None)
     cam = admin_sub.add_parser(
         "camera",
         help="register or update a camera",
@@ -46,7 +62,9 @@ def _parser(formats: Sequence[str] = ()) -> argparse.ArgumentParser:
     )
     cam.add_argument("camera_id")
     cam.add_argument("--integrator", required=True, dest="integrator_id")
-    cam.add_argument("--name", default=None, help="default: the camera id")
+    cam.add_argument(
+        "--name", type=_text(NAME_MAX_LEN), default=None, help="default: the camera id"
+    )
     cam.add_argument("--zones", default=None, help="zones separated by commas")
     cam.add_argument("--timezone", default=None, help="IANA zone; default UTC")
     cam.add_argument("--expected-reads-per-hour", type=float, default=None)
@@ -77,8 +95,13 @@ def _parser(formats: Sequence[str] = ()) -> argparse.ArgumentParser:
     load = hot_sub.add_parser("load", help="replace a list's entries from a CSV or NDJSON file")
     load.add_argument("list_id")
     load.add_argument("file")
-    load.add_argument("--name", default=None, help="create the list with this name if new")
-    load.add_argument("--category", default="wanted")
+    load.add_argument(
+        "--name",
+        type=_text(MAX_TEXT_LEN),
+        default=None,
+        help="create the list with this name if new (default: the list id)",
+    )
+    load.add_argument("--category", type=_text(MAX_TEXT_LEN), default="wanted")
     load.add_argument("--priority", type=int, default=3)
     load.add_argument("--match", choices=["exact", "ocr", "fuzzy"], default="exact")
     load.add_argument("--covert", action="store_true")

@@ -99,20 +99,22 @@ async def _run(args: argparse.Namespace, writer: RegistryWriter, view: RegistryV
                 file=sys.stderr,
             )
             raise Refused
-        token = await writer.create_integrator(args.integrator_id, args.name)
+        name = args.name or ""
+        token = await writer.create_integrator(args.integrator_id, name)
         print(f"integrator {args.integrator_id} registered; its token (shown once):")
         print(token)
-        detail = {"name": args.name, "token_id": token_id(hash_token(token))}
+        detail = {"name": name, "token_id": token_id(hash_token(token))}
         return AuditRecord("integrator.create", args.integrator_id, actor, detail=detail)
     if what == "token":
-        if args.name and any(p.name == args.name for p in view.tokens.values()):
-            print(f"a token named {args.name!r} exists; choose another name", file=sys.stderr)
+        name = args.name or ""
+        if name and any(p.name == name for p in view.tokens.values()):
+            print(f"a token named {name!r} exists; choose another name", file=sys.stderr)
             raise Refused
-        token = await writer.create_token(Role(args.role), args.name)
+        token = await writer.create_token(Role(args.role), name)
         print(f"{args.role} token (shown once):")
         print(token)
         ident = token_id(hash_token(token))
-        detail = {"role": args.role, "name": args.name}
+        detail = {"role": args.role, "name": name}
         return AuditRecord("token.create", f"token/{ident}", actor, detail=detail)
     if what == "revoke-token":
         hashes = view.tokens_by_id(args.token_id)
