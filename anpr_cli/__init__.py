@@ -176,11 +176,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(
         os.environ.get("ANPR_LOG_LEVEL", "INFO"), "json" if log_format == "json" else "text"
     )
+    # As the services exit (anpr_cli/serve.py): 2 for a setting whose value is invalid (as
+    # argparse for the command line), 1 for the project's errors: the broker away above all.
     try:
         return _dispatch(args)
-    except (AnprError, ValidationError) as exc:
+    except ValidationError as exc:
         print(f"anpr {args.command}: {exc}", file=sys.stderr)
         return 2
+    except AnprError as exc:
+        print(f"anpr {args.command}: {exc}", file=sys.stderr)
+        return 1
 
 
 def _formats() -> list[str]:
