@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,6 @@ def simulate_command(args: argparse.Namespace) -> int:
             cleanup=args.cleanup,
         )
     except ValueError as exc:
-        print(f"anpr simulate: {exc}")
+        print(f"anpr simulate: {exc}", file=sys.stderr)
         return 2
     return run_simulation(config)
