@@ -179,6 +179,7 @@ def test_the_scan_sees_every_rule_and_dashboard() -> None:
     assert alerts_without_metrics == [
         "anpr.rules.yml: AnprTargetDown",
         "anpr.rules.yml: AnprComponentAbsent",
+        "anpr.rules.yml: AnprOptionalComponentGone",
         # Reads the recording rules anpr:cameras_live*:count, whose own expressions are scanned.
         "anpr.rules.yml: AnprManyCamerasDegraded",
     ]
