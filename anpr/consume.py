@@ -111,8 +111,11 @@ class ConsumerLoop:
         max_batch: int | Callable[[], int] = MAX_BATCH,
         wait_for: Callable[[], Awaitable[None]] | None = None,
         max_poll_interval_s: float = MAX_POLL_INTERVAL_S,
+        discreet: bool = False,
     ) -> None:
         self._host = host
+        # Its lag and last-progress time are not shown (`anpr.runtime.LoopMetrics`).
+        self.discreet = discreet
         self._bus: Bus = host.bus
         self._topics = list(topics)
         self._handle = handle

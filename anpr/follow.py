@@ -50,9 +50,13 @@ class TopicFollower:
         busy_s: float | None = None,
         freeze_every: int = 0,
         after_batch: Callable[[], None] | None = None,
+        discreet: bool = False,
     ) -> None:
-        """`freeze_every`: freeze what is alive after that many records (`freeze_arrivals`), for
-        topics whose records build large state in bulk (the hotlists); 0: never.
+        """`discreet`: its lag and last-progress time are not shown on `/metrics` or
+        `/readyz`, for topics whose writes must not be counted there (the hotlists: covert
+        lists' writes). `freeze_every`: freeze what is alive after that many records
+        (`freeze_arrivals`), for topics whose records build large state in bulk (the
+        hotlists); 0: never.
         `after_batch`: called once each batch is applied, for what sums up the whole state
         (metrics): once per batch, not once per record."""
         self._apply = apply
@@ -71,6 +75,7 @@ class TopicFollower:
             fetch_wait_ms=COLD_FETCH_WAIT_MS,
             stall_s=stall_s,
             busy_s=busy_s,
+            discreet=discreet,
         )
         self.caught_up = self.loop.caught_up
         self._hold = asyncio.Lock()

@@ -67,9 +67,10 @@ class LoopMetrics:
 
     def track(self, loop: ConsumerLoop) -> None:
         labels = (self._process, loop.name)
-        self.lag.labels(*labels).set_function(lambda: loop.lag)
-        offset = time.time() - time.monotonic()
-        self.last_progress.labels(*labels).set_function(lambda: loop.last_progress + offset)
+        if not loop.discreet:
+            self.lag.labels(*labels).set_function(lambda: loop.lag)
+            offset = time.time() - time.monotonic()
+            self.last_progress.labels(*labels).set_function(lambda: loop.last_progress + offset)
         self.ready.labels(*labels).set_function(lambda: 1 if loop.ready else 0)
         self.stalled.labels(*labels).set_function(lambda: 1 if loop.stalled else 0)
         self.consumers.labels(*labels).set_function(lambda: loop.consumers_made)
@@ -143,7 +144,7 @@ class Runtime:
             loop.name: {
                 "state": loop.state.value,
                 "caught_up": loop.caught_up.is_set(),
-                "lag": loop.lag,
+                **({} if loop.discreet else {"lag": loop.lag}),
                 "stalled": loop.stalled,
                 "consumers_made": loop.consumers_made,
             }

@@ -73,6 +73,7 @@ class MatcherService:
             busy_s=max(HOTLIST_BUSY_S, runtime.stall_s),
             freeze_every=BULK_FREEZE_RECORDS,
             after_batch=self._list_metrics,
+            discreet=True,
         )
         self._lists_changed = False
         self.registry = TopicFollower(

@@ -105,7 +105,7 @@ class PastMatcher:
         self.metrics = PastMatchMetrics(runtime.registry)
         self._wake = asyncio.Event()
         self.hotlists = TopicFollower(
-            runtime, [topics.hotlists], self._apply_hotlist, name="archive-hotlists"
+            runtime, [topics.hotlists], self._apply_hotlist, name="archive-hotlists", discreet=True
         )
         self.jobs = TopicFollower(
             runtime, [topics.past_match], self._apply_job, name="archive-past-match-jobs"

@@ -16,5 +16,6 @@ class Readiness(BaseModel):
     registry_loaded: bool
     hotlists_loaded: bool
     hits_caught_up: bool
-    # Every consumer loop: state, caught up, lag, stalled, consumers made.
+    # Every consumer loop: state, caught up, lag (not the hotlists followers'), stalled,
+    # consumers made.
     loops: dict[str, dict[str, object]] = {}

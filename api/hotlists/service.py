@@ -96,6 +96,7 @@ class HotlistService:
             self._apply,
             name="api-hotlists",
             freeze_every=BULK_FREEZE_RECORDS,  # a bulk upload: no growing full collections
+            discreet=True,
         )
         self._status_follower = TopicFollower(
             runtime, [settings.matcher_status_topic], self._apply_status, name="api-matcher-status"

@@ -427,3 +427,21 @@ async def test_a_camera_deleted_and_registered_again_starts_never_seen(api: ApiH
     await api.service.save_activity()
     rows = await api.service.store.load_activity()
     assert camera_id not in {row.camera_id for row in rows}, "a restart would bring it back"
+
+
+async def test_the_hotlists_follower_shows_no_lag_or_progress_time() -> None:
+    """/metrics and /readyz need no token: the hotlists follower's lag counted the entries of a
+    covert list being written, and its last-progress time moved on every covert write, while
+    no overt series moved. Its stall and readiness still show; other loops keep their lag."""
+    async with running_api() as api:
+        metrics = (await api.client.get("/metrics")).text
+        loops = (await api.client.get("/readyz")).json()["loops"]
+    assert 'anpr_consumer_ready{loop="api-hotlists",process="api"} 1.0' in metrics
+    assert not [
+        line
+        for line in metrics.splitlines()
+        if 'loop="api-hotlists"' in line
+        and line.startswith(("anpr_consumer_lag", "anpr_consumer_last_progress"))
+    ]
+    assert "lag" not in loops["api-hotlists"]
+    assert "lag" in loops["api-hits"]

@@ -347,3 +347,17 @@ async def test_a_fuzzy_entry_of_another_script_finds_the_reads_one_letter_off() 
         "ins": {"e1"},
         "del": {"e1"},
     }
+
+
+async def test_the_hotlists_follower_shows_no_lag_or_progress_time(store: SqliteReadStore) -> None:
+    # /metrics and /readyz need no token: the follower's lag and last-progress time moved on
+    # every write to a covert list (its lag counting the entries) while no overt series did.
+    past, _ = matcher(store)
+    runtime = past.runtime
+    runtime.add_loop(past.hotlists.loop)
+    labels = {"process": "archive", "loop": "archive-hotlists"}
+    assert runtime.registry.get_sample_value("anpr_consumer_stalled", labels) == 0
+    assert runtime.registry.get_sample_value("anpr_consumer_lag", labels) is None
+    progress = "anpr_consumer_last_progress_timestamp_seconds"
+    assert runtime.registry.get_sample_value(progress, labels) is None
+    assert "lag" not in runtime.readiness()["archive-hotlists"]

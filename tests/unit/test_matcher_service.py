@@ -480,3 +480,17 @@ async def test_a_hotlists_follower_that_stops_fetching_is_replaced_after_the_sta
         assert service.hotlists.loop.consumers_made == 2
         assert len(await rig.hits_for(await rig.send("CCC333"))) == 1
     await bus.stop()
+
+
+async def test_the_hotlists_follower_shows_no_lag_or_progress_time(rig: Rig) -> None:
+    """/metrics and /readyz need no token: the hotlists follower's lag counted the entries of
+    a covert list being written, and its last-progress time moved on every covert write,
+    while no overt series moved. Its stall and readiness still show."""
+    service = rig.app.state.service
+    registry = service.runtime.registry
+    labels = {"process": "matcher", "loop": "matcher-hotlists"}
+    assert registry.get_sample_value("anpr_consumer_ready", labels) == 1
+    assert registry.get_sample_value("anpr_consumer_lag", labels) is None
+    progress = "anpr_consumer_last_progress_timestamp_seconds"
+    assert registry.get_sample_value(progress, labels) is None
+    assert "lag" not in service.runtime.readiness()["matcher-hotlists"]
