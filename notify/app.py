@@ -32,7 +32,6 @@ def create_app(
         return {
             "registry_loaded": service.registry_follower.caught_up.is_set(),
             "hits_caught_up": service.hits_loop.caught_up.is_set(),
-            "targets": len(service.registry.webhooks),
         }
 
     app.include_router(health_router(runtime, ready=lambda: service.ready, detail=detail))

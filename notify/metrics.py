@@ -78,9 +78,6 @@ class NotifyMetrics:
             "Delivery outcomes that could not be published for the delivery log (retried).",
             registry=r,
         )
-        self.targets = Gauge(
-            "anpr_notify_targets", "Webhook targets configured (registry topic).", registry=r
-        )
         self.ready = Gauge(
             "anpr_notify_ready",
             "1 once the registry is loaded and the hits consumer has caught up.",

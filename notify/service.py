@@ -132,7 +132,6 @@ class NotifyService:
         if kind == WEBHOOK_KIND:
             before = self.registry.webhooks.get(target_id)
         self.registry.apply(record.key, record.value)
-        self.metrics.targets.set(len(self.registry.webhooks))
         self.deliverer.health.forget(set(self.registry.webhooks))
         after = self.registry.webhooks.get(target_id) if before is not None else None
         if after is not None and before is not None and after.url != before.url:
@@ -148,11 +147,11 @@ class NotifyService:
         fanout = max(per_list.values())
         if fanout > self.budget.max_deliveries and fanout != self._fanout_warned:
             self._fanout_warned = fanout
+            # No count, nor which list: it may be covert, and the logs are no place for that.
             log.warning(
-                "notify: a list has %d webhook targets, more than the %d deliveries a batch can "
+                "notify: a list has more webhook targets than the %d deliveries a batch can "
                 "hold within Kafka's poll interval: its hits' batches may run past it while "
                 "receivers are slow",
-                fanout,
                 self.budget.max_deliveries,
             )
         return self.budget.hits_per_batch(fanout)
@@ -175,7 +174,7 @@ class NotifyService:
         """Hits are read only once the targets are known (else they would be committed as
         having no target)."""
         await self.registry_follower.caught_up.wait()
-        log.info("notify: registry loaded with %d webhook targets", len(self.registry.webhooks))
+        log.info("notify: registry loaded")
 
     async def stop(self) -> None:
         await self.runtime.stop()

@@ -5,12 +5,14 @@ every delivery of a batch ended, deliveries in flight bounded."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import orjson
+import pytest
 from prometheus_client import CollectorRegistry
 
 from anpr.bus.base import Message
@@ -20,6 +22,7 @@ from anpr.errors import BusUnavailable
 from anpr.runtime import Runtime
 from anpr.topics import Topics
 from anpr.webhooks import WebhookWriter, delivery_id
+from notify.app import create_app
 from notify.budget import NOTIFY_POLL_INTERVAL_S
 from notify.metrics import NotifyMetrics
 from notify.service import NotifyService
@@ -309,3 +312,37 @@ async def test_the_hits_consumer_asks_kafka_for_the_poll_interval_its_batches_fi
         assert service.budget.poll_interval_s == NOTIFY_POLL_INTERVAL_S
         assert service.hits_loop._max_poll_interval_s == NOTIFY_POLL_INTERVAL_S
         assert service.budget.rounds == 6  # the defaults: (900 - 40 - 2 x 10) // 130
+
+
+async def test_no_count_of_webhook_targets_is_shown_without_a_token(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Targets of covert lists were counted on `/metrics` (`anpr_notify_targets`), on `/readyz`
+    and in the start-up log, which need no token: how many covert lists feed partners' systems,
+    by difference with what an admin of overt lists sees. Notify cannot tell covert lists
+    without following the whole hotlists topic, so it shows no count at all."""
+    caplog.set_level(logging.INFO, logger="notify.service")
+    config = NotifySettings(notify_poll_ms=20)
+    topics = Topics.from_prefix(config.topic_prefix)
+    bus = LocalBus(None, topics.specs(config))
+    await bus.start()
+    await WebhookWriter(bus, topics.registry).put(target("t1", url="https://a.example/hook"))
+    app = create_app(config, bus, client=httpx.AsyncClient(transport=httpx.MockTransport(ok)))
+    try:
+        async with app.router.lifespan_context(app):
+            service = app.state.service
+            await until(lambda: service.ready)
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://n") as http:
+                ready = (await http.get("/readyz")).json()
+                metrics = (await http.get("/metrics")).text
+    finally:
+        await bus.stop()
+    assert "targets" not in str(ready.get("detail", ready))
+    assert "anpr_notify_targets" not in metrics
+    logged = [r.getMessage() for r in caplog.records]
+    assert not [m for m in logged if "target" in m and any(c.isdigit() for c in m)], logged
+
+
+async def ok(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200)
