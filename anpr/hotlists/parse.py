@@ -9,6 +9,7 @@ memory into lines a piece at a time.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import AnyStr
@@ -276,6 +277,43 @@ def _dedupe(parsed: Iterator[Parsed]) -> Iterator[Parsed]:
 UTF8_BOM = b"\xef\xbb\xbf"
 
 
+class _Unreadable:
+    """A value Python cannot hold as a number (an integer past `sys.get_int_max_str_digits()`
+    digits, NaN, Infinity): no entry field takes it, so the field's own check names it."""
+
+    __slots__ = ()
+
+
+_UNREADABLE = _Unreadable()
+
+
+def _int_or_unreadable(digits: str) -> object:
+    try:
+        return int(digits)
+    except ValueError:
+        return _UNREADABLE
+
+
+def loads_json(data: str | bytes) -> object:
+    """A JSON document, parsed by orjson; if orjson refuses it whole (for a number past a double,
+    NaN, a lone surrogate escape: one value of one entry), parsed again by the stdlib's JSON,
+    which reads those values, so that only the entry holding one is rejected, naming its field.
+
+    Raises `orjson.JSONDecodeError` (orjson's, with its position) when neither reads it.
+    """
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as refused:
+        try:
+            return json.loads(
+                data,
+                parse_int=_int_or_unreadable,
+                parse_constant=lambda _constant: _UNREADABLE,
+            )
+        except (ValueError, RecursionError):
+            raise refused from None
+
+
 def without_bom(line: str | bytes) -> str | bytes:
     """A first line without its byte order mark (Windows tools write one; CSV drops it too)."""
     if isinstance(line, bytes):
@@ -293,7 +331,7 @@ def iter_entries_ndjson(lines: Iterable[str | bytes]) -> Iterator[Parsed]:
             if not line.strip():
                 continue
             try:
-                obj = orjson.loads(line)
+                obj = loads_json(line)
             except orjson.JSONDecodeError:
                 yield number, [FieldError("entry", "not valid JSON")]
                 continue

@@ -21,7 +21,7 @@ from anpr.hotlists import (
     iter_entry_list,
     split_lines,
 )
-from anpr.hotlists.parse import UTF8_BOM
+from anpr.hotlists.parse import UTF8_BOM, loads_json
 from anpr.http import read_bounded_body
 from api.errors import ApiError, invalid
 
@@ -57,7 +57,7 @@ def parse_upload(content_type: str, raw: bytes) -> tuple[list[EntrySpec], list[L
         return collect(freezing(iter_entries_ndjson(split_lines(text))))
     if content_type == "application/json":
         try:
-            items = orjson.loads(raw.removeprefix(UTF8_BOM))
+            items = loads_json(raw.removeprefix(UTF8_BOM))
         except orjson.JSONDecodeError as exc:
             raise invalid("body", f"not valid JSON: {exc}") from exc
         if not isinstance(items, list):

@@ -551,3 +551,30 @@ async def test_an_upload_that_is_not_utf8_names_the_line_of_the_bad_byte(api: Ap
     assert response.json()["errors"] == [
         {"field": "body", "message": "not UTF-8 (line 3, byte 46)"}
     ]
+
+
+# JSON orjson refuses as a whole for one value (Python's JSON reads them: the stdlib json FastAPI
+# used refused the first alone, with a 400 naming no item).
+REFUSED_VALUES = ["7" * 5000, "1e400", "NaN", '"\\ud800"']
+
+
+@pytest.mark.parametrize("value", REFUSED_VALUES, ids=["5000 digits", "1e400", "NaN", "surrogate"])
+async def test_a_json_upload_with_a_value_orjson_refuses_names_the_item_and_field(
+    api: ApiHarness, value: str
+) -> None:
+    list_id, _ = await create_list(api)
+    body = f'[{{"entry_id":"a","plate":"AAA111"}},{{"entry_id":"b","plate":{value}}}]'
+    response = await upload(api, list_id, body, "application/json")
+    assert response.status_code == 200, response.text
+    assert response.json()["entries"] == 1
+    assert [(r["line"], r["errors"][0]["field"]) for r in response.json()["rejected"]] == [
+        (2, "plate")
+    ]
+    alone = await upload(
+        api, list_id, body.replace('"a","plate":"AAA111"', '"a"'), "application/json"
+    )
+    assert alone.status_code == 422, alone.text
+    assert {(e["field"], e["message"].split(":")[0]) for e in alone.json()["errors"]} == {
+        ("plate", "line 1"),
+        ("plate", "line 2"),
+    }

@@ -333,3 +333,39 @@ def test_lines_split_a_piece_at_a_time_are_the_same(
         assert list(split_lines(text, keepends=keepends)) == text.splitlines(keepends)
         raw = text.encode()
         assert list(split_lines(raw, keepends=keepends)) == raw.splitlines(keepends)
+
+
+# Values orjson refuses (the whole document with them) but that are JSON, or that Python's JSON
+# reads: the entry holding one is rejected naming its field, the others are kept.
+UNREADABLE_VALUES = {
+    "integer of 5,000 digits": "1" * 5000,
+    "number over a double": "1e400",
+    "NaN": "NaN",
+    "lone surrogate": '"\\ud800x"',
+}
+
+
+@pytest.mark.parametrize("value", UNREADABLE_VALUES.values(), ids=UNREADABLE_VALUES.keys())
+@pytest.mark.parametrize("field", ["plate", "priority", "valid_from", "reason"])
+def test_ndjson_a_value_orjson_refuses_names_its_field(value: str, field: str) -> None:
+    if field == "plate" and "ud800" in value:
+        value = '"\\ud800"'  # a lone surrogate beside a letter would leave a plate of one letter
+    bad = '{"entry_id":"b","plate":"BBB222",' if field != "plate" else '{"entry_id":"b",'
+    text = '{"entry_id":"a","plate":"AAA111"}\n' + bad + f'"{field}":{value}}}\n'
+    entries, rejected = parse_entries_ndjson(text)
+    assert [e.entry_id for e in entries] == ["a"]
+    assert [(r.line, [e.field for e in r.errors]) for r in rejected] == [(2, [field])]
+
+
+def test_ndjson_a_value_orjson_refuses_in_an_unknown_field_is_ignored() -> None:
+    entries, rejected = parse_entries_ndjson(
+        '{"entry_id":"a","plate":"AAA111","n":' + "9" * 5000 + "}"
+    )
+    assert rejected == []
+    assert [e.entry_id for e in entries] == ["a"]
+
+
+def test_ndjson_a_line_that_is_not_json_still_is_one() -> None:
+    entries, rejected = parse_entries_ndjson('{"entry_id":"a","plate":1e400\n')
+    assert entries == []
+    assert errors_of(list(rejected[0].errors)) == [("entry", "not valid JSON")]
