@@ -344,7 +344,7 @@ async def test_large_writes_are_planned_off_the_event_loop(
 
     for name in ("stream_replace_entries", "plan_upsert_entries", "plan_delete_list"):
         recorded(service, name)
-    recorded(routes, "parse_entry_list")
+    recorded(routes, "parse_upload")
     list_id, _ = await create_list(api)
     replaced = await upload(api, list_id, CSV, "text/csv")
     assert replaced.status_code == 200, replaced.text
@@ -360,7 +360,7 @@ async def test_large_writes_are_planned_off_the_event_loop(
         "stream_replace_entries",
         "plan_upsert_entries",
         "plan_delete_list",
-        "parse_entry_list",
+        "parse_upload",
     }
     assert threading.current_thread().name not in threads.values()
 
@@ -578,3 +578,73 @@ async def test_a_json_upload_with_a_value_orjson_refuses_names_the_item_and_fiel
         ("plate", "line 1"),
         ("plate", "line 2"),
     }
+
+
+async def test_an_upsert_is_parsed_on_a_worker_with_the_gil_handed_over_often(
+    api: ApiHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FastAPI parsed the JSON body parameter on the event loop: up to 16 MiB, no hit streamed
+    meanwhile. It is read raw and parsed as an upload is."""
+    seen: list[tuple[str, float]] = []
+    real = hotlist_routes.parse_upload
+
+    def parse(*args: Any, **kwargs: Any) -> Any:
+        seen.append((threading.current_thread().name, sys.getswitchinterval()))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(hotlist_routes, "parse_upload", parse)
+    list_id, _ = await create_list(api)
+    response = await api.client.post(
+        f"/v1/hotlists/{list_id}/entries",
+        json=[{"entry_id": "a", "plate": "AAA111"}],
+        headers=api.auth("supervisor"),
+    )
+    assert response.status_code == 200, response.text
+    assert len(seen) == 1
+    thread, interval = seen[0]
+    assert thread != threading.current_thread().name
+    assert interval == pytest.approx(FINE_SWITCH_S, rel=0.05)
+
+
+@pytest.mark.parametrize("value", REFUSED_VALUES, ids=["5000 digits", "1e400", "NaN", "surrogate"])
+async def test_an_upsert_with_a_value_orjson_refuses_names_the_item_and_field(
+    api: ApiHarness, value: str
+) -> None:
+    """An integer of 5,000 digits was a 400 `There was an error parsing the body`."""
+    list_id, _ = await create_list(api)
+    body = f'[{{"entry_id":"a","plate":"AAA111"}},{{"entry_id":"b","plate":{value}}}]'
+    response = await api.client.post(
+        f"/v1/hotlists/{list_id}/entries",
+        content=body,
+        headers={**api.auth("supervisor"), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["entries"] == 1
+    assert [(r["line"], r["errors"][0]["field"]) for r in response.json()["rejected"]] == [
+        (2, "plate")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "field"),
+    [
+        (b'{"entry_id": "x"}', "application/json", "body"),
+        (b"[" + b'{"entry_id":"x","plate":"X1"},' * 100_000 + b"{}]", "application/json", "body"),
+        (b"[{", "application/json", "body"),
+        (b"", None, "body"),
+        (b"[]", "text/plain", "content-type"),
+    ],
+    ids=["not-an-array", "over-100000", "not-json", "empty", "not-json-content-type"],
+)
+async def test_an_upsert_that_cannot_be_read_is_a_422_naming_the_field(
+    api: ApiHarness, body: bytes, content_type: str | None, field: str
+) -> None:
+    list_id, _ = await create_list(api)
+    headers = api.auth("supervisor")
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    response = await api.client.post(
+        f"/v1/hotlists/{list_id}/entries", content=body, headers=headers
+    )
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == [field]
