@@ -461,3 +461,33 @@ def test_a_view_that_loads_after_the_next_one_was_asked_for_is_not_shown() -> No
         out(dom.all(main, (e) => e.tagName === "H2").map((e) => e.textContent));
     """)
     assert shown == ["Cameras"]
+
+
+def test_the_report_splits_days_in_the_control_rooms_time_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`GET /v1/reports/hits` takes the IANA zone its days are cut in (UTC when none is sent)
+    and the report view sent none: a control room in Brussels grouping by day saw its hits from
+    00:00 to 01:00 (02:00 in summer) counted on the day before."""
+    monkeypatch.setenv("TZ", "Europe/Brussels")
+    report = {
+        "group_by": "day",
+        "since": None,
+        "until": None,
+        "timezone": "Europe/Brussels",
+        "groups": [],
+        "total": {"key": "all", "hits": 0, "acknowledged": 0, "false_positive_share": None},
+    }
+    asked = run_js(f"""
+        const {{ renderReport }} = await load("admin.js");
+        dom.routes.set("/v1/reports/hits?*", {js(report)});
+        const root = document.createElement("main");
+        await renderReport(root);
+        const day = dom.all(root, (e) => e.getAttribute("data-group") === "day")[0];
+        day.dispatchEvent({{ type: "click" }});
+        await dom.settle();
+        const last = dom.requests[dom.requests.length - 1].path;
+        out(Object.fromEntries(new URL(last, "http://console").searchParams));
+    """)
+    assert asked["group_by"] == "day"
+    assert asked["timezone"] == "Europe/Brussels"

@@ -93,15 +93,18 @@ async function showReport(root, groupBy, days) {
     }, `${n} d`)));
   root.append(picker);
   const since = new Date(Date.now() - days * 86400000).toISOString();
+  // Days are cut at this browser's midnight (the API's default is UTC's).
+  const timezone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   let report;
   try {
-    report = await api("GET", query("/v1/reports/hits", { group_by: groupBy, since }));
+    report = await api("GET", query("/v1/reports/hits", { group_by: groupBy, since, timezone }));
   } catch (error) {
     root.append(h("p", { class: "hint", id: "report-error" }, error.message));
     return;
   }
   const most = Math.max(1, ...report.groups.map((g) => g.hits));
-  const heads = [groupBy, "Hits", "", "Acknowledged", "False positives", ""];
+  const key = groupBy === "day" ? `day (${report.timezone})` : groupBy;
+  const heads = [key, "Hits", "", "Acknowledged", "False positives", ""];
   root.append(
     h("table", { class: "board", id: "report" },
       h("thead", {}, h("tr", {}, heads.map((t) => h("th", {}, t)))),
