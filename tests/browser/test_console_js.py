@@ -491,3 +491,69 @@ def test_the_report_splits_days_in_the_control_rooms_time_zone(
     """)
     assert asked["group_by"] == "day"
     assert asked["timezone"] == "Europe/Brussels"
+
+
+SIGN_OUT = {
+    "starting": '[503, { detail: "the API is still loading the registry" }]',
+    "server error": '[500, { detail: "internal error" }]',
+    "no answer": '(() => { throw new TypeError("fetch failed"); })()',
+}
+
+
+@pytest.mark.parametrize("answer", SIGN_OUT.values(), ids=SIGN_OUT.keys())
+def test_a_sign_out_the_server_did_not_take_is_not_called_signed_out(answer: str) -> None:
+    """*Sign out* said "Signed out." whatever `DELETE /console/session` answered: the session
+    stayed valid on the server, and on a shared control-room PC the next person to reload the
+    page walked into the previous operator's console. The console says the sign-out failed and
+    tries again until the server ends the session."""
+    shown = run_js(f"""
+        let ended = false;
+        dom.routes.set("/console/session", (method) => {{
+          if (method !== "DELETE") return {js(SESSION)};
+          if (ended) return [204, null];
+          return {answer};
+        }});
+        dom.routes.set("/v1/alerts?limit=200", {{ items: [] }});
+        dom.routes.set("/v1/cameras", {{ items: [] }});
+        {open_console()}
+        document.getElementById("signout").dispatchEvent({{ type: "click" }});
+        await dom.settle();
+        const failed = {{
+          signin: seen("signin"), main: seen("main"), said: text("unavailable-message"),
+          notice: seen("unavailable"),
+        }};
+        ended = true;
+        await dom.later();
+        out({{ failed, signin: seen("signin"), said: text("signin-error"),
+               notice: seen("unavailable") }});
+    """)
+    assert shown["failed"]["signin"] is False and shown["failed"]["main"] is False
+    assert shown["failed"]["notice"] is True
+    assert "Sign-out failed" in shown["failed"]["said"]
+    assert "still signed in" in shown["failed"]["said"]
+    assert shown["signin"] is True and shown["notice"] is False
+    assert shown["said"] == "Signed out."
+
+
+def test_a_sign_out_with_a_stale_csrf_token_asks_for_the_current_one() -> None:
+    """Another tab signing in replaces the cookie: this tab's CSRF token is the old session's,
+    and its sign-out was refused (403) while the page said "Signed out."."""
+    shown = run_js(f"""
+        const session = {js(SESSION)};
+        let csrf = "csrf-1";
+        let ended = false;
+        dom.routes.set("/console/session", (method, body, headers) => {{
+          if (method === "GET") return ended ? [401, {{}}] : {{ ...session, csrf_token: csrf }};
+          if (headers["X-CSRF-Token"] !== csrf) return [403, {{ detail: "wrong X-CSRF-Token" }}];
+          ended = true;
+          return [204, null];
+        }});
+        dom.routes.set("/v1/alerts?limit=200", {{ items: [] }});
+        dom.routes.set("/v1/cameras", {{ items: [] }});
+        {open_console()}
+        csrf = "csrf-2";  // signed in again in another tab
+        document.getElementById("signout").dispatchEvent({{ type: "click" }});
+        await dom.settle();
+        out({{ ended, signin: seen("signin"), said: text("signin-error") }});
+    """)
+    assert shown == {"ended": True, "signin": True, "said": "Signed out."}

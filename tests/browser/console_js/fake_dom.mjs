@@ -203,19 +203,20 @@ class FakeAudioContext {
 }
 
 // Routes of the fake API: path (with query; `*` at the end: any path it starts) -> JSON body,
-// [status, body], or a function of (method, body) answering either.
+// [status, body], or a function of (method, body, headers) answering either.
 export const routes = new Map();
 export const requests = [];
 
 async function fakeFetch(path, init = {}) {
   const method = init.method || "GET";
-  requests.push({ method, path, body: init.body });
+  const headers = init.headers || {};
+  requests.push({ method, path, body: init.body, headers });
   let answer = routes.get(path);
   if (answer === undefined) {
     const prefix = [...routes.keys()].find((key) => key.endsWith("*") && path.startsWith(key.slice(0, -1)));
     answer = prefix && routes.get(prefix);
   }
-  if (typeof answer === "function") answer = await answer(method, init.body && JSON.parse(init.body));
+  if (typeof answer === "function") answer = await answer(method, init.body && JSON.parse(init.body), headers);
   const [status, body] = answer === undefined ? [404, { detail: "no route" }] : Array.isArray(answer) ? answer : [200, answer];
   return { status, ok: status < 400, text: async () => JSON.stringify(body) };
 }

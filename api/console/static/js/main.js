@@ -66,14 +66,19 @@ function failure(error) {
   return error.body.detail ? `HTTP ${error.status}: ${error.body.detail}` : `HTTP ${error.status}`;
 }
 
-// The API is starting (503 until it has read the registry) or away: the session cookie may be
-// fine, so the operator is not sent to sign in again; the console tries again by itself.
-function showUnavailable(error) {
+// Out of the console, a message in its place.
+function showNotice(message) {
   leave();
   $("signin").hidden = true;
   $("unavailable").hidden = false;
-  $("unavailable-message").textContent =
-    `The console service is starting or unavailable (${failure(error)}). Retrying every ${RETRY_MS / 1000} s…`;
+  $("unavailable-message").textContent = message;
+}
+
+// The API is starting (503 until it has read the registry) or away: the session cookie may be
+// fine, so the operator is not sent to sign in again; the console tries again by itself.
+function showUnavailable(error) {
+  showNotice(
+    `The console service is starting or unavailable (${failure(error)}). Retrying every ${RETRY_MS / 1000} s…`);
   retryTimer = setTimeout(resume, RETRY_MS);
 }
 
@@ -177,14 +182,46 @@ async function signIn(event) {
   }
 }
 
-async function signOut() {
+// DELETE /console/session. A 403 says the page's CSRF token is not the cookie's session's
+// (another tab signed in since, or the page was loaded while the API was away): the current one
+// is asked for, and the sign-out sent again.
+async function endSession() {
   try {
     await api("DELETE", "/console/session");
-  } finally {
-    setCsrf(null);
-    location.hash = "";
-    showSignIn("Signed out.");
+    return;
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 403)) throw error;
   }
+  try {
+    setCsrf((await api("GET", "/console/session")).csrf_token);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return; // no session left to end
+    throw error;
+  }
+  await api("DELETE", "/console/session");
+}
+
+// Until the server has ended the session a reload walks back into it (on a shared PC, as the
+// next person): the console is left at once, and the sign-out tried until the server takes it.
+let signingOut = false;
+
+async function signOut() {
+  if (signingOut) return;
+  signingOut = true;
+  showNotice("Signing out…");
+  try {
+    await endSession();
+  } catch (error) {
+    showNotice(`Sign-out failed (${failure(error)}): this browser is still signed in. ` +
+      `Trying again every ${RETRY_MS / 1000} s…`);
+    retryTimer = setTimeout(signOut, RETRY_MS);
+    return;
+  } finally {
+    signingOut = false;
+  }
+  setCsrf(null);
+  location.hash = "";
+  showSignIn("Signed out.");
 }
 
 async function boot() {
