@@ -54,7 +54,7 @@ class ApiMetrics:
         )
         self.console_sign_ins = Counter(
             "anpr_api_console_sign_ins_total",
-            "Console sign-in attempts by result (ok, refused, limited).",
+            "Console sign-in attempts by result (ok, refused, limited, unavailable).",
             ["result"],
             registry=registry,
         )

@@ -59,7 +59,9 @@ def _session_out(service: ApiService, signed_in: sessions.SignedIn) -> SessionOu
 
 
 @router.post(
-    "/console/session", response_model=SessionOut, responses=error_responses(401, 403, 422, 429)
+    "/console/session",
+    response_model=SessionOut,
+    responses=error_responses(401, 403, 422, 429, 503),
 )
 async def sign_in(
     body: SignInIn, request: Request, response: Response, service: Service

@@ -65,7 +65,7 @@ def _token_principal(service: ApiService, token_hash: str) -> Principal | None:
 
 async def sign_in(service: ApiService, token: str, address: str) -> SignedIn:
     """A session for `token`; `address` is the client's, for the limit on failed sign-ins
-    (`api.console.signin_limit`)."""
+    (`api.console.signin_limit`). 503 while the registry loads, for a token not known yet."""
     limiter = service.sign_in_limiter
     wait_s = limiter.retry_after_s(address, service.clock())
     if wait_s is not None:
@@ -77,6 +77,10 @@ async def sign_in(service: ApiService, token: str, address: str) -> SignedIn:
             headers={"Retry-After": str(wait_s)},
         )
     principal = service.authenticate(f"Bearer {token}") if token else None
+    if principal is None and not service.registry_loaded:
+        # Registry tokens are unknown until the registry is replayed: not a wrong guess.
+        service.metrics.console_sign_ins.labels("unavailable").inc()
+        raise unavailable("the API is still loading the registry", service.settings.retry_after_s)
     if principal is None:
         limiter.failed(address, service.clock())
         service.metrics.console_sign_ins.labels("refused").inc()

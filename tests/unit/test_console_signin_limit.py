@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from api.console.signin_limit import SignInLimiter
 from tests.unit.api_fixtures import ADMIN_TOKEN, ApiHarness, running_api
@@ -79,3 +80,33 @@ def test_expired_addresses_are_forgotten_first() -> None:
     limiter.failed("new-2", 70_003)  # "old" is out of the window: it goes, "hot" stays
     assert limiter.retry_after_s("hot", 70_004) is not None
     assert len(limiter) == 3
+
+
+async def test_sign_ins_while_the_registry_loads_are_503_and_never_counted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Registry tokens are unknown until the registry topic is replayed: a sign-in then was
+    answered 401 "not a valid token" (an operator told to fetch a new token at every API
+    restart) and counted as a failed guess, so a control room retrying through a restart was
+    locked out for a minute once the API was up."""
+    async with running_api() as api, browser(api, "10.0.0.10") as desk:
+        follower = api.service.registry_follower
+        follower.caught_up.clear()
+        loaded = api.service.registry.tokens
+        monkeypatch.setattr(api.service.registry, "tokens", {})  # as right after a start
+        try:
+            for _ in range(12):
+                early = await desk.post("/console/session", json={"token": api.tokens["operator"]})
+                assert early.status_code == 503, early.text
+                assert early.headers["retry-after"] == str(api.service.settings.retry_after_s)
+                assert "set-cookie" not in early.headers
+            # The bootstrap admin token needs no registry.
+            admin = await desk.post("/console/session", json={"token": ADMIN_TOKEN})
+            assert admin.status_code == 200
+        finally:
+            monkeypatch.setattr(api.service.registry, "tokens", loaded)
+            follower.caught_up.set()
+        assert len(api.service.sign_in_limiter) == 0
+        assert api.service.metrics.console_sign_ins.labels("unavailable")._value.get() == 12
+        ok = await desk.post("/console/session", json={"token": api.tokens["operator"]})
+        assert ok.status_code == 200
