@@ -557,3 +557,40 @@ def test_a_sign_out_with_a_stale_csrf_token_asks_for_the_current_one() -> None:
         out({{ ended, signin: seen("signin"), said: text("signin-error") }});
     """)
     assert shown == {"ended": True, "signin": True, "said": "Signed out."}
+
+
+def test_the_service_unavailable_screen_can_sign_out() -> None:
+    """While the API was starting or away, the console showed only "retrying": no way to end
+    the session. An operator leaving a shared PC had to leave it signed in, and the page walked
+    the next person into their console as soon as the API answered. The screen has *Sign out*:
+    the page stops retrying its way in, and ends the session once the API takes it (the CSRF
+    token, unknown to a page loaded while the API was down, is asked for first)."""
+    shown = run_js(f"""
+        let up = false;
+        let ended = false;
+        dom.routes.set("/console/session", (method, body, headers) => {{
+          if (!up) return [503, {{ detail: "the API is still loading the registry" }}];
+          if (method === "GET") return ended ? [401, {{}}] : {js(SESSION)};
+          if (headers["X-CSRF-Token"] !== "csrf-1") return [403, {{ detail: "wrong CSRF" }}];
+          ended = true;
+          return [204, null];
+        }});
+        dom.routes.set("/v1/alerts?limit=200", {{ items: [] }});
+        dom.routes.set("/v1/cameras", {{ items: [] }});
+        {open_console()}
+        const button = document.getElementById("unavailable-signout");
+        const offered = !!button && seen("unavailable");
+        if (button) button.dispatchEvent({{ type: "click" }});
+        await dom.settle();
+        const failed = text("unavailable-message");
+        up = true;
+        await dom.later();
+        out({{
+          offered, failed, ended, signin: seen("signin"), said: text("signin-error"),
+          bar: seen("bar"), alerts: dom.requests.filter((r) => r.path.startsWith("/v1/")).length,
+        }});
+    """)
+    assert shown["offered"] is True
+    assert "Sign-out failed" in shown["failed"]
+    assert shown["ended"] is True and shown["signin"] is True and shown["said"] == "Signed out."
+    assert shown["bar"] is False and shown["alerts"] == 0

@@ -227,6 +227,7 @@ async function signOut() {
 async function boot() {
   $("signin-form").addEventListener("submit", signIn);
   $("signout").addEventListener("click", signOut);
+  $("unavailable-signout").addEventListener("click", signOut);
   $("sound").addEventListener("change", (event) => setSound(event.target.checked));
   window.addEventListener("hashchange", route);
   window.addEventListener("anpr:signed-out", () => {
