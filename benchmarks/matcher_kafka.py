@@ -63,7 +63,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from anpr.bus.base import Message, Record
+from anpr.bus.base import LandedLate, Message, Record
 from anpr.clock import ms_to_rfc3339, now_ms
 from anpr.consume import ConsumerLoop
 from anpr.deadletter import Poison
@@ -238,8 +238,10 @@ async def run_matcher(
     published = [0]
     publish = bus.publish
 
-    async def counting(messages: Sequence[Message], *, timeout_s: float) -> None:
-        await publish(messages, timeout_s=timeout_s)
+    async def counting(
+        messages: Sequence[Message], *, timeout_s: float, landed_late: LandedLate | None = None
+    ) -> None:
+        await publish(messages, timeout_s=timeout_s, landed_late=landed_late)
         hits = [m for m in messages if m.topic == hits_topic]
         if mix:
             other[0] += len(hits)

@@ -39,7 +39,7 @@ from typing import Any
 import psycopg
 from prometheus_client import CollectorRegistry
 
-from anpr.bus.base import Message, Record
+from anpr.bus.base import LandedLate, Message, Record
 from anpr.clock import now_ms
 from anpr.codecs.pastmatch import JobState
 from anpr.hotlists import Entry, ListConfig, MatchMode
@@ -95,7 +95,13 @@ class CaptureBus:
     def __init__(self) -> None:
         self.messages: list[Message] = []
 
-    async def publish(self, messages: Sequence[Message], *, timeout_s: float) -> None:
+    async def publish(
+        self,
+        messages: Sequence[Message],
+        *,
+        timeout_s: float,
+        landed_late: LandedLate | None = None,
+    ) -> None:
         self.messages.extend(messages)
 
 

@@ -97,6 +97,23 @@ class GatewayMetrics:
             "read_ids remembered for duplicate detection.",
             registry=registry,
         )
+        self.reads_stored_late = Counter(
+            "anpr_gateway_reads_stored_late_total",
+            "Reads of a publish answered 503 that Kafka stored after all (their keys then join "
+            "the duplicate memory, so the resend is a duplicate).",
+            registry=registry,
+        )
+        self.dedup_keys_pending = Gauge(
+            "anpr_gateway_dedup_keys_pending",
+            "Keys of stored reads not yet published for the other gateways (Kafka away).",
+            registry=registry,
+        )
+        self.dedup_keys_expired = Counter(
+            "anpr_gateway_dedup_keys_expired_total",
+            "Keys of stored reads dropped unpublished after the duplicate window (Kafka away "
+            "that long): a resend to another gateway is then published again.",
+            registry=registry,
+        )
         self.registry_ready = Gauge(
             "anpr_gateway_registry_ready",
             "1 once the registry topic has been replayed.",

@@ -1,30 +1,27 @@
-"""Learning the reads other gateways (and earlier publishes of this one) made durable.
+"""Learning the reads other gateways (and earlier runs of this one) made durable.
 
-Every publish of reads carries, in the same produce call, one small record on the dedup-keys
-topic with the `(camera_id, read_id)` keys of its reads (`anpr.codecs.records.DedupKeysRecord`).
-Every gateway follows that topic into its duplicate memory, so a camera's resend is recognised
-even when it reaches another replica, or when an earlier attempt was answered 503 but its
-records reached Kafka after all. On start it reads back the last `dedup_warm_s` seconds.
+Once Kafka has stored a publish's reads, their `(camera_id, read_id)` keys go out on the
+dedup-keys topic (`ingest.keys_outbox`, one record for the keys of the publishes stored
+meanwhile, keyed by the sending gateway's instance id). Every gateway follows that topic into
+its duplicate memory, so a camera's resend is recognised even when it reaches another replica;
+its own records it skips unread (its memory has their keys: added as each publish was stored,
+or when a publish answered 503 was stored after all). On start it reads back the last
+`dedup_warm_s` seconds, the previous run's records included (another instance id).
 
 Following the reads topic itself (its `read_id` headers) cost every gateway the fetch and
 unpacking of every read of every gateway: 22 % of a gateway's time under batched load in
-py-spy (docs/performance.md). The keys topic carries one record per publish (per request of up
-to a few hundred reads), a few dozen bytes a read.
+py-spy (docs/performance.md). The keys topic carries a few dozen bytes a read.
 
 The loop is the kernel's `ConsumerLoop` without a group, starting at `now - dedup_warm_s`: it is
 supervised and replaced when it stalls, resuming where it was. A record that cannot be decoded
 is set aside as poison.
 
 What stays open is a resend that arrives at another replica within the few milliseconds before
-that replica has seen the first copy, and reads whose keys record was not acknowledged (the
-request was answered 503, the camera resends); downstream, hit_ids are deterministic, so even
-then no hit is shown twice.
-
-Also open, the other way round: the keys record and the reads are on different partitions,
-acknowledged separately. If the keys record lands and the reads never do (their partition's
-leader away longer than aiokafka keeps a batch), the request is answered 503, the resend is
-taken for a duplicate, and that read is lost. It needs a partial broker failure of some tens of
-seconds; Kafka transactions would make the pair atomic. Not seen in the fault tests (one broker).
+that replica has seen the first copy's keys (and one after a gateway crashed between its reads'
+acknowledgement and their keys record); downstream, hit_ids are deterministic, so even then no
+hit is shown twice. A keys record is never published for reads Kafka did not store: sent with
+the reads, as before, it could land while they did not, and the camera's resend was then taken
+for a duplicate and the read lost.
 """
 
 from __future__ import annotations
@@ -45,8 +42,17 @@ MAX_BATCH = 2_000
 
 
 class PeerReads:
-    def __init__(self, runtime: Runtime, topic: str, recent: RecentReads, *, warm_s: float) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        topic: str,
+        recent: RecentReads,
+        *,
+        warm_s: float,
+        own: bytes | None = None,
+    ) -> None:
         self._recent = recent
+        self._own = own  # this gateway's records (`KeysOutbox.instance`): skipped unread
         self._warm_ms = int(warm_s * 1000)
         self.learned = 0  # keys
         self.loop = ConsumerLoop(
@@ -70,7 +76,10 @@ class PeerReads:
 
     async def _learn(self, records: Sequence[Record]) -> list[Poison]:
         poison: list[Poison] = []
+        own = self._own
         for i, value in enumerate(values_of(records)):
+            if own is not None and records[i].key == own:
+                continue
             try:
                 keys = DEDUP_KEYS.decode(value)["keys"]
             except InvalidRecord as exc:

@@ -11,15 +11,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from anpr.auth import Principal, Role
-from anpr.bus.base import Bus, Message
+from anpr.bus.base import Bus, LandedLate, Message
 from anpr.clock import now_ms
-from anpr.codecs import DEDUP_KEYS, READS
+from anpr.codecs import READS
 from anpr.errors import BusUnavailable
 from anpr.reads import FieldError, ReadLimits, ReadRecord, validate_read
 from anpr.readshape import ReadShape, as_sent
 from anpr.registry import RegistryView
 from ingest.dedup import DedupKey, RecentReads
 from ingest.events import GatewayEvents
+from ingest.keys_outbox import KeysOutbox
 from ingest.metrics import UNREGISTERED, GatewayMetrics
 from ingest.rejections import detail_of
 
@@ -86,7 +87,7 @@ class IngestPipeline:
         events: GatewayEvents,
         retention_ms: int,
         publish_timeout_s: float,
-        dedup_topic: str | None = None,
+        keys: KeysOutbox | None = None,
     ) -> None:
         self._bus = bus
         self._topic = topic
@@ -96,7 +97,7 @@ class IngestPipeline:
         self._events = events
         self._retention_ms = retention_ms
         self._timeout = publish_timeout_s
-        self._dedup_topic = dedup_topic
+        self._keys = keys  # None: no other gateway to tell (and no keys topic)
 
     def _check_camera(
         self, principal: Principal, camera_id: object
@@ -214,7 +215,9 @@ class IngestPipeline:
             ) from None
 
     async def _publish(self, fresh: dict[DedupKey, ReadRecord]) -> None:
-        """Publish the fresh reads (registered in flight by the caller) and their dedup keys."""
+        """Publish the fresh reads (registered in flight by the caller); once Kafka has them,
+        their keys go to the other gateways (`ingest.keys_outbox`: after the reads, never with
+        them, so no key is published for a read Kafka did not store)."""
         messages = [
             Message(
                 self._topic,
@@ -224,14 +227,26 @@ class IngestPipeline:
             )
             for record in fresh.values()
         ]
-        if self._dedup_topic is not None:
-            # The keys for the other gateways' duplicate memory, in one small record.
-            first = next(iter(fresh))[0]
-            keys = DEDUP_KEYS.encode({"v": 1, "keys": list(fresh)})
-            messages.append(Message(self._dedup_topic, first.encode(), keys))
         started = time.perf_counter()
-        await self._bus.publish(messages, timeout_s=self._timeout)
+        await self._bus.publish(
+            messages, timeout_s=self._timeout, landed_late=self._late(list(fresh))
+        )
         self._metrics.produce_seconds.observe(time.perf_counter() - started)
+        if self._keys is not None:
+            self._keys.add(list(fresh))
+
+    def _late(self, keys: list[DedupKey]) -> LandedLate:
+        """For a publish that failed (answered 503) but whose reads Kafka stored after all: they
+        are known from then on, here and at the other gateways, so a resend is a duplicate."""
+
+        def landed(indices: Sequence[int]) -> None:
+            stored = [keys[i] for i in indices]
+            self._recent.add(stored)
+            if self._keys is not None:
+                self._keys.add(stored)
+            self._metrics.reads_stored_late.inc(len(stored))
+
+        return landed
 
     def _duplicate(self, outcome: IngestOutcome, record: ReadRecord) -> None:
         outcome.duplicates += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 
 from prometheus_client import CollectorRegistry
 
@@ -17,6 +18,7 @@ from ingest.admission import Admission, AdmissionQueue
 from ingest.dedup import RecentReads
 from ingest.events import GatewayEvents
 from ingest.formats import FormatCatalog
+from ingest.keys_outbox import KeysOutbox
 from ingest.metrics import GatewayMetrics
 from ingest.peers import PeerReads
 from ingest.pipeline import IngestPipeline
@@ -44,8 +46,24 @@ class GatewayService:
         self.limiter = RateLimiter(
             rate_per_s=settings.rate_limit_per_s, burst=settings.rate_limit_burst
         )
+        # One id per process start: the keys records of this gateway, which its own peer loop
+        # skips (its memory has their keys); the next start reads them back like any other.
+        instance = f"gateway/{uuid.uuid4().hex}".encode()
+        self.keys = KeysOutbox(
+            bus,
+            self.topics.dedup_keys,
+            instance,
+            window_s=settings.dedup_window_s,
+            timeout_s=settings.publish_timeout_s,
+            on_expired=self.metrics.dedup_keys_expired.inc,
+        )
+        self.metrics.dedup_keys_pending.set_function(lambda: len(self.keys))
         self.peers = PeerReads(
-            self.runtime, self.topics.dedup_keys, self.recent, warm_s=settings.dedup_warm_s
+            self.runtime,
+            self.topics.dedup_keys,
+            self.recent,
+            warm_s=settings.dedup_warm_s,
+            own=instance,
         )
         self.events = GatewayEvents(bus, self.topics.gateway_events)
         self.pipeline = IngestPipeline(
@@ -57,7 +75,7 @@ class GatewayService:
             events=self.events,
             retention_ms=settings.read_retention_ms,
             publish_timeout_s=settings.publish_timeout_s,
-            dedup_topic=self.topics.dedup_keys,
+            keys=self.keys,
         )
         self.admission = Admission(
             AdmissionQueue(
@@ -97,6 +115,7 @@ class GatewayService:
         self.runtime.supervisor.spawn_periodic(
             "gateway-events", self.settings.events_flush_s, self._every_flush
         )
+        self.runtime.supervisor.spawn("gateway-dedup-keys", self.keys.run)
         if self.settings.dedup_follow_topic:
             self.peers.start()
 
@@ -110,6 +129,7 @@ class GatewayService:
 
     async def stop(self) -> None:
         await self.runtime.stop()
+        await self.keys.flush_on_stop(self.settings.publish_timeout_s)
         await self.events.flush_on_stop()
 
     def authenticate(self, header: str | None) -> Principal | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
@@ -35,6 +35,10 @@ class GroupProgress:
     @property
     def lag(self) -> int:
         return max(0, self.end - self.committed)
+
+
+# The indices (in the published sequence) of a failed publish's messages stored after all.
+LandedLate = Callable[[Sequence[int]], None]
 
 
 class Message(NamedTuple):
@@ -116,8 +120,19 @@ class Bus(Protocol):
         """The settings of existing topics that differ from their specs (`anpr.bus.drift`)."""
         ...
 
-    async def publish(self, messages: Sequence[Message], *, timeout_s: float) -> None:
-        """Durably publish every message or raise; `BusUnavailable` when not done in time."""
+    async def publish(
+        self,
+        messages: Sequence[Message],
+        *,
+        timeout_s: float,
+        landed_late: LandedLate | None = None,
+    ) -> None:
+        """Durably publish every message or raise; `BusUnavailable` when not done in time.
+
+        A publish that raised may still reach the log: a client that keeps retrying its
+        batches after the caller gave up (Kafka's). `landed_late`, when given, is then called
+        once every message has its outcome, with the indices of the messages that were stored
+        (none: not called). A bus whose failed publish stored nothing never calls it."""
         ...
 
     async def end_offsets(self, topics: Sequence[str]) -> dict[TopicPartition, int]:

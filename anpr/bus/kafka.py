@@ -21,7 +21,14 @@ from aiokafka.errors import (
 )
 from aiokafka.partitioner import DefaultPartitioner
 
-from anpr.bus.base import HOT_FETCH_WAIT_MS, MAX_POLL_INTERVAL_S, GroupProgress, Message, Record
+from anpr.bus.base import (
+    HOT_FETCH_WAIT_MS,
+    MAX_POLL_INTERVAL_S,
+    GroupProgress,
+    LandedLate,
+    Message,
+    Record,
+)
 from anpr.bus.base import TopicPartition as TP
 from anpr.bus.batch import RecordBatch
 from anpr.bus.client_records import KEEP_VALUE, install
@@ -199,31 +206,47 @@ class KafkaBus:
                     configs[name] = {entry[0]: entry[1] or "" for entry in entries}
         return topic_drift(self._specs, configs, partitions)
 
-    async def publish(self, messages: Sequence[Message], *, timeout_s: float) -> None:
+    async def publish(
+        self,
+        messages: Sequence[Message],
+        *,
+        timeout_s: float,
+        landed_late: LandedLate | None = None,
+    ) -> None:
         producer, batches = self._producer, self._batches
         if producer is None or batches is None:
             raise BusUnavailable("the Kafka producer is not started")
         # Not `_mapped`: a generator-based context manager costs more than the rest of a
         # single-read publish (py-spy, benchmarks.http_stack).
+        outcomes: list[asyncio.Future[Any]] = []
         try:
             async with asyncio.timeout(timeout_s):
-                await self._send_all(producer, batches, messages)
+                await self._send_all(producer, batches, messages, outcomes)
         except (TimeoutError, KafkaError) as exc:
+            _report_when_settled(outcomes, landed_late)
             raise _bus_error("Kafka did not take the records", timeout_s, exc) from exc
+        except BaseException:  # cancelled: what is stored after all is still reported
+            _report_when_settled(outcomes, landed_late)
+            raise
 
     async def _send_all(
-        self, producer: AIOKafkaProducer, batches: PartitionBatches, messages: Sequence[Message]
+        self,
+        producer: AIOKafkaProducer,
+        batches: PartitionBatches,
+        messages: Sequence[Message],
+        outcomes: list[asyncio.Future[Any]],
     ) -> None:
         """A publish of a few records through `send()`, which merges them into aiokafka's own
         batches; a larger one into its partitions' shared batches (`anpr.bus.produce_batches`):
         less Python per record, more per batch. Measured (`benchmarks.http_stack`, one gateway):
         batches of 100 reads 24-32% more requests per CPU-second the shared-batch way, single
         reads 8-16% fewer. Either way the partition is the producer's default partitioner's,
-        remembered per key, and each publish waits for its own records only."""
+        remembered per key, and each publish waits for its own records only.
+        `outcomes` gets each message's future as it is handed over (in order; a batch's for a
+        message in a shared batch), for the caller to follow after a timeout: `wait`, never
+        `gather`, so that a publish given up cancels none of them."""
         partitions: dict[str, list[int]] = {}
         small = len(messages) < SHARED_BATCH_MIN
-        sent: list[asyncio.Future[Any]] = []
-        delivered: set[asyncio.Future[None]] = set()
         for m in messages:
             known = partitions.get(m.topic)
             if known is None:
@@ -233,7 +256,7 @@ class KafkaBus:
                 )
             partition = self._partition_of(m.key, known)
             if small:
-                sent.append(
+                outcomes.append(
                     await producer.send(
                         m.topic,
                         value=m.value,
@@ -243,14 +266,10 @@ class KafkaBus:
                     )
                 )
             else:
-                delivered.add(batches.add(m.topic, partition, m.key, m.value, m.headers))
-        if sent:
-            await asyncio.gather(*sent)
-            return
-        # `wait`, not `gather`: a publish that times out must not cancel a batch others share.
-        await asyncio.wait(delivered)
-        for batch in delivered:
-            batch.result()
+                outcomes.append(batches.add(m.topic, partition, m.key, m.value, m.headers))
+        await asyncio.wait(set(outcomes))
+        for outcome in outcomes:
+            outcome.result()
 
     def _partition_of(self, key: bytes, partitions: list[int]) -> int:
         """The partition the producer's default partitioner gives `key`, remembered: the keys
@@ -569,3 +588,31 @@ async def _consumer_call(what: str, timeout_s: float) -> AsyncIterator[None]:
             yield
     except BusError as exc:
         raise BusUnavailable(str(exc)) from exc
+
+
+def _report_when_settled(
+    outcomes: list[asyncio.Future[Any]], landed_late: LandedLate | None
+) -> None:
+    """Once every message of a failed publish has its outcome (aiokafka goes on retrying a
+    batch until its delivery timeout, after the caller gave up), the indices of those stored
+    go to `landed_late`; every outcome's error is retrieved either way (none is lost)."""
+    if not outcomes:
+        return
+    waiting = {id(f) for f in outcomes if not f.done()}
+
+    def settled(future: asyncio.Future[Any]) -> None:
+        waiting.discard(id(future))
+        if waiting:
+            return
+        stored = [i for i, f in enumerate(outcomes) if not f.cancelled() and f.exception() is None]
+        if stored and landed_late is not None:
+            try:
+                landed_late(stored)
+            except Exception:  # a callback of the event loop: its failure is logged, not lost
+                log.exception("the late outcome of a failed publish could not be handled")
+
+    if not waiting:
+        settled(outcomes[0])
+        return
+    for future in {id(f): f for f in outcomes if not f.done()}.values():
+        future.add_done_callback(settled)

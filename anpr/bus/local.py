@@ -31,6 +31,7 @@ from anpr.bus.base import (
     HOT_FETCH_WAIT_MS,
     MAX_POLL_INTERVAL_S,
     GroupProgress,
+    LandedLate,
     Message,
     Record,
     TopicPartition,
@@ -112,7 +113,15 @@ class LocalBus:
     async def topic_drift(self) -> list[TopicDrift]:
         return []  # the embedded bus applies the settings' specs as it runs (retention, compaction)
 
-    async def publish(self, messages: Sequence[Message], *, timeout_s: float) -> None:
+    async def publish(
+        self,
+        messages: Sequence[Message],
+        *,
+        timeout_s: float,
+        landed_late: LandedLate | None = None,
+    ) -> None:
+        """One transaction: a publish that raised stored nothing (`landed_late` is never
+        called)."""
         db = self.db
         now = time.time_ns() // 1_000_000
         rows = []

@@ -86,9 +86,9 @@ class DeadLetterRecord(TypedDict):
 
 
 class DedupKeysRecord(TypedDict):
-    """`anpr.dedup-keys.v1`: the `(camera_id, read_id)` keys of the reads one gateway publish
-    made durable, published with them, so the other gateways learn them without reading the
-    reads topic (`ingest/peers.py`)."""
+    """`anpr.dedup-keys.v1`: the `(camera_id, read_id)` keys of reads a gateway made durable,
+    published once Kafka has them (`ingest/keys_outbox.py`), so the other gateways learn them
+    without reading the reads topic (`ingest/peers.py`)."""
 
     v: int
     keys: list[tuple[str, str]]

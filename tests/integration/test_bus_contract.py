@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
@@ -428,4 +428,57 @@ async def test_a_topic_whose_settings_changed_since_it_was_created_is_reported(
         assert (topics.reads, "retention.ms") not in after
         assert (topics.reads, "partitions") in after  # partitions are not a config
     finally:
+        await bus.stop()
+
+
+@pytest.mark.kafka
+async def test_a_failed_publish_reports_exactly_the_records_stored_after_all(
+    kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    """A publish given up on its timeout may still be stored: the producer keeps its batches.
+    The gateway must know which (`landed_late`): their keys make the camera's resend a
+    duplicate; the others' resends are published. Timeouts too short for any acknowledgement,
+    small publishes (`send()`) and large ones (shared batches): what `landed_late` reports
+    is exactly what the topic holds of the failed publishes."""
+    topics = Topics.from_prefix(topic_prefix)
+    settings = CommonSettings(
+        kafka_bootstrap=kafka_bootstrap, topic_prefix=topic_prefix, topic_partitions=3
+    )
+    bus = KafkaBus(kafka_bootstrap, topics.specs(settings), client_id="anpr-test")
+    await bus.start()
+    await bus.ensure_topics()
+    await bus.publish([Message(topics.reads, b"cam-0", b"first")], timeout_s=30)
+    sent = [
+        [Message(topics.reads, f"cam-{i % 3}".encode(), b"%d/%d" % (n, i)) for i in range(size)]
+        for n, size in enumerate([1, 2, 20, 50] * 10)
+    ]
+    reported: set[bytes] = set()
+
+    def landed(messages: list[Message]) -> Callable[[Sequence[int]], None]:
+        return lambda indices: reported.update(messages[i].value or b"" for i in indices)
+
+    outcomes = await asyncio.gather(
+        *(bus.publish(ms, timeout_s=0.0005, landed_late=landed(ms)) for ms in sent),
+        return_exceptions=True,
+    )
+    failed = {m.value for ms, o in zip(sent, outcomes, strict=True) if o is not None for m in ms}
+    assert failed, "every publish was acknowledged within half a millisecond"
+    consumer = bus.consumer([topics.reads], group_id=None, from_beginning=True)
+    await consumer.start()
+    try:
+        on_topic: set[bytes] = set()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30
+        while True:
+            on_topic |= {
+                r.value or b"" for r in await consumer.getmany(timeout_ms=200, max_records=500)
+            }
+            ends = await consumer.end_offsets()
+            if sum(ends.values()) == len(on_topic) and reported == on_topic & failed:
+                break
+            assert loop.time() < deadline, (len(reported), len(on_topic & failed))
+        assert reported <= failed
+        assert reported, "no failed publish was stored after all: nothing was tried here"
+    finally:
+        await consumer.stop()
         await bus.stop()

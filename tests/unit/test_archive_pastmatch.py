@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from prometheus_client import CollectorRegistry
 
-from anpr.bus.base import Message, Record
+from anpr.bus.base import LandedLate, Message, Record
 from anpr.codecs import PAST_MATCH, REPLAY
 from anpr.errors import BusUnavailable
 from anpr.hotlists import MatchMode, parse_entry_list, plan_put_config, plan_upsert_entries
@@ -39,7 +39,13 @@ class CaptureBus:
     def __init__(self) -> None:
         self.messages: list[Message] = []
 
-    async def publish(self, messages: Sequence[Message], *, timeout_s: float) -> None:
+    async def publish(
+        self,
+        messages: Sequence[Message],
+        *,
+        timeout_s: float,
+        landed_late: LandedLate | None = None,
+    ) -> None:
         self.messages.extend(messages)
 
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from anpr.bus.base import Message
+from anpr.bus.base import LandedLate, Message
 from anpr.bus.local import LocalBus
 from anpr.settings import CommonSettings
 from anpr.topics import Topics
@@ -271,7 +271,13 @@ class BlockedReadsBus(LocalBus):
         self.release = asyncio.Event()
         self.waiting = 0
 
-    async def publish(self, messages: Sequence[Message], *, timeout_s: float) -> None:
+    async def publish(
+        self,
+        messages: Sequence[Message],
+        *,
+        timeout_s: float,
+        landed_late: LandedLate | None = None,
+    ) -> None:
         if messages and messages[0].topic.endswith("reads.v1"):
             self.waiting += 1
             await self.release.wait()

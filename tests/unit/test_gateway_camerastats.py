@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from anpr.bus.base import Message, Record
+from anpr.bus.base import LandedLate, Message, Record
 from anpr.bus.local import LocalBus
 from anpr.errors import BusUnavailable
 from anpr.settings import CommonSettings
@@ -93,7 +93,13 @@ class FlakyBus:
         self.refuse = True
         self.published: list[Message] = []
 
-    async def publish(self, messages: Sequence[Message], *, timeout_s: float) -> None:
+    async def publish(
+        self,
+        messages: Sequence[Message],
+        *,
+        timeout_s: float,
+        landed_late: LandedLate | None = None,
+    ) -> None:
         if self.refuse:
             self.refuse = False
             raise BusUnavailable("broker away")
@@ -129,7 +135,13 @@ class FailsOnce:
         self.calls = 0
         self.published: list[Message] = []
 
-    async def publish(self, messages: Sequence[Message], *, timeout_s: float) -> None:
+    async def publish(
+        self,
+        messages: Sequence[Message],
+        *,
+        timeout_s: float,
+        landed_late: LandedLate | None = None,
+    ) -> None:
         self.calls += 1
         if self.calls == 2:
             raise BusUnavailable("broker away")

@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from anpr.bus.base import Message
+from anpr.bus.base import LandedLate, Message
 from anpr.bus.local import LocalBus
 from anpr.clock import now_ms
 from anpr.errors import BusUnavailable
@@ -229,7 +229,13 @@ async def test_rate_limit_is_429_with_retry_after(make_read: MakeRead) -> None:
 class FailingBus(LocalBus):
     """A bus whose reads topic cannot take records: Kafka down or too slow."""
 
-    async def publish(self, messages: Sequence[Message], *, timeout_s: float) -> None:
+    async def publish(
+        self,
+        messages: Sequence[Message],
+        *,
+        timeout_s: float,
+        landed_late: LandedLate | None = None,
+    ) -> None:
         if any(m.topic.endswith("reads.v1") for m in messages):
             raise BusUnavailable("broker down")
         await super().publish(messages, timeout_s=timeout_s)

@@ -16,11 +16,12 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from anpr.auth import Principal, Role
-from anpr.bus.base import Message
+from anpr.bus.base import LandedLate, Message
 from anpr.clock import now_ms
 from anpr.errors import BusUnavailable
 from anpr.registry import RegistryView, camera_key
 from ingest.dedup import CopyNotPublished, RecentReads
+from ingest.keys_outbox import KeysOutbox
 from ingest.metrics import GatewayMetrics
 from ingest.pipeline import IngestOutcome, IngestPipeline
 
@@ -33,11 +34,19 @@ class HeldBus:
     def __init__(self) -> None:
         self.stored: list[Message] = []
         self.publishes: list[tuple[Sequence[Message], asyncio.Future[bool]]] = []
+        self.late: list[LandedLate | None] = []
         self.started = asyncio.Event()
 
-    async def publish(self, messages: Sequence[Message], *, timeout_s: float) -> None:
+    async def publish(
+        self,
+        messages: Sequence[Message],
+        *,
+        timeout_s: float,
+        landed_late: LandedLate | None = None,
+    ) -> None:
         outcome: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self.publishes.append((messages, outcome))
+        self.late.append(landed_late)
         self.started.set()
         if not await outcome:
             raise BusUnavailable("the broker is away")
@@ -51,6 +60,15 @@ class HeldBus:
     def release(self, n: int, *, stored: bool) -> None:
         self.publishes[n][1].set_result(stored)
 
+    def stored_late(self, n: int) -> None:
+        """Publish `n`, failed, is stored by the broker after all (as a producer that kept
+        retrying its batch): its records are stored and the publisher told which."""
+        messages, _ = self.publishes[n]
+        self.stored.extend(messages)
+        callback = self.late[n]
+        assert callback is not None
+        callback(range(len(messages)))
+
     def read_ids(self) -> list[str]:
         return [dict(m.headers)["read_id"].decode() for m in self.stored if m.topic == "reads"]
 
@@ -62,7 +80,9 @@ class Events:
     def rejected(self, *args: Any) -> None: ...
 
 
-def pipeline(bus: HeldBus, *, timeout_s: float = 30.0) -> IngestPipeline:
+def pipeline(
+    bus: HeldBus, *, timeout_s: float = 30.0, keys: KeysOutbox | None = None
+) -> IngestPipeline:
     registry = RegistryView()
     camera = {"kind": "camera", "camera_id": "cam-1", "integrator_id": "int-1", "name": "One"}
     registry.apply(camera_key("cam-1").encode(), orjson.dumps(camera))
@@ -75,7 +95,7 @@ def pipeline(bus: HeldBus, *, timeout_s: float = 30.0) -> IngestPipeline:
         events=Events(),  # type: ignore[arg-type]
         retention_ms=30 * 86_400_000,
         publish_timeout_s=timeout_s,
-        dedup_topic="keys",
+        keys=keys,
     )
 
 
@@ -154,3 +174,52 @@ async def test_a_read_that_cannot_be_encoded_leaves_nothing_in_flight() -> None:
     await bus.next_publish(0)
     bus.release(0, stored=True)
     assert (await asyncio.wait_for(resend, 5)).accepted == 1
+
+
+def outbox(bus: HeldBus) -> KeysOutbox:
+    """The keys outbox, its task not running: what it holds is what it would publish."""
+    return KeysOutbox(bus, "keys", b"gateway/me", window_s=600, timeout_s=1)  # type: ignore[arg-type]
+
+
+async def test_keys_are_published_for_stored_reads_only_never_with_them() -> None:
+    """Sent in the same publish as the reads, a keys record could be stored while the reads
+    were not (their partition's leader away): the request was answered 503, and the camera's
+    resend taken for a duplicate at every gateway: a read lost."""
+    bus = HeldBus()
+    keys = outbox(bus)
+    gateway = pipeline(bus, keys=keys)
+    failed = asyncio.create_task(gateway.ingest(CALLER, [read("K1"), read("K2")]))
+    await bus.next_publish(0)
+    assert {m.topic for m in bus.publishes[0][0]} == {"reads"}
+    bus.release(0, stored=False)
+    assert isinstance(await settled(failed), BusUnavailable)
+    assert len(keys) == 0
+
+    resend = asyncio.create_task(gateway.ingest(CALLER, [read("K1"), read("K2")]))
+    await bus.next_publish(1)
+    bus.release(1, stored=True)
+    assert (await resend).accepted == 2
+    assert len(keys) == 2
+    sent = asyncio.create_task(keys.publish_some(1))  # as the outbox's task would
+    await bus.next_publish(2)
+    bus.release(2, stored=True)
+    await asyncio.wait_for(sent, 5)
+    (record,) = bus.publishes[2][0]
+    assert (record.topic, record.key) == ("keys", b"gateway/me")
+    assert orjson.loads(record.value or b"") == {"v": 1, "keys": [["cam-1", "K1"], ["cam-1", "K2"]]}
+
+
+async def test_a_failed_publish_stored_after_all_makes_the_resend_a_duplicate() -> None:
+    bus = HeldBus()
+    keys = outbox(bus)
+    gateway = pipeline(bus, keys=keys)
+    failed = asyncio.create_task(gateway.ingest(CALLER, [read("K")]))
+    await bus.next_publish(0)
+    bus.release(0, stored=False)
+    assert isinstance(await settled(failed), BusUnavailable)
+    bus.stored_late(0)  # the broker took the batch after the request gave up
+    assert len(keys) == 1  # the other gateways are told too
+
+    resend = await asyncio.wait_for(gateway.ingest(CALLER, [read("K")]), 5)
+    assert (resend.accepted, resend.duplicates) == (0, 1)
+    assert bus.read_ids() == ["K"]
