@@ -3,8 +3,14 @@
 `EventSource` cannot send `Authorization`, so the console signs in by token into a server-side
 session (contract section 7): the cookie holds a random session id (only its SHA-256 is stored,
 in the API store, so every replica knows the session), HttpOnly and SameSite=Strict. The session
-remembers the hash of the token it was opened with: revoking the token ends its sessions at once,
-and their open hit streams too (`StillAllowed`).
+remembers the hash of the registry token it was opened with: revoking the token ends its sessions
+at once, and their open hit streams too (`StillAllowed`).
+
+The bootstrap `ANPR_ADMIN_TOKEN` is chosen by a person and may be guessable, so a session opened
+with it stores no hash of it, which anyone with the database or a backup could test guesses
+against. It stores `bootstrap:` and an HMAC of the session id keyed by the token: checking a guess
+needs the session id too, which only the browser's cookie holds. Each request recomputes it, so
+replacing or unsetting `ANPR_ADMIN_TOKEN` ends those sessions.
 
 CSRF: a request authenticated by the cookie that is not GET/HEAD/OPTIONS must carry the
 session's CSRF token in `X-CSRF-Token` (a synchronizer token, handed out at sign-in and by
@@ -51,9 +57,32 @@ class SignedIn:
     principal: Principal
 
 
-def _still_valid(service: ApiService, session: ConsoleSession) -> Principal | None:
+# Prefix of a bootstrap session's `token_hash`; a registry token's is 64 hex digits.
+BOOTSTRAP_BINDING = "bootstrap:"
+
+
+def _bootstrap_binding(admin_token_hash: str, session_id: str) -> str:
+    mac = hmac.new(admin_token_hash.encode(), session_id.encode(), hashlib.sha256)
+    return BOOTSTRAP_BINDING + mac.hexdigest()
+
+
+def _stored_token_hash(principal: Principal, session_id: str) -> str:
+    """What a new session remembers of the token it was opened with."""
+    if principal.bootstrap:
+        return _bootstrap_binding(principal.token_hash, session_id)
+    return principal.token_hash
+
+
+def _still_valid(service: ApiService, session_id: str, session: ConsoleSession) -> Principal | None:
     """The principal of the session's token, if that token is still valid."""
-    return _token_principal(service, session.token_hash)
+    if not session.token_hash.startswith(BOOTSTRAP_BINDING):
+        return service.registry.tokens.get(session.token_hash)
+    admin = service.admin_token_hash
+    if admin is None:
+        return None
+    if not hmac.compare_digest(session.token_hash, _bootstrap_binding(admin, session_id)):
+        return None
+    return Principal(Role.ADMIN, BOOTSTRAP_ADMIN, admin, bootstrap=True)
 
 
 def _token_principal(service: ApiService, token_hash: str) -> Principal | None:
@@ -94,7 +123,7 @@ async def sign_in(service: ApiService, token: str, address: str) -> SignedIn:
     session_id = secrets.token_urlsafe(32)
     session = ConsoleSession(
         session_hash=session_hash(session_id),
-        token_hash=principal.token_hash,
+        token_hash=_stored_token_hash(principal, session_id),
         name=principal.name,
         role=principal.role.value,
         csrf_token=secrets.token_urlsafe(32),
@@ -117,7 +146,7 @@ async def current(service: ApiService, request: Request) -> SignedIn | None:
     if not service.registry_loaded:
         # Tokens are unknown until the registry is replayed: not a reason to end the session.
         raise unavailable("the API is still loading the registry", service.settings.retry_after_s)
-    principal = _still_valid(service, session)
+    principal = _still_valid(service, session_id, session)
     if principal is None:
         await service.store.delete_session(session.session_hash)
         return None
@@ -141,7 +170,7 @@ async def cookie_refusal(
     if not service.registry_loaded:
         return None  # the dependency answers 503 meanwhile
     session = await service.store.get_session(session_hash(session_id), now=service.clock())
-    principal = None if session is None else _still_valid(service, session)
+    principal = None if session is None else _still_valid(service, session_id, session)
     if session is None or principal is None:
         return 401, NO_SESSION
     if method not in SAFE_METHODS and not hmac.compare_digest(

@@ -10,8 +10,9 @@ import httpx
 import pytest
 
 from anpr.auth import hash_token
+from api.console.sessions import session_hash
 from api.store.base import StoreUnavailable
-from tests.unit.api_fixtures import ApiHarness, SseClient, make_hit, running_api
+from tests.unit.api_fixtures import ADMIN_TOKEN, ApiHarness, SseClient, make_hit, running_api
 
 
 @pytest.fixture(scope="module")
@@ -220,3 +221,77 @@ async def test_the_cookie_is_secure_behind_a_tls_terminating_proxy(
     )
     assert response.status_code == 200
     assert "Secure" in response.headers["set-cookie"]
+
+
+def stored_sessions(api: ApiHarness) -> list[tuple[object, ...]]:
+    db = api.service.store.db  # type: ignore[attr-defined]
+    return list(db.execute("SELECT * FROM console_sessions").fetchall())
+
+
+async def test_a_bootstrap_session_stores_nothing_to_test_guesses_of_its_token_against(
+    api: ApiHarness,
+) -> None:
+    """`ANPR_ADMIN_TOKEN` is chosen by a person: its unsalted hash in the sessions table (or a
+    backup of it) could be cracked offline. Nothing stored may be a function of it alone."""
+    admin_hash = hash_token(ADMIN_TOKEN)
+    async with browser(api) as client:
+        response = await client.post("/console/session", json={"token": ADMIN_TOKEN})
+        assert response.status_code == 200 and response.json()["name"] == "bootstrap-admin"
+        assert (await client.get("/v1/tokens")).status_code == 200
+        for row in stored_sessions(api):
+            for value in row:
+                assert admin_hash[:16] not in str(value)
+                assert ADMIN_TOKEN not in str(value)
+        await client.delete(
+            "/console/session", headers={"X-CSRF-Token": response.json()["csrf_token"]}
+        )
+
+
+async def test_replacing_the_bootstrap_token_ends_its_sessions(
+    api: ApiHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with browser(api) as client:
+        assert (
+            await client.post("/console/session", json={"token": ADMIN_TOKEN})
+        ).status_code == 200
+        assert (await client.get("/v1/tokens")).status_code == 200
+        monkeypatch.setattr(api.service, "_admin_token", "another-admin-token-0123456789abcdef")
+        assert (await client.get("/v1/tokens")).status_code == 401
+        assert (await client.get("/console/session")).status_code == 401
+
+
+async def test_unsetting_the_bootstrap_token_ends_its_sessions(
+    api: ApiHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with browser(api) as client:
+        assert (
+            await client.post("/console/session", json={"token": ADMIN_TOKEN})
+        ).status_code == 200
+        monkeypatch.setattr(api.service, "_admin_token", None)
+        assert (await client.get("/v1/tokens")).status_code == 401
+
+
+async def test_a_bootstrap_session_is_not_a_registry_tokens_session(api: ApiHarness) -> None:
+    """A session cookie opened by a registry admin never passes for the bootstrap admin."""
+    async with signed_in(api, "admin") as (client, _):
+        who = (await client.get("/console/session")).json()
+        assert who["name"] != "bootstrap-admin"
+
+
+async def test_a_bootstrap_session_of_an_earlier_version_is_ended_and_deleted(
+    api: ApiHarness,
+) -> None:
+    """Sessions stored before (the plain hash of `ANPR_ADMIN_TOKEN`) are not honoured: the
+    browser signs in again, and the row with the hash is deleted at its first use."""
+    async with browser(api) as client:
+        assert (
+            await client.post("/console/session", json={"token": ADMIN_TOKEN})
+        ).status_code == 200
+        mine = session_hash(client.cookies["anpr_session"])
+        db = api.service.store.db  # type: ignore[attr-defined]
+        db.execute(
+            "UPDATE console_sessions SET token_hash = ? WHERE session_hash = ?",
+            (hash_token(ADMIN_TOKEN), mine),
+        )
+        assert (await client.get("/console/session")).status_code == 401
+        assert [row for row in stored_sessions(api) if row[0] == mine] == []
