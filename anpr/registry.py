@@ -201,6 +201,8 @@ class RegistryView:
             return
         try:
             data = orjson.loads(value)
+            if not isinstance(data, dict):
+                raise TypeError(f"a JSON object expected, not {type(data).__name__}")
             if kind == "camera":
                 self._put_camera(data)
             elif kind == "integrator":

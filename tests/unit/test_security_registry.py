@@ -63,6 +63,24 @@ def test_a_malformed_token_record_is_refused_without_its_hash(value: bytes) -> N
     assert view.tokens == {}
 
 
+@pytest.mark.parametrize("kind", ["camera", "integrator", "token", "format"])
+@pytest.mark.parametrize(
+    "value", [b"[1]", b'"x"', b"1", b"null"], ids=["list", "str", "int", "null"]
+)
+def test_a_record_that_is_json_but_not_an_object_is_an_invalid_record(
+    kind: str, value: bytes
+) -> None:
+    """Counted and dead-lettered as an invalid record, not raised as a failure of the process
+    (an `AttributeError` from `.get` on a list paged ops as a handling failure)."""
+    digest = hash_token(new_token())
+    ident = digest if kind == "token" else "x-1"
+    view = RegistryView()
+    with pytest.raises(InvalidRecord) as refused:
+        view.apply(f"{kind}/{ident}".encode(), value)
+    assert digest[:8] not in str(refused.value)
+    assert (view.cameras, view.integrators, view.tokens, view.formats) == ({}, {}, {}, {})
+
+
 async def test_external_ids_are_unique_across_cameras() -> None:
     async with running_api() as api:
         await api.register_camera("cam-a", external_ids=["MAC-1"])
