@@ -38,6 +38,18 @@ _IMPLIES: dict[Role, frozenset[Role]] = {
 }
 
 
+# The name of the `ANPR_ADMIN_TOKEN` admin: the audit log's actor for what it does.
+BOOTSTRAP_ADMIN = "bootstrap-admin"
+
+
+def reserved_token_name(name: str) -> str | None:
+    """Why a registry token may not be named `name` (None: it may): the audit log would show
+    it as the bootstrap admin, also when it differs only in case or surrounding blanks."""
+    if name.strip().casefold() == BOOTSTRAP_ADMIN:
+        return f"{BOOTSTRAP_ADMIN!r} is the name of the ANPR_ADMIN_TOKEN admin; choose another"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     """Who is calling: the role of their token and, for integrators, which integrator.

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
 from anpr import __version__
+from anpr.auth import reserved_token_name
 from anpr.datadir import private_umask
 from anpr.errors import AnprError
 from anpr.hotlists.model import MAX_TEXT_LEN
@@ -31,6 +32,15 @@ def _text(max_len: int) -> Callable[[str], str]:
         return value
 
     return check
+
+
+def _token_name(value: str) -> str:
+    """A token's --name: as `_text`, and not the bootstrap admin's, as the API refuses it."""
+    value = _text(NAME_MAX_LEN)(value)
+    reserved = reserved_token_name(value)
+    if reserved is not None:
+        raise argparse.ArgumentTypeError(reserved)
+    return value
 
 
 def _parser(formats: Sequence[str] = ()) -> argparse.ArgumentParser:
@@ -53,7 +63,7 @@ def _parser(formats: Sequence[str] = ()) -> argparse.ArgumentParser:
         "role",
         choices=["operator", "supervisor", "admin", "auditor", "manager", "investigator"],
     )
-    tok.add_argument("--name", type=_text(NAME_MAX_LEN), default=None)
+    tok.add_argument("--name", type=_token_name, default=None)
     cam = admin_sub.add_parser(
         "camera",
         help="register or update a camera",

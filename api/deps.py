@@ -15,10 +15,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from anpr.auth import Principal, Role
+from anpr.auth import BOOTSTRAP_ADMIN, Principal, Role
 from api.console.sessions import SESSION_COOKIE, principal_from_cookie
 from api.errors import forbidden, unauthorized, unavailable
-from api.service import BOOTSTRAP_ADMIN, ApiService
+from api.service import ApiService
 
 
 async def get_service(request: Request) -> ApiService:

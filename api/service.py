@@ -17,7 +17,14 @@ from collections.abc import Callable, Sequence
 
 from prometheus_client import CollectorRegistry
 
-from anpr.auth import Principal, Role, hash_token, parse_authorization, same_token
+from anpr.auth import (
+    BOOTSTRAP_ADMIN,
+    Principal,
+    Role,
+    hash_token,
+    parse_authorization,
+    same_token,
+)
 from anpr.bus.base import COLD_FETCH_WAIT_MS, Bus, Record, TopicPartition
 from anpr.clock import now_ms
 from anpr.consume import BUSY_COMMIT_INTERVAL_S, ConsumerLoop
@@ -56,8 +63,6 @@ log = logging.getLogger(__name__)
 HEALTH_BATCH = 500
 
 PRIVATE_STORE_TAIL_MS = 5000
-
-BOOTSTRAP_ADMIN = "bootstrap-admin"
 
 
 class ApiService:

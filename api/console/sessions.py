@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from fastapi import Request
 from starlette.responses import Response
 
-from anpr.auth import Principal, Role
+from anpr.auth import BOOTSTRAP_ADMIN, Principal, Role
 from api.errors import ApiError, forbidden, unauthorized, unavailable
-from api.service import BOOTSTRAP_ADMIN, ApiService
+from api.service import ApiService
 from api.store.alerts import ConsoleSession
 from api.store.base import StoreUnavailable
 

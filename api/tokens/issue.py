@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from anpr.auth import Role, hash_token
+from anpr.auth import Role, hash_token, reserved_token_name
 from anpr.registry import token_id
 from api.audit.log import Action
 from api.deps import Admin, Service
-from api.errors import conflict
+from api.errors import conflict, invalid
 from api.registry_writes import publishing
 from api.responses import error_responses
 from api.tokens.schemas import IntegratorCreated, IntegratorIn, TokenCreated, TokenIn
@@ -52,6 +52,9 @@ async def create_integrator(
 )
 async def create_token(body: TokenIn, principal: Admin, service: Service) -> TokenCreated:
     role = Role(body.role)
+    reserved = reserved_token_name(body.name)
+    if reserved is not None:
+        raise invalid("name", reserved)
     async with service.registry_lock:
         if any(p.name == body.name for p in service.registry.tokens.values()):
             raise conflict(f"a token named {body.name!r} exists", "name")

@@ -61,3 +61,16 @@ def test_an_empty_token_name_registers_nothing(tmp_path: Path) -> None:
     assert "--name" in refused.stderr
     assert "anpr_" not in refused.stdout
     assert admin(data, "tokens").stdout.splitlines()[1:] == []
+
+
+@pytest.mark.parametrize("name", ["bootstrap-admin", "Bootstrap-Admin", " bootstrap-admin "])
+def test_a_token_may_not_take_the_bootstrap_admins_name(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The audit log names the `ANPR_ADMIN_TOKEN` admin `bootstrap-admin`: a registry token of
+    that name would pass for it there, as the API refuses it (422, `name`)."""
+    with pytest.raises(SystemExit) as exited:
+        _parser().parse_args(["admin", "token", "admin", "--name", name])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --name" in err and "bootstrap-admin" in err, err

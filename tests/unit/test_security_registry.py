@@ -128,6 +128,20 @@ async def test_token_names_are_unique_and_audit_names_the_token_id() -> None:
         assert entry["detail"]["actor_token_id"] == ids["operator-1"]
 
 
+@pytest.mark.parametrize("name", ["bootstrap-admin", "Bootstrap-Admin", " bootstrap-admin"])
+async def test_no_registry_token_takes_the_bootstrap_admins_name(name: str) -> None:
+    """The audit log names the `ANPR_ADMIN_TOKEN` admin `bootstrap-admin` (its actor): a
+    registry token of that name would pass for it there."""
+    async with running_api() as api:
+        refused = await api.client.post(
+            "/v1/tokens", json={"role": "admin", "name": name}, headers=api.auth()
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["field"] == "name"
+        listed = (await api.client.get("/v1/tokens", headers=api.auth())).json()["items"]
+        assert all(t["name"].strip().casefold() != "bootstrap-admin" for t in listed)
+
+
 async def _wait_status(
     client_call: Callable[[], Awaitable[httpx.Response]], want: int, timeout_s: float = 5.0
 ) -> float:
