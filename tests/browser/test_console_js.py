@@ -594,3 +594,57 @@ def test_the_service_unavailable_screen_can_sign_out() -> None:
     assert "Sign-out failed" in shown["failed"]
     assert shown["ended"] is True and shown["signin"] is True and shown["said"] == "Signed out."
     assert shown["bar"] is False and shown["alerts"] == 0
+
+
+def report_of(group_by: str, *keys: str) -> dict[str, Any]:
+    groups = [{"key": k, "hits": 1, "acknowledged": 0, "false_positive_share": None} for k in keys]
+    total = {"key": "all", "hits": len(keys), "acknowledged": 0, "false_positive_share": None}
+    return {
+        "group_by": group_by,
+        "since": None,
+        "until": None,
+        "timezone": "UTC",
+        "groups": groups,
+        "total": total,
+    }
+
+
+STALE = {
+    "answered": "(answer, fail, body) => answer(body)",
+    "failed": '(answer, fail, body) => fail(new TypeError("fetch failed"))',
+}
+
+
+@pytest.mark.parametrize("stale", STALE.values(), ids=STALE.keys())
+def test_a_report_answered_after_the_next_one_was_asked_for_is_not_shown(stale: str) -> None:
+    """A supervisor clicks *Camera*, then *Outcome*, and the camera report answers last: its
+    table (or its error) was appended under the outcome one, below a picker saying Outcome, and
+    the first table on the page, the one read, could be the camera's."""
+    shown = run_js(f"""
+        const {{ renderReport }} = await load("admin.js");
+        const pending = [];
+        dom.routes.set("/v1/reports/hits?*", () => new Promise((r, x) => pending.push([r, x])));
+        const root = document.createElement("main");
+        const first = renderReport(root);
+        await dom.settle();
+        pending[0][0]({js(report_of("list", "stolen"))});
+        await first;
+        const click = (group) => dom.all(root, (e) => e.getAttribute("data-group") === group)[0]
+          .dispatchEvent({{ type: "click" }});
+        click("camera");
+        await dom.settle();
+        click("outcome");
+        await dom.settle();
+        pending[2][0]({js(report_of("outcome", "confirmed"))});
+        await dom.settle();
+        ({stale})(...pending[1], {js(report_of("camera", "cam-1"))});
+        await dom.settle();
+        out({{
+          tables: dom.all(root, (e) => e.id === "report").length,
+          errors: dom.all(root, (e) => e.id === "report-error").length,
+          keys: dom.all(root, (e) => e.tagName === "TBODY")
+            .flatMap((b) => b.children.map((tr) => tr.getAttribute("data-key"))),
+          active: dom.all(root, (e) => e.classList.contains("active")).map((e) => e.textContent),
+        }});
+    """)
+    assert shown == {"tables": 1, "errors": 0, "keys": ["confirmed"], "active": ["Outcome", "7 d"]}

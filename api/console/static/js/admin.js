@@ -80,7 +80,13 @@ export async function renderReport(root) {
   await showReport(root, "list", 7);
 }
 
+// Counts showReport() calls per root: an answer to an earlier click, arriving after a later one's
+// (or failing), is not shown under the later click's picker.
+const reportTurns = new WeakMap();
+
 async function showReport(root, groupBy, days) {
+  const turn = (reportTurns.get(root) || 0) + 1;
+  reportTurns.set(root, turn);
   clear(root, h("h2", {}, "Hit outcome report"));
   const picker = h("p", { class: "report-controls" },
     "Group by ", ...GROUPINGS.map(([value, label]) => h("button", {
@@ -99,9 +105,11 @@ async function showReport(root, groupBy, days) {
   try {
     report = await api("GET", query("/v1/reports/hits", { group_by: groupBy, since, timezone }));
   } catch (error) {
+    if (reportTurns.get(root) !== turn) return;
     root.append(h("p", { class: "hint", id: "report-error" }, error.message));
     return;
   }
+  if (reportTurns.get(root) !== turn) return;
   const most = Math.max(1, ...report.groups.map((g) => g.hits));
   const key = groupBy === "day" ? `day (${report.timezone})` : groupBy;
   const heads = [key, "Hits", "", "Acknowledged", "False positives", ""];
