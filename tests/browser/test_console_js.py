@@ -648,3 +648,84 @@ def test_a_report_answered_after_the_next_one_was_asked_for_is_not_shown(stale: 
         }});
     """)
     assert shown == {"tables": 1, "errors": 0, "keys": ["confirmed"], "active": ["Outcome", "7 d"]}
+
+
+def hit_row(hit_id: str, plate: str) -> dict[str, Any]:
+    read = {"camera_id": "cam-1", "plate": plate, "captured_at": "2026-12-02T08:00:00Z"}
+    return {
+        "hit_id": hit_id,
+        "read": read,
+        "matched_at": "2026-12-02T08:00:01Z",
+        "list_id": "stolen",
+        "category": "stolen",
+        "priority": 2,
+        "match": {"kind": "exact"},
+        "status": "new",
+        "test": False,
+        "historical": False,
+    }
+
+
+SEARCH_RACES = {
+    # search A, then search B; B answers first
+    "second search answered first": """
+        await search("stolen"); await search("wanted");
+        await answer(1, [row("B1")], null); await answer(0, [row("A1")], "cursor-a");
+    """,
+    # A shown with more; "Older hits" of A, then search B; the older page answers last
+    "older hits answered after a new search": """
+        await search("stolen"); await answer(0, [row("A1")], "cursor-a");
+        await more(); await search("wanted");
+        await answer(2, [row("B1")], null); await answer(1, [row("A2")], "cursor-a2");
+    """,
+    # A shown with more; search B sent, "Older hits" clicked before B answers
+    "older hits during a new search": """
+        await search("stolen"); await answer(0, [row("A1")], "cursor-a");
+        await search("wanted"); await more();
+        for (let i = 1; i < pending.length; i += 1) await answer(i, [row("B" + i)], null);
+    """,
+}
+
+
+@pytest.mark.parametrize("steps", SEARCH_RACES.values(), ids=SEARCH_RACES.keys())
+def test_a_search_shows_only_the_current_querys_hits(steps: str) -> None:
+    """An answer to an earlier query (a search, or its "Older hits") arriving after a new
+    search was sent replaced or extended the new search's rows, so an operator read hits of
+    list `stolen` under a form asking for `wanted`; and "Older hits" clicked while a new search
+    loaded sent the old query's cursor with the new filters."""
+    shown = run_js(f"""
+        const {{ renderSearch }} = await load("search.js");
+        dom.routes.set("/v1/cameras", {{ items: [] }});
+        const root = document.createElement("main");
+        await renderSearch(root);
+        const pending = [];
+        dom.routes.set("/v1/hits?*", () => new Promise((r) => pending.push(r)));
+        const hits = {js({p: hit_row(f"h-{p}", p) for p in ["A1", "A2", "B1", "B2"]})};
+        const row = (plate) => hits[plate];
+        const search = async (listId) => {{
+          dom.byId(root, "q-list").value = listId;
+          dom.byId(root, "search-form").dispatchEvent({{ type: "submit", preventDefault() {{}} }});
+          await dom.settle();
+        }};
+        const more = async () => {{
+          dom.byId(root, "search-more").dispatchEvent({{ type: "click" }});
+          await dom.settle();
+        }};
+        const answer = async (i, items, next_cursor) => {{
+          pending[i]({{ items, next_cursor }});
+          await dom.settle();
+        }};
+        {steps}
+        await dom.settle();
+        const sent = dom.requests.filter((r) => r.path.startsWith("/v1/hits?"))
+          .map((r) => Object.fromEntries(new URL(r.path, "http://console").searchParams));
+        out({{
+          plates: dom.all(dom.byId(root, "search-results"), (e) => e.className === "plate")
+            .map((e) => e.textContent),
+          mixed: sent.filter((q) => q.list_id === "wanted" && q.cursor).length,
+          more: !dom.byId(root, "search-more").hidden,
+        }});
+    """)
+    assert shown["mixed"] == 0
+    assert shown["plates"] and all(p.startswith("B") for p in shown["plates"])
+    assert shown["more"] is False

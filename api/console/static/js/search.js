@@ -50,8 +50,21 @@ export async function renderSearch(root) {
     });
   }
 
+  // Counts requests: only the latest one's answer (or error) is shown, so an earlier query's
+  // page, or its older hits, arriving late neither replaces nor extends the current one's rows.
+  let fetched = 0;
+
   async function fetchPage(append) {
-    const page = await api("GET", query("/v1/hits", { ...params, cursor: append ? cursor : null }));
+    fetched += 1;
+    const turn = fetched;
+    let page;
+    try {
+      page = await api("GET", query("/v1/hits", { ...params, cursor: append ? cursor : null }));
+    } catch (error) {
+      if (turn === fetched) message.textContent = error.message;
+      return;
+    }
+    if (turn !== fetched) return;
     const body = results.tBodies[0] || results.appendChild(h("tbody"));
     if (!append) clear(body);
     body.append(...rows(page.items));
@@ -78,13 +91,14 @@ export async function renderSearch(root) {
       list_id: list.value.trim(), status: status.value, plate: plate.value.trim(),
       reason: plate.value.trim() ? reason.value.trim() : "", limit: 50,
     };
-    try {
-      await fetchPage(false);
-    } catch (error) {
-      message.textContent = error.message;
-    }
+    // The last query's cursor is not for these filters.
+    cursor = null;
+    more.hidden = true;
+    await fetchPage(false);
   });
-  more.addEventListener("click", () => fetchPage(true).catch((error) => { message.textContent = error.message; }));
+  more.addEventListener("click", () => {
+    if (cursor) fetchPage(true);
+  });
   results.append(h("thead", {}, h("tr", {}, ["Matched", "Captured", "Plate", "Camera", "List", "Priority", "Match", "Status"].map((t) => h("th", {}, t)))), h("tbody"));
   clear(root, h("h2", {}, "Search hits"), form, message, results, more);
 }
