@@ -87,10 +87,7 @@ async def who_am_i(request: Request, response: Response, service: Service) -> Se
     "/console/session", status_code=204, response_class=Response, responses=error_responses(403)
 )
 async def sign_out(request: Request, service: Service) -> Response:
-    signed_in = await sessions.current(service, request)
-    if signed_in is not None:
-        await sessions.principal_from_cookie(service, request)  # CSRF check
-        await service.store.delete_session(signed_in.session.session_hash)
+    await sessions.end(service, request)
     response = Response(status_code=204)
     sessions.clear_cookie(response)
     return response

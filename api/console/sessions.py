@@ -153,6 +153,21 @@ async def current(service: ApiService, request: Request) -> SignedIn | None:
     return SignedIn(session_id, session, principal)
 
 
+async def end(service: ApiService, request: Request) -> None:
+    """Sign-out: end the session of the request's cookie, if any (403 without its CSRF token).
+    Only the store is asked, not the registry: a session can be ended while the API starts."""
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if not session_id or len(session_id) > 200:
+        return
+    session = await service.store.get_session(session_hash(session_id), now=service.clock())
+    if session is None:
+        return
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
+        raise forbidden(NO_CSRF)
+    await service.store.delete_session(session.session_hash)
+
+
 async def cookie_refusal(
     service: ApiService,
     session_id: str,

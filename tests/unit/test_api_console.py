@@ -182,6 +182,26 @@ async def test_a_session_survives_while_the_registry_is_loading(api: ApiHarness)
         assert (await client.get("/v1/alerts")).status_code == 200
 
 
+async def test_sign_out_works_while_the_registry_is_loading(api: ApiHarness) -> None:
+    """Sign-out answered 503 until the registry was replayed (it looked the token up, which
+    ending a session does not need): an operator leaving a shared PC while the API restarted
+    could not end their session. The CSRF token is still checked."""
+    async with signed_in(api, "operator") as (client, csrf):
+        cookie = client.cookies["anpr_session"]
+        follower = api.service.registry_follower
+        follower.caught_up.clear()
+        try:
+            refused = await client.delete("/console/session", headers={"X-CSRF-Token": "x" * 43})
+            assert refused.status_code == 403, refused.text
+            ended = await client.delete("/console/session", headers={"X-CSRF-Token": csrf})
+            assert ended.status_code == 204, ended.text
+        finally:
+            follower.caught_up.set()
+        assert "anpr_session" not in client.cookies
+        client.cookies.set("anpr_session", cookie)  # a copy of the cookie kept elsewhere
+        assert (await client.get("/console/session")).status_code == 401
+
+
 async def test_a_database_away_is_a_503_for_cookie_requests_too(
     api: ApiHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
