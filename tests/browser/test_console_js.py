@@ -729,3 +729,31 @@ def test_a_search_shows_only_the_current_querys_hits(steps: str) -> None:
     assert shown["mixed"] == 0
     assert shown["plates"] and all(p.startswith("B") for p in shown["plates"])
     assert shown["more"] is False
+
+
+def test_a_sign_out_that_gets_no_answer_is_said_and_tried_again() -> None:
+    """A `DELETE /console/session` that never answered (a proxy holding the connection, the API
+    hung) left the page saying "Signing out…" for good, and the sign-out was never tried again:
+    the operator could not tell whether the shared PC was still signed in. API calls give up
+    after a while, as "no answer"."""
+    shown = run_js(f"""
+        let hang = true;
+        dom.routes.set("/console/session", (method) => {{
+          if (method !== "DELETE") return {js(SESSION)};
+          return hang ? new Promise(() => {{}}) : [204, null];
+        }});
+        dom.routes.set("/v1/alerts?limit=200", {{ items: [] }});
+        dom.routes.set("/v1/cameras", {{ items: [] }});
+        {open_console()}
+        document.getElementById("signout").dispatchEvent({{ type: "click" }});
+        await dom.settle();
+        const waiting = text("unavailable-message");
+        hang = false;
+        await dom.later();  // the request's time is up
+        const failed = text("unavailable-message");
+        await dom.later();  // the retry
+        out({{ waiting, failed, signin: seen("signin"), said: text("signin-error") }});
+    """)
+    assert shown["waiting"] == "Signing out…"
+    assert "Sign-out failed (no answer from the server" in shown["failed"]
+    assert shown["signin"] is True and shown["said"] == "Signed out."

@@ -203,9 +203,18 @@ class FakeAudioContext {
 }
 
 // Routes of the fake API: path (with query; `*` at the end: any path it starts) -> JSON body,
-// [status, body], or a function of (method, body, headers) answering either.
+// [status, body], or a function of (method, body, headers) answering either. A request whose
+// `signal` aborts before its answer comes fails as the browser's does (an AbortError).
 export const routes = new Map();
 export const requests = [];
+
+function aborted(signal) {
+  return new Promise((resolve, reject) => {
+    const fail = () => reject(signal.reason || new DOMException("aborted", "AbortError"));
+    if (signal.aborted) fail();
+    else signal.addEventListener("abort", fail);
+  });
+}
 
 async function fakeFetch(path, init = {}) {
   const method = init.method || "GET";
@@ -216,7 +225,8 @@ async function fakeFetch(path, init = {}) {
     const prefix = [...routes.keys()].find((key) => key.endsWith("*") && path.startsWith(key.slice(0, -1)));
     answer = prefix && routes.get(prefix);
   }
-  if (typeof answer === "function") answer = await answer(method, init.body && JSON.parse(init.body), headers);
+  if (typeof answer === "function") answer = answer(method, init.body && JSON.parse(init.body), headers);
+  answer = await (init.signal ? Promise.race([answer, aborted(init.signal)]) : answer);
   const [status, body] = answer === undefined ? [404, { detail: "no route" }] : Array.isArray(answer) ? answer : [200, answer];
   return { status, ok: status < 400, text: async () => JSON.stringify(body) };
 }

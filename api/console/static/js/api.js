@@ -14,18 +14,34 @@ export class ApiError extends Error {
   }
 }
 
+// A call (not the hit stream, which is an EventSource) that has not answered by then fails as
+// "no answer": a request a proxy or a hung API holds must not leave the page waiting for good.
+export const TIMEOUT_MS = 30000;
+
 export async function api(method, path, body) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET" && csrfToken) headers["X-CSRF-Token"] = csrfToken;
-  const response = await fetch(path, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    credentials: "same-origin",
-    cache: "no-store",
-  });
-  const text = await response.text();
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
+  let response;
+  let text;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+      cache: "no-store",
+      signal: controller.signal,
+    });
+    text = await response.text();
+  } catch (error) {
+    if (controller.signal.aborted) throw new Error(`no answer from the server in ${TIMEOUT_MS / 1000} s`);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
   let data = null;
   try {
     data = text ? JSON.parse(text) : null;
