@@ -161,6 +161,12 @@ def token_id(token_hash: str) -> str:
     return token_hash[:TOKEN_ID_LEN]
 
 
+def default_token_name(role: Role, token_hash: str) -> str:
+    """The name of a token made without one (`anpr admin token`): unique, and telling the
+    audit log's reader which token acted."""
+    return f"{role.value}-{token_id(token_hash)}"
+
+
 @dataclass(frozen=True, slots=True)
 class TokenInfo:
     token_id: str
@@ -361,8 +367,11 @@ class RegistryWriter:
         )
         return token
 
-    async def create_token(self, role: Role, name: str) -> str:
+    async def create_token(self, role: Role, name: str | None) -> str:
+        """A new token for `role` (shown once); None for `name`: `default_token_name`."""
         token = new_token()
+        if name is None:
+            name = default_token_name(role, hash_token(token))
         await self._publish(
             token_key(hash_token(token)),
             _encode({"kind": "token", "role": role.value, "name": name, "created_at": now_ms()}),

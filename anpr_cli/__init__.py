@@ -57,13 +57,15 @@ def _parser(formats: Sequence[str] = ()) -> argparse.ArgumentParser:
     admin_sub = admin.add_subparsers(dest="admin_command", required=True, metavar="WHAT")
     integ = admin_sub.add_parser("integrator", help="register an integrator; prints its token")
     integ.add_argument("integrator_id")
-    integ.add_argument("--name", type=_text(NAME_MAX_LEN), default=None)
+    integ.add_argument(
+        "--name", type=_text(NAME_MAX_LEN), default=None, help="default: the integrator id"
+    )
     tok = admin_sub.add_parser("token", help="create a token for a role; prints it once")
     tok.add_argument(
         "role",
         choices=["operator", "supervisor", "admin", "auditor", "manager", "investigator"],
     )
-    tok.add_argument("--name", type=_token_name, default=None)
+    tok.add_argument("--name", type=_token_name, default=None, help="default: ROLE-TOKEN_ID")
     cam = admin_sub.add_parser(
         "camera",
         help="register or update a camera",

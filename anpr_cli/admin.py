@@ -25,6 +25,7 @@ from anpr.registry import (
     CameraSpec,
     RegistryView,
     RegistryWriter,
+    default_token_name,
     token_id,
     validate_camera,
 )
@@ -99,21 +100,23 @@ async def _run(args: argparse.Namespace, writer: RegistryWriter, view: RegistryV
                 file=sys.stderr,
             )
             raise Refused
-        name = args.name or ""
+        name = args.name or args.integrator_id  # as a camera's; the API requires a name
         token = await writer.create_integrator(args.integrator_id, name)
         print(f"integrator {args.integrator_id} registered; its token (shown once):")
         print(token)
         detail = {"name": name, "token_id": token_id(hash_token(token))}
         return AuditRecord("integrator.create", args.integrator_id, actor, detail=detail)
     if what == "token":
-        name = args.name or ""
-        if name and any(p.name == name for p in view.tokens.values()):
-            print(f"a token named {name!r} exists; choose another name", file=sys.stderr)
+        given: str | None = args.name
+        if given is not None and any(p.name == given for p in view.tokens.values()):
+            print(f"a token named {given!r} exists; choose another name", file=sys.stderr)
             raise Refused
-        token = await writer.create_token(Role(args.role), name)
+        token = await writer.create_token(Role(args.role), given)
         print(f"{args.role} token (shown once):")
         print(token)
-        ident = token_id(hash_token(token))
+        digest = hash_token(token)
+        ident = token_id(digest)
+        name = given if given is not None else default_token_name(Role(args.role), digest)
         detail = {"role": args.role, "name": name}
         return AuditRecord("token.create", f"token/{ident}", actor, detail=detail)
     if what == "revoke-token":

@@ -35,3 +35,25 @@ def test_an_integrator_id_outside_the_safe_alphabet_is_refused(tmp_path: Path) -
     assert "integrator_id" in refused.stderr
     assert "anpr_" not in refused.stdout
     assert admin(data, "tokens").stdout.splitlines()[1:] == []
+
+
+def test_an_integrator_without_a_name_is_named_by_its_id(tmp_path: Path) -> None:
+    # It was registered with a blank name (the API requires 1-200 characters), and so was its
+    # token: the audit log showed its changes with no actor at all.
+    data = tmp_path / "data"
+    assert admin(data, "integrator", "acme").returncode == 0
+    assert admin(data, "rotate-token", "acme").returncode == 0
+    (line,) = integrator_tokens(data, "acme")
+    assert line.split()[-1] == "acme"
+
+
+def test_a_token_without_a_name_is_named_by_its_role_and_id(tmp_path: Path) -> None:
+    # Blank as well, and so not refused as a duplicate: several tokens no one could tell apart.
+    data = tmp_path / "data"
+    assert admin(data, "token", "auditor").returncode == 0
+    assert admin(data, "token", "auditor").returncode == 0
+    listed = admin(data, "tokens").stdout.splitlines()[1:]
+    assert len(listed) == 2
+    for line in listed:
+        ident, role, *_, name = line.split()
+        assert (role, name) == ("auditor", f"auditor-{ident}")
