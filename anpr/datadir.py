@@ -35,16 +35,23 @@ def private_umask() -> None:
 
 def secure_data_dir(path: Path) -> None:
     """Create `path` 0700 (parents as the umask says), and make it and the files in it that
-    this user owns private."""
-    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-    uid = os.getuid()
-    if path.stat().st_uid == uid:
-        path.chmod(DIR_MODE)
-    for child in path.iterdir():
-        info = child.lstat()
-        if info.st_uid != uid or stat.S_ISLNK(info.st_mode):
-            continue
-        child.chmod(DIR_MODE if stat.S_ISDIR(info.st_mode) else FILE_MODE)
+    this user owns private; `ConfigError` naming it when that cannot be done."""
+    try:
+        path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        uid = os.getuid()
+        if path.stat().st_uid == uid:
+            path.chmod(DIR_MODE)
+        for child in path.iterdir():
+            info = child.lstat()
+            if info.st_uid != uid or stat.S_ISLNK(info.st_mode):
+                continue
+            child.chmod(DIR_MODE if stat.S_ISDIR(info.st_mode) else FILE_MODE)
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(path) else ""
+        raise ConfigError(
+            f"the data directory {path} (ANPR_DATA_DIR) cannot be created or made private: "
+            f"{exc.strerror or exc}{where}"
+        ) from None
 
 
 @contextlib.contextmanager

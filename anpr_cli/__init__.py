@@ -18,6 +18,8 @@ from anpr.errors import AnprError
 from anpr.hotlists.model import MAX_TEXT_LEN
 from anpr.logs import configure_logging
 
+INTERRUPTED = 130  # the exit status after Ctrl-C, as a shell reports a process SIGINT ended
+
 # An integrator's, a token's or a camera's name, bounded as the API bounds it (api/fields.py).
 NAME_MAX_LEN = 200
 

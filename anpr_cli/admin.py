@@ -31,6 +31,7 @@ from anpr.registry import (
 )
 from anpr.settings import CommonSettings
 from anpr.topics import Topics
+from anpr_cli import INTERRUPTED
 
 REPLAY_TIMEOUT_S = 60.0
 
@@ -210,4 +211,10 @@ async def _admin(args: argparse.Namespace) -> int:
 
 
 def admin_command(args: argparse.Namespace) -> int:
-    return asyncio.run(_admin(args))
+    try:
+        return asyncio.run(_admin(args))
+    except KeyboardInterrupt:
+        reading = args.admin_command == "tokens" or getattr(args, "format_command", "") == "list"
+        state = "" if reading else "; the change may or may not have been made"
+        print(f"anpr admin: interrupted{state}", file=sys.stderr)
+        return INTERRUPTED

@@ -15,6 +15,7 @@ import contextlib
 import sys
 import time
 from collections.abc import Iterator
+from enum import Enum
 from pathlib import Path
 
 from anpr.audit_wire import AuditRecord, cli_actor, publish_audit
@@ -34,6 +35,7 @@ from anpr.hotlists import (
     Retain,
     iter_entries_csv,
     iter_entries_ndjson,
+    list_key,
     plan_put_config,
     stream_replace_entries,
 )
@@ -41,9 +43,11 @@ from anpr.hotlists.parse import Parsed
 from anpr.ids import is_valid_id
 from anpr.settings import CommonSettings
 from anpr.topics import Topics
+from anpr_cli import INTERRUPTED
 
 CHUNK = 5000
 MAX_SHOWN_ERRORS = 50
+AUDIT_TIMEOUT_S = 10.0  # the audit of an interrupted load, when the bus may be what hangs
 
 
 class Progress:
@@ -146,12 +150,23 @@ async def _load(args: argparse.Namespace) -> int:
         )
         # Nothing is published until the first good entry is found: a file in which no line is
         # usable must not replace the list by an empty one (the API refuses it the same way).
-        first = next(records)
+        try:
+            first = next(records)
+        except OSError as exc:
+            print(_unreadable(path, exc, args.list_id), file=sys.stderr)
+            return 1
         if "/" not in first[0] and errors:
             progress.show(counted, len(errors), final=True)
             _print_errors(errors)
             print(f"no usable entry in {path}: list {args.list_id} left unchanged", file=sys.stderr)
             return 1
+        detail: dict[str, object] = {
+            "version": config.version,
+            "file": path.name,
+            # Marked as the API marks it: shown redacted to auditors even once the list is
+            # gone, and not counted on /metrics (api/audit/redact.py).
+            **({"covert": True} if config.covert else {}),
+        }
         if creation is not None:
             await bus.publish(
                 [Message(topic, k.encode(), v) for k, v in creation.records], timeout_s=30
@@ -166,39 +181,39 @@ async def _load(args: argparse.Namespace) -> int:
                     detail={"name": current.name, "covert": current.covert, "created": True},
                 ),
             )
-        detail: dict[str, object] = {
-            "version": config.version,
-            "file": path.name,
-            # Marked as the API marks it: shown redacted to auditors even once the list is
-            # gone, and not counted on /metrics (api/audit/redact.py).
-            **({"covert": True} if config.covert else {}),
-        }
         batch: list[Message] = [Message(topic, first[0].encode(), first[1])]
+        commit_key = list_key(args.list_id)
+        commit = Commit.IN_FLIGHT if first[0] == commit_key else Commit.NOT_SENT
         sent = 0
         try:
             for key, value in records:
                 batch.append(Message(topic, key.encode(), value))
+                if key == commit_key:
+                    commit = Commit.IN_FLIGHT
                 if len(batch) >= CHUNK:
                     await bus.publish(batch, timeout_s=60)
                     sent += len(batch)
                     batch = []
+                    commit = Commit.SENT if commit is Commit.IN_FLIGHT else commit
             if batch:
                 await bus.publish(batch, timeout_s=60)
-        except AnprError as exc:
+        except (AnprError, OSError, asyncio.CancelledError) as exc:
+            # CancelledError: Ctrl-C (asyncio.run cancels this task); returning, not raising,
+            # ends the run with the status returned.
             progress.show(counted, len(errors), final=True)
+            cause = "Ctrl-C" if isinstance(exc, asyncio.CancelledError) else str(exc)
             print(
-                f"anpr hotlist load: interrupted after {sent:,} records ({exc}): list "
-                f"{args.list_id} is unchanged; the entries sent are staged and would go live "
-                "with the list's next change: load the file again",
+                f"anpr hotlist load: interrupted after {sent:,} records ({cause}): "
+                + _state_after(args.list_id, config.version, commit),
                 file=sys.stderr,
             )
             # Who started a write that changed the topic, as the API audits one answered 503.
             record = AuditRecord("hotlist.replace", args.list_id, cli_actor(), detail={
                 **detail, "interrupted": True, "records_sent": sent,
             })  # fmt: skip
-            with contextlib.suppress(AnprError):
-                await publish_audit(bus, topics.audit, record)
-            return 1
+            with contextlib.suppress(AnprError, TimeoutError):
+                await asyncio.wait_for(publish_audit(bus, topics.audit, record), AUDIT_TIMEOUT_S)
+            return INTERRUPTED if isinstance(exc, asyncio.CancelledError) else 1
         progress.show(counted, len(errors), final=True)
         await publish_audit(
             bus,
@@ -218,6 +233,39 @@ async def _load(args: argparse.Namespace) -> int:
         f"{len(errors):,} rejected lines"
     )
     return 0 if counted or not errors else 1
+
+
+class Commit(Enum):
+    """Where the record that makes a replacement live (the list's new version) is."""
+
+    NOT_SENT = "not sent"
+    IN_FLIGHT = "in the batch being sent"
+    SENT = "sent"
+
+
+def _state_after(list_id: str, version: int, commit: Commit) -> str:
+    """What an interrupted load left the list as, and what to do."""
+    if commit is Commit.SENT:
+        return (
+            f"list {list_id} is at version {version}, its entries replaced; records of the "
+            "entries it dropped may be left on the topic"
+        )
+    if commit is Commit.IN_FLIGHT:
+        return (
+            f"list {list_id} is either unchanged or at version {version} "
+            f"(GET /v1/hotlists/{list_id} says which): load the file again"
+        )
+    return (
+        f"list {list_id} is unchanged; the entries sent are staged and would go live with the "
+        "list's next change: load the file again"
+    )
+
+
+def _unreadable(path: Path, exc: OSError, list_id: str) -> str:
+    return (
+        f"anpr hotlist load: cannot read {path}: {exc.strerror or exc}; "
+        f"list {list_id} left unchanged"
+    )
 
 
 def _print_errors(errors: list[LineError]) -> None:
@@ -264,10 +312,18 @@ def hotlist_command(args: argparse.Namespace) -> int:
     if refused is not None:
         print(f"anpr hotlist load: {refused}; nothing was published", file=sys.stderr)
         return 2
-    if not Path(args.file).is_file():
-        print(f"no such file: {args.file}", file=sys.stderr)
+    path = Path(args.file)
+    if not path.is_file():
+        print(
+            f"{args.file} is a directory" if path.is_dir() else f"no such file: {args.file}",
+            file=sys.stderr,
+        )
         return 2
-    bad_line = _not_utf8_line(Path(args.file))
+    try:
+        bad_line = _not_utf8_line(path)
+    except OSError as exc:
+        print(_unreadable(path, exc, args.list_id), file=sys.stderr)
+        return 1
     if bad_line is not None:
         print(
             f"{args.file}: line {bad_line} is not UTF-8 (save the file as UTF-8); "
@@ -275,4 +331,10 @@ def hotlist_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    return asyncio.run(_load(args))
+    try:
+        return asyncio.run(_load(args))
+    except KeyboardInterrupt:  # before anything was published (`_load` says so after)
+        print(
+            f"anpr hotlist load: interrupted; list {args.list_id} left unchanged", file=sys.stderr
+        )
+        return INTERRUPTED
