@@ -32,8 +32,15 @@ _ISO = re.compile(
     r"(\d{4})-?(\d{2})-?(\d{2})[Tt ]+(\d{2}):?(\d{2})(?::?(\d{2})(?:[.,](\d+))?)?"
     r"\s*(Z|z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?"
 )
-# `20240507174803847` (Hikvision absTime) and `20210611 130538252` (Axis datetime).
-_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})\s?(\d{2})(\d{2})(\d{2})(\d{0,6})")
+# `20240507174803847` (Hikvision absTime), `20210611 130538252` (Axis datetime), and
+# `202611301015` (seconds left out).
+_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})\s?(\d{2})(\d{2})(?:(\d{2})(\d{0,6}))?")
+# The lengths of a compact time in digits only: YYYYMMDDHHMM, YYYYMMDDHHMMSS, YYYYMMDDHHMMSSfff.
+# No epoch number of these lengths is a time a camera reads today (12 digits: ms before 2001;
+# 14: µs before 2001 or ms after 2286; 17: ns before 2001 or µs after 2286), so such a value,
+# a string or a JSON number, is a compact time or no time at all, never an epoch.
+_COMPACT_LENGTHS = frozenset({12, 14, 17})
+_DIGITS = re.compile(r"[0-9]+")
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 _B64 = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
 _MAC = re.compile(r"[0-9A-Fa-f]{2}(?:[:.-]?[0-9A-Fa-f]{2}){5}")
@@ -148,14 +155,14 @@ def epoch(value: float) -> datetime | None:
 def moment(value: object, tz: tzinfo) -> datetime | None:
     """An aware moment from epoch numbers, ISO 8601/RFC 3339 or compact vendor timestamps.
 
-    A time without an offset is a wall-clock time in `tz` (the camera's zone). A string of 14 or
-    17 digits is a compact wall-clock time (`20240507174803847`), not an epoch number.
+    A time without an offset is a wall-clock time in `tz` (the camera's zone). 12, 14 or 17
+    digits (a string or an integer) are a compact wall-clock time (`20240507174803847`), never an
+    epoch number: None when they are no calendar time.
     """
-    if isinstance(value, str) and len(value.strip()) in (14, 17) and value.strip().isdigit():
-        compact = _COMPACT.fullmatch(value.strip())
-        found = _from_parts(compact.groups(), None, tz) if compact else None
-        if found is not None:
-            return found
+    digits = _digits(value)
+    if digits is not None and len(digits) in _COMPACT_LENGTHS:
+        compact = _COMPACT.fullmatch(digits)
+        return _from_parts(compact.groups(), None, tz) if compact else None
     parsed = number(value)
     if parsed is not None:
         return epoch(parsed)
@@ -168,6 +175,16 @@ def moment(value: object, tz: tzinfo) -> datetime | None:
     match = _COMPACT.fullmatch(raw)
     if match is not None:
         return _from_parts(match.groups(), None, tz)
+    return None
+
+
+def _digits(value: object) -> str | None:
+    """The decimal digits of a positive integer or of a string of ASCII digits, else None."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value) if value > 0 else None
+    if isinstance(value, str) and len(value) <= 64:
+        stripped = value.strip()
+        return stripped if _DIGITS.fullmatch(stripped) else None
     return None
 
 

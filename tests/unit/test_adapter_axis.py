@@ -125,8 +125,14 @@ def test_roi_picture_is_the_overview() -> None:
             event(datetime="20211311 250000000", capture_timestamp=None, capture_ts=None),
             "capture_timestamp",
         ),
+        # 12 digits, no calendar time: not taken for epoch ms of 1976 (then refused downstream
+        # as too old, naming no vendor field).
+        (
+            event(capture_timestamp="202613301015", capture_ts=None, datetime=None),
+            "capture_timestamp",
+        ),
     ],
-    ids=["no plate", "no time", "impossible wall clock"],
+    ids=["no plate", "no time", "impossible wall clock", "12 digits, no calendar time"],
 )
 def test_unusable_events_are_problems(doc: object, field: str) -> None:
     result = run(doc)

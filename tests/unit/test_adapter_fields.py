@@ -40,6 +40,15 @@ BANGKOK = ZoneInfo("Asia/Bangkok")
         (1562681121.5, UTC, "2019-07-09T14:05:21.500Z"),
         ("1623405938252000000", UTC, "2021-06-11T10:05:38.252Z"),
         (1623405938252000, UTC, "2021-06-11T10:05:38.252Z"),
+        # Compact wall-clock times of 12, 14 and 17 digits, as strings or JSON numbers: they
+        # were read as epoch ms (1976), ms (2611) and µs (2611), and the read refused.
+        ("202611301015", BANGKOK, "2026-11-30T10:15:00.000+07:00"),
+        (" 202611301015 ", UTC, "2026-11-30T10:15:00.000Z"),
+        (20261130101500, BANGKOK, "2026-11-30T10:15:00.000+07:00"),
+        (20240507174803847, BANGKOK, "2024-05-07T17:48:03.847+07:00"),
+        # Epoch values of the other lengths are still epochs: 13 digits ms, 16 µs.
+        ("1562681121504", UTC, "2019-07-09T14:05:21.504Z"),
+        ("1623405938252000", UTC, "2021-06-11T10:05:38.252Z"),
     ],
 )
 def test_times_are_rfc3339_with_offset(value: object, tz: object, expected: str) -> None:
@@ -56,6 +65,13 @@ def test_times_are_rfc3339_with_offset(value: object, tz: object, expected: str)
         "2024-05-07T10:48:03+25:00",
         "2024-05-07T10:48.5Z",  # a fraction of a minute, not of a second
         "2024-05-07T10Z",
+        # 12, 14 or 17 digits that are no calendar time: no epoch of these lengths is a time
+        # a camera reads today (12 digits: ms before 2001; 14: µs before 2001 or ms after
+        # 2286; 17: ns before 2001 or µs after 2286), so they are refused, not read as one.
+        "202613301015",
+        "999999999999",
+        20241301000000,
+        "20240507250000000",
         0,
         -1,
         1e30,
