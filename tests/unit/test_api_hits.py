@@ -212,7 +212,9 @@ async def test_get_hit_and_its_errors(api: ApiHarness) -> None:
 
 
 async def test_acknowledge_once_with_operator_from_token_and_audit(api: ApiHarness) -> None:
-    hit = make_hit(camera_id=unique("cam"))
+    # An entry of its own: the hit is alone in its alert whatever other tests stored (its
+    # acknowledgement then closes the alert; with another test's hits in it, it did not).
+    hit = make_hit(camera_id=unique("cam"), entry_id=unique("e"))
     await api.publish_hits(hit)
     url = f"/v1/hits/{hit['hit_id']}/acknowledge"
     response = await api.client.post(
@@ -242,8 +244,10 @@ async def test_acknowledge_once_with_operator_from_token_and_audit(api: ApiHarne
     assert entry["detail"] == {
         "outcome": "dispatched",
         "actor_token_id": entry["detail"]["actor_token_id"],  # issue 11: the token's id
+        "alert_closed": entry["detail"]["alert_closed"],  # its only hit: the alert is done
     }
     assert len(entry["detail"]["actor_token_id"]) == 16
+    assert entry["detail"]["alert_closed"].startswith("al-")
 
 
 @pytest.mark.parametrize(
