@@ -757,3 +757,65 @@ def test_a_sign_out_that_gets_no_answer_is_said_and_tried_again() -> None:
     assert shown["waiting"] == "Signing out…"
     assert "Sign-out failed (no answer from the server" in shown["failed"]
     assert shown["signin"] is True and shown["said"] == "Signed out."
+
+
+SIGNED_OUT_DURING = {
+    "first load": """
+        dom.routes.set("/v1/alerts?limit=200", late);
+        live.start().catch(() => {});
+        await dom.settle();
+    """,
+    "15 s refresh": """
+        dom.routes.set("/v1/alerts?limit=200", { items: [] });
+        await live.start();
+        dom.routes.set("/v1/alerts?limit=200", late);
+        dom.intervals[0]();
+        await dom.settle();
+    """,
+    "acknowledgement": """
+        dom.routes.set("/v1/alerts?limit=200", { items: [] });
+        dom.routes.set("/v1/alerts/al-covert", DETAIL);
+        dom.routes.set("/v1/alerts/al-covert/acknowledge", late);
+        await live.start();
+        const view = document.createElement("main");
+        await renderAlerts(view, "al-covert", { name: "anna", role: "operator", image_hosts: [] });
+        dom.submit(dom.byId(view, "ack-form"));
+        await dom.settle();
+    """,
+}
+
+
+@pytest.mark.parametrize("steps", SIGNED_OUT_DURING.values(), ids=SIGNED_OUT_DURING.keys())
+def test_an_answer_to_the_previous_session_is_not_shown_to_the_next(steps: str) -> None:
+    """On a shared control-room PC, an alert list (the first load or the 15 s refresh) or an
+    acknowledgement still on its way when the operator signed out was written into the page's
+    alert list after sign-out had cleared it. Nothing prunes that list: the next person signing
+    in without a reload saw the previous session's alerts, covert ones their role may not see,
+    and the first load's late answer also opened a second stream."""
+    covert = alert("al-covert", covert=True, list_id="covert-1", category="covert")
+    acked = detail(
+        alert_id="al-covert",
+        covert=True,
+        status="acknowledged",
+        acknowledgement={"by": "anna", "role": "operator", "outcome": "confirmed", "at": "x"},
+    )
+    shown = run_js(f"""
+        const live = await load("live.js");
+        const {{ renderAlerts }} = await load("alerts.js");
+        const DETAIL = {js(detail(alert_id="al-covert", covert=True))};
+        let answer;
+        const late = () => new Promise((r) => {{ answer = r; }});
+        dom.routes.set("/v1/cameras", {{ items: [] }});
+        {steps}
+        live.stop();  // signed out
+        answer(dom.requests.at(-1).method === "POST" ? {js(acked)} : {{ items: [{js(covert)}] }});
+        await dom.settle();
+        dom.routes.set("/v1/alerts?limit=200", {{ items: [] }});
+        await live.start();  // the next person signs in
+        await dom.settle();
+        out({{
+          shown: live.allAlerts().map((a) => a.alert_id),
+          streams: dom.FakeEventSource.opened.filter((s) => s.readyState !== 2).length,
+        }});
+    """)
+    assert shown == {"shown": [], "streams": 1}

@@ -6,7 +6,7 @@ import { cameraIndex } from "./cameras.js";
 import { clear, facts, h } from "./dom.js";
 import { explainMatch, listLabel, priorityClass, timeIn } from "./format.js";
 import { readImages } from "./images.js";
-import { allAlerts, onChange, remember } from "./live.js";
+import { allAlerts, currentSession, onChange, remember } from "./live.js";
 
 const OUTCOMES = [
   ["confirmed", "Confirmed"],
@@ -91,11 +91,12 @@ function ackForm(alert, onDone) {
     event.preventDefault();
     button.disabled = true;
     message.textContent = "";
+    const asOf = currentSession();
     try {
       const body = { outcome: outcome.value };
       if (note.value.trim()) body.note = note.value.trim();
       const done = await api("POST", `/v1/alerts/${encodeURIComponent(alert.alert_id)}/acknowledge`, body);
-      onDone(done);
+      onDone(done, asOf);
     } catch (error) {
       button.disabled = false;
       if (error instanceof ApiError && error.status === 409) {
@@ -111,7 +112,7 @@ function ackForm(alert, onDone) {
           badge.className = "badge done";
         }
         // Show the alert as it now is (acknowledged) in the list, keeping the message here.
-        api("GET", `/v1/alerts/${encodeURIComponent(alert.alert_id)}`).then(remember, () => {});
+        api("GET", `/v1/alerts/${encodeURIComponent(alert.alert_id)}`).then((now) => remember(now, asOf), () => {});
       } else {
         message.textContent = error.message;
       }
@@ -152,8 +153,8 @@ export async function renderDetail(root, alertId, cameras, session) {
   else {
     ackSlot = h("div", { id: "ack" });
     if (alert.acknowledgement) ackSlot.append(ackView(alert.acknowledgement));
-    else ackSlot.append(ackForm(alert, (done) => {
-      remember(done);
+    else ackSlot.append(ackForm(alert, (done, asOf) => {
+      remember(done, asOf);
       clear(ackSlot, ackView(done.acknowledgement));
     }));
     ackSlots.set(root, { alertId, slot: ackSlot });

@@ -17,6 +17,14 @@ let lastEventId = null;
 let refreshTimer = null;
 let reopenTimer = null;
 let connection = "offline";
+// Counts start() and stop(): an answer that comes after a sign-out (or a sign-in since) belongs
+// to a session that is gone and writes nothing, or the next person on the page sees its alerts.
+let generation = 0;
+
+// The session the page is in now, for a caller that writes live state after an await.
+export function currentSession() {
+  return generation;
+}
 
 export function allAlerts() {
   return [...alerts.values()].sort((a, b) =>
@@ -53,14 +61,17 @@ function behind(incoming, held) {
   return incoming.sightings < held.sightings;
 }
 
-// An alert this page changed itself (acknowledged): the list redraws, the open detail stays.
-export function remember(alert) {
+// An alert this page changed itself (acknowledged) in session `asOf` (currentSession() when the
+// request was sent): the list redraws, the open detail stays.
+export function remember(alert, asOf = generation) {
+  if (asOf !== generation) return;
   put(alert);
   changed("refresh", null);
 }
 
-async function refresh() {
+async function refresh(mine) {
   const page = await api("GET", "/v1/alerts?limit=200");
+  if (mine !== generation) return null;
   for (const alert of page.items) put(alert);
   changed("refresh", null);
   return page.items;
@@ -132,17 +143,21 @@ function open() {
 }
 
 export async function start() {
-  const listed = await refresh();
+  generation += 1;
+  const mine = generation;
+  const listed = await refresh(mine);
+  if (listed === null) return; // signed out while the list loaded
   // What the list shows on load is not news (the resume may replay its latest hits): only
   // alerts opened from here on are sounded.
   for (const alert of listed) sounded.add(alert.alert_id);
   lastEventId = newestHit(listed);
   open();
   // Acknowledgements by other operators reach this page with the next refresh.
-  refreshTimer = setInterval(() => refresh().catch(() => {}), 15000);
+  refreshTimer = setInterval(() => refresh(mine).catch(() => {}), 15000);
 }
 
 export function stop() {
+  generation += 1;
   if (source) source.close();
   source = null;
   lastEventId = null;
