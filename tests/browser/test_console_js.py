@@ -819,3 +819,43 @@ def test_an_answer_to_the_previous_session_is_not_shown_to_the_next(steps: str) 
         }});
     """)
     assert shown == {"shown": [], "streams": 1}
+
+
+SESSION_CHECK = {
+    "session fine": js(SESSION),
+    "no session": '[401, { detail: "no valid console session" }]',
+}
+
+
+@pytest.mark.parametrize("answer", SESSION_CHECK.values(), ids=SESSION_CHECK.keys())
+def test_a_session_check_answered_after_a_new_sign_in_leaves_the_new_session_alone(
+    answer: str,
+) -> None:
+    """The stream refused: the console asks `GET /console/session` whether it is still signed
+    in. Answered after a sign-out and the next person's sign-in, that check opened a second
+    stream next to the new session's, never closed (each of its events reached the page twice,
+    possibly of the previous session's role), or, answered 401 for the previous session, signed
+    the new person out."""
+    shown = run_js(f"""
+        const live = await load("live.js");
+        const signedOut = [];
+        window.addEventListener("anpr:signed-out", () => signedOut.push(1));
+        dom.routes.set("/v1/alerts?limit=200", {{ items: [] }});
+        await live.start();
+        let answer;
+        dom.routes.set("/console/session", () => new Promise((r) => {{ answer = r; }}));
+        const first = dom.FakeEventSource.opened[0];
+        first.close();  // refused
+        first.emit("error", null);
+        await dom.settle();
+        live.stop();  // signed out
+        await live.start();  // the next person signs in
+        answer({answer});
+        await dom.settle();
+        await dom.later();  // the reopen, if one was asked for
+        out({{
+          streams: dom.FakeEventSource.opened.filter((s) => s.readyState !== 2).length,
+          signedOut: signedOut.length,
+        }});
+    """)
+    assert shown == {"streams": 1, "signedOut": 0}

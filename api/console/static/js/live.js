@@ -108,15 +108,20 @@ function open() {
       setConnection("reconnecting"); // the browser retries by itself, with Last-Event-ID
       return;
     }
-    // Refused (signed out, session expired) or the API was not ready: find out which.
+    // Refused (signed out, session expired) or the API was not ready: find out which. The
+    // answer may come after a sign-out and the next sign-in: it is then the old session's, and
+    // neither opens a stream beside the new one's nor signs the new one out.
     setConnection("offline");
-    api("GET", "/console/session").then(
-      () => { reopenTimer = setTimeout(() => { if (source) open(); }, 3000); },
-      (error) => {
-        if (error.status === 401) window.dispatchEvent(new Event("anpr:signed-out"));
-        else reopenTimer = setTimeout(() => { if (source) open(); }, 3000);
-      },
-    );
+    const mine = generation;
+    const reopen = () => {
+      if (mine !== generation) return;
+      reopenTimer = setTimeout(() => { if (mine === generation && source) open(); }, 3000);
+    };
+    api("GET", "/console/session").then(reopen, (error) => {
+      if (mine !== generation) return;
+      if (error.status === 401) window.dispatchEvent(new Event("anpr:signed-out"));
+      else reopen();
+    });
   });
   source.addEventListener("hit", (event) => {
     lastEventId = event.lastEventId || lastEventId;
