@@ -859,3 +859,42 @@ def test_a_session_check_answered_after_a_new_sign_in_leaves_the_new_session_alo
         }});
     """)
     assert shown == {"streams": 1, "signedOut": 0}
+
+
+DETAIL_ORDER = {
+    "answered": "(answer, fail, body) => answer(body)",
+    "failed": '(answer, fail, body) => fail(new TypeError("fetch failed"))',
+}
+
+
+@pytest.mark.parametrize("older", DETAIL_ORDER.values(), ids=DETAIL_ORDER.keys())
+def test_an_alert_detail_answered_out_of_order_shows_the_newest(older: str) -> None:
+    """Each sighting of the open alert fetches its detail again. When two answers came out of
+    order the older was drawn last: the operator read the previous camera and sighting count
+    (or an error) under a list saying the vehicle had been seen since."""
+    shown = run_js(f"""
+        const live = await load("live.js");
+        const {{ renderAlerts }} = await load("alerts.js");
+        dom.routes.set("/v1/alerts?limit=200", {{ items: [{js(alert())}] }});
+        dom.routes.set("/v1/cameras", {{ items: [] }});
+        dom.routes.set("/v1/alerts/al-1", {js(detail())});
+        await live.start();
+        const root = document.createElement("main");
+        await renderAlerts(root, "al-1", {{ image_hosts: [] }});
+        const pending = [];
+        dom.routes.set("/v1/alerts/al-1", () => new Promise((r, x) => pending.push([r, x])));
+        const source = dom.FakeEventSource.opened[0];
+        source.emit("sighting", {{ alert: {js(alert(sightings=2))}, sighting: {{}} }});
+        await dom.settle();
+        source.emit("sighting", {{ alert: {js(alert(sightings=3))}, sighting: {{}} }});
+        await dom.settle();
+        pending[1][0]({js(detail(sightings=3))});
+        await dom.settle();
+        ({older})(...pending[0], {js(detail(sightings=2))});
+        await dom.settle();
+        out({{
+          heads: dom.all(root, (e) => e.tagName === "H3").map((e) => e.textContent),
+          errors: dom.all(root, (e) => e.className === "error" && e.textContent).length,
+        }});
+    """)
+    assert "Sightings (3)" in shown["heads"] and shown["errors"] == 0

@@ -123,18 +123,25 @@ function ackForm(alert, onDone) {
 
 // The detail's element -> its acknowledgement slot and the alert that slot is for.
 const ackSlots = new WeakMap();
+// The detail's element -> how many times it was asked to draw: each sighting fetches the detail
+// again, and only the last one asked for is drawn, whatever order the answers come in.
+const drawings = new WeakMap();
 
 export async function renderDetail(root, alertId, cameras, session) {
+  const turn = (drawings.get(root) || 0) + 1;
+  drawings.set(root, turn);
+  const latest = () => drawings.get(root) === turn;
   let alert;
   try {
     alert = await api("GET", `/v1/alerts/${encodeURIComponent(alertId)}`);
   } catch (error) {
-    clear(root, h("p", { class: "error" }, error.status === 404 ? "No such alert." : error.message));
+    if (latest()) clear(root, h("p", { class: "error" }, error.status === 404 ? "No such alert." : error.message));
     return;
   }
   const hit = alert.hit || {};
   const read = hit.read || {};
   await cameraIndex([read.camera_id]).catch(() => null);
+  if (!latest()) return;
   const camera = cameras.get(read.camera_id);
   const zone = camera ? camera.timezone : "UTC";
   const candidates = (read.candidates || []).map((c) =>
