@@ -898,3 +898,56 @@ def test_an_alert_detail_answered_out_of_order_shows_the_newest(older: str) -> N
         }});
     """)
     assert "Sightings (3)" in shown["heads"] and shown["errors"] == 0
+
+
+def first_ack(by: str) -> str:
+    ack = {"outcome": "confirmed", "note": None, "by": by, "role": "operator"}
+    body = {"detail": f"alert already acknowledged by {by} (confirmed)", "errors": []}
+    return js([409, body | {"acknowledgement": ack | {"at": "2026-12-02T10:00:00Z"}}])
+
+
+@pytest.mark.parametrize(
+    ("first", "own"), [(first_ack("anna"), True), (first_ack("ben"), False)], ids=["own", "other"]
+)
+def test_an_acknowledgement_that_got_no_answer_and_was_taken_is_not_a_conflict(
+    first: str, own: bool
+) -> None:
+    """An acknowledgement that got no answer (the console gives up after 30 s) may have reached
+    the server. Sent again, it was refused (409) and the operator read "Already acknowledged by
+    anna" in red, about their own acknowledgement, as if a colleague had been first. The 409 names
+    who acknowledged, how and with what note: when that is this session's unanswered attempt,
+    the console shows the acknowledgement as done; someone else's is still a conflict."""
+    shown = run_js(f"""
+        const live = await load("live.js");
+        const {{ renderAlerts }} = await load("alerts.js");
+        dom.routes.set("/v1/alerts?limit=200", {{ items: [{js(alert())}] }});
+        dom.routes.set("/v1/cameras", {{ items: [] }});
+        dom.routes.set("/v1/alerts/al-1", {js(detail())});
+        await live.start();
+        const root = document.createElement("main");
+        document.body.append(root);
+        await renderAlerts(root, "al-1", {js(SESSION)});
+        let sent = 0;
+        dom.routes.set("/v1/alerts/al-1/acknowledge", () => {{
+          sent += 1;
+          return sent === 1 ? new Promise(() => {{}}) : {first};
+        }});
+        dom.submit(dom.byId(root, "ack-form"));
+        await dom.settle();
+        await dom.later();  // no answer in 30 s
+        const timedOut = dom.byId(root, "ack-error").textContent;
+        dom.submit(dom.byId(root, "ack-form"));
+        await dom.settle();
+        out({{
+          timedOut, ack: dom.byId(root, "ack").textContent,
+          error: dom.byId(root, "ack-error") ? dom.byId(root, "ack-error").textContent : "",
+          status: dom.byId(root, "detail-status").textContent,
+        }});
+    """)
+    assert "no answer" in shown["timedOut"]
+    assert shown["status"] == "acknowledged"
+    if own:
+        assert shown["ack"].startswith("Acknowledged by anna (operator) — confirmed")
+        assert shown["error"] == ""
+    else:
+        assert shown["error"].startswith("Already acknowledged by ben (confirmed)")

@@ -79,7 +79,14 @@ function ackView(ack) {
     h("div", {}, timeIn(ack.at, null)), ack.note ? h("blockquote", {}, ack.note) : null);
 }
 
-function ackForm(alert, onDone) {
+// Whether `first` (the acknowledgement a 409 names) is one of this page's attempts that got no
+// answer, which may have reached the server: the same name, role, outcome and note.
+function ownAttempt(first, unanswered, session) {
+  return first.by === session.name && first.role === session.role && unanswered.some((sent) =>
+    sent.outcome === first.outcome && (sent.note ?? null) === (first.note ?? null));
+}
+
+function ackForm(alert, session, onDone) {
   const outcome = h("select", { id: "ack-outcome", name: "outcome", required: true },
     OUTCOMES.map(([value, label]) => h("option", { value }, label)));
   const note = h("textarea", { id: "ack-note", name: "note", rows: 2, maxlength: 2000, placeholder: "Note (optional)" });
@@ -87,25 +94,21 @@ function ackForm(alert, onDone) {
   const button = h("button", { type: "submit", id: "ack-submit" }, "Acknowledge");
   const form = h("form", { class: "ack", id: "ack-form" },
     h("label", { for: "ack-outcome" }, "Outcome"), outcome, note, button, message);
+  const unanswered = [];
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     button.disabled = true;
     message.textContent = "";
     const asOf = currentSession();
+    const body = { outcome: outcome.value };
+    if (note.value.trim()) body.note = note.value.trim();
     try {
-      const body = { outcome: outcome.value };
-      if (note.value.trim()) body.note = note.value.trim();
       const done = await api("POST", `/v1/alerts/${encodeURIComponent(alert.alert_id)}/acknowledge`, body);
-      onDone(done, asOf);
+      onDone(done.acknowledgement, done, asOf);
     } catch (error) {
       button.disabled = false;
       if (error instanceof ApiError && error.status === 409) {
         const first = error.body.acknowledgement;
-        message.textContent = first
-          ? `Already acknowledged by ${first.by} (${first.outcome.replace("_", " ")}) at ${timeIn(first.at, null)}.`
-          : error.message;
-        form.classList.add("conflict");
-        button.disabled = true;
         const badge = document.getElementById("detail-status");
         if (badge) {
           badge.textContent = "acknowledged";
@@ -113,7 +116,17 @@ function ackForm(alert, onDone) {
         }
         // Show the alert as it now is (acknowledged) in the list, keeping the message here.
         api("GET", `/v1/alerts/${encodeURIComponent(alert.alert_id)}`).then((now) => remember(now, asOf), () => {});
+        if (first && ownAttempt(first, unanswered, session)) {
+          onDone(first, null, asOf); // the earlier attempt was taken: it is done, not a conflict
+          return;
+        }
+        message.textContent = first
+          ? `Already acknowledged by ${first.by} (${first.outcome.replace("_", " ")}) at ${timeIn(first.at, null)}.`
+          : error.message;
+        form.classList.add("conflict");
+        button.disabled = true;
       } else {
+        if (!(error instanceof ApiError) || error.status >= 500) unanswered.push(body);
         message.textContent = error.message;
       }
     }
@@ -160,9 +173,9 @@ export async function renderDetail(root, alertId, cameras, session) {
   else {
     ackSlot = h("div", { id: "ack" });
     if (alert.acknowledgement) ackSlot.append(ackView(alert.acknowledgement));
-    else ackSlot.append(ackForm(alert, (done, asOf) => {
-      remember(done, asOf);
-      clear(ackSlot, ackView(done.acknowledgement));
+    else ackSlot.append(ackForm(alert, session, (ack, now, asOf) => {
+      if (now) remember(now, asOf);
+      clear(ackSlot, ackView(ack));
     }));
     ackSlots.set(root, { alertId, slot: ackSlot });
   }
