@@ -144,8 +144,11 @@ async def _load(args: argparse.Namespace) -> int:
         config, records = stream_replace_entries(
             current,
             good(),
-            # Staged ids too (an interrupted write's): their plates must not outlive the list.
-            live_entry_ids=set(book.entry_ids(args.list_id)) | set(book.staged(args.list_id)),
+            # Staged and superseded ids too (an interrupted write's, an interrupted
+            # replacement's): their plates must not outlive the list.
+            live_entry_ids=set(book.entry_ids(args.list_id))
+            | set(book.staged(args.list_id))
+            | book.superseded_ids(args.list_id),
             now_ms=now_ms(),
         )
         # Nothing is published until the first good entry is found: a file in which no line is
@@ -248,7 +251,7 @@ def _state_after(list_id: str, version: int, commit: Commit) -> str:
     if commit is Commit.SENT:
         return (
             f"list {list_id} is at version {version}, its entries replaced; records of the "
-            "entries it dropped may be left on the topic"
+            "entries it dropped may be left on the topic until the list's next load or deletion"
         )
     if commit is Commit.IN_FLIGHT:
         return (

@@ -29,6 +29,15 @@ commit). Live entries are held according to `Retain`: a matcher keeps them only 
 (`Retain.NOTHING`), the API keeps their ids to count them and to tombstone the ones a replacement
 drops (`Retain.IDS`), tests and tools may keep everything (`Retain.ENTRIES`).
 
+Superseded entries: a book that keeps live entries also keeps the ids of the entries whose record
+on the topic no commit can make live again (a version below the list's epoch) until their
+tombstones come. A replacement publishes those tombstones after its commit; if it died before
+them, or the replay of a compacted topic shows such records before the list's commit, the
+records still hold plates, and only a write that tombstones them (the list's next replacement
+or deletion, see `superseded_ids`) lets compaction remove them. Normally the set is empty once
+the replacement's tombstones are folded; at most it holds the ids the last replacements
+dropped. A matcher (`Retain.NOTHING`) keeps none of this.
+
 Steps: `apply_in_steps` folds a record as `apply` does, but a list record that moves many
 entries (the commit of a replacement, a list's removal) pauses every `STEP` entries, so that an
 owner on an event loop can run it in between (the API's book: a 1M-entry commit took 0.3-0.8 s
@@ -98,7 +107,7 @@ class Retain(StrEnum):
 
 
 class _ListState:
-    __slots__ = ("config", "live", "staged")
+    __slots__ = ("config", "live", "staged", "superseded")
 
     def __init__(self, retain: Retain) -> None:
         self.config: ListConfig | None = None
@@ -106,6 +115,7 @@ class _ListState:
         self.live: dict[str, Entry] | set[str] | None = (
             None if retain is Retain.NOTHING else set() if retain is Retain.IDS else {}
         )
+        self.superseded: set[str] | None = None if retain is Retain.NOTHING else set()
 
 
 class HotlistBook:
@@ -189,9 +199,14 @@ class HotlistBook:
         config = state.config
         if config is None or entry.version > config.version:
             state.staged[entry.entry_id] = entry
+            _unsupersede(state, entry.entry_id)
             return []
         if entry.version < config.epoch:
+            live, superseded = state.live, state.superseded
+            if superseded is not None and live is not None and entry.entry_id not in live:
+                superseded.add(entry.entry_id)
             return []
+        _unsupersede(state, entry.entry_id)
         self._set_live(state, [entry])
         return [EntriesChanged(entry.list_id, upserts=[entry])]
 
@@ -200,8 +215,9 @@ class HotlistBook:
         if state is None:
             return []
         state.staged.pop(entry_id, None)
+        _unsupersede(state, entry_id)
         if state.config is None:
-            if not state.staged:
+            if not state.staged and not state.superseded:
                 del self._lists[list_id]
             return []
         live = state.live
@@ -222,11 +238,15 @@ class HotlistBook:
         epoch, version = config.epoch, config.version
         ready: list[Entry] = []
         later: dict[str, Entry] = {}
+        # Ids of the records this commit leaves on the topic without making them live.
+        superseded: set[str] | None = None if state.superseded is None else set()
         for count, (entry_id, entry) in enumerate(state.staged.items(), 1):
             if entry.version > version:
                 later[entry_id] = entry
             elif entry.version >= epoch:
                 ready.append(entry)
+            elif superseded is not None:
+                superseded.add(entry_id)
             if count % STEP == 0:
                 yield
         replaced = old is None or epoch > old.epoch
@@ -237,10 +257,21 @@ class HotlistBook:
                 if start:
                     yield
                 _add_live(fresh, ready[start : start + STEP])
+            if superseded is not None:
+                for count, entry_id in enumerate(live, 1):
+                    if entry_id not in fresh:
+                        superseded.add(entry_id)
+                    if count % STEP == 0:
+                        yield
         # The commit itself, in one go: a reader sees the list before it or after it.
         leftovers: list[_Leftover] = [state.staged]
         state.staged = later
         state.config = config
+        if superseded:
+            if state.superseded:
+                state.superseded.update(superseded)
+            else:
+                state.superseded = superseded
         if replaced:
             if live is not None:
                 leftovers.append(live)
@@ -259,6 +290,8 @@ class HotlistBook:
         leftovers: list[_Leftover] = [state.staged]
         if state.live is not None:
             leftovers.append(state.live)
+        if state.superseded:
+            leftovers.append(state.superseded)
         if state.config is None:
             return [], leftovers
         return [ListRemoved(list_id)], leftovers
@@ -309,6 +342,17 @@ class HotlistBook:
             raise ValueError("this book does not retain live entries")
         return state.live
 
+    def superseded_ids(self, list_id: str) -> Set[str]:
+        """Ids of entries whose records are on the topic at a version the list has replaced
+        (neither live nor staged): a replacement or a deletion of the list must tombstone them.
+        Needs `Retain.IDS` or `Retain.ENTRIES`."""
+        state = self._lists.get(list_id)
+        if state is None:
+            return frozenset()
+        if state.superseded is None:
+            raise ValueError("this book does not retain live entries")
+        return state.superseded
+
     def staged(self, list_id: str) -> Mapping[str, Entry]:
         """Entries written at a version the list has not committed yet."""
         state = self._lists.get(list_id)
@@ -322,6 +366,15 @@ def _all_steps(steps: _ListSteps) -> tuple[list[ListChange], list[_Leftover]]:
         except StopIteration as done:
             result: tuple[list[ListChange], list[_Leftover]] = done.value
             return result
+
+
+def _unsupersede(state: _ListState, entry_id: str) -> None:
+    """A newer record of the entry (or its tombstone) replaced its superseded one."""
+    superseded = state.superseded
+    if superseded and entry_id in superseded:
+        superseded.remove(entry_id)
+        if not superseded:
+            state.superseded = set()  # a set keeps its table once emptied: free it
 
 
 def _add_live(live: dict[str, Entry] | set[str], entries: list[Entry]) -> None:

@@ -494,6 +494,49 @@ async def test_deleting_or_replacing_a_list_tombstones_an_interrupted_writes_ent
     assert set(compacted(replaced)) == {replaced, f"{replaced}/new"}
 
 
+async def test_the_entries_an_interrupted_replacement_dropped_are_tombstoned_by_the_next(
+    api: ApiHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replacement that died after its commit, before the tombstones of the entries it
+    dropped: the book no longer counts those entries, but their records (plates) are still on
+    the compacted topic. The list's next replacement or deletion must tombstone them, else
+    compaction keeps them for ever."""
+    from anpr.errors import BusUnavailable
+
+    replaced, _ = await create_list(api)
+    deleted, _ = await create_list(api)
+    publish = api.bus.publish
+    calls = 0
+
+    async def third_fails(*args: Any, **kwargs: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:  # the first tombstone, after the entry and the commit
+            raise BusUnavailable("kafka went away")
+        await publish(*args, **kwargs)
+
+    for target in (replaced, deleted):
+        await upload(api, target, "entry_id,plate\nkept,KEEP1\ngone,GONE1\n", "text/csv")
+        calls = 0
+        with monkeypatch.context() as patch:
+            patch.setattr(hotlist_service, "PUBLISH_CHUNK", 1)
+            patch.setattr(api.bus, "publish", third_fails)
+            response = await upload(api, target, "entry_id,plate\nkept,KEEP1\n", "text/csv")
+        assert response.status_code == 503, response.text
+        await until(lambda t=target: api.service.hotlists.book.entry_count(t) == 1)
+    response = await upload(api, replaced, "entry_id,plate\nnew,NEW1\n", "text/csv")
+    assert response.status_code == 200, response.text
+    response = await api.client.delete(f"/v1/hotlists/{deleted}", headers=api.auth("supervisor"))
+    assert response.status_code == 204, response.text
+
+    def compacted(list_id: str) -> set[str]:
+        latest = dict(hotlist_records(api.bus, api.topics.hotlists, list_id))
+        return {key for key, value in latest.items() if value is not None}
+
+    assert compacted(replaced) == {replaced, f"{replaced}/new"}
+    assert compacted(deleted) == set()
+
+
 async def test_an_upload_with_a_bom_keeps_its_first_entry(api: ApiHarness) -> None:
     list_id, _ = await create_list(api)
     lines = '{"entry_id":"e1","plate":"AB123"}\n{"entry_id":"e2","plate":"CD123"}\n'

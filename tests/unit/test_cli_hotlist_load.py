@@ -17,7 +17,13 @@ from anpr.bus.base import Message
 from anpr.bus.factory import LOCAL_BUS_FILE, make_bus
 from anpr.clock import now_ms
 from anpr.errors import InvalidRecord
-from anpr.hotlists import HotlistBook, Retain, parse_entries_csv, plan_upsert_entries
+from anpr.hotlists import (
+    HotlistBook,
+    Retain,
+    parse_entries_csv,
+    plan_replace_entries,
+    plan_upsert_entries,
+)
 from anpr.settings import CommonSettings
 
 TOPIC = "anpr.hotlists.v1"
@@ -144,6 +150,44 @@ def test_a_load_tombstones_the_entries_an_interrupted_write_left_staged(tmp_path
     assert done.returncode == 0, (done.stdout, done.stderr)
     latest = {key: value for key, value in records(data)}  # what compaction keeps
     assert latest[b"stolen/x1"] is None
+
+
+async def replacement_cut_after_its_commit(data: Path, list_id: str, csv: str) -> None:
+    """A replacement (another load, the API's upload) that died after its commit, before the
+    tombstones of the entries it dropped."""
+    book = folded(data)[0]
+    current = book.config(list_id)
+    assert current is not None
+    plan = plan_replace_entries(
+        current,
+        parse_entries_csv(csv)[0],
+        live_entry_ids=list(book.entry_ids(list_id)),
+        now_ms=now_ms(),
+    )
+    cut = [key for key, _ in plan.records].index(list_id) + 1
+    bus = make_bus(CommonSettings(data_dir=data, kafka_bootstrap=None), client_id="test")
+    await bus.start()
+    try:
+        await bus.publish(
+            [Message(TOPIC, k.encode(), v) for k, v in plan.records[:cut]], timeout_s=5
+        )
+    finally:
+        await bus.stop()
+
+
+def test_a_load_tombstones_the_entries_an_interrupted_replacement_dropped(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    entries = tmp_path / "list.csv"
+    entries.write_text("entry_id,plate\ne1,AB123\ne2,CD123\n", encoding="utf-8")
+    assert load(data, "stolen", str(entries)).returncode == 0
+    asyncio.run(replacement_cut_after_its_commit(data, "stolen", "entry_id,plate\ne1,AB123\n"))
+    assert set(folded(data)[0].entries("stolen")) == {"e1"}
+    entries.write_text("entry_id,plate\ne3,EF123\n", encoding="utf-8")
+    done = load(data, "stolen", str(entries))
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    latest = {key: value for key, value in records(data)}  # what compaction keeps
+    assert latest[b"stolen/e1"] is None
+    assert latest[b"stolen/e2"] is None
 
 
 def test_an_ndjson_file_with_a_bom_or_a_blank_first_line_is_read_as_ndjson(tmp_path: Path) -> None:

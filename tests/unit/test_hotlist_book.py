@@ -193,6 +193,31 @@ def test_retain_nothing_and_ids() -> None:
     assert feed(ids, [missing]) == []
 
 
+def test_entries_a_replacement_dropped_stay_superseded_until_their_tombstones() -> None:
+    # A replacement at 2 that kept only "a" and died before the tombstones of "b" and "c".
+    log = [
+        *(entry_record(e, 1) for e in "abc"),
+        config_record(1, 1),
+        entry_record("a", 2),
+        config_record(2, 2),
+    ]
+    for records in (log, compact(log, drop_tombstones=True)):  # live, and replayed
+        book, bare = HotlistBook(retain=Retain.IDS), HotlistBook(retain=Retain.NOTHING)
+        feed(book, records)
+        index_changes = feed(bare, records)
+        assert set(book.entry_ids("l")) == {"a"} and set(book.superseded_ids("l")) == {"b", "c"}
+        replaced = [c for c in index_changes if isinstance(c, ListReplaced)][-1]
+        assert [e.entry_id for e in replaced.entries] == ["a"]  # never matched again
+        with pytest.raises(ValueError, match="retain"):
+            bare.superseded_ids("l")
+        feed(book, [(entry_key("l", "b"), None), entry_record("c", 3), config_record(3, 2)])
+        assert set(book.entry_ids("l")) == {"a", "c"} and set(book.superseded_ids("l")) == set()
+        feed(book, [entry_record("c", 1)])  # an old record written again
+        assert set(book.superseded_ids("l")) == set()
+        feed(book, [entry_record("d", 1)])
+        assert set(book.superseded_ids("l")) == {"d"}
+
+
 # --- in steps ----------------------------------------------------------------------------------
 
 
