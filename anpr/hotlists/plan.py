@@ -3,7 +3,8 @@
 Pure functions shared by the API and `anpr hotlist load`; the caller publishes the records in
 order (and only reports success once the last one is acknowledged). The order is the protocol of
 `anpr.hotlists.book`: entries at the new version V first, the list configuration at V last (the
-commit), and for a replacement the tombstones of the dropped entries after the commit.
+commit), and for a replacement the tombstones of the dropped entries after the commit. A
+deletion is a replacement by nothing, its tombstones, then the list's tombstone.
 
 Versions are `max(previous + 1, now_ms)`: strictly increasing for a list, and still increasing
 when a deleted list is created again, so records of its former life can never be committed.
@@ -137,8 +138,14 @@ def plan_delete_entry(current: ListConfig, entry_id: str, *, now_ms: int) -> Pla
     return Plan(config, records)
 
 
-def plan_delete_list(current: ListConfig, *, live_entry_ids: Iterable[str]) -> Plan:
-    """Remove a list: its tombstone first (atomic for readers), then its entries' for compaction."""
-    records: list[Record] = [(list_key(current.list_id), None)]
+def plan_delete_list(current: ListConfig, *, live_entry_ids: Iterable[str], now_ms: int) -> Plan:
+    """Remove a list: empty it in one commit (atomic for readers), tombstone its entries for
+    compaction, and its own tombstone last. A deletion cut short leaves the list, empty, to be
+    deleted again with the ids still on the topic (the book's superseded ones): a list
+    tombstone first left no list to delete again, and those entries' plates on the topic."""
+    version = next_version(current, now_ms)
+    emptied = replace(current, version=version, epoch=version, updated_at_ms=now_ms)
+    records: list[Record] = [(list_key(current.list_id), encode_list_config(emptied))]
     records.extend((entry_key(current.list_id, e), None) for e in live_entry_ids)
+    records.append((list_key(current.list_id), None))
     return Plan(None, records)

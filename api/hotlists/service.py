@@ -63,8 +63,9 @@ _DONE = object()
 
 
 class WriteInterrupted(AnprError):
-    """Publishing a write failed after some of its records went out: it has effects (a list
-    tombstone removed the list, entries staged go live with the list's next change)."""
+    """Publishing a write failed after some of its records went out: it has effects (a
+    deletion emptied the list or removed it, entries staged go live with the list's next
+    change)."""
 
     retriable = True
 
@@ -292,7 +293,10 @@ class HotlistService:
     async def delete_list(self, current: ListConfig) -> None:
         current = await self._now(current)
         plan = await on_worker(
-            plan_delete_list, current, live_entry_ids=await self._live_ids(current.list_id)
+            plan_delete_list,
+            current,
+            live_entry_ids=await self._live_ids(current.list_id),
+            now_ms=self._clock(),
         )
         await self._publish(plan)
         await self._visible(lambda: self.book.config(current.list_id) is None)

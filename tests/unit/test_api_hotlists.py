@@ -550,9 +550,9 @@ async def test_an_upload_with_a_bom_keeps_its_first_entry(api: ApiHarness) -> No
 async def test_a_write_that_died_half_way_is_audited_as_interrupted(
     api: ApiHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A write answered 503 after some of its records were published has effects (a list
-    tombstone already removed the list; staged entries go live with the next change): who
-    made it is in the audit log, marked interrupted."""
+    """A write answered 503 after some of its records were published has effects (a deletion
+    emptied the list; staged entries go live with the next change): who made it is in the
+    audit log, marked interrupted."""
     from anpr.errors import BusUnavailable
 
     list_id, _ = await create_list(api)
@@ -575,7 +575,7 @@ async def test_a_write_that_died_half_way_is_audited_as_interrupted(
     await until(lambda: len(api.service.hotlists.book.staged(list_id)) == 1)
     deleted = await api.client.delete(f"/v1/hotlists/{list_id}", headers=supervisor)
     assert deleted.status_code == 503, deleted.text
-    assert api.service.hotlists.book.config(list_id) is None  # its tombstone went out
+    assert api.service.hotlists.book.entry_count(list_id) == 0  # it emptied the list
     monkeypatch.undo()
     audit = await api.client.get("/v1/audit?limit=500", headers=api.auth("admin"))
     mine = [e for e in audit.json()["items"] if e["target"].split("/")[0] == list_id]
@@ -583,6 +583,38 @@ async def test_a_write_that_died_half_way_is_audited_as_interrupted(
         ("hotlist.delete", True),
         ("hotlist.replace", True),
     ]
+
+
+async def test_a_deletion_interrupted_half_way_can_be_retried_until_no_entry_is_left(
+    api: ApiHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deletion that died after some of its records: retried (the 503 says it may be), it
+    must still tombstone the entries whose tombstones did not go out, else their plates stay
+    on the compacted topic for ever, with no list left to delete."""
+    from anpr.errors import BusUnavailable
+
+    list_id, _ = await create_list(api)
+    await upload(api, list_id, "entry_id,plate\ne1,AB123\ne2,CD123\n", "text/csv")
+    publish = api.bus.publish
+    calls = 0
+
+    async def second_fails(*args: Any, **kwargs: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise BusUnavailable("kafka went away")
+        await publish(*args, **kwargs)
+
+    supervisor = api.auth("supervisor")
+    with monkeypatch.context() as patch:
+        patch.setattr(hotlist_service, "PUBLISH_CHUNK", 1)
+        patch.setattr(api.bus, "publish", second_fails)
+        response = await api.client.delete(f"/v1/hotlists/{list_id}", headers=supervisor)
+    assert response.status_code == 503, response.text
+    response = await api.client.delete(f"/v1/hotlists/{list_id}", headers=supervisor)
+    assert response.status_code == 204, response.text
+    latest = dict(hotlist_records(api.bus, api.topics.hotlists, list_id))
+    assert {key for key, value in latest.items() if value is not None} == set()
 
 
 async def test_an_upload_that_is_not_utf8_names_the_line_of_the_bad_byte(api: ApiHarness) -> None:

@@ -109,9 +109,11 @@ def test_upsert_and_delete_entry_keep_the_epoch() -> None:
     assert delete.config is not None and delete.config.epoch == 3
 
 
-def test_delete_list_tombstones_the_list_first() -> None:
-    plan = plan_delete_list(make_config("l"), live_entry_ids=["a", "b"])
-    assert plan.config is None and kinds(plan.records) == ["tomb:l", "tomb:l/a", "tomb:l/b"]
+def test_delete_list_empties_the_list_first_and_tombstones_it_last() -> None:
+    plan = plan_delete_list(make_config("l", version=3, epoch=1), live_entry_ids=["a"], now_ms=0)
+    assert plan.config is None and kinds(plan.records) == ["list:l@4", "tomb:l/a", "tomb:l"]
+    emptied = orjson.loads(plan.records[0][1] or b"")
+    assert (emptied["version"], emptied["epoch"]) == (4, 4)
 
 
 def test_plans_fold_into_the_intended_state() -> None:
