@@ -951,3 +951,81 @@ def test_an_acknowledgement_that_got_no_answer_and_was_taken_is_not_a_conflict(
         assert shown["error"] == ""
     else:
         assert shown["error"].startswith("Already acknowledged by ben (confirmed)")
+
+
+def signs_out_then_ben_signs_in() -> str:
+    """JS: the signed-in operator clicks *Sign out*, then ben signs in on the same page."""
+    return """
+        document.getElementById("signout").dispatchEvent({ type: "click" });
+        await dom.settle();
+        document.getElementById("token").value = "ben-token";
+        dom.submit("signin-form");
+        await dom.settle();
+    """
+
+
+def shared_pc(cameras: str = "{ items: [] }") -> str:
+    """JS: routes for anna (signed in at load), her sign-out, and ben's sign-in."""
+    ben = SESSION | {"name": "ben", "csrf_token": "csrf-2"}
+    return f"""
+        dom.routes.set("/console/session", (method) =>
+          method === "DELETE" ? [204, null] : method === "POST" ? {js(ben)} : {js(SESSION)});
+        dom.routes.set("/v1/alerts?limit=200", {{ items: [] }});
+        dom.routes.set("/v1/cameras", {cameras});
+    """
+
+
+HELD_401 = {
+    "15 s refresh": """
+        dom.routes.set("/v1/alerts?limit=200", () => held());
+        dom.intervals[0]();
+        await dom.settle();
+        dom.routes.set("/v1/alerts?limit=200", { items: [] });
+    """,
+    "a view": """
+        let asked = 0;
+        dom.routes.set("/v1/cameras", () => (asked += 1) === 1 ? held() : { items: [] });
+        dom.go("#/cameras");
+        await dom.settle();
+    """,
+}
+
+
+@pytest.mark.parametrize("steps", HELD_401.values(), ids=HELD_401.keys())
+def test_a_401_to_the_previous_session_does_not_sign_the_next_person_out(steps: str) -> None:
+    """Any 401 (but the session check's) signed the page out. A request of the previous session
+    (its 15 s refresh, a view loading) held by a proxy or a slow API is answered 401 once that
+    session has ended, up to 30 s later: by then the next operator had signed in on the shared
+    PC, and was thrown back to the sign-in in the middle of their shift, for someone else's
+    session."""
+    shown = run_js(f"""
+        {shared_pc()}
+        {open_console()}
+        let answer;
+        const held = () => new Promise((r) => {{ answer = r; }});
+        {steps}
+        {signs_out_then_ben_signs_in()}
+        const entered = text("who");
+        answer([401, {{ detail: "no valid console session" }}]);
+        await dom.settle();
+        out({{ entered, signin: seen("signin"), bar: seen("bar"), who: text("who") }});
+    """)
+    assert shown == {
+        "entered": "ben · operator",
+        "signin": False,
+        "bar": True,
+        "who": "ben · operator",
+    }
+
+
+def test_a_401_to_the_current_session_still_signs_out() -> None:
+    shown = run_js(f"""
+        {shared_pc()}
+        {open_console()}
+        dom.routes.set("/v1/alerts?limit=200", [401, {{ detail: "no valid console session" }}]);
+        await dom.intervals[0]();
+        await dom.settle();
+        out({{ signin: seen("signin"), bar: seen("bar"), said: text("signin-error") }});
+    """)
+    assert shown["signin"] is True and shown["bar"] is False
+    assert "session has ended" in shown["said"]

@@ -1,9 +1,13 @@
 // Calls to the API with the session cookie; writes carry the session's CSRF token.
 
 let csrfToken = null;
+// Counts setCsrf() (a sign-in, a sign-out): a request of an ended session answered 401 up to
+// TIMEOUT_MS later, when the next person may have signed in, does not sign them out.
+let session = 0;
 
 export function setCsrf(token) {
   csrfToken = token;
+  session += 1;
 }
 
 export class ApiError extends Error {
@@ -22,6 +26,7 @@ export async function api(method, path, body) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET" && csrfToken) headers["X-CSRF-Token"] = csrfToken;
+  const asOf = session;
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
   let response;
@@ -48,7 +53,7 @@ export async function api(method, path, body) {
   } catch {
     data = null;
   }
-  if (response.status === 401 && path !== "/console/session") {
+  if (response.status === 401 && path !== "/console/session" && asOf === session) {
     window.dispatchEvent(new Event("anpr:signed-out"));
   }
   if (!response.ok) throw new ApiError(response.status, data);
