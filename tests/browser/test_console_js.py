@@ -1029,3 +1029,24 @@ def test_a_401_to_the_current_session_still_signs_out() -> None:
     """)
     assert shown["signin"] is True and shown["bar"] is False
     assert "session has ended" in shown["said"]
+
+
+def test_sign_out_resets_the_tab_title_count_of_waiting_alerts() -> None:
+    """The tab title counts the alerts waiting ("(3) ANPR control room"), covert ones included.
+    Sign-out left it: the next person on the shared PC saw the previous session's count on the
+    sign-in screen, and under their own console until their alert list drew."""
+    covert = alert("al-2", covert=True, list_id="covert-1")
+    shown = run_js(f"""
+        {shared_pc()}
+        dom.routes.set("/v1/alerts?limit=200", {{ items: [{js(alert())}, {js(covert)}] }});
+        {open_console()}
+        const before = document.title;
+        document.getElementById("signout").dispatchEvent({{ type: "click" }});
+        await dom.settle();
+        out({{ before, after: document.title, signin: seen("signin") }});
+    """)
+    assert shown == {
+        "before": "(2) ANPR control room",
+        "after": "ANPR control room",
+        "signin": True,
+    }

@@ -52,6 +52,7 @@ function leave() {
   $("main").hidden = true;
   clear($("main"));
   $("unavailable").hidden = true;
+  document.title = "ANPR control room"; // not the count of alerts the session had waiting
 }
 
 function showSignIn(message) {
