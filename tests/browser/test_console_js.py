@@ -1050,3 +1050,37 @@ def test_sign_out_resets_the_tab_title_count_of_waiting_alerts() -> None:
         "after": "ANPR control room",
         "signin": True,
     }
+
+
+def test_an_acknowledged_alerts_detail_says_acknowledged() -> None:
+    """After a successful acknowledgement the detail showed "Acknowledged by anna" under a
+    header badge still saying "new", until a sighting drew the detail again (maybe never)."""
+    acked = detail(
+        status="acknowledged",
+        acknowledgement={"by": "anna", "role": "operator", "outcome": "confirmed", "at": "x"},
+    )
+    shown = run_js(f"""
+        const live = await load("live.js");
+        const {{ renderAlerts }} = await load("alerts.js");
+        dom.routes.set("/v1/alerts?limit=200", {{ items: [{js(alert())}] }});
+        dom.routes.set("/v1/cameras", {{ items: [] }});
+        dom.routes.set("/v1/alerts/al-1", {js(detail())});
+        dom.routes.set("/v1/alerts/al-1/acknowledge", {js(acked)});
+        await live.start();
+        const root = document.createElement("main");
+        await renderAlerts(root, "al-1", {js(SESSION)});
+        const before = dom.byId(root, "detail-status").textContent;
+        dom.submit(dom.byId(root, "ack-form"));
+        await dom.settle();
+        const badge = () => dom.byId(root, "detail-status");
+        const after = [badge().textContent, badge().classList.contains("done")];
+        // A sighting draws the detail again from an answer computed before the acknowledgement.
+        dom.FakeEventSource.opened[0].emit("sighting", {{ alert: {js(alert(sightings=2))} }});
+        await dom.settle();
+        out({{ before, after, ack: dom.byId(root, "ack").textContent,
+               redrawn: [badge().textContent, badge().classList.contains("done")] }});
+    """)
+    assert shown["before"] == "new"
+    assert shown["ack"].startswith("Acknowledged by anna (operator) — confirmed")
+    assert shown["after"] == ["acknowledged", True]
+    assert shown["redrawn"] == ["acknowledged", True]

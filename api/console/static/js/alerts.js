@@ -168,17 +168,26 @@ export async function renderDetail(root, alertId, cameras, session) {
   // A sighting draws the detail again: an acknowledgement being written (or already sent)
   // keeps its form, rather than losing the note or offering the button a second time.
   const kept = ackSlots.get(root);
-  let ackSlot;
-  if (kept && kept.alertId === alertId && !alert.acknowledgement) ackSlot = kept.slot;
+  let held;
+  if (kept && kept.alertId === alertId && !alert.acknowledgement) held = kept;
   else {
-    ackSlot = h("div", { id: "ack" });
+    held = { alertId, slot: h("div", { id: "ack" }), status: null, acknowledged: false };
+    const ackSlot = held.slot;
     if (alert.acknowledgement) ackSlot.append(ackView(alert.acknowledgement));
     else ackSlot.append(ackForm(alert, session, (ack, now, asOf) => {
       if (now) remember(now, asOf);
       clear(ackSlot, ackView(ack));
+      // The badge of the detail as drawn now (a sighting may have drawn it again since).
+      held.acknowledged = true;
+      held.status.textContent = "acknowledged";
+      held.status.className = "badge done";
     }));
-    ackSlots.set(root, { alertId, slot: ackSlot });
+    ackSlots.set(root, held);
   }
+  const ackSlot = held.slot;
+  // A detail fetched before this page's acknowledgement was taken still says "new".
+  const status = held.acknowledged ? "acknowledged" : alert.status;
+  held.status = h("span", { class: `badge ${status === "new" ? "new" : "done"}`, id: "detail-status" }, status);
   clear(root,
     h("header", { class: `detail-head ${priorityClass(alert.priority)}` },
       h("span", { class: "prio" }, `P${alert.priority}`),
@@ -186,7 +195,7 @@ export async function renderDetail(root, alertId, cameras, session) {
       alert.test ? h("span", { class: "badge test" }, "TEST — commissioning camera, not an alarm") : null,
       alert.historical ? h("span", { class: "badge past" }, "past read — the vehicle was there then, not necessarily now") : null,
       alert.covert ? h("span", { class: "badge covert" }, "covert") : null,
-      h("span", { class: `badge ${alert.status === "new" ? "new" : "done"}`, id: "detail-status" }, alert.status)),
+      held.status),
     h("h3", {}, "Entry"),
     facts([
       ["List", listLabel(alert.category, alert.list_id)],
