@@ -1084,3 +1084,24 @@ def test_an_acknowledged_alerts_detail_says_acknowledged() -> None:
     assert shown["ack"].startswith("Acknowledged by anna (operator) — confirmed")
     assert shown["after"] == ["acknowledged", True]
     assert shown["redrawn"] == ["acknowledged", True]
+
+
+def test_the_next_person_does_not_get_the_previous_sessions_camera_names() -> None:
+    """The console's camera index (names, time zones) was kept for the page's lifetime, and
+    only reloaded for a camera it did not know: after a sign-out the next person on the shared
+    PC saw the previous session's names and local times for cameras renamed or moved to another
+    time zone since, until someone opened the camera board."""
+    renamed = {"camera_id": "cam-1", "name": "North gate", "timezone": "Europe/Brussels"}
+    shown = run_js(f"""
+        let name = "Old name";
+        {shared_pc("() => ({ items: [{ ..." + js(renamed) + ", name }] })")}
+        dom.routes.set("/v1/alerts?limit=200", {{ items: [{js(alert())}] }});
+        {open_console()}
+        const where = () => dom.all(document.getElementById("alert-list"),
+          (e) => e.className === "where").map((e) => e.textContent);
+        const before = where();
+        name = "North gate";
+        {signs_out_then_ben_signs_in()}
+        out({{ before, who: text("who"), after: where() }});
+    """)
+    assert shown == {"before": ["Old name"], "who": "ben · operator", "after": ["North gate"]}

@@ -19,6 +19,12 @@ export async function cameraIndex(needed = []) {
   return cache;
 }
 
+// At sign-out: the next person's console loads the cameras as they are then.
+export function forgetCameras() {
+  cache.clear();
+  loadedAt = 0;
+}
+
 async function loadCameras() {
   const page = await api("GET", "/v1/cameras");
   loadedAt = Date.now();

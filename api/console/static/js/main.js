@@ -3,7 +3,7 @@
 import { renderAudit, renderHotlists, renderReport } from "./admin.js";
 import { renderAlerts } from "./alerts.js";
 import { api, ApiError, setCsrf } from "./api.js";
-import { renderCameras } from "./cameras.js";
+import { forgetCameras, renderCameras } from "./cameras.js";
 import { clear, h } from "./dom.js";
 import * as live from "./live.js";
 import { renderSearch } from "./search.js";
@@ -46,6 +46,7 @@ function leave() {
   session = null;
   leaveView();
   live.stop();
+  forgetCameras();
   if (retryTimer) clearTimeout(retryTimer);
   retryTimer = null;
   $("bar").hidden = true;
