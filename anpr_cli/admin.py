@@ -194,7 +194,7 @@ async def _admin(args: argparse.Namespace) -> int:
             if status == 0 and args.format_command in {"put", "delete"}:
                 action = f"format.{args.format_command}"
                 target = f"format/{args.name}"  # as the API's format routes audit it
-                await publish_audit(bus, topics.audit, AuditRecord(action, target, cli_actor()))
+                await audit_made(bus, topics.audit, AuditRecord(action, target, cli_actor()))
             return status
         view = await _registry(bus, topics.registry)
         if args.admin_command == "tokens":
@@ -204,10 +204,39 @@ async def _admin(args: argparse.Namespace) -> int:
             record = await _run(args, writer, view)
         except Refused:
             return 2
-        await publish_audit(bus, topics.audit, record)
+        await audit_made(bus, topics.audit, record)
     finally:
         await bus.stop()
     return 0
+
+
+AUDIT_ATTEMPTS = 3
+AUDIT_RETRY_S = 2.0
+
+
+class NotAudited(AnprError):
+    """A change was made but its audit record could not be published."""
+
+
+async def audit_made(bus: Bus, topic: str, record: AuditRecord) -> None:
+    """Publish the audit record of a change already made, trying again while the bus is away
+    (its `record_id` makes a repeat harmless); `NotAudited`, saying the change *was* made and
+    which, when it cannot: the bus failing after the change left the administrator believing
+    nothing had happened, and the auditors without a trace of it."""
+    failure: AnprError | None = None
+    for attempt in range(AUDIT_ATTEMPTS):
+        if attempt:
+            await asyncio.sleep(AUDIT_RETRY_S)
+        try:
+            await publish_audit(bus, topic, record)
+        except AnprError as exc:
+            failure = exc
+            continue
+        return
+    raise NotAudited(
+        f"the change was made ({record.action} {record.target}), but its audit record could "
+        f"not be published: {failure}. Tell your auditors; the registry holds the change."
+    )
 
 
 def admin_command(args: argparse.Namespace) -> int:

@@ -4,8 +4,15 @@ embedded bus of a fresh data dir."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import pytest
+
+from anpr.audit_wire import AuditRecord
+from anpr.errors import BusUnavailable
+from anpr_cli import admin as admin_module
+from anpr_cli import main
 from tests.support.cli import admin
 
 
@@ -57,3 +64,27 @@ def test_a_token_without_a_name_is_named_by_its_role_and_id(tmp_path: Path) -> N
     for line in listed:
         ident, role, *_, name = line.split()
         assert (role, name) == ("auditor", f"auditor-{ident}")
+
+
+def test_a_change_whose_audit_record_cannot_be_published_says_it_was_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The registry write went through, then the bus failed on the audit record: the command
+    ended with the bus's error alone, as if nothing had been done, and no auditor saw it."""
+    for name in [k for k in os.environ if k.startswith("ANPR_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("ANPR_DATA_DIR", str(tmp_path / "data"))
+    tries: list[str] = []
+
+    async def away(bus: object, topic: str, *records: AuditRecord) -> None:
+        tries.append(records[0].action)
+        raise BusUnavailable("Kafka did not take the records within 10 s")
+
+    monkeypatch.setattr(admin_module, "publish_audit", away)
+    monkeypatch.setattr(admin_module, "AUDIT_RETRY_S", 0)
+    status = main(["admin", "integrator", "acme", "--name", "Acme"])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "the change was made (integrator.create acme)" in err, err
+    assert "audit record could not be published" in err
+    assert tries == ["integrator.create"] * admin_module.AUDIT_ATTEMPTS
