@@ -18,7 +18,8 @@ Each record's Kafka key is this gateway's instance id (new at each start): its o
 skips its records unread (`ingest.peers`; its memory holds those keys already), the other
 gateways learn them. While Kafka is away the keys wait, the task retrying under the
 supervisor's backoff; keys older than the duplicate window are dropped unsent, as no gateway
-would use them any more.
+would use them any more, and so are the oldest beyond as many keys as the duplicate memory
+holds (the keys topic away while the reads topic is not).
 
 What this leaves open: a gateway that stops between the reads' acknowledgement and its keys
 record (a crash; a clean stop publishes what waits), and a resend that reaches another gateway
@@ -50,6 +51,7 @@ class KeysOutbox:
         instance: bytes,
         *,
         window_s: float,
+        max_keys: int,
         timeout_s: float,
         on_expired: Callable[[int], None] = lambda _count: None,
         clock: Callable[[], float] = time.monotonic,
@@ -58,6 +60,7 @@ class KeysOutbox:
         self._topic = topic
         self.instance = instance
         self._window_s = window_s
+        self._max_keys = max_keys
         self._timeout_s = timeout_s
         self._clock = clock
         self._on_expired = on_expired
@@ -79,6 +82,8 @@ class KeysOutbox:
             self._pending.append((self._clock(), keys))
             self._count += len(keys)
             self._wake.set()
+            if self._count > self._max_keys:
+                self._expire()
 
     async def run(self) -> None:
         """The supervised task: publish what waits, forever. A publish that fails raises (the
@@ -121,9 +126,13 @@ class KeysOutbox:
                     await self.publish_some(timeout_s)
 
     def _expire(self) -> None:
+        """Drop the keys older than the window, and the oldest beyond `max_keys` (the keys topic
+        away while reads are still stored: memory stays bounded, as the duplicate memory's)."""
         now = self._clock()
         dropped = 0
-        while self._pending and now - self._pending[0][0] > self._window_s:
+        while self._pending and (
+            now - self._pending[0][0] > self._window_s or self._count - dropped > self._max_keys
+        ):
             _, batch = self._pending.popleft()
             dropped += len(batch)
         if dropped:

@@ -54,6 +54,7 @@ class GatewayService:
             self.topics.dedup_keys,
             instance,
             window_s=settings.dedup_window_s,
+            max_keys=settings.dedup_max_entries,
             timeout_s=settings.publish_timeout_s,
             on_expired=self.metrics.dedup_keys_expired.inc,
         )

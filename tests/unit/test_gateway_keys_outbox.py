@@ -43,12 +43,18 @@ class Clock:
         return self.now
 
 
-def outbox(bus: Bus, clock: Clock | None = None, expired: list[int] | None = None) -> KeysOutbox:
+def outbox(
+    bus: Bus,
+    clock: Clock | None = None,
+    expired: list[int] | None = None,
+    max_keys: int = 10_000,
+) -> KeysOutbox:
     return KeysOutbox(
         bus,  # type: ignore[arg-type]
         "keys",
         b"gateway/me",
         window_s=600,
+        max_keys=max_keys,
         timeout_s=1,
         on_expired=(expired if expired is not None else []).append,
         clock=clock or Clock(),
@@ -124,3 +130,15 @@ async def test_a_clean_stop_publishes_what_waits() -> None:
     box.add([("cam-1", "r1")])
     await box.flush_on_stop(1)
     assert bus.sent_keys() == [[["cam-1", "r1"]]]
+
+
+async def test_keys_beyond_the_memory_bound_drop_the_oldest() -> None:
+    """The keys topic away while reads are still stored: keys piled up for the whole window
+    (6 h at the read rate); they are bounded as the duplicate memory is."""
+    bus, expired = Bus(), []
+    box = outbox(bus, expired=expired, max_keys=3)
+    for n in range(5):
+        box.add([("cam-1", f"r{n}")])
+    assert (len(box), box.expired, sum(expired)) == (3, 2, 2)
+    await box.publish_some(1)
+    assert bus.sent_keys() == [[["cam-1", "r2"], ["cam-1", "r3"], ["cam-1", "r4"]]]

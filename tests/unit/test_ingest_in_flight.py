@@ -178,7 +178,7 @@ async def test_a_read_that_cannot_be_encoded_leaves_nothing_in_flight() -> None:
 
 def outbox(bus: HeldBus) -> KeysOutbox:
     """The keys outbox, its task not running: what it holds is what it would publish."""
-    return KeysOutbox(bus, "keys", b"gateway/me", window_s=600, timeout_s=1)  # type: ignore[arg-type]
+    return KeysOutbox(bus, "keys", b"gateway/me", window_s=600, max_keys=10_000, timeout_s=1)  # type: ignore[arg-type]
 
 
 async def test_keys_are_published_for_stored_reads_only_never_with_them() -> None:
