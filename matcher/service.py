@@ -105,10 +105,16 @@ class MatcherService:
 
     @property
     def ready(self) -> bool:
+        """Live matching works: the registry and hotlists loaded, the reads, registry and
+        hotlists loops ready. Not the past-read replay loop: a matcher catching up a large
+        replay backlog after a restart matches live reads all the while, and was reported not
+        ready (`AnprNoMatcherReady`: "reads are not matched", a rollout held up); a stalled
+        replay loop shows in `/readyz` and `AnprConsumerStalled`."""
+        replay = self.replay.loop
         return (
             self.registry.caught_up.is_set()
             and self.hotlists.caught_up.is_set()
-            and self.runtime.loops_ready
+            and all(loop.ready for loop in self.runtime.loops if loop is not replay)
         )
 
     # --- compacted topics ----------------------------------------------------------------------
