@@ -91,6 +91,10 @@ async def count_hits(
     until: Until = None,
     camera_id: IdParam = None,
     list_id: IdParam = None,
+    test: Annotated[
+        bool | None,
+        Query(description="true: only test hits of commissioning cameras; false: only live."),
+    ] = None,
 ) -> HitCountsOut:
     """How many hits (new, acknowledged) match; covert ones count only for supervisors."""
     start, end = time_range(since, until)
@@ -101,6 +105,7 @@ async def count_hits(
             camera_id=camera_id,
             list_id=list_id,
             include_covert=sees_covert(principal),
+            test=test,
         )
     )
     return HitCountsOut(total=counts.total, new=counts.new, acknowledged=counts.acknowledged)

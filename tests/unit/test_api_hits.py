@@ -197,6 +197,22 @@ async def test_covert_hits_are_invisible_to_operators(api: ApiHarness) -> None:
     assert counts.json() == {"total": 2, "new": 2, "acknowledged": 0}
 
 
+async def test_counts_take_test_as_the_hit_list_does(api: ApiHarness) -> None:
+    """A commissioning camera's test hits were counted with the live ones, whatever was asked:
+    a count of a shift's alarms included the cameras being tested."""
+    camera = unique("cam")
+    await api.publish_hits(make_hit(camera_id=camera), make_hit(camera_id=camera, test=True))
+
+    async def counted(**params: str) -> object:
+        got = await api.client.get(
+            "/v1/hits/counts", params={"camera_id": camera, **params}, headers=api.auth()
+        )
+        assert got.status_code == 200, got.text
+        return got.json()["total"]
+
+    assert (await counted(), await counted(test="false"), await counted(test="true")) == (2, 1, 1)
+
+
 async def test_get_hit_and_its_errors(api: ApiHarness) -> None:
     hit = make_hit(camera_id=unique("cam"))
     await api.publish_hits(hit)
