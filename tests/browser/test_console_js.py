@@ -1105,3 +1105,40 @@ def test_the_next_person_does_not_get_the_previous_sessions_camera_names() -> No
         out({{ before, who: text("who"), after: where() }});
     """)
     assert shown == {"before": ["Old name"], "who": "ben · operator", "after": ["North gate"]}
+
+
+def test_a_late_conflict_marks_its_own_alert_not_the_one_opened_since() -> None:
+    """An acknowledgement refused as already done (409) marked whichever badge the page had
+    under the id `detail-status`: an operator who had opened another alert while the request
+    waited saw that other, unhandled alert marked "acknowledged"."""
+    shown = run_js(f"""
+        const live = await load("live.js");
+        const {{ renderAlerts }} = await load("alerts.js");
+        dom.routes.set("/v1/alerts?limit=200", {{ items: [{js(alert())}, {js(alert("al-2"))}] }});
+        dom.routes.set("/v1/cameras", {{ items: [] }});
+        dom.routes.set("/v1/alerts/al-1", {js(detail())});
+        dom.routes.set("/v1/alerts/al-2", {js(detail(alert_id="al-2"))});
+        let answer = null;
+        dom.routes.set("/v1/alerts/al-1/acknowledge", () => new Promise((resolve) => {{
+          answer = resolve;
+        }}));
+        await live.start();
+        const first = document.createElement("main");
+        document.body.append(first);
+        await renderAlerts(first, "al-1", {js(SESSION)});
+        dom.submit(dom.byId(first, "ack-form"));
+        await dom.settle();
+        // The operator opens the other alert while the acknowledgement waits.
+        document.body.childNodes.splice(document.body.childNodes.indexOf(first), 1);
+        first.parentNode = null;
+        const second = document.createElement("main");
+        document.body.append(second);
+        await renderAlerts(second, "al-2", {js(SESSION)});
+        answer({first_ack("ben")});
+        await dom.settle();
+        out({{
+          second: dom.byId(second, "detail-status").textContent,
+          first: dom.byId(first, "detail-status").textContent,
+        }});
+    """)
+    assert shown == {"second": "new", "first": "acknowledged"}

@@ -86,7 +86,7 @@ function ownAttempt(first, unanswered, session) {
     sent.outcome === first.outcome && (sent.note ?? null) === (first.note ?? null));
 }
 
-function ackForm(alert, session, onDone) {
+function ackForm(alert, session, onDone, onTaken) {
   const outcome = h("select", { id: "ack-outcome", name: "outcome", required: true },
     OUTCOMES.map(([value, label]) => h("option", { value }, label)));
   const note = h("textarea", { id: "ack-note", name: "note", rows: 2, maxlength: 2000, placeholder: "Note (optional)" });
@@ -109,11 +109,9 @@ function ackForm(alert, session, onDone) {
       button.disabled = false;
       if (error instanceof ApiError && error.status === 409) {
         const first = error.body.acknowledgement;
-        const badge = document.getElementById("detail-status");
-        if (badge) {
-          badge.textContent = "acknowledged";
-          badge.className = "badge done";
-        }
+        // This alert's badge, not the one found by id: the operator may have opened another
+        // alert while the request waited, and that one's badge must not say "acknowledged".
+        onTaken();
         // Show the alert as it now is (acknowledged) in the list, keeping the message here.
         api("GET", `/v1/alerts/${encodeURIComponent(alert.alert_id)}`).then((now) => remember(now, asOf), () => {});
         if (first && ownAttempt(first, unanswered, session)) {
@@ -174,14 +172,19 @@ export async function renderDetail(root, alertId, cameras, session) {
     held = { alertId, slot: h("div", { id: "ack" }), status: null, acknowledged: false };
     const ackSlot = held.slot;
     if (alert.acknowledgement) ackSlot.append(ackView(alert.acknowledgement));
-    else ackSlot.append(ackForm(alert, session, (ack, now, asOf) => {
-      if (now) remember(now, asOf);
-      clear(ackSlot, ackView(ack));
+    else {
       // The badge of the detail as drawn now (a sighting may have drawn it again since).
-      held.acknowledged = true;
-      held.status.textContent = "acknowledged";
-      held.status.className = "badge done";
-    }));
+      const taken = () => {
+        held.acknowledged = true;
+        held.status.textContent = "acknowledged";
+        held.status.className = "badge done";
+      };
+      ackSlot.append(ackForm(alert, session, (ack, now, asOf) => {
+        if (now) remember(now, asOf);
+        clear(ackSlot, ackView(ack));
+        taken();
+      }, taken));
+    }
     ackSlots.set(root, held);
   }
   const ackSlot = held.slot;
