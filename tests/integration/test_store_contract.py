@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -1023,6 +1024,25 @@ async def test_pg_app_role_cannot_purge_the_audit_log_inside_its_floor(
         assert row is not None and row[0] == 0
 
 
+async def until_waiting_on_a_lock(
+    other: psycopg.AsyncConnection[Any], task: asyncio.Task[Any]
+) -> None:
+    """Until some session waits on an advisory lock (`other` holds one), `task` still running:
+    a task that ends first did not wait for the lock holder."""
+    deadline = asyncio.get_running_loop().time() + 10
+    while True:
+        cur = await other.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        )
+        row = await cur.fetchone()
+        if row is not None and row[0] > 0:
+            break
+        assert not task.done(), "the task ended without waiting for the lock's holder"
+        assert asyncio.get_running_loop().time() < deadline, "never waited on the lock"
+        await asyncio.sleep(0.02)
+    assert not task.done()
+
+
 async def test_pg_alert_acknowledgement_waits_for_placements_of_its_key(
     pg_database: PgDatabase,
 ) -> None:
@@ -1037,17 +1057,7 @@ async def test_pg_alert_acknowledgement_waits_for_placements_of_its_key(
         async with await psycopg.AsyncConnection.connect(pg_database.url, autocommit=True) as other:
             await other.execute("SELECT pg_advisory_lock(%s)", (key_lock(alert.key),))
             task = asyncio.create_task(store.acknowledge_alert(alert.alert_id, ACK))
-            deadline = asyncio.get_running_loop().time() + 10
-            while True:
-                cur = await other.execute(
-                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-                )
-                row = await cur.fetchone()
-                if row is not None and row[0] > 0:
-                    break
-                assert asyncio.get_running_loop().time() < deadline, "never waited on the lock"
-                await asyncio.sleep(0.02)
-            assert not task.done()
+            await until_waiting_on_a_lock(other, task)
             await other.execute("SELECT pg_advisory_unlock(%s)", (key_lock(alert.key),))
             acked = await asyncio.wait_for(task, 10)
         assert acked is not None
@@ -1169,17 +1179,7 @@ async def test_pg_hit_acknowledgement_waits_for_a_placement_of_its_key_before_it
         async with await psycopg.AsyncConnection.connect(pg_database.url, autocommit=True) as other:
             await other.execute("SELECT pg_advisory_lock(%s)", (key_lock(key),))  # placing
             task = asyncio.create_task(store.acknowledge("h1", ACK))
-            deadline = asyncio.get_running_loop().time() + 10
-            while True:
-                cur = await other.execute(
-                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-                )
-                row = await cur.fetchone()
-                if row is not None and row[0] > 0:
-                    break
-                assert not task.done(), "acknowledged without waiting for the placing"
-                assert asyncio.get_running_loop().time() < deadline, "never waited on the lock"
-                await asyncio.sleep(0.02)
+            await until_waiting_on_a_lock(other, task)
             await other.execute("SELECT pg_advisory_unlock(%s)", (key_lock(key),))
             acked = await asyncio.wait_for(task, 10)
         assert acked is not None
