@@ -227,13 +227,12 @@ class IngestPipeline:
             )
             for record in fresh.values()
         ]
+        keys = list(fresh)
         started = time.perf_counter()
-        await self._bus.publish(
-            messages, timeout_s=self._timeout, landed_late=self._late(list(fresh))
-        )
+        await self._bus.publish(messages, timeout_s=self._timeout, landed_late=self._late(keys))
         self._metrics.produce_seconds.observe(time.perf_counter() - started)
         if self._keys is not None:
-            self._keys.add(list(fresh))
+            self._keys.add(keys)
 
     def _late(self, keys: list[DedupKey]) -> LandedLate:
         """For a publish that failed (answered 503) but whose reads Kafka stored after all: they
