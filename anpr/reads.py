@@ -357,6 +357,10 @@ def _given_texts(
     return texts
 
 
+# `fullmatch`, not `match` with `$`, which would let one trailing newline through.
+_ID_MATCH = ID_PATTERN.fullmatch
+
+
 def _norm_or_none(plate: str) -> str | None:
     if len(plate) > MAX_SENT_PLATE_LEN:
         return None
@@ -369,6 +373,10 @@ def _accept_shaped(
 ) -> ReadRecord | None:
     """The record `_validate_by_hand` would give for this well-typed read, or None when a check
     beyond its types fails (the hand-written validator then names the field)."""
+    if _ID_MATCH(read.camera_id) is None or (
+        read.read_id is not None and _ID_MATCH(read.read_id) is None
+    ):
+        return None
     captured = read.captured_at
     captured_text: str | None = None
     if type(captured) is str:

@@ -173,10 +173,18 @@ def test_a_good_read_with_every_field_takes_the_typed_path() -> None:
 def test_values_the_hand_written_validator_refuses_do_not_fit_the_shape() -> None:
     assert submitted_read({**GOOD, "lane": Lane.TWO}) is None
     assert submitted_read({**GOOD, "candidates": ({"plate": "AB1"},)}) is None
-    assert submitted_read({**GOOD, "camera_id": "cam-1\n"}) is None
     assert submitted_read({**GOOD, "confidence": True}) is None
     assert submitted_read([GOOD]) is None
     assert submitted_read(WITH_UNKNOWN) is None
+
+
+def test_ids_outside_the_alphabet_leave_the_typed_path_for_the_validator() -> None:
+    for bad in ({"camera_id": "cam-1\n"}, {"read_id": "r 1"}, {"read_id": "r" * 129}):
+        raw = {**GOOD, **bad}
+        assert submitted_read(raw) is not None
+        fast, by_hand = both(raw)
+        assert isinstance(fast, list) and fast == by_hand
+        assert [e.field for e in fast] == [next(iter(bad))]
 
 
 def test_a_retention_reaching_before_1970_still_refuses_times_before_it() -> None:
