@@ -72,21 +72,26 @@ class CameraCounts:
         if at > self.at:
             self.at = at
 
-    def add_read(self, read: ReadRecord) -> None:
-        at = read["received_at"]
+    def add_reads(self, at: int, reads: list[ReadRecord]) -> None:
+        """Reads of this camera received at `at` (one request's): what is the same for all of
+        them is counted once."""
         if not self.reads or at < self.first_at:
             self.first_at = at
         self._stamp(at)
-        self.reads += 1
-        confidence = read.get("confidence")
-        if confidence is not None:
-            self.with_confidence += 1
-            self.low_confidence += confidence < LOW_CONFIDENCE
-            self.bins[bisect_right(_INNER_BOUNDS, min(max(confidence, 0.0), 1.0))] += 1
-        self.with_images += bool(read.get("images"))
-        self.own_read_ids += not read["read_id"].startswith(DERIVED_PREFIX)
+        self.reads += len(reads)
+        bins = self.bins
+        for read in reads:
+            confidence = read.get("confidence")
+            if confidence is not None:
+                self.with_confidence += 1
+                self.low_confidence += confidence < LOW_CONFIDENCE
+                bins[bisect_right(_INNER_BOUNDS, min(max(confidence, 0.0), 1.0))] += 1
+            if read.get("images"):
+                self.with_images += 1
+            if not read["read_id"].startswith(DERIVED_PREFIX):
+                self.own_read_ids += 1
         skews = self.skews
-        skews.append(at - read["captured_at_ms"])
+        skews.extend([at - read["captured_at_ms"] for read in reads[-SKEW_SAMPLES:]])
         if len(skews) > 2 * SKEW_SAMPLES:
             del skews[:-SKEW_SAMPLES]
 
@@ -157,8 +162,18 @@ class CameraAggregates:
         return counts
 
     def add_reads(self, reads: list[ReadRecord]) -> None:
+        """Reads made durable, usually one request's: grouped by camera and time received, so
+        each group costs one lookup (0.8 µs per read read by read, `benchmarks.read_costs`)."""
+        groups: dict[tuple[str, int], list[ReadRecord]] = {}
         for read in reads:
-            self.at(read["camera_id"], read["received_at"]).add_read(read)
+            key = (read["camera_id"], read["received_at"])
+            group = groups.get(key)
+            if group is None:
+                groups[key] = [read]
+            else:
+                group.append(read)
+        for (camera_id, at), group in groups.items():
+            self.at(camera_id, at).add_reads(at, group)
 
     def take(self) -> dict[AggregateKey, CameraCounts]:
         counts, self.counts = self.counts, {}

@@ -18,7 +18,7 @@ from anpr.topics import Topics
 from api.health.state import CameraMonitor
 from api.health.tracker import HealthTopics, HealthTracker
 from ingest import events as events_module
-from ingest.camerastats import SKEW_SAMPLES
+from ingest.camerastats import SKEW_SAMPLES, CameraAggregates
 from ingest.events import GatewayEvents
 from tests.conftest import MakeRead
 from tests.support import records
@@ -239,3 +239,25 @@ async def test_gateway_publishes_what_it_accepted_rejected_and_dropped(
     assert record["rejected_by_reason"] == {"plate": 1}
     assert record["first_at"] <= record["last_at"] == record["at"]
     assert len(record["skews"]) == 2
+
+
+def test_one_requests_reads_fold_as_they_would_one_by_one() -> None:
+    reads = [
+        topic_read(
+            camera_id=("a", "b", "c")[i % 3],
+            read_id=f"r-{i}" if i % 4 else f"d-{i:04x}",
+            received_at=T0,
+            captured_at_ms=T0 - 7 * i,
+            confidence=(i % 11) / 10,
+            **({"images": {"plate_url": "https://x/1.jpg"}} if i % 5 == 0 else {}),
+        )
+        for i in range(250)
+    ]
+    together = CameraAggregates()
+    together.add_reads(reads)
+    one_by_one = CameraAggregates()
+    for read in reads:
+        one_by_one.add_reads([read])
+    assert {k: c.fields() for k, c in together.counts.items()} == {
+        k: c.fields() for k, c in one_by_one.counts.items()
+    }
