@@ -1052,6 +1052,34 @@ def test_sign_out_resets_the_tab_title_count_of_waiting_alerts() -> None:
     }
 
 
+def test_the_tab_title_counts_new_alerts_on_every_view() -> None:
+    """The tab title's count of waiting alerts was drawn by the Live alerts view only: an
+    operator on the camera board or a search saw the title frozen while new alerts came (and
+    the alert from another tab went unseen if the sound was off)."""
+    shown = run_js(f"""
+        {shared_pc()}
+        {open_console()}
+        dom.go("#/cameras");
+        await dom.settle();
+        const onCameras = document.title;
+        dom.FakeEventSource.opened[0].emit("alert", {js(alert())});
+        dom.FakeEventSource.opened[0].emit("alert", {js(alert("al-2", test=True))});
+        await dom.settle();
+        const afterAlert = document.title;
+        dom.FakeEventSource.opened[0].emit("alert", {js(alert("al-3", priority=3))});
+        dom.FakeEventSource.opened[0].emit(
+          "sighting", {{ alert: {js(alert(status="acknowledged", sightings=2))} }});
+        await dom.settle();
+        out({{ onCameras, afterAlert, afterAck: document.title, view: location.hash }});
+    """)
+    assert shown == {
+        "onCameras": "ANPR control room",
+        "afterAlert": "(1) ANPR control room",
+        "afterAck": "(1) ANPR control room",
+        "view": "#/cameras",
+    }
+
+
 def test_an_acknowledged_alerts_detail_says_acknowledged() -> None:
     """After a successful acknowledgement the detail showed "Acknowledged by anna" under a
     header badge still saying "new", until a sighting drew the detail again (maybe never)."""

@@ -52,8 +52,6 @@ export async function renderAlerts(root, alertId, session) {
     const items = allAlerts();
     clear(list, items.map((a) => alertRow(a, cameras, a.alert_id === alertId)));
     empty.hidden = items.length > 0;
-    const waiting = items.filter((a) => a.status === "new" && !a.test).length;
-    document.title = waiting ? `(${waiting}) ANPR control room` : "ANPR control room";
   }
 
   drawList();

@@ -128,6 +128,13 @@ async function enter(info) {
   route();
 }
 
+// The count of alerts waiting, in the tab title on every view: an operator on the camera board
+// or a search sees a new alert come in another tab's title.
+function drawTitle() {
+  const waiting = session ? live.allAlerts().filter((a) => a.status === "new" && !a.test).length : 0;
+  document.title = waiting ? `(${waiting}) ANPR control room` : "ANPR control room";
+}
+
 function drawConnection() {
   const state = live.connectionState();
   $("conn").textContent = state;
@@ -237,6 +244,7 @@ async function boot() {
   });
   live.onChange((kind) => {
     if (kind === "connection") drawConnection();
+    else drawTitle();
   });
   await resume();
 }
