@@ -249,6 +249,36 @@ def test_an_alert_from_a_camera_added_after_sign_in_shows_its_name_and_zone() ->
     assert "02/12/2026, 11:00:00 CET" in shown
 
 
+def test_the_alert_list_follows_a_camera_renamed_and_one_added_during_the_shift() -> None:
+    """The alert list drew camera names from the index it had when it opened: a camera renamed
+    mid-shift kept its old name, and one registered since showed as its id, until the operator
+    opened the camera board."""
+    south = {"camera_id": "cam-1", "name": "South gate", "timezone": "UTC"}
+    renamed = south | {"name": "South gate (A12 slip road)"}
+    north = {"camera_id": "cam-2", "name": "North gate", "timezone": "UTC"}
+    shown = run_js(f"""
+        const live = await load("live.js");
+        const {{ renderAlerts }} = await load("alerts.js");
+        dom.routes.set("/v1/alerts?limit=200", {{ items: [{js(alert())}] }});
+        dom.routes.set("/v1/cameras", {{ items: [{js(south)}] }});
+        await live.start();
+        const root = document.createElement("main");
+        await renderAlerts(root, null, {{ image_hosts: [] }});
+        const where = () => dom.all(root, (e) => e.className === "where").map((e) => e.textContent);
+        const before = where();
+        const start = Date.now();
+        Date.now = () => start + 10 * 60000;  // ten minutes on
+        dom.routes.set("/v1/cameras", {{ items: [{js(renamed)}, {js(north)}] }});
+        dom.FakeEventSource.opened[0].emit("alert", {js(alert("al-2", last_camera_id="cam-2"))});
+        await dom.settle();
+        out({{ before, after: where() }});
+    """)
+    assert shown == {
+        "before": ["South gate"],
+        "after": ["North gate", "South gate (A12 slip road)"],
+    }
+
+
 def test_the_stream_resumes_from_the_loaded_list_so_no_alert_falls_between() -> None:
     """The console loads the alert list, then opens the stream. A fresh stream sends only hits
     stored after it subscribed: an alert opened between the two was never streamed (shown up to

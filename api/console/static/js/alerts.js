@@ -57,6 +57,8 @@ export async function renderAlerts(root, alertId, session) {
   drawList();
   const off = onChange((kind, alert) => {
     drawList();
+    // A camera registered or renamed during the shift: its name once the index has it.
+    if (alert) cameraIndex([alert.last_camera_id]).then(drawList, () => {});
     if (alert && alert.alert_id === alertId && kind === "sighting") {
       renderDetail(detail, alertId, cameras, session).catch(() => {});
     }

@@ -8,29 +8,47 @@ import { clear, h } from "./dom.js";
 // One map, updated in place, so the views holding it see a reload.
 const cache = new Map();
 const RELOAD_MS = 30000;
+// Older than this, the index is reloaded in the background when a view asks for it: a camera
+// renamed during the shift shows its new name within minutes, without the camera board.
+const STALE_MS = 5 * 60000;
 let loadedAt = 0;
+let loading = null;
+// Counts forgetCameras(): a load answered after a sign-out fills nothing for the next person.
+let epoch = 0;
 
 // camera_id -> camera (name, timezone) for the other views; refreshed when the board loads,
-// and when a view needs a camera it does not know (registered during the shift), at most
-// every 30 s (a deleted camera stays unknown).
+// when a view needs a camera it does not know (registered during the shift), at most every
+// 30 s (a deleted camera stays unknown), and in the background once it is 5 minutes old.
 export async function cameraIndex(needed = []) {
   const unknown = needed.some((id) => id && !cache.has(id));
-  if (cache.size === 0 || (unknown && Date.now() - loadedAt >= RELOAD_MS)) await loadCameras();
+  const age = Date.now() - loadedAt;
+  if (cache.size === 0 || (unknown && age >= RELOAD_MS)) await loadCameras();
+  else if (age >= STALE_MS) loadCameras().catch(() => {});
   return cache;
 }
 
 // At sign-out: the next person's console loads the cameras as they are then.
 export function forgetCameras() {
+  epoch += 1;
   cache.clear();
   loadedAt = 0;
+  loading = null;
 }
 
-async function loadCameras() {
-  const page = await api("GET", "/v1/cameras");
-  loadedAt = Date.now();
-  cache.clear();
-  for (const camera of page.items) cache.set(camera.camera_id, camera);
-  return page.items;
+function loadCameras() {
+  if (!loading) {
+    const mine = epoch;
+    loading = api("GET", "/v1/cameras").then((page) => {
+      if (mine !== epoch) return page.items;
+      loadedAt = Date.now();
+      cache.clear();
+      for (const camera of page.items) cache.set(camera.camera_id, camera);
+      return page.items;
+    }).finally(() => {
+      if (mine === epoch) loading = null;
+    });
+  }
+  return loading;
 }
 
 const COLUMNS = [
