@@ -523,6 +523,42 @@ def test_the_report_splits_days_in_the_control_rooms_time_zone(
     assert asked["timezone"] == "Europe/Brussels"
 
 
+def test_the_reports_period_starts_at_the_control_rooms_midnight(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """"Over the last 7 d" asked from now minus 7 × 24 h: grouped by day, the first row was a
+    partial day (from the time of day the report was opened), read as a quiet day. The period
+    starts at midnight in the control room's zone, the given number of days before today, and
+    the view says so."""
+    monkeypatch.setenv("TZ", "Europe/Brussels")
+    report = {
+        "group_by": "day",
+        "since": None,
+        "until": None,
+        "timezone": "Europe/Brussels",
+        "groups": [],
+        "total": {"key": "all", "hits": 0, "acknowledged": 0, "false_positive_share": None},
+    }
+    shown = run_js(f"""
+        const {{ renderReport }} = await load("admin.js");
+        dom.routes.set("/v1/reports/hits?*", {js(report)});
+        Date.now = () => Date.parse("2026-12-02T15:40:00Z");  // 16:40 in Brussels
+        const root = document.createElement("main");
+        await renderReport(root);
+        const asked = () => new URL(dom.requests[dom.requests.length - 1].path, "http://console")
+          .searchParams.get("since");
+        const week = asked();
+        const day = dom.all(root, (e) => e.getAttribute("data-days") === "1")[0];
+        day.dispatchEvent({{ type: "click" }});
+        await dom.settle();
+        const period = dom.byId(root, "report-period").textContent;
+        out({{ week, day: asked(), period }});
+    """)
+    assert shown["week"] == "2026-11-24T23:00:00.000Z"  # 25 Nov, 00:00 CET
+    assert shown["day"] == "2026-11-30T23:00:00.000Z"  # 1 Dec, 00:00 CET
+    assert "00:00" in shown["period"] and "Europe/Brussels" in shown["period"]
+
+
 SIGN_OUT = {
     "starting": '[503, { detail: "the API is still loading the registry" }]',
     "server error": '[500, { detail: "internal error" }]',

@@ -97,10 +97,16 @@ async function showReport(root, groupBy, days) {
       type: "button", class: n === days ? "active" : "", "data-days": String(n),
       onclick: () => showReport(root, groupBy, n),
     }, `${n} d`)));
-  root.append(picker);
-  const since = new Date(Date.now() - days * 86400000).toISOString();
-  // Days are cut at this browser's midnight (the API's default is UTC's).
+  // Days are cut at this browser's midnight (the API's default is UTC's), and the period starts
+  // at one: the last `days` whole days and today so far, never a partial first day.
   const timezone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const start = new Date(Date.now());
+  start.setDate(start.getDate() - days);
+  start.setHours(0, 0, 0, 0);
+  const since = start.toISOString();
+  picker.append(h("span", { class: "hint", id: "report-period" },
+    ` (from ${start.toLocaleDateString()} 00:00, ${timezone}, to now)`));
+  root.append(picker);
   let report;
   try {
     report = await api("GET", query("/v1/reports/hits", { group_by: groupBy, since, timezone }));
