@@ -30,6 +30,7 @@ _DIRECTIONS = {
 }
 _PLATE_KEYS = ("plateUTF8", "plateUnicode", "plateText", "plateASCII")  # best encoding first
 _PLATE_NAMES = ("lp", "plate")
+_TIME_KEYS = ("capture_timestamp", "capture_ts", "datetime")
 _OVERVIEW_NAMES = ("roi", "frame", "full", "overview", "car", "vehicle", "scene")
 
 
@@ -54,8 +55,8 @@ def vendor_ids(event: dict[str, Any]) -> list[str]:
 def _event(event: dict[str, Any], pictures: list[Part], tz: tzinfo, out: Collector) -> None:
     index = out.take_index()
     plate = next(filter(None, (f.text(event.get(k), max_len=64) for k in _PLATE_KEYS)), None)
-    when = f.first_time(event, ("capture_timestamp", "capture_ts", "datetime"), tz)
-    read = out.begin(index, ("plateText", plate), ("capture_timestamp", when))
+    when = f.first_time(event, _TIME_KEYS, tz)
+    read = out.begin(index, ("plateText", plate), (f.time_field(event, _TIME_KEYS), when))
     if read is None:
         return
     put(read, "confidence", f.confidence(event.get("plateConfidence"), scale="unit"))

@@ -36,7 +36,15 @@ from ingest.adapters.base import Context, VendorAdapter
 from ingest.adapters.envelope import MAX_BODY_BYTES, Envelope, open_envelope, split_multipart
 from ingest.adapters.errors import PayloadTooLarge
 from ingest.adapters.multipart import header_params, sniff_boundary
-from ingest.adapters.result import MAX_READS, CanonicalRead, Collector, SuccessResponse, put
+from ingest.adapters.result import (
+    MAX_READS,
+    NOT_A_TIME,
+    CanonicalRead,
+    Collector,
+    SuccessResponse,
+    not_a_time,
+    put,
+)
 
 _ANSWER = b'{"result":"true","status":"success","message":"OK"}'
 _NO_PLATE = frozenset({"unknown", "无车牌", "车牌", "noplate", "no plate", "-", "0"})
@@ -165,7 +173,7 @@ def _event(event: dict[str, Any], ctx: Context, out: Collector) -> None:
     index = out.take_index()
     when = _event_time(data, ctx)
     if when is None:
-        out.problem("Data.RealUTC", "missing or not a time (RealUTC, LocaleTime or UTC)", index)
+        out.problem("Data.RealUTC", not_a_time("RealUTC, LocaleTime or UTC"), index)
         return
     read: CanonicalRead = {"captured_at": when, "plate": plate}
     is_plate = (f.text(thing.get("ObjectType")) or "").lower() == "plate"
@@ -203,7 +211,8 @@ def _tollgate(picture: dict[str, Any], ctx: Context, out: Collector) -> None:
         return
     when = f.first_time(snap, ("AccurateTime", "SnapTime"), ctx.tz)
     if when is None:
-        out.problem("Picture.SnapInfo.SnapTime", "missing or not a time", index)
+        field = f.time_field(snap, ("SnapTime", "AccurateTime"), "Picture.SnapInfo.")
+        out.problem(field, NOT_A_TIME, index)
         return
     read: CanonicalRead = {"captured_at": when, "plate": plate}
     put(read, "confidence", f.confidence(plate_info.get("Confidence"), scale="percent"))

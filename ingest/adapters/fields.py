@@ -199,6 +199,12 @@ def captured_at(value: object, tz: tzinfo) -> str | None:
     return rfc3339(found) if found is not None else None
 
 
+def time_field(record: dict[str, Any], keys: Sequence[str], prefix: str = "") -> str:
+    """The payload field to name when none of `keys` held a usable time: the first one the
+    payload has (its value could not be read), else the first (missing)."""
+    return prefix + next((key for key in keys if record.get(key) is not None), keys[0])
+
+
 def first_time(record: dict[str, Any], keys: Sequence[str], tz: tzinfo) -> str | None:
     """`captured_at` of the first of `keys` that holds a usable time."""
     for key in keys:

@@ -25,6 +25,7 @@ from ingest.adapters.base import Context, VendorAdapter
 from ingest.adapters.envelope import INVALID, Envelope, load_json, load_xml
 from ingest.adapters.multipart import Part
 from ingest.adapters.result import (
+    NOT_A_TIME,
     CanonicalRead,
     Collector,
     LocationIn,
@@ -119,7 +120,7 @@ def _event(alert: dict[str, Any], pictures: list[Part], tz: tzinfo, out: Collect
         return
     when = f.captured_at(alert.get("dateTime"), tz) or _picture_time(anpr, tz)
     if when is None:
-        out.problem("dateTime", "missing or not a time", index)
+        out.problem("dateTime", NOT_A_TIME, index)
         return
     read: CanonicalRead = {"captured_at": when, "plate": plate}
     put(read, "read_id", f.read_id(alert.get("UUID")))

@@ -36,6 +36,7 @@ _AGENT_STATUS = (
 )  # fmt: skip
 _STREAM_STATUS = ("camera_name", "is_streaming", "fps")
 _NO_READ_TYPES = frozenset({"vehicle", "vehicle_group", "search"})
+_GROUP_TIME_KEYS = ("epoch_start", "epoch_end", "epoch_time")
 
 
 class OpenAlprAdapter(VendorAdapter):
@@ -121,9 +122,9 @@ def _group(record: dict[str, Any], tz: tzinfo, out: Collector, index: int) -> No
     if plate is None:
         out.problem("best_plate_number", "missing or empty: a read needs a plate", index)
         return
-    when = f.first_time(record, ("epoch_start", "epoch_end", "epoch_time"), tz)
+    when = f.first_time(record, _GROUP_TIME_KEYS, tz)
     if when is None:
-        out.problem("epoch_start", "missing or not an epoch time", index)
+        out.problem(f.time_field(record, _GROUP_TIME_KEYS), "missing or not an epoch time", index)
         return
     read: CanonicalRead = {"captured_at": when, "plate": plate}
     put(read, "read_id", f.read_id(record.get("best_uuid"), "group"))

@@ -21,7 +21,7 @@ from typing import Any
 from ingest.adapters import fields as f
 from ingest.adapters.base import Context, VendorAdapter
 from ingest.adapters.multipart import Part
-from ingest.adapters.result import CanonicalRead, Collector, put
+from ingest.adapters.result import NOT_A_TIME, CanonicalRead, Collector, put
 
 _ORIENTATION = {"front": "approaching", "rear": "receding", "unknown": "unknown"}
 
@@ -71,7 +71,7 @@ def _webhook(record: dict[str, Any], overview: str | None, tz: tzinfo, out: Coll
         if not isinstance(result, dict):
             out.problem(where, "must be an object", index)
         elif when is None:
-            out.problem("data.timestamp", "missing or not a time", index)
+            out.problem("data.timestamp", NOT_A_TIME, index)
         else:
             _read(result, where, when, overview, data, out, index)
 

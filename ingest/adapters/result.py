@@ -23,6 +23,22 @@ from ingest.adapters.errors import PayloadTooLarge
 MAX_READS = 1000
 
 
+# What `ingest.adapters.fields.moment` reads, for the problem an integrator gets when a
+# payload's time is not one.
+_TIME_FORMS = (
+    "ISO 8601 or RFC 3339, without an offset in the camera's time zone; epoch seconds or "
+    "milliseconds; compact YYYYMMDDhhmm, YYYYMMDDhhmmss or YYYYMMDDhhmmssSSS"
+)
+
+
+def not_a_time(fields: str = "") -> str:
+    where = f" in {fields}" if fields else ""
+    return f"missing or not a time{where} (read: {_TIME_FORMS})"
+
+
+NOT_A_TIME = not_a_time()
+
+
 class CandidateIn(TypedDict):
     plate: str
     confidence: NotRequired[float]
@@ -154,7 +170,7 @@ class Collector:
         plate: tuple[str, str | None],
         captured_at: tuple[str, str | None],
         *,
-        time_message: str = "missing or not a time",
+        time_message: str = NOT_A_TIME,
     ) -> CanonicalRead | None:
         """A read with its two required fields, each given as (payload field, value or None);
         None, with a problem naming the payload field, when one of them is missing."""

@@ -15,7 +15,7 @@ from typing import Any
 
 from ingest.adapters import fields as f
 from ingest.adapters.base import Context, VendorAdapter
-from ingest.adapters.result import Collector, put
+from ingest.adapters.result import Collector, not_a_time, put
 from ingest.adapters.xml import XmlValue
 
 
@@ -49,7 +49,7 @@ def _transit(transit: dict[str, Any], ctx: Context, out: Collector) -> None:
         index,
         ("PLATE_STRING", f.label(transit.get("PLATE_STRING"))),
         ("DATE", f.wall_clock(transit.get("DATE"), transit.get("TIME"), ctx.tz)),
-        time_message="missing or not a time (DATE and TIME)",
+        time_message=not_a_time("DATE and TIME"),
     )
     if read is None:
         return

@@ -526,7 +526,7 @@ def test_the_report_splits_days_in_the_control_rooms_time_zone(
 def test_the_reports_period_starts_at_the_control_rooms_midnight(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """"Over the last 7 d" asked from now minus 7 × 24 h: grouped by day, the first row was a
+    """ "Over the last 7 d" asked from now minus 7 × 24 h: grouped by day, the first row was a
     partial day (from the time of day the report was opened), read as a quiet day. The period
     starts at midnight in the control room's zone, the given number of days before today, and
     the view says so."""

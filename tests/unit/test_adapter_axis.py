@@ -123,7 +123,7 @@ def test_roi_picture_is_the_overview() -> None:
         (event(capture_timestamp="0", capture_ts=None, datetime=None), "capture_timestamp"),
         (
             event(datetime="20211311 250000000", capture_timestamp=None, capture_ts=None),
-            "capture_timestamp",
+            "datetime",  # the field that held the bad value, not the first one looked for
         ),
         # 12 digits, no calendar time: not taken for epoch ms of 1976 (then refused downstream
         # as too old, naming no vendor field).
@@ -142,3 +142,13 @@ def test_unusable_events_are_problems(doc: object, field: str) -> None:
 
 def test_success_response_is_200() -> None:
     assert ADAPTER.success_response.status == 200
+
+
+def test_a_time_that_cannot_be_read_is_named_with_the_forms_that_are_read() -> None:
+    """ "missing or not a time" left the integrator guessing which forms the gateway reads."""
+    result = run(event(capture_timestamp="yesterday at noon", capture_ts=None, datetime=None))
+    (problem,) = result.problems
+    assert problem["field"] == "capture_timestamp"
+    assert (
+        "ISO 8601" in problem["message"] and "epoch seconds or milliseconds" in problem["message"]
+    )
