@@ -31,7 +31,18 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="which table --format csv gives",
     )
     rollout.add_argument("--api", default=None, help="the API's base URL")
-    rollout.add_argument("--token", default=None, help="a manager or admin token")
+    rollout.add_argument(
+        "--token",
+        default=None,
+        help="a manager or admin token; prefer ANPR_TOKEN (a token in the command line is "
+        "readable by every user of the host and kept in shell history)",
+    )
+
+
+IN_ARGV_WARNING = (
+    "warning: a token given with {option} is readable by every user of this host (ps) and kept "
+    "in shell history; set {variable} instead"
+)
 
 
 def _base_url(given: str | None) -> str:
@@ -48,6 +59,8 @@ def report_command(args: argparse.Namespace) -> int:
     if not token:
         print("a token is needed: --token, ANPR_TOKEN or ANPR_ADMIN_TOKEN", file=sys.stderr)
         return 2
+    if args.token:
+        print(IN_ARGV_WARNING.format(option="--token", variable="ANPR_TOKEN"), file=sys.stderr)
     base = _base_url(args.api)
     if not base.startswith(("http://", "https://")):
         print(f"--api must be an http(s) URL, got {base!r}", file=sys.stderr)

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from anpr_cli.report import IN_ARGV_WARNING
+
 DESCRIPTION = (
     "Simulated cameras (BE, NL, FR, DE, LU plates with OCR noise) pushing reads to a running "
     "gateway at a constant rate that does not slow down when the server does. With an admin "
@@ -85,6 +87,9 @@ def simulate_command(args: argparse.Namespace) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     data_dir = Path(os.environ.get("ANPR_DATA_DIR", ".anpr-data"))
     admin = args.admin_token or admin_token_from(dict(os.environ), data_dir)
+    if args.admin_token:
+        warning = IN_ARGV_WARNING.format(option="--admin-token", variable="ANPR_ADMIN_TOKEN")
+        print(warning, file=sys.stderr)
     try:
         config = SimConfig(
             gateway=args.gateway,

@@ -106,6 +106,17 @@ def test_report_rollout_fetches_and_prints(
     assert _Api.seen == [("/v1/rollout?format=md&table=integrators", "Bearer tok-m")]
 
 
+def test_report_rollout_warns_of_a_token_on_the_command_line(
+    stand_in_api: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A token in argv is readable by every user of the host (`ps`) and kept in shell history."""
+    assert main(["report", "rollout", "--api", stand_in_api, "--token", "tok-m"]) == 0
+    assert "ANPR_TOKEN" in capsys.readouterr().err
+    monkeypatch.setenv("ANPR_TOKEN", "tok-m")
+    assert main(["report", "rollout", "--api", stand_in_api]) == 0
+    assert capsys.readouterr().err == ""
+
+
 def test_report_rollout_says_why_it_failed(
     stand_in_api: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
