@@ -18,7 +18,7 @@ from anpr.errors import BusUnavailable
 from anpr.reads import FieldError, ReadLimits, ReadRecord, validate_read
 from anpr.readshape import ReadShape, as_sent
 from anpr.registry import RegistryView
-from ingest.dedup import DedupKey, RecentReads
+from ingest.dedup import DedupKey, Publishing, RecentReads
 from ingest.events import GatewayEvents
 from ingest.keys_outbox import KeysOutbox
 from ingest.metrics import UNREGISTERED, GatewayMetrics
@@ -126,7 +126,7 @@ class IngestPipeline:
         limits = ReadLimits(now_ms=received, retention_ms=self._retention_ms)
         outcome = IngestOutcome()
         fresh: dict[DedupKey, ReadRecord] = {}
-        waiting: dict[DedupKey, tuple[ReadRecord, asyncio.Future[bool]]] = {}
+        waiting: dict[DedupKey, tuple[ReadRecord, Publishing]] = {}
         broken = broken or {}
         caller = principal.integrator_id or principal.role.value
         for index, raw in enumerate(items):
@@ -169,8 +169,7 @@ class IngestPipeline:
                 fresh[key] = checked
 
         # From here the fresh reads are ours: a copy sent meanwhile waits for this request.
-        if fresh:
-            self._recent.begin(fresh)
+        publishing = self._recent.begin(fresh) if fresh else None
         published = False
         try:
             # A copy being published by another request: this one is its duplicate once it is
@@ -182,7 +181,8 @@ class IngestPipeline:
                 await self._publish(fresh)
                 published = True
         finally:
-            self._recent.finish(fresh, published=published)
+            if publishing is not None:
+                self._recent.finish(publishing, fresh, published=published)
         if fresh:
             outcome.accepted = len(fresh)
             self._events.accepted(list(fresh.values()))
@@ -201,13 +201,13 @@ class IngestPipeline:
         self._metrics.dedup_entries.set(len(self._recent))
         return outcome
 
-    async def _copy_stored(self, pending: asyncio.Future[bool]) -> None:
+    async def _copy_stored(self, pending: Publishing) -> None:
         """Wait for the copy another request is publishing to be stored: `CopyNotPublished`
         (503) when its publish failed, `BusUnavailable` when it takes longer than this
         request's own publish may."""
         try:
             async with asyncio.timeout(self._timeout):
-                await asyncio.shield(pending)
+                await asyncio.shield(pending.outcome())
         except TimeoutError:
             raise BusUnavailable(
                 f"a copy of a read in it, sent by another request, was still being stored after "

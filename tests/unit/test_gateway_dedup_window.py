@@ -4,7 +4,7 @@ its newer add."""
 
 from __future__ import annotations
 
-from ingest.dedup import DedupKey, RecentReads
+from ingest.dedup import CopyNotPublished, DedupKey, RecentReads
 
 
 class Clock:
@@ -71,3 +71,20 @@ def test_the_bound_skips_keys_that_a_newer_add_holds() -> None:
     assert [k for k in keys("r-1", "r-2", "r-3", "r-4") if recent.seen(k)] == keys(
         "r-1", "r-3", "r-4"
     )
+
+
+async def test_a_copy_learns_the_outcome_of_a_publish_whether_it_asks_before_or_after() -> None:
+    recent = RecentReads(window_s=60, max_entries=100)
+    for stored in (True, False):
+        publishing = recent.begin(keys("r-1"))
+        pending = recent.in_flight(("cam-1", "r-1"))
+        assert pending is publishing
+        asked_before = pending.outcome()
+        recent.finish(publishing, keys("r-1"), published=stored)
+        assert recent.in_flight(("cam-1", "r-1")) is None
+        for outcome in (asked_before, pending.outcome()):  # the second asked after the end
+            assert outcome.done()
+            if stored:
+                assert outcome.result() is True
+            else:
+                assert isinstance(outcome.exception(), CopyNotPublished)
