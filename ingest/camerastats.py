@@ -164,6 +164,10 @@ class CameraAggregates:
     def add_reads(self, reads: list[ReadRecord]) -> None:
         """Reads made durable, usually one request's: grouped by camera and time received, so
         each group costs one lookup (0.8 µs per read read by read, `benchmarks.read_costs`)."""
+        if len(reads) == 1:  # a single-read request: no grouping to pay for
+            read = reads[0]
+            self.at(read["camera_id"], read["received_at"]).add_reads(read["received_at"], reads)
+            return
         groups: dict[tuple[str, int], list[ReadRecord]] = {}
         for read in reads:
             key = (read["camera_id"], read["received_at"])
