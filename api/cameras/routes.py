@@ -47,6 +47,11 @@ def health_out(report: HealthReport) -> CameraHealthOut:
     )
 
 
+# `null` in a PATCH puts these back to what a registration without them gets. Not `state`:
+# a null must not take a commissioning camera live; nor the required fields (422 names them).
+CLEARED_BY_NULL = frozenset({"zones", "external_ids", "timezone"})
+
+
 def _spec_fields(camera: Camera) -> dict[str, Any]:
     return {k: v for k, v in camera.record.items() if k not in _META}
 
@@ -182,6 +187,9 @@ async def patch_camera(
     camera_id: str, patch: CameraPatch, principal: Admin, service: Service
 ) -> CameraOut:
     changes = patch.model_dump(mode="json", exclude_unset=True)
+    for name in CLEARED_BY_NULL & changes.keys():
+        if changes[name] is None:
+            changes[name] = CameraSpec.model_fields[name].get_default(call_default_factory=True)
     if changes.get("camera_id", camera_id) != camera_id:
         raise invalid("camera_id", "cannot be changed (delete and register the camera anew)")
     async with service.registry_lock:

@@ -43,7 +43,9 @@ class CameraList(BaseModel):
 
 
 class CameraPatch(BaseModel):
-    """Fields to change; absent fields keep their value, `null` clears an optional one."""
+    """Fields to change; absent fields keep their value, `null` clears an optional one (zones
+    and external ids to `[]`, the time zone to UTC); `null` for a required one, or for
+    `state`, is refused."""
 
     model_config = ConfigDict(extra="ignore")
     camera_id: str | None = Field(default=None, description="If given, must match the path.")

@@ -272,6 +272,46 @@ async def test_camera_validation_names_fields(api: ApiHarness) -> None:
     assert fields == {"timezone", "location.lat", "state"}
 
 
+async def test_camera_patch_null_clears_an_optional_field(api: ApiHarness) -> None:
+    """`PATCH` documents `null` as clearing an optional field; zones and external ids were
+    refused (422: "must be a list") instead of cleared."""
+    camera_id = unique("cam")
+    await api.register_camera(camera_id)
+    set_up = await api.client.patch(
+        f"/v1/cameras/{camera_id}",
+        json={
+            "zones": ["north"],
+            "external_ids": [f"vendor:{camera_id}"],
+            "location": {"lat": 50.8, "lon": 4.4},
+            "expected_reads_per_hour": 120.0,
+            "timezone": "Europe/Brussels",
+        },
+        headers=api.auth(),
+    )
+    assert set_up.status_code == 200, set_up.text
+    cleared = await api.client.patch(
+        f"/v1/cameras/{camera_id}",
+        json={
+            "zones": None,
+            "external_ids": None,
+            "location": None,
+            "expected_reads_per_hour": None,
+            "timezone": None,
+        },
+        headers=api.auth(),
+    )
+    assert cleared.status_code == 200, cleared.text
+    got = (await api.client.get(f"/v1/cameras/{camera_id}", headers=api.auth())).json()
+    assert got["zones"] == [] and got["external_ids"] == []
+    assert got.get("location") is None and got.get("expected_reads_per_hour") is None
+    assert got["timezone"] == "UTC"
+    no_state = await api.client.patch(
+        f"/v1/cameras/{camera_id}", json={"state": None}, headers=api.auth()
+    )
+    assert no_state.status_code == 422
+    assert [e["field"] for e in no_state.json()["errors"]] == ["state"]
+
+
 async def test_camera_patch_errors(api: ApiHarness) -> None:
     camera_id = unique("cam")
     await api.register_camera(camera_id)
