@@ -23,6 +23,7 @@ from anpr.ids import is_valid_id
 from anpr.registry import (
     WRITER_FIELDS,
     CameraSpec,
+    CameraState,
     RegistryView,
     RegistryWriter,
     default_token_name,
@@ -52,6 +53,17 @@ async def _registry(bus: Bus, topic: str) -> RegistryView:
         bus, topic, apply, name="admin", deadletter_topic=deadletter, timeout_s=REPLAY_TIMEOUT_S
     )
     return view
+
+
+NOT_ASSESSED = "not_assessed"
+NOT_ASSESSED_SUMMARY = (
+    "taken live from the command line: the commissioning report was not consulted"
+)
+NOT_ASSESSED_NOTICE = (
+    "camera {camera_id} is live without its commissioning verdict (recorded as not assessed); "
+    "GET /v1/cameras/{camera_id}/commissioning shows the report, and PATCH /v1/cameras/"
+    "{camera_id} records its verdict when a camera goes live"
+)
 
 
 def _camera_spec(args: argparse.Namespace, view: RegistryView) -> CameraSpec | None:
@@ -157,9 +169,17 @@ async def _run(args: argparse.Namespace, writer: RegistryWriter, view: RegistryV
             if others:
                 print(f"external id {ext!r} is camera {min(others)!r}'s", file=sys.stderr)
                 raise Refused
-        await writer.put_camera(spec, view.cameras.get(spec.camera_id))
+        previous = view.cameras.get(spec.camera_id)
+        await writer.put_camera(spec, previous)
         print(f"camera {spec.camera_id} registered for integrator {spec.integrator_id}")
         detail = spec.model_dump(mode="json")
+        went_live = previous is not None and previous.state is CameraState.COMMISSIONING
+        if went_live and spec.state is CameraState.LIVE:
+            # The API records the commissioning verdict the change was made on; the command
+            # line has no camera health to judge by, and says so to the auditors.
+            detail["commissioning_verdict"] = NOT_ASSESSED
+            detail["commissioning_summary"] = NOT_ASSESSED_SUMMARY
+            print(NOT_ASSESSED_NOTICE.format(camera_id=spec.camera_id), file=sys.stderr)
         return AuditRecord("camera.put", spec.camera_id, actor, detail=detail)
     # delete-camera
     if args.camera_id not in view.cameras:  # nothing to delete: no record, no audit entry

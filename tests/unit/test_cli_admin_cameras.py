@@ -71,8 +71,15 @@ async def test_updating_a_camera_keeps_what_the_command_does_not_name() -> None:
     named = _parser().parse_args(
         ["admin", "camera", "cam-1", "--integrator", "int-1", "--state", "live", "--zones", ""]
     )
-    await _run(named, writer, registry_with(registered))  # type: ignore[arg-type]
+    audited = await _run(named, writer, registry_with(registered))  # type: ignore[arg-type]
     assert (writer.cameras[1].state, writer.cameras[1].zones) == (CameraState.LIVE, [])
+    # Taken live here, with no camera health to judge by: the auditors are told so, as the
+    # API's PATCH tells them the verdict it went live on.
+    assert audited.detail["commissioning_verdict"] == "not_assessed"
+    assert "command line" in audited.detail["commissioning_summary"]
+    already_live = registry_with({**registered, "state": "live"})
+    again = await _run(named, RecordingWriter(), already_live)  # type: ignore[arg-type]
+    assert "commissioning_verdict" not in again.detail
     new = _parser().parse_args(["admin", "camera", "cam-2", "--integrator", "int-1"])
     await _run(new, writer, registry_with(registered))  # type: ignore[arg-type]
     made = writer.cameras[2]
