@@ -4,6 +4,8 @@ its newer add."""
 
 from __future__ import annotations
 
+import gc
+
 from ingest.dedup import CopyNotPublished, DedupKey, RecentReads
 
 
@@ -88,3 +90,19 @@ async def test_a_copy_learns_the_outcome_of_a_publish_whether_it_asks_before_or_
                 assert outcome.result() is True
             else:
                 assert isinstance(outcome.exception(), CopyNotPublished)
+
+
+def test_the_memory_leaves_nothing_per_key_for_the_garbage_collector_to_walk() -> None:
+    """Every object the collector tracks is walked by each full collection. A duplicate memory
+    that kept a tracked object or two per add (a group and its list) held millions of them
+    at the default bound with single-read requests: the gateway ran 7-9 % fewer of them per
+    CPU-second. Its keys are tuples of strings, which a collection stops tracking."""
+    recent = RecentReads(window_s=3600, max_entries=1_000_000)
+    recent.add(keys("warm-up"))
+    gc.collect()
+    before = len(gc.get_objects())
+    for i in range(5000):
+        recent.add([("cam-1", f"r-{i}")])
+    gc.collect()
+    assert len(recent) == 5001
+    assert len(gc.get_objects()) - before < 500
