@@ -63,7 +63,8 @@ IMAGE_KEYS = tuple((name, name) for name in ImagesShape.__struct_fields__)
 class ReadShape(msgspec.Struct, gc=False, forbid_unknown_fields=True):
     # The ids' alphabet is checked by `anpr.reads` (`ID_PATTERN.fullmatch`), not by a pattern
     # here: msgspec's pattern check cost 0.55 µs of the 0.78 µs per read that decoding a batch
-    # took, the direct match 0.25 µs (`python -m benchmarks.read_costs`).
+    # took, the direct match 0.25 µs (the shape with and without it, on the body of
+    # `benchmarks.http_stack`; `python -m benchmarks.read_costs` times the decoding now).
     camera_id: str
     captured_at: str | int | float
     plate: str
