@@ -493,6 +493,17 @@ def test_a_view_that_loads_after_the_next_one_was_asked_for_is_not_shown() -> No
     assert shown == ["Cameras"]
 
 
+# An empty report by day, as the API answers for a control room in Brussels.
+BRUSSELS_DAYS = {
+    "group_by": "day",
+    "since": None,
+    "until": None,
+    "timezone": "Europe/Brussels",
+    "groups": [],
+    "total": {"key": "all", "hits": 0, "acknowledged": 0, "false_positive_share": None},
+}
+
+
 def test_the_report_splits_days_in_the_control_rooms_time_zone(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -500,17 +511,9 @@ def test_the_report_splits_days_in_the_control_rooms_time_zone(
     and the report view sent none: a control room in Brussels grouping by day saw its hits from
     00:00 to 01:00 (02:00 in summer) counted on the day before."""
     monkeypatch.setenv("TZ", "Europe/Brussels")
-    report = {
-        "group_by": "day",
-        "since": None,
-        "until": None,
-        "timezone": "Europe/Brussels",
-        "groups": [],
-        "total": {"key": "all", "hits": 0, "acknowledged": 0, "false_positive_share": None},
-    }
     asked = run_js(f"""
         const {{ renderReport }} = await load("admin.js");
-        dom.routes.set("/v1/reports/hits?*", {js(report)});
+        dom.routes.set("/v1/reports/hits?*", {js(BRUSSELS_DAYS)});
         const root = document.createElement("main");
         await renderReport(root);
         const day = dom.all(root, (e) => e.getAttribute("data-group") === "day")[0];
@@ -531,17 +534,9 @@ def test_the_reports_period_starts_at_the_control_rooms_midnight(
     starts at midnight in the control room's zone, the given number of days before today, and
     the view says so."""
     monkeypatch.setenv("TZ", "Europe/Brussels")
-    report = {
-        "group_by": "day",
-        "since": None,
-        "until": None,
-        "timezone": "Europe/Brussels",
-        "groups": [],
-        "total": {"key": "all", "hits": 0, "acknowledged": 0, "false_positive_share": None},
-    }
     shown = run_js(f"""
         const {{ renderReport }} = await load("admin.js");
-        dom.routes.set("/v1/reports/hits?*", {js(report)});
+        dom.routes.set("/v1/reports/hits?*", {js(BRUSSELS_DAYS)});
         Date.now = () => Date.parse("2026-12-02T15:40:00Z");  // 16:40 in Brussels
         const root = document.createElement("main");
         await renderReport(root);
