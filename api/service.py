@@ -99,7 +99,12 @@ class ApiService:
             self.runtime, [self.topics.registry], self._apply_registry, name="api-registry"
         )
         self.hotlists = HotlistService(
-            settings, self.runtime, self.topics, self.metrics, clock=clock
+            settings,
+            self.runtime,
+            self.topics,
+            self.metrics,
+            clock=clock,
+            cross_replica=self.store.hotlist_writer,
         )
         # Hits.
         self.hub = StreamHub(self.metrics, queue_size=settings.stream_queue_size)

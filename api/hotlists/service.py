@@ -10,7 +10,9 @@ and a version from a lagging book could be lower than the list's, a change never
 publishing, the write waits (bounded) until the book has committed it, so a GET right after
 sees it. Both waits are bounded by the book's progress, not by a fixed time: they give up once
 it has folded nothing for `write_visible_timeout_s`, as a 1M-entry write takes it seconds. Writes
-of one list on two replicas at the same instant are not serialised (noted).
+of one list on two replicas take turns too, on the store (`Store.hotlist_writer`: PostgreSQL's
+advisory lock; one replica per SQLite file): a write that read the list before another
+replica's change and committed after it, at a later version, put that change back.
 
 Nothing here holds the event loop for long, whatever the size of a list (the loop streams hits
 and answers the health probes): the book folds a large commit in steps, a write copies a list's
@@ -23,7 +25,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 
 from anpr.bus.base import Message
 from anpr.bus.base import Record as BusRecord
@@ -79,8 +82,12 @@ class HotlistService:
         metrics: ApiMetrics,
         *,
         clock: Callable[[], int],
+        cross_replica: Callable[[str], AbstractAsyncContextManager[None]] = lambda _: nullcontext(),
     ) -> None:
+        """`cross_replica(list_id)` is held around each write of the list after this replica's
+        own lock (`Store.hotlist_writer`)."""
         self._settings = settings
+        self._cross_replica = cross_replica
         self._bus = runtime.bus
         self._topic = topics.hotlists
         self._metrics = metrics
@@ -165,8 +172,12 @@ class HotlistService:
             self._metrics.hotlist_staged.remove(gone)
         self._staged_shown = shown
 
-    def lock(self, list_id: str) -> asyncio.Lock:
-        return self._locks[list_id]
+    @asynccontextmanager
+    async def lock(self, list_id: str) -> AsyncIterator[None]:
+        """Held around each write to the list: this replica's writes of it take turns, then
+        every replica's (`cross_replica`)."""
+        async with self._locks[list_id], self._cross_replica(list_id):
+            yield
 
     async def _publish(self, plan: Plan) -> None:
         """Publishes the plan's records in order, then empties its list of them (in slices).

@@ -11,6 +11,7 @@ interface has no method that updates or deletes an audit entry.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
@@ -201,6 +202,13 @@ class Store(NotificationStore, Protocol):
     async def open(self) -> None: ...
 
     async def close(self) -> None: ...
+
+    def hotlist_writer(self, list_id: str) -> AbstractAsyncContextManager[None]:
+        """Held around each write to the list `list_id`: the writes of one list by every
+        replica that shares this store take turns (PostgreSQL: an advisory lock; `StoreUnavailable`
+        when another replica's write holds it too long). SQLite serves one replica, whose own
+        lock already orders its writes: nothing to take."""
+        ...
 
     async def add_hits(self, hits: Sequence[NewHit]) -> list[StoredHit]:
         """Insert the hits not stored yet; return those newly stored, in `seq` order."""

@@ -8,6 +8,7 @@ psycopg 3 with its async pool. What makes replicas agree:
 - An acknowledgement is one conditional UPDATE (`... AND ack_at IS NULL`): of two replicas
   acknowledging at once, exactly one wins and the other reports the conflict.
 - `store_id` is stored in the database, so replicas of one database share it.
+- Writes to one hotlist take turns across replicas (`api.store.pg_hotlist_lock`).
 The audit table is append-only in the database itself (trigger and grants, migration 0001);
 retention alone removes entries, only those before a cut-off that only moves forward (migration
 0003). Alerts and console sessions, deliveries and the outcome report, and the camera lifecycle
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from psycopg.types.json import Jsonb
@@ -43,6 +45,7 @@ from api.store.pg_alerts import PgAlertsMixin, close_when_acknowledged, lock_ale
 from api.store.pg_common import Row, hit_where, insert_audit, purge_in_batches
 from api.store.pg_common import connection as connection  # re-exported (archive, tests)
 from api.store.pg_common import make_pool as make_pool
+from api.store.pg_hotlist_lock import hotlist_writer
 from api.store.pg_lifecycle import PgLifecycleMixin
 from api.store.pg_notifications import PgNotificationsMixin
 
@@ -74,6 +77,7 @@ class PostgresStore(PgAlertsMixin, PgNotificationsMixin, PgLifecycleMixin):
         pool_max: int = 10,
         timeout_s: float = 10.0,
     ) -> None:
+        self._url = url
         self._migrate_url = migrate_url or url
         self._migrate_on_start = migrate_on_start
         self._pool = make_pool(
@@ -94,6 +98,9 @@ class PostgresStore(PgAlertsMixin, PgNotificationsMixin, PgLifecycleMixin):
     def pool(self) -> AsyncConnectionPool[Any]:
         pool: AsyncConnectionPool[Any] = self._pool
         return pool
+
+    def hotlist_writer(self, list_id: str) -> AbstractAsyncContextManager[None]:
+        return hotlist_writer(self._url, list_id)
 
     async def open(self) -> None:
         if self._open:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 import uuid
 from collections.abc import Callable, Collection, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +145,9 @@ class SqliteStore(SqliteNotifications, SqliteAlertsMixin):
     @property
     def shared(self) -> bool:
         return False
+
+    def hotlist_writer(self, list_id: str) -> AbstractAsyncContextManager[None]:
+        return nullcontext()
 
     async def open(self) -> None:
         if self._db is not None:
