@@ -33,10 +33,10 @@ Superseded entries: a book that keeps live entries also keeps the ids of the ent
 on the topic no commit can make live again (a version below the list's epoch) until their
 tombstones come. A replacement publishes those tombstones after its commit; if it died before
 them, or the replay of a compacted topic shows such records before the list's commit, the
-records still hold plates, and only a write that tombstones them (the list's next replacement
-or deletion, see `superseded_ids`) lets compaction remove them. Normally the set is empty once
-the replacement's tombstones are folded; at most it holds the ids the last replacements
-dropped. A matcher (`Retain.NOTHING`) keeps none of this.
+records still hold plates, and only a write that tombstones them (the list's next write:
+replacement, upsert or deletion, see `superseded_ids`) lets compaction remove them. Normally
+the set is empty once the replacement's tombstones are folded; at most it holds the ids the
+last replacements dropped. A matcher (`Retain.NOTHING`) keeps none of this.
 
 Steps: `apply_in_steps` folds a record as `apply` does, but a list record that moves many
 entries (the commit of a replacement, a list's removal) pauses every `STEP` entries, so that an
@@ -344,7 +344,7 @@ class HotlistBook:
 
     def superseded_ids(self, list_id: str) -> Set[str]:
         """Ids of entries whose records are on the topic at a version the list has replaced
-        (neither live nor staged): a replacement or a deletion of the list must tombstone them.
+        (neither live nor staged): the list's next write must tombstone them.
         Needs `Retain.IDS` or `Retain.ENTRIES`."""
         state = self._lists.get(list_id)
         if state is None:

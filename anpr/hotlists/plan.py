@@ -118,24 +118,43 @@ def plan_replace_entries(
     return Plan(config, list(records), len(entries))
 
 
-def plan_upsert_entries(current: ListConfig, entries: Iterable[EntrySpec], *, now_ms: int) -> Plan:
-    """Add or overwrite entries by entry_id."""
+def plan_upsert_entries(
+    current: ListConfig,
+    entries: Iterable[EntrySpec],
+    *,
+    now_ms: int,
+    superseded: Iterable[str] = (),
+) -> Plan:
+    """Add or overwrite entries by entry_id; after the commit, the tombstones of `superseded`
+    (`HotlistBook.superseded_ids`: records no commit can make live, left by a replacement cut
+    short) except those written now. A list written only by upserts would otherwise keep
+    those records, and their plates, on the compacted topic for ever."""
     version = next_version(current, now_ms)
     config = replace(current, version=version, updated_at_ms=now_ms)
-    records = list(_entry_records(current.list_id, entries, version, set()))
+    written: set[str] = set()
+    records = list(_entry_records(current.list_id, entries, version, written))
     count = len(records)
     records.append((list_key(current.list_id), encode_list_config(config)))
+    records.extend(_tombstones(current.list_id, superseded, keep=written))
     return Plan(config, records, count)
 
 
-def plan_delete_entry(current: ListConfig, entry_id: str, *, now_ms: int) -> Plan:
+def plan_delete_entry(
+    current: ListConfig, entry_id: str, *, now_ms: int, superseded: Iterable[str] = ()
+) -> Plan:
+    """Remove one entry; the tombstones of `superseded` go after the commit, as an upsert's."""
     version = next_version(current, now_ms)
     config = replace(current, version=version, updated_at_ms=now_ms)
     records: list[Record] = [
         (entry_key(current.list_id, entry_id), None),
         (list_key(current.list_id), encode_list_config(config)),
     ]
+    records.extend(_tombstones(current.list_id, superseded, keep={entry_id}))
     return Plan(config, records)
+
+
+def _tombstones(list_id: str, entry_ids: Iterable[str], *, keep: set[str]) -> Iterator[Record]:
+    return ((entry_key(list_id, e), None) for e in entry_ids if e not in keep)
 
 
 def plan_delete_list(current: ListConfig, *, live_entry_ids: Iterable[str], now_ms: int) -> Plan:

@@ -292,14 +292,28 @@ class HotlistService:
         )
         return await self._commit(plan)
 
+    async def _superseded_ids(self, list_id: str) -> list[str]:
+        """The ids of records an interrupted replacement left without their tombstones
+        (`_live_ids`), copied in slices: an upsert or a single deletion tombstones them too."""
+        async with self._follower.holding():
+            return [entry_id async for entry_id in sliced(self.book.superseded_ids(list_id))]
+
     async def upsert(self, current: ListConfig, entries: Sequence[EntrySpec]) -> ListConfig:
         current = await self._now(current)
-        plan = await on_worker(plan_upsert_entries, current, entries, now_ms=self._clock())
+        plan = await on_worker(
+            plan_upsert_entries,
+            current,
+            entries,
+            now_ms=self._clock(),
+            superseded=await self._superseded_ids(current.list_id),
+        )
         return await self._commit(plan)
 
     async def delete_entry(self, current: ListConfig, entry_id: str) -> ListConfig:
         current = await self._now(current)
-        return await self._commit(plan_delete_entry(current, entry_id, now_ms=self._clock()))
+        superseded = await self._superseded_ids(current.list_id)
+        plan = plan_delete_entry(current, entry_id, now_ms=self._clock(), superseded=superseded)
+        return await self._commit(plan)
 
     async def delete_list(self, current: ListConfig) -> None:
         current = await self._now(current)

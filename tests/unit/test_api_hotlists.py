@@ -537,6 +537,53 @@ async def test_the_entries_an_interrupted_replacement_dropped_are_tombstoned_by_
     assert compacted(deleted) == set()
 
 
+async def test_the_entries_an_interrupted_replacement_dropped_are_tombstoned_by_an_upsert(
+    api: ApiHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As by the next replacement, by the next upsert or single deletion: a list kept up to date
+    by upserts alone would otherwise keep the dropped entries' plates on the topic for ever."""
+    from anpr.errors import BusUnavailable
+
+    upserted, _ = await create_list(api)
+    deleted_from, _ = await create_list(api)
+    publish = api.bus.publish
+    calls = 0
+
+    async def third_fails(*args: Any, **kwargs: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:  # the first tombstone, after the entry and the commit
+            raise BusUnavailable("kafka went away")
+        await publish(*args, **kwargs)
+
+    for target in (upserted, deleted_from):
+        await upload(api, target, "entry_id,plate\nkept,KEEP1\ngone,GONE1\n", "text/csv")
+        calls = 0
+        with monkeypatch.context() as patch:
+            patch.setattr(hotlist_service, "PUBLISH_CHUNK", 1)
+            patch.setattr(api.bus, "publish", third_fails)
+            response = await upload(api, target, "entry_id,plate\nkept,KEEP1\n", "text/csv")
+        assert response.status_code == 503, response.text
+        await until(lambda t=target: api.service.hotlists.book.entry_count(t) == 1)
+    headers = api.auth("supervisor")
+    response = await api.client.post(
+        f"/v1/hotlists/{upserted}/entries",
+        json=[{"entry_id": "new", "plate": "NEW1"}],
+        headers=headers,
+    )
+    assert response.status_code == 200, response.text
+    response = await api.client.delete(f"/v1/hotlists/{deleted_from}/entries/kept", headers=headers)
+    assert response.status_code in (200, 204), response.text
+
+    def compacted(list_id: str) -> set[str]:
+        latest = dict(hotlist_records(api.bus, api.topics.hotlists, list_id))
+        return {key for key, value in latest.items() if value is not None}
+
+    assert compacted(upserted) == {upserted, f"{upserted}/kept", f"{upserted}/new"}
+    assert compacted(deleted_from) == {deleted_from}
+    assert set(api.service.hotlists.book.superseded_ids(upserted)) == set()
+
+
 async def test_an_upload_with_a_bom_keeps_its_first_entry(api: ApiHarness) -> None:
     list_id, _ = await create_list(api)
     lines = '{"entry_id":"e1","plate":"AB123"}\n{"entry_id":"e2","plate":"CD123"}\n'
