@@ -35,7 +35,8 @@ def private_umask() -> None:
 
 def secure_data_dir(path: Path) -> None:
     """Create `path` 0700 (parents as the umask says), and make it and the files in it that
-    this user owns private; `ConfigError` naming it when that cannot be done."""
+    this user owns private; `ConfigError` naming it when that cannot be done, or when this
+    user cannot write in it."""
     try:
         path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
         uid = os.getuid()
@@ -52,6 +53,12 @@ def secure_data_dir(path: Path) -> None:
             f"the data directory {path} (ANPR_DATA_DIR) cannot be created or made private: "
             f"{exc.strerror or exc}{where}"
         ) from None
+    # Another user's directory, or a read-only mount: SQLite would fail later, in a traceback.
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(
+            f"the data directory {path} (ANPR_DATA_DIR) is not writable by this user "
+            f"(uid {os.getuid()}): give it to this user, or set ANPR_DATA_DIR to one it owns"
+        )
 
 
 @contextlib.contextmanager

@@ -19,6 +19,7 @@ import pytest
 from anpr.bus.base import Message
 from anpr.bus.local import LocalBus
 from anpr.datadir import secure_data_dir
+from anpr.errors import ConfigError
 from anpr.settings import CommonSettings
 from anpr.topics import Topics
 from anpr_cli.bus_retention import purge_once
@@ -41,6 +42,27 @@ def test_secure_data_dir_fixes_an_existing_directory(tmp_path: Path) -> None:
     secure_data_dir(data)
     assert mode(data) == 0o700
     assert mode(data / "bus.sqlite3") == 0o600
+
+
+def test_a_data_dir_this_user_cannot_write_is_named_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another user's directory (or a read-only mount): the tests run as root, who may write
+    anywhere, so the kernel's answer is stood in for."""
+    data = tmp_path / "theirs"
+    data.mkdir()
+    real_access = os.access
+
+    def no_write_in_data(path: object, flags: int, **kwargs: object) -> bool:
+        if Path(str(path)) == data and flags & os.W_OK:
+            return False
+        return real_access(path, flags, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "access", no_write_in_data)
+    with pytest.raises(ConfigError, match=rf"{data} \(ANPR_DATA_DIR\) is not writable by this"):
+        secure_data_dir(data)
+    monkeypatch.setattr(os, "access", real_access)
+    secure_data_dir(data)
 
 
 def test_anpr_admin_creates_a_private_data_dir(tmp_path: Path) -> None:
