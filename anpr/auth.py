@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -48,6 +49,14 @@ def reserved_token_name(name: str) -> str | None:
     if name.strip().casefold() == BOOTSTRAP_ADMIN:
         return f"{BOOTSTRAP_ADMIN!r} is the name of the ANPR_ADMIN_TOKEN admin; choose another"
     return None
+
+
+def token_name_taken(name: str, taken: Iterable[str]) -> bool:
+    """Whether a new token may not be named `name`: a token of the registry has that name,
+    also in another case or with blanks around it (the audit log would show two actors as
+    one)."""
+    wanted = name.strip().casefold()
+    return any(other.strip().casefold() == wanted for other in taken)
 
 
 @dataclass(frozen=True, slots=True)

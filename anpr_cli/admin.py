@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 from anpr.audit_wire import AuditRecord, cli_actor, publish_audit
-from anpr.auth import Role, hash_token
+from anpr.auth import Role, hash_token, token_name_taken
 from anpr.bus.base import Bus, Record
 from anpr.bus.factory import make_bus, start_bus
 from anpr.clock import ms_to_rfc3339
@@ -121,7 +121,7 @@ async def _run(args: argparse.Namespace, writer: RegistryWriter, view: RegistryV
         return AuditRecord("integrator.create", args.integrator_id, actor, detail=detail)
     if what == "token":
         given: str | None = args.name
-        if given is not None and any(p.name == given for p in view.tokens.values()):
+        if given is not None and token_name_taken(given, (p.name for p in view.tokens.values())):
             print(f"a token named {given!r} exists; choose another name", file=sys.stderr)
             raise Refused
         token = await writer.create_token(Role(args.role), given)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from anpr.auth import Role, hash_token, reserved_token_name
+from anpr.auth import Role, hash_token, reserved_token_name, token_name_taken
 from anpr.registry import token_id
 from api.audit.log import Action
 from api.deps import Admin, Service
@@ -56,7 +56,7 @@ async def create_token(body: TokenIn, principal: Admin, service: Service) -> Tok
     if reserved is not None:
         raise invalid("name", reserved)
     async with service.registry_lock:
-        if any(p.name == body.name for p in service.registry.tokens.values()):
+        if token_name_taken(body.name, (p.name for p in service.registry.tokens.values())):
             raise conflict(f"a token named {body.name!r} exists", "name")
         async with publishing(service, "token"):
             token = await service.registry_writer.create_token(role, body.name)

@@ -74,3 +74,16 @@ def test_a_token_may_not_take_the_bootstrap_admins_name(
     assert exited.value.code == 2
     err = capsys.readouterr().err
     assert "argument --name" in err and "bootstrap-admin" in err, err
+
+
+def test_a_token_name_differing_only_in_case_or_blanks_is_taken(tmp_path: Path) -> None:
+    """As the API answers 409: the audit log would show the two actors as one."""
+    data = tmp_path / "data"
+    made = admin(data, "token", "operator", "--name", "Night Desk")
+    assert made.returncode == 0, made.stderr
+    refused = admin(data, "token", "operator", "--name", "night desk ")
+    assert refused.returncode == 2, refused.stderr
+    assert "exists; choose another name" in refused.stderr
+    assert "anpr_" not in refused.stdout
+    names = admin(data, "tokens").stdout
+    assert names.count("Night Desk") == 1 and "night desk" not in names, names

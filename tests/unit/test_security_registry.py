@@ -128,6 +128,21 @@ async def test_token_names_are_unique_and_audit_names_the_token_id() -> None:
         assert entry["detail"]["actor_token_id"] == ids["operator-1"]
 
 
+async def test_a_token_name_differing_only_in_case_or_blanks_is_taken() -> None:
+    """The audit log shows actors by name: `Operator-1` beside `operator-1` would read as one."""
+    async with running_api() as api:
+        for name in ("Operator-1", " operator-1 ", "OPERATOR-1"):
+            dup = await api.client.post(
+                "/v1/tokens", json={"role": "operator", "name": name}, headers=api.auth()
+            )
+            assert dup.status_code == 409, (name, dup.text)
+            assert dup.json()["errors"][0]["field"] == "name"
+        other = await api.client.post(
+            "/v1/tokens", json={"role": "operator", "name": "operator-2"}, headers=api.auth()
+        )
+        assert other.status_code == 201, other.text
+
+
 @pytest.mark.parametrize("name", ["bootstrap-admin", "Bootstrap-Admin", " bootstrap-admin"])
 async def test_no_registry_token_takes_the_bootstrap_admins_name(name: str) -> None:
     """The audit log names the `ANPR_ADMIN_TOKEN` admin `bootstrap-admin` (its actor): a
