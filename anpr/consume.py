@@ -112,8 +112,13 @@ class ConsumerLoop:
         wait_for: Callable[[], Awaitable[None]] | None = None,
         max_poll_interval_s: float = MAX_POLL_INTERVAL_S,
         discreet: bool = False,
+        poll_pause_s: float = 0.0,
     ) -> None:
+        """`poll_pause_s`: once caught up, the least time from a batch handled to the next poll,
+        for a follower that need not see each record at once (`ingest.peers`): records keep
+        coming in the meantime and are fetched together, one fetch instead of dozens."""
         self._host = host
+        self._poll_pause_s = poll_pause_s
         # Its lag and last-progress time are not shown (`anpr.runtime.LoopMetrics`).
         self.discreet = discreet
         self._bus: Bus = host.bus
@@ -288,6 +293,8 @@ class ConsumerLoop:
                 self._uncommitted = handled = {}
                 next_commit = time.monotonic() + self._commit_interval_s
             await checker.maybe_check()
+            if records and self._poll_pause_s and self.caught_up.is_set():
+                await asyncio.sleep(self._poll_pause_s)
 
     async def _commit_on_stop(self, consumer: Consumer) -> None:
         """Asked to stop: commit the batches handled since the last commit, so that a clean

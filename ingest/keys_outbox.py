@@ -2,9 +2,12 @@
 
 A publish of reads waits for the reads only. Once Kafka has them, their `(camera_id, read_id)`
 keys join this outbox, and one supervised task publishes every key waiting as one record on the
-dedup-keys topic, then the next record with the keys that came meanwhile: with one read per
-request, a record carries the keys of the requests answered during one produce round trip,
-not one record a request (`docs/performance.md`).
+dedup-keys topic, then, `PUBLISH_PAUSE_S` later, the next record with the keys that came
+meanwhile: a record carries the keys of 25 ms of requests, not one record a request nor one a
+produce round trip. Each record is a publish here and a fetch at every other gateway
+(`ingest.peers` pauses as long between its polls): keys shared once per round trip cost a
+gateway about a tenth of its CPU under load (`docs/performance.md`). The other gateways learn a key
+within about 50 ms of its read being stored.
 
 Keys follow the reads, never go with them, so a key is published only for a read Kafka stored.
 Sent with the reads (as before), a keys record could be stored while the reads were not (their
@@ -41,6 +44,8 @@ from ingest.dedup import DedupKey
 
 # Keys per record: ~40 bytes each, so a record stays far under Kafka's 1 MB message limit.
 MAX_KEYS_PER_RECORD = 5_000
+# From one record to the next: the keys that come meanwhile go together.
+PUBLISH_PAUSE_S = 0.025
 
 
 class KeysOutbox:
@@ -55,8 +60,10 @@ class KeysOutbox:
         timeout_s: float,
         on_expired: Callable[[int], None] = lambda _count: None,
         clock: Callable[[], float] = time.monotonic,
+        pause_s: float = PUBLISH_PAUSE_S,
     ) -> None:
         self._bus = bus
+        self._pause_s = pause_s
         self._topic = topic
         self.instance = instance
         self._window_s = window_s
@@ -93,6 +100,7 @@ class KeysOutbox:
             self._wake.clear()
             while self._pending:
                 await self.publish_some(self._timeout_s)
+                await asyncio.sleep(self._pause_s)
 
     async def publish_some(self, timeout_s: float) -> None:
         """One record with the oldest keys waiting (up to `MAX_KEYS_PER_RECORD`)."""

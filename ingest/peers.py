@@ -16,12 +16,15 @@ The loop is the kernel's `ConsumerLoop` without a group, starting at `now - dedu
 supervised and replaced when it stalls, resuming where it was. A record that cannot be decoded
 is set aside as poison.
 
-What stays open is a resend that arrives at another replica within the few milliseconds before
-that replica has seen the first copy's keys (and one after a gateway crashed between its reads'
-acknowledgement and their keys record); downstream, hit_ids are deterministic, so even then no
-hit is shown twice. A keys record is never published for reads Kafka did not store: sent with
-the reads, as before, it could land while they did not, and the camera's resend was then taken
-for a duplicate and the read lost.
+Once caught up it polls at most every `POLL_PAUSE_S` (25 ms): under load the keys of that time
+come in one fetch, as the outbox sends them in one record; a poll per produce round trip of
+every gateway cost each gateway about a tenth of its CPU (docs/performance.md). What stays open
+is a resend that arrives at another replica within the 50 ms or so before that replica has seen
+the first copy's keys (and one after a gateway crashed between its reads' acknowledgement and
+their keys record); downstream, hit_ids are deterministic, so even then no hit is shown twice.
+A keys record is never published for reads Kafka did not store: sent with the reads, as before,
+it could land while they did not, and the camera's resend was then taken for a duplicate and
+the read lost.
 """
 
 from __future__ import annotations
@@ -39,6 +42,9 @@ from anpr.runtime import Runtime
 from ingest.dedup import RecentReads
 
 MAX_BATCH = 2_000
+# Once caught up, the least time between a batch of keys and the next poll: under load the keys
+# of 25 ms come in one fetch, not in one fetch per produce round trip of every gateway.
+POLL_PAUSE_S = 0.025
 
 
 class PeerReads:
@@ -66,6 +72,7 @@ class PeerReads:
             start_at_ms=now_ms() - self._warm_ms,
             max_batch=MAX_BATCH,
             fetch_wait_ms=COLD_FETCH_WAIT_MS,
+            poll_pause_s=POLL_PAUSE_S,
         )
 
     def start(self) -> None:

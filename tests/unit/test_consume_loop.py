@@ -115,6 +115,37 @@ async def test_poison_is_set_aside_and_the_group_commits_past_it(bus: LocalBus) 
     await runtime.stop()
 
 
+async def test_a_loop_with_a_poll_pause_takes_what_came_meanwhile_in_one_batch(
+    bus: LocalBus,
+) -> None:
+    """Once caught up, from one batch handled to the next poll at least the pause (the gateway's
+    peer loop): the records published meanwhile come in the next batch together."""
+    clock = asyncio.get_running_loop().time
+    batches: list[tuple[float, int]] = []
+
+    async def handle(records: Sequence[Record]) -> list[Poison]:
+        batches.append((clock(), len(records)))
+        return []
+
+    runtime = runtime_on(bus)
+    loop = ConsumerLoop(
+        runtime, [TOPICS.reads], handle, name="reads", group_id=None, from_beginning=True,
+        poll_ms=20, poll_pause_s=0.2,
+    )  # fmt: skip
+    loop.start()
+    try:
+        await until(lambda: loop.caught_up.is_set())
+        await put(bus, TOPICS.reads, b"first")
+        await until(lambda: len(batches) == 1)
+        for n in range(5):  # one at a time, well within the pause
+            await put(bus, TOPICS.reads, b"%d" % n)
+        await until(lambda: sum(count for _, count in batches) == 6)
+    finally:
+        await runtime.stop()
+    assert [count for _, count in batches] == [1, 5]
+    assert batches[1][0] - batches[0][0] >= 0.199
+
+
 async def test_a_handler_that_raises_is_retried_record_by_record(bus: LocalBus) -> None:
     handled: list[bytes] = []
 

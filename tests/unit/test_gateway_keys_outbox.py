@@ -4,6 +4,7 @@ publishes' keys in one record, nothing lost while Kafka is away, nothing kept pa
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Sequence
 
 import orjson
@@ -48,6 +49,7 @@ def outbox(
     clock: Clock | None = None,
     expired: list[int] | None = None,
     max_keys: int = 10_000,
+    pause_s: float = 0.0,
 ) -> KeysOutbox:
     return KeysOutbox(
         bus,  # type: ignore[arg-type]
@@ -58,6 +60,7 @@ def outbox(
         timeout_s=1,
         on_expired=(expired if expired is not None else []).append,
         clock=clock or Clock(),
+        pause_s=pause_s,
     )
 
 
@@ -122,6 +125,34 @@ async def test_the_task_publishes_what_is_added_without_being_asked() -> None:
         assert bus.sent_keys() == [[["cam-1", "r1"]]]
     finally:
         task.cancel()
+
+
+async def test_the_task_sends_a_record_at_most_every_pause_with_what_came_meanwhile() -> None:
+    """Keys arriving all the time (each publish adds more) go out one record per pause, not
+    one per publish: each record costs a fetch at every other gateway."""
+    loop = asyncio.get_running_loop()
+    sent_at: list[float] = []
+
+    class Busy(Bus):
+        async def publish(self, messages: Sequence[Message], **kwargs: object) -> None:
+            await super().publish(messages, timeout_s=1)
+            sent_at.append(loop.time())
+            box.add([("cam-1", f"r{len(sent_at)}-{n}") for n in range(3)])
+
+    bus = Busy()
+    box = outbox(bus, pause_s=0.05)
+    task = asyncio.create_task(box.run())
+    try:
+        box.add([("cam-1", "r0")])
+        deadline = loop.time() + 10
+        while len(sent_at) < 4:
+            assert loop.time() < deadline, "the task stopped publishing"
+            await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+    gaps = [later - earlier for earlier, later in itertools.pairwise(sent_at)]
+    assert min(gaps) >= 0.049, gaps
+    assert [len(keys) for keys in bus.sent_keys()[1:4]] == [3, 3, 3]
 
 
 async def test_a_clean_stop_publishes_what_waits() -> None:
