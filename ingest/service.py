@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 
@@ -10,7 +11,7 @@ from prometheus_client import CollectorRegistry
 from anpr.auth import Principal, Role, hash_token, parse_authorization, same_token
 from anpr.bus.base import Bus, Record
 from anpr.follow import TopicFollower
-from anpr.gcpolicy import freeze_long_lived
+from anpr.gcpolicy import freeze_long_lived, young_collected_less_often
 from anpr.registry import RegistryView
 from anpr.runtime import Runtime
 from anpr.topics import Topics
@@ -88,6 +89,7 @@ class GatewayService:
         admin = settings.admin_token.get_secret_value() if settings.admin_token else None
         self._admin_token = admin
         self._frozen = False
+        self._collector = contextlib.ExitStack()  # the collector's setting while it serves
 
     def _apply_registry(self, record: Record) -> None:
         self.registry.apply(record.key, record.value)
@@ -111,6 +113,7 @@ class GatewayService:
         return self.registry_loaded and self.runtime.loops_ready
 
     async def start(self) -> None:
+        self._collector.enter_context(young_collected_less_often())
         self.runtime.watch_event_loop()
         self.follower.start()
         self.runtime.supervisor.spawn_periodic(
@@ -129,9 +132,12 @@ class GatewayService:
         await self.events.flush()
 
     async def stop(self) -> None:
-        await self.runtime.stop()
-        await self.keys.flush_on_stop(self.settings.publish_timeout_s)
-        await self.events.flush_on_stop()
+        try:
+            await self.runtime.stop()
+            await self.keys.flush_on_stop(self.settings.publish_timeout_s)
+            await self.events.flush_on_stop()
+        finally:
+            self._collector.close()
 
     def authenticate(self, header: str | None) -> Principal | None:
         creds = parse_authorization(header)
