@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -184,15 +183,19 @@ class IngestPipeline:
             if publishing is not None:
                 self._recent.finish(publishing, fresh, published=published)
         if fresh:
-            outcome.accepted = len(fresh)
-            self._events.accepted(list(fresh.values()))
-            per_camera: Counter[tuple[str, str]] = Counter()
-            non_latin: Counter[tuple[str, str]] = Counter()
-            for record in fresh.values():
-                outcome.read_ids.append(record["read_id"])
-                per_camera[(record["camera_id"], record["integrator_id"])] += 1
+            records = list(fresh.values())
+            outcome.accepted = len(records)
+            self._events.accepted(records)
+            # Plain dicts, not `Counter`s: two of those per request were 1-2 µs of a single read.
+            per_camera: dict[tuple[str, str], int] = {}
+            non_latin: dict[tuple[str, str], int] = {}
+            read_ids = outcome.read_ids
+            for record in records:
+                read_ids.append(record["read_id"])
+                owner = (record["camera_id"], record["integrator_id"])
+                per_camera[owner] = per_camera.get(owner, 0) + 1
                 if not record["plate_norm"].isascii():
-                    non_latin[(record["camera_id"], record["integrator_id"])] += 1
+                    non_latin[owner] = non_latin.get(owner, 0) + 1
             # One labelled update per camera, not per read: label lookups cost microseconds.
             for (camera_id, integrator_id), count in per_camera.items():
                 self._metrics.reads_accepted.labels(camera_id, integrator_id).inc(count)
