@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 from fastapi.telemetry import TelemetryConfig
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 
 # FastAPI's own OpenTelemetry layer, off: the services export Prometheus metrics
@@ -41,15 +41,32 @@ class JSONBytes(JSONResponse):
 
 async def read_bounded_body(request: Request, limit: int) -> bytes | None:
     """The request body, or None as soon as it is known to be over `limit` bytes (declared
-    length or bytes received), without buffering the rest."""
+    length or bytes received), without buffering the rest.
+
+    From `receive` itself, not `Request.stream()`: an async generator per request (the loop's
+    first-iteration hook and its weak set included) was 2-3 µs of a single-read request. What
+    `stream()` also does is kept: a body read before is answered from the request, a client
+    gone is `ClientDisconnect`, and the body read is kept on the request for `Request.body()`."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         return None
+    read_before: bytes | None = getattr(request, "_body", None)
+    if read_before is not None:
+        return read_before if len(read_before) <= limit else None
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    receive = request.receive
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             return None
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            break
+    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    request._body = body  # what `Request.body()` keeps, for a later reader
+    return body
