@@ -51,13 +51,15 @@ class GatewayEvents:
         at = now_ms()
         self._counts.at(camera_id, at).add_rejected(at, reason, detail)
 
-    def contact(self, camera_id: str, caller: str, *, refused: bool) -> None:
-        """A request named a registered camera (accepted, rejected or refused)."""
+    def contact(self, camera_id: str, caller: str, *, refused: bool, reads: int = 1) -> None:
+        """`reads` reads of a request named a registered camera (accepted, rejected or refused:
+        a request's reads of one camera are all refused or none)."""
         entry = self._contacts.get((camera_id, caller))
         if entry is None:
             entry = self._contacts[(camera_id, caller)] = [now_ms(), 0, 0]
-        entry[1] += 1
-        entry[2] += int(refused)
+        entry[1] += reads
+        if refused:
+            entry[2] += reads
 
     def duplicate(self, camera_id: str) -> None:
         at = now_ms()

@@ -128,14 +128,25 @@ class IngestPipeline:
         waiting: dict[DedupKey, tuple[ReadRecord, Publishing]] = {}
         broken = broken or {}
         caller = principal.integrator_id or principal.role.value
+        # Per camera named, once a request: its owner or why not, and whether it is registered.
+        cameras: dict[str, tuple[str, FieldError | None, bool]] = {}
+        contacts: dict[str, int] = {}  # registered cameras named: reads
         for index, raw in enumerate(items):
             if index in broken:
                 self._reject(outcome, index, None, [broken[index]], "", caller)
                 continue
             named, raw_id = sent_ids(raw)
-            integrator_id, camera_error = self._check_camera(principal, named)
-            if isinstance(named, str) and named in self._registry.cameras:
-                self._events.contact(named, caller, refused=camera_error is not None)
+            if isinstance(named, str):
+                camera = cameras.get(named)
+                if camera is None:
+                    owned_by, refusal = self._check_camera(principal, named)
+                    registered = named in self._registry.cameras
+                    camera = cameras[named] = (owned_by, refusal, registered)
+                integrator_id, camera_error, registered = camera
+                if registered:
+                    contacts[named] = contacts.get(named, 0) + 1
+            else:
+                integrator_id, camera_error = self._check_camera(principal, named)
             checked = validate_read(
                 raw, integrator_id=integrator_id, received_at_ms=received, limits=limits
             )
@@ -166,6 +177,10 @@ class IngestPipeline:
                 waiting[key] = (checked, pending)
             else:
                 fresh[key] = checked
+
+        for camera_id, reads in contacts.items():
+            refused = cameras[camera_id][1] is not None
+            self._events.contact(camera_id, caller, refused=refused, reads=reads)
 
         # From here the fresh reads are ours: a copy sent meanwhile waits for this request.
         publishing = self._recent.begin(fresh) if fresh else None

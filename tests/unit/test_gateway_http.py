@@ -56,6 +56,35 @@ async def test_single_read_is_published_with_ingest_fields(
     assert isinstance(value["received_at"], int)
 
 
+async def test_a_batch_counts_its_reads_per_camera_named_for_the_rollout_report(
+    gw: GatewayHarness, make_read: MakeRead
+) -> None:
+    """The camera check and the contact count are made once per camera a request names: three
+    reads of the caller's camera, two of another integrator's (refused), one of no camera."""
+    batch = [
+        make_read(read_id="o1"),
+        make_read(read_id="f1", camera_id="cam-2"),
+        make_read(read_id="o2"),
+        make_read(read_id="f2", camera_id="cam-2"),
+        make_read(read_id="n1", camera_id="cam-unknown"),
+        make_read(read_id="o3"),
+    ]
+    response = await gw.client.post("/v1/reads", json=batch, headers=gw.auth())
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert body["accepted"] == 3
+    refused = {r["index"]: r["errors"][0]["field"] for r in body["rejected"]}
+    assert refused == {1: "camera_id", 3: "camera_id", 4: "camera_id"}
+    await gw.app.state.service.events.flush()
+    published = values(await read_topic(gw.bus, gw.topics.gateway_events, timeout_s=0.5))
+    contacts = {
+        r["camera_id"]: (r["requests"], r["refused"])
+        for r in published
+        if r.get("kind") == "contact"
+    }
+    assert contacts == {"cam-1": (3, 0), "cam-2": (2, 2)}
+
+
 async def test_batch_keeps_good_reads_and_names_bad_fields(
     gw: GatewayHarness, make_read: MakeRead
 ) -> None:
