@@ -494,17 +494,15 @@ async def test_deleting_or_replacing_a_list_tombstones_an_interrupted_writes_ent
     assert set(compacted(replaced)) == {replaced, f"{replaced}/new"}
 
 
-async def test_the_entries_an_interrupted_replacement_dropped_are_tombstoned_by_the_next(
+async def list_an_interrupted_replacement_left(
     api: ApiHarness, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A replacement that died after its commit, before the tombstones of the entries it
-    dropped: the book no longer counts those entries, but their records (plates) are still on
-    the compacted topic. The list's next replacement or deletion must tombstone them, else
-    compaction keeps them for ever."""
+) -> str:
+    """A list of `kept` and `gone`, replaced by `kept` alone with the replacement dying after
+    its commit, before the tombstone of `gone`: the book no longer counts `gone`, but its
+    record (its plate) is still on the compacted topic."""
     from anpr.errors import BusUnavailable
 
-    replaced, _ = await create_list(api)
-    deleted, _ = await create_list(api)
+    list_id, _ = await create_list(api)
     publish = api.bus.publish
     calls = 0
 
@@ -515,26 +513,35 @@ async def test_the_entries_an_interrupted_replacement_dropped_are_tombstoned_by_
             raise BusUnavailable("kafka went away")
         await publish(*args, **kwargs)
 
-    for target in (replaced, deleted):
-        await upload(api, target, "entry_id,plate\nkept,KEEP1\ngone,GONE1\n", "text/csv")
-        calls = 0
-        with monkeypatch.context() as patch:
-            patch.setattr(hotlist_service, "PUBLISH_CHUNK", 1)
-            patch.setattr(api.bus, "publish", third_fails)
-            response = await upload(api, target, "entry_id,plate\nkept,KEEP1\n", "text/csv")
-        assert response.status_code == 503, response.text
-        await until(lambda t=target: api.service.hotlists.book.entry_count(t) == 1)
+    await upload(api, list_id, "entry_id,plate\nkept,KEEP1\ngone,GONE1\n", "text/csv")
+    with monkeypatch.context() as patch:
+        patch.setattr(hotlist_service, "PUBLISH_CHUNK", 1)
+        patch.setattr(api.bus, "publish", third_fails)
+        response = await upload(api, list_id, "entry_id,plate\nkept,KEEP1\n", "text/csv")
+    assert response.status_code == 503, response.text
+    await until(lambda: api.service.hotlists.book.entry_count(list_id) == 1)
+    return list_id
+
+
+def compacted(api: ApiHarness, list_id: str) -> set[str]:
+    """The keys of `list_id` whose latest record on the topic is not a tombstone."""
+    latest = dict(hotlist_records(api.bus, api.topics.hotlists, list_id))
+    return {key for key, value in latest.items() if value is not None}
+
+
+async def test_the_entries_an_interrupted_replacement_dropped_are_tombstoned_by_the_next(
+    api: ApiHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The list's next replacement or deletion must tombstone them, else compaction keeps them
+    for ever."""
+    replaced = await list_an_interrupted_replacement_left(api, monkeypatch)
+    deleted = await list_an_interrupted_replacement_left(api, monkeypatch)
     response = await upload(api, replaced, "entry_id,plate\nnew,NEW1\n", "text/csv")
     assert response.status_code == 200, response.text
     response = await api.client.delete(f"/v1/hotlists/{deleted}", headers=api.auth("supervisor"))
     assert response.status_code == 204, response.text
-
-    def compacted(list_id: str) -> set[str]:
-        latest = dict(hotlist_records(api.bus, api.topics.hotlists, list_id))
-        return {key for key, value in latest.items() if value is not None}
-
-    assert compacted(replaced) == {replaced, f"{replaced}/new"}
-    assert compacted(deleted) == set()
+    assert compacted(api, replaced) == {replaced, f"{replaced}/new"}
+    assert compacted(api, deleted) == set()
 
 
 async def test_the_entries_an_interrupted_replacement_dropped_are_tombstoned_by_an_upsert(
@@ -542,29 +549,8 @@ async def test_the_entries_an_interrupted_replacement_dropped_are_tombstoned_by_
 ) -> None:
     """As by the next replacement, by the next upsert or single deletion: a list kept up to date
     by upserts alone would otherwise keep the dropped entries' plates on the topic for ever."""
-    from anpr.errors import BusUnavailable
-
-    upserted, _ = await create_list(api)
-    deleted_from, _ = await create_list(api)
-    publish = api.bus.publish
-    calls = 0
-
-    async def third_fails(*args: Any, **kwargs: Any) -> None:
-        nonlocal calls
-        calls += 1
-        if calls == 3:  # the first tombstone, after the entry and the commit
-            raise BusUnavailable("kafka went away")
-        await publish(*args, **kwargs)
-
-    for target in (upserted, deleted_from):
-        await upload(api, target, "entry_id,plate\nkept,KEEP1\ngone,GONE1\n", "text/csv")
-        calls = 0
-        with monkeypatch.context() as patch:
-            patch.setattr(hotlist_service, "PUBLISH_CHUNK", 1)
-            patch.setattr(api.bus, "publish", third_fails)
-            response = await upload(api, target, "entry_id,plate\nkept,KEEP1\n", "text/csv")
-        assert response.status_code == 503, response.text
-        await until(lambda t=target: api.service.hotlists.book.entry_count(t) == 1)
+    upserted = await list_an_interrupted_replacement_left(api, monkeypatch)
+    deleted_from = await list_an_interrupted_replacement_left(api, monkeypatch)
     headers = api.auth("supervisor")
     response = await api.client.post(
         f"/v1/hotlists/{upserted}/entries",
@@ -575,12 +561,8 @@ async def test_the_entries_an_interrupted_replacement_dropped_are_tombstoned_by_
     response = await api.client.delete(f"/v1/hotlists/{deleted_from}/entries/kept", headers=headers)
     assert response.status_code in (200, 204), response.text
 
-    def compacted(list_id: str) -> set[str]:
-        latest = dict(hotlist_records(api.bus, api.topics.hotlists, list_id))
-        return {key for key, value in latest.items() if value is not None}
-
-    assert compacted(upserted) == {upserted, f"{upserted}/kept", f"{upserted}/new"}
-    assert compacted(deleted_from) == {deleted_from}
+    assert compacted(api, upserted) == {upserted, f"{upserted}/kept", f"{upserted}/new"}
+    assert compacted(api, deleted_from) == {deleted_from}
     assert set(api.service.hotlists.book.superseded_ids(upserted)) == set()
 
 
