@@ -5,9 +5,12 @@ loop. Admission control must keep the latency of accepted requests near the queu
 their own service time, refuse the rest with 503 + Retry-After (publishing nothing), and the
 ledger checks must hold for what was accepted.
 
-The gateway runs with 4 ingest slots (`ANPR_INGEST_CONCURRENCY=4`) so that its queue, not the
+The gateway runs with 1 ingest slot (`ANPR_INGEST_CONCURRENCY=1`) so that its queue, not the
 CPU of the shared test machine or the broker, is what saturates at 3x: the queue is what
-admission control bounds. Requests carry 10 reads. The bound on accepted latency is the budget
+admission control bounds. With 4 slots a faster gateway (2026-12-03) outran the open-loop
+driver, which shares this process's CPU: it sent ~500 requests/s while the gateway sustained
+~730, the queue never passed the budget, and nothing was shed (a false failure of the test,
+not of admission control). Requests carry 10 reads. The bound on accepted latency is the budget
 plus the service time measured at 1x (p99 of 2 closed-loop senders, so no queueing), doubled for
 the noise of a shared machine.
 """
@@ -30,7 +33,7 @@ from tests.faults.load import closed_loop, percentile
 pytestmark = [pytest.mark.faults, pytest.mark.kafka]
 
 BATCH = 10
-SLOTS = 4
+SLOTS = 1
 # ANPR_FAULTS_BUDGET_MS=600000 runs the same load with admission control out of the way, for the
 # "before" figure in docs/operations.md; the assertions then fail, as they should.
 BUDGET_MS = int(os.environ.get("ANPR_FAULTS_BUDGET_MS", "1000"))
